@@ -1,5 +1,13 @@
 package cim
 
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
 // ObjectPath is a parsed WMI object path:
 //
 //	[\\server\namespace:]Class[.Key1="v",Key2=5 | =@]
@@ -26,3 +34,353 @@ type KeyBinding struct {
 
 // IsClass reports whether p names a class rather than an instance.
 func (p *ObjectPath) IsClass() bool { return !p.Singleton && len(p.Keys) == 0 }
+
+// MaxPathLen is WMI's WBEM_MAX_PATH: longer paths are a quota violation.
+const MaxPathLen = 8192
+
+// ParsePath parses a WMI object path. Errors are WBEM_E_INVALID_OBJECT_PATH
+// naming the 1-based column (WBEM_E_QUOTA_VIOLATION past MaxPathLen).
+//
+// Accepted forms: \\server\ns\ns:Class.K="v",K2=5 (also with '/'
+// separators, //server/ns:...), ns:Class... is not accepted (a namespace
+// needs a server part), Class, Class=@, Class="v" (one key, name omitted).
+// Key values: strings in double or single quotes with backslash escapes
+// (\\ \" \' \n \t \r; any other escaped character stands for itself),
+// decimal or 0x hexadecimal integers with an optional sign, TRUE/FALSE.
+func ParsePath(s string) (*ObjectPath, error) {
+	if len(s) > MaxPathLen {
+		return nil, Errorf(EQuotaViolation, "object path longer than %d characters", MaxPathLen)
+	}
+	p := &pathParser{s: s}
+	op, err := p.parse()
+	if err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+type pathParser struct {
+	s   string
+	pos int
+}
+
+func (p *pathParser) errf(format string, args ...any) error {
+	return Errorf(EInvalidObjectPath, "object path %q: column %d: %s", p.s, p.pos+1, fmt.Sprintf(format, args...))
+}
+
+func isSep(c byte) bool { return c == '\\' || c == '/' }
+
+func (p *pathParser) parse() (*ObjectPath, error) {
+	op := &ObjectPath{}
+	s := p.s
+	if s == "" {
+		return nil, p.errf("empty path")
+	}
+	if len(s) >= 2 && isSep(s[0]) && isSep(s[1]) {
+		p.pos = 2
+		start := p.pos
+		for p.pos < len(s) && !isSep(s[p.pos]) && s[p.pos] != ':' {
+			p.pos++
+		}
+		if p.pos == start {
+			return nil, p.errf("expected a server name")
+		}
+		op.Server = s[start:p.pos]
+		if p.pos >= len(s) || !isSep(s[p.pos]) {
+			return nil, p.errf("expected '\\' and a namespace after the server name")
+		}
+		p.pos++
+		start = p.pos
+		for p.pos < len(s) && s[p.pos] != ':' {
+			p.pos++
+		}
+		ns, err := NormalizeNamespace(s[start:p.pos])
+		if err != nil {
+			p.pos = start
+			return nil, p.errf("%v", err.(*Error).Description)
+		}
+		op.Namespace = ns
+		if p.pos == len(s) {
+			return nil, p.errf("expected ':' and a class name after the namespace")
+		}
+		p.pos++ // ':'
+	}
+	start := p.pos
+	for p.pos < len(s) && isNameChar(s[p.pos]) {
+		p.pos++
+	}
+	if p.pos == start {
+		return nil, p.errf("expected a class name")
+	}
+	op.Class = s[start:p.pos]
+	if p.pos == len(s) {
+		return op, nil
+	}
+	switch s[p.pos] {
+	case '=':
+		p.pos++
+		if p.pos < len(s) && s[p.pos] == '@' {
+			p.pos++
+			if p.pos != len(s) {
+				return nil, p.errf("unexpected text after '@'")
+			}
+			op.Singleton = true
+			return op, nil
+		}
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		op.Keys = []KeyBinding{{Value: v}}
+	case '.':
+		p.pos++
+		for {
+			start := p.pos
+			for p.pos < len(s) && isNameChar(s[p.pos]) {
+				p.pos++
+			}
+			if p.pos == start {
+				return nil, p.errf("expected a key name")
+			}
+			name := s[start:p.pos]
+			for _, k := range op.Keys {
+				if EqualFold(k.Name, name) {
+					p.pos = start
+					return nil, p.errf("key %s given twice", name)
+				}
+			}
+			if p.pos >= len(s) || s[p.pos] != '=' {
+				return nil, p.errf("expected '=' after key name %s", name)
+			}
+			p.pos++
+			v, err := p.value()
+			if err != nil {
+				return nil, err
+			}
+			op.Keys = append(op.Keys, KeyBinding{Name: name, Value: v})
+			if p.pos == len(s) {
+				break
+			}
+			if s[p.pos] != ',' {
+				return nil, p.errf("expected ',' or the end of the path")
+			}
+			p.pos++
+		}
+	default:
+		return nil, p.errf("unexpected character %q after the class name", s[p.pos])
+	}
+	if p.pos != len(s) {
+		return nil, p.errf("unexpected text after the keys")
+	}
+	return op, nil
+}
+
+func isNameChar(c byte) bool {
+	return c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c >= 0x80
+}
+
+func (p *pathParser) value() (Value, error) {
+	s := p.s
+	if p.pos >= len(s) {
+		return Value{}, p.errf("expected a key value")
+	}
+	switch c := s[p.pos]; {
+	case c == '"' || c == '\'':
+		quote := c
+		p.pos++
+		var b strings.Builder
+		for {
+			if p.pos >= len(s) {
+				return Value{}, p.errf("unterminated string")
+			}
+			c := s[p.pos]
+			if c == quote {
+				p.pos++
+				break
+			}
+			if c == '\\' {
+				p.pos++
+				if p.pos >= len(s) {
+					return Value{}, p.errf("unterminated escape")
+				}
+				switch e := s[p.pos]; e {
+				case 'n':
+					b.WriteByte('\n')
+				case 't':
+					b.WriteByte('\t')
+				case 'r':
+					b.WriteByte('\r')
+				default:
+					b.WriteByte(e)
+				}
+				p.pos++
+				continue
+			}
+			b.WriteByte(c)
+			p.pos++
+		}
+		str := b.String()
+		if !utf8.ValidString(str) {
+			return Value{}, p.errf("key value is not valid UTF-8")
+		}
+		return Value{Type: TypeString, V: str}, nil
+	default:
+		start := p.pos
+		for p.pos < len(s) && s[p.pos] != ',' {
+			p.pos++
+		}
+		text := s[start:p.pos]
+		switch strings.ToUpper(text) {
+		case "TRUE":
+			return Value{Type: TypeBoolean, V: true}, nil
+		case "FALSE":
+			return Value{Type: TypeBoolean, V: false}, nil
+		}
+		if strings.ContainsRune(text, '_') {
+			p.pos = start
+			return Value{}, p.errf("key value %q is not a string, number or boolean", text)
+		}
+		if n, err := strconv.ParseInt(text, 0, 64); err == nil && !isOctalLike(text) {
+			return Value{Type: TypeSint64, V: n}, nil
+		}
+		if n, err := strconv.ParseUint(strings.TrimPrefix(text, "+"), 0, 64); err == nil && !isOctalLike(text) {
+			return Value{Type: TypeUint64, V: n}, nil
+		}
+		p.pos = start
+		return Value{}, p.errf("key value %q is not a string, number or boolean", text)
+	}
+}
+
+// isOctalLike rejects Go's 0o/0b prefixes and leading-zero octal: path
+// integers are decimal or 0x hexadecimal.
+func isOctalLike(text string) bool {
+	t := strings.TrimLeft(text, "+-")
+	if len(t) > 1 && t[0] == '0' {
+		return !(t[1] == 'x' || t[1] == 'X')
+	}
+	return false
+}
+
+// NormalizeNamespace returns ns with '/' separators and no empty
+// components ("root\cimv2" -> "root/cimv2"); an invalid name is
+// WBEM_E_INVALID_NAMESPACE.
+func NormalizeNamespace(ns string) (string, error) {
+	ns = strings.ReplaceAll(ns, "\\", "/")
+	if ns == "" {
+		return "", Errorf(EInvalidNamespace, "empty namespace name")
+	}
+	parts := strings.Split(ns, "/")
+	for _, part := range parts {
+		if part == "" {
+			return "", Errorf(EInvalidNamespace, "namespace %q has an empty component", ns)
+		}
+		for i := 0; i < len(part); i++ {
+			if !isNameChar(part[i]) {
+				return "", Errorf(EInvalidNamespace, "namespace %q: character %q is not allowed in a name", ns, part[i])
+			}
+		}
+	}
+	return ns, nil
+}
+
+// sortedKeys returns the keys ordered by folded name.
+func sortedKeys(keys []KeyBinding) []KeyBinding {
+	out := append([]KeyBinding(nil), keys...)
+	sort.SliceStable(out, func(i, j int) bool { return Fold(out[i].Name) < Fold(out[j].Name) })
+	return out
+}
+
+// appendKeyValue writes a key value in path syntax: strings (and
+// datetimes, references, char16) double-quoted with \\ and \" escaped,
+// integers in decimal, booleans TRUE/FALSE.
+func appendKeyValue(b *strings.Builder, v Value) {
+	switch x := v.V.(type) {
+	case string:
+		quote(b, x)
+	case Datetime:
+		quote(b, x.String())
+	case Char16:
+		quote(b, string(rune(x)))
+	default:
+		b.WriteString(FormatValue(v))
+	}
+}
+
+func quote(b *strings.Builder, s string) {
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
+}
+
+// RelPath returns the relative path: Class, Class=@, or Class.K1="v",K2=5
+// with keys ordered by folded name.
+func (p *ObjectPath) RelPath() string {
+	var b strings.Builder
+	b.WriteString(p.Class)
+	switch {
+	case p.Singleton:
+		b.WriteString("=@")
+	case len(p.Keys) > 0:
+		for i, k := range sortedKeys(p.Keys) {
+			if i == 0 {
+				b.WriteByte('.')
+			} else {
+				b.WriteByte(',')
+			}
+			b.WriteString(k.Name)
+			b.WriteByte('=')
+			appendKeyValue(&b, k.Value)
+		}
+	}
+	return b.String()
+}
+
+// String returns the full path (\\server\root\cimv2:RelPath) when the path
+// has a namespace, else the relative path. Namespace separators are
+// written as backslashes, as WMI does.
+func (p *ObjectPath) String() string {
+	if p.Namespace == "" {
+		return p.RelPath()
+	}
+	server := p.Server
+	if server == "" {
+		server = "."
+	}
+	return `\\` + server + `\` + strings.ReplaceAll(p.Namespace, "/", `\`) + ":" + p.RelPath()
+}
+
+// KeyString returns the canonical text of a key tuple, used as the storage
+// key of an instance: keys ordered by folded name, each name folded, each
+// value tagged with its kind so that different tuples never give the same
+// text. String values are not folded.
+func KeyString(keys []KeyBinding) string {
+	var b strings.Builder
+	for i, k := range sortedKeys(keys) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(Fold(k.Name))
+		b.WriteByte('=')
+		appendKeyValue(&b, k.Value)
+	}
+	return b.String()
+}
+
+// EqualPaths reports whether two paths name the same object: class, key
+// names and namespaces compared case-insensitively, key order irrelevant,
+// integers equal across widths, string key values compared exactly
+// (wbemd does not fold key values; see DESIGN.md). Servers are ignored.
+func EqualPaths(a, b *ObjectPath) bool {
+	if !EqualFold(a.Class, b.Class) || a.Singleton != b.Singleton || len(a.Keys) != len(b.Keys) {
+		return false
+	}
+	if a.Namespace != "" && b.Namespace != "" && !EqualFold(a.Namespace, b.Namespace) {
+		return false
+	}
+	return KeyString(a.Keys) == KeyString(b.Keys)
+}

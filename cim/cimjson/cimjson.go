@@ -1,0 +1,340 @@
+// Package cimjson is the JSON form of CIM objects used by the wbem command
+// line (-o json, and instances given to `wbem put`) and by the REST door.
+//
+// An instance is a flat JSON object: its system properties first
+// ("__CLASS", "__PATH", ...), then one member per property in declaration
+// order, with NULL as null:
+//
+//	{"__CLASS": "Disk", "__RELPATH": "Disk.Name=\"sda\"", "Name": "sda", "Size": 100}
+//
+// Values map as follows: integers and reals are JSON numbers (a sint64 or
+// uint64 may also be given as a decimal string, as WMI's automation layer
+// passes them); boolean is true/false; string, datetime, reference and
+// char16 are JSON strings; an embedded object is a nested JSON object that
+// names its class in "__CLASS"; arrays are JSON arrays.
+//
+// A class is a JSON object with "__GENUS": 1, "__CLASS", "__SUPERCLASS",
+// "Qualifiers", "Properties" and "Methods"; see EncodeClass.
+package cimjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/wbemd/wbemd/cim"
+)
+
+// Encode returns the JSON form of a class or instance, indented when
+// indent is true.
+func Encode(o *cim.Object, indent bool) []byte {
+	var b []byte
+	if o.Genus == cim.GenusClass {
+		b = appendClass(nil, o)
+	} else {
+		b = appendInstance(nil, o, true)
+	}
+	if !indent {
+		return b
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return b // cannot happen: b is valid JSON by construction
+	}
+	return out.Bytes()
+}
+
+func appendInstance(b []byte, o *cim.Object, withSystem bool) []byte {
+	b = append(b, '{')
+	first := true
+	member := func(name string) {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendString(b, name)
+		b = append(b, ':')
+	}
+	if withSystem {
+		for _, name := range cim.SystemPropertyNames() {
+			v, ok := o.SystemProperty(name)
+			if !ok || v.IsNull() {
+				continue
+			}
+			member(name)
+			b = appendValue(b, v)
+		}
+	} else {
+		member("__CLASS")
+		b = appendString(b, o.Class)
+	}
+	for i := range o.Properties {
+		p := &o.Properties[i]
+		member(p.Name)
+		b = appendValue(b, p.Value)
+	}
+	return append(b, '}')
+}
+
+func appendClass(b []byte, c *cim.Object) []byte {
+	b = append(b, `{"__GENUS":1,"__CLASS":`...)
+	b = appendString(b, c.Class)
+	b = append(b, `,"__SUPERCLASS":`...)
+	if c.Superclass == "" {
+		b = append(b, "null"...)
+	} else {
+		b = appendString(b, c.Superclass)
+	}
+	b = append(b, `,"Qualifiers":`...)
+	b = appendQualifiers(b, c.Qualifiers)
+	b = append(b, `,"Properties":[`...)
+	for i := range c.Properties {
+		p := &c.Properties[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendDecl(b, p.Name, p.Type, p.RefClass, p.ArraySize, p.Qualifiers)
+		if !p.Value.IsNull() {
+			b = append(b, `,"Default":`...)
+			b = appendValue(b, p.Value)
+		}
+		if p.Origin != "" {
+			b = append(b, `,"Origin":`...)
+			b = appendString(b, p.Origin)
+		}
+		if p.Propagated {
+			b = append(b, `,"Propagated":true`...)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `],"Methods":[`...)
+	for i := range c.Methods {
+		m := &c.Methods[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendDecl(b, m.Name, m.ReturnType, "", 0, m.Qualifiers)
+		b = append(b, `,"Parameters":[`...)
+		for j := range m.Parameters {
+			pa := &m.Parameters[j]
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendDecl(b, pa.Name, pa.Type, pa.RefClass, pa.ArraySize, pa.Qualifiers)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+		if m.Origin != "" {
+			b = append(b, `,"Origin":`...)
+			b = appendString(b, m.Origin)
+		}
+		if m.Propagated {
+			b = append(b, `,"Propagated":true`...)
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
+// appendDecl writes the opening of a declaration object (left open for
+// the caller to add members and close).
+func appendDecl(b []byte, name string, t cim.Type, refClass string, arraySize int, qs []cim.Qualifier) []byte {
+	b = append(b, `{"Name":`...)
+	b = appendString(b, name)
+	b = append(b, `,"Type":`...)
+	b = appendString(b, typeText(t, refClass))
+	if arraySize > 0 {
+		b = append(b, `,"ArraySize":`...)
+		b = strconv.AppendInt(b, int64(arraySize), 10)
+	}
+	if len(qs) > 0 {
+		b = append(b, `,"Qualifiers":`...)
+		b = appendQualifiers(b, qs)
+	}
+	return b
+}
+
+// typeText renders a declared type: "uint32", "string[]", "ref:CIM_Foo",
+// "object:CIM_Foo" — WMI's CIMTYPE qualifier text.
+func typeText(t cim.Type, refClass string) string {
+	elem := t.Elem()
+	var s string
+	switch {
+	case elem == cim.TypeReference && refClass != "":
+		s = "ref:" + refClass
+	case elem == cim.TypeObject && refClass != "":
+		s = "object:" + refClass
+	default:
+		s = cim.TypeName(elem)
+	}
+	if t.IsArray() {
+		s += "[]"
+	}
+	return s
+}
+
+func parseTypeText(s string) (cim.Type, string, bool) {
+	array := strings.HasSuffix(s, "[]")
+	s = strings.TrimSuffix(s, "[]")
+	var t cim.Type
+	ref := ""
+	switch {
+	case strings.HasPrefix(strings.ToLower(s), "ref:"):
+		t, ref = cim.TypeReference, s[4:]
+	case strings.HasPrefix(strings.ToLower(s), "object:"):
+		t, ref = cim.TypeObject, s[7:]
+	default:
+		var ok bool
+		if t, ok = cim.ParseTypeName(s); !ok || t.IsArray() {
+			return 0, "", false
+		}
+	}
+	if array {
+		t = t.ArrayOf()
+	}
+	return t, ref, true
+}
+
+var flavorNames = []struct {
+	f    cim.Flavor
+	name string
+}{
+	{cim.FlavorToInstance, "ToInstance"},
+	{cim.FlavorToSubclass, "ToSubclass"},
+	{cim.FlavorDisableOverride, "DisableOverride"},
+	{cim.FlavorAmended, "Amended"},
+	{cim.FlavorOriginPropagated, "Propagated"},
+}
+
+func appendQualifiers(b []byte, qs []cim.Qualifier) []byte {
+	b = append(b, '[')
+	for i := range qs {
+		q := &qs[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"Name":`...)
+		b = appendString(b, q.Name)
+		b = append(b, `,"Type":`...)
+		b = appendString(b, typeText(q.Value.Type, ""))
+		b = append(b, `,"Value":`...)
+		b = appendValue(b, q.Value)
+		if q.Flavor != 0 {
+			b = append(b, `,"Flavor":[`...)
+			n := 0
+			for _, fn := range flavorNames {
+				if q.Flavor&fn.f != 0 {
+					if n > 0 {
+						b = append(b, ',')
+					}
+					b = appendString(b, fn.name)
+					n++
+				}
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendValue(b []byte, v cim.Value) []byte {
+	if v.IsNull() {
+		return append(b, "null"...)
+	}
+	switch x := v.V.(type) {
+	case int8:
+		return strconv.AppendInt(b, int64(x), 10)
+	case uint8:
+		return strconv.AppendUint(b, uint64(x), 10)
+	case int16:
+		return strconv.AppendInt(b, int64(x), 10)
+	case uint16:
+		return strconv.AppendUint(b, uint64(x), 10)
+	case int32:
+		return strconv.AppendInt(b, int64(x), 10)
+	case uint32:
+		return strconv.AppendUint(b, uint64(x), 10)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case uint64:
+		return strconv.AppendUint(b, x, 10)
+	case float32:
+		return appendFloat(b, float64(x), 32)
+	case float64:
+		return appendFloat(b, x, 64)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case string:
+		return appendString(b, x)
+	case cim.Char16:
+		return appendString(b, string(rune(x)))
+	case cim.Datetime:
+		return appendString(b, x.String())
+	case *cim.Object:
+		if x == nil {
+			return append(b, "null"...)
+		}
+		if x.Genus == cim.GenusClass {
+			return appendClass(b, x)
+		}
+		return appendInstance(b, x, false)
+	}
+	// Arrays: the element type's representation, one by one.
+	n := v.Len()
+	b = append(b, '[')
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendValue(b, v.Index(i))
+	}
+	return append(b, ']')
+}
+
+func appendFloat(b []byte, f float64, bits int) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return appendString(b, strconv.FormatFloat(f, 'g', -1, bits))
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, bits)
+}
+
+// appendString writes s as a JSON string, escaping only what JSON requires
+// (no HTML escaping: values such as "a<b" stay readable).
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+

@@ -1,0 +1,604 @@
+package cim
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// The repository's record encoding. Every record starts with a format
+// version byte and a kind byte:
+//
+//	class record:    1 'C' <object>        a class as declared (LocalDefinition)
+//	instance record: 1 'I' <class name> <qualifiers> <n> n×(<name> <value> <qualifiers>)
+//
+// Integers are varints, strings are a length and bytes, floats are their
+// IEEE bits. An embedded object is self-describing (<object> with its
+// genus). Decoding checks every length against the bytes left and bounds
+// nesting at MaxObjectNesting, so that corrupt or hostile bytes give an
+// error, never a panic or a huge allocation. A corrupt record is
+// WBEM_E_CRITICAL_ERROR ("internal, critical, and unexpected error").
+const (
+	recordVersion   byte = 1
+	kindClass       byte = 'C'
+	kindInstance    byte = 'I'
+	propPropagated  byte = 1
+	methPropagated  byte = 1
+	valueNull       byte = 0
+	valuePresent    byte = 1
+	maxDecodeCount       = 1 << 24
+	MaxObjectNesting     = 64 // WMI's WBEM_MAX_OBJECT_NESTING
+)
+
+// EncodeClass appends the record of a class as declared to dst.
+func EncodeClass(dst []byte, c *Object) []byte {
+	dst = append(dst, recordVersion, kindClass)
+	return appendObject(dst, c)
+}
+
+// DecodeClass decodes a class record.
+func DecodeClass(b []byte) (*Object, error) {
+	d := &decoder{b: b}
+	d.header(kindClass)
+	o := d.object(0)
+	if d.err == nil && o.Genus != GenusClass {
+		d.fail("class record holds an instance")
+	}
+	d.end()
+	if d.err != nil {
+		return nil, d.err
+	}
+	return o, nil
+}
+
+// EncodeInstance appends the record of an instance to dst: its class name,
+// its own qualifiers (not those propagated from the class) and its
+// non-NULL property values.
+func EncodeInstance(dst []byte, inst *Object) []byte {
+	dst = append(dst, recordVersion, kindInstance)
+	dst = appendString(dst, inst.Class)
+	dst = appendQualifiers(dst, localQualifiers(inst.Qualifiers))
+	n := 0
+	for i := range inst.Properties {
+		if !inst.Properties[i].Value.IsNull() {
+			n++
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(n))
+	for i := range inst.Properties {
+		p := &inst.Properties[i]
+		if p.Value.IsNull() {
+			continue
+		}
+		dst = appendString(dst, p.Name)
+		dst = appendValue(dst, p.Value)
+		dst = appendQualifiers(dst, localQualifiers(p.Qualifiers))
+	}
+	return dst
+}
+
+// DecodeInstanceClassName returns the class name of an instance record.
+func DecodeInstanceClassName(b []byte) (string, error) {
+	d := &decoder{b: b}
+	d.header(kindInstance)
+	name := d.string()
+	return name, d.err
+}
+
+// DecodeInstance decodes an instance record against its resolved class:
+// the result has one property per class property (NULL unless stored),
+// the class qualifiers that propagate to instances, and the stored
+// instance qualifiers. The property qualifier slices are shared with the
+// class and must be treated as read-only (Clone before changing them). A
+// stored property the class no longer declares is dropped; a stored value
+// whose type differs from the declared type is converted, and the record
+// is corrupt if it does not convert.
+func DecodeInstance(b []byte, class *Object) (*Object, error) {
+	d := &decoder{b: b}
+	d.header(kindInstance)
+	name := d.string()
+	if d.err == nil && !EqualFold(name, class.Class) {
+		d.fail("instance record of class " + name + " decoded as " + class.Class)
+	}
+	inst := &Object{
+		Genus: GenusInstance, Class: class.Class, Superclass: class.Superclass,
+		Derivation: class.Derivation, Server: class.Server, Namespace: class.Namespace,
+		Properties: make([]Property, len(class.Properties)),
+	}
+	inst.Qualifiers = append(instanceQualifiers(class.Qualifiers), d.qualifiers(0)...)
+	for i := range class.Properties {
+		p := &class.Properties[i]
+		inst.Properties[i] = Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, ArraySize: p.ArraySize,
+			Value: Value{Type: p.Type}, Qualifiers: p.Qualifiers, Origin: p.Origin, Propagated: true}
+	}
+	n := d.count()
+	for j := 0; j < n && d.err == nil; j++ {
+		pname := d.bytes()
+		v := d.value(0)
+		qs := d.qualifiers(0)
+		if d.err != nil {
+			break
+		}
+		i := propertyIndex(inst.Properties, pname)
+		if i < 0 {
+			continue
+		}
+		p := &inst.Properties[i]
+		if v.Type != p.Type {
+			cv, err := Convert(v, p.Type)
+			if err != nil {
+				d.fail("stored value of " + p.Name + " does not convert to its declared type")
+				break
+			}
+			v = cv
+		}
+		p.Value = v
+		if len(qs) > 0 {
+			p.Qualifiers = append(append([]Qualifier(nil), p.Qualifiers...), qs...)
+		}
+	}
+	d.end()
+	if d.err != nil {
+		return nil, d.err
+	}
+	return inst, nil
+}
+
+func propertyIndex(ps []Property, name []byte) int {
+	for i := range ps {
+		if equalFoldBytes(ps[i].Name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+func equalFoldBytes(s string, b []byte) bool {
+	if len(s) != len(b) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c, d := s[i], b[i]
+		if c == d {
+			continue
+		}
+		if c >= 0x80 || d >= 0x80 {
+			return EqualFold(s, string(b))
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendStrings(dst []byte, ss []string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(ss)))
+	for _, s := range ss {
+		dst = appendString(dst, s)
+	}
+	return dst
+}
+
+func appendQualifiers(dst []byte, qs []Qualifier) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(qs)))
+	for i := range qs {
+		dst = appendString(dst, qs[i].Name)
+		dst = append(dst, byte(qs[i].Flavor))
+		dst = appendValue(dst, qs[i].Value)
+	}
+	return dst
+}
+
+func appendObject(dst []byte, o *Object) []byte {
+	dst = binary.AppendUvarint(dst, uint64(o.Genus))
+	dst = appendString(dst, o.Class)
+	dst = appendString(dst, o.Superclass)
+	dst = appendStrings(dst, o.Derivation)
+	dst = appendQualifiers(dst, o.Qualifiers)
+	dst = binary.AppendUvarint(dst, uint64(len(o.Properties)))
+	for i := range o.Properties {
+		p := &o.Properties[i]
+		dst = appendString(dst, p.Name)
+		dst = binary.AppendUvarint(dst, uint64(p.Type))
+		dst = appendString(dst, p.RefClass)
+		dst = binary.AppendUvarint(dst, uint64(p.ArraySize))
+		dst = appendString(dst, p.Origin)
+		flags := byte(0)
+		if p.Propagated {
+			flags |= propPropagated
+		}
+		dst = append(dst, flags)
+		dst = appendValue(dst, p.Value)
+		dst = appendQualifiers(dst, p.Qualifiers)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(o.Methods)))
+	for i := range o.Methods {
+		m := &o.Methods[i]
+		dst = appendString(dst, m.Name)
+		dst = binary.AppendUvarint(dst, uint64(m.ReturnType))
+		dst = appendString(dst, m.Origin)
+		flags := byte(0)
+		if m.Propagated {
+			flags |= methPropagated
+		}
+		dst = append(dst, flags)
+		dst = appendQualifiers(dst, m.Qualifiers)
+		dst = binary.AppendUvarint(dst, uint64(len(m.Parameters)))
+		for j := range m.Parameters {
+			pa := &m.Parameters[j]
+			dst = appendString(dst, pa.Name)
+			dst = binary.AppendUvarint(dst, uint64(pa.Type))
+			dst = appendString(dst, pa.RefClass)
+			dst = binary.AppendUvarint(dst, uint64(pa.ArraySize))
+			dst = appendQualifiers(dst, pa.Qualifiers)
+		}
+	}
+	return dst
+}
+
+func appendValue(dst []byte, v Value) []byte {
+	dst = binary.AppendUvarint(dst, uint64(v.Type))
+	if v.V == nil {
+		return append(dst, valueNull)
+	}
+	dst = append(dst, valuePresent)
+	if v.Type.IsArray() {
+		n := v.Len()
+		dst = binary.AppendUvarint(dst, uint64(n))
+		for i := 0; i < n; i++ {
+			dst = appendScalar(dst, v.Index(i).V)
+		}
+		return dst
+	}
+	return appendScalar(dst, v.V)
+}
+
+func appendScalar(dst []byte, x any) []byte {
+	switch n := x.(type) {
+	case int8:
+		return binary.AppendVarint(dst, int64(n))
+	case int16:
+		return binary.AppendVarint(dst, int64(n))
+	case int32:
+		return binary.AppendVarint(dst, int64(n))
+	case int64:
+		return binary.AppendVarint(dst, n)
+	case uint8:
+		return binary.AppendUvarint(dst, uint64(n))
+	case uint16:
+		return binary.AppendUvarint(dst, uint64(n))
+	case uint32:
+		return binary.AppendUvarint(dst, uint64(n))
+	case uint64:
+		return binary.AppendUvarint(dst, n)
+	case Char16:
+		return binary.AppendUvarint(dst, uint64(n))
+	case float32:
+		return binary.LittleEndian.AppendUint32(dst, math.Float32bits(n))
+	case float64:
+		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(n))
+	case bool:
+		if n {
+			return append(dst, 1)
+		}
+		return append(dst, 0)
+	case string:
+		return appendString(dst, n)
+	case Datetime:
+		return appendString(dst, n.String())
+	case *Object:
+		return appendObject(dst, n)
+	}
+	panic("cim: cannot encode a value of Go type " + typeNameOf(x))
+}
+
+func typeNameOf(x any) string {
+	return valueOf(x).Type().String()
+}
+
+// decoder reads a record; the first error sticks and later reads return
+// zero values.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(msg string) {
+	if d.err == nil {
+		d.err = Errorf(ECriticalError, "corrupt repository record: %s", msg)
+	}
+	d.b = nil
+}
+
+func (d *decoder) header(kind byte) {
+	if len(d.b) < 2 {
+		d.fail("truncated header")
+		return
+	}
+	if d.b[0] != recordVersion {
+		d.fail("unknown record format version")
+		return
+	}
+	if d.b[1] != kind {
+		d.fail("unexpected record kind")
+		return
+	}
+	d.b = d.b[2:]
+}
+
+func (d *decoder) end() {
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("trailing bytes")
+	}
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("bad varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail("bad varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads an element count; each element needs at least one byte, so
+// a count larger than the bytes left is corrupt.
+func (d *decoder) count() int {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) || n > maxDecodeCount {
+		d.fail("count larger than the record")
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.fail("string longer than the record")
+		return nil
+	}
+	s := d.b[:n]
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *decoder) string() string { return string(d.bytes()) }
+
+func (d *decoder) byte() byte {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.b) == 0 {
+		d.fail("truncated")
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) typ() Type {
+	t := Type(d.uvarint())
+	if d.err == nil && t != TypeNone && !t.Valid() {
+		d.fail("invalid CIM type")
+	}
+	return t
+}
+
+func (d *decoder) strings() []string {
+	n := d.count()
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		out = append(out, d.string())
+	}
+	return out
+}
+
+func (d *decoder) qualifiers(depth int) []Qualifier {
+	n := d.count()
+	if n == 0 {
+		return nil
+	}
+	out := make([]Qualifier, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		q := Qualifier{Name: d.string(), Flavor: Flavor(d.byte())}
+		q.Value = d.value(depth)
+		out = append(out, q)
+	}
+	return out
+}
+
+func (d *decoder) object(depth int) *Object {
+	if depth > MaxObjectNesting {
+		d.fail("objects nested too deep")
+		return nil
+	}
+	o := &Object{Genus: Genus(d.uvarint())}
+	if d.err == nil && o.Genus != GenusClass && o.Genus != GenusInstance {
+		d.fail("invalid genus")
+		return nil
+	}
+	o.Class = d.string()
+	o.Superclass = d.string()
+	o.Derivation = d.strings()
+	o.Qualifiers = d.qualifiers(depth)
+	n := d.count()
+	if n > 0 {
+		o.Properties = make([]Property, 0, n)
+	}
+	for i := 0; i < n && d.err == nil; i++ {
+		p := Property{Name: d.string(), Type: d.typ(), RefClass: d.string(), ArraySize: int(d.uvarint() & 0x7fffffff), Origin: d.string()}
+		p.Propagated = d.byte()&propPropagated != 0
+		p.Value = d.value(depth)
+		p.Qualifiers = d.qualifiers(depth)
+		if d.err == nil && p.Value.Type != p.Type {
+			d.fail("property value type differs from its declaration")
+		}
+		o.Properties = append(o.Properties, p)
+	}
+	n = d.count()
+	if n > 0 {
+		o.Methods = make([]Method, 0, n)
+	}
+	for i := 0; i < n && d.err == nil; i++ {
+		m := Method{Name: d.string(), ReturnType: d.typ(), Origin: d.string()}
+		m.Propagated = d.byte()&methPropagated != 0
+		m.Qualifiers = d.qualifiers(depth)
+		np := d.count()
+		for j := 0; j < np && d.err == nil; j++ {
+			pa := Parameter{Name: d.string(), Type: d.typ(), RefClass: d.string(), ArraySize: int(d.uvarint() & 0x7fffffff)}
+			pa.Qualifiers = d.qualifiers(depth)
+			m.Parameters = append(m.Parameters, pa)
+		}
+		o.Methods = append(o.Methods, m)
+	}
+	if d.err != nil {
+		return nil
+	}
+	return o
+}
+
+func (d *decoder) value(depth int) Value {
+	t := d.typ()
+	present := d.byte()
+	if d.err != nil {
+		return Value{}
+	}
+	switch present {
+	case valueNull:
+		return Value{Type: t}
+	case valuePresent:
+	default:
+		d.fail("bad value marker")
+		return Value{}
+	}
+	if t == TypeNone {
+		d.fail("value without a type")
+		return Value{}
+	}
+	if !t.IsArray() {
+		return Value{Type: t, V: d.scalar(t, depth)}
+	}
+	n := d.count()
+	if d.err != nil {
+		return Value{}
+	}
+	out := makeSlice(t.Elem(), n)
+	for i := 0; i < n; i++ {
+		x := d.scalar(t.Elem(), depth)
+		if d.err != nil {
+			return Value{}
+		}
+		out.Index(i).Set(valueOf(x))
+	}
+	return Value{Type: t, V: out.Interface()}
+}
+
+func (d *decoder) scalar(t Type, depth int) any {
+	switch t {
+	case TypeSint8, TypeSint16, TypeSint32, TypeSint64:
+		n := d.varint()
+		v, err := toInteger(n, t)
+		if err != nil {
+			d.fail("integer out of range")
+			return nil
+		}
+		return v
+	case TypeUint8, TypeUint16, TypeUint32, TypeUint64:
+		n := d.uvarint()
+		v, err := toInteger(n, t)
+		if err != nil {
+			d.fail("integer out of range")
+			return nil
+		}
+		return v
+	case TypeChar16:
+		n := d.uvarint()
+		if n > 0xFFFF {
+			d.fail("char16 out of range")
+			return nil
+		}
+		return Char16(n)
+	case TypeReal32:
+		if len(d.b) < 4 {
+			d.fail("truncated real32")
+			return nil
+		}
+		f := math.Float32frombits(binary.LittleEndian.Uint32(d.b))
+		d.b = d.b[4:]
+		return f
+	case TypeReal64:
+		if len(d.b) < 8 {
+			d.fail("truncated real64")
+			return nil
+		}
+		f := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
+		d.b = d.b[8:]
+		return f
+	case TypeBoolean:
+		switch d.byte() {
+		case 0:
+			return false
+		case 1:
+			return true
+		}
+		d.fail("bad boolean")
+		return nil
+	case TypeString, TypeReference:
+		return d.string()
+	case TypeDatetime:
+		s := d.string()
+		if d.err != nil {
+			return nil
+		}
+		dt, err := ParseDatetime(s)
+		if err != nil {
+			d.fail("bad datetime")
+			return nil
+		}
+		return dt
+	case TypeObject:
+		o := d.object(depth + 1)
+		if d.err != nil {
+			return nil
+		}
+		return o
+	}
+	d.fail("invalid CIM type")
+	return nil
+}

@@ -1,0 +1,169 @@
+// Package cimom is wbemd's object manager: namespaces, classes and
+// instances kept in a store.Store, with every WMI rule in one place —
+// operation flags, put extensions in contexts, keys and qualifiers,
+// abstract and singleton classes, localization, the provider chain,
+// namespace security, semisynchronous calls, extended status and intrinsic
+// events. Protocol front doors decode a request, call a Services method and
+// encode the answer; they never re-check a rule.
+package cimom
+
+import (
+	"context"
+	"iter"
+	"time"
+
+	"github.com/wbemd/wbemd/cim"
+)
+
+// Flags are WMI's lFlags values. Each operation accepts its own set and
+// answers WBEM_E_INVALID_PARAMETER for any other bit.
+type Flags uint32
+
+// The flags. Some share a value in different operations, as in WMI.
+const (
+	FlagCreateOrUpdate        Flags = 0x0     // PutInstance, PutClass: create or overwrite
+	FlagUpdateOnly            Flags = 0x1     // PutInstance, PutClass: must exist
+	FlagCreateOnly            Flags = 0x2     // PutInstance, PutClass: must not exist
+	FlagReturnImmediately     Flags = 0x10    // semisynchronous call
+	FlagUpdateSafeMode        Flags = 0x20    // PutClass: allow compatible changes under subclasses
+	FlagForwardOnly           Flags = 0x20    // enumerations: no Reset or Clone
+	FlagUpdateForceMode       Flags = 0x40    // PutClass: force the change (deletes a static class's instances)
+	FlagSendStatus            Flags = 0x80    // asynchronous calls only: invalid here
+	FlagShallow               Flags = 0x1     // enumerations: the class only / immediate subclasses
+	FlagDeep                  Flags = 0x0     // enumerations: with subclasses (the default)
+	FlagPrototype             Flags = 0x2     // ExecQuery: return the result's shape
+	FlagEnsureLocatable       Flags = 0x100   // queries: fill __PATH
+	FlagDirectRead            Flags = 0x200   // ignore providers of parent and derived classes
+	FlagOwnerUpdate           Flags = 0x10000 // PutClass: a push provider updating its own class
+	FlagUseAmendedQualifiers  Flags = 0x20000 // localized objects (see package doc)
+	FlagUpdateCompatible      Flags = 0x0     // PutClass: the default update mode
+	FlagBidirectional         Flags = 0x0     // enumerations: Reset and Clone allowed
+	FlagReturnWbemComplete    Flags = 0x0
+	FlagStrongValidation      Flags = 0x100000 // accepted and ignored, as MS-WMI says
+	flagsCallOnly                   = FlagReturnImmediately
+)
+
+// WBEM timeouts for CallResult and Enumerator waits.
+const (
+	Infinite time.Duration = -1 // WBEM_INFINITE: wait until done
+	NoWait   time.Duration = 0  // WBEM_NO_WAIT: poll
+)
+
+// Principal is who is calling. The administrator is "root" or any member of
+// the group "Administrators". Remote is set for calls that came over the
+// network: they also need the namespace's REMOTE_ENABLE right.
+type Principal struct {
+	Name   string
+	Groups []string
+	Remote bool
+}
+
+// IsAdmin reports whether p is an administrator.
+func (p Principal) IsAdmin() bool {
+	if p.Name == "root" {
+		return true
+	}
+	for _, g := range p.Groups {
+		if cim.EqualFold(g, GroupAdministrators) {
+			return true
+		}
+	}
+	return false
+}
+
+// Services is a connection to one namespace, as WMI's IWbemServices. The
+// in-process core and the network client implement it alike, so code
+// written against it runs local or remote unchanged.
+//
+// The single-result operations come in two forms. The plain form
+// (GetObject, PutInstance, ...) is the call with ppCallResult NULL: it
+// completes before returning, and FlagReturnImmediately is invalid there.
+// The ...Call form is the call with a call result: parameter errors are
+// returned at once; otherwise the outcome is in the CallResult, which with
+// FlagReturnImmediately is returned while the work still runs.
+//
+// Every failure is a *cim.Error carrying the fields of __ExtendedStatus.
+type Services interface {
+	// Namespace returns the namespace this connection is bound to ("root/cimv2").
+	Namespace() string
+	// OpenNamespace connects to a child namespace (a relative name) or, with
+	// a leading "/", an absolute one.
+	OpenNamespace(ctx context.Context, ns string, flags Flags, wctx *Context) (Services, error)
+
+	// GetObject returns a class (path "Class"), an instance (path
+	// "Class.Key=..." or "Class=@"), or, for "", an empty class to build a
+	// new class from.
+	GetObject(ctx context.Context, path string, flags Flags, wctx *Context) (*cim.Object, error)
+	// PutClass creates or updates a class.
+	PutClass(ctx context.Context, class *cim.Object, flags Flags, wctx *Context) error
+	// DeleteClass deletes a class with its subclasses and all their instances.
+	DeleteClass(ctx context.Context, class string, flags Flags, wctx *Context) error
+	// CreateClassEnum enumerates the subclasses of superclass ("" for all
+	// classes); FlagShallow gives only immediate subclasses (top-level
+	// classes for "").
+	CreateClassEnum(ctx context.Context, superclass string, flags Flags, wctx *Context) (Enumerator, error)
+	// PutInstance creates or updates an instance and returns its relative path.
+	PutInstance(ctx context.Context, inst *cim.Object, flags Flags, wctx *Context) (string, error)
+	// DeleteInstance deletes the instance at path.
+	DeleteInstance(ctx context.Context, path string, flags Flags, wctx *Context) error
+	// CreateInstanceEnum enumerates the instances of class and, unless
+	// FlagShallow, of its subclasses.
+	CreateInstanceEnum(ctx context.Context, class string, flags Flags, wctx *Context) (Enumerator, error)
+
+	// GetObjectCall is GetObject with a call result.
+	GetObjectCall(ctx context.Context, path string, flags Flags, wctx *Context) (*CallResult, error)
+	// PutClassCall is PutClass with a call result.
+	PutClassCall(ctx context.Context, class *cim.Object, flags Flags, wctx *Context) (*CallResult, error)
+	// DeleteClassCall is DeleteClass with a call result.
+	DeleteClassCall(ctx context.Context, class string, flags Flags, wctx *Context) (*CallResult, error)
+	// PutInstanceCall is PutInstance with a call result; its result string
+	// is the instance's path.
+	PutInstanceCall(ctx context.Context, inst *cim.Object, flags Flags, wctx *Context) (*CallResult, error)
+	// DeleteInstanceCall is DeleteInstance with a call result.
+	DeleteInstanceCall(ctx context.Context, path string, flags Flags, wctx *Context) (*CallResult, error)
+
+	// GetSD returns the namespace's security descriptor (READ_CONTROL).
+	GetSD(ctx context.Context) (*SecurityDescriptor, error)
+	// SetSD replaces the namespace's own ACEs (WRITE_DAC); inherited ACEs
+	// are recomputed, here and in child namespaces.
+	SetSD(ctx context.Context, sd *SecurityDescriptor) error
+	// GetCallerAccessRights returns the caller's rights on the namespace.
+	GetCallerAccessRights(ctx context.Context) (Rights, error)
+}
+
+// Enumerator is a result set, as WMI's IEnumWbemClassObject.
+type Enumerator interface {
+	// Next returns up to count objects. The status is SNoError when count
+	// objects were returned, SFalse at the end (with what was left), or
+	// STimedOut when timeout passed first (more may come). A failed
+	// operation returns its error.
+	Next(ctx context.Context, timeout time.Duration, count int) ([]*cim.Object, cim.Status, error)
+	// Reset goes back to the first object (not for forward-only enumerators).
+	Reset() error
+	// Clone returns an independent enumerator at the same position (not for
+	// forward-only enumerators).
+	Clone() (Enumerator, error)
+	// Close releases the enumerator and cancels the rest of the delivery.
+	Close() error
+}
+
+// All yields every remaining object of e, in batches behind the scenes.
+func All(ctx context.Context, e Enumerator) iter.Seq2[*cim.Object, error] {
+	return func(yield func(*cim.Object, error) bool) {
+		for {
+			objs, st, err := e.Next(ctx, Infinite, 256)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, o := range objs {
+				if !yield(o, nil) {
+					return
+				}
+			}
+			if st == cim.SFalse {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package cimom
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/store"
+)
+
+// CheckReport counts what Check verified.
+type CheckReport struct {
+	Namespaces, Classes, Instances, IndexEntries int
+}
+
+// String summarises the report on one line.
+func (r CheckReport) String() string {
+	return fmt.Sprintf("ok: %d namespaces, %d classes, %d instances, %d index entries", r.Namespaces, r.Classes, r.Instances, r.IndexEntries)
+}
+
+// Check verifies a repository: every namespace record and class record
+// decodes and every class resolves; every instance decodes against its
+// class and is stored under its class's key class and keys; every Indexed
+// property value of an instance has its index entry, and every index entry
+// belongs to an instance with that value. It reads from one store snapshot
+// per record kind and returns the first problem found.
+func Check(ctx context.Context, st store.Store) (CheckReport, error) {
+	var rep CheckReport
+	c, err := Open(ctx, st, Options{})
+	if err != nil {
+		return rep, err
+	}
+	expectIdx := map[string]bool{}
+	for kv, err := range st.Range(ctx, []byte("n\x00"), []byte("n\x01")) {
+		if err != nil {
+			return rep, err
+		}
+		var rec nsRecord
+		if err := json.Unmarshal(kv.Value, &rec); err != nil || rec.SD == nil {
+			return rep, fmt.Errorf("namespace record %q does not decode", kv.Key)
+		}
+		if !bytes.Equal(kv.Key, nsKey(rec.Name)) {
+			return rep, fmt.Errorf("namespace %s is stored under the wrong key %q", rec.Name, kv.Key)
+		}
+		rep.Namespaces++
+		ns := rec.Name
+		cp := classPrefix(ns)
+		for ckv, err := range st.Range(ctx, cp, store.PrefixEnd(cp)) {
+			if err != nil {
+				return rep, err
+			}
+			local, err := cim.DecodeClass(ckv.Value)
+			if err != nil {
+				return rep, fmt.Errorf("class record %q: %w", ckv.Key, err)
+			}
+			ci, err := c.resolve(ctx, ns, local.Class)
+			if err != nil || ci == nil {
+				return rep, fmt.Errorf("class %s in %s does not resolve: %v", local.Class, ns, err)
+			}
+			if _, found, err := st.Get(ctx, subKey(ns, local.Superclass, local.Class)); err != nil || !found {
+				return rep, fmt.Errorf("class %s in %s is missing from the subclass index", local.Class, ns)
+			}
+			rep.Classes++
+		}
+		ip := prefix('i', cim.Fold(ns))
+		for ikv, err := range st.Range(ctx, ip, store.PrefixEnd(ip)) {
+			if err != nil {
+				return rep, err
+			}
+			inst, ci, err := c.decodeInstance(ctx, ns, ikv.Value)
+			if err != nil {
+				return rep, fmt.Errorf("instance record %q: %w", ikv.Key, err)
+			}
+			op, err := inst.ObjectPath()
+			if err != nil {
+				return rep, fmt.Errorf("instance record %q: %w", ikv.Key, err)
+			}
+			keys := keyString(op)
+			if !bytes.Equal(ikv.Key, instKey(ns, ci.keyClass, keys)) {
+				return rep, fmt.Errorf("instance %s is stored under the wrong key %q", op.RelPath(), ikv.Key)
+			}
+			for _, i := range ci.indexed {
+				if v := inst.Properties[i].Value; !v.IsNull() && !v.Type.IsArray() {
+					expectIdx[string(idxKey(ns, ci.keyClass, ci.cls.Properties[i].Name, v, keys))] = true
+				}
+			}
+			rep.Instances++
+		}
+	}
+	for kv, err := range st.Range(ctx, []byte("x\x00"), []byte("x\x01")) {
+		if err != nil {
+			return rep, err
+		}
+		if !expectIdx[string(kv.Key)] {
+			return rep, fmt.Errorf("index entry %q belongs to no instance", kv.Key)
+		}
+		delete(expectIdx, string(kv.Key))
+		rep.IndexEntries++
+	}
+	for k := range expectIdx {
+		return rep, fmt.Errorf("index entry %q is missing", k)
+	}
+	return rep, nil
+}

@@ -1,0 +1,232 @@
+package cimom
+
+import (
+	"context"
+	"iter"
+	"sync"
+	"time"
+
+	"github.com/wbemd/wbemd/cim"
+)
+
+// source produces the objects of an enumeration, streaming.
+type source = iter.Seq2[*cim.Object, error]
+
+// enumerator implements Enumerator over a source.
+//
+// Synchronous enumerators pull from the source as Next asks. With
+// FlagReturnImmediately a producer goroutine fills a bounded buffer, so
+// Next can time out (WBEM_S_TIMEDOUT) while results are pending. Unless
+// forward-only, the objects handed out are kept so that Reset and Clone
+// work (WMI's bidirectional enumerators keep everything too); forward-only
+// enumerators keep nothing, which is what lets them stream any size.
+type enumerator struct {
+	forwardOnly bool
+	async       bool
+	release     func()
+
+	mu   sync.Mutex
+	kept []*cim.Object // bidirectional: everything pulled so far
+	pos  int           // bidirectional: the next index in kept to return
+
+	// synchronous pulling
+	next func() (*cim.Object, error, bool)
+	stop func()
+
+	// asynchronous delivery
+	ch     chan item
+	cancel context.CancelFunc
+
+	done    bool
+	err     error
+	closed  bool
+	cloneOf *enumerator
+}
+
+type item struct {
+	o   *cim.Object
+	err error
+}
+
+// asyncBuffer bounds how far a semisynchronous producer runs ahead.
+const asyncBuffer = 1024
+
+// newEnumerator returns an enumerator over src. release runs once when the
+// enumerator finishes or is closed (it ends the CIMOM's in-flight count).
+func newEnumerator(ctx context.Context, src source, flags Flags, release func()) *enumerator {
+	e := &enumerator{forwardOnly: flags&FlagForwardOnly != 0, async: flags&FlagReturnImmediately != 0, release: release}
+	if e.async {
+		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		e.ch, e.cancel = make(chan item, asyncBuffer), cancel
+		go func() {
+			defer close(e.ch)
+			for o, err := range src {
+				select {
+				case e.ch <- item{o, err}:
+				case <-pctx.Done():
+					return
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	} else {
+		e.next, e.stop = iter.Pull2(src)
+	}
+	return e
+}
+
+func (e *enumerator) finish(err error) {
+	if e.done {
+		return
+	}
+	e.done, e.err = true, err
+	if e.stop != nil {
+		e.stop()
+	}
+	if e.release != nil {
+		e.release()
+		e.release = nil
+	}
+}
+
+// pull gets the next object from the source; ok is false at the end.
+func (e *enumerator) pull(ctx context.Context, deadline <-chan time.Time) (o *cim.Object, timedOut bool, err error) {
+	if e.done {
+		return nil, false, e.err
+	}
+	if e.async {
+		select {
+		case it, ok := <-e.ch:
+			if !ok {
+				e.finish(nil)
+				return nil, false, nil
+			}
+			if it.err != nil {
+				e.finish(fail("Next", it.err))
+				return nil, false, e.err
+			}
+			return it.o, false, nil
+		case <-deadline:
+			return nil, true, nil
+		case <-ctx.Done():
+			return nil, false, fail("Next", ctx.Err())
+		}
+	}
+	o, err, ok := e.next()
+	if !ok {
+		e.finish(nil)
+		return nil, false, nil
+	}
+	if err != nil {
+		e.finish(fail("Next", err))
+		return nil, false, e.err
+	}
+	return o, false, nil
+}
+
+func (e *enumerator) Next(ctx context.Context, timeout time.Duration, count int) ([]*cim.Object, cim.Status, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, 0, cim.Errorf(cim.EInvalidOperation, "the enumerator is closed")
+	}
+	if count <= 0 {
+		return nil, 0, cim.Errorf(cim.EInvalidParameter, "count must be positive").WithParam("uCount")
+	}
+	var deadline <-chan time.Time
+	switch {
+	case timeout == 0:
+		c := make(chan time.Time)
+		close(c)
+		deadline = c
+	case timeout > 0:
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	out := make([]*cim.Object, 0, min(count, 256))
+	for len(out) < count {
+		if !e.forwardOnly && e.pos < len(e.kept) {
+			out = append(out, e.kept[e.pos])
+			e.pos++
+			continue
+		}
+		o, timedOut, err := e.pull(ctx, deadline)
+		if err != nil {
+			return out, 0, err
+		}
+		if timedOut {
+			return out, cim.STimedOut, nil
+		}
+		if o == nil {
+			return out, cim.SFalse, nil
+		}
+		if !e.forwardOnly {
+			e.kept = append(e.kept, o)
+			e.pos++
+		}
+		out = append(out, o)
+	}
+	return out, cim.SNoError, nil
+}
+
+func (e *enumerator) Reset() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.forwardOnly {
+		return cim.Errorf(cim.EInvalidOperation, "a forward-only enumerator cannot be reset")
+	}
+	e.pos = 0
+	return nil
+}
+
+// Clone drains the rest of the source into the kept objects, then gives
+// the clone its own cursor over them.
+func (e *enumerator) Clone() (Enumerator, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.forwardOnly {
+		return nil, cim.Errorf(cim.EInvalidOperation, "a forward-only enumerator cannot be cloned")
+	}
+	for !e.done {
+		o, _, err := e.pull(context.Background(), nil)
+		if err != nil {
+			return nil, err
+		}
+		if o != nil {
+			e.kept = append(e.kept, o)
+		}
+	}
+	return &enumerator{kept: e.kept, pos: e.pos, done: true, err: e.err}, nil
+}
+
+func (e *enumerator) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	if e.cancel != nil {
+		e.cancel()
+		// Let the producer see the cancellation and exit.
+		for range e.ch {
+		}
+	}
+	e.finish(nil)
+	e.kept = nil
+	return nil
+}
+
+// sliceSource yields a fixed list.
+func sliceSource(objs []*cim.Object) source {
+	return func(yield func(*cim.Object, error) bool) {
+		for _, o := range objs {
+			if !yield(o, nil) {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,525 @@
+package cimom
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"sync"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/store"
+)
+
+// maxTxnRetries bounds how often a write is redone after another writer
+// changed what it read (possible only across processes sharing a store).
+const maxTxnRetries = 3
+
+// PutInstance creates or updates an instance, in the order of WMI's
+// processing (see SEMANTICS.md): parameters, namespace access, class
+// resolution, static or dynamic rights, put extensions, keys and NULLs,
+// path length, existence, the provider chain, the store, the event, and
+// the result path.
+func (s *services) PutInstance(ctx context.Context, inst *cim.Object, flags Flags, wctx *Context) (string, error) {
+	var path string
+	err := s.call("PutInstance", func() error {
+		if flags&FlagReturnImmediately != 0 {
+			return cim.Errorf(cim.EInvalidParameter, "WBEM_FLAG_RETURN_IMMEDIATELY needs a call result (use PutInstanceCall)").WithParam("lFlags")
+		}
+		if err := s.checkPutInstance(inst, flags); err != nil {
+			return err
+		}
+		var err error
+		path, err = s.putInstance(ctx, inst, flags, wctx)
+		return err
+	})
+	return path, err
+}
+
+// PutInstanceCall is PutInstance with a call result.
+func (s *services) PutInstanceCall(ctx context.Context, inst *cim.Object, flags Flags, wctx *Context) (*CallResult, error) {
+	if err := s.checkPutInstance(inst, flags&^FlagReturnImmediately); err != nil {
+		return nil, fail("PutInstance", err)
+	}
+	return s.startCall(ctx, "PutInstance", flags, func(ctx context.Context) (string, *cim.Object, error) {
+		p, err := s.putInstance(ctx, inst, flags&^FlagReturnImmediately, wctx)
+		return p, nil, err
+	})
+}
+
+// startCall runs a semisynchronous operation under the drain gate.
+func (s *services) startCall(ctx context.Context, op string, flags Flags, fn func(context.Context) (string, *cim.Object, error)) (*CallResult, error) {
+	if err := s.c.enter(); err != nil {
+		return nil, fail(op, err)
+	}
+	return runCall(ctx, flags&FlagReturnImmediately != 0, func(ctx context.Context) (string, *cim.Object, error) {
+		defer s.c.leave()
+		str, obj, err := fn(ctx)
+		return str, obj, fail(op, err)
+	}), nil
+}
+
+// checkPutInstance is step 1: the parameters.
+func (s *services) checkPutInstance(inst *cim.Object, flags Flags) error {
+	if inst == nil {
+		return cim.Errorf(cim.EInvalidParameter, "no instance given").WithParam("pInst")
+	}
+	if inst.Genus != cim.GenusInstance {
+		return cim.Errorf(cim.EInvalidObject, "PutInstance needs an instance, not a class").WithParam("pInst")
+	}
+	if err := checkFlags(flags, FlagCreateOnly|FlagUpdateOnly|FlagUseAmendedQualifiers|FlagReturnImmediately); err != nil {
+		return err
+	}
+	if flags&FlagCreateOnly != 0 && flags&FlagUpdateOnly != 0 {
+		return cim.Errorf(cim.EInvalidParameter, "WBEM_FLAG_CREATE_ONLY and WBEM_FLAG_UPDATE_ONLY exclude each other").WithParam("lFlags")
+	}
+	return nil
+}
+
+// putExt is the put extensions a context asked for.
+type putExt struct {
+	partial     bool
+	properties  []string
+	strictNulls bool
+	atomic      bool
+}
+
+// putExtensions is step 5: the context's __PUT_EXT_* values.
+func putExtensions(wctx *Context, flags Flags, ci *classInfo) (putExt, error) {
+	var x putExt
+	ext, extPresent, ok := wctx.boolValue(PutExtensions)
+	if !ok {
+		return x, cim.Errorf(cim.EInvalidContext, "%s must be a boolean", PutExtensions).WithParam(PutExtensions)
+	}
+	props, propsPresent, ok := wctx.stringsValue(PutExtProperties)
+	if !ok {
+		return x, cim.Errorf(cim.EInvalidContext, "%s must be an array of strings", PutExtProperties).WithParam(PutExtProperties)
+	}
+	strict, strictPresent, ok1 := wctx.boolValue(PutExtStrictNulls)
+	atomic, atomicPresent, ok2 := wctx.boolValue(PutExtAtomic)
+	_, clientPresent, ok3 := wctx.boolValue(PutExtClientRequest)
+	if !ok1 || !ok2 || !ok3 {
+		return x, cim.Errorf(cim.EInvalidContext, "put extension flags must be booleans")
+	}
+	anyExt := propsPresent || strictPresent || atomicPresent
+	switch {
+	case !extPresent && !anyExt:
+		return x, nil
+	case anyExt && !ext:
+		return x, cim.Errorf(cim.EInvalidContext, "put extensions given without %s set to TRUE", PutExtensions).WithParam(PutExtensions)
+	case ext && !anyExt:
+		_ = clientPresent
+		return x, cim.Errorf(cim.EInvalidContext, "%s is TRUE but no __PUT_EXT_* value is given", PutExtensions).WithParam(PutExtensions)
+	}
+	x.strictNulls, x.atomic = strict, atomic
+	if propsPresent {
+		if flags&FlagUpdateOnly == 0 {
+			return x, cim.Errorf(cim.EInvalidContext, "a partial-instance update needs WBEM_FLAG_UPDATE_ONLY").WithParam("lFlags")
+		}
+		for _, name := range props {
+			if _, ok := ci.cls.Property(name); !ok {
+				return x, cim.Errorf(cim.EInvalidContext, "%s names %s, which class %s does not have", PutExtProperties, name, ci.cls.Class).WithParam(name)
+			}
+		}
+		x.partial, x.properties = true, props
+	}
+	return x, nil
+}
+
+// writeRight is step 4: the right a write of an instance of ci needs.
+func writeRight(ci *classInfo) Rights {
+	switch {
+	case ci.dynamic:
+		return RightWriteProvider
+	case ci.system:
+		return RightFullWrite
+	}
+	return RightPartialWrite
+}
+
+func (s *services) putInstance(ctx context.Context, inst *cim.Object, flags Flags, wctx *Context) (string, error) {
+	// 2. Namespace access.
+	if err := s.require(ctx, RightEnable); err != nil {
+		return "", err
+	}
+	for attempt := 0; ; attempt++ {
+		path, err := s.putInstanceOnce(ctx, inst, flags, wctx)
+		if !errors.Is(err, store.ErrCompareFailed) {
+			return path, err
+		}
+		if attempt == maxTxnRetries {
+			return "", cim.Errorf(cim.ETransactionConflict, "the instance or its class kept changing during the write; retry")
+		}
+		s.c.schema.clear()
+	}
+}
+
+func (s *services) putInstanceOnce(ctx context.Context, in *cim.Object, flags Flags, wctx *Context) (string, error) {
+	// 3. Class resolution.
+	ci, err := s.c.resolve(ctx, s.ns, in.Class)
+	if err != nil {
+		return "", err
+	}
+	if ci == nil {
+		return "", cim.Errorf(cim.EInvalidClass, "class %s does not exist in %s", in.Class, s.ns).WithParam(in.Class)
+	}
+	cls := ci.cls
+	switch {
+	case ci.abstract:
+		return "", cim.Errorf(cim.EInvalidOperation, "class %s is abstract: it cannot have instances", cls.Class).WithParam(cls.Class)
+	case ci.amendment:
+		return "", cim.Errorf(cim.EInvalidOperation, "class %s carries the Amendment qualifier: it cannot have instances", cls.Class).WithParam(cls.Class)
+	case isLocaleNamespace(s.ns):
+		return "", cim.Errorf(cim.EInvalidOperation, "classes in the localization namespace %s behave as abstract", s.ns).WithParam(cls.Class)
+	}
+	if flags&FlagUseAmendedQualifiers == 0 && hasAmended(in) {
+		return "", cim.Errorf(cim.EAmendedObject, "the instance carries amended qualifiers; write it with WBEM_FLAG_USE_AMENDED_QUALIFIERS").WithParam("lFlags")
+	}
+	// 4. Static or dynamic, and the right that takes.
+	if err := s.require(ctx, writeRight(ci)); err != nil {
+		return "", err
+	}
+	var owner InstanceProvider
+	if ci.dynamic {
+		owner = s.c.dynamicProvider(s.ns, cls)
+		if owner == nil {
+			return "", cim.Errorf(cim.EProviderNotCapable, "no provider serves the dynamic class %s", cls.Class).WithParam(cls.Class)
+		}
+	}
+	// 5. Put extensions.
+	ext, err := putExtensions(wctx, flags, ci)
+	if err != nil {
+		return "", err
+	}
+	// Build the instance as the class defines it.
+	inst, err := conform(in, cls, flags&FlagUseAmendedQualifiers != 0)
+	if err != nil {
+		return "", err
+	}
+	// 6. Keys and NULLs (for a partial update, after the merge below).
+	if len(ci.keys) == 0 && !ci.singleton {
+		return "", cim.Errorf(cim.ENoKey, "class %s has no key and is not a singleton", cls.Class).WithParam(cls.Class)
+	}
+	if err := fillKeys(inst, ci); err != nil {
+		return "", err
+	}
+	op, err := inst.ObjectPath()
+	if err != nil {
+		return "", err
+	}
+	// 7. Path length.
+	rel := op.RelPath()
+	if len(rel) > cim.MaxPathLen {
+		return "", cim.Errorf(cim.EQuotaViolation, "__RELPATH of %d characters is longer than %d", len(rel), cim.MaxPathLen).WithParam("__RELPATH")
+	}
+	keyStr := keyString(op)
+	ik := instKey(s.ns, ci.keyClass, keyStr)
+
+	lock := s.c.lockFor(ik)
+	lock.Lock()
+	defer lock.Unlock()
+
+	// 8. Existence, within the key-defining hierarchy.
+	var prev *cim.Object
+	var prevRev int64
+	if !ci.dynamic {
+		kv, found, err := s.c.st.Get(ctx, ik)
+		if err != nil {
+			return "", err
+		}
+		if found {
+			storedClass, err := cim.DecodeInstanceClassName(kv.Value)
+			if err != nil {
+				return "", err
+			}
+			if !cim.EqualFold(storedClass, cls.Class) {
+				return "", cim.Errorf(cim.EAlreadyExists, "an instance with these keys exists as class %s; delete it before creating it as %s", storedClass, cls.Class).WithParam(rel)
+			}
+			pci, err := s.c.resolve(ctx, s.ns, storedClass)
+			if err != nil {
+				return "", err
+			}
+			if prev, err = cim.DecodeInstance(kv.Value, pci.cls); err != nil {
+				return "", err
+			}
+			prevRev = kv.ModRev
+		}
+	} else if g, ok := owner.(InstanceGetter); ok && (flags&(FlagCreateOnly|FlagUpdateOnly) != 0 || ext.partial) {
+		p, err := g.GetInstance(ctx, s.ns, op, wctx)
+		if err != nil && cim.StatusOf(err) != cim.ENotFound {
+			return "", providerError(owner, err)
+		}
+		prev = p
+	}
+	switch {
+	case prev != nil && flags&FlagCreateOnly != 0:
+		return "", cim.Errorf(cim.EAlreadyExists, "instance %s already exists", rel).WithParam(rel)
+	case prev == nil && flags&FlagUpdateOnly != 0:
+		return "", cim.Errorf(cim.ENotFound, "instance %s does not exist", rel).WithParam(rel)
+	}
+	if ext.partial {
+		inst = mergePartial(prev, inst, ext)
+	}
+	if err := checkNulls(inst, ci); err != nil {
+		return "", err
+	}
+	// 9. The provider chain, top first; for a dynamic class the owner
+	// provider writes the data.
+	chain := s.c.providerChain(s.ns, cls)
+	if ci.dynamic && !containsProvider(chain, owner) {
+		chain = append(chain, owner)
+	}
+	for _, p := range chain {
+		if err := p.PutInstance(ctx, s.ns, inst, flags, wctx); err != nil {
+			return "", providerError(p, err)
+		}
+	}
+	// A provider may have assigned keys.
+	if op2, err := inst.ObjectPath(); err == nil && keyString(op2) != keyStr {
+		return "", cim.Errorf(cim.EProviderFailure, "a provider changed the keys of %s", rel)
+	}
+	// 10. Store (static classes), then the event.
+	inst.Namespace, inst.Server = s.ns, s.c.opts.Server
+	if !ci.dynamic {
+		ops := []store.Op{store.Put(ik, cim.EncodeInstance(nil, inst))}
+		ops = append(ops, indexOps(s.ns, ci, prev, inst, keyStr)...)
+		cmps := []store.Compare{{Key: ik, ModRev: prevRev}, {Key: classKey(s.ns, cls.Class), ModRev: ci.modRev}}
+		if cim.EqualFold(cls.Class, namespaceClass) || cls.InheritsFrom(namespaceClass) {
+			nsOps, nsCmps, err := s.c.childNamespaceOps(ctx, s.ns, inst, prev != nil)
+			if err != nil {
+				return "", err
+			}
+			ops, cmps = append(ops, nsOps...), append(cmps, nsCmps...)
+		}
+		if _, err := s.c.st.Txn(ctx, cmps, ops); err != nil {
+			return "", err
+		}
+	}
+	s.c.publishInstanceWrite(s.ns, inst, prev)
+	// 11. The result: the relative path.
+	return rel, nil
+}
+
+func containsProvider(chain []InstanceProvider, p InstanceProvider) bool {
+	for _, q := range chain {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *CIMOM) lockFor(k []byte) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write(k)
+	return &c.locks[h.Sum32()%uint32(len(c.locks))]
+}
+
+// keyString is the storage form of an instance path's keys.
+func keyString(op *cim.ObjectPath) string {
+	if op.Singleton {
+		return "@"
+	}
+	return cim.KeyString(op.Keys)
+}
+
+// hasAmended reports whether an object carries Amended-flavor qualifiers.
+func hasAmended(o *cim.Object) bool {
+	for _, q := range o.Qualifiers {
+		if q.Flavor&cim.FlavorAmended != 0 && q.Flavor&cim.FlavorOriginPropagated == 0 {
+			return true
+		}
+	}
+	for i := range o.Properties {
+		for _, q := range o.Properties[i].Qualifiers {
+			if q.Flavor&cim.FlavorAmended != 0 && q.Flavor&cim.FlavorOriginPropagated == 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// conform returns the instance as its class defines it: one property per
+// class property, each value converted to the declared type. A property the
+// class does not have is WBEM_E_INVALID_PROPERTY; a value that does not
+// convert is WBEM_E_TYPE_MISMATCH. Instance qualifiers that do not come
+// from the class are kept (except Key, which cannot be added per
+// instance); amended ones are dropped when stripAmended is set.
+func conform(in *cim.Object, cls *cim.Object, stripAmended bool) (*cim.Object, error) {
+	out, err := cls.SpawnInstance()
+	if err != nil {
+		return nil, err
+	}
+	for i := range out.Properties {
+		out.Properties[i].Value = cim.Null(out.Properties[i].Type)
+	}
+	for i := range in.Properties {
+		p := &in.Properties[i]
+		if cim.IsSystemName(p.Name) {
+			continue
+		}
+		dst, ok := out.Property(p.Name)
+		if !ok {
+			return nil, cim.Errorf(cim.EInvalidProperty, "class %s has no property %s", cls.Class, p.Name).WithParam(p.Name)
+		}
+		v, err := cim.Convert(p.Value, dst.Type)
+		if err != nil {
+			return nil, cim.AsError(err).WithParam(p.Name)
+		}
+		dst.Value = v
+		qs, err := mergeInstanceQualifiers(dst.Qualifiers, p.Qualifiers, stripAmended, true)
+		if err != nil {
+			return nil, cim.AsError(err).WithParam(p.Name)
+		}
+		dst.Qualifiers = qs
+	}
+	qs, err := mergeInstanceQualifiers(out.Qualifiers, in.Qualifiers, stripAmended, false)
+	if err != nil {
+		return nil, err
+	}
+	out.Qualifiers = qs
+	return out, nil
+}
+
+// mergeInstanceQualifiers lays the qualifiers an instance carries over the
+// ones it has from its class: a qualifier equal to the class's is the
+// class's own; a different value overrides it unless the class's is
+// DisableOverride (WBEM_E_OVERRIDE_NOT_ALLOWED); a new one is the
+// instance's own, except Key on a property (WBEM_E_CANNOT_BE_KEY). The
+// class's slice is never modified.
+func mergeInstanceQualifiers(fromClass, given []cim.Qualifier, stripAmended, property bool) ([]cim.Qualifier, error) {
+	out := fromClass
+	copied := false
+	for _, q := range given {
+		if q.Flavor&cim.FlavorOriginPropagated != 0 || (stripAmended && q.Flavor&cim.FlavorAmended != 0) {
+			continue
+		}
+		if cur, ok := cim.FindQualifier(out, q.Name); ok {
+			if cur.Value.Equal(q.Value) {
+				continue
+			}
+			if cur.Flavor&cim.FlavorDisableOverride != 0 {
+				return nil, cim.Errorf(cim.EOverrideNotAllowed, "qualifier %s cannot be overridden", q.Name).WithParam(q.Name)
+			}
+		} else if property && cim.EqualFold(q.Name, "Key") {
+			return nil, cim.Errorf(cim.ECannotBeKey, "the Key qualifier cannot be added to an instance property")
+		}
+		if !copied {
+			out = append([]cim.Qualifier(nil), out...)
+			copied = true
+		}
+		if cur, ok := cim.FindQualifier(out, q.Name); ok {
+			*cur = q
+		} else {
+			out = append(out, q)
+		}
+	}
+	return out, nil
+}
+
+// fillKeys gives a NULL string key a new GUID (WMI's rule; the text form
+// is "{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}", upper case, as WMI prints
+// GUIDs). Any other NULL key is WBEM_E_ILLEGAL_NULL, and a string key may
+// not hold characters below U+0020.
+func fillKeys(inst *cim.Object, ci *classInfo) error {
+	for _, i := range ci.keys {
+		p := &inst.Properties[i]
+		if p.Value.IsNull() {
+			if p.Type != cim.TypeString {
+				return cim.Errorf(cim.EIllegalNull, "key property %s is NULL", p.Name).WithParam(p.Name)
+			}
+			p.Value = cim.Value{Type: cim.TypeString, V: newGUID()}
+			continue
+		}
+		if str, ok := p.Value.V.(string); ok {
+			for _, r := range str {
+				if r < 0x20 {
+					return cim.Errorf(cim.EInvalidParameter, "key property %s holds a control character", p.Name).WithParam(p.Name)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkNulls applies Not_Null and Indexed: such properties may not be NULL.
+func checkNulls(inst *cim.Object, ci *classInfo) error {
+	for _, list := range [][]int{ci.notNull, ci.indexed} {
+		for _, i := range list {
+			if p := &inst.Properties[i]; p.Value.IsNull() {
+				return cim.Errorf(cim.EIllegalNull, "property %s may not be NULL", p.Name).WithParam(p.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// mergePartial lays the listed properties of in over the stored instance.
+// Without strict NULLs a NULL listed value leaves the stored value as it
+// is (WMI's provider guidance); with it, the value becomes NULL.
+func mergePartial(prev, in *cim.Object, ext putExt) *cim.Object {
+	out := prev.Clone()
+	for _, name := range ext.properties {
+		src, _ := in.Property(name)
+		dst, _ := out.Property(name)
+		if src.Value.IsNull() && !ext.strictNulls {
+			continue
+		}
+		dst.Value = src.Value
+	}
+	return out
+}
+
+func newGUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return strings.ToUpper(fmt.Sprintf("{%x-%x-%x-%x-%x}", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]))
+}
+
+// indexOps writes the secondary index entries of inst's Indexed properties
+// and removes those of prev that changed.
+func indexOps(ns string, ci *classInfo, prev, inst *cim.Object, keys string) []store.Op {
+	var ops []store.Op
+	for _, i := range ci.indexed {
+		name := ci.cls.Properties[i].Name
+		nv := inst.Properties[i].Value
+		if prev != nil {
+			if pp, ok := prev.Property(name); ok && !pp.Value.IsNull() {
+				if pp.Value.Equal(nv) {
+					continue
+				}
+				ops = append(ops, store.Delete(idxKey(ns, ci.keyClass, name, pp.Value, keys)))
+			}
+		}
+		if !nv.IsNull() && !nv.Type.IsArray() {
+			ops = append(ops, store.Put(idxKey(ns, ci.keyClass, name, nv, keys), nil))
+		}
+	}
+	return ops
+}
+
+func (c *CIMOM) publishInstanceWrite(ns string, inst, prev *cim.Object) {
+	var evs []Event
+	if prev == nil {
+		evs = append(evs, c.newEvent("__InstanceCreationEvent", ns, inst, nil))
+	} else {
+		evs = append(evs, c.newEvent("__InstanceModificationEvent", ns, inst, prev))
+	}
+	if cim.EqualFold(inst.Class, namespaceClass) {
+		name, _ := inst.Get("Name")
+		child := inst.Clone()
+		child.Namespace = ns
+		if prev == nil {
+			evs = append(evs, c.newEvent("__NamespaceCreationEvent", ns, child, nil))
+		} else {
+			evs = append(evs, c.newEvent("__NamespaceModificationEvent", ns, child, prev))
+		}
+		_ = name
+	}
+	c.events.publish(evs...)
+}

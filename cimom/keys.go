@@ -1,0 +1,132 @@
+package cimom
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/wbemd/wbemd/cim"
+)
+
+// The repository's key layout. Each record kind has a one-letter prefix;
+// parts are separated by 0x00, which no name contains, so that the prefix
+// of one namespace never matches another ("root" vs "root/cimv2"). Names
+// are folded with cim.Fold; string key values are not.
+//
+//	n 0 <ns>                                   namespace record (JSON)
+//	c 0 <ns> 0 <class>                         class as declared (cim.EncodeClass)
+//	s 0 <ns> 0 <superclass> 0 <class>          subclass index (value: the class name as written)
+//	i 0 <ns> 0 <keyclass> 0 <keys>             instance (cim.EncodeInstance); keyclass is the
+//	                                           top-most class declaring the keys, keys is cim.KeyString
+//	x 0 <ns> 0 <keyclass> 0 <prop> 0 <value> 0 0 <keys>
+//	                                           secondary index entry of an Indexed property;
+//	                                           value is an order-preserving encoding
+const sep = 0
+
+func key(kind byte, parts ...string) []byte {
+	n := 1
+	for _, p := range parts {
+		n += 1 + len(p)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, kind)
+	for _, p := range parts {
+		b = append(b, sep)
+		b = append(b, p...)
+	}
+	return b
+}
+
+func prefix(kind byte, parts ...string) []byte { return append(key(kind, parts...), sep) }
+
+func nsKey(ns string) []byte            { return key('n', cim.Fold(ns)) }
+func classKey(ns, class string) []byte  { return key('c', cim.Fold(ns), cim.Fold(class)) }
+func classPrefix(ns string) []byte      { return prefix('c', cim.Fold(ns)) }
+func subPrefix(ns, super string) []byte { return prefix('s', cim.Fold(ns), cim.Fold(super)) }
+func subKey(ns, super, class string) []byte {
+	return key('s', cim.Fold(ns), cim.Fold(super), cim.Fold(class))
+}
+func instPrefix(ns, keyClass string) []byte { return prefix('i', cim.Fold(ns), cim.Fold(keyClass)) }
+func instKey(ns, keyClass, keys string) []byte {
+	return key('i', cim.Fold(ns), cim.Fold(keyClass), keys)
+}
+func idxPrefix(ns, keyClass, prop string) []byte {
+	return prefix('x', cim.Fold(ns), cim.Fold(keyClass), cim.Fold(prop))
+}
+
+// idxKey is the index entry of one Indexed property value of one instance.
+func idxKey(ns, keyClass, prop string, v cim.Value, keys string) []byte {
+	b := idxPrefix(ns, keyClass, prop)
+	b = appendOrdered(b, v)
+	b = append(b, sep, sep)
+	return append(b, keys...)
+}
+
+// nsKinds lists the record kinds that live inside a namespace.
+var nsKinds = []byte{'c', 's', 'i', 'x'}
+
+// appendOrdered encodes a scalar value so that byte order is value order
+// (integers big-endian with the sign flipped, reals by IEEE order, strings
+// as bytes with 0x00 escaped as 0x00 0xFF). The encoding never contains
+// 0x00 0x00, which ends it in an index key.
+func appendOrdered(b []byte, v cim.Value) []byte {
+	var raw []byte
+	switch x := v.V.(type) {
+	case int8, int16, int32, int64:
+		var n int64
+		switch y := x.(type) {
+		case int8:
+			n = int64(y)
+		case int16:
+			n = int64(y)
+		case int32:
+			n = int64(y)
+		case int64:
+			n = y
+		}
+		raw = binary.BigEndian.AppendUint64(nil, uint64(n)^(1<<63))
+	case uint8, uint16, uint32, uint64, cim.Char16:
+		var n uint64
+		switch y := x.(type) {
+		case uint8:
+			n = uint64(y)
+		case uint16:
+			n = uint64(y)
+		case uint32:
+			n = uint64(y)
+		case uint64:
+			n = y
+		case cim.Char16:
+			n = uint64(y)
+		}
+		raw = binary.BigEndian.AppendUint64(nil, n)
+	case float32, float64:
+		var f float64
+		if y, ok := x.(float32); ok {
+			f = float64(y)
+		} else {
+			f = x.(float64)
+		}
+		u := math.Float64bits(f)
+		if u&(1<<63) != 0 {
+			u = ^u
+		} else {
+			u |= 1 << 63
+		}
+		raw = binary.BigEndian.AppendUint64(nil, u)
+	case bool:
+		raw = []byte{1}
+		if x {
+			raw[0] = 2
+		}
+	default:
+		raw = []byte(cim.FormatValue(v))
+	}
+	for _, c := range raw {
+		b = append(b, c)
+		if c == 0 {
+			b = append(b, 0xFF)
+		}
+	}
+	return b
+}
+

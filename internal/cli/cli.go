@@ -1,0 +1,197 @@
+// Package cli implements the wbem command line: verbs that read and write a
+// CIM repository through cimom, in local mode against a repository
+// directory.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/store/bolt"
+)
+
+// repoFile is the name of the store file inside a repository directory.
+const repoFile = "repository.db"
+
+// usageError marks a mistake in how wbem was called (exit status 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// app is one invocation of wbem: its global flags, its streams, and the
+// repository it opened (lazily, on the first verb that needs it).
+type app struct {
+	repo      string
+	namespace string
+	output    string
+
+	stdin          io.Reader
+	stdout, stderr io.Writer
+
+	db *bolt.DB
+	om *cimom.CIMOM
+}
+
+// Main runs wbem with args and returns the process exit status: 0 on
+// success, 1 on a WBEM or I/O failure, 2 on a usage error.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if cerr := a.close(context.Background()); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err == nil {
+		return 0
+	}
+	var ce *cim.Error
+	var ue *usageError
+	switch {
+	case errors.As(err, &ce):
+		fmt.Fprintf(stderr, "wbem: %s\n", ce.Error())
+		return 1
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "wbem: %s\nRun 'wbem --help' for usage.\n", ue.msg)
+		return 2
+	case isRunError(err):
+		fmt.Fprintf(stderr, "wbem: %v\n", err)
+		return 1
+	default:
+		// Errors cobra raises itself: unknown verbs, flags or arguments.
+		fmt.Fprintf(stderr, "wbem: %v\nRun 'wbem --help' for usage.\n", err)
+		return 2
+	}
+}
+
+// runError marks a failure that is not a WBEM status (a file that cannot be
+// read, a repository that cannot be opened): exit status 1.
+type runError struct{ err error }
+
+func (e *runError) Error() string { return e.err.Error() }
+func (e *runError) Unwrap() error { return e.err }
+
+func isRunError(err error) bool {
+	var re *runError
+	return errors.As(err, &re)
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "wbem",
+		Short:         "Read and write a wbemd CIM repository",
+		Long:          "wbem reads and writes namespaces, classes and instances of a wbemd CIM repository,\nwith WMI's semantics and WBEM status codes.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usagef("%v", err) })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.repo, "repo", os.Getenv("WBEM_REPO"), "repository directory (default $WBEM_REPO)")
+	pf.StringVarP(&a.namespace, "namespace", "n", "root/cimv2", "namespace")
+	pf.StringVarP(&a.output, "output", "o", "table", "output format: table, json or mof")
+	root.AddCommand(
+		a.nsCommand(),
+		a.classesCommand(),
+		a.getCommand(),
+		a.putCommand(),
+		a.deleteCommand(),
+		a.enumCommand(),
+		a.repoCommand(),
+	)
+	return root
+}
+
+// args returns a cobra argument check that reports a usage error.
+func args(min, max int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, as []string) error {
+		if len(as) < min || (max >= 0 && len(as) > max) {
+			return usagef("%s: expected %s", cmd.CommandPath(), what)
+		}
+		return nil
+	}
+}
+
+// open opens the repository (creating it if the directory is new).
+func (a *app) open(ctx context.Context) (*cimom.CIMOM, error) {
+	if a.om != nil {
+		return a.om, nil
+	}
+	if a.repo == "" {
+		return nil, usagef("no repository: give --repo DIR or set WBEM_REPO")
+	}
+	switch a.output {
+	case "table", "json", "mof":
+	default:
+		return nil, usagef("unknown output format %q (want table, json or mof)", a.output)
+	}
+	if err := os.MkdirAll(a.repo, 0o700); err != nil {
+		return nil, &runError{fmt.Errorf("repository %s: %w", a.repo, err)}
+	}
+	db, err := bolt.Open(filepath.Join(a.repo, repoFile), bolt.Options{})
+	if err != nil {
+		return nil, &runError{fmt.Errorf("open repository %s: %w", a.repo, err)}
+	}
+	om, err := cimom.Open(ctx, db, cimom.Options{})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open repository %s: %w", a.repo, err)
+	}
+	a.db, a.om = db, om
+	return om, nil
+}
+
+// services opens the repository and connects to the namespace of -n as the
+// calling user.
+func (a *app) services(ctx context.Context) (cimom.Services, error) {
+	om, err := a.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return om.Connect(ctx, a.namespace, localPrincipal())
+}
+
+func (a *app) close(ctx context.Context) error {
+	var err error
+	if a.om != nil {
+		err = a.om.Close(ctx)
+	}
+	if a.db != nil {
+		if cerr := a.db.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// localPrincipal identifies the user running wbem. Whoever can open the
+// repository file directly is trusted as that user; root is the
+// administrator.
+func localPrincipal() cimom.Principal {
+	name := os.Getenv("USER")
+	if os.Geteuid() == 0 {
+		name = "root"
+	}
+	if name == "" {
+		name = fmt.Sprintf("uid:%d", os.Geteuid())
+	}
+	return cimom.Principal{Name: name}
+}

@@ -1,0 +1,421 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/cim/cimjson"
+	"github.com/wbemd/wbemd/cimom"
+)
+
+func (a *app) nsCommand() *cobra.Command {
+	ns := &cobra.Command{Use: "ns", Short: "List, create and delete child namespaces of -n"}
+	ns.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the child namespaces of -n",
+		Args:  args(0, 0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			svc, err := a.services(ctx)
+			if err != nil {
+				return err
+			}
+			e, err := svc.CreateInstanceEnum(ctx, "__Namespace", cimom.FlagShallow|cimom.FlagForwardOnly, nil)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			for o, err := range cimom.All(ctx, e) {
+				if err != nil {
+					return err
+				}
+				name, err := o.Get("Name")
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, cim.FormatValue(name))
+			}
+			return nil
+		},
+	}, &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create the namespace NAME below -n",
+		Args:  args(1, 1, "one namespace name"),
+		RunE: func(cmd *cobra.Command, as []string) error {
+			ctx := cmd.Context()
+			svc, err := a.services(ctx)
+			if err != nil {
+				return err
+			}
+			cls, err := svc.GetObject(ctx, "__Namespace", 0, nil)
+			if err != nil {
+				return err
+			}
+			inst, err := cls.SpawnInstance()
+			if err != nil {
+				return err
+			}
+			if err := inst.Put("Name", cim.Value{Type: cim.TypeString, V: as[0]}); err != nil {
+				return err
+			}
+			if _, err := svc.PutInstance(ctx, inst, cimom.FlagCreateOnly, nil); err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, strings.TrimSuffix(svc.Namespace(), "/")+"/"+as[0])
+			return nil
+		},
+	}, &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete the namespace NAME below -n, with everything in it",
+		Args:  args(1, 1, "one namespace name"),
+		RunE: func(cmd *cobra.Command, as []string) error {
+			ctx := cmd.Context()
+			svc, err := a.services(ctx)
+			if err != nil {
+				return err
+			}
+			p := cim.ObjectPath{Class: "__Namespace", Keys: []cim.KeyBinding{{Name: "Name", Value: cim.Value{Type: cim.TypeString, V: as[0]}}}}
+			return svc.DeleteInstance(ctx, p.String(), 0, nil)
+		},
+	})
+	return ns
+}
+
+func (a *app) classesCommand() *cobra.Command {
+	var shallow bool
+	c := &cobra.Command{
+		Use:   "classes [CLASS]",
+		Short: "Show the class hierarchy (below CLASS)",
+		Args:  args(0, 1, "at most one class name"),
+		RunE: func(cmd *cobra.Command, as []string) error {
+			ctx := cmd.Context()
+			svc, err := a.services(ctx)
+			if err != nil {
+				return err
+			}
+			super := ""
+			if len(as) == 1 {
+				super = as[0]
+			}
+			flags := cimom.FlagForwardOnly
+			if shallow {
+				flags |= cimom.FlagShallow
+			}
+			e, err := svc.CreateClassEnum(ctx, super, flags, nil)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			var classes []*cim.Object
+			for o, err := range cimom.All(ctx, e) {
+				if err != nil {
+					return err
+				}
+				classes = append(classes, o)
+			}
+			return a.printClasses(super, classes)
+		},
+	}
+	c.Flags().BoolVar(&shallow, "shallow", false, "only the immediate subclasses")
+	return c
+}
+
+func (a *app) getCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "get PATH",
+		Short: "Show a class or an instance",
+		Long:  "Show a class (wbem get Disk) or an instance (wbem get 'Disk.Name=\"sda\"').",
+		Args:  args(1, 1, "one object path"),
+		RunE: func(cmd *cobra.Command, as []string) error {
+			ctx := cmd.Context()
+			svc, err := a.services(ctx)
+			if err != nil {
+				return err
+			}
+			o, err := svc.GetObject(ctx, as[0], 0, nil)
+			if err != nil {
+				return err
+			}
+			return a.printObject(o)
+		},
+	}
+}
+
+func (a *app) putCommand() *cobra.Command {
+	var createOnly, updateOnly, strictNulls, atomic bool
+	var properties []string
+	c := &cobra.Command{
+		Use:   "put [FILE|-] | put CLASS key=value ...",
+		Short: "Create or update an instance (or a class, given as JSON)",
+		Long: `Create or update an instance, given as JSON in FILE or on standard input, or as
+CLASS followed by property=value pairs. A JSON object with "__GENUS": 1 is a class
+definition. Prints the path of what was written.`,
+		Args: args(1, -1, "a JSON file, '-', or CLASS key=value ..."),
+		RunE: func(cmd *cobra.Command, as []string) error {
+			ctx := cmd.Context()
+			if createOnly && updateOnly {
+				return usagef("--create-only and --update-only exclude each other")
+			}
+			svc, err := a.services(ctx)
+			if err != nil {
+				return err
+			}
+			var flags cimom.Flags
+			if createOnly {
+				flags |= cimom.FlagCreateOnly
+			}
+			if updateOnly {
+				flags |= cimom.FlagUpdateOnly
+			}
+			wctx := putContext(properties, strictNulls, atomic)
+
+			var obj *cim.Object
+			if len(as) == 1 && !strings.Contains(as[0], "=") {
+				data, err := a.readInput(as[0])
+				if err != nil {
+					return err
+				}
+				obj, err = cimjson.Decode(data, "", func(class string) (*cim.Object, error) {
+					return svc.GetObject(ctx, class, 0, nil)
+				})
+				if err != nil {
+					return err
+				}
+			} else {
+				obj, err = instanceFromPairs(ctx, svc, as[0], as[1:])
+				if err != nil {
+					return err
+				}
+			}
+			if obj.Genus == cim.GenusClass {
+				if err := svc.PutClass(ctx, obj, flags, wctx); err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, obj.Class)
+				return nil
+			}
+			path, err := svc.PutInstance(ctx, obj, flags, wctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, path)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.BoolVar(&createOnly, "create-only", false, "fail if the instance exists (WBEM_FLAG_CREATE_ONLY)")
+	f.BoolVar(&updateOnly, "update-only", false, "fail if the instance does not exist (WBEM_FLAG_UPDATE_ONLY)")
+	f.StringSliceVar(&properties, "properties", nil, "partial update: write only these properties (__PUT_EXT_PROPERTIES)")
+	f.BoolVar(&strictNulls, "strict-nulls", false, "NULL values are intentional (__PUT_EXT_STRICT_NULLS)")
+	f.BoolVar(&atomic, "atomic", false, "all or nothing (__PUT_EXT_ATOMIC)")
+	return c
+}
+
+// putContext builds the IWbemContext of a put from the CLI flags; nil when
+// no put extension was asked for (a full-instance write).
+func putContext(properties []string, strictNulls, atomic bool) *cimom.Context {
+	if len(properties) == 0 && !strictNulls && !atomic {
+		return nil
+	}
+	c := cimom.NewContext()
+	c.SetValue(cimom.PutExtensions, true)
+	c.SetValue(cimom.PutExtClientRequest, true)
+	if len(properties) > 0 {
+		c.SetValue(cimom.PutExtProperties, properties)
+	}
+	if strictNulls {
+		c.SetValue(cimom.PutExtStrictNulls, true)
+	}
+	if atomic {
+		c.SetValue(cimom.PutExtAtomic, true)
+	}
+	return c
+}
+
+// instanceFromPairs spawns an instance of class and sets each name=value
+// pair, converting the text to the property's declared type.
+func instanceFromPairs(ctx context.Context, svc cimom.Services, class string, pairs []string) (*cim.Object, error) {
+	cls, err := svc.GetObject(ctx, class, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	if cls.Genus != cim.GenusClass {
+		return nil, cim.Errorf(cim.EInvalidClass, "%s is an instance path, not a class name", class).WithParam(class)
+	}
+	inst, err := cls.SpawnInstance()
+	if err != nil {
+		return nil, err
+	}
+	for _, pair := range pairs {
+		name, text, ok := strings.Cut(pair, "=")
+		if !ok || name == "" {
+			return nil, usagef("%q is not a property=value pair", pair)
+		}
+		p, ok := inst.Property(name)
+		if !ok {
+			return nil, cim.Errorf(cim.EInvalidProperty, "class %s has no property %s", cls.Class, name).WithParam(name)
+		}
+		v, err := cim.ParseValue(p.Type, text)
+		if err != nil {
+			return nil, cim.AsError(err).WithParam(name)
+		}
+		if err := inst.Put(name, v); err != nil {
+			return nil, cim.AsError(err).WithParam(name)
+		}
+	}
+	return inst, nil
+}
+
+func (a *app) readInput(name string) ([]byte, error) {
+	var r io.Reader = a.stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, &runError{err}
+		}
+		defer f.Close()
+		r = f
+	}
+	// Bound the input: a single object is never larger than this.
+	const maxInput = 64 << 20
+	data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+	if err != nil {
+		return nil, &runError{fmt.Errorf("read %s: %w", name, err)}
+	}
+	if len(data) > maxInput {
+		return nil, cim.Errorf(cim.EQuotaViolation, "%s: input larger than %d bytes", name, maxInput)
+	}
+	return data, nil
+}
+
+func (a *app) deleteCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete PATH",
+		Short: "Delete an instance, or a class with its subclasses and instances",
+		Args:  args(1, 1, "one object path"),
+		RunE: func(cmd *cobra.Command, as []string) error {
+			ctx := cmd.Context()
+			svc, err := a.services(ctx)
+			if err != nil {
+				return err
+			}
+			p, err := cim.ParsePath(as[0])
+			if err != nil {
+				return err
+			}
+			if p.IsClass() {
+				return svc.DeleteClass(ctx, p.Class, 0, nil)
+			}
+			return svc.DeleteInstance(ctx, as[0], 0, nil)
+		},
+	}
+}
+
+func (a *app) enumCommand() *cobra.Command {
+	var shallow, names bool
+	c := &cobra.Command{
+		Use:   "enum CLASS",
+		Short: "List the instances of CLASS (and of its subclasses unless --shallow)",
+		Args:  args(1, 1, "one class name"),
+		RunE: func(cmd *cobra.Command, as []string) error {
+			ctx := cmd.Context()
+			svc, err := a.services(ctx)
+			if err != nil {
+				return err
+			}
+			flags := cimom.FlagForwardOnly
+			if shallow {
+				flags |= cimom.FlagShallow
+			}
+			e, err := svc.CreateInstanceEnum(ctx, as[0], flags, nil)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			if names {
+				for o, err := range cimom.All(ctx, e) {
+					if err != nil {
+						return err
+					}
+					v, _ := o.SystemProperty("__RELPATH")
+					fmt.Fprintln(a.stdout, cim.FormatValue(v))
+				}
+				return nil
+			}
+			return a.printInstances(ctx, svc, as[0], e)
+		},
+	}
+	c.Flags().BoolVar(&shallow, "shallow", false, "only instances of CLASS itself")
+	c.Flags().BoolVar(&names, "names", false, "print instance paths only")
+	return c
+}
+
+func (a *app) repoCommand() *cobra.Command {
+	r := &cobra.Command{Use: "repo", Short: "Check or back up the repository"}
+	r.AddCommand(&cobra.Command{
+		Use:   "check",
+		Short: "Verify that every record decodes and every index entry matches",
+		Args:  args(0, 0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if _, err := a.open(ctx); err != nil {
+				return err
+			}
+			if err := a.db.Check(ctx); err != nil {
+				return &runError{fmt.Errorf("store check: %w", err)}
+			}
+			rep, err := cimom.Check(ctx, a.db)
+			if err != nil {
+				return &runError{fmt.Errorf("repository check: %w", err)}
+			}
+			fmt.Fprintln(a.stdout, rep.String())
+			return nil
+		},
+	}, &cobra.Command{
+		Use:   "backup FILE",
+		Short: "Copy a consistent snapshot of the repository to FILE",
+		Args:  args(1, 1, "one output file"),
+		RunE: func(cmd *cobra.Command, as []string) error {
+			ctx := cmd.Context()
+			if _, err := a.open(ctx); err != nil {
+				return err
+			}
+			return backupTo(ctx, a, as[0])
+		},
+	})
+	return r
+}
+
+// backupTo writes the snapshot to a temporary file beside dst, syncs it and
+// renames it into place, so that dst is either the old file or a whole
+// snapshot.
+func backupTo(ctx context.Context, a *app, dst string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".wbem-backup-*")
+	if err != nil {
+		return &runError{err}
+	}
+	defer os.Remove(tmp.Name())
+	if err := a.db.Backup(ctx, tmp); err != nil {
+		tmp.Close()
+		return &runError{fmt.Errorf("backup: %w", err)}
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return &runError{err}
+	}
+	if err := tmp.Close(); err != nil {
+		return &runError{err}
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return &runError{err}
+	}
+	fmt.Fprintln(a.stdout, dst)
+	return nil
+}

@@ -1,0 +1,562 @@
+// Package bolt is wbemd's embedded store engine: one bbolt file (a B+tree
+// with one writer and many MVCC readers) implementing store.Store.
+//
+// Layout: bucket "data" maps each key to an 8-byte big-endian ModRev
+// followed by the value; bucket "meta" holds the current revision, the
+// format version and the compaction point of the change feed; bucket
+// "feed" maps (8-byte revision, 4-byte sequence) to one encoded event.
+//
+// Writes go through a single committer goroutine that takes every pending
+// Txn request, applies them in one bbolt write transaction (each with its
+// own revision, each judged on its compares against the state left by the
+// ones before it) and commits once: concurrent writers share one fsync
+// (group commit). A Txn returns only after that commit is on disk.
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/wbemd/wbemd/store"
+)
+
+var (
+	bucketData = []byte("data")
+	bucketMeta = []byte("meta")
+	bucketFeed = []byte("feed")
+
+	metaRev     = []byte("rev")
+	metaVersion = []byte("version")
+	metaCompact = []byte("compacted")
+)
+
+const formatVersion = 1
+
+// Options configure a DB.
+type Options struct {
+	// NoSync skips the fsync of each commit. Unsafe: a crash can lose
+	// acknowledged writes. For tests and throwaway bulk loads only.
+	NoSync bool
+	// FeedRetention is how many revisions of change feed are kept
+	// (default 100,000). Watch from an older revision fails with
+	// store.ErrCompacted.
+	FeedRetention int64
+	// MaxBatch caps how many Txn requests share one commit (default 1,024).
+	MaxBatch int
+	// Logger receives the engine's logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// DB is an open bbolt store. It implements store.Store.
+type DB struct {
+	db   *bbolt.DB
+	opts Options
+	log  *slog.Logger
+
+	reqs   chan *txnReq
+	done   chan struct{}
+	closed atomic.Bool
+	mu     sync.RWMutex // held for reading by callers in flight, for writing by Close
+	wg     sync.WaitGroup
+
+	subMu sync.Mutex
+	subs  map[*subscriber]struct{}
+	rev   atomic.Int64 // last committed revision
+}
+
+var _ store.Store = (*DB)(nil)
+
+type txnReq struct {
+	cmps  []store.Compare
+	ops   []store.Op
+	reply chan txnResult
+}
+
+type txnResult struct {
+	rev int64
+	err error
+}
+
+// Open opens (creating if needed) the store file at path. It does not read
+// the data: opening costs the same whatever the store's size.
+func Open(path string, opts Options) (*DB, error) {
+	if opts.FeedRetention <= 0 {
+		opts.FeedRetention = 100_000
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1024
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout:      2 * time.Second,
+		NoSync:       opts.NoSync,
+		FreelistType: bbolt.FreelistMapType,
+		// bbolt remaps the file when it grows, and a remap waits for open
+		// read transactions (Range iterations). Reserving address space up
+		// front (not memory) keeps writers from waiting behind readers
+		// until the file outgrows it.
+		InitialMmapSize: 1 << 30,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	d := &DB{db: bdb, opts: opts, log: opts.Logger, reqs: make(chan *txnReq, 4096), done: make(chan struct{}), subs: map[*subscriber]struct{}{}}
+	err = bdb.Update(func(tx *bbolt.Tx) error {
+		for _, b := range [][]byte{bucketData, bucketMeta, bucketFeed} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(metaVersion); v == nil {
+			return meta.Put(metaVersion, u64(formatVersion))
+		} else if len(v) != 8 || binary.BigEndian.Uint64(v) != formatVersion {
+			return fmt.Errorf("unsupported store format version")
+		}
+		return nil
+	})
+	if err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("bolt: initialise %s: %w", path, err)
+	}
+	_ = bdb.View(func(tx *bbolt.Tx) error {
+		d.rev.Store(readU64(tx.Bucket(bucketMeta).Get(metaRev)))
+		return nil
+	})
+	d.wg.Add(1)
+	go d.committer()
+	return d, nil
+}
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func readU64(b []byte) int64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(b))
+}
+
+// enter marks a call in flight; it fails once the store is closed.
+func (d *DB) enter(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d.mu.RLock()
+	if d.closed.Load() {
+		d.mu.RUnlock()
+		return store.ErrClosed
+	}
+	return nil
+}
+
+func (d *DB) leave() { d.mu.RUnlock() }
+
+// Get returns a key's value and ModRev.
+func (d *DB) Get(ctx context.Context, key []byte) (store.KV, bool, error) {
+	if err := d.enter(ctx); err != nil {
+		return store.KV{}, false, err
+	}
+	defer d.leave()
+	var kv store.KV
+	var found bool
+	err := d.db.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bucketData).Get(key)
+		if v == nil {
+			return nil
+		}
+		if len(v) < 8 {
+			return fmt.Errorf("bolt: corrupt value of key %q", key)
+		}
+		found = true
+		kv = store.KV{Key: append([]byte(nil), key...), Value: append([]byte(nil), v[8:]...), ModRev: readU64(v[:8])}
+		return nil
+	})
+	return kv, found, err
+}
+
+// Range yields the keys in [start, end) from one read transaction.
+func (d *DB) Range(ctx context.Context, start, end []byte) iter.Seq2[store.KV, error] {
+	return func(yield func(store.KV, error) bool) {
+		if err := d.enter(ctx); err != nil {
+			yield(store.KV{}, err)
+			return
+		}
+		defer d.leave()
+		tx, err := d.db.Begin(false)
+		if err != nil {
+			yield(store.KV{}, err)
+			return
+		}
+		defer tx.Rollback()
+		c := tx.Bucket(bucketData).Cursor()
+		var k, v []byte
+		if start == nil {
+			k, v = c.First()
+		} else {
+			k, v = c.Seek(start)
+		}
+		for n := 0; k != nil; k, v = c.Next() {
+			if end != nil && bytes.Compare(k, end) >= 0 {
+				return
+			}
+			if n++; n&1023 == 0 {
+				if err := ctx.Err(); err != nil {
+					yield(store.KV{}, err)
+					return
+				}
+			}
+			if len(v) < 8 {
+				yield(store.KV{}, fmt.Errorf("bolt: corrupt value of key %q", k))
+				return
+			}
+			if !yield(store.KV{Key: k, Value: v[8:], ModRev: readU64(v[:8])}, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Rev returns the last committed revision.
+func (d *DB) Rev(ctx context.Context) (int64, error) {
+	if err := d.enter(ctx); err != nil {
+		return 0, err
+	}
+	defer d.leave()
+	return d.rev.Load(), nil
+}
+
+// Txn applies ops atomically if every compare holds. It returns when the
+// commit is durable. If ctx ends while the request waits, Txn returns
+// ctx.Err() and the transaction may or may not have been applied.
+func (d *DB) Txn(ctx context.Context, cmps []store.Compare, ops []store.Op) (int64, error) {
+	if err := d.enter(ctx); err != nil {
+		return 0, err
+	}
+	req := &txnReq{cmps: cmps, ops: ops, reply: make(chan txnResult, 1)}
+	d.reqs <- req
+	d.leave()
+	select {
+	case r := <-req.reply:
+		return r.rev, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (d *DB) committer() {
+	defer d.wg.Done()
+	batch := make([]*txnReq, 0, d.opts.MaxBatch)
+	for {
+		req, ok := <-d.reqs
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], req)
+	drain:
+		for len(batch) < d.opts.MaxBatch {
+			select {
+			case r, ok := <-d.reqs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		d.commit(batch)
+	}
+}
+
+// commit applies a batch in one bbolt transaction and answers every
+// request.
+func (d *DB) commit(batch []*txnReq) {
+	results := make([]txnResult, len(batch))
+	var events [][]store.Event
+	rev := d.rev.Load()
+	err := d.db.Update(func(tx *bbolt.Tx) error {
+		events = events[:0]
+		data, feed, meta := tx.Bucket(bucketData), tx.Bucket(bucketFeed), tx.Bucket(bucketMeta)
+		cur := rev
+		for i, req := range batch {
+			if !comparesHold(data, req.cmps) {
+				results[i] = txnResult{err: store.ErrCompareFailed}
+				continue
+			}
+			cur++
+			evs, err := apply(data, feed, cur, req.ops)
+			if err != nil {
+				return err
+			}
+			results[i] = txnResult{rev: cur}
+			events = append(events, evs)
+		}
+		if cur == rev {
+			return nil
+		}
+		if err := meta.Put(metaRev, u64(uint64(cur))); err != nil {
+			return err
+		}
+		return d.compactFeed(feed, meta, cur)
+	})
+	if err != nil {
+		err = fmt.Errorf("bolt: commit: %w", err)
+		d.log.Error("store commit failed", "err", err, "batch", len(batch))
+		for _, req := range batch {
+			req.reply <- txnResult{err: err}
+		}
+		return
+	}
+	for _, r := range results {
+		if r.rev > rev {
+			rev = r.rev
+		}
+	}
+	d.rev.Store(rev)
+	for i, req := range batch {
+		req.reply <- results[i]
+	}
+	d.publish(events)
+}
+
+func comparesHold(data *bbolt.Bucket, cmps []store.Compare) bool {
+	for _, c := range cmps {
+		v := data.Get(c.Key)
+		var mod int64
+		if v != nil {
+			mod = readU64(v[:8])
+		}
+		if mod != c.ModRev {
+			return false
+		}
+	}
+	return true
+}
+
+// apply performs one request's ops at revision rev and records its events
+// in the feed.
+func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op) ([]store.Event, error) {
+	var evs []store.Event
+	add := func(ev store.Event) error {
+		ev.Rev = rev
+		evs = append(evs, ev)
+		fk := make([]byte, 12)
+		binary.BigEndian.PutUint64(fk, uint64(rev))
+		binary.BigEndian.PutUint32(fk[8:], uint32(len(evs)-1))
+		return feed.Put(fk, encodeEvent(ev))
+	}
+	for _, op := range ops {
+		switch op.Kind {
+		case store.OpPut:
+			if len(op.Key) == 0 {
+				return nil, errors.New("empty key")
+			}
+			prev := data.Get(op.Key)
+			var pv []byte
+			if prev != nil {
+				pv = append([]byte(nil), prev[8:]...)
+			}
+			nv := make([]byte, 8+len(op.Value))
+			binary.BigEndian.PutUint64(nv, uint64(rev))
+			copy(nv[8:], op.Value)
+			if err := data.Put(op.Key, nv); err != nil {
+				return nil, err
+			}
+			if err := add(store.Event{Type: store.EventPut, Key: append([]byte(nil), op.Key...), Value: op.Value, PrevValue: pv}); err != nil {
+				return nil, err
+			}
+		case store.OpDelete:
+			prev := data.Get(op.Key)
+			if prev == nil {
+				continue
+			}
+			pv := append([]byte(nil), prev[8:]...)
+			if err := data.Delete(op.Key); err != nil {
+				return nil, err
+			}
+			if err := add(store.Event{Type: store.EventDelete, Key: append([]byte(nil), op.Key...), PrevValue: pv}); err != nil {
+				return nil, err
+			}
+		case store.OpDeleteRange:
+			c := data.Cursor()
+			for k, v := c.Seek(op.Key); k != nil && (op.End == nil || bytes.Compare(k, op.End) < 0); k, v = c.Seek(op.Key) {
+				key := append([]byte(nil), k...)
+				pv := append([]byte(nil), v[8:]...)
+				if err := data.Delete(key); err != nil {
+					return nil, err
+				}
+				if err := add(store.Event{Type: store.EventDelete, Key: key, PrevValue: pv}); err != nil {
+					return nil, err
+				}
+			}
+		default:
+			return nil, fmt.Errorf("unknown op kind %d", op.Kind)
+		}
+	}
+	return evs, nil
+}
+
+// compactFeed drops feed entries older than the retention window (a bounded
+// number per commit, so that one commit never does unbounded work).
+func (d *DB) compactFeed(feed, meta *bbolt.Bucket, cur int64) error {
+	limit := cur - d.opts.FeedRetention
+	if limit <= 0 {
+		return nil
+	}
+	c := feed.Cursor()
+	var last int64
+	for n := 0; n < 4096; n++ {
+		k, _ := c.First()
+		if k == nil || readU64(k[:8]) > limit {
+			break
+		}
+		last = readU64(k[:8])
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	if last > 0 {
+		return meta.Put(metaCompact, u64(uint64(last)))
+	}
+	return nil
+}
+
+func encodeEvent(ev store.Event) []byte {
+	b := make([]byte, 0, 16+len(ev.Key)+len(ev.Value)+len(ev.PrevValue))
+	b = append(b, byte(ev.Type))
+	b = binary.AppendUvarint(b, uint64(len(ev.Key)))
+	b = append(b, ev.Key...)
+	b = binary.AppendUvarint(b, uint64(len(ev.Value)))
+	b = append(b, ev.Value...)
+	if ev.PrevValue == nil {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		b = binary.AppendUvarint(b, uint64(len(ev.PrevValue)))
+		b = append(b, ev.PrevValue...)
+	}
+	return b
+}
+
+func decodeEvent(rev int64, b []byte) (store.Event, error) {
+	bad := fmt.Errorf("bolt: corrupt feed entry at revision %d", rev)
+	if len(b) < 1 {
+		return store.Event{}, bad
+	}
+	ev := store.Event{Type: store.EventType(b[0]), Rev: rev}
+	b = b[1:]
+	field := func() ([]byte, bool) {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return nil, false
+		}
+		f := append([]byte(nil), b[k:k+int(n)]...)
+		b = b[k+int(n):]
+		return f, true
+	}
+	var ok bool
+	if ev.Key, ok = field(); !ok {
+		return store.Event{}, bad
+	}
+	if ev.Value, ok = field(); !ok {
+		return store.Event{}, bad
+	}
+	if ev.Type == store.EventDelete {
+		ev.Value = nil
+	}
+	if len(b) < 1 {
+		return store.Event{}, bad
+	}
+	if b[0] == 1 {
+		b = b[1:]
+		if ev.PrevValue, ok = field(); !ok {
+			return store.Event{}, bad
+		}
+	} else {
+		b = b[1:]
+	}
+	if len(b) != 0 || (ev.Type != store.EventPut && ev.Type != store.EventDelete) {
+		return store.Event{}, bad
+	}
+	return ev, nil
+}
+
+// Backup writes a consistent copy of the store file to w.
+func (d *DB) Backup(ctx context.Context, w io.Writer) error {
+	if err := d.enter(ctx); err != nil {
+		return err
+	}
+	defer d.leave()
+	return d.db.View(func(tx *bbolt.Tx) error {
+		_, err := tx.WriteTo(w)
+		return err
+	})
+}
+
+// Close stops the committer after the requests already queued, ends every
+// Watch and closes the file.
+func (d *DB) Close() error {
+	d.mu.Lock()
+	if d.closed.Swap(true) {
+		d.mu.Unlock()
+		return store.ErrClosed
+	}
+	close(d.reqs)
+	d.mu.Unlock()
+	d.wg.Wait()
+	close(d.done)
+	return d.db.Close()
+}
+
+// Check verifies the file: bbolt's own page checks, then that every value
+// has its revision header, that no revision is newer than the store's, and
+// that every feed entry decodes.
+func (d *DB) Check(ctx context.Context) error {
+	if err := d.enter(ctx); err != nil {
+		return err
+	}
+	defer d.leave()
+	return d.db.View(func(tx *bbolt.Tx) error {
+		for err := range tx.Check() {
+			return fmt.Errorf("bolt: %w", err)
+		}
+		cur := readU64(tx.Bucket(bucketMeta).Get(metaRev))
+		err := tx.Bucket(bucketData).ForEach(func(k, v []byte) error {
+			if len(v) < 8 {
+				return fmt.Errorf("bolt: key %q has no revision header", k)
+			}
+			if r := readU64(v[:8]); r <= 0 || r > cur {
+				return fmt.Errorf("bolt: key %q has revision %d outside 1..%d", k, r, cur)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketFeed).ForEach(func(k, v []byte) error {
+			if len(k) != 12 {
+				return fmt.Errorf("bolt: malformed feed key %x", k)
+			}
+			_, err := decodeEvent(readU64(k[:8]), v)
+			return err
+		})
+	})
+}
