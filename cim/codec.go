@@ -18,15 +18,15 @@ import (
 // error, never a panic or a huge allocation. A corrupt record is
 // WBEM_E_CRITICAL_ERROR ("internal, critical, and unexpected error").
 const (
-	recordVersion   byte = 1
-	kindClass       byte = 'C'
-	kindInstance    byte = 'I'
-	propPropagated  byte = 1
-	methPropagated  byte = 1
-	valueNull       byte = 0
-	valuePresent    byte = 1
-	maxDecodeCount       = 1 << 24
-	MaxObjectNesting     = 64 // WMI's WBEM_MAX_OBJECT_NESTING
+	recordVersion    byte = 1
+	kindClass        byte = 'C'
+	kindInstance     byte = 'I'
+	propPropagated   byte = 1
+	methPropagated   byte = 1
+	valueNull        byte = 0
+	valuePresent     byte = 1
+	maxDecodeCount        = 1 << 24
+	MaxObjectNesting      = 64 // WMI's WBEM_MAX_OBJECT_NESTING
 )
 
 // EncodeClass appends the record of a class as declared to dst.

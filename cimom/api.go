@@ -21,26 +21,26 @@ type Flags uint32
 
 // The flags. Some share a value in different operations, as in WMI.
 const (
-	FlagCreateOrUpdate        Flags = 0x0     // PutInstance, PutClass: create or overwrite
-	FlagUpdateOnly            Flags = 0x1     // PutInstance, PutClass: must exist
-	FlagCreateOnly            Flags = 0x2     // PutInstance, PutClass: must not exist
-	FlagReturnImmediately     Flags = 0x10    // semisynchronous call
-	FlagUpdateSafeMode        Flags = 0x20    // PutClass: allow compatible changes under subclasses
-	FlagForwardOnly           Flags = 0x20    // enumerations: no Reset or Clone
-	FlagUpdateForceMode       Flags = 0x40    // PutClass: force the change (deletes a static class's instances)
-	FlagSendStatus            Flags = 0x80    // asynchronous calls only: invalid here
-	FlagShallow               Flags = 0x1     // enumerations: the class only / immediate subclasses
-	FlagDeep                  Flags = 0x0     // enumerations: with subclasses (the default)
-	FlagPrototype             Flags = 0x2     // ExecQuery: return the result's shape
-	FlagEnsureLocatable       Flags = 0x100   // queries: fill __PATH
-	FlagDirectRead            Flags = 0x200   // ignore providers of parent and derived classes
-	FlagOwnerUpdate           Flags = 0x10000 // PutClass: a push provider updating its own class
-	FlagUseAmendedQualifiers  Flags = 0x20000 // localized objects (see package doc)
-	FlagUpdateCompatible      Flags = 0x0     // PutClass: the default update mode
-	FlagBidirectional         Flags = 0x0     // enumerations: Reset and Clone allowed
-	FlagReturnWbemComplete    Flags = 0x0
-	FlagStrongValidation      Flags = 0x100000 // accepted and ignored, as MS-WMI says
-	flagsCallOnly                   = FlagReturnImmediately
+	FlagCreateOrUpdate       Flags = 0x0     // PutInstance, PutClass: create or overwrite
+	FlagUpdateOnly           Flags = 0x1     // PutInstance, PutClass: must exist
+	FlagCreateOnly           Flags = 0x2     // PutInstance, PutClass: must not exist
+	FlagReturnImmediately    Flags = 0x10    // semisynchronous call
+	FlagUpdateSafeMode       Flags = 0x20    // PutClass: allow compatible changes under subclasses
+	FlagForwardOnly          Flags = 0x20    // enumerations: no Reset or Clone
+	FlagUpdateForceMode      Flags = 0x40    // PutClass: force the change (deletes a static class's instances)
+	FlagSendStatus           Flags = 0x80    // asynchronous calls only: invalid here
+	FlagShallow              Flags = 0x1     // enumerations: the class only / immediate subclasses
+	FlagDeep                 Flags = 0x0     // enumerations: with subclasses (the default)
+	FlagPrototype            Flags = 0x2     // ExecQuery: return the result's shape
+	FlagEnsureLocatable      Flags = 0x100   // queries: fill __PATH
+	FlagDirectRead           Flags = 0x200   // ignore providers of parent and derived classes
+	FlagOwnerUpdate          Flags = 0x10000 // PutClass: a push provider updating its own class
+	FlagUseAmendedQualifiers Flags = 0x20000 // localized objects (see package doc)
+	FlagUpdateCompatible     Flags = 0x0     // PutClass: the default update mode
+	FlagBidirectional        Flags = 0x0     // enumerations: Reset and Clone allowed
+	FlagReturnWbemComplete   Flags = 0x0
+	FlagStrongValidation     Flags = 0x100000 // accepted and ignored, as MS-WMI says
+	flagsCallOnly                  = FlagReturnImmediately
 )
 
 // WBEM timeouts for CallResult and Enumerator waits.

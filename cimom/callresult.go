@@ -14,7 +14,6 @@ type CallResult struct {
 	done chan struct{}
 	str  string
 	obj  *cim.Object
-	svc  Services
 	err  error
 }
 

@@ -124,9 +124,12 @@ func fail(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	var ce *cim.Error
+	switch {
+	case errors.As(err, &ce):
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		err = &cim.Error{Status: cim.ECallCancelled, Description: err.Error(), Err: err}
-	} else if errors.Is(err, store.ErrClosed) {
+	case errors.Is(err, store.ErrClosed):
 		err = &cim.Error{Status: cim.EShuttingDown, Description: "the repository is closed", Err: err}
 	}
 	e := cim.AsError(err).WithOp(op)
@@ -303,11 +306,9 @@ func (s *services) OpenNamespace(ctx context.Context, ns string, flags Flags, wc
 		if err := checkFlags(flags, 0); err != nil {
 			return err
 		}
-		target := ns
+		target := s.ns + "/" + ns
 		if strings.HasPrefix(ns, "/") || strings.HasPrefix(ns, `\`) {
 			target = strings.TrimLeft(ns, `/\`)
-		} else {
-			target = s.ns + "/" + ns
 		}
 		svc, err := s.c.connect(ctx, target, s.p)
 		if err != nil {

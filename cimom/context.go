@@ -9,7 +9,7 @@ import (
 // Named context values that wbemd interprets (WMI's put and get
 // extensions).
 const (
-	PutExtensions       = "__PUT_EXTENSIONS"        // bool: some __PUT_EXT_* value is present
+	PutExtensions       = "__PUT_EXTENSIONS"         // bool: some __PUT_EXT_* value is present
 	PutExtClientRequest = "__PUT_EXT_CLIENT_REQUEST" // bool: set by the originating client
 	PutExtProperties    = "__PUT_EXT_PROPERTIES"     // []string: partial update of these properties
 	PutExtStrictNulls   = "__PUT_EXT_STRICT_NULLS"   // bool: NULLs are intentional

@@ -37,10 +37,9 @@ type enumerator struct {
 	ch     chan item
 	cancel context.CancelFunc
 
-	done    bool
-	err     error
-	closed  bool
-	cloneOf *enumerator
+	done   bool
+	err    error
+	closed bool
 }
 
 type item struct {

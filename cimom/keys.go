@@ -129,4 +129,3 @@ func appendOrdered(b []byte, v cim.Value) []byte {
 	}
 	return b
 }
-

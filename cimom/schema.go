@@ -31,7 +31,11 @@ type classInfo struct {
 func newClassInfo(cls *cim.Object, modRev int64) *classInfo {
 	ci := &classInfo{cls: cls, modRev: modRev, keyClass: cls.Class}
 	qs := cls.Qualifiers
-	ci.abstract = cim.HasTrueQualifier(qs, "Abstract")
+	// Abstract is the class's own property (DMTF declares it Restricted):
+	// an inherited copy does not make a subclass abstract.
+	if q, ok := cim.FindQualifier(qs, "Abstract"); ok && q.Flavor&cim.FlavorOriginPropagated == 0 {
+		ci.abstract = cim.HasTrueQualifier(qs, "Abstract")
+	}
 	ci.singleton = cim.HasTrueQualifier(qs, "Singleton")
 	ci.dynamic = cim.HasTrueQualifier(qs, "Dynamic")
 	ci.amendment = cim.HasTrueQualifier(qs, "Amendment")
@@ -183,7 +187,9 @@ func (c *CIMOM) deepSubclasses(ctx context.Context, ns, class string) ([]string,
 // systemClasses returns WMI's system classes that every namespace holds,
 // as declared.
 func systemClasses() []*cim.Object {
-	str := func(n string) cim.Property { return cim.Property{Name: n, Type: cim.TypeString, Value: cim.Null(cim.TypeString)} }
+	str := func(n string) cim.Property {
+		return cim.Property{Name: n, Type: cim.TypeString, Value: cim.Null(cim.TypeString)}
+	}
 	typed := func(n string, t cim.Type, ref string) cim.Property {
 		return cim.Property{Name: n, Type: t, RefClass: ref, Value: cim.Null(t)}
 	}

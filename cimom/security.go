@@ -31,12 +31,12 @@ type ACEFlags uint8
 
 // The ACE flags.
 const (
-	ACEObjectInherit     ACEFlags = 0x1
-	ACEContainerInherit  ACEFlags = 0x2  // applies to child namespaces
-	ACENoPropagate       ACEFlags = 0x4  // children only, not grandchildren
-	ACEInheritOnly       ACEFlags = 0x8  // not for this namespace itself
-	ACEInherited         ACEFlags = 0x10 // reported: came from the parent
-	aceFlagsValid                 = ACEObjectInherit | ACEContainerInherit | ACENoPropagate | ACEInheritOnly | ACEInherited
+	ACEObjectInherit    ACEFlags = 0x1
+	ACEContainerInherit ACEFlags = 0x2  // applies to child namespaces
+	ACENoPropagate      ACEFlags = 0x4  // children only, not grandchildren
+	ACEInheritOnly      ACEFlags = 0x8  // not for this namespace itself
+	ACEInherited        ACEFlags = 0x10 // reported: came from the parent
+	aceFlagsValid                = ACEObjectInherit | ACEContainerInherit | ACENoPropagate | ACEInheritOnly | ACEInherited
 )
 
 // Well-known trustees.

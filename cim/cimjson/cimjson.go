@@ -337,4 +337,3 @@ func appendString(b []byte, s string) []byte {
 	}
 	return append(b, '"')
 }
-

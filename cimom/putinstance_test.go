@@ -1,0 +1,387 @@
+package cimom
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/wbemd/wbemd/cim"
+)
+
+// fnProvider is a provider whose behaviour each test sets.
+type fnProvider struct {
+	name string
+	put  func(inst *cim.Object, wctx *Context) error
+}
+
+func (p *fnProvider) Name() string { return p.name }
+func (p *fnProvider) PutInstance(_ context.Context, _ string, inst *cim.Object, _ Flags, wctx *Context) error {
+	if p.put == nil {
+		return nil
+	}
+	return p.put(inst, wctx)
+}
+
+// TestPutInstanceReturnCodes reaches every return code of PutInstance
+// (spec §2.4) for real, and checks that a failed call changes nothing.
+//
+// Two codes of the table are environmental and not produced by wbemd's
+// core: WBEM_E_OUT_OF_MEMORY (a Go allocation failure is fatal) and
+// WBEM_E_TRANSPORT_FAILURE (the network client's, not the core's).
+func TestPutInstanceReturnCodes(t *testing.T) {
+	partial := func(props ...string) *Context {
+		c := NewContext()
+		c.SetValue(PutExtensions, true)
+		c.SetValue(PutExtProperties, props)
+		return c
+	}
+	cases := []struct {
+		name  string
+		setup func(r *testRepo)
+		call  func(r *testRepo) error
+		want  cim.Status
+	}{
+		{"S_NO_ERROR create", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", "a"), 0, nil)
+			return err
+		}, cim.SNoError},
+		{"E_ACCESS_DENIED without PARTIAL_WRITE", nil, func(r *testRepo) error {
+			alice, err := r.c.Connect(context.Background(), "root/cimv2", Principal{Name: "alice"})
+			if err != nil {
+				return err
+			}
+			_, err = alice.PutInstance(context.Background(), r.inst("Item", "Id", "a"), 0, nil)
+			return err
+		}, cim.EAccessDenied},
+		{"E_FAILED from a provider", func(r *testRepo) {
+			r.c.RegisterProvider("root/cimv2", "Item", &fnProvider{name: "P", put: func(*cim.Object, *Context) error {
+				return cim.Errorf(cim.EFailed, "unspecified")
+			}})
+		}, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", "a"), 0, nil)
+			return err
+		}, cim.EFailed},
+		{"E_INVALID_CLASS", nil, func(r *testRepo) error {
+			o := r.inst("Item", "Id", "a")
+			o.Class = "NoSuchClass"
+			_, err := r.svc.PutInstance(context.Background(), o, 0, nil)
+			return err
+		}, cim.EInvalidClass},
+		{"E_ILLEGAL_NULL Not_Null", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Strict", "Id", "a", "Tag", "t"), 0, nil)
+			return err
+		}, cim.EIllegalNull},
+		{"E_ILLEGAL_NULL Indexed", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Strict", "Id", "a", "Name", "n"), 0, nil)
+			return err
+		}, cim.EIllegalNull},
+		{"E_ILLEGAL_NULL non-string key", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Counter"), 0, nil)
+			return err
+		}, cim.EIllegalNull},
+		{"E_INVALID_OBJECT a class", nil, func(r *testRepo) error {
+			cls, _ := r.svc.GetObject(context.Background(), "Item", 0, nil)
+			_, err := r.svc.PutInstance(context.Background(), cls, 0, nil)
+			return err
+		}, cim.EInvalidObject},
+		{"E_INVALID_PARAMETER unknown flag", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", "a"), 0x4, nil)
+			return err
+		}, cim.EInvalidParameter},
+		{"E_INVALID_PARAMETER create-only and update-only", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", "a"), FlagCreateOnly|FlagUpdateOnly, nil)
+			return err
+		}, cim.EInvalidParameter},
+		{"E_INVALID_PARAMETER nil instance", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), nil, 0, nil)
+			return err
+		}, cim.EInvalidParameter},
+		{"E_INVALID_PARAMETER return-immediately without call result", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", "a"), FlagReturnImmediately, nil)
+			return err
+		}, cim.EInvalidParameter},
+		{"E_INVALID_PARAMETER send-status (async only)", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", "a"), FlagSendStatus, nil)
+			return err
+		}, cim.EInvalidParameter},
+		{"E_ALREADY_EXISTS", func(r *testRepo) { r.put(r.inst("Item", "Id", "a"), 0) }, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", "a"), FlagCreateOnly, nil)
+			return err
+		}, cim.EAlreadyExists},
+		{"E_NOT_FOUND", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", "a"), FlagUpdateOnly, nil)
+			return err
+		}, cim.ENotFound},
+		{"E_INVALID_CONTEXT partial without update-only", func(r *testRepo) { r.put(r.inst("Item", "Id", "a"), 0) }, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", "a", "Size", 3), 0, partial("Size"))
+			return err
+		}, cim.EInvalidContext},
+		{"E_INVALID_CONTEXT extension without __PUT_EXTENSIONS", func(r *testRepo) { r.put(r.inst("Item", "Id", "a"), 0) }, func(r *testRepo) error {
+			c := NewContext()
+			c.SetValue(PutExtProperties, []string{"Size"})
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", "a"), FlagUpdateOnly, c)
+			return err
+		}, cim.EInvalidContext},
+		{"E_INVALID_CONTEXT __PUT_EXTENSIONS alone", nil, func(r *testRepo) error {
+			c := NewContext()
+			c.SetValue(PutExtensions, true)
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", "a"), 0, c)
+			return err
+		}, cim.EInvalidContext},
+		{"E_INVALID_CONTEXT unknown property listed", func(r *testRepo) { r.put(r.inst("Item", "Id", "a"), 0) }, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", "a"), FlagUpdateOnly, partial("Nope"))
+			return err
+		}, cim.EInvalidContext},
+		{"E_PROVIDER_NOT_CAPABLE dynamic class without provider", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Dyn", "Id", "a"), 0, nil)
+			return err
+		}, cim.EProviderNotCapable},
+		{"E_UNSUPPORTED_PUT_EXTENSION from a provider", func(r *testRepo) {
+			r.put(r.inst("Item", "Id", "a"), 0)
+			r.c.RegisterProvider("root/cimv2", "Item", &fnProvider{name: "P", put: func(_ *cim.Object, wctx *Context) error {
+				if _, ok := wctx.GetValue(PutExtensions); ok {
+					return cim.Errorf(cim.EUnsupportedPutExtension, "no partial puts")
+				}
+				return nil
+			}})
+		}, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", "a", "Size", 1), FlagUpdateOnly, partial("Size"))
+			return err
+		}, cim.EUnsupportedPutExtension},
+		{"E_INVALID_OPERATION Amendment class", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Amended_Class", "Id", "a"), 0, nil)
+			return err
+		}, cim.EInvalidOperation},
+		{"E_INVALID_OPERATION abstract class", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Abstract_Base", "Id", "a"), 0, nil)
+			return err
+		}, cim.EInvalidOperation},
+		{"E_AMENDED_OBJECT", nil, func(r *testRepo) error {
+			o := r.inst("Item", "Id", "a")
+			o.Qualifiers = append(o.Qualifiers, cim.Qualifier{Name: "Description", Value: cim.Value{Type: cim.TypeString, V: "x"}, Flavor: cim.FlavorAmended})
+			_, err := r.svc.PutInstance(context.Background(), o, 0, nil)
+			return err
+		}, cim.EAmendedObject},
+		{"E_NO_KEY", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Keyless", "Note", "n"), 0, nil)
+			return err
+		}, cim.ENoKey},
+		{"E_QUOTA_VIOLATION long path", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", strings.Repeat("x", 9000)), 0, nil)
+			return err
+		}, cim.EQuotaViolation},
+		{"E_VETO_PUT", func(r *testRepo) {
+			r.c.RegisterProvider("root/cimv2", "Item", &fnProvider{name: "P", put: func(*cim.Object, *Context) error {
+				return cim.Errorf(cim.EVetoPut, "no")
+			}})
+		}, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", "a"), 0, nil)
+			return err
+		}, cim.EVetoPut},
+		{"E_TYPE_MISMATCH", nil, func(r *testRepo) error {
+			o := r.inst("Item", "Id", "a")
+			p, _ := o.Property("Size")
+			p.Value = cim.Value{Type: cim.TypeString, V: "big"}
+			_, err := r.svc.PutInstance(context.Background(), o, 0, nil)
+			return err
+		}, cim.ETypeMismatch},
+		{"E_SHUTTING_DOWN", nil, func(r *testRepo) error {
+			o := r.inst("Item", "Id", "a")
+			if err := r.c.Close(context.Background()); err != nil {
+				return err
+			}
+			_, err := r.svc.PutInstance(context.Background(), o, 0, nil)
+			return err
+		}, cim.EShuttingDown},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRepo(t)
+			r.baseSchema()
+			if tc.setup != nil {
+				tc.setup(r)
+			}
+			before := r.snapshot()
+			err := tc.call(r)
+			wantStatus(t, err, tc.want)
+			if tc.want.IsError() {
+				e := err.(*cim.Error)
+				if e.Operation != "PutInstance" || e.Provider == "" || e.Description == "" {
+					t.Errorf("extended status incomplete: %+v", e)
+				}
+				if !sameSnapshot(before, r.snapshot()) {
+					t.Error("a failed PutInstance changed the repository")
+				}
+			}
+		})
+	}
+}
+
+// TestPutInstanceRules covers the key, singleton, GUID, partial-update and
+// identity rules of spec §2.5 and §2.2.
+func TestPutInstanceRules(t *testing.T) {
+	ctx := context.Background()
+	t.Run("NULL string key gets a GUID and the path says so", func(t *testing.T) {
+		r := newRepo(t)
+		r.baseSchema()
+		path := r.put(r.inst("Item"), 0)
+		if !strings.HasPrefix(path, `Item.Id="{`) || len(path) != len(`Item.Id="{00000000-0000-0000-0000-000000000000}"`) {
+			t.Fatalf("path %q", path)
+		}
+		if _, err := r.svc.GetObject(ctx, path, 0, nil); err != nil {
+			t.Fatalf("the generated path does not resolve: %v", err)
+		}
+		if p2 := r.put(r.inst("Item"), 0); p2 == path {
+			t.Fatal("two NULL-key puts got the same GUID")
+		}
+	})
+	t.Run("singleton path is Class=@", func(t *testing.T) {
+		r := newRepo(t)
+		r.baseSchema()
+		if p := r.put(r.inst("Setting", "Level", 2), 0); p != "Setting=@" {
+			t.Fatalf("path %q", p)
+		}
+		r.put(r.inst("Setting", "Level", 3), FlagUpdateOnly)
+		o, err := r.svc.GetObject(ctx, "Setting=@", 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := o.Get("Level"); v.V != uint32(3) {
+			t.Fatalf("Level %v", v)
+		}
+	})
+	t.Run("keys in any order, numeric keys across widths", func(t *testing.T) {
+		r := newRepo(t)
+		r.putClass(class("Pair", "", nil, prop("A", cim.TypeUint8, qTrue("Key")), prop("B", cim.TypeString, qTrue("Key"))))
+		r.put(r.inst("Pair", "A", 5, "B", "x"), 0)
+		for _, p := range []string{`Pair.A=5,B="x"`, `Pair.B="x",A=5`, `pair.b='x',a=5`, `Pair.A="5",B="x"`} {
+			if _, err := r.svc.GetObject(ctx, p, 0, nil); err != nil {
+				t.Errorf("GetObject(%s): %v", p, err)
+			}
+		}
+		if _, err := r.svc.GetObject(ctx, `Pair.A=5,B="X"`, 0, nil); cim.StatusOf(err) != cim.ENotFound {
+			t.Errorf("string key values are case-sensitive: %v", err)
+		}
+		_, err := r.svc.GetObject(ctx, `Pair.A=5`, 0, nil)
+		wantStatus(t, err, cim.EInvalidObjectPath)
+		_, err = r.svc.GetObject(ctx, `Pair.A=5,B="x",C=1`, 0, nil)
+		wantStatus(t, err, cim.EInvalidObjectPath)
+		_, err = r.svc.GetObject(ctx, `Pair.A=300,B="x"`, 0, nil)
+		wantStatus(t, err, cim.EInvalidObjectPath)
+	})
+	t.Run("an instance cannot exist twice under sibling classes", func(t *testing.T) {
+		r := newRepo(t)
+		r.baseSchema()
+		r.putClass(class("Sibling", "Abstract_Base", nil))
+		r.put(r.inst("Concrete", "Id", "same"), 0)
+		_, err := r.svc.PutInstance(ctx, r.inst("Sibling", "Id", "same"), 0, nil)
+		wantStatus(t, err, cim.EAlreadyExists)
+		_, err = r.svc.PutInstance(ctx, r.inst("Sibling", "Id", "same"), FlagCreateOnly, nil)
+		wantStatus(t, err, cim.EAlreadyExists)
+		// Found through the base class's path, as the keys live in its hierarchy.
+		o, err := r.svc.GetObject(ctx, `Abstract_Base.Id="same"`, 0, nil)
+		if err != nil || o.Class != "Concrete" {
+			t.Fatalf("GetObject via the base class: %v %v", o, err)
+		}
+		_, err = r.svc.GetObject(ctx, `Sibling.Id="same"`, 0, nil)
+		wantStatus(t, err, cim.ENotFound)
+	})
+	t.Run("partial update writes only listed properties", func(t *testing.T) {
+		r := newRepo(t)
+		r.baseSchema()
+		r.put(r.inst("Item", "Id", "a", "Size", 1, "Label", "old"), 0)
+		c := NewContext()
+		c.SetValue(PutExtensions, true)
+		c.SetValue(PutExtProperties, []string{"Size", "Label"})
+		// Label NULL without strict nulls: left as it is.
+		if _, err := r.svc.PutInstance(ctx, r.inst("Item", "Id", "a", "Size", 2), FlagUpdateOnly, c); err != nil {
+			t.Fatal(err)
+		}
+		o, _ := r.svc.GetObject(ctx, `Item.Id="a"`, 0, nil)
+		if s, _ := o.Get("Size"); s.V != uint32(2) {
+			t.Errorf("Size %v", s)
+		}
+		if l, _ := o.Get("Label"); l.V != "old" {
+			t.Errorf("Label %v, want it unchanged", l)
+		}
+		// With strict nulls the NULL is written.
+		c.SetValue(PutExtStrictNulls, true)
+		if _, err := r.svc.PutInstance(ctx, r.inst("Item", "Id", "a", "Size", 2), FlagUpdateOnly, c); err != nil {
+			t.Fatal(err)
+		}
+		o, _ = r.svc.GetObject(ctx, `Item.Id="a"`, 0, nil)
+		if l, _ := o.Get("Label"); !l.IsNull() {
+			t.Errorf("Label %v, want NULL", l)
+		}
+		// A property not listed is ignored even if set.
+		c2 := NewContext()
+		c2.SetValue(PutExtensions, true)
+		c2.SetValue(PutExtProperties, []string{"Label"})
+		if _, err := r.svc.PutInstance(ctx, r.inst("Item", "Id", "a", "Size", 99, "Label", "new"), FlagUpdateOnly, c2); err != nil {
+			t.Fatal(err)
+		}
+		o, _ = r.svc.GetObject(ctx, `Item.Id="a"`, 0, nil)
+		if s, _ := o.Get("Size"); s.V != uint32(2) {
+			t.Errorf("unlisted Size changed to %v", s)
+		}
+	})
+	t.Run("strict nulls on a Not_Null property fail", func(t *testing.T) {
+		r := newRepo(t)
+		r.baseSchema()
+		r.put(r.inst("Strict", "Id", "a", "Name", "n", "Tag", "t"), 0)
+		c := NewContext()
+		c.SetValue(PutExtensions, true)
+		c.SetValue(PutExtProperties, []string{"Name"})
+		c.SetValue(PutExtStrictNulls, true)
+		_, err := r.svc.PutInstance(ctx, r.inst("Strict", "Id", "a"), FlagUpdateOnly, c)
+		wantStatus(t, err, cim.EIllegalNull)
+	})
+	t.Run("unknown property", func(t *testing.T) {
+		r := newRepo(t)
+		r.baseSchema()
+		o := r.inst("Item", "Id", "a")
+		o.Properties = append(o.Properties, cim.Property{Name: "Bogus", Type: cim.TypeString, Value: cim.Value{Type: cim.TypeString, V: "x"}})
+		_, err := r.svc.PutInstance(ctx, o, 0, nil)
+		wantStatus(t, err, cim.EInvalidProperty)
+	})
+	t.Run("Key qualifier cannot be added per instance", func(t *testing.T) {
+		r := newRepo(t)
+		r.baseSchema()
+		o := r.inst("Item", "Id", "a")
+		p, _ := o.Property("Size")
+		p.Qualifiers = append(p.Qualifiers, qTrue("Key"))
+		_, err := r.svc.PutInstance(ctx, o, 0, nil)
+		wantStatus(t, err, cim.ECannotBeKey)
+	})
+	t.Run("control characters in string keys", func(t *testing.T) {
+		r := newRepo(t)
+		r.baseSchema()
+		_, err := r.svc.PutInstance(ctx, r.inst("Item", "Id", "a\x01b"), 0, nil)
+		wantStatus(t, err, cim.EInvalidParameter)
+	})
+	t.Run("amended qualifiers accepted and not stored with the flag", func(t *testing.T) {
+		r := newRepo(t)
+		r.baseSchema()
+		o := r.inst("Item", "Id", "a")
+		o.Qualifiers = append(o.Qualifiers, cim.Qualifier{Name: "Description", Value: cim.Value{Type: cim.TypeString, V: "x"}, Flavor: cim.FlavorAmended})
+		if _, err := r.svc.PutInstance(ctx, o, FlagUseAmendedQualifiers, nil); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := r.svc.GetObject(ctx, `Item.Id="a"`, 0, nil)
+		if _, ok := cim.FindQualifier(got.Qualifiers, "Description"); ok {
+			t.Fatal("amended qualifier stored")
+		}
+	})
+	t.Run("result string via the call result", func(t *testing.T) {
+		r := newRepo(t)
+		r.baseSchema()
+		cr, err := r.svc.PutInstanceCall(ctx, r.inst("Item"), 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := cr.GetResultString(Infinite)
+		if err != nil || !strings.HasPrefix(s, `Item.Id="{`) {
+			t.Fatalf("result string %q, %v", s, err)
+		}
+	})
+}
