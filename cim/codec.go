@@ -104,7 +104,7 @@ func DecodeInstance(b []byte, class *Object) (*Object, error) {
 		Derivation: class.Derivation, Server: class.Server, Namespace: class.Namespace,
 		Properties: make([]Property, len(class.Properties)),
 	}
-	inst.Qualifiers = append(instanceQualifiers(class.Qualifiers), d.qualifiers(0)...)
+	inst.Qualifiers = append(instanceQualifiers(class.Qualifiers), d.ownQualifiers()...)
 	for i := range class.Properties {
 		p := &class.Properties[i]
 		inst.Properties[i] = Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, ArraySize: p.ArraySize,
@@ -114,7 +114,7 @@ func DecodeInstance(b []byte, class *Object) (*Object, error) {
 	for j := 0; j < n && d.err == nil; j++ {
 		pname := d.bytes()
 		v := d.value(0)
-		qs := d.qualifiers(0)
+		qs := d.ownQualifiers()
 		if d.err != nil {
 			break
 		}
@@ -441,6 +441,19 @@ func (d *decoder) qualifiers(depth int) []Qualifier {
 		out = append(out, q)
 	}
 	return out
+}
+
+// ownQualifiers reads an instance's own qualifiers: the encoder never
+// writes propagated ones, so one marked propagated is corrupt.
+func (d *decoder) ownQualifiers() []Qualifier {
+	qs := d.qualifiers(0)
+	for _, q := range qs {
+		if q.Flavor&FlavorOriginPropagated != 0 {
+			d.fail("instance qualifier marked as propagated")
+			return nil
+		}
+	}
+	return qs
 }
 
 func (d *decoder) object(depth int) *Object {

@@ -325,6 +325,9 @@ func (p *ObjectPath) RelPath() string {
 	switch {
 	case p.Singleton:
 		b.WriteString("=@")
+	case len(p.Keys) == 1 && p.Keys[0].Name == "":
+		b.WriteByte('=')
+		appendKeyValue(&b, p.Keys[0].Value)
 	case len(p.Keys) > 0:
 		for i, k := range sortedKeys(p.Keys) {
 			if i == 0 {

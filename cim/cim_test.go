@@ -1,0 +1,422 @@
+package cim
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func status(err error) Status { return StatusOf(err) }
+
+func TestParseDatetime(t *testing.T) {
+	good := []string{
+		"19940107140332.000000-300", "20260101000000.123456+000", "00000001120032.000000:000",
+		"19980416******.000000+***", "****0401******.******+***", "99991231235960.999999+720",
+	}
+	for _, s := range good {
+		d, err := ParseDatetime(s)
+		if err != nil {
+			t.Errorf("%s: %v", s, err)
+			continue
+		}
+		if d.String() != s {
+			t.Errorf("%s round-trips as %s", s, d)
+		}
+	}
+	bad := []struct{ s, where string }{
+		{"1994010714033.000000-300", "column 1"},
+		{"19941307140332.000000-300", "column 5"},
+		{"19940107240332.000000-300", "column 9"},
+		{"19940107140332,000000-300", "column 15"},
+		{"19940107140332.000000*300", "column 22"},
+		{"000000011200**.000000:000", "column 13"},
+		{"00000001120032.000000:001", "column 23"},
+		{"1994010714033x.000000-300", "column 14"},
+		{"199401071403*2.000000-300", "column 13"},
+	}
+	for _, b := range bad {
+		_, err := ParseDatetime(b.s)
+		if status(err) != ETypeMismatch || !strings.Contains(err.Error(), b.where) {
+			t.Errorf("%s: %v, want a type mismatch at %s", b.s, err, b.where)
+		}
+	}
+	a := MustParseDatetime("20260101120000.000000+060")
+	b := MustParseDatetime("20260101110000.000000+000")
+	if c, ok := CompareDatetime(a, b); !ok || c != 0 {
+		t.Errorf("same instant in two offsets: %d %v", c, ok)
+	}
+	if _, ok := CompareDatetime(a, MustParseDatetime("2026010112****.000000+060")); ok {
+		t.Error("wildcard values cannot be ordered")
+	}
+	i1, i2 := MustParseDatetime("00000001000000.000000:000"), MustParseDatetime("00000000230000.000000:000")
+	if c, ok := CompareDatetime(i1, i2); !ok || c != 1 {
+		t.Errorf("intervals: %d %v", c, ok)
+	}
+	if d, _ := i1.Duration(); d != 24*time.Hour {
+		t.Errorf("duration %v", d)
+	}
+	now := time.Date(2026, 11, 25, 3, 4, 5, 6000, time.FixedZone("", -300*60))
+	if tt, ok := DatetimeFromTime(now).Time(); !ok || !tt.Equal(now) {
+		t.Errorf("time round trip %v", tt)
+	}
+	if IntervalFromDuration(36*time.Hour+time.Second).String() != "00000001120001.000000:000" {
+		t.Error("IntervalFromDuration")
+	}
+}
+
+func TestConvert(t *testing.T) {
+	ok := []struct {
+		in   any
+		t    Type
+		want any
+	}{
+		{300, TypeUint16, uint16(300)}, {int64(-5), TypeSint8, int8(-5)}, {uint64(math.MaxUint64), TypeUint64, uint64(math.MaxUint64)},
+		{float64(7), TypeUint32, uint32(7)}, {3, TypeReal64, float64(3)}, {"A", TypeChar16, Char16('A')},
+		{"x", TypeString, "x"}, {true, TypeBoolean, true}, {`Item.Id="a"`, TypeReference, `Item.Id="a"`},
+		{[]any{1, 2}, TypeUint8.ArrayOf(), []uint8{1, 2}}, {[]string{"a"}, TypeString.ArrayOf(), []string{"a"}},
+	}
+	for _, c := range ok {
+		v, err := NewValue(c.t, c.in)
+		if err != nil {
+			t.Errorf("NewValue(%v, %T %v): %v", c.t, c.in, c.in, err)
+			continue
+		}
+		if !v.Equal(Value{Type: c.t, V: c.want}) {
+			t.Errorf("NewValue(%v, %v) = %#v", c.t, c.in, v.V)
+		}
+	}
+	bad := []struct {
+		in any
+		t  Type
+	}{
+		{300, TypeUint8}, {-1, TypeUint32}, {1.5, TypeSint32}, {"12", TypeUint32}, {1, TypeBoolean},
+		{"AB", TypeChar16}, {"\xff", TypeString}, {"nope", TypeDatetime}, {"not a path!", TypeReference},
+		{1e300, TypeReal32}, {[]any{1, nil}, TypeUint8.ArrayOf()}, {1, TypeUint8.ArrayOf()}, {[]any{1}, TypeUint8},
+		{math.NaN(), TypeSint64}, {Char16(0xD800), TypeChar16},
+	}
+	for _, c := range bad {
+		if _, err := NewValue(c.t, c.in); status(err) != ETypeMismatch {
+			t.Errorf("NewValue(%v, %T %v): %v, want a type mismatch", c.t, c.in, c.in, err)
+		}
+	}
+	if v, err := Convert(Value{Type: TypeSint64, V: int64(200)}, TypeUint8); err != nil || v.V != uint8(200) {
+		t.Errorf("Convert across widths: %v %v", v, err)
+	}
+	if v, _ := Convert(Null(TypeString), TypeUint32); !v.IsNull() || v.Type != TypeUint32 {
+		t.Error("NULL converts to NULL")
+	}
+}
+
+func TestParseFormatValue(t *testing.T) {
+	cases := []struct {
+		t    Type
+		text string
+		want string
+	}{
+		{TypeUint32, "0x10", "16"}, {TypeSint16, "-32768", "-32768"}, {TypeBoolean, "true", "TRUE"},
+		{TypeReal32, "1.5", "1.5"}, {TypeUint8.ArrayOf(), "{1, 2,3}", "{1,2,3}"}, {TypeString, "a b", "a b"},
+		{TypeDatetime, "20260101000000.000000+000", "20260101000000.000000+000"},
+	}
+	for _, c := range cases {
+		v, err := ParseValue(c.t, c.text)
+		if err != nil {
+			t.Errorf("ParseValue(%v, %q): %v", c.t, c.text, err)
+			continue
+		}
+		if got := FormatValue(v); got != c.want {
+			t.Errorf("FormatValue = %q, want %q", got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		t    Type
+		text string
+	}{{TypeUint8, "256"}, {TypeUint8, "1_0"}, {TypeSint32, "x"}, {TypeBoolean, "yes"}, {TypeObject, "x"}, {TypeUint8.ArrayOf(), "1,2"}} {
+		if _, err := ParseValue(c.t, c.text); status(err) != ETypeMismatch {
+			t.Errorf("ParseValue(%v, %q): %v", c.t, c.text, err)
+		}
+	}
+}
+
+func TestParsePath(t *testing.T) {
+	cases := []struct{ in, rel, full string }{
+		{`Disk`, `Disk`, `Disk`},
+		{`Disk.Name="sda"`, `Disk.Name="sda"`, ``},
+		{`Disk="sda"`, `Disk="sda"`, ``},
+		{`Pair.B='x',A=5`, `Pair.A=5,B="x"`, ``},
+		{`Setting=@`, `Setting=@`, ``},
+		{`\\srv\root\cimv2:Disk.Name="a\"b\\c"`, `Disk.Name="a\"b\\c"`, `\\srv\root\cimv2:Disk.Name="a\"b\\c"`},
+		{`//./root/cimv2:Flag.On=true`, `Flag.On=TRUE`, `\\.\root\cimv2:Flag.On=TRUE`},
+		{`N.V=0x10`, `N.V=16`, ``},
+		{`N.V=18446744073709551615`, `N.V=18446744073709551615`, ``},
+		{`A.R="\\\\.\\root:B.K=\"1\""`, `A.R="\\\\.\\root:B.K=\"1\""`, ``},
+	}
+	for _, c := range cases {
+		p, err := ParsePath(c.in)
+		if err != nil {
+			t.Errorf("%s: %v", c.in, err)
+			continue
+		}
+		if got := p.RelPath(); got != c.rel {
+			t.Errorf("%s: RelPath %s, want %s", c.in, got, c.rel)
+		}
+		if c.full != "" && p.String() != c.full {
+			t.Errorf("%s: String %s, want %s", c.in, p.String(), c.full)
+		}
+	}
+	bad := []struct{ in, col string }{
+		{``, "column 1"}, {`.K=1`, "column 1"}, {`C.K`, "column 4"}, {`C.K="x`, "column 7"},
+		{`C.K=1,K=2`, "column 7"}, {`C.K=1 `, "column 5"}, {`C.K=abc`, "column 5"}, {`\\srv`, "column 6"},
+		{`\\srv\root`, "column 11"}, {`C#`, "column 2"}, {`C.K=1,`, "column 7"}, {`C.K=010`, "column 5"},
+	}
+	for _, b := range bad {
+		_, err := ParsePath(b.in)
+		if status(err) != EInvalidObjectPath || !strings.Contains(err.Error(), b.col) {
+			t.Errorf("%q: %v, want WBEM_E_INVALID_OBJECT_PATH at %s", b.in, err, b.col)
+		}
+	}
+	if _, err := ParsePath("C.K=\"" + strings.Repeat("x", MaxPathLen) + "\""); status(err) != EQuotaViolation {
+		t.Errorf("long path: %v", err)
+	}
+	a, _ := ParsePath(`Pair.A=5,B="x"`)
+	b, _ := ParsePath(`pair.b="x",a=5`)
+	c, _ := ParsePath(`Pair.A=5,B="X"`)
+	if !EqualPaths(a, b) || EqualPaths(a, c) {
+		t.Error("EqualPaths")
+	}
+}
+
+func TestKeyStringInjective(t *testing.T) {
+	s := func(v Value) KeyBinding { return KeyBinding{Name: "K", Value: v} }
+	tuples := [][]KeyBinding{
+		{s(Value{Type: TypeString, V: "1"})},
+		{s(Value{Type: TypeUint32, V: uint32(1)})},
+		{s(Value{Type: TypeString, V: `a",K2="b`})},
+		{s(Value{Type: TypeString, V: "a"}), {Name: "K2", Value: Value{Type: TypeString, V: "b"}}},
+		{s(Value{Type: TypeBoolean, V: true})},
+		{s(Value{Type: TypeString, V: "TRUE"})},
+	}
+	seen := map[string]int{}
+	for i, k := range tuples {
+		ks := KeyString(k)
+		if j, dup := seen[ks]; dup {
+			t.Errorf("tuples %d and %d share key string %q", i, j, ks)
+		}
+		seen[ks] = i
+	}
+}
+
+func sampleClass() *Object {
+	return &Object{Genus: GenusClass, Class: "Sample", Superclass: "Base",
+		Qualifiers: []Qualifier{{Name: "Description", Value: Value{Type: TypeString, V: "d"}, Flavor: FlavorToSubclass | FlavorAmended}},
+		Properties: []Property{
+			{Name: "Id", Type: TypeString, Value: Null(TypeString), Origin: "Sample", Qualifiers: []Qualifier{{Name: "Key", Value: Value{Type: TypeBoolean, V: true}}}},
+			{Name: "N", Type: TypeUint32, Value: Value{Type: TypeUint32, V: uint32(7)}, Origin: "Sample"},
+			{Name: "R", Type: TypeReal64, Value: Value{Type: TypeReal64, V: 1.5}, Origin: "Sample"},
+			{Name: "When", Type: TypeDatetime, Value: Value{Type: TypeDatetime, V: MustParseDatetime("20260101000000.000000+000")}, Origin: "Sample"},
+			{Name: "Tags", Type: TypeString.ArrayOf(), Value: Value{Type: TypeString.ArrayOf(), V: []string{"a", "b"}}, ArraySize: 4, Origin: "Sample"},
+			{Name: "Ref", Type: TypeReference, RefClass: "Other", Value: Null(TypeReference), Origin: "Sample"},
+			{Name: "C", Type: TypeChar16, Value: Value{Type: TypeChar16, V: Char16('z')}, Origin: "Sample"},
+			{Name: "Emb", Type: TypeObject, Value: Null(TypeObject), Origin: "Sample"},
+		},
+		Methods: []Method{{Name: "Run", ReturnType: TypeUint32, Origin: "Sample", Parameters: []Parameter{
+			{Name: "In", Type: TypeString, Qualifiers: []Qualifier{{Name: "In", Value: Value{Type: TypeBoolean, V: true}}}},
+		}}},
+	}
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	c := sampleClass()
+	got, err := DecodeClass(EncodeClass(nil, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.CompareTo(c, CompareIncludeAll) {
+		t.Fatalf("class round trip differs:\n%+v\n%+v", got, c)
+	}
+	resolved, err := Derive(&Object{Genus: GenusClass, Class: "Base"}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, _ := resolved.SpawnInstance()
+	inst.Put("Id", Value{Type: TypeString, V: "x"})
+	emb, _ := resolved.SpawnInstance()
+	emb.Put("Id", Value{Type: TypeString, V: "inner"})
+	inst.Put("Emb", Value{Type: TypeObject, V: emb})
+	inst.Put("Ref", Value{Type: TypeString, V: `Other.K=1`})
+	back, err := DecodeInstance(EncodeInstance(nil, inst), resolved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !back.CompareTo(inst, CompareIncludeAll) {
+		t.Fatalf("instance round trip differs")
+	}
+	if name, _ := DecodeInstanceClassName(EncodeInstance(nil, inst)); name != "Sample" {
+		t.Fatalf("class name %q", name)
+	}
+	rec := EncodeInstance(nil, inst)
+	for i := 0; i < len(rec); i++ {
+		if _, err := DecodeInstance(rec[:i], resolved); status(err) != ECriticalError {
+			t.Fatalf("truncated at %d: %v", i, err)
+		}
+	}
+}
+
+func TestDeriveAndObjectAPI(t *testing.T) {
+	base := &Object{Genus: GenusClass, Class: "Base",
+		Qualifiers: []Qualifier{
+			{Name: "Abstract", Value: Value{Type: TypeBoolean, V: true}},
+			{Name: "Version", Value: Value{Type: TypeString, V: "1"}, Flavor: FlavorToSubclass | FlavorDisableOverride},
+			{Name: "Shown", Value: Value{Type: TypeString, V: "x"}, Flavor: FlavorToSubclass | FlavorToInstance},
+		},
+		Properties: []Property{{Name: "Id", Type: TypeString, Value: Null(TypeString), Origin: "Base", Qualifiers: []Qualifier{{Name: "Key", Value: Value{Type: TypeBoolean, V: true}}}}},
+	}
+	rb, err := Derive(nil, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, err := rb.SpawnDerivedClass("Kid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := FindQualifier(kid.Qualifiers, "Abstract"); ok {
+		t.Error("a Restricted qualifier propagated")
+	}
+	if q, ok := FindQualifier(kid.Qualifiers, "Version"); !ok || q.Flavor&FlavorOriginPropagated == 0 {
+		t.Error("ToSubclass qualifier not propagated as propagated")
+	}
+	if len(kid.KeyProperties()) != 1 {
+		t.Error("keys are inherited")
+	}
+	if err := kid.Put("Extra", Value{Type: TypeUint8, V: uint8(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := kid.Delete("Id"); status(err) != EPropagatedProperty {
+		t.Errorf("deleting an inherited property: %v", err)
+	}
+	local := kid.LocalDefinition()
+	if len(local.Properties) != 1 || local.Properties[0].Name != "Extra" {
+		t.Errorf("LocalDefinition %+v", local.Properties)
+	}
+	bad := &Object{Genus: GenusClass, Class: "Bad", Superclass: "Base", Qualifiers: []Qualifier{{Name: "Version", Value: Value{Type: TypeString, V: "2"}}}}
+	if _, err := Derive(rb, bad); status(err) != EOverrideNotAllowed {
+		t.Errorf("override of DisableOverride: %v", err)
+	}
+	typeClash := &Object{Genus: GenusClass, Class: "Bad", Superclass: "Base", Properties: []Property{{Name: "Id", Type: TypeUint32, Value: Null(TypeUint32)}}}
+	if _, err := Derive(rb, typeClash); status(err) != EInvalidPropertyType {
+		t.Errorf("override with another type: %v", err)
+	}
+	inst, _ := kid.SpawnInstance()
+	if _, ok := FindQualifier(inst.Qualifiers, "Shown"); !ok {
+		t.Error("ToInstance qualifier missing on the instance")
+	}
+	if err := inst.Put("Nope", Value{Type: TypeString, V: "x"}); status(err) != EInvalidProperty {
+		t.Errorf("Put of an unknown property on an instance: %v", err)
+	}
+	if err := inst.Put("Extra", Value{Type: TypeString, V: "x"}); status(err) != ETypeMismatch {
+		t.Errorf("Put of a wrong type: %v", err)
+	}
+	if err := inst.Put("__PATH", Value{Type: TypeString, V: "x"}); status(err) != EReadOnly {
+		t.Errorf("Put of a system property: %v", err)
+	}
+	if _, err := inst.Get("Nope"); status(err) != ENotFound {
+		t.Errorf("Get of an unknown property: %v", err)
+	}
+	if _, err := inst.SpawnInstance(); status(err) != EIllegalOperation {
+		t.Errorf("SpawnInstance of an instance: %v", err)
+	}
+	inst.Put("Id", Value{Type: TypeString, V: "a"})
+	c := inst.Clone()
+	c.Put("Id", Value{Type: TypeString, V: "A"})
+	if inst.CompareTo(c, CompareIncludeAll) || !inst.CompareTo(c, CompareIgnoreCase) {
+		t.Error("CompareTo with IGNORE_CASE")
+	}
+	if v, _ := inst.SystemProperty("__RELPATH"); v.V != `Kid.Id="a"` {
+		t.Errorf("__RELPATH %v", v)
+	}
+	if v, _ := inst.SystemProperty("__DYNASTY"); v.V != "Base" {
+		t.Errorf("__DYNASTY %v", v)
+	}
+	if v, _ := inst.SystemProperty("__PATH"); !v.IsNull() {
+		t.Errorf("__PATH of an unstored object %v", v)
+	}
+	if !strings.Contains(kid.GetObjectText(0), "class Kid : Base") || !strings.Contains(inst.GetObjectText(0), `Id = "a";`) {
+		t.Errorf("MOF text:\n%s\n%s", kid.GetObjectText(0), inst.GetObjectText(0))
+	}
+}
+
+func FuzzParsePath(f *testing.F) {
+	for _, s := range []string{`Disk`, `Disk.Name="sda"`, `\\srv\root\cimv2:P.A=5,B='x'`, `S=@`, `C="v"`, `N.V=0x10`, `A.R="\\\\.\\root:B.K=\"1\""`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePath(s)
+		if err != nil {
+			if status(err) != EInvalidObjectPath && status(err) != EQuotaViolation && status(err) != EInvalidNamespace {
+				t.Fatalf("unexpected status for %q: %v", s, err)
+			}
+			return
+		}
+		q, err := ParsePath(p.String())
+		if err != nil {
+			t.Fatalf("%q formats as %q which does not parse: %v", s, p.String(), err)
+		}
+		if !EqualPaths(p, q) || q.String() != p.String() {
+			t.Fatalf("round trip of %q: %q vs %q", s, p.String(), q.String())
+		}
+	})
+}
+
+func FuzzParseDatetime(f *testing.F) {
+	for _, s := range []string{"19940107140332.000000-300", "00000001120032.000000:000", "19980416******.000000+***"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDatetime(s)
+		if err != nil {
+			if status(err) != ETypeMismatch {
+				t.Fatal(err)
+			}
+			return
+		}
+		if d.String() != s {
+			t.Fatalf("%q round-trips as %q", s, d)
+		}
+		d.Time()
+		d.Duration()
+	})
+}
+
+func FuzzDecodeInstance(f *testing.F) {
+	c := sampleClass()
+	resolved, _ := Derive(&Object{Genus: GenusClass, Class: "Base"}, c)
+	inst, _ := resolved.SpawnInstance()
+	inst.Put("Id", Value{Type: TypeString, V: "x"})
+	f.Add(EncodeInstance(nil, inst))
+	f.Add([]byte{1, 'I', 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := DecodeInstance(b, resolved)
+		if err != nil {
+			return
+		}
+		again, err := DecodeInstance(EncodeInstance(nil, o), resolved)
+		if err != nil || !again.CompareTo(o, CompareIncludeAll) {
+			t.Fatalf("re-encoding a decoded instance changed it: %v", err)
+		}
+	})
+}
+
+func FuzzDecodeClass(f *testing.F) {
+	f.Add(EncodeClass(nil, sampleClass()))
+	f.Add([]byte{1, 'C', 1, 0, 0, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := DecodeClass(b)
+		if err != nil {
+			return
+		}
+		again, err := DecodeClass(EncodeClass(nil, o))
+		if err != nil || !again.CompareTo(o, CompareIncludeAll) {
+			t.Fatalf("re-encoding a decoded class changed it: %v", err)
+		}
+	})
+}

@@ -1,0 +1,111 @@
+package cimjson
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/wbemd/wbemd/cim"
+)
+
+func diskClass() *cim.Object {
+	c := &cim.Object{Genus: cim.GenusClass, Class: "Disk", Properties: []cim.Property{
+		{Name: "Name", Type: cim.TypeString, Value: cim.Null(cim.TypeString), Qualifiers: []cim.Qualifier{{Name: "Key", Value: cim.Value{Type: cim.TypeBoolean, V: true}}}},
+		{Name: "Size", Type: cim.TypeUint64, Value: cim.Null(cim.TypeUint64)},
+		{Name: "Count", Type: cim.TypeUint8, Value: cim.Null(cim.TypeUint8)},
+		{Name: "On", Type: cim.TypeBoolean, Value: cim.Null(cim.TypeBoolean)},
+		{Name: "Tags", Type: cim.TypeString.ArrayOf(), Value: cim.Null(cim.TypeString.ArrayOf())},
+		{Name: "When", Type: cim.TypeDatetime, Value: cim.Null(cim.TypeDatetime)},
+	}}
+	r, _ := cim.Derive(nil, c)
+	return r
+}
+
+func lookup(name string) (*cim.Object, error) {
+	if cim.EqualFold(name, "Disk") {
+		return diskClass(), nil
+	}
+	return nil, cim.Errorf(cim.EInvalidClass, "class %s does not exist", name)
+}
+
+func TestDecodeInstance(t *testing.T) {
+	o, err := Decode([]byte(`{"__CLASS":"Disk","Name":"sda","Size":"18446744073709551615","Count":7,"On":true,"Tags":["a","b"],"When":"20260101000000.000000+000","__PATH":"ignored"}`), "", lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(Encode(o, true), "", lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !back.CompareTo(o, cim.CompareIncludeAll) {
+		t.Fatalf("JSON round trip differs:\n%s", Encode(o, true))
+	}
+	bad := []struct {
+		in   string
+		want cim.Status
+		pos  string
+	}{
+		{`{"Name":"a",}`, cim.EInvalidParameter, "1:"},
+		{`{"Name":"a"`, cim.EInvalidParameter, "1:12"},
+		{`[1]`, cim.EInvalidParameter, "1:1"},
+		{"{\n  \"Count\": 300\n}", cim.ETypeMismatch, "2:12"},
+		{`{"Nope":1}`, cim.EInvalidProperty, "1:9"},
+		{`{"__CLASS":"Other"}`, cim.EInvalidClass, "1:1"},
+		{`{"Count":"7"}`, cim.ETypeMismatch, "1:10"},
+		{`{"Tags":["a",null]}`, cim.ETypeMismatch, "1:14"},
+		{`{"When":"yesterday"}`, cim.ETypeMismatch, "1:9"},
+		{`{"Name":"a","name":"b"}`, cim.EInvalidParameter, "1:13"},
+		{`{"Name":"a"} x`, cim.EInvalidParameter, "1:"},
+	}
+	for _, b := range bad {
+		_, err := Decode([]byte(b.in), "Disk", lookup)
+		if cim.StatusOf(err) != b.want || !strings.Contains(err.Error(), b.pos) {
+			t.Errorf("%s: %v, want %v at %s", b.in, err, b.want, b.pos)
+		}
+	}
+}
+
+func TestDecodeClass(t *testing.T) {
+	in := `{"__GENUS":1,"__CLASS":"Disk","__SUPERCLASS":null,"Qualifiers":[{"Name":"Description","Type":"string","Value":"d","Flavor":["ToSubclass"]}],
+	"Properties":[{"Name":"Name","Type":"string","Qualifiers":[{"Name":"Key","Value":true}]},{"Name":"Size","Type":"uint64","Default":5},{"Name":"R","Type":"ref:Disk"}],
+	"Methods":[{"Name":"Go","Type":"uint32","Parameters":[{"Name":"X","Type":"string[]"}]}]}`
+	c, err := Decode([]byte(in), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(Encode(c, false), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !back.CompareTo(c, cim.CompareIncludeAll) {
+		t.Fatalf("class round trip:\n%s", Encode(c, true))
+	}
+	if p, _ := c.Property("R"); p.Type != cim.TypeReference || p.RefClass != "Disk" {
+		t.Errorf("ref property %+v", p)
+	}
+	for _, s := range []string{`{"__GENUS":1}`, `{"__GENUS":1,"__CLASS":"X","Properties":[{"Name":"a","Type":"int"}]}`, `{"__GENUS":1,"__CLASS":"X","Bogus":1}`,
+		`{"__GENUS":1,"__CLASS":"X","Qualifiers":[{"Name":"Q","Flavor":["Sideways"]}]}`} {
+		if _, err := Decode([]byte(s), "", nil); err == nil {
+			t.Errorf("%s decoded", s)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"__CLASS":"Disk","Name":"sda","Size":5,"Tags":["a"]}`))
+	f.Add([]byte(`{"__GENUS":1,"__CLASS":"X","Properties":[{"Name":"a","Type":"uint8","Default":1}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := Decode(b, "Disk", lookup)
+		if err != nil {
+			if _, ok := err.(*cim.Error); !ok {
+				t.Fatalf("error without a WBEM status: %v", err)
+			}
+			return
+		}
+		if o.Genus == cim.GenusInstance {
+			back, err := Decode(Encode(o, false), "", lookup)
+			if err != nil || !back.CompareTo(o, cim.CompareIncludeAll) {
+				t.Fatalf("round trip of %s: %v", Encode(o, false), err)
+			}
+		}
+	})
+}
