@@ -382,8 +382,12 @@ func FuzzParseDatetime(f *testing.F) {
 		if d.String() != s {
 			t.Fatalf("%q round-trips as %q", s, d)
 		}
-		d.Time()
-		d.Duration()
+		if _, ok := d.Time(); ok && (d.IsInterval() || d.HasWildcards()) {
+			t.Fatalf("%q: an interval or wildcard value has an instant", s)
+		}
+		if _, ok := d.Duration(); ok != d.IsInterval() {
+			t.Fatalf("%q: Duration ok=%v for IsInterval=%v", s, ok, d.IsInterval())
+		}
 	})
 }
 
