@@ -531,6 +531,16 @@ func (d *decoder) value(depth int) Value {
 	if d.err != nil {
 		return Value{}
 	}
+	if t.Elem() == TypeString || t.Elem() == TypeReference {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = d.string()
+		}
+		if d.err != nil {
+			return Value{}
+		}
+		return Value{Type: t, V: out}
+	}
 	out := makeSlice(t.Elem(), n)
 	for i := 0; i < n; i++ {
 		x := d.scalar(t.Elem(), depth)
@@ -546,20 +556,44 @@ func (d *decoder) scalar(t Type, depth int) any {
 	switch t {
 	case TypeSint8, TypeSint16, TypeSint32, TypeSint64:
 		n := d.varint()
-		v, err := toInteger(n, t)
-		if err != nil {
-			d.fail("integer out of range")
-			return nil
+		switch t {
+		case TypeSint64:
+			return n
+		case TypeSint32:
+			if n >= math.MinInt32 && n <= math.MaxInt32 {
+				return int32(n)
+			}
+		case TypeSint16:
+			if n >= math.MinInt16 && n <= math.MaxInt16 {
+				return int16(n)
+			}
+		default:
+			if n >= math.MinInt8 && n <= math.MaxInt8 {
+				return int8(n)
+			}
 		}
-		return v
+		d.fail("integer out of range")
+		return nil
 	case TypeUint8, TypeUint16, TypeUint32, TypeUint64:
 		n := d.uvarint()
-		v, err := toInteger(n, t)
-		if err != nil {
-			d.fail("integer out of range")
-			return nil
+		switch t {
+		case TypeUint64:
+			return n
+		case TypeUint32:
+			if n <= math.MaxUint32 {
+				return uint32(n)
+			}
+		case TypeUint16:
+			if n <= math.MaxUint16 {
+				return uint16(n)
+			}
+		default:
+			if n <= math.MaxUint8 {
+				return uint8(n)
+			}
 		}
-		return v
+		d.fail("integer out of range")
+		return nil
 	case TypeChar16:
 		n := d.uvarint()
 		if n > 0xFFFF {

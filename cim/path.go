@@ -134,6 +134,7 @@ func (p *pathParser) parse() (*ObjectPath, error) {
 		op.Keys = []KeyBinding{{Value: v}}
 	case '.':
 		p.pos++
+		op.Keys = make([]KeyBinding, 0, 4)
 		for {
 			start := p.pos
 			for p.pos < len(s) && isNameChar(s[p.pos]) {
@@ -188,6 +189,15 @@ func (p *pathParser) value() (Value, error) {
 	case c == '"' || c == '\'':
 		quote := c
 		p.pos++
+		// The common case, no escapes: the value is a slice of the input.
+		if end := strings.IndexByte(s[p.pos:], quote); end >= 0 && strings.IndexByte(s[p.pos:p.pos+end], '\\') < 0 {
+			str := s[p.pos : p.pos+end]
+			p.pos += end + 1
+			if !utf8.ValidString(str) {
+				return Value{}, p.errf("key value is not valid UTF-8")
+			}
+			return Value{Type: TypeString, V: str}, nil
+		}
 		var b strings.Builder
 		for {
 			if p.pos >= len(s) {
@@ -283,8 +293,19 @@ func NormalizeNamespace(ns string) (string, error) {
 	return ns, nil
 }
 
-// sortedKeys returns the keys ordered by folded name.
+// sortedKeys returns the keys ordered by folded name (the slice itself
+// when it already is).
 func sortedKeys(keys []KeyBinding) []KeyBinding {
+	sorted := true
+	for i := 1; i < len(keys); i++ {
+		if Fold(keys[i-1].Name) > Fold(keys[i].Name) {
+			sorted = false
+			break
+		}
+	}
+	if sorted {
+		return keys
+	}
 	out := append([]KeyBinding(nil), keys...)
 	sort.SliceStable(out, func(i, j int) bool { return Fold(out[i].Name) < Fold(out[j].Name) })
 	return out

@@ -171,6 +171,9 @@ func Fold(name string) string {
 
 // EqualFold reports whether two CIM names are equal under Fold.
 func EqualFold(a, b string) bool {
+	if len(a) != len(b) && isASCII(a) && isASCII(b) {
+		return false
+	}
 	if len(a) == len(b) {
 		ascii := true
 		for i := 0; i < len(a); i++ {
@@ -194,4 +197,13 @@ func EqualFold(a, b string) bool {
 		}
 	}
 	return Fold(a) == Fold(b)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

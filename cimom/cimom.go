@@ -36,7 +36,7 @@ type CIMOM struct {
 	inflight sync.WaitGroup
 
 	providersMu sync.RWMutex
-	providers   map[string]InstanceProvider
+	providers   map[nameKey]InstanceProvider
 
 	events eventHub
 	locks  [256]sync.Mutex // striped by instance key: serialises writers of one instance
@@ -68,7 +68,7 @@ func Open(ctx context.Context, st store.Store, opts Options) (*CIMOM, error) {
 		opts.DefaultLocale = "MS_409"
 	}
 	c := &CIMOM{st: st, opts: opts, log: opts.Logger, schema: newSchemaCache(opts.SchemaCacheSize),
-		providers: map[string]InstanceProvider{}, sdCache: map[string]*SecurityDescriptor{}}
+		providers: map[nameKey]InstanceProvider{}, sdCache: map[string]*SecurityDescriptor{}}
 	c.events.init()
 	if _, found, err := st.Get(ctx, nsKey("root")); err != nil {
 		return nil, fmt.Errorf("cimom: open: %w", err)

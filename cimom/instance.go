@@ -157,69 +157,106 @@ func (s *services) putInstance(ctx context.Context, inst *cim.Object, flags Flag
 }
 
 func (s *services) putInstanceOnce(ctx context.Context, in *cim.Object, flags Flags, wctx *Context) (string, error) {
-	// 3. Class resolution.
-	ci, err := s.c.resolve(ctx, s.ns, in.Class)
+	pp, unlock, err := s.preparePut(ctx, in, flags, wctx, true)
+	if unlock != nil {
+		defer unlock()
+	}
 	if err != nil {
 		return "", err
 	}
+	// 10. Store (static classes), then the event.
+	if len(pp.ops) > 0 {
+		if _, err := s.c.st.Txn(ctx, pp.cmps, pp.ops); err != nil {
+			return "", err
+		}
+	}
+	s.c.publishInstanceWrite(s.ns, pp.inst, pp.prev)
+	// 11. The result: the relative path.
+	return pp.rel, nil
+}
+
+// preparedPut is a validated PutInstance: the writes it takes, the guards
+// they need, and what the event and the result report.
+type preparedPut struct {
+	rel        string
+	inst, prev *cim.Object
+	ops        []store.Op
+	cmps       []store.Compare
+}
+
+// preparePut runs steps 3 to 9 of PutInstance and returns the writes of
+// step 10. With lock set it holds the instance's stripe lock from the
+// existence test on; the caller runs unlock (when not nil) after
+// committing.
+func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, wctx *Context, lock bool) (preparedPut, func(), error) {
+	var none preparedPut
+	// 3. Class resolution.
+	ci, err := s.c.resolve(ctx, s.ns, in.Class)
+	if err != nil {
+		return none, nil, err
+	}
 	if ci == nil {
-		return "", cim.Errorf(cim.EInvalidClass, "class %s does not exist in %s", in.Class, s.ns).WithParam(in.Class)
+		return none, nil, cim.Errorf(cim.EInvalidClass, "class %s does not exist in %s", in.Class, s.ns).WithParam(in.Class)
 	}
 	cls := ci.cls
 	switch {
 	case ci.abstract:
-		return "", cim.Errorf(cim.EInvalidOperation, "class %s is abstract: it cannot have instances", cls.Class).WithParam(cls.Class)
+		return none, nil, cim.Errorf(cim.EInvalidOperation, "class %s is abstract: it cannot have instances", cls.Class).WithParam(cls.Class)
 	case ci.amendment:
-		return "", cim.Errorf(cim.EInvalidOperation, "class %s carries the Amendment qualifier: it cannot have instances", cls.Class).WithParam(cls.Class)
+		return none, nil, cim.Errorf(cim.EInvalidOperation, "class %s carries the Amendment qualifier: it cannot have instances", cls.Class).WithParam(cls.Class)
 	case isLocaleNamespace(s.ns):
-		return "", cim.Errorf(cim.EInvalidOperation, "classes in the localization namespace %s behave as abstract", s.ns).WithParam(cls.Class)
+		return none, nil, cim.Errorf(cim.EInvalidOperation, "classes in the localization namespace %s behave as abstract", s.ns).WithParam(cls.Class)
 	}
 	if flags&FlagUseAmendedQualifiers == 0 && hasAmended(in) {
-		return "", cim.Errorf(cim.EAmendedObject, "the instance carries amended qualifiers; write it with WBEM_FLAG_USE_AMENDED_QUALIFIERS").WithParam("lFlags")
+		return none, nil, cim.Errorf(cim.EAmendedObject, "the instance carries amended qualifiers; write it with WBEM_FLAG_USE_AMENDED_QUALIFIERS").WithParam("lFlags")
 	}
 	// 4. Static or dynamic, and the right that takes.
 	if err := s.require(ctx, writeRight(ci)); err != nil {
-		return "", err
+		return none, nil, err
 	}
 	var owner InstanceProvider
 	if ci.dynamic {
 		owner = s.c.dynamicProvider(s.ns, cls)
 		if owner == nil {
-			return "", cim.Errorf(cim.EProviderNotCapable, "no provider serves the dynamic class %s", cls.Class).WithParam(cls.Class)
+			return none, nil, cim.Errorf(cim.EProviderNotCapable, "no provider serves the dynamic class %s", cls.Class).WithParam(cls.Class)
 		}
 	}
 	// 5. Put extensions.
 	ext, err := putExtensions(wctx, flags, ci)
 	if err != nil {
-		return "", err
+		return none, nil, err
 	}
 	// Build the instance as the class defines it.
 	inst, err := conform(in, cls, flags&FlagUseAmendedQualifiers != 0)
 	if err != nil {
-		return "", err
+		return none, nil, err
 	}
 	// 6. Keys and NULLs (for a partial update, after the merge below).
 	if len(ci.keys) == 0 && !ci.singleton {
-		return "", cim.Errorf(cim.ENoKey, "class %s has no key and is not a singleton", cls.Class).WithParam(cls.Class)
+		return none, nil, cim.Errorf(cim.ENoKey, "class %s has no key and is not a singleton", cls.Class).WithParam(cls.Class)
 	}
 	if err := fillKeys(inst, ci); err != nil {
-		return "", err
+		return none, nil, err
 	}
 	op, err := inst.ObjectPath()
 	if err != nil {
-		return "", err
+		return none, nil, err
 	}
 	// 7. Path length.
 	rel := op.RelPath()
 	if len(rel) > cim.MaxPathLen {
-		return "", cim.Errorf(cim.EQuotaViolation, "__RELPATH of %d characters is longer than %d", len(rel), cim.MaxPathLen).WithParam("__RELPATH")
+		return none, nil, cim.Errorf(cim.EQuotaViolation, "__RELPATH of %d characters is longer than %d", len(rel), cim.MaxPathLen).WithParam("__RELPATH")
 	}
 	keyStr := keyString(op)
 	ik := instKey(s.ns, ci.keyClass, keyStr)
 
-	lock := s.c.lockFor(ik)
-	lock.Lock()
-	defer lock.Unlock()
+	var unlock func()
+	if lock {
+		m := s.c.lockFor(ik)
+		m.Lock()
+		unlock = m.Unlock
+	}
+	bail := func(err error) (preparedPut, func(), error) { return none, unlock, err }
 
 	// 8. Existence, within the key-defining hierarchy.
 	var prev *cim.Object
@@ -227,43 +264,43 @@ func (s *services) putInstanceOnce(ctx context.Context, in *cim.Object, flags Fl
 	if !ci.dynamic {
 		kv, found, err := s.c.st.Get(ctx, ik)
 		if err != nil {
-			return "", err
+			return bail(err)
 		}
 		if found {
 			storedClass, err := cim.DecodeInstanceClassName(kv.Value)
 			if err != nil {
-				return "", err
+				return bail(err)
 			}
 			if !cim.EqualFold(storedClass, cls.Class) {
-				return "", cim.Errorf(cim.EAlreadyExists, "an instance with these keys exists as class %s; delete it before creating it as %s", storedClass, cls.Class).WithParam(rel)
+				return bail(cim.Errorf(cim.EAlreadyExists, "an instance with these keys exists as class %s; delete it before creating it as %s", storedClass, cls.Class).WithParam(rel))
 			}
 			pci, err := s.c.resolve(ctx, s.ns, storedClass)
 			if err != nil {
-				return "", err
+				return bail(err)
 			}
 			if prev, err = cim.DecodeInstance(kv.Value, pci.cls); err != nil {
-				return "", err
+				return bail(err)
 			}
 			prevRev = kv.ModRev
 		}
 	} else if g, ok := owner.(InstanceGetter); ok && (flags&(FlagCreateOnly|FlagUpdateOnly) != 0 || ext.partial) {
 		p, err := g.GetInstance(ctx, s.ns, op, wctx)
 		if err != nil && cim.StatusOf(err) != cim.ENotFound {
-			return "", providerError(owner, err)
+			return bail(providerError(owner, err))
 		}
 		prev = p
 	}
 	switch {
 	case prev != nil && flags&FlagCreateOnly != 0:
-		return "", cim.Errorf(cim.EAlreadyExists, "instance %s already exists", rel).WithParam(rel)
+		return bail(cim.Errorf(cim.EAlreadyExists, "instance %s already exists", rel).WithParam(rel))
 	case prev == nil && flags&FlagUpdateOnly != 0:
-		return "", cim.Errorf(cim.ENotFound, "instance %s does not exist", rel).WithParam(rel)
+		return bail(cim.Errorf(cim.ENotFound, "instance %s does not exist", rel).WithParam(rel))
 	}
 	if ext.partial {
 		inst = mergePartial(prev, inst, ext)
 	}
 	if err := checkNulls(inst, ci); err != nil {
-		return "", err
+		return bail(err)
 	}
 	// 9. The provider chain, top first; for a dynamic class the owner
 	// provider writes the data.
@@ -273,33 +310,28 @@ func (s *services) putInstanceOnce(ctx context.Context, in *cim.Object, flags Fl
 	}
 	for _, p := range chain {
 		if err := p.PutInstance(ctx, s.ns, inst, flags, wctx); err != nil {
-			return "", providerError(p, err)
+			return bail(providerError(p, err))
 		}
 	}
 	// A provider may have assigned keys.
 	if op2, err := inst.ObjectPath(); err == nil && keyString(op2) != keyStr {
-		return "", cim.Errorf(cim.EProviderFailure, "a provider changed the keys of %s", rel)
+		return bail(cim.Errorf(cim.EProviderFailure, "a provider changed the keys of %s", rel))
 	}
-	// 10. Store (static classes), then the event.
 	inst.Namespace, inst.Server = s.ns, s.c.opts.Server
+	pp := preparedPut{rel: rel, inst: inst, prev: prev}
 	if !ci.dynamic {
-		ops := []store.Op{store.Put(ik, cim.EncodeInstance(nil, inst))}
-		ops = append(ops, indexOps(s.ns, ci, prev, inst, keyStr)...)
-		cmps := []store.Compare{{Key: ik, ModRev: prevRev}, {Key: classKey(s.ns, cls.Class), ModRev: ci.modRev}}
+		pp.ops = []store.Op{store.Put(ik, cim.EncodeInstance(nil, inst))}
+		pp.ops = append(pp.ops, indexOps(s.ns, ci, prev, inst, keyStr)...)
+		pp.cmps = []store.Compare{{Key: ik, ModRev: prevRev}, {Key: classKey(s.ns, cls.Class), ModRev: ci.modRev}}
 		if cim.EqualFold(cls.Class, namespaceClass) || cls.InheritsFrom(namespaceClass) {
 			nsOps, nsCmps, err := s.c.childNamespaceOps(ctx, s.ns, inst, prev != nil)
 			if err != nil {
-				return "", err
+				return bail(err)
 			}
-			ops, cmps = append(ops, nsOps...), append(cmps, nsCmps...)
-		}
-		if _, err := s.c.st.Txn(ctx, cmps, ops); err != nil {
-			return "", err
+			pp.ops, pp.cmps = append(pp.ops, nsOps...), append(pp.cmps, nsCmps...)
 		}
 	}
-	s.c.publishInstanceWrite(s.ns, inst, prev)
-	// 11. The result: the relative path.
-	return rel, nil
+	return pp, unlock, nil
 }
 
 func containsProvider(chain []InstanceProvider, p InstanceProvider) bool {

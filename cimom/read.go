@@ -416,6 +416,11 @@ func (s *services) instanceSource(ctx context.Context, class string, flags Flags
 	}
 	amended := flags&FlagUseAmendedQualifiers != 0
 	return func(yield func(*cim.Object, error) bool) {
+		// Instances of one key-class range are mostly of one class: the
+		// decision and the class of the last name seen are kept.
+		var lastName string
+		var lastCI *classInfo
+		var lastWanted bool
 		for _, kc := range keyClasses {
 			p := instPrefix(s.ns, kc)
 			for kv, err := range s.c.st.Range(ctx, p, store.PrefixEnd(p)) {
@@ -428,10 +433,20 @@ func (s *services) instanceSource(ctx context.Context, class string, flags Flags
 					yield(nil, err)
 					return
 				}
-				if !want[cim.Fold(name)] {
+				if name != lastName || lastCI == nil {
+					lastName, lastWanted = name, want[cim.Fold(name)]
+					if lastCI, err = s.c.resolve(ctx, s.ns, name); err == nil && lastCI == nil {
+						err = cim.Errorf(cim.ECriticalError, "stored instance of missing class %s", name)
+					}
+					if err != nil {
+						yield(nil, err)
+						return
+					}
+				}
+				if !lastWanted {
 					continue
 				}
-				inst, _, err := s.c.decodeInstance(ctx, s.ns, kv.Value)
+				inst, err := cim.DecodeInstance(kv.Value, lastCI.cls)
 				if err == nil && amended {
 					err = s.mergeAmended(ctx, inst, wctx)
 				}

@@ -67,35 +67,54 @@ func newClassInfo(cls *cim.Object, modRev int64) *classInfo {
 }
 
 // schemaCache holds resolved classes. Any class write clears it: class
-// writes are rare and resolution is cheap to redo.
+// writes are rare and resolution is cheap to redo. Lookups first try the
+// names exactly as spelled (no folding, no allocation), then folded.
 type schemaCache struct {
-	mu  sync.RWMutex
-	m   map[string]*classInfo
-	max int
+	mu    sync.RWMutex
+	m     map[nameKey]*classInfo // folded names
+	exact map[nameKey]*classInfo // names as callers spelled them
+	max   int
 }
 
-func newSchemaCache(max int) *schemaCache { return &schemaCache{m: map[string]*classInfo{}, max: max} }
+type nameKey struct{ ns, class string }
 
-func cacheKey(ns, class string) string { return cim.Fold(ns) + "\x00" + cim.Fold(class) }
+func newSchemaCache(max int) *schemaCache {
+	return &schemaCache{m: map[nameKey]*classInfo{}, exact: map[nameKey]*classInfo{}, max: max}
+}
+
+func cacheKey(ns, class string) nameKey { return nameKey{cim.Fold(ns), cim.Fold(class)} }
 
 func (sc *schemaCache) get(ns, class string) *classInfo {
+	k := nameKey{ns, class}
 	sc.mu.RLock()
-	defer sc.mu.RUnlock()
-	return sc.m[cacheKey(ns, class)]
+	ci := sc.exact[k]
+	sc.mu.RUnlock()
+	if ci != nil {
+		return ci
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	ci = sc.m[cacheKey(ns, class)]
+	if ci != nil && len(sc.exact) < sc.max {
+		sc.exact[k] = ci
+	}
+	return ci
 }
 
 func (sc *schemaCache) put(ns, class string, ci *classInfo) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if len(sc.m) >= sc.max {
-		sc.m = map[string]*classInfo{} // bounded: start over rather than grow
+		sc.m = map[nameKey]*classInfo{} // bounded: start over rather than grow
+		sc.exact = map[nameKey]*classInfo{}
 	}
 	sc.m[cacheKey(ns, class)] = ci
 }
 
 func (sc *schemaCache) clear() {
 	sc.mu.Lock()
-	sc.m = map[string]*classInfo{}
+	sc.m = map[nameKey]*classInfo{}
+	sc.exact = map[nameKey]*classInfo{}
 	sc.mu.Unlock()
 }
 

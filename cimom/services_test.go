@@ -638,3 +638,24 @@ func TestShutdownDrains(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPutInstancesIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	r := newRepo(t)
+	r.baseSchema()
+	batch := []*cim.Object{r.inst("Item", "Id", "a"), r.inst("Item", "Id", "b"), r.inst("Strict", "Id", "c", "Tag", "t")}
+	before := r.snapshot()
+	_, err := r.c.PutInstances(ctx, "root/cimv2", admin, batch, 0)
+	wantStatus(t, err, cim.EIllegalNull)
+	if !sameSnapshot(before, r.snapshot()) {
+		t.Fatal("a failed batch wrote something")
+	}
+	_, err = r.c.PutInstances(ctx, "root/cimv2", admin, []*cim.Object{r.inst("Item", "Id", "a"), r.inst("Item", "Id", "a")}, 0)
+	wantStatus(t, err, cim.EInvalidParameter)
+	paths, err := r.c.PutInstances(ctx, "root/cimv2", admin, batch[:2], FlagCreateOnly)
+	if err != nil || len(paths) != 2 || paths[1] != `Item.Id="b"` {
+		t.Fatalf("%v %v", paths, err)
+	}
+	_, err = r.c.PutInstances(ctx, "root/cimv2", admin, batch[:1], FlagCreateOnly)
+	wantStatus(t, err, cim.EAlreadyExists)
+}

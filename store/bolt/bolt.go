@@ -186,7 +186,7 @@ func (d *DB) Get(ctx context.Context, key []byte) (store.KV, bool, error) {
 			return fmt.Errorf("bolt: corrupt value of key %q", key)
 		}
 		found = true
-		kv = store.KV{Key: append([]byte(nil), key...), Value: append([]byte(nil), v[8:]...), ModRev: readU64(v[:8])}
+		kv = store.KV{Key: key, Value: append([]byte(nil), v[8:]...), ModRev: readU64(v[:8])}
 		return nil
 	})
 	return kv, found, err

@@ -1,0 +1,85 @@
+package cimom
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/store"
+)
+
+// PutInstances writes a batch of instances of namespace atomically, for
+// bulk loads: each instance is checked exactly as PutInstance checks it
+// (flags apply to each), then all of them commit in one store transaction,
+// or none does. It returns the paths in order. An instance path may appear
+// only once in a batch (WBEM_E_INVALID_PARAMETER). Events are raised after
+// the commit.
+func (c *CIMOM) PutInstances(ctx context.Context, namespace string, p Principal, insts []*cim.Object, flags Flags) ([]string, error) {
+	if err := c.enter(); err != nil {
+		return nil, fail("PutInstance", err)
+	}
+	defer c.leave()
+	paths, err := c.putInstances(ctx, namespace, p, insts, flags)
+	return paths, fail("PutInstance", err)
+}
+
+func (c *CIMOM) putInstances(ctx context.Context, namespace string, p Principal, insts []*cim.Object, flags Flags) ([]string, error) {
+	s, err := c.connect(ctx, namespace, p)
+	if err != nil {
+		return nil, err
+	}
+	preps := make([]preparedPut, 0, len(insts))
+	paths := make([]string, 0, len(insts))
+	seen := make(map[string]bool, len(insts))
+	var ops []store.Op
+	var cmps []store.Compare
+	guarded := map[string]bool{}
+	for i, in := range insts {
+		if err := s.checkPutInstance(in, flags); err != nil {
+			return nil, cim.AsError(err).WithParam(pathOrIndex(in, i))
+		}
+		pp, _, err := s.preparePut(ctx, in, flags, nil, false)
+		if err != nil {
+			return nil, err
+		}
+		if seen[pp.rel] {
+			return nil, cim.Errorf(cim.EInvalidParameter, "instance %s appears twice in the batch", pp.rel).WithParam(pp.rel)
+		}
+		seen[pp.rel] = true
+		if pp.ops == nil {
+			return nil, cim.Errorf(cim.ENotSupported, "a batch cannot hold instances of the dynamic class %s", in.Class).WithParam(in.Class)
+		}
+		ops = append(ops, pp.ops...)
+		for _, cmp := range pp.cmps {
+			if k := string(cmp.Key); !guarded[k] {
+				guarded[k] = true
+				cmps = append(cmps, cmp)
+			}
+		}
+		preps = append(preps, pp)
+		paths = append(paths, pp.rel)
+	}
+	if len(ops) == 0 {
+		return paths, nil
+	}
+	if _, err := c.st.Txn(ctx, cmps, ops); err != nil {
+		if errors.Is(err, store.ErrCompareFailed) {
+			return nil, cim.Errorf(cim.ETransactionConflict, "the repository changed during the batch; nothing was written")
+		}
+		return nil, err
+	}
+	for _, pp := range preps {
+		c.publishInstanceWrite(s.ns, pp.inst, pp.prev)
+	}
+	return paths, nil
+}
+
+func pathOrIndex(o *cim.Object, i int) string {
+	if o != nil {
+		if p, err := o.ObjectPath(); err == nil {
+			return p.RelPath()
+		}
+	}
+	return "instance " + strconv.Itoa(i)
+}
