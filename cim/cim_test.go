@@ -424,3 +424,21 @@ func FuzzDecodeClass(f *testing.F) {
 		}
 	})
 }
+
+// TestInstanceRecordHoldsOnlyOwnQualifiers: qualifiers an instance has from
+// its class are not stored again in every instance record.
+func TestInstanceRecordHoldsOnlyOwnQualifiers(t *testing.T) {
+	cls, _ := Derive(nil, &Object{Genus: GenusClass, Class: "K", Properties: []Property{
+		{Name: "Id", Type: TypeString, Value: Null(TypeString), Qualifiers: []Qualifier{{Name: "Key", Value: Value{Type: TypeBoolean, V: true}}}},
+	}})
+	inst, _ := cls.SpawnInstance()
+	inst.Put("Id", Value{Type: TypeString, V: "x"})
+	rec := EncodeInstance(nil, inst)
+	if strings.Contains(string(rec), "Key") {
+		t.Fatalf("the record repeats the class's Key qualifier: %q", rec)
+	}
+	back, err := DecodeInstance(rec, cls)
+	if err != nil || !back.KeyProperties()[0].IsKey() {
+		t.Fatalf("decoded instance lost its key: %v", err)
+	}
+}

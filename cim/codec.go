@@ -118,7 +118,13 @@ func DecodeInstance(b []byte, class *Object) (*Object, error) {
 		if d.err != nil {
 			break
 		}
-		i := propertyIndex(inst.Properties, pname)
+		// Stored properties usually come in class order: try position j first.
+		i := -1
+		if j < len(inst.Properties) && inst.Properties[j].Name == string(pname) {
+			i = j
+		} else {
+			i = propertyIndex(inst.Properties, pname)
+		}
 		if i < 0 {
 			continue
 		}

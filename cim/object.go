@@ -376,9 +376,23 @@ func (o *Object) SpawnInstance() (*Object, error) {
 	for i := range o.Properties {
 		p := &o.Properties[i]
 		inst.Properties[i] = Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, ArraySize: p.ArraySize,
-			Value: cloneValue(p.Value), Qualifiers: p.Qualifiers, Origin: p.Origin, Propagated: true}
+			Value: cloneValue(p.Value), Qualifiers: propagatedCopy(p.Qualifiers), Origin: p.Origin, Propagated: true}
 	}
 	return inst, nil
+}
+
+// propagatedCopy returns qualifiers an object receives from its class,
+// marked as propagated so that they are not taken for its own.
+func propagatedCopy(qs []Qualifier) []Qualifier {
+	if len(qs) == 0 {
+		return nil
+	}
+	out := make([]Qualifier, len(qs))
+	for i, q := range qs {
+		q.Flavor |= FlavorOriginPropagated
+		out[i] = q
+	}
+	return out
 }
 
 // instanceQualifiers returns the class qualifiers that propagate to

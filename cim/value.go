@@ -61,8 +61,12 @@ func (t Type) String() string {
 
 // Valid reports whether t is a known CIM type (or an array of one).
 func (t Type) Valid() bool {
-	_, ok := typeNames[t.Elem()]
-	return ok && t&^(TypeArray|0xff) == 0
+	switch t &^ TypeArray {
+	case TypeSint8, TypeUint8, TypeSint16, TypeUint16, TypeSint32, TypeUint32, TypeSint64, TypeUint64,
+		TypeReal32, TypeReal64, TypeBoolean, TypeString, TypeChar16, TypeDatetime, TypeReference, TypeObject:
+		return true
+	}
+	return false
 }
 
 func mismatch(format string, args ...any) error {

@@ -227,7 +227,7 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 		return none, nil, err
 	}
 	// Build the instance as the class defines it.
-	inst, err := conform(in, cls, flags&FlagUseAmendedQualifiers != 0)
+	inst, err := conform(in, ci, flags&FlagUseAmendedQualifiers != 0)
 	if err != nil {
 		return none, nil, err
 	}
@@ -380,13 +380,14 @@ func hasAmended(o *cim.Object) bool {
 // convert is WBEM_E_TYPE_MISMATCH. Instance qualifiers that do not come
 // from the class are kept (except Key, which cannot be added per
 // instance); amended ones are dropped when stripAmended is set.
-func conform(in *cim.Object, cls *cim.Object, stripAmended bool) (*cim.Object, error) {
-	out, err := cls.SpawnInstance()
-	if err != nil {
-		return nil, err
-	}
-	for i := range out.Properties {
-		out.Properties[i].Value = cim.Null(out.Properties[i].Type)
+func conform(in *cim.Object, ci *classInfo, stripAmended bool) (*cim.Object, error) {
+	cls := ci.cls
+	out := &cim.Object{Genus: cim.GenusInstance, Class: cls.Class, Superclass: cls.Superclass, Derivation: cls.Derivation,
+		Qualifiers: ci.instQualifiers, Properties: make([]cim.Property, len(cls.Properties))}
+	for i := range cls.Properties {
+		p := &cls.Properties[i]
+		out.Properties[i] = cim.Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, ArraySize: p.ArraySize,
+			Value: cim.Null(p.Type), Qualifiers: ci.instPropQualifiers[i], Origin: p.Origin, Propagated: true}
 	}
 	for i := range in.Properties {
 		p := &in.Properties[i]

@@ -2,6 +2,7 @@ package cimom
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 
@@ -26,6 +27,11 @@ type classInfo struct {
 	provider  string // the Provider qualifier
 	system    bool   // the class or an ancestor is a system class ("__" prefix)
 	amendment bool   // carries the Amendment qualifier
+
+	// The qualifiers an instance receives from the class, marked as
+	// propagated (shared, read-only): what SpawnInstance would copy.
+	instQualifiers     []cim.Qualifier
+	instPropQualifiers [][]cim.Qualifier
 }
 
 func newClassInfo(cls *cim.Object, modRev int64) *classInfo {
@@ -41,6 +47,13 @@ func newClassInfo(cls *cim.Object, modRev int64) *classInfo {
 	ci.amendment = cim.HasTrueQualifier(qs, "Amendment")
 	if q, ok := cim.FindQualifier(qs, "Provider"); ok {
 		ci.provider, _ = q.Value.V.(string)
+	}
+	if tmpl, err := cls.SpawnInstance(); err == nil {
+		ci.instQualifiers = slices.Clip(tmpl.Qualifiers)
+		ci.instPropQualifiers = make([][]cim.Qualifier, len(tmpl.Properties))
+		for i := range tmpl.Properties {
+			ci.instPropQualifiers[i] = slices.Clip(tmpl.Properties[i].Qualifiers)
+		}
 	}
 	ci.system = cim.IsSystemName(cls.Class)
 	for _, d := range cls.Derivation {

@@ -22,6 +22,7 @@ import (
 	"io"
 	"iter"
 	"log/slog"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -295,6 +296,7 @@ func (d *DB) commit(batch []*txnReq) {
 	err := d.db.Update(func(tx *bbolt.Tx) error {
 		events = events[:0]
 		data, feed, meta := tx.Bucket(bucketData), tx.Bucket(bucketFeed), tx.Bucket(bucketMeta)
+		feed.FillPercent = 1.0 // the feed only grows at its end: pack its pages full
 		cur := rev
 		for i, req := range batch {
 			if !comparesHold(data, req.cmps) {
@@ -363,7 +365,7 @@ func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op) ([]store.Event, 
 		binary.BigEndian.PutUint32(fk[8:], uint32(len(evs)-1))
 		return feed.Put(fk, encodeEvent(ev))
 	}
-	for _, op := range ops {
+	for _, op := range inKeyOrder(ops) {
 		switch op.Kind {
 		case store.OpPut:
 			if len(op.Key) == 0 {
@@ -412,6 +414,28 @@ func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op) ([]store.Event, 
 		}
 	}
 	return evs, nil
+}
+
+// inKeyOrder returns ops sorted by key (stably: a later op on the same key
+// still wins) unless a range delete makes order matter. bbolt inserts into
+// in-memory node slices, so a large transaction of unsorted keys costs a
+// slice shift per insert; in key order each insert is an append.
+func inKeyOrder(ops []store.Op) []store.Op {
+	sorted := true
+	for i, op := range ops {
+		if op.Kind == store.OpDeleteRange {
+			return ops
+		}
+		if i > 0 && bytes.Compare(ops[i-1].Key, op.Key) > 0 {
+			sorted = false
+		}
+	}
+	if sorted {
+		return ops
+	}
+	out := append([]store.Op(nil), ops...)
+	sort.SliceStable(out, func(i, j int) bool { return bytes.Compare(out[i].Key, out[j].Key) < 0 })
+	return out
 }
 
 // compactFeed drops feed entries older than the retention window (a bounded
