@@ -20,11 +20,18 @@ func (c *CIMOM) PutInstances(ctx context.Context, namespace string, p Principal,
 		return nil, fail("PutInstance", err)
 	}
 	defer c.leave()
-	paths, err := c.putInstances(ctx, namespace, p, insts, flags)
+	paths, err := c.putInstances(ctx, namespace, p, insts, flags, putAssumeAbsent)
+	if errors.Is(err, store.ErrCompareFailed) {
+		// Something exists, or changed: redo with reads to name it.
+		paths, err = c.putInstances(ctx, namespace, p, insts, flags, putRead)
+	}
+	if errors.Is(err, store.ErrCompareFailed) {
+		err = cim.Errorf(cim.ETransactionConflict, "the repository changed during the batch; nothing was written")
+	}
 	return paths, fail("PutInstance", err)
 }
 
-func (c *CIMOM) putInstances(ctx context.Context, namespace string, p Principal, insts []*cim.Object, flags Flags) ([]string, error) {
+func (c *CIMOM) putInstances(ctx context.Context, namespace string, p Principal, insts []*cim.Object, flags Flags, mode putMode) ([]string, error) {
 	s, err := c.connect(ctx, namespace, p)
 	if err != nil {
 		return nil, err
@@ -39,7 +46,7 @@ func (c *CIMOM) putInstances(ctx context.Context, namespace string, p Principal,
 		if err := s.checkPutInstance(in, flags); err != nil {
 			return nil, cim.AsError(err).WithParam(pathOrIndex(in, i))
 		}
-		pp, _, err := s.preparePut(ctx, in, flags, nil, false)
+		pp, _, err := s.preparePut(ctx, in, flags, nil, mode)
 		if err != nil {
 			return nil, err
 		}
@@ -64,9 +71,6 @@ func (c *CIMOM) putInstances(ctx context.Context, namespace string, p Principal,
 		return paths, nil
 	}
 	if _, err := c.st.Txn(ctx, cmps, ops); err != nil {
-		if errors.Is(err, store.ErrCompareFailed) {
-			return nil, cim.Errorf(cim.ETransactionConflict, "the repository changed during the batch; nothing was written")
-		}
 		return nil, err
 	}
 	for _, pp := range preps {

@@ -157,7 +157,7 @@ func (s *services) putInstance(ctx context.Context, inst *cim.Object, flags Flag
 }
 
 func (s *services) putInstanceOnce(ctx context.Context, in *cim.Object, flags Flags, wctx *Context) (string, error) {
-	pp, unlock, err := s.preparePut(ctx, in, flags, wctx, true)
+	pp, unlock, err := s.preparePut(ctx, in, flags, wctx, putLock)
 	if unlock != nil {
 		defer unlock()
 	}
@@ -184,11 +184,25 @@ type preparedPut struct {
 	cmps       []store.Compare
 }
 
+// putMode says how preparePut tests existence.
+type putMode int
+
+const (
+	// putLock reads the instance under its stripe lock, held until the
+	// caller commits and runs unlock.
+	putLock putMode = iota
+	// putRead reads the instance without a lock: the commit's compares
+	// guard against a concurrent writer.
+	putRead
+	// putAssumeAbsent does not read: for create-only writes the commit's
+	// compare (ModRev 0) proves absence, and a failed compare sends the
+	// caller back to putRead to name the precise error.
+	putAssumeAbsent
+)
+
 // preparePut runs steps 3 to 9 of PutInstance and returns the writes of
-// step 10. With lock set it holds the instance's stripe lock from the
-// existence test on; the caller runs unlock (when not nil) after
-// committing.
-func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, wctx *Context, lock bool) (preparedPut, func(), error) {
+// step 10 (see putMode for the existence test).
+func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, wctx *Context, mode putMode) (preparedPut, func(), error) {
 	var none preparedPut
 	// 3. Class resolution.
 	ci, err := s.c.resolve(ctx, s.ns, in.Class)
@@ -251,7 +265,7 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 	ik := instKey(s.ns, ci.keyClass, keyStr)
 
 	var unlock func()
-	if lock {
+	if mode == putLock {
 		m := s.c.lockFor(ik)
 		m.Lock()
 		unlock = m.Unlock
@@ -261,7 +275,7 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 	// 8. Existence, within the key-defining hierarchy.
 	var prev *cim.Object
 	var prevRev int64
-	if !ci.dynamic {
+	if !ci.dynamic && !(mode == putAssumeAbsent && flags&FlagCreateOnly != 0) {
 		kv, found, err := s.c.st.Get(ctx, ik)
 		if err != nil {
 			return bail(err)
