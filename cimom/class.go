@@ -535,15 +535,10 @@ func (s *services) deleteClass(ctx context.Context, class string) error {
 }
 
 func (s *services) CreateClassEnum(ctx context.Context, superclass string, flags Flags, wctx *Context) (Enumerator, error) {
-	if err := s.c.enter(); err != nil {
-		return nil, fail("CreateClassEnum", err)
-	}
-	objs, err := s.classList(ctx, superclass, flags, wctx)
-	if err != nil {
-		s.c.leave()
-		return nil, fail("CreateClassEnum", err)
-	}
-	return newEnumerator(ctx, sliceSource(objs), flags, s.c.leave), nil
+	return s.openEnum(ctx, "CreateClassEnum", flags, func() (source, error) {
+		objs, err := s.classList(ctx, superclass, flags, wctx)
+		return sliceSource(objs), err
+	})
 }
 
 // classList returns the classes of a CreateClassEnum: every subclass of

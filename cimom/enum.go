@@ -219,6 +219,20 @@ func (e *enumerator) Close() error {
 	return nil
 }
 
+// openEnum starts an enumeration under the drain gate: the call stays in
+// flight until the enumerator ends or is closed.
+func (s *services) openEnum(ctx context.Context, op string, flags Flags, open func() (source, error)) (Enumerator, error) {
+	if err := s.c.enter(); err != nil {
+		return nil, fail(op, err)
+	}
+	src, err := open()
+	if err != nil {
+		s.c.leave()
+		return nil, fail(op, err)
+	}
+	return newEnumerator(ctx, src, flags, s.c.leave), nil
+}
+
 // sliceSource yields a fixed list.
 func sliceSource(objs []*cim.Object) source {
 	return func(yield func(*cim.Object, error) bool) {

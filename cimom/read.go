@@ -355,15 +355,9 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 }
 
 func (s *services) CreateInstanceEnum(ctx context.Context, class string, flags Flags, wctx *Context) (Enumerator, error) {
-	if err := s.c.enter(); err != nil {
-		return nil, fail("CreateInstanceEnum", err)
-	}
-	src, err := s.instanceSource(ctx, class, flags, wctx)
-	if err != nil {
-		s.c.leave()
-		return nil, fail("CreateInstanceEnum", err)
-	}
-	return newEnumerator(ctx, src, flags, s.c.leave), nil
+	return s.openEnum(ctx, "CreateInstanceEnum", flags, func() (source, error) {
+		return s.instanceSource(ctx, class, flags, wctx)
+	})
 }
 
 // instanceSource checks an instance enumeration and returns its stream:

@@ -21,12 +21,7 @@ func (a *app) nsCommand() *cobra.Command {
 		Use:   "list",
 		Short: "List the child namespaces of -n",
 		Args:  args(0, 0, "no arguments"),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			svc, err := a.services(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.withServices(func(ctx context.Context, svc cimom.Services, _ []string) error {
 			e, err := svc.CreateInstanceEnum(ctx, "__Namespace", cimom.FlagShallow|cimom.FlagForwardOnly, nil)
 			if err != nil {
 				return err
@@ -43,17 +38,12 @@ func (a *app) nsCommand() *cobra.Command {
 				fmt.Fprintln(a.stdout, cim.FormatValue(name))
 			}
 			return nil
-		},
+		}),
 	}, &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create the namespace NAME below -n",
 		Args:  args(1, 1, "one namespace name"),
-		RunE: func(cmd *cobra.Command, as []string) error {
-			ctx := cmd.Context()
-			svc, err := a.services(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.withServices(func(ctx context.Context, svc cimom.Services, as []string) error {
 			cls, err := svc.GetObject(ctx, "__Namespace", 0, nil)
 			if err != nil {
 				return err
@@ -70,22 +60,29 @@ func (a *app) nsCommand() *cobra.Command {
 			}
 			fmt.Fprintln(a.stdout, strings.TrimSuffix(svc.Namespace(), "/")+"/"+as[0])
 			return nil
-		},
+		}),
 	}, &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete the namespace NAME below -n, with everything in it",
 		Args:  args(1, 1, "one namespace name"),
-		RunE: func(cmd *cobra.Command, as []string) error {
-			ctx := cmd.Context()
-			svc, err := a.services(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.withServices(func(ctx context.Context, svc cimom.Services, as []string) error {
 			p := cim.ObjectPath{Class: "__Namespace", Keys: []cim.KeyBinding{{Name: "Name", Value: cim.Value{Type: cim.TypeString, V: as[0]}}}}
 			return svc.DeleteInstance(ctx, p.String(), 0, nil)
-		},
+		}),
 	})
 	return ns
+}
+
+// withServices adapts a verb that works on the namespace of -n: it opens
+// the repository and connects before running fn.
+func (a *app) withServices(fn func(ctx context.Context, svc cimom.Services, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, as []string) error {
+		svc, err := a.services(cmd.Context())
+		if err != nil {
+			return err
+		}
+		return fn(cmd.Context(), svc, as)
+	}
 }
 
 func (a *app) classesCommand() *cobra.Command {
@@ -94,12 +91,7 @@ func (a *app) classesCommand() *cobra.Command {
 		Use:   "classes [CLASS]",
 		Short: "Show the class hierarchy (below CLASS)",
 		Args:  args(0, 1, "at most one class name"),
-		RunE: func(cmd *cobra.Command, as []string) error {
-			ctx := cmd.Context()
-			svc, err := a.services(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.withServices(func(ctx context.Context, svc cimom.Services, as []string) error {
 			super := ""
 			if len(as) == 1 {
 				super = as[0]
@@ -121,7 +113,7 @@ func (a *app) classesCommand() *cobra.Command {
 				classes = append(classes, o)
 			}
 			return a.printClasses(super, classes)
-		},
+		}),
 	}
 	c.Flags().BoolVar(&shallow, "shallow", false, "only the immediate subclasses")
 	return c
@@ -133,18 +125,13 @@ func (a *app) getCommand() *cobra.Command {
 		Short: "Show a class or an instance",
 		Long:  "Show a class (wbem get Disk) or an instance (wbem get 'Disk.Name=\"sda\"').",
 		Args:  args(1, 1, "one object path"),
-		RunE: func(cmd *cobra.Command, as []string) error {
-			ctx := cmd.Context()
-			svc, err := a.services(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.withServices(func(ctx context.Context, svc cimom.Services, as []string) error {
 			o, err := svc.GetObject(ctx, as[0], 0, nil)
 			if err != nil {
 				return err
 			}
 			return a.printObject(o)
-		},
+		}),
 	}
 }
 
@@ -300,12 +287,7 @@ func (a *app) deleteCommand() *cobra.Command {
 		Use:   "delete PATH",
 		Short: "Delete an instance, or a class with its subclasses and instances",
 		Args:  args(1, 1, "one object path"),
-		RunE: func(cmd *cobra.Command, as []string) error {
-			ctx := cmd.Context()
-			svc, err := a.services(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.withServices(func(ctx context.Context, svc cimom.Services, as []string) error {
 			p, err := cim.ParsePath(as[0])
 			if err != nil {
 				return err
@@ -314,7 +296,7 @@ func (a *app) deleteCommand() *cobra.Command {
 				return svc.DeleteClass(ctx, p.Class, 0, nil)
 			}
 			return svc.DeleteInstance(ctx, as[0], 0, nil)
-		},
+		}),
 	}
 }
 
@@ -324,12 +306,7 @@ func (a *app) enumCommand() *cobra.Command {
 		Use:   "enum CLASS",
 		Short: "List the instances of CLASS (and of its subclasses unless --shallow)",
 		Args:  args(1, 1, "one class name"),
-		RunE: func(cmd *cobra.Command, as []string) error {
-			ctx := cmd.Context()
-			svc, err := a.services(ctx)
-			if err != nil {
-				return err
-			}
+		RunE: a.withServices(func(ctx context.Context, svc cimom.Services, as []string) error {
 			flags := cimom.FlagForwardOnly
 			if shallow {
 				flags |= cimom.FlagShallow
@@ -350,7 +327,7 @@ func (a *app) enumCommand() *cobra.Command {
 				return nil
 			}
 			return a.printInstances(ctx, svc, as[0], e)
-		},
+		}),
 	}
 	c.Flags().BoolVar(&shallow, "shallow", false, "only instances of CLASS itself")
 	c.Flags().BoolVar(&names, "names", false, "print instance paths only")
