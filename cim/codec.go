@@ -54,6 +54,9 @@ func DecodeClass(b []byte) (*Object, error) {
 // its own qualifiers (not those propagated from the class) and its
 // non-NULL property values.
 func EncodeInstance(dst []byte, inst *Object) []byte {
+	if dst == nil {
+		dst = make([]byte, 0, 64+32*len(inst.Properties))
+	}
 	dst = append(dst, recordVersion, kindInstance)
 	dst = appendString(dst, inst.Class)
 	dst = appendQualifiers(dst, localQualifiers(inst.Qualifiers))

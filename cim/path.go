@@ -298,7 +298,7 @@ func NormalizeNamespace(ns string) (string, error) {
 func sortedKeys(keys []KeyBinding) []KeyBinding {
 	sorted := true
 	for i := 1; i < len(keys); i++ {
-		if Fold(keys[i-1].Name) > Fold(keys[i].Name) {
+		if compareFold(keys[i-1].Name, keys[i].Name) > 0 {
 			sorted = false
 			break
 		}
@@ -307,8 +307,44 @@ func sortedKeys(keys []KeyBinding) []KeyBinding {
 		return keys
 	}
 	out := append([]KeyBinding(nil), keys...)
-	sort.SliceStable(out, func(i, j int) bool { return Fold(out[i].Name) < Fold(out[j].Name) })
+	sort.SliceStable(out, func(i, j int) bool { return compareFold(out[i].Name, out[j].Name) < 0 })
 	return out
+}
+
+// compareFold compares two names as their Fold forms would compare,
+// without allocating for ASCII names.
+func compareFold(a, b string) int {
+	if !isASCII(a) || !isASCII(b) {
+		return strings.Compare(Fold(a), Fold(b))
+	}
+	for i := 0; i < len(a) && i < len(b); i++ {
+		ca, cb := lowerASCII(a[i]), lowerASCII(b[i])
+		if ca != cb {
+			if ca < cb {
+				return -1
+			}
+			return 1
+		}
+	}
+	return len(a) - len(b)
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// writeFold writes Fold(name) without allocating for ASCII names.
+func writeFold(b *strings.Builder, name string) {
+	if !isASCII(name) {
+		b.WriteString(Fold(name))
+		return
+	}
+	for i := 0; i < len(name); i++ {
+		b.WriteByte(lowerASCII(name[i]))
+	}
 }
 
 // appendKeyValue writes a key value in path syntax: strings (and
@@ -388,7 +424,7 @@ func KeyString(keys []KeyBinding) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(Fold(k.Name))
+		writeFold(&b, k.Name)
 		b.WriteByte('=')
 		appendKeyValue(&b, k.Value)
 	}

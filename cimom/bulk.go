@@ -3,7 +3,9 @@ package cimom
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strconv"
+	"sync"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/store"
@@ -36,26 +38,42 @@ func (c *CIMOM) putInstances(ctx context.Context, namespace string, p Principal,
 	if err != nil {
 		return nil, err
 	}
-	preps := make([]preparedPut, 0, len(insts))
+	// Checking an instance is CPU work independent of the others: it runs
+	// on every core, and the first failure in batch order is reported.
+	preps := make([]preparedPut, len(insts))
+	errs := make([]error, len(insts))
+	workers := min(runtime.GOMAXPROCS(0), (len(insts)+255)/256)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(insts); i += workers {
+				in := insts[i]
+				if err := s.checkPutInstance(in, flags); err != nil {
+					errs[i] = cim.AsError(err).WithParam(pathOrIndex(in, i))
+					continue
+				}
+				preps[i], _, errs[i] = s.preparePut(ctx, in, flags, nil, mode)
+			}
+		}(w)
+	}
+	wg.Wait()
 	paths := make([]string, 0, len(insts))
 	seen := make(map[string]bool, len(insts))
 	var ops []store.Op
 	var cmps []store.Compare
 	guarded := map[string]bool{}
-	for i, in := range insts {
-		if err := s.checkPutInstance(in, flags); err != nil {
-			return nil, cim.AsError(err).WithParam(pathOrIndex(in, i))
-		}
-		pp, _, err := s.preparePut(ctx, in, flags, nil, mode)
-		if err != nil {
-			return nil, err
+	for i, pp := range preps {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
 		if seen[pp.rel] {
 			return nil, cim.Errorf(cim.EInvalidParameter, "instance %s appears twice in the batch", pp.rel).WithParam(pp.rel)
 		}
 		seen[pp.rel] = true
 		if pp.ops == nil {
-			return nil, cim.Errorf(cim.ENotSupported, "a batch cannot hold instances of the dynamic class %s", in.Class).WithParam(in.Class)
+			return nil, cim.Errorf(cim.ENotSupported, "a batch cannot hold instances of the dynamic class %s", insts[i].Class).WithParam(insts[i].Class)
 		}
 		ops = append(ops, pp.ops...)
 		for _, cmp := range pp.cmps {
@@ -64,7 +82,6 @@ func (c *CIMOM) putInstances(ctx context.Context, namespace string, p Principal,
 				cmps = append(cmps, cmp)
 			}
 		}
-		preps = append(preps, pp)
 		paths = append(paths, pp.rel)
 	}
 	if len(ops) == 0 {

@@ -89,6 +89,9 @@ type putExt struct {
 // putExtensions is step 5: the context's __PUT_EXT_* values.
 func putExtensions(wctx *Context, flags Flags, ci *classInfo) (putExt, error) {
 	var x putExt
+	if wctx == nil || len(wctx.values) == 0 {
+		return x, nil
+	}
 	ext, extPresent, ok := wctx.boolValue(PutExtensions)
 	if !ok {
 		return x, cim.Errorf(cim.EInvalidContext, "%s must be a boolean", PutExtensions).WithParam(PutExtensions)
@@ -408,7 +411,14 @@ func conform(in *cim.Object, ci *classInfo, stripAmended bool) (*cim.Object, err
 		if cim.IsSystemName(p.Name) {
 			continue
 		}
-		dst, ok := out.Property(p.Name)
+		// Properties usually arrive in class order: try position i first.
+		var dst *cim.Property
+		ok := false
+		if i < len(out.Properties) && out.Properties[i].Name == p.Name {
+			dst, ok = &out.Properties[i], true
+		} else {
+			dst, ok = out.Property(p.Name)
+		}
 		if !ok {
 			return nil, cim.Errorf(cim.EInvalidProperty, "class %s has no property %s", cls.Class, p.Name).WithParam(p.Name)
 		}

@@ -109,7 +109,8 @@ type Store interface {
 	Range(ctx context.Context, start, end []byte) iter.Seq2[KV, error]
 
 	// Txn applies ops atomically if every compare holds, and returns the
-	// new revision. It returns ErrCompareFailed (and writes nothing) if a
+	// new revision. The store may keep ops' keys and values (for the change
+	// feed): callers must not modify them after the call. It returns ErrCompareFailed (and writes nothing) if a
 	// compare does not hold. When Txn returns nil the write is durable.
 	// Concurrent Txn calls may share one disk sync (group commit).
 	Txn(ctx context.Context, cmps []Compare, ops []Op) (rev int64, err error)

@@ -382,7 +382,7 @@ func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op) ([]store.Event, 
 			if err := data.Put(op.Key, nv); err != nil {
 				return nil, err
 			}
-			if err := add(store.Event{Type: store.EventPut, Key: append([]byte(nil), op.Key...), Value: op.Value, PrevValue: pv}); err != nil {
+			if err := add(store.Event{Type: store.EventPut, Key: op.Key, Value: op.Value, PrevValue: pv}); err != nil {
 				return nil, err
 			}
 		case store.OpDelete:
@@ -394,7 +394,7 @@ func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op) ([]store.Event, 
 			if err := data.Delete(op.Key); err != nil {
 				return nil, err
 			}
-			if err := add(store.Event{Type: store.EventDelete, Key: append([]byte(nil), op.Key...), PrevValue: pv}); err != nil {
+			if err := add(store.Event{Type: store.EventDelete, Key: op.Key, PrevValue: pv}); err != nil {
 				return nil, err
 			}
 		case store.OpDeleteRange:
