@@ -6,10 +6,8 @@ import (
 
 // FindQualifier returns the qualifier called name (case-insensitive).
 func FindQualifier(qs []Qualifier, name string) (*Qualifier, bool) {
-	for i := range qs {
-		if EqualFold(qs[i].Name, name) {
-			return &qs[i], true
-		}
+	if i := qualifierIndex(qs, name); i >= 0 {
+		return &qs[i], true
 	}
 	return nil, false
 }
