@@ -122,6 +122,20 @@ type Services interface {
 	// DeleteInstanceCall is DeleteInstance with a call result.
 	DeleteInstanceCall(ctx context.Context, path string, flags Flags, wctx *Context) (*CallResult, error)
 
+	// GetQualifier returns the declaration of a qualifier (CIM-XML's
+	// GetQualifier; WMI has no counterpart).
+	GetQualifier(ctx context.Context, name string) (*cim.QualifierDecl, error)
+	// PutQualifier creates or replaces a qualifier declaration
+	// (FlagCreateOnly, FlagUpdateOnly). Classes written later must use the
+	// qualifier within its scope and type.
+	PutQualifier(ctx context.Context, decl *cim.QualifierDecl, flags Flags) error
+	// DeleteQualifier deletes a qualifier declaration; uses of the
+	// qualifier stay as they are.
+	DeleteQualifier(ctx context.Context, name string) error
+	// EnumQualifiers returns every qualifier declaration of the namespace,
+	// by name.
+	EnumQualifiers(ctx context.Context) ([]*cim.QualifierDecl, error)
+
 	// GetSD returns the namespace's security descriptor (READ_CONTROL).
 	GetSD(ctx context.Context) (*SecurityDescriptor, error)
 	// SetSD replaces the namespace's own ACEs (WRITE_DAC); inherited ACEs

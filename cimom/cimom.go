@@ -41,6 +41,8 @@ type CIMOM struct {
 	events eventHub
 	locks  [256]sync.Mutex // striped by instance key: serialises writers of one instance
 
+	quals qualCache
+
 	sdMu    sync.RWMutex
 	sdCache map[string]*SecurityDescriptor
 }

@@ -92,6 +92,9 @@ func (s *services) putClassOnce(ctx context.Context, class *cim.Object, flags Fl
 	if err := validateLocal(local); err != nil {
 		return err
 	}
+	if err := s.applyDecls(ctx, local); err != nil {
+		return err
+	}
 	// The superclass, and the class as it would resolve.
 	var parent *classInfo
 	if local.Superclass != "" {
@@ -124,7 +127,12 @@ func (s *services) putClassOnce(ctx context.Context, class *cim.Object, flags Fl
 	} else if err := s.require(ctx, RightFullWrite); err != nil {
 		return err
 	}
-	if err := checkClassRules(parent, local, ci); err != nil {
+	decls, err := s.c.decls(ctx, s.ns)
+	if err != nil {
+		return err
+	}
+	_, dmtf := decls["abstract"]
+	if err := checkClassRules(parent, local, ci, dmtf); err != nil {
 		return err
 	}
 	// Create or update.
@@ -168,7 +176,11 @@ func (s *services) putClassOnce(ctx context.Context, class *cim.Object, flags Fl
 	if _, err := s.c.st.Txn(ctx, cmps, ops); err != nil {
 		return err
 	}
-	s.c.schema.clear()
+	if prev != nil {
+		// Only an update can make cached resolutions stale: the cache
+		// holds found classes, never absences.
+		s.c.schema.clear()
+	}
 	now, err := s.c.resolve(ctx, s.ns, local.Class)
 	if err != nil || now == nil {
 		return err
@@ -218,8 +230,12 @@ func validateLocal(local *cim.Object) error {
 	return nil
 }
 
-// checkClassRules applies the key, singleton and abstract rules.
-func checkClassRules(parent *classInfo, local *cim.Object, ci *classInfo) error {
+// checkClassRules applies the key, singleton and abstract rules. WMI
+// refuses an abstract class below a concrete one; DSP0004 allows it and the
+// DMTF CIM schema has such classes (CIM_PolicyInSystem below
+// CIM_HostedDependency), so in a namespace that declares the Abstract
+// qualifier (dmtf), DSP0004's rule applies.
+func checkClassRules(parent *classInfo, local *cim.Object, ci *classInfo, dmtf bool) error {
 	for _, q := range local.Qualifiers {
 		if cim.EqualFold(q.Name, "Key") {
 			return cim.Errorf(cim.EInvalidQualifier, "Key is a property qualifier, not a class qualifier").WithParam(local.Class)
@@ -248,7 +264,7 @@ func checkClassRules(parent *classInfo, local *cim.Object, ci *classInfo) error 
 			return cim.Errorf(cim.ECannotBeSingleton, "class %s derives from the non-singleton class %s", local.Class, parent.cls.Class).WithParam(local.Class)
 		}
 	}
-	if ci.abstract && parent != nil && !parent.abstract && !parent.system {
+	if ci.abstract && parent != nil && !parent.abstract && !parent.system && !dmtf {
 		return cim.Errorf(cim.ECannotBeAbstract, "class %s cannot be abstract below the concrete class %s", local.Class, parent.cls.Class).WithParam(local.Class)
 	}
 	if ci.dynamic && ci.provider == "" {

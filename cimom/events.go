@@ -38,6 +38,7 @@ type Event struct {
 type eventHub struct {
 	mu   sync.Mutex
 	subs map[*subscription]struct{}
+	held *[]Event // inside a batch: events wait here for the commit
 }
 
 type subscription struct {
@@ -106,6 +107,10 @@ func (h *eventHub) closeAll() {
 func (h *eventHub) publish(evs ...Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.held != nil {
+		*h.held = append(*h.held, evs...)
+		return
+	}
 	for _, ev := range evs {
 		ns := cim.Fold(ev.Namespace)
 		for sub := range h.subs {

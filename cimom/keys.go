@@ -14,6 +14,7 @@ import (
 //
 //	n 0 <ns>                                   namespace record (JSON)
 //	c 0 <ns> 0 <class>                         class as declared (cim.EncodeClass)
+//	q 0 <ns> 0 <qualifier>                     qualifier declaration (cim.EncodeQualifierDecl)
 //	s 0 <ns> 0 <superclass> 0 <class>          subclass index (value: the class name as written)
 //	i 0 <ns> 0 <keyclass> 0 <keys>             instance (cim.EncodeInstance); keyclass is the
 //	                                           top-most class declaring the keys, keys is cim.KeyString
@@ -41,6 +42,8 @@ func prefix(kind byte, parts ...string) []byte { return append(key(kind, parts..
 func nsKey(ns string) []byte            { return key('n', cim.Fold(ns)) }
 func classKey(ns, class string) []byte  { return key('c', cim.Fold(ns), cim.Fold(class)) }
 func classPrefix(ns string) []byte      { return prefix('c', cim.Fold(ns)) }
+func qualKey(ns, name string) []byte    { return key('q', cim.Fold(ns), cim.Fold(name)) }
+func qualPrefix(ns string) []byte       { return prefix('q', cim.Fold(ns)) }
 func subPrefix(ns, super string) []byte { return prefix('s', cim.Fold(ns), cim.Fold(super)) }
 func subKey(ns, super, class string) []byte {
 	return key('s', cim.Fold(ns), cim.Fold(super), cim.Fold(class))
@@ -62,7 +65,7 @@ func idxKey(ns, keyClass, prop string, v cim.Value, keys string) []byte {
 }
 
 // nsKinds lists the record kinds that live inside a namespace.
-var nsKinds = []byte{'c', 's', 'i', 'x'}
+var nsKinds = []byte{'c', 'q', 's', 'i', 'x'}
 
 // appendOrdered encodes a scalar value so that byte order is value order
 // (integers big-endian with the sign flipped, reals by IEEE order, strings

@@ -136,10 +136,10 @@ func (s *Scanner) Next() Token {
 		for s.off < len(s.src) && isLetter(s.src[s.off]) {
 			s.advance()
 		}
-		if word := s.src[start:s.off]; !strings.EqualFold(word, "pragma") {
-			s.errorf(p, "expected #pragma, found #%s", word)
+		if word := s.src[start:s.off]; !strings.EqualFold(word, "pragma") && !strings.EqualFold(word, "include") {
+			s.errorf(p, "expected #pragma or #include, found #%s", word)
 		}
-		return Token{Kind: Pragma, Pos: p, Text: s.src[start-1 : s.off]}
+		return Token{Kind: Directive, Pos: p, Text: s.src[start-1 : s.off]}
 	}
 	if k, ok := punct[c]; ok {
 		s.advance()

@@ -66,7 +66,7 @@ func TestScanErrors(t *testing.T) {
 		{`x = 1.2.3;`, "t.mof:1:5: malformed real number 1.2.3"},
 		{`x = 99999999999999999999;`, "t.mof:1:5: malformed number 99999999999999999999"},
 		{"/* open", "t.mof:1:1: comment not terminated"},
-		{"#include \"x\"", "t.mof:1:1: expected #pragma, found #include"},
+		{"#define x", "t.mof:1:1: expected #pragma or #include, found #define"},
 		{"a @ b", "t.mof:1:3: unexpected character '@'"},
 		{"$ x", "t.mof:1:1: expected an alias name after '$'"},
 		{`'\xD800'`, `t.mof:1:2: \xD800 is a surrogate code unit`},

@@ -4,7 +4,11 @@
 // that name file:line:col.
 package mof
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/wbemd/wbemd/cim"
+)
 
 // Kind is the kind of a token.
 type Kind uint8
@@ -13,28 +17,28 @@ type Kind uint8
 // identifiers: MOF keywords are case-insensitive and most may also be
 // names, so the parser decides.
 const (
-	EOF     Kind = iota
-	Ident        // Name, CIM_ManagedElement, true, class, ...
-	Integer      // 42, -7, 0x1F, 017, 101b
-	Real         // 1.5, -2e10, .5
-	String       // "text" (one literal; adjacent literals are concatenated by the parser)
-	Char         // 'a', '\x41'
-	Alias        // $name
-	Pragma       // #pragma
-	LBrace       // {
-	RBrace       // }
-	LBrack       // [
-	RBrack       // ]
-	LParen       // (
-	RParen       // )
-	Semi         // ;
-	Comma        // ,
-	Colon        // :
-	Equal        // =
+	EOF       Kind = iota
+	Ident          // Name, CIM_ManagedElement, true, class, ...
+	Integer        // 42, -7, 0x1F, 017, 101b
+	Real           // 1.5, -2e10, .5
+	String         // "text" (one literal; adjacent literals are concatenated by the parser)
+	Char           // 'a', '\x41'
+	Alias          // $name
+	Directive      // #pragma or #include (Text tells which)
+	LBrace         // {
+	RBrace         // }
+	LBrack         // [
+	RBrack         // ]
+	LParen         // (
+	RParen         // )
+	Semi           // ;
+	Comma          // ,
+	Colon          // :
+	Equal          // =
 )
 
 var kindNames = [...]string{EOF: "end of file", Ident: "identifier", Integer: "integer", Real: "real number",
-	String: "string", Char: "char16 literal", Alias: "alias", Pragma: "#pragma", LBrace: "'{'", RBrace: "'}'",
+	String: "string", Char: "char16 literal", Alias: "alias", Directive: "#pragma", LBrace: "'{'", RBrace: "'}'",
 	LBrack: "'['", RBrack: "']'", LParen: "'('", RParen: "')'", Semi: "';'", Comma: "','", Colon: "':'", Equal: "'='"}
 
 func (k Kind) String() string {
@@ -61,12 +65,21 @@ type Token struct {
 	Text string
 }
 
-// Error is a scanning or parsing error at a position.
+// Error is a diagnostic at a position: a syntax error, or a semantic one
+// with the WBEM status of the failure where one applies.
 type Error struct {
-	Pos Pos
-	Msg string
+	Pos    Pos
+	Msg    string
+	Status cim.Status // 0 for syntax errors
 }
 
-func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
+// Error formats the diagnostic as file:line:col: message (STATUS).
+func (e *Error) Error() string {
+	s := e.Pos.String() + ": " + e.Msg
+	if e.Status != 0 {
+		s += " (" + e.Status.String() + ")"
+	}
+	return s
+}
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

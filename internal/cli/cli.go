@@ -47,7 +47,8 @@ type app struct {
 }
 
 // Main runs wbem with args and returns the process exit status: 0 on
-// success, 1 on a WBEM or I/O failure, 2 on a usage error.
+// success, 1 on a WBEM or I/O failure, 2 on a usage error, 3 on a MOF
+// syntax error (as mofcomp).
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -66,7 +67,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var ce *cim.Error
 	var ue *usageError
+	var xe *exitError
 	switch {
+	case errors.As(err, &xe):
+		fmt.Fprintf(stderr, "wbem: %s\n", xe.msg)
+		return xe.code
 	case errors.As(err, &ce):
 		fmt.Fprintf(stderr, "wbem: %s\n", ce.Error())
 		return 1
@@ -116,6 +121,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.deleteCommand(),
 		a.enumCommand(),
 		a.repoCommand(),
+		a.mofcompCommand(),
 	)
 	return root
 }

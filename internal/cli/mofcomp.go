@@ -1,0 +1,195 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/mof"
+)
+
+// exitError ends wbem with a given status after its message was printed.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// errDiscard ends a --check batch: everything it wrote is dropped.
+var errDiscard = errors.New("check only")
+
+func (a *app) mofcompCommand() *cobra.Command {
+	var includes []string
+	var check, strict, noAtomic bool
+	var classMode, instanceMode string
+	c := &cobra.Command{
+		Use:   "mofcomp FILE...",
+		Short: "Compile MOF files into the repository",
+		Long: `Compile MOF files (CIM 2.x MOF as DSP0004 defines it and WMI's mofcomp accepts it)
+into the namespace of -n, or the one a #pragma namespace names. A compile is atomic:
+if any declaration fails, nothing is written (--no-atomic applies each declaration
+that succeeds, as mofcomp does). Diagnostics are file:line:col: message (STATUS).
+Exit status 3 for syntax errors, 1 for semantic ones.`,
+		Args: args(1, -1, "one or more MOF files"),
+		RunE: func(cmd *cobra.Command, files []string) error {
+			ctx := cmd.Context()
+			opts := mof.Options{Namespace: a.namespace, Strict: strict}
+			var err error
+			if opts.ClassFlags, err = modeFlags("--class", classMode, map[string]cimom.Flags{"createonly": cimom.FlagCreateOnly,
+				"updateonly": cimom.FlagUpdateOnly, "safeupdate": cimom.FlagUpdateSafeMode, "forceupdate": cimom.FlagUpdateForceMode}); err != nil {
+				return err
+			}
+			if opts.InstanceFlags, err = modeFlags("--instance", instanceMode, map[string]cimom.Flags{"createonly": cimom.FlagCreateOnly,
+				"updateonly": cimom.FlagUpdateOnly}); err != nil {
+				return err
+			}
+			if check && noAtomic {
+				return usagef("--check and --no-atomic exclude each other")
+			}
+			start := time.Now()
+			unit, errs := mof.Load(files, includes, nil)
+			if len(errs) > 0 {
+				return a.reportMOF(errs, 3, "syntax")
+			}
+			om, err := a.open(ctx)
+			if err != nil {
+				return err
+			}
+			bar := newProgress(a.stderr, start)
+			opts.Progress = bar.update
+			var sum mof.Summary
+			run := func(om *cimom.CIMOM) error {
+				root, err := om.Connect(ctx, a.namespace, localPrincipal())
+				if err != nil {
+					return err
+				}
+				sum, errs = mof.Compile(ctx, root, unit, opts)
+				if len(errs) > 0 {
+					return errDiscard
+				}
+				if check {
+					return errDiscard
+				}
+				return nil
+			}
+			if noAtomic {
+				err = run(om)
+			} else {
+				err = om.Batch(ctx, run)
+			}
+			bar.done()
+			if len(errs) > 0 {
+				what := "nothing was written"
+				if noAtomic {
+					what = "the declarations without errors were written"
+				}
+				return a.reportMOF(errs, 1, what)
+			}
+			if err != nil && !errors.Is(err, errDiscard) {
+				return err
+			}
+			verb := "compiled"
+			if check {
+				verb = "checked (nothing written)"
+			}
+			fmt.Fprintf(a.stdout, "%s %d file(s), %s in %s: classes %d created, %d updated; instances %d created, %d updated; qualifiers %d created, %d updated",
+				verb, len(unit.Files), sizeText(unit.Bytes), time.Since(start).Round(time.Millisecond),
+				sum.ClassesCreated, sum.ClassesUpdated, sum.InstancesCreated, sum.InstancesUpdated, sum.QualifiersCreated, sum.QualifiersUpdated)
+			if sum.ClassesDeleted+sum.InstancesDeleted > 0 {
+				fmt.Fprintf(a.stdout, "; deleted %d classes, %d instances", sum.ClassesDeleted, sum.InstancesDeleted)
+			}
+			fmt.Fprintln(a.stdout)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringArrayVarP(&includes, "include", "I", nil, "directory to search for included files (repeatable)")
+	f.BoolVar(&check, "check", false, "parse and check everything, write nothing")
+	f.BoolVar(&strict, "strict", false, "DSP0004 rules: every qualifier needs a declaration")
+	f.BoolVar(&noAtomic, "no-atomic", false, "write each declaration that succeeds, as mofcomp does")
+	f.StringVar(&classMode, "class", "", "class write mode: createonly, updateonly, safeupdate or forceupdate")
+	f.StringVar(&instanceMode, "instance", "", "instance write mode: createonly or updateonly")
+	return c
+}
+
+func modeFlags(flag, mode string, words map[string]cimom.Flags) (cimom.Flags, error) {
+	if mode == "" {
+		return 0, nil
+	}
+	f, ok := words[strings.ToLower(mode)]
+	if !ok {
+		return 0, usagef("%s: unknown mode %q", flag, mode)
+	}
+	return f, nil
+}
+
+// reportMOF prints diagnostics and returns the exit error.
+func (a *app) reportMOF(errs []*mof.Error, code int, what string) error {
+	for _, e := range errs {
+		fmt.Fprintln(a.stderr, e.Error())
+	}
+	kind := "error"
+	if len(errs) > 1 {
+		kind = "errors"
+	}
+	if code == 3 {
+		return &exitError{code: code, msg: fmt.Sprintf("%d %s %s; nothing was written", len(errs), what, kind)}
+	}
+	return &exitError{code: code, msg: fmt.Sprintf("%d %s; %s", len(errs), kind, what)}
+}
+
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// progress draws a bar on a terminal once a compile has run for a second.
+type progress struct {
+	w     io.Writer
+	tty   bool
+	start time.Time
+	last  time.Time
+	shown bool
+}
+
+func newProgress(w io.Writer, start time.Time) *progress {
+	p := &progress{w: w, start: start}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.tty = true
+		}
+	}
+	return p
+}
+
+func (p *progress) update(done, total int64) {
+	if !p.tty || total == 0 {
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.start) < time.Second || now.Sub(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last, p.shown = now, true
+	const width = 30
+	n := int(done * width / total)
+	fmt.Fprintf(p.w, "\r[%s%s] %3d%% %s / %s", strings.Repeat("=", n), strings.Repeat(" ", width-n), done*100/total, sizeText(done), sizeText(total))
+}
+
+func (p *progress) done() {
+	if p.shown {
+		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 60))
+	}
+}
