@@ -12,16 +12,16 @@ import (
 
 // CheckReport counts what Check verified.
 type CheckReport struct {
-	Namespaces, Classes, Instances, IndexEntries int
+	Namespaces, Classes, Qualifiers, Instances, IndexEntries int
 }
 
 // String summarises the report on one line.
 func (r CheckReport) String() string {
-	return fmt.Sprintf("ok: %d namespaces, %d classes, %d instances, %d index entries", r.Namespaces, r.Classes, r.Instances, r.IndexEntries)
+	return fmt.Sprintf("ok: %d namespaces, %d classes, %d qualifier declarations, %d instances, %d index entries", r.Namespaces, r.Classes, r.Qualifiers, r.Instances, r.IndexEntries)
 }
 
-// Check verifies a repository: every namespace record and class record
-// decodes and every class resolves; every instance decodes against its
+// Check verifies a repository: every namespace record, class record and
+// qualifier declaration decodes and every class resolves; every instance decodes against its
 // class and is stored under its class's key class and keys; every Indexed
 // property value of an instance has its index entry, and every index entry
 // belongs to an instance with that value. It reads from one store snapshot
@@ -63,6 +63,20 @@ func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 				return rep, fmt.Errorf("class %s in %s is missing from the subclass index", local.Class, ns)
 			}
 			rep.Classes++
+		}
+		qp := qualPrefix(ns)
+		for qkv, err := range st.Range(ctx, qp, store.PrefixEnd(qp)) {
+			if err != nil {
+				return rep, err
+			}
+			d, err := cim.DecodeQualifierDecl(qkv.Value)
+			if err != nil {
+				return rep, fmt.Errorf("qualifier record %q: %w", qkv.Key, err)
+			}
+			if !bytes.Equal(qkv.Key, qualKey(ns, d.Name)) {
+				return rep, fmt.Errorf("qualifier %s is stored under the wrong key %q", d.Name, qkv.Key)
+			}
+			rep.Qualifiers++
 		}
 		ip := prefix('i', cim.Fold(ns))
 		for ikv, err := range st.Range(ctx, ip, store.PrefixEnd(ip)) {

@@ -21,7 +21,7 @@ func (s *services) PutClass(ctx context.Context, class *cim.Object, flags Flags,
 		if err := checkPutClass(class, flags); err != nil {
 			return err
 		}
-		return s.putClass(ctx, class, flags)
+		return s.putClass(ctx, class, flags, wctx)
 	})
 }
 
@@ -30,7 +30,7 @@ func (s *services) PutClassCall(ctx context.Context, class *cim.Object, flags Fl
 		return nil, fail("PutClass", err)
 	}
 	return s.startCall(ctx, "PutClass", flags, func(ctx context.Context) (string, *cim.Object, error) {
-		return "", nil, s.putClass(ctx, class, flags&^FlagReturnImmediately)
+		return "", nil, s.putClass(ctx, class, flags&^FlagReturnImmediately, wctx)
 	})
 }
 
@@ -68,12 +68,12 @@ func checkClassName(name string) error {
 	return cim.CheckName(name, "class")
 }
 
-func (s *services) putClass(ctx context.Context, class *cim.Object, flags Flags) error {
+func (s *services) putClass(ctx context.Context, class *cim.Object, flags Flags, wctx *Context) error {
 	if err := s.require(ctx, RightEnable); err != nil {
 		return err
 	}
 	for attempt := 0; ; attempt++ {
-		err := s.putClassOnce(ctx, class, flags)
+		err := s.putClassOnce(ctx, class, flags, wctx)
 		if !errors.Is(err, store.ErrCompareFailed) {
 			return err
 		}
@@ -83,7 +83,7 @@ func (s *services) putClass(ctx context.Context, class *cim.Object, flags Flags)
 	}
 }
 
-func (s *services) putClassOnce(ctx context.Context, class *cim.Object, flags Flags) error {
+func (s *services) putClassOnce(ctx context.Context, class *cim.Object, flags Flags, wctx *Context) error {
 	local := class.LocalDefinition()
 	var amended *cim.Object
 	if flags&FlagUseAmendedQualifiers != 0 {
@@ -167,7 +167,7 @@ func (s *services) putClassOnce(ctx context.Context, class *cim.Object, flags Fl
 		ops = append(ops, more...)
 	}
 	if amended != nil {
-		more, err := s.c.localeClassOps(ctx, s.ns, s.c.locale(nil), amended)
+		more, err := s.c.localeClassOps(ctx, s.ns, s.c.locale(wctx), amended)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,8 @@ package cimom
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/store"
@@ -53,4 +55,68 @@ func namespaceTreeOps(ns string) []store.Op {
 		)
 	}
 	return ops
+}
+
+// CreateNamespace creates the namespace ns with every missing namespace on
+// its path, in one transaction, and returns whether it created anything.
+// WMI keeps every namespace below root; OpenPegasus and SFCB also have
+// top-level namespaces (interop, test/static), which only this call
+// creates: a top-level namespace has no __Namespace instance anywhere and
+// inherits root's security. A namespace below an existing one gets its
+// __Namespace instance in the parent, as PutInstance would make it.
+// Only administrators may call it.
+func (c *CIMOM) CreateNamespace(ctx context.Context, ns string, p Principal) (bool, error) {
+	if err := c.enter(); err != nil {
+		return false, fail("CreateNamespace", err)
+	}
+	defer c.leave()
+	created, err := c.createNamespace(ctx, ns, p)
+	return created, fail("CreateNamespace", err)
+}
+
+func (c *CIMOM) createNamespace(ctx context.Context, ns string, p Principal) (bool, error) {
+	if !p.IsAdmin() {
+		return false, cim.Errorf(cim.EAccessDenied, "%s is not an administrator: only administrators create namespaces by path", p.Name)
+	}
+	ns, err := cim.NormalizeNamespace(ns)
+	if err != nil {
+		return false, err
+	}
+	parts := strings.Split(ns, "/")
+	var ops []store.Op
+	var cmps []store.Compare
+	var parentSD *SecurityDescriptor
+	for i := range parts {
+		path := strings.Join(parts[:i+1], "/")
+		rec, _, exists, err := c.loadNamespace(ctx, path)
+		if err != nil {
+			return false, err
+		}
+		if exists {
+			parentSD = rec.SD
+			continue
+		}
+		if parentSD == nil { // a new top-level namespace
+			if parentSD, err = c.namespaceSD(ctx, "root"); err != nil {
+				return false, err
+			}
+		}
+		sd := inheritSD(&SecurityDescriptor{Owner: parentSD.Owner, Group: parentSD.Group}, parentSD)
+		ops = append(ops, namespaceOps(path, sd)...)
+		if i > 0 {
+			ops = append(ops, namespaceInstanceOp(strings.Join(parts[:i], "/"), parts[i]))
+		}
+		cmps = append(cmps, store.Compare{Key: nsKey(path)})
+		parentSD = sd
+	}
+	if len(ops) == 0 {
+		return false, nil
+	}
+	if _, err := c.st.Txn(ctx, cmps, ops); err != nil {
+		if errors.Is(err, store.ErrCompareFailed) {
+			return false, cim.Errorf(cim.ETransactionConflict, "namespace %s was created concurrently; retry", ns)
+		}
+		return false, err
+	}
+	return true, nil
 }

@@ -48,7 +48,7 @@ func Compile(ctx context.Context, root cimom.Services, u *Unit, opts Options) (S
 		classes: map[string]*cim.Object{}, decls: map[string]map[string]*cim.QualifierDecl{},
 		flavorStmts: map[string]cim.Flavor{}, aliases: map[string]string{},
 		classFlags: opts.ClassFlags, instFlags: opts.InstanceFlags}
-	c.setNamespace(Pos{}, opts.Namespace)
+	c.setNamespace(Pos{}, "/"+strings.TrimPrefix(strings.ReplaceAll(opts.Namespace, "\\", "/"), "/"))
 	for _, it := range u.items {
 		if len(c.errs) >= MaxErrors || ctx.Err() != nil {
 			break
@@ -104,10 +104,16 @@ func (c *compiler) errorf(at Pos, st cim.Status, format string, args ...any) {
 	c.errs = append(c.errs, &Error{Pos: at, Msg: sprintf(format, args...), Status: st})
 }
 
-// fail reports a repository error at the position of the element it names.
+// fail reports a repository error at the position of the element it
+// names; what (such as "class A") prefixes the message unless the
+// description already starts with it.
 func (c *compiler) fail(at Pos, what string, err error) {
 	e := cim.AsError(err)
-	c.errs = append(c.errs, &Error{Pos: at, Msg: what + ": " + e.Description, Status: e.Status})
+	msg := e.Description
+	if !strings.HasPrefix(msg, what) {
+		msg = what + ": " + msg
+	}
+	c.errs = append(c.errs, &Error{Pos: at, Msg: msg, Status: e.Status})
 }
 
 func (c *compiler) decl(d Decl) {
@@ -243,7 +249,7 @@ func (c *compiler) setNamespace(at Pos, spec string) {
 	}
 	ns, err := cim.NormalizeNamespace(s)
 	if err != nil {
-		c.fail(at, "namespace "+spec, err)
+		c.fail(at, "#pragma namespace", err)
 		return
 	}
 	c.ns = ns
@@ -254,7 +260,7 @@ func (c *compiler) setNamespace(at Pos, spec string) {
 	}
 	conn, err := c.root.OpenNamespace(c.ctx, "/"+ns, 0, nil)
 	if err != nil {
-		c.fail(at, "namespace "+ns, err)
+		c.fail(at, "#pragma namespace", err)
 		return
 	}
 	c.conns[cim.Fold(ns)] = conn

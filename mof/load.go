@@ -111,5 +111,9 @@ func (l *loader) include(from string, pr *Pragma, depth int) {
 		l.file(c, data, depth+1)
 		return
 	}
-	l.errs = append(l.errs, &Error{Pos: pr.Args[0].At, Msg: sprintf("include file %q not found (looked in %s)", pr.Args[0].Text, strings.Join(candidates, ", "))})
+	where := "next to " + filepath.Base(from)
+	if len(l.includePaths) > 0 {
+		where += " or in " + strings.Join(l.includePaths, ", ")
+	}
+	l.errs = append(l.errs, &Error{Pos: pr.Args[0].At, Msg: sprintf("include file %q not found %s", pr.Args[0].Text, where)})
 }

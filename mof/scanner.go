@@ -198,6 +198,19 @@ func (s *Scanner) number(p Pos) Token {
 // Escapes: \b \t \n \f \r \" \' \\ and \x or \X with 1 to 4 hex digits.
 func (s *Scanner) quoted(q byte, p Pos) string {
 	s.advance() // opening quote
+	// Fast path: no escape before the closing quote on this line.
+	for i := s.off; i < len(s.src); i++ {
+		c := s.src[i]
+		if c == q {
+			text := s.src[s.off:i]
+			s.col += i + 1 - s.off
+			s.off = i + 1
+			return text
+		}
+		if c == '\\' || c == '\n' {
+			break
+		}
+	}
 	var b strings.Builder
 	for {
 		if s.off >= len(s.src) || s.src[s.off] == '\n' {

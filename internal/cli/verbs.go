@@ -40,10 +40,21 @@ func (a *app) nsCommand() *cobra.Command {
 			return nil
 		}),
 	}, &cobra.Command{
-		Use:   "create NAME",
-		Short: "Create the namespace NAME below -n",
+		Use:   "create NAME | /PATH",
+		Short: "Create the namespace NAME below -n, or every missing namespace of an absolute /PATH",
 		Args:  args(1, 1, "one namespace name"),
 		RunE: a.withServices(func(ctx context.Context, svc cimom.Services, as []string) error {
+			if path, abs := strings.CutPrefix(as[0], "/"); abs {
+				created, err := a.om.CreateNamespace(ctx, path, localPrincipal())
+				if err != nil {
+					return err
+				}
+				if !created {
+					return cim.Errorf(cim.EAlreadyExists, "namespace %s already exists", path)
+				}
+				fmt.Fprintln(a.stdout, path)
+				return nil
+			}
 			cls, err := svc.GetObject(ctx, "__Namespace", 0, nil)
 			if err != nil {
 				return err
