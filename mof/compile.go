@@ -46,7 +46,7 @@ func Compile(ctx context.Context, root cimom.Services, u *Unit, opts Options) (S
 	}
 	c := &compiler{ctx: ctx, root: root, opts: opts, conns: map[string]cimom.Services{},
 		classes: map[string]*cim.Object{}, decls: map[string]map[string]*cim.QualifierDecl{},
-		flavorStmts: map[string]cim.Flavor{}, aliases: map[string]string{},
+		flavorStmts: map[string]cim.Flavor{}, aliases: map[string]string{}, failedAliases: map[string]bool{},
 		classFlags: opts.ClassFlags, instFlags: opts.InstanceFlags}
 	c.setNamespace(Pos{}, "/"+strings.TrimPrefix(strings.ReplaceAll(opts.Namespace, "\\", "/"), "/"))
 	for _, it := range u.items {
@@ -59,7 +59,11 @@ func Compile(ctx context.Context, root cimom.Services, u *Unit, opts Options) (S
 		}
 	}
 	for _, d := range c.deferred {
-		c.errorf(d.alias.At, 0, "alias $%s is not defined (or its instances refer to each other in a cycle)", d.alias.Text)
+		if c.failedAliases[cim.Fold(d.alias.Text)] {
+			c.errorf(d.alias.At, 0, "alias $%s names an instance that did not compile", d.alias.Text)
+		} else {
+			c.errorf(d.alias.At, 0, "alias $%s is not defined (or its instances refer to each other in a cycle)", d.alias.Text)
+		}
 	}
 	if err := ctx.Err(); err != nil && len(c.errs) == 0 {
 		c.errorf(Pos{}, cim.ECallCancelled, "compile cancelled: %v", err)
@@ -84,11 +88,12 @@ type compiler struct {
 	classFlags, instFlags cimom.Flags
 	amendment             string // #pragma amendment locale ("ms_409"), "" if none
 
-	classes     map[string]*cim.Object                   // ns \0 folded class -> resolved class
-	decls       map[string]map[string]*cim.QualifierDecl // folded ns -> folded name -> declaration
-	flavorStmts map[string]cim.Flavor                    // folded qualifier -> WMI global flavor
-	aliases     map[string]string                        // folded alias -> object path
-	deferred    []*deferredInstance
+	classes       map[string]*cim.Object                   // ns \0 folded class -> resolved class
+	decls         map[string]map[string]*cim.QualifierDecl // folded ns -> folded name -> declaration
+	flavorStmts   map[string]cim.Flavor                    // folded qualifier -> WMI global flavor
+	aliases       map[string]string                        // folded alias -> object path
+	failedAliases map[string]bool                          // aliases of instances that failed
+	deferred      []*deferredInstance
 }
 
 // deferredInstance waits for an alias its values refer to.
@@ -735,6 +740,7 @@ func (c *compiler) topInstance(d *InstanceDecl, flags cimom.Flags, amendment str
 		return
 	}
 	if err != nil {
+		c.failedAliases[cim.Fold(d.Alias)] = true
 		return // reported
 	}
 	extra, wctx := amendedCall(inst, amendment)
@@ -754,6 +760,7 @@ func (c *compiler) topInstance(d *InstanceDecl, flags cimom.Flags, amendment str
 			}
 		}
 		c.fail(at, "instance of "+d.Class, err)
+		c.failedAliases[cim.Fold(d.Alias)] = true
 		return
 	}
 	if created {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The demo: build wbem, then create a namespace, a class and instances in a
-# local repository (./demo-repo, or $WBEM_REPO) and read them back, showing
-# WMI's write semantics and error reporting along the way.
+# The demo: build wbem, compile the sample schema into a local repository
+# (./demo-repo, or $WBEM_REPO), then create a namespace, a class and
+# instances and read them back, showing WMI's write semantics and error
+# reporting along the way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -11,6 +12,10 @@ export WBEM_REPO="${WBEM_REPO:-$PWD/demo-repo}"
 rm -rf "$WBEM_REPO"
 w() { echo "\$ wbem $*"; ./bin/wbem "$@" || echo "(exit status $?)"; echo; }
 
+w mofcomp examples/sample.mof
+w -n root/sample classes
+w -n root/sample enum Sample_StorageElement
+w -n root/sample -o mof get Sample_Disk
 w ns create demo -n root
 w ns list -n root
 w -n root/demo put examples/disk-class.json
