@@ -15,7 +15,7 @@ import (
 	"github.com/wbemd/wbemd/store/bolt"
 )
 
-const schemaZip = "../../shared/cim-schema/cim_schema_2.49.0Final-MOFs.zip"
+const schemaZip = "../testdata/cim-schema/cim_schema_2.49.0Final-MOFs.zip"
 
 // unzipSchema unpacks the DMTF CIM schema into a temporary directory and
 // returns the path of cim_schema_2.49.0.mof.
@@ -226,7 +226,7 @@ func TestDMTFSchema(t *testing.T) {
 	}
 }
 
-const wetestLoad = "../../shared/conformance/pegasus-wetest/static/Load/"
+const wetestLoad = "../testdata/pegasus-wetest/Load/"
 
 // TestPegasusLoad compiles what OpenPegasus's static wetest suite preloads
 // into test/static, on top of the CIM schema, in the suite's order.

@@ -51,7 +51,7 @@ func TestMofcompCIMSchema(t *testing.T) {
 		t.Skip("compiles the full CIM schema")
 	}
 	dir := t.TempDir()
-	unzip(t, "../../../shared/cim-schema/cim_schema_2.49.0Final-MOFs.zip", dir)
+	unzip(t, "../../testdata/cim-schema/cim_schema_2.49.0Final-MOFs.zip", dir)
 	repo := t.TempDir()
 	out := mustRun(t, repo, "", "mofcomp", "-n", "root/cimv2", filepath.Join(dir, "cim_schema_2.49.0.mof"))
 	if !regexp.MustCompile(`^compiled 1634 file\(s\), 5\.2 MB in \S+: classes 1631 created, 0 updated; instances 0 created, 0 updated; qualifiers 70 created, 0 updated\n$`).MatchString(out) {
