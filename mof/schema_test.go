@@ -1,9 +1,7 @@
 package mof_test
 
 import (
-	"archive/zip"
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,48 +9,10 @@ import (
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/testdata"
 	"github.com/wbemd/wbemd/mof"
 	"github.com/wbemd/wbemd/store/bolt"
 )
-
-const schemaZip = "../testdata/cim-schema/cim_schema_2.49.0Final-MOFs.zip"
-
-// unzipSchema unpacks the DMTF CIM schema into a temporary directory and
-// returns the path of cim_schema_2.49.0.mof.
-func unzipSchema(t testing.TB) string {
-	t.Helper()
-	zr, err := zip.OpenReader(schemaZip)
-	if err != nil {
-		t.Fatalf("the DMTF schema zip: %v", err)
-	}
-	defer zr.Close()
-	dir := t.TempDir()
-	for _, f := range zr.File {
-		if f.FileInfo().IsDir() {
-			continue
-		}
-		dst := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if !strings.HasPrefix(dst, dir+string(os.PathSeparator)) {
-			t.Fatalf("bad zip entry %s", f.Name)
-		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		r, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := io.ReadAll(r)
-		r.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dst, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return filepath.Join(dir, "cim_schema_2.49.0.mof")
-}
 
 var stores = map[*cimom.CIMOM]*bolt.DB{}
 
@@ -152,7 +112,7 @@ func TestDMTFSchema(t *testing.T) {
 	}
 	ctx := context.Background()
 	om := openRepo(t)
-	sum := compileFiles(t, om, "root/cimv2", unzipSchema(t))
+	sum := compileFiles(t, om, "root/cimv2", testdata.CIMSchema(t))
 	if sum.ClassesCreated != 1631 || sum.QualifiersCreated != 70 || sum.ClassesUpdated+sum.QualifiersUpdated != 0 {
 		t.Fatalf("summary %+v, want 1631 classes and 70 qualifiers created", sum)
 	}
@@ -226,8 +186,6 @@ func TestDMTFSchema(t *testing.T) {
 	}
 }
 
-const wetestLoad = "../testdata/pegasus-wetest/Load/"
-
 // TestPegasusLoad compiles what OpenPegasus's static wetest suite preloads
 // into test/static, on top of the CIM schema, in the suite's order.
 func TestPegasusLoad(t *testing.T) {
@@ -239,8 +197,9 @@ func TestPegasusLoad(t *testing.T) {
 	if _, err := om.CreateNamespace(ctx, "test/static", admin); err != nil {
 		t.Fatal(err)
 	}
-	compileFiles(t, om, "test/static", unzipSchema(t))
-	sum := compileFiles(t, om, "test/static", wetestLoad+"WET_Schema.mof", wetestLoad+"StaticTestSchema.mof", wetestLoad+"PG_TestPropertyTypes.mof")
+	compileFiles(t, om, "test/static", testdata.CIMSchema(t))
+	load := testdata.PegasusLoad()
+	sum := compileFiles(t, om, "test/static", filepath.Join(load, "WET_Schema.mof"), filepath.Join(load, "StaticTestSchema.mof"), filepath.Join(load, "PG_TestPropertyTypes.mof"))
 	// StaticTestSchema.mof includes PG_TestPropertyTypes.mof, which is then
 	// compiled again: its two classes are updated, as in Pegasus.
 	if sum.ClassesCreated != 66 || sum.ClassesUpdated != 2 {
@@ -272,7 +231,7 @@ func TestPegasusLoad(t *testing.T) {
 // fresh durable repository (bbolt on disk, fsync on commit), loading and
 // parsing included: the time a user waits for wbem mofcomp.
 func BenchmarkCompileCIMSchema(b *testing.B) {
-	path := unzipSchema(b)
+	path := testdata.CIMSchema(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -291,7 +250,7 @@ func BenchmarkCompileCIMSchema(b *testing.B) {
 // BenchmarkParseCIMSchema parses the DMTF CIM schema 2.49 (files read
 // beforehand).
 func BenchmarkParseCIMSchema(b *testing.B) {
-	path := unzipSchema(b)
+	path := testdata.CIMSchema(b)
 	files := map[string][]byte{}
 	u, errs := mof.Load([]string{path}, nil, func(name string) ([]byte, error) {
 		data, err := os.ReadFile(name)

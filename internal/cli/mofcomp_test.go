@@ -1,48 +1,14 @@
 package cli
 
 import (
-	"archive/zip"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-)
 
-// unzip unpacks a zip file into dir.
-func unzip(t *testing.T, zipPath, dir string) {
-	t.Helper()
-	zr, err := zip.OpenReader(zipPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	for _, f := range zr.File {
-		if f.FileInfo().IsDir() {
-			continue
-		}
-		dst := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if !strings.HasPrefix(dst, dir+string(os.PathSeparator)) {
-			t.Fatalf("bad zip entry %s", f.Name)
-		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		r, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := io.ReadAll(r)
-		r.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dst, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+	"github.com/wbemd/wbemd/internal/testdata"
+)
 
 // TestMofcompCIMSchema runs the acceptance command on the DMTF schema and
 // lists the hierarchy.
@@ -50,10 +16,8 @@ func TestMofcompCIMSchema(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles the full CIM schema")
 	}
-	dir := t.TempDir()
-	unzip(t, "../../testdata/cim-schema/cim_schema_2.49.0Final-MOFs.zip", dir)
 	repo := t.TempDir()
-	out := mustRun(t, repo, "", "mofcomp", "-n", "root/cimv2", filepath.Join(dir, "cim_schema_2.49.0.mof"))
+	out := mustRun(t, repo, "", "mofcomp", "-n", "root/cimv2", testdata.CIMSchema(t))
 	if !regexp.MustCompile(`^compiled 1634 file\(s\), 5\.2 MB in \S+: classes 1631 created, 0 updated; instances 0 created, 0 updated; qualifiers 70 created, 0 updated\n$`).MatchString(out) {
 		t.Errorf("summary %q", out)
 	}
