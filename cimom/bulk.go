@@ -61,9 +61,13 @@ func (c *CIMOM) putInstances(ctx context.Context, namespace string, p Principal,
 	wg.Wait()
 	paths := make([]string, 0, len(insts))
 	seen := make(map[string]bool, len(insts))
-	var ops []store.Op
-	var cmps []store.Compare
-	guarded := map[string]bool{}
+	nops := 0
+	for i := range preps {
+		nops += len(preps[i].ops)
+	}
+	ops := make([]store.Op, 0, nops)
+	cmps := make([]store.Compare, 0, len(preps)+1)
+	guarded := map[string]bool{} // compares beyond the instance's own, which paths already make unique
 	for i, pp := range preps {
 		if errs[i] != nil {
 			return nil, errs[i]
@@ -76,7 +80,8 @@ func (c *CIMOM) putInstances(ctx context.Context, namespace string, p Principal,
 			return nil, cim.Errorf(cim.ENotSupported, "a batch cannot hold instances of the dynamic class %s", insts[i].Class).WithParam(insts[i].Class)
 		}
 		ops = append(ops, pp.ops...)
-		for _, cmp := range pp.cmps {
+		cmps = append(cmps, pp.cmps[0])
+		for _, cmp := range pp.cmps[1:] {
 			if k := string(cmp.Key); !guarded[k] {
 				guarded[k] = true
 				cmps = append(cmps, cmp)
@@ -90,8 +95,8 @@ func (c *CIMOM) putInstances(ctx context.Context, namespace string, p Principal,
 	if _, err := c.st.Txn(ctx, cmps, ops); err != nil {
 		return nil, err
 	}
-	for _, pp := range preps {
-		c.publishInstanceWrite(s.ns, pp.inst, pp.prev)
+	for i := range preps {
+		c.publishInstanceWrite(s.ns, &preps[i])
 	}
 	return paths, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -261,6 +262,15 @@ type services struct {
 	c  *CIMOM
 	ns string
 	p  Principal
+
+	// rights caches the caller's rights for one security descriptor:
+	// descriptors are replaced, never changed, so a new one misses.
+	rights atomic.Pointer[rightsFor]
+}
+
+type rightsFor struct {
+	sd     *SecurityDescriptor
+	rights Rights
 }
 
 var _ Services = (*services)(nil)
@@ -274,7 +284,13 @@ func (s *services) require(ctx context.Context, need Rights) error {
 	if err != nil {
 		return err
 	}
-	rights := accessRights(sd, s.p)
+	var rights Rights
+	if cached := s.rights.Load(); cached != nil && cached.sd == sd {
+		rights = cached.rights
+	} else {
+		rights = accessRights(sd, s.p)
+		s.rights.Store(&rightsFor{sd: sd, rights: rights})
+	}
 	if s.p.Remote && rights&RightRemoteEnable == 0 {
 		return cim.Errorf(cim.EAccessDenied, "%s lacks %s on namespace %s", s.p.Name, rightName(RightRemoteEnable), s.ns)
 	}

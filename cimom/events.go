@@ -52,6 +52,13 @@ type subscription struct {
 
 func (h *eventHub) init() { h.subs = map[*subscription]struct{}{} }
 
+// listening reports whether an event published now would reach anyone.
+func (h *eventHub) listening() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs) > 0 || h.held != nil
+}
+
 // subscriberBuffer is how many events a subscriber may fall behind by.
 const subscriberBuffer = 4096
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"sync"
 
@@ -173,7 +174,7 @@ func (s *services) putInstanceOnce(ctx context.Context, in *cim.Object, flags Fl
 			return "", err
 		}
 	}
-	s.c.publishInstanceWrite(s.ns, pp.inst, pp.prev)
+	s.c.publishInstanceWrite(s.ns, &pp)
 	// 11. The result: the relative path.
 	return pp.rel, nil
 }
@@ -185,6 +186,7 @@ type preparedPut struct {
 	inst, prev *cim.Object
 	ops        []store.Op
 	cmps       []store.Compare
+	shared     bool // inst's properties are the caller's (see conform)
 }
 
 // putMode says how preparePut tests existence.
@@ -244,7 +246,7 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 		return none, nil, err
 	}
 	// Build the instance as the class defines it.
-	inst, err := conform(in, ci, flags&FlagUseAmendedQualifiers != 0)
+	inst, shared, err := conform(in, ci, flags&FlagUseAmendedQualifiers != 0)
 	if err != nil {
 		return none, nil, err
 	}
@@ -252,7 +254,7 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 	if len(ci.keys) == 0 && !ci.singleton {
 		return none, nil, cim.Errorf(cim.ENoKey, "class %s has no key and is not a singleton", cls.Class).WithParam(cls.Class)
 	}
-	if err := fillKeys(inst, ci); err != nil {
+	if err := fillKeys(inst, ci, &shared); err != nil {
 		return none, nil, err
 	}
 	op, err := inst.ObjectPath()
@@ -314,7 +316,7 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 		return bail(cim.Errorf(cim.ENotFound, "instance %s does not exist", rel).WithParam(rel))
 	}
 	if ext.partial {
-		inst = mergePartial(prev, inst, ext)
+		inst, shared = mergePartial(prev, inst, ext), false
 	}
 	if err := checkNulls(inst, ci); err != nil {
 		return bail(err)
@@ -324,6 +326,9 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 	chain := s.c.providerChain(s.ns, cls)
 	if ci.dynamic && !containsProvider(chain, owner) {
 		chain = append(chain, owner)
+	}
+	if len(chain) > 0 {
+		own(inst, &shared) // providers may change it
 	}
 	for _, p := range chain {
 		if err := p.PutInstance(ctx, s.ns, inst, flags, wctx); err != nil {
@@ -335,7 +340,7 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 		return bail(cim.Errorf(cim.EProviderFailure, "a provider changed the keys of %s", rel))
 	}
 	inst.Namespace, inst.Server = s.ns, s.c.opts.Server
-	pp := preparedPut{rel: rel, inst: inst, prev: prev}
+	pp := preparedPut{rel: rel, inst: inst, prev: prev, shared: shared}
 	if !ci.dynamic {
 		pp.ops = []store.Op{store.Put(ik, cim.EncodeInstance(nil, inst))}
 		pp.ops = append(pp.ops, indexOps(s.ns, ci, prev, inst, keyStr)...)
@@ -397,9 +402,19 @@ func hasAmended(o *cim.Object) bool {
 // convert is WBEM_E_TYPE_MISMATCH. Instance qualifiers that do not come
 // from the class are kept (except Key, which cannot be added per
 // instance); amended ones are dropped when stripAmended is set.
-func conform(in *cim.Object, ci *classInfo, stripAmended bool) (*cim.Object, error) {
+//
+// When in already has the class's shape (as an instance made by
+// SpawnInstance of the class does), the result shares in's property slice
+// instead of copying it, and shared is true: the caller must copy it
+// before changing a property (see own) and before handing the object to
+// anyone who keeps it.
+func conform(in *cim.Object, ci *classInfo, stripAmended bool) (out *cim.Object, shared bool, err error) {
 	cls := ci.cls
-	out := &cim.Object{Genus: cim.GenusInstance, Class: cls.Class, Superclass: cls.Superclass, Derivation: cls.Derivation,
+	if conformant(in, ci) {
+		return &cim.Object{Genus: cim.GenusInstance, Class: cls.Class, Superclass: cls.Superclass, Derivation: cls.Derivation,
+			Qualifiers: ci.instQualifiers, Properties: in.Properties}, true, nil
+	}
+	out = &cim.Object{Genus: cim.GenusInstance, Class: cls.Class, Superclass: cls.Superclass, Derivation: cls.Derivation,
 		Qualifiers: ci.instQualifiers, Properties: make([]cim.Property, len(cls.Properties))}
 	for i := range cls.Properties {
 		p := &cls.Properties[i]
@@ -420,25 +435,62 @@ func conform(in *cim.Object, ci *classInfo, stripAmended bool) (*cim.Object, err
 			dst, ok = out.Property(p.Name)
 		}
 		if !ok {
-			return nil, cim.Errorf(cim.EInvalidProperty, "class %s has no property %s", cls.Class, p.Name).WithParam(p.Name)
+			return nil, false, cim.Errorf(cim.EInvalidProperty, "class %s has no property %s", cls.Class, p.Name).WithParam(p.Name)
 		}
 		v, err := cim.Convert(p.Value, dst.Type)
 		if err != nil {
-			return nil, cim.AsError(err).WithParam(p.Name)
+			return nil, false, cim.AsError(err).WithParam(p.Name)
 		}
 		dst.Value = v
 		qs, err := mergeInstanceQualifiers(dst.Qualifiers, p.Qualifiers, stripAmended, true)
 		if err != nil {
-			return nil, cim.AsError(err).WithParam(p.Name)
+			return nil, false, cim.AsError(err).WithParam(p.Name)
 		}
 		dst.Qualifiers = qs
 	}
 	qs, err := mergeInstanceQualifiers(out.Qualifiers, in.Qualifiers, stripAmended, false)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	out.Qualifiers = qs
-	return out, nil
+	return out, false, nil
+}
+
+// conformant reports whether in already has the class's shape: the
+// class's properties in its order, with its types and origins, values of
+// the declared types, and no qualifier of its own.
+func conformant(in *cim.Object, ci *classInfo) bool {
+	cls := ci.cls
+	if len(in.Properties) != len(cls.Properties) {
+		return false
+	}
+	for _, q := range in.Qualifiers {
+		if q.Flavor&cim.FlavorOriginPropagated == 0 {
+			return false
+		}
+	}
+	for i := range in.Properties {
+		p, c := &in.Properties[i], &cls.Properties[i]
+		if p.Name != c.Name || p.Type != c.Type || p.Value.Type != c.Type || p.RefClass != c.RefClass ||
+			p.ArraySize != c.ArraySize || p.Origin != c.Origin || !p.Propagated {
+			return false
+		}
+		for _, q := range p.Qualifiers {
+			if q.Flavor&cim.FlavorOriginPropagated == 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// own gives inst a property slice of its own if conform shared the
+// caller's.
+func own(inst *cim.Object, shared *bool) {
+	if *shared {
+		inst.Properties = slices.Clone(inst.Properties)
+		*shared = false
+	}
 }
 
 // mergeInstanceQualifiers lays the qualifiers an instance carries over the
@@ -481,13 +533,15 @@ func mergeInstanceQualifiers(fromClass, given []cim.Qualifier, stripAmended, pro
 // is "{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}", upper case, as WMI prints
 // GUIDs). Any other NULL key is WBEM_E_ILLEGAL_NULL, and a string key may
 // not hold characters below U+0020.
-func fillKeys(inst *cim.Object, ci *classInfo) error {
+func fillKeys(inst *cim.Object, ci *classInfo, shared *bool) error {
 	for _, i := range ci.keys {
 		p := &inst.Properties[i]
 		if p.Value.IsNull() {
 			if p.Type != cim.TypeString {
 				return cim.Errorf(cim.EIllegalNull, "key property %s is NULL", p.Name).WithParam(p.Name)
 			}
+			own(inst, shared)
+			p = &inst.Properties[i]
 			p.Value = cim.Value{Type: cim.TypeString, V: newGUID()}
 			continue
 		}
@@ -560,7 +614,16 @@ func indexOps(ns string, ci *classInfo, prev, inst *cim.Object, keys string) []s
 	return ops
 }
 
-func (c *CIMOM) publishInstanceWrite(ns string, inst, prev *cim.Object) {
+func (c *CIMOM) publishInstanceWrite(ns string, pp *preparedPut) {
+	if !c.events.listening() {
+		return
+	}
+	inst, prev := pp.inst, pp.prev
+	if pp.shared {
+		cp := *inst
+		own(&cp, &pp.shared)
+		inst = &cp
+	}
 	var evs []Event
 	if prev == nil {
 		evs = append(evs, c.newEvent("__InstanceCreationEvent", ns, inst, nil))

@@ -385,3 +385,45 @@ func TestPutInstanceRules(t *testing.T) {
 		}
 	})
 }
+
+// TestPutInstanceLeavesCallerObject: PutInstance never changes the
+// caller's object (a NULL string key gets its GUID in the stored copy
+// only), and what it stored or announced does not change when the caller
+// later changes its object (the write path shares the caller's properties
+// while it can; see conform).
+func TestPutInstanceLeavesCallerObject(t *testing.T) {
+	r := newRepo(t)
+	r.baseSchema()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := r.c.Subscribe(ctx, "root/cimv2", admin, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := r.inst("Item", "Size", uint32(7))
+	path := r.put(in, 0)
+	if v, _ := in.Get("Id"); !v.IsNull() {
+		t.Fatalf("the caller's key became %v", v.V)
+	}
+	in.Put("Size", cim.Value{Type: cim.TypeUint32, V: uint32(99)})
+	ev := <-events
+	if v, _ := ev.Target.Get("Size"); v.V != uint32(7) {
+		t.Errorf("event target changed with the caller's object: Size %v", v.V)
+	}
+	stored, err := r.svc.GetObject(context.Background(), path, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := stored.Get("Size"); v.V != uint32(7) {
+		t.Errorf("stored Size %v", v.V)
+	}
+	// The same through a batch.
+	in2 := r.inst("Item", "Id", "batch", "Size", uint32(1))
+	if _, err := r.c.PutInstances(context.Background(), "root/cimv2", admin, []*cim.Object{in2}, FlagCreateOnly); err != nil {
+		t.Fatal(err)
+	}
+	in2.Put("Size", cim.Value{Type: cim.TypeUint32, V: uint32(2)})
+	if ev := <-events; ev.Target.Properties[1].Value.V != uint32(1) {
+		t.Errorf("batch event target changed with the caller's object: %v", ev.Target.Properties)
+	}
+}

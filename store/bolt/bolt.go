@@ -4,7 +4,8 @@
 // Layout: bucket "data" maps each key to an 8-byte big-endian ModRev
 // followed by the value; bucket "meta" holds the current revision, the
 // format version and the compaction point of the change feed; bucket
-// "feed" maps (8-byte revision, 4-byte sequence) to one encoded event.
+// "feed" maps (8-byte revision, 4-byte sequence) to a chunk of a
+// transaction's encoded events, in order (see encodeChunk).
 //
 // Writes go through a single committer goroutine that takes every pending
 // Txn request, applies them in one bbolt write transaction (each with its
@@ -22,6 +23,7 @@ import (
 	"io"
 	"iter"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -304,7 +306,7 @@ func (d *DB) commit(batch []*txnReq) {
 				continue
 			}
 			cur++
-			evs, err := apply(data, feed, cur, req.ops)
+			evs, err := apply(data, feed, cur, req.ops, provenAbsent(req.cmps))
 			if err != nil {
 				return err
 			}
@@ -353,27 +355,68 @@ func comparesHold(data *bbolt.Bucket, cmps []store.Compare) bool {
 	return true
 }
 
+// feedChunk is the size at which a feed record is closed: a transaction's
+// events are packed into records of about this size, which fit in a page,
+// rather than one record (and one B+tree insert) per event.
+const feedChunk = 3000
+
+// provenAbsent returns the keys that the request's compares (which held)
+// prove absent, so that apply need not look them up again; nil for small
+// requests, where the lookups cost less than the set.
+func provenAbsent(cmps []store.Compare) map[string]bool {
+	if len(cmps) < 64 {
+		return nil
+	}
+	m := make(map[string]bool, len(cmps))
+	for _, c := range cmps {
+		if c.ModRev == 0 {
+			m[string(c.Key)] = true
+		}
+	}
+	return m
+}
+
 // apply performs one request's ops at revision rev and records its events
-// in the feed.
-func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op) ([]store.Event, error) {
+// in the feed. absent holds keys known to be absent before the request.
+func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op, absent map[string]bool) ([]store.Event, error) {
 	var evs []store.Event
+	var chunk []byte
+	var seq uint32
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		fk := make([]byte, 12)
+		binary.BigEndian.PutUint64(fk, uint64(rev))
+		binary.BigEndian.PutUint32(fk[8:], seq)
+		seq++
+		err := feed.Put(fk, chunk)
+		chunk = nil
+		return err
+	}
 	add := func(ev store.Event) error {
 		ev.Rev = rev
 		evs = append(evs, ev)
-		fk := make([]byte, 12)
-		binary.BigEndian.PutUint64(fk, uint64(rev))
-		binary.BigEndian.PutUint32(fk[8:], uint32(len(evs)-1))
-		return feed.Put(fk, encodeEvent(ev))
+		if chunk == nil {
+			chunk = append(make([]byte, 0, feedChunk+512), chunkMarker)
+		}
+		chunk = appendEvent(chunk, ev)
+		if len(chunk) >= feedChunk {
+			return flush()
+		}
+		return nil
 	}
+	defer func() { chunk = nil }()
 	for _, op := range inKeyOrder(ops) {
 		switch op.Kind {
 		case store.OpPut:
 			if len(op.Key) == 0 {
 				return nil, errors.New("empty key")
 			}
-			prev := data.Get(op.Key)
 			var pv []byte
-			if prev != nil {
+			if absent[string(op.Key)] {
+				delete(absent, string(op.Key)) // a later op on the key sees this put
+			} else if prev := data.Get(op.Key); prev != nil {
 				pv = append([]byte(nil), prev[8:]...)
 			}
 			nv := make([]byte, 8+len(op.Value))
@@ -413,7 +456,7 @@ func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op) ([]store.Event, 
 			return nil, fmt.Errorf("unknown op kind %d", op.Kind)
 		}
 	}
-	return evs, nil
+	return evs, flush()
 }
 
 // inKeyOrder returns ops sorted by key (stably: a later op on the same key
@@ -463,8 +506,24 @@ func (d *DB) compactFeed(feed, meta *bbolt.Bucket, cur int64) error {
 	return nil
 }
 
-func encodeEvent(ev store.Event) []byte {
-	b := make([]byte, 0, 16+len(ev.Key)+len(ev.Value)+len(ev.PrevValue))
+// chunkMarker starts a feed record holding a chunk of events: each is a
+// uvarint length and an encoded event. (A record that starts with an event
+// type instead holds that one event, as files written before chunks do.)
+const chunkMarker = 0xC0
+
+// appendEvent appends one event to a chunk.
+func appendEvent(b []byte, ev store.Event) []byte {
+	n := 3 + 3*binary.MaxVarintLen64 + len(ev.Key) + len(ev.Value) + len(ev.PrevValue)
+	b = slices.Grow(b, n+binary.MaxVarintLen64)
+	start := len(b)
+	b = append(b, make([]byte, binary.MaxVarintLen64)...) // room for the length
+	body := len(b)
+	b = encodeEvent(b, ev)
+	size := binary.PutUvarint(b[start:], uint64(len(b)-body))
+	return append(b[:start+size], b[body:]...)
+}
+
+func encodeEvent(b []byte, ev store.Event) []byte {
 	b = append(b, byte(ev.Type))
 	b = binary.AppendUvarint(b, uint64(len(ev.Key)))
 	b = append(b, ev.Key...)
@@ -478,6 +537,31 @@ func encodeEvent(ev store.Event) []byte {
 		b = append(b, ev.PrevValue...)
 	}
 	return b
+}
+
+// decodeRecord returns the events of one feed record.
+func decodeRecord(rev int64, v []byte) ([]store.Event, error) {
+	if len(v) == 0 || v[0] != chunkMarker {
+		ev, err := decodeEvent(rev, v)
+		if err != nil {
+			return nil, err
+		}
+		return []store.Event{ev}, nil
+	}
+	var out []store.Event
+	for b := v[1:]; len(b) > 0; {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return nil, fmt.Errorf("bolt: corrupt feed chunk at revision %d", rev)
+		}
+		ev, err := decodeEvent(rev, b[k:k+int(n)])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+		b = b[k+int(n):]
+	}
+	return out, nil
 }
 
 func decodeEvent(rev int64, b []byte) (store.Event, error) {
@@ -579,7 +663,7 @@ func (d *DB) Check(ctx context.Context) error {
 			if len(k) != 12 {
 				return fmt.Errorf("bolt: malformed feed key %x", k)
 			}
-			_, err := decodeEvent(readU64(k[:8]), v)
+			_, err := decodeRecord(readU64(k[:8]), v)
 			return err
 		})
 	})

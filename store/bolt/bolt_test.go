@@ -109,3 +109,63 @@ func TestWatchCompacted(t *testing.T) {
 		break
 	}
 }
+
+// TestFeedChunks: a transaction's events are packed into feed records of
+// about feedChunk bytes; a watcher and Check read them all back, in order,
+// across chunk boundaries and with values larger than a chunk.
+func TestFeedChunks(t *testing.T) {
+	db := openTemp(t)
+	defer db.Close()
+	ctx := context.Background()
+	var ops []store.Op
+	want := map[string][]byte{}
+	for i := 0; i < 500; i++ {
+		k := []byte{'k', byte(i >> 8), byte(i)}
+		v := bytes.Repeat([]byte{byte(i)}, 10+i%97)
+		if i%50 == 7 {
+			v = bytes.Repeat([]byte{'L'}, 3*feedChunk) // larger than a chunk
+		}
+		ops = append(ops, store.Put(k, v))
+		want[string(k)] = v
+	}
+	rev, err := db.Txn(ctx, nil, ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Overwrite a few, so events carry previous values too.
+	rev2, err := db.Txn(ctx, nil, []store.Op{store.Put([]byte{'k', 0, 1}, []byte("new")), store.Delete([]byte{'k', 0, 2})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	n := 0
+	var last []byte
+	for ev, err := range db.Watch(wctx, []byte("k"), 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Rev == rev {
+			if !bytes.Equal(ev.Value, want[string(ev.Key)]) || ev.PrevValue != nil {
+				t.Fatalf("event %d for %q: value of %d bytes, want %d", n, ev.Key, len(ev.Value), len(want[string(ev.Key)]))
+			}
+			if last != nil && bytes.Compare(last, ev.Key) >= 0 {
+				t.Fatalf("events out of key order: %q after %q", ev.Key, last)
+			}
+			last = ev.Key
+		}
+		n++
+		if ev.Rev == rev2 && ev.Type == store.EventDelete {
+			if !bytes.Equal(ev.PrevValue, want["k\x00\x02"]) {
+				t.Fatalf("delete event lost its previous value")
+			}
+			break
+		}
+	}
+	if n != 502 {
+		t.Fatalf("watched %d events, want 502", n)
+	}
+	if err := db.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

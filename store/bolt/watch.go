@@ -125,13 +125,14 @@ func (d *DB) readFeed(prefix []byte, from int64) ([]store.Event, int64, error) {
 		seek := make([]byte, 8)
 		binary.BigEndian.PutUint64(seek, uint64(from+1))
 		for k, v := c.Seek(seek); k != nil; k, v = c.Next() {
-			rev := readU64(k[:8])
-			ev, err := decodeEvent(rev, v)
+			evs, err := decodeRecord(readU64(k[:8]), v)
 			if err != nil {
 				return err
 			}
-			if bytes.HasPrefix(ev.Key, prefix) {
-				out = append(out, ev)
+			for _, ev := range evs {
+				if bytes.HasPrefix(ev.Key, prefix) {
+					out = append(out, ev)
+				}
 			}
 		}
 		return nil
