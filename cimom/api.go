@@ -110,6 +110,15 @@ type Services interface {
 	// FlagShallow, of its subclasses.
 	CreateInstanceEnum(ctx context.Context, class string, flags Flags, wctx *Context) (Enumerator, error)
 
+	// ExecQuery runs a WQL query (language "WQL"): a data query, a schema
+	// query (FROM meta_class), ASSOCIATORS OF or REFERENCES OF. Flags:
+	// FlagForwardOnly, FlagReturnImmediately, FlagPrototype (the result's
+	// shape as a class), FlagEnsureLocatable, FlagUseAmendedQualifiers.
+	ExecQuery(ctx context.Context, language, query string, flags Flags, wctx *Context) (Enumerator, error)
+	// ExplainQuery says how ExecQuery would answer a query: a key lookup,
+	// an index range scan, or a scan.
+	ExplainQuery(ctx context.Context, query string, wctx *Context) (string, error)
+
 	// GetObjectCall is GetObject with a call result.
 	GetObjectCall(ctx context.Context, path string, flags Flags, wctx *Context) (*CallResult, error)
 	// PutClassCall is PutClass with a call result.

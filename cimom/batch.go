@@ -66,15 +66,16 @@ type overlay struct {
 	base store.Store
 
 	mu     sync.Mutex
-	writes map[string]*pendingKV // nil value: deleted
+	writes map[string]*pendingKV
 	sorted []string              // keys of writes in order; nil when stale
 	reads  map[string]int64      // base keys read -> ModRev seen (0: absent)
 	rev    int64                 // revisions handed out by the overlay
 }
 
 type pendingKV struct {
-	value  []byte // nil: deleted
-	modRev int64
+	value   []byte
+	deleted bool
+	modRev  int64
 }
 
 var errNotInBatch = errors.New("cimom: not available inside a batch")
@@ -89,7 +90,7 @@ func (o *overlay) Get(ctx context.Context, key []byte) (store.KV, bool, error) {
 	o.mu.Lock()
 	if w, ok := o.writes[string(key)]; ok {
 		o.mu.Unlock()
-		if w.value == nil {
+		if w.deleted {
 			return store.KV{}, false, nil
 		}
 		return store.KV{Key: key, Value: w.value, ModRev: w.modRev}, true, nil
@@ -136,7 +137,7 @@ func (o *overlay) Range(ctx context.Context, start, end []byte) iter.Seq2[store.
 		// emit yields the buffered keys before limit (all of them for nil).
 		emit := func(limit []byte) bool {
 			for ; n < len(keys) && (limit == nil || keys[n] < string(limit)); n++ {
-				if vals[n].value == nil {
+				if vals[n].deleted {
 					continue
 				}
 				if !yield(store.KV{Key: []byte(keys[n]), Value: vals[n].value, ModRev: vals[n].modRev}, nil) {
@@ -210,11 +211,11 @@ func (o *overlay) Txn(ctx context.Context, cmps []store.Compare, ops []store.Op)
 		case store.OpPut:
 			o.writes[string(op.Key)] = &pendingKV{value: op.Value, modRev: rev}
 		case store.OpDelete:
-			o.writes[string(op.Key)] = &pendingKV{modRev: rev}
+			o.writes[string(op.Key)] = &pendingKV{deleted: true, modRev: rev}
 		}
 	}
 	for _, k := range deletes {
-		o.writes[string(k)] = &pendingKV{modRev: rev}
+		o.writes[string(k)] = &pendingKV{deleted: true, modRev: rev}
 	}
 	o.sorted = nil
 	return rev, nil
@@ -231,7 +232,7 @@ func (o *overlay) commitSet() ([]store.Compare, []store.Op) {
 	}
 	keys := make([]string, 0, len(o.writes))
 	for k, w := range o.writes {
-		if w.value == nil {
+		if w.deleted {
 			if rev, read := o.reads[k]; read && rev == 0 {
 				continue // never existed in the base store
 			}
@@ -241,7 +242,7 @@ func (o *overlay) commitSet() ([]store.Compare, []store.Op) {
 	sort.Strings(keys)
 	ops := make([]store.Op, 0, len(keys))
 	for _, k := range keys {
-		if w := o.writes[k]; w.value != nil {
+		if w := o.writes[k]; !w.deleted {
 			ops = append(ops, store.Put([]byte(k), w.value))
 		} else {
 			ops = append(ops, store.Delete([]byte(k)))

@@ -60,6 +60,22 @@ func TestBatch(t *testing.T) {
 	if _, err := r.svc.GetObject(ctx, "InBatchChild", 0, nil); err != nil {
 		t.Errorf("after commit: %v", err)
 	}
+	// Index entries (empty values) survive the batch.
+	err = r.c.Batch(ctx, func(view *CIMOM) error {
+		svc, _ := view.Connect(ctx, "root/cimv2", admin)
+		inst, _ := r.c.classOf(t, "Strict")
+		inst.Put("Id", cim.Value{Type: cim.TypeString, V: "s1"})
+		inst.Put("Name", cim.Value{Type: cim.TypeString, V: "n"})
+		inst.Put("Tag", cim.Value{Type: cim.TypeString, V: "t"})
+		_, err := svc.PutInstance(ctx, inst, 0, nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := Check(ctx, r.db); err != nil || rep.IndexEntries != 1 {
+		t.Errorf("after a batch with an Indexed property: %v %v", rep, err)
+	}
 
 	// A conflicting write between the batch's read and its commit.
 	err = r.c.Batch(ctx, func(view *CIMOM) error {

@@ -3,6 +3,7 @@ package cimom
 import (
 	"encoding/binary"
 	"math"
+	"strings"
 
 	"github.com/wbemd/wbemd/cim"
 )
@@ -69,7 +70,7 @@ var nsKinds = []byte{'c', 'q', 's', 'i', 'x'}
 
 // appendOrdered encodes a scalar value so that byte order is value order
 // (integers big-endian with the sign flipped, reals by IEEE order, strings
-// as bytes with 0x00 escaped as 0x00 0xFF). The encoding never contains
+// lower-cased as bytes with 0x00 escaped as 0x00 0xFF). The encoding never contains
 // 0x00 0x00, which ends it in an index key.
 func appendOrdered(b []byte, v cim.Value) []byte {
 	var raw []byte
@@ -120,6 +121,14 @@ func appendOrdered(b []byte, v cim.Value) []byte {
 		raw = []byte{1}
 		if x {
 			raw[0] = 2
+		}
+	case string:
+		if v.Type == cim.TypeString {
+			// Strings are indexed folded: WQL compares them without
+			// regard to case.
+			raw = []byte(strings.ToLower(x))
+		} else {
+			raw = []byte(x)
 		}
 	default:
 		raw = []byte(cim.FormatValue(v))

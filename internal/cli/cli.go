@@ -122,6 +122,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.enumCommand(),
 		a.repoCommand(),
 		a.mofcompCommand(),
+		a.queryCommand(),
 	)
 	return root
 }

@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/wql"
+)
+
+func (a *app) queryCommand() *cobra.Command {
+	var plan, scan bool
+	c := &cobra.Command{
+		Use:   "query 'WQL'",
+		Short: "Run a WQL query (SELECT, ASSOCIATORS OF, REFERENCES OF)",
+		Long: `Run a WQL query in the namespace of -n and print the results. --plan says how the
+query is answered (a key lookup, an index range scan, or a scan) instead of running it;
+--scan answers by scanning even where an index would serve (the results are the same).`,
+		Args: args(1, 1, "one query (quote it)"),
+		RunE: a.withServices(func(ctx context.Context, svc cimom.Services, as []string) error {
+			var wctx *cimom.Context
+			if scan {
+				wctx = cimom.NewContext()
+				wctx.SetValue(cimom.ForceScan, true)
+			}
+			if plan {
+				text, err := svc.ExplainQuery(ctx, as[0], wctx)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, text)
+				return nil
+			}
+			e, err := svc.ExecQuery(ctx, "WQL", as[0], cimom.FlagForwardOnly, wctx)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			q, _ := wql.Parse(as[0])
+			if sel, ok := q.(*wql.Select); ok && !sel.Meta && a.output == "table" {
+				return a.printQueryTable(ctx, svc, as[0], e)
+			}
+			if a.output == "table" {
+				return a.printPaths(ctx, e)
+			}
+			return a.printInstances(ctx, svc, "", e)
+		}),
+	}
+	c.Flags().BoolVar(&plan, "plan", false, "say how the query would be answered, do not run it")
+	c.Flags().BoolVar(&scan, "scan", false, "answer by scanning, not by key or index")
+	return c
+}
+
+// printQueryTable prints a data query's results with one column per
+// property of its result shape (the PROTOTYPE of the query).
+func (a *app) printQueryTable(ctx context.Context, svc cimom.Services, query string, e cimom.Enumerator) error {
+	pe, err := svc.ExecQuery(ctx, "WQL", query, cimom.FlagPrototype|cimom.FlagForwardOnly, nil)
+	if err != nil {
+		return err
+	}
+	protos, _, err := pe.Next(ctx, cimom.Infinite, 1)
+	pe.Close()
+	if err != nil || len(protos) == 0 {
+		return err
+	}
+	cls := protos[0]
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	cols := []string{"CLASS"}
+	for _, p := range cls.Properties {
+		cols = append(cols, strings.ToUpper(p.Name))
+	}
+	fmt.Fprintln(tw, strings.Join(cols, "\t"))
+	row := make([]string, len(cols))
+	for o, err := range cimom.All(ctx, e) {
+		if err != nil {
+			tw.Flush()
+			return err
+		}
+		row[0] = o.Class
+		for i, p := range cls.Properties {
+			row[i+1] = nullText
+			if op, ok := o.Property(p.Name); ok {
+				row[i+1] = valueText(op.Value)
+			}
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	return tw.Flush()
+}
+
+// printPaths prints one line per result: an instance's relative path or a
+// class's name.
+func (a *app) printPaths(ctx context.Context, e cimom.Enumerator) error {
+	for o, err := range cimom.All(ctx, e) {
+		if err != nil {
+			return err
+		}
+		if o.Genus == cim.GenusClass {
+			fmt.Fprintln(a.stdout, o.Class)
+			continue
+		}
+		v, _ := o.SystemProperty("__RELPATH")
+		fmt.Fprintln(a.stdout, cim.FormatValue(v))
+	}
+	return nil
+}
