@@ -67,9 +67,9 @@ type overlay struct {
 
 	mu     sync.Mutex
 	writes map[string]*pendingKV
-	sorted []string              // keys of writes in order; nil when stale
-	reads  map[string]int64      // base keys read -> ModRev seen (0: absent)
-	rev    int64                 // revisions handed out by the overlay
+	sorted []string         // keys of writes in order; nil when stale
+	reads  map[string]int64 // base keys read -> ModRev seen (0: absent)
+	rev    int64            // revisions handed out by the overlay
 }
 
 type pendingKV struct {
