@@ -29,7 +29,7 @@ func (s *services) assocSource(ctx context.Context, a *wql.Assoc, flags Flags, w
 		return nil, err
 	}
 	if srcCI == nil {
-		return nil, qerr(a.PathAt, cim.ENotFound, "class %s does not exist in %s", op.Class, s.ns)
+		return nil, qerr(a.PathAt, cim.EInvalidClass, "class %s does not exist in %s", op.Class, s.ns)
 	}
 	schema := op.IsClass()
 	if schema != a.SchemaOnly && !(schema && a.ClassDefsOnly) {
@@ -43,22 +43,25 @@ func (s *services) assocSource(ctx context.Context, a *wql.Assoc, flags Flags, w
 	if !schema {
 		ref, err := s.bindPath(ctx, op)
 		if err != nil {
-			return nil, err
+			e := cim.AsError(err)
+			return nil, qerr(a.PathAt, e.Status, "%s", e.Description)
 		}
 		inst, err := s.getInstance(ctx, ref, wctx)
 		if err != nil {
-			return nil, err
+			e := cim.AsError(err)
+			return nil, qerr(a.PathAt, e.Status, "%s", e.Description)
 		}
 		srcClass = s.classOf(ctx, inst.Class, srcClass)
 		srcKey = canonicalKey(ref.ci, op)
 	}
-	for _, name := range []string{a.AssocClass, a.ResultClass} {
+	for i, name := range []string{a.AssocClass, a.ResultClass} {
 		if name == "" {
 			continue
 		}
 		if ci, err := s.c.resolve(ctx, s.ns, name); err != nil || ci == nil {
 			if err == nil {
-				err = qerr(a.At, cim.EInvalidClass, "class %s does not exist in %s", name, s.ns)
+				at := []wql.Pos{a.AssocClassAt, a.ResultClassAt}[i]
+				err = qerr(at, cim.EInvalidClass, "class %s does not exist in %s", name, s.ns)
 			}
 			return nil, err
 		}

@@ -74,6 +74,7 @@ type Assoc struct {
 	AssocClass, ResultClass, ResultRole, Role string
 	RequiredQualifier, RequiredAssocQualifier string
 	ClassDefsOnly, SchemaOnly, KeysOnly       bool
+	AssocClassAt, ResultClassAt               Pos // where the class names are written
 }
 
 func (s *Select) queryPos() Pos { return s.At }

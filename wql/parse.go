@@ -482,7 +482,7 @@ func (p *parser) literal() *Literal {
 			lit.Kind, lit.Int = LitInt, n
 		} else if u, err := strconv.ParseUint(strings.TrimPrefix(t.text, "+"), 0, 64); err == nil {
 			lit.Kind, lit.Uint, lit.Big = LitInt, u, true
-		} else if f, err := strconv.ParseFloat(t.text, 64); err == nil && !strings.ContainsAny(t.text, "xX") {
+		} else if f, err := strconv.ParseFloat(t.text, 64); err == nil && strings.ContainsAny(t.text, ".eE") && !strings.ContainsAny(t.text, "xX") {
 			lit.Kind, lit.Real = LitReal, f
 		} else {
 			p.fail(t.at, "malformed number %s", t.text)
@@ -525,11 +525,13 @@ func (p *parser) assocQuery() *Assoc {
 		}
 		seen[kw] = true
 		p.next()
+		var valueAt Pos
 		value := func() string {
 			if p.tok.kind != tOp || p.tok.text != "=" {
 				p.fail(p.tok.at, "expected '=' after %s, found %s", kw, describe(p.tok))
 			}
 			p.next()
+			valueAt = p.tok.at
 			if p.tok.kind != tIdent && p.tok.kind != tString {
 				p.fail(p.tok.at, "expected a name after '=', found %s", describe(p.tok))
 			}
@@ -540,8 +542,10 @@ func (p *parser) assocQuery() *Assoc {
 		switch kw {
 		case "assocclass":
 			a.AssocClass = value()
+			a.AssocClassAt = valueAt
 		case "resultclass":
 			a.ResultClass = value()
+			a.ResultClassAt = valueAt
 		case "resultrole":
 			a.ResultRole = value()
 		case "role":
