@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/wql"
 )
 
 // Flags are WMI's lFlags values. Each operation accepts its own set and
@@ -115,6 +116,10 @@ type Services interface {
 	// FlagForwardOnly, FlagReturnImmediately, FlagPrototype (the result's
 	// shape as a class), FlagEnsureLocatable, FlagUseAmendedQualifiers.
 	ExecQuery(ctx context.Context, language, query string, flags Flags, wctx *Context) (Enumerator, error)
+	// Associators answers ASSOCIATORS OF (q.References false) or
+	// REFERENCES OF, given as parsed WQL: the protocols build q from their
+	// operation's parameters. Flags as ExecQuery's.
+	Associators(ctx context.Context, q *wql.Assoc, flags Flags, wctx *Context) (Enumerator, error)
 	// ExplainQuery says how ExecQuery would answer a query: a key lookup,
 	// an index range scan, or a scan.
 	ExplainQuery(ctx context.Context, query string, wctx *Context) (string, error)

@@ -16,9 +16,27 @@ import (
 // results must be the same, and tests and `wbem query --scan` check it.
 const ForceScan = "__WBEMD_FORCE_SCAN"
 
+// queryFlags are the flags ExecQuery accepts.
+const queryFlags = FlagForwardOnly | FlagReturnImmediately | FlagPrototype | FlagEnsureLocatable | FlagUseAmendedQualifiers | FlagDirectRead
+
+func (s *services) Associators(ctx context.Context, q *wql.Assoc, flags Flags, wctx *Context) (Enumerator, error) {
+	return s.openEnum(ctx, "ExecQuery", flags, func() (source, error) {
+		if err := checkFlags(flags, queryFlags&^FlagPrototype); err != nil {
+			return nil, err
+		}
+		if q == nil || q.Path == "" {
+			return nil, cim.Errorf(cim.EInvalidParameter, "no source object").WithParam("ObjectName")
+		}
+		if err := s.require(ctx, RightEnable); err != nil {
+			return nil, err
+		}
+		return s.assocSource(ctx, q, flags, wctx)
+	})
+}
+
 func (s *services) ExecQuery(ctx context.Context, language, query string, flags Flags, wctx *Context) (Enumerator, error) {
 	return s.openEnum(ctx, "ExecQuery", flags, func() (source, error) {
-		if err := checkFlags(flags, FlagForwardOnly|FlagReturnImmediately|FlagPrototype|FlagEnsureLocatable|FlagUseAmendedQualifiers|FlagDirectRead); err != nil {
+		if err := checkFlags(flags, queryFlags); err != nil {
 			return nil, err
 		}
 		if !strings.EqualFold(language, "WQL") {

@@ -149,3 +149,29 @@ func checkCompare(e *Compare, t cim.Type) error {
 	}
 	return nil
 }
+
+// CheckEvent validates an event query against the resolved class of its
+// FROM: the class must be an event class (WBEM_E_NOT_EVENT_CLASS), its
+// properties are checked as in Check, and GROUP BY may not name an
+// embedded object itself (WBEM_E_AGGREGATING_BY_OBJECT: name a member,
+// TargetInstance.Name).
+func CheckEvent(s *Select, cls *cim.Object) error {
+	if s.Meta || (!cim.EqualFold(cls.Class, "__Event") && !cls.InheritsFrom("__Event")) {
+		return errAt(s.FromAt, cim.ENotEventClass, "%s is not an event class (it does not derive from __Event)", s.From)
+	}
+	if err := Check(s, cls); err != nil {
+		return err
+	}
+	if s.Group != nil {
+		for _, by := range s.Group.By {
+			t, ok := propType(by, cls)
+			if !ok {
+				return errAt(by.At, cim.EInvalidProperty, "class %s has no property %s", cls.Class, by.Path[0])
+			}
+			if t == cim.TypeObject && len(by.Path) == 1 {
+				return errAt(by.At, cim.EAggregatingByObject, "GROUP BY %s: name a member of the embedded object (%s.Name)", by, by)
+			}
+		}
+	}
+	return nil
+}

@@ -7,12 +7,17 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/mof"
 	"github.com/wbemd/wbemd/store/bolt"
+	"github.com/wbemd/wbemd/wql"
 )
+
+// FlagForwardOnly is short for the tests.
+const FlagForwardOnly = cimom.FlagForwardOnly
 
 var admin = cimom.Principal{Name: "root"}
 
@@ -175,5 +180,120 @@ func TestInvalid(t *testing.T) {
 	}
 	if _, err := svc.ExecQuery(context.Background(), "SQL", "SELECT * FROM Q_Element", 0, nil); cim.StatusOf(err) != cim.EInvalidQueryType {
 		t.Errorf("query language SQL: %v", err)
+	}
+}
+
+// TestEventQueries checks event queries (evaluated by the events issue)
+// against the system event classes of the fixture's namespace.
+func TestEventQueries(t *testing.T) {
+	svc := fixture(t)
+	ctx := context.Background()
+	cases := []struct{ query, want string }{
+		{"SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Q_Disk'", ""},
+		{"SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'Q_Disk' AND TargetInstance.Rank > 2", ""},
+		{"SELECT * FROM __InstanceOperationEvent WITHIN 0.5 GROUP WITHIN 10 BY TargetInstance.Team HAVING NumberOfEvents > 3", ""},
+		{"SELECT TargetInstance FROM __InstanceDeletionEvent", ""},
+		{"SELECT * FROM Q_Disk WITHIN 5", "WBEM_E_NOT_EVENT_CLASS 1:15"},
+		{"SELECT * FROM __InstanceCreationEvent GROUP WITHIN 5 BY TargetInstance", "WBEM_E_AGGREGATING_BY_OBJECT 1:57"},
+		{"SELECT * FROM __InstanceCreationEvent GROUP BY TargetInstance.Name", "WBEM_E_MISSING_GROUP_WITHIN 1:45"},
+		{"SELECT * FROM __InstanceCreationEvent WHERE Nope = 1", "WBEM_E_INVALID_PROPERTY 1:45"},
+		{"SELECT * FROM __InstanceCreationEvent WITHIN 500000", "WBEM_E_INVALID_QUERY 1:46"},
+		{"SELECT * FROM __InstanceCreationEvent GROUP WITHIN 5 HAVING Count > 1", "WBEM_E_INVALID_QUERY 1:54"},
+	}
+	for _, c := range cases {
+		got := ""
+		q, err := wql.Parse(c.query)
+		if err == nil {
+			s := q.(*wql.Select)
+			cls, gerr := svc.GetObject(ctx, s.From, 0, nil)
+			if gerr != nil {
+				t.Fatal(gerr)
+			}
+			err = wql.CheckEvent(s, cls)
+		}
+		if err != nil {
+			e := err.(*wql.Error)
+			got = e.Status.String() + " " + e.Pos.String()
+		}
+		if got != c.want {
+			t.Errorf("%s: got %q (%v), want %q", c.query, got, err, c.want)
+		}
+	}
+	// ExecQuery sends event queries elsewhere.
+	if _, err := svc.ExecQuery(ctx, "WQL", "SELECT * FROM __InstanceCreationEvent", 0, nil); cim.StatusOf(err) != cim.EInvalidQueryType {
+		t.Errorf("ExecQuery of an event query: %v", err)
+	}
+}
+
+// TestQueryFlags checks projections, PROTOTYPE, semisynchronous delivery
+// and the Associators operation.
+func TestQueryFlags(t *testing.T) {
+	svc := fixture(t)
+	ctx := context.Background()
+	e, err := svc.ExecQuery(ctx, "WQL", "SELECT Name FROM Q_Disk WHERE Rank = 3", FlagForwardOnly, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, st, err := e.Next(ctx, cimom.Infinite, 10)
+	e.Close()
+	if err != nil || st != cim.SFalse || len(objs) != 1 {
+		t.Fatalf("Next: %v %v %v", objs, st, err)
+	}
+	d3 := objs[0]
+	if len(d3.Properties) != 2 || d3.Properties[0].Name != "Id" || d3.Properties[1].Name != "Name" {
+		t.Errorf("projection kept %v, want Id (the key) and Name", d3.Properties)
+	}
+	if v, _ := d3.SystemProperty("__PATH"); v.V != `\\test\root\cimv2:Q_Disk.Id="d3"` {
+		t.Errorf("__PATH of a projected result: %v", v.V)
+	}
+	pe, err := svc.ExecQuery(ctx, "WQL", "SELECT Name, Rank FROM Q_Disk", cimom.FlagPrototype, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	protos, _, _ := pe.Next(ctx, cimom.Infinite, 10)
+	pe.Close()
+	if len(protos) != 1 || protos[0].Genus != cim.GenusClass || len(protos[0].Properties) != 3 {
+		t.Errorf("PROTOTYPE: %+v", protos)
+	}
+	// Semisynchronous: all results, then WBEM_S_FALSE.
+	se, err := svc.ExecQuery(ctx, "WQL", "SELECT * FROM Q_Element", cimom.FlagReturnImmediately|FlagForwardOnly, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for {
+		objs, st, err := se.Next(ctx, 5*time.Second, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(objs)
+		if st == cim.SFalse {
+			break
+		}
+	}
+	se.Close()
+	if total != 7 {
+		t.Errorf("semisynchronous query returned %d, want 7", total)
+	}
+	ae, err := svc.Associators(ctx, &wql.Assoc{Path: `Q_Person.Id="p1"`, ResultClass: "Q_Disk", KeysOnly: true}, FlagForwardOnly, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for o, err := range cimom.All(ctx, ae) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(o.Properties) != 1 {
+			t.Errorf("KeysOnly kept %v", o.Properties)
+		}
+		ids = append(ids, ident(o))
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, []string{"D5", "d3"}) {
+		t.Errorf("Associators: %v", ids)
+	}
+	if _, err := svc.ExecQuery(ctx, "WQL", "SELECT * FROM Q_Element", cimom.FlagSendStatus, nil); cim.StatusOf(err) != cim.EInvalidParameter {
+		t.Errorf("ExecQuery with WBEM_FLAG_SEND_STATUS: %v", err)
 	}
 }

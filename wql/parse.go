@@ -278,7 +278,10 @@ func (p *parser) selectQuery() *Select {
 	if p.is("group") {
 		g := &Group{At: p.tok.at}
 		p.next()
-		p.expectWord("within")
+		if !p.is("within") {
+			panic(bail{&Error{Pos: p.tok.at, Status: cim.EMissingGroupWithin, Msg: "GROUP needs WITHIN seconds"}})
+		}
+		p.next()
 		g.Within = p.seconds()
 		if p.is("by") {
 			p.next()
