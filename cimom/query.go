@@ -116,6 +116,7 @@ const (
 	planScan = iota
 	planKey
 	planIndex
+	planKeyRange
 )
 
 type selectPlan struct {
@@ -124,7 +125,7 @@ type selectPlan struct {
 	kind    int
 	key     []byte // planKey: the instance's store key
 	prop    string // planIndex: the Indexed property
-	lo, hi  []byte // planIndex: the range of index entries
+	lo, hi  []byte // planIndex, planKeyRange: the range of index entries or instance keys
 	explain string
 }
 
@@ -157,10 +158,77 @@ func (s *services) planSelect(ctx context.Context, q *wql.Select, wctx *Context)
 	if s.planKeyLookup(p, conj) {
 		return p, nil
 	}
-	if err := s.planIndexRange(ctx, p, conj); err != nil {
-		return nil, err
+	if err := s.planIndexRange(ctx, p, conj); err != nil || p.kind != planScan {
+		return p, err
 	}
+	s.planKeyPrefix(p, conj)
 	return p, nil
+}
+
+// planKeyPrefix looks for a condition on the first key (in the order of
+// the stored key text) that bounds the range of stored instances: = or
+// LIKE 'prefix%' or an inequality on a string key. String keys compare
+// exactly, and the stored key text (name="value") orders as the values do
+// for constants without '"', '\' or characters up to '"', which is when
+// the plan is used; the range may hold more than the condition matches,
+// never less, and the filter does the rest.
+func (s *services) planKeyPrefix(p *selectPlan, conj []wql.Expr) {
+	ci := p.ci
+	if len(ci.keys) == 0 {
+		return
+	}
+	first := &ci.cls.Properties[ci.keys[0]]
+	for _, i := range ci.keys[1:] {
+		if k := &ci.cls.Properties[i]; cim.Fold(k.Name) < cim.Fold(first.Name) {
+			first = k
+		}
+	}
+	if first.Type != cim.TypeString {
+		return
+	}
+	base := instPrefix(s.ns, ci.keyClass)
+	keyText := append(append([]byte(nil), base...), cim.Fold(first.Name)+`="`...)
+	plain := func(v string) bool {
+		for i := 0; i < len(v); i++ {
+			if v[i] <= '"' || v[i] == '\\' {
+				return false
+			}
+		}
+		return true
+	}
+	for _, e := range conj {
+		c, ok := e.(*wql.Compare)
+		if !ok || len(c.Prop.Path) != 1 || !cim.EqualFold(c.Prop.Path[0], first.Name) || c.Value.Kind != wql.LitString {
+			continue
+		}
+		v := c.Value.Text
+		if c.Op == wql.OpLike {
+			n := strings.IndexAny(v, "%_[")
+			if n <= 0 {
+				continue
+			}
+			v = v[:n]
+		}
+		if !plain(v) {
+			continue
+		}
+		at := append(append([]byte(nil), keyText...), v...)
+		switch c.Op {
+		case wql.OpEq:
+			p.lo, p.hi = append(append([]byte(nil), at...), '"'), store.PrefixEnd(append(append([]byte(nil), at...), '"'))
+		case wql.OpLike:
+			p.lo, p.hi = at, store.PrefixEnd(at)
+		case wql.OpGt, wql.OpGe:
+			p.lo, p.hi = at, store.PrefixEnd(keyText)
+		case wql.OpLt, wql.OpLe:
+			p.lo, p.hi = keyText, store.PrefixEnd(at)
+		default:
+			continue
+		}
+		p.kind = planKeyRange
+		p.explain = fmt.Sprintf("key range scan of %s (%s %s %s), filtered", ci.keyClass, first.Name, c.Op, c.Value.Text)
+		return
+	}
 }
 
 // conjuncts flattens the top-level ANDs of a WHERE clause.
@@ -365,6 +433,24 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 			}
 			if keep(inst) {
 				yield(out(inst))
+			}
+		case planKeyRange:
+			for kv, err := range s.c.st.Range(ctx, p.lo, p.hi) {
+				if err != nil {
+					yield(nil, err)
+					return
+				}
+				inst, _, err := s.c.decodeInstance(ctx, s.ns, kv.Value)
+				if err != nil {
+					yield(nil, err)
+					return
+				}
+				if keep(inst) {
+					o, err := out(inst)
+					if !yield(o, err) || err != nil {
+						return
+					}
+				}
 			}
 		case planIndex:
 			prefixLen := len(idxPrefix(s.ns, p.ci.keyClass, p.prop))
