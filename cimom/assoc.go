@@ -120,7 +120,7 @@ func (s *services) assocSource(ctx context.Context, a *wql.Assoc, flags Flags, w
 					continue
 				}
 				if a.References {
-					if !resultOK(link, a.ResultClass, a.RequiredQualifier) {
+					if !resultOK(s.classOf(ctx, link.Class, nil), a.ResultClass, a.RequiredQualifier) {
 						continue
 					}
 					var out *cim.Object
@@ -154,7 +154,7 @@ func (s *services) assocSource(ctx context.Context, a *wql.Assoc, flags Flags, w
 						yield(nil, err)
 						return
 					}
-					if !resultOK(end, a.ResultClass, a.RequiredQualifier) {
+					if !resultOK(s.classOf(ctx, end.Class, nil), a.ResultClass, a.RequiredQualifier) {
 						continue
 					}
 					switch {
@@ -234,13 +234,16 @@ func hasQualifier(o *cim.Object, name string) bool {
 	return ok
 }
 
-// resultOK applies ResultClass and RequiredQualifier to a result object
-// (or class).
-func resultOK(o *cim.Object, resultClass, requiredQualifier string) bool {
-	if resultClass != "" && !cim.EqualFold(o.Class, resultClass) && !o.InheritsFrom(resultClass) {
+// resultOK applies ResultClass and RequiredQualifier to the class of a
+// result.
+func resultOK(cls *cim.Object, resultClass, requiredQualifier string) bool {
+	if cls == nil {
 		return false
 	}
-	return requiredQualifier == "" || hasQualifier(o, requiredQualifier)
+	if resultClass != "" && !cim.EqualFold(cls.Class, resultClass) && !cls.InheritsFrom(resultClass) {
+		return false
+	}
+	return requiredQualifier == "" || hasQualifier(cls, requiredQualifier)
 }
 
 // refersTo reports whether one of the link's role properties holds the
