@@ -123,6 +123,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.repoCommand(),
 		a.mofcompCommand(),
 		a.queryCommand(),
+		a.userCommand(),
 	)
 	return root
 }

@@ -1,0 +1,588 @@
+package cimxml
+
+import (
+	"strings"
+
+	"github.com/wbemd/wbemd/cim"
+)
+
+// request is a decoded CIM-XML method call.
+type request struct {
+	id        string
+	intrinsic bool
+	method    string
+	ns        string
+	params    map[string]*node // IPARAMVALUE or PARAMVALUE by folded name
+	target    *node            // extrinsic: LOCALINSTANCEPATH or LOCALCLASSPATH
+}
+
+// decodeRequest reads the MESSAGE of a CIM-XML request.
+func decodeRequest(root *node) (*request, error) {
+	if root.name != "CIM" {
+		return nil, requestError("the root element is %s, not CIM", root.name)
+	}
+	msg := root.kid("MESSAGE")
+	if msg == nil {
+		return nil, requestError("CIM holds no MESSAGE")
+	}
+	req := &request{params: map[string]*node{}}
+	req.id, _ = msg.attr("ID")
+	simple := msg.kid("SIMPLEREQ")
+	if simple == nil {
+		if msg.kid("MULTIREQ") != nil {
+			return nil, cim.Errorf(cim.ENotSupported, "multiple requests (MULTIREQ) are not supported")
+		}
+		return nil, requestError("MESSAGE holds no SIMPLEREQ (%s)", msg.where())
+	}
+	call := simple.kid("IMETHODCALL")
+	pname := "IPARAMVALUE"
+	if call != nil {
+		req.intrinsic = true
+		nsPath := call.kid("LOCALNAMESPACEPATH")
+		if nsPath == nil {
+			return nil, requestError("IMETHODCALL holds no LOCALNAMESPACEPATH (%s)", call.where())
+		}
+		req.ns = namespaceOf(nsPath)
+	} else if call = simple.kid("METHODCALL"); call != nil {
+		pname = "PARAMVALUE"
+		if req.target = call.kid("LOCALINSTANCEPATH"); req.target == nil {
+			req.target = call.kid("LOCALCLASSPATH")
+		}
+		if req.target == nil {
+			return nil, requestError("METHODCALL names no LOCALINSTANCEPATH or LOCALCLASSPATH (%s)", call.where())
+		}
+		if nsPath := req.target.kid("LOCALNAMESPACEPATH"); nsPath != nil {
+			req.ns = namespaceOf(nsPath)
+		}
+	} else {
+		return nil, requestError("SIMPLEREQ holds no IMETHODCALL or METHODCALL (%s)", simple.where())
+	}
+	req.method, _ = call.attr("NAME")
+	if req.method == "" {
+		return nil, requestError("the method call has no NAME (%s)", call.where())
+	}
+	for _, k := range call.kids {
+		if k.name != pname {
+			continue
+		}
+		name, _ := k.attr("NAME")
+		if name == "" {
+			return nil, requestError("%s without NAME (%s)", pname, k.where())
+		}
+		if _, dup := req.params[strings.ToLower(name)]; dup {
+			return nil, requestError("parameter %s is given twice (%s)", name, k.where())
+		}
+		req.params[strings.ToLower(name)] = k
+	}
+	return req, nil
+}
+
+// namespaceOf joins the NAMESPACE elements of a LOCALNAMESPACEPATH.
+func namespaceOf(n *node) string {
+	var parts []string
+	for _, k := range n.kids {
+		if k.name == "NAMESPACE" {
+			name, _ := k.attr("NAME")
+			parts = append(parts, name)
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// param returns an IPARAMVALUE's first child element, or nil.
+func (r *request) param(name string) (*node, bool) {
+	p, ok := r.params[strings.ToLower(name)]
+	if !ok {
+		return nil, false
+	}
+	if len(p.kids) == 0 {
+		return nil, true
+	}
+	return p.kids[0], true
+}
+
+// boolParam reads a boolean IPARAMVALUE, with its default.
+func (r *request) boolParam(name string, def bool) (bool, error) {
+	v, ok := r.param(name)
+	if !ok || v == nil {
+		return def, nil
+	}
+	if v.name != "VALUE" {
+		return false, requestError("parameter %s must be a VALUE, not %s", name, v.name)
+	}
+	switch strings.ToLower(strings.TrimSpace(v.text.String())) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, requestError("parameter %s must be TRUE or FALSE, not %q", name, v.text.String())
+}
+
+// stringParam reads a string-valued parameter (VALUE or CLASSNAME NAME).
+func (r *request) stringParam(name string) (string, bool, error) {
+	v, ok := r.param(name)
+	if !ok || v == nil {
+		return "", false, nil
+	}
+	switch v.name {
+	case "VALUE":
+		return v.text.String(), true, nil
+	case "CLASSNAME":
+		n, _ := v.attr("NAME")
+		return n, true, nil
+	}
+	return "", false, requestError("parameter %s must be a VALUE or CLASSNAME, not %s", name, v.name)
+}
+
+// propertyList reads PropertyList: nil when absent or NULL (all
+// properties), else the names (possibly none).
+func (r *request) propertyList() ([]string, error) {
+	v, ok := r.param("PropertyList")
+	if !ok || v == nil {
+		return nil, nil
+	}
+	if v.name != "VALUE.ARRAY" {
+		return nil, requestError("PropertyList must be a VALUE.ARRAY, not %s", v.name)
+	}
+	out := []string{}
+	for _, k := range v.kids {
+		if k.name == "VALUE" {
+			out = append(out, k.text.String())
+		}
+	}
+	return out, nil
+}
+
+// typeOf reads a TYPE or PARAMTYPE attribute.
+func typeOf(n *node, attr string) (cim.Type, error) {
+	t, _ := n.attr(attr)
+	if t == "" {
+		return cim.TypeString, nil
+	}
+	typ, ok := cim.ParseTypeName(t)
+	if !ok || typ.Elem() == cim.TypeObject {
+		return 0, requestError("unknown %s %q (%s)", attr, t, n.where())
+	}
+	return typ, nil
+}
+
+// valueOf decodes a VALUE, VALUE.ARRAY or VALUE.REFERENCE of type t.
+func valueOf(n *node, t cim.Type, embedded bool, depth int) (cim.Value, error) {
+	if n == nil {
+		return cim.Null(t), nil
+	}
+	switch n.name {
+	case "VALUE.NULL":
+		return cim.Null(t), nil
+	case "VALUE":
+		if t.IsArray() {
+			return cim.Value{}, cim.Errorf(cim.ETypeMismatch, "%s needs a VALUE.ARRAY (%s)", t, n.where())
+		}
+		return scalarOf(n.text.String(), t, embedded, depth, n)
+	case "VALUE.ARRAY":
+		if !t.IsArray() {
+			return cim.Value{}, cim.Errorf(cim.ETypeMismatch, "%s takes one VALUE, not a VALUE.ARRAY (%s)", t, n.where())
+		}
+		elems := make([]any, 0, len(n.kids))
+		for _, k := range n.kids {
+			if k.name == "VALUE.NULL" {
+				return cim.Value{}, cim.Errorf(cim.ETypeMismatch, "array elements cannot be NULL (%s)", k.where())
+			}
+			v, err := valueOf(k, t.Elem(), embedded, depth)
+			if err != nil {
+				return cim.Value{}, err
+			}
+			elems = append(elems, v.V)
+		}
+		return cim.NewValue(t, elems)
+	case "VALUE.REFERENCE":
+		p, err := referenceOf(n)
+		if err != nil {
+			return cim.Value{}, err
+		}
+		return cim.NewValue(cim.TypeReference, p)
+	}
+	return cim.Value{}, requestError("expected a value, found %s (%s)", n.name, n.where())
+}
+
+func scalarOf(text string, t cim.Type, embedded bool, depth int, n *node) (cim.Value, error) {
+	if embedded || t == cim.TypeObject {
+		obj, err := embeddedOf(text, depth)
+		if err != nil {
+			return cim.Value{}, err
+		}
+		return cim.Value{Type: cim.TypeObject, V: obj}, nil
+	}
+	if t != cim.TypeString && t != cim.TypeChar16 {
+		text = strings.TrimSpace(text)
+	}
+	v, err := cim.ParseValue(t, text)
+	if err != nil {
+		e := cim.AsError(err)
+		return cim.Value{}, cim.Errorf(e.Status, "%s (%s)", e.Description, n.where())
+	}
+	return v, nil
+}
+
+// embeddedOf decodes an embedded object: the escaped text of an INSTANCE
+// or CLASS element.
+func embeddedOf(text string, depth int) (*cim.Object, error) {
+	if depth > 16 {
+		return nil, requestError("embedded objects nest too deep")
+	}
+	root, err := parseTree(strings.NewReader(text))
+	if err != nil {
+		return nil, err
+	}
+	switch root.name {
+	case "INSTANCE":
+		return instanceOf(root, depth+1)
+	case "CLASS":
+		return classOf(root)
+	}
+	return nil, requestError("an embedded object is an INSTANCE or a CLASS, not %s", root.name)
+}
+
+// qualifierOf decodes a QUALIFIER.
+func qualifierOf(n *node) (cim.Qualifier, error) {
+	name, _ := n.attr("NAME")
+	t, err := typeOf(n, "TYPE")
+	if err != nil {
+		return cim.Qualifier{}, err
+	}
+	var vn *node
+	if len(n.kids) > 0 {
+		vn = n.kids[0]
+		if vn.name == "VALUE.ARRAY" {
+			t = t.ArrayOf()
+		}
+	}
+	v, err := valueOf(vn, t, false, 0)
+	if err != nil {
+		return cim.Qualifier{}, err
+	}
+	q := cim.Qualifier{Name: name, Value: v, Flavor: flavorOf(n, cim.FlavorToSubclass)}
+	return q, nil
+}
+
+// flavorOf reads the flavor attributes (DSP0201 defaults: OVERRIDABLE and
+// TOSUBCLASS true, TOINSTANCE and TRANSLATABLE false).
+func flavorOf(n *node, def cim.Flavor) cim.Flavor {
+	f := def
+	set := func(attr string, bit cim.Flavor, on bool) {
+		if v, ok := n.attr(attr); ok {
+			if strings.EqualFold(v, "true") == on {
+				f |= bit
+			} else {
+				f &^= bit
+			}
+		}
+	}
+	set("OVERRIDABLE", cim.FlavorDisableOverride, false)
+	set("TOSUBCLASS", cim.FlavorToSubclass, true)
+	set("TOINSTANCE", cim.FlavorToInstance, true)
+	set("TRANSLATABLE", cim.FlavorAmended, true)
+	return f
+}
+
+func qualifiersOf(n *node) ([]cim.Qualifier, error) {
+	var out []cim.Qualifier
+	for _, k := range n.kids {
+		if k.name != "QUALIFIER" {
+			continue
+		}
+		q, err := qualifierOf(k)
+		if err != nil {
+			return nil, err
+		}
+		if prop, _ := k.attr("PROPAGATED"); strings.EqualFold(prop, "true") {
+			q.Flavor |= cim.FlavorOriginPropagated
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+// propertyOf decodes a PROPERTY, PROPERTY.ARRAY or PROPERTY.REFERENCE.
+func propertyOf(n *node, depth int) (cim.Property, error) {
+	name, _ := n.attr("NAME")
+	p := cim.Property{Name: name}
+	embedded := false
+	if v, ok := n.attr("EmbeddedObject"); ok && v != "" {
+		embedded = true
+	}
+	var err error
+	switch n.name {
+	case "PROPERTY":
+		p.Type, err = typeOf(n, "TYPE")
+	case "PROPERTY.ARRAY":
+		p.Type, err = typeOf(n, "TYPE")
+		p.Type = p.Type.ArrayOf()
+		if size, ok := n.attr("ARRAYSIZE"); ok {
+			if v, perr := cim.ParseValue(cim.TypeUint32, size); perr == nil {
+				p.ArraySize = int(v.V.(uint32))
+			}
+		}
+	case "PROPERTY.REFERENCE":
+		p.Type = cim.TypeReference
+		p.RefClass, _ = n.attr("REFERENCECLASS")
+	}
+	if err != nil {
+		return p, err
+	}
+	if embedded {
+		p.Type = cim.TypeObject
+		if n.name == "PROPERTY.ARRAY" {
+			p.Type = p.Type.ArrayOf()
+		}
+		p.RefClass, _ = n.attr("EmbeddedInstance")
+	}
+	if p.Qualifiers, err = qualifiersOf(n); err != nil {
+		return p, err
+	}
+	if ei, ok := cim.FindQualifier(p.Qualifiers, "EmbeddedInstance"); ok && p.Type.Elem() == cim.TypeString {
+		p.Type = cim.TypeObject
+		if n.name == "PROPERTY.ARRAY" {
+			p.Type = p.Type.ArrayOf()
+		}
+		p.RefClass, _ = ei.Value.V.(string)
+	}
+	if o, _ := n.attr("CLASSORIGIN"); o != "" {
+		p.Origin = o
+	}
+	var vn *node
+	for _, k := range n.kids {
+		if strings.HasPrefix(k.name, "VALUE") {
+			vn = k
+		}
+	}
+	p.Value, err = valueOf(vn, p.Type, false, depth)
+	return p, err
+}
+
+// instanceOf decodes an INSTANCE.
+func instanceOf(n *node, depth int) (*cim.Object, error) {
+	if n.name != "INSTANCE" {
+		return nil, requestError("expected INSTANCE, found %s (%s)", n.name, n.where())
+	}
+	o := &cim.Object{Genus: cim.GenusInstance}
+	o.Class, _ = n.attr("CLASSNAME")
+	var err error
+	if o.Qualifiers, err = qualifiersOf(n); err != nil {
+		return nil, err
+	}
+	// Qualifiers a client copied from the class (wbemcli does) belong to
+	// the class, not to the instance.
+	for i := range o.Qualifiers {
+		o.Qualifiers[i].Flavor |= cim.FlavorOriginPropagated
+	}
+	for _, k := range n.kids {
+		if !strings.HasPrefix(k.name, "PROPERTY") {
+			continue
+		}
+		p, err := propertyOf(k, depth)
+		if err != nil {
+			return nil, err
+		}
+		for i := range p.Qualifiers {
+			p.Qualifiers[i].Flavor |= cim.FlavorOriginPropagated
+		}
+		o.Properties = append(o.Properties, p)
+	}
+	return o, nil
+}
+
+// classOf decodes a CLASS.
+func classOf(n *node) (*cim.Object, error) {
+	if n.name != "CLASS" {
+		return nil, requestError("expected CLASS, found %s (%s)", n.name, n.where())
+	}
+	c := &cim.Object{Genus: cim.GenusClass}
+	c.Class, _ = n.attr("NAME")
+	c.Superclass, _ = n.attr("SUPERCLASS")
+	var err error
+	if c.Qualifiers, err = qualifiersOf(n); err != nil {
+		return nil, err
+	}
+	for _, k := range n.kids {
+		switch {
+		case strings.HasPrefix(k.name, "PROPERTY"):
+			p, err := propertyOf(k, 0)
+			if err != nil {
+				return nil, err
+			}
+			if prop, _ := k.attr("PROPAGATED"); strings.EqualFold(prop, "true") {
+				continue // inherited: the class declares it through its superclass
+			}
+			p.Origin = ""
+			c.Properties = append(c.Properties, p)
+		case k.name == "METHOD":
+			if prop, _ := k.attr("PROPAGATED"); strings.EqualFold(prop, "true") {
+				continue
+			}
+			m, err := methodOf(k)
+			if err != nil {
+				return nil, err
+			}
+			c.Methods = append(c.Methods, m)
+		}
+	}
+	return c, nil
+}
+
+func methodOf(n *node) (cim.Method, error) {
+	name, _ := n.attr("NAME")
+	rt, err := typeOf(n, "TYPE")
+	if err != nil {
+		return cim.Method{}, err
+	}
+	m := cim.Method{Name: name, ReturnType: rt}
+	if m.Qualifiers, err = qualifiersOf(n); err != nil {
+		return m, err
+	}
+	for _, k := range n.kids {
+		var pa cim.Parameter
+		pa.Name, _ = k.attr("NAME")
+		switch k.name {
+		case "PARAMETER":
+			pa.Type, err = typeOf(k, "TYPE")
+		case "PARAMETER.ARRAY":
+			pa.Type, err = typeOf(k, "TYPE")
+			pa.Type = pa.Type.ArrayOf()
+		case "PARAMETER.REFERENCE":
+			pa.Type = cim.TypeReference
+			pa.RefClass, _ = k.attr("REFERENCECLASS")
+		case "PARAMETER.REFARRAY":
+			pa.Type = cim.TypeReference.ArrayOf()
+			pa.RefClass, _ = k.attr("REFERENCECLASS")
+		default:
+			continue
+		}
+		if err != nil {
+			return m, err
+		}
+		if pa.Qualifiers, err = qualifiersOf(k); err != nil {
+			return m, err
+		}
+		m.Parameters = append(m.Parameters, pa)
+	}
+	return m, nil
+}
+
+// instanceNameOf decodes an INSTANCENAME into a path.
+func instanceNameOf(n *node) (*cim.ObjectPath, error) {
+	if n == nil || n.name != "INSTANCENAME" {
+		what := "nothing"
+		if n != nil {
+			what = n.name
+		}
+		return nil, requestError("expected INSTANCENAME, found %s", what)
+	}
+	p := &cim.ObjectPath{}
+	p.Class, _ = n.attr("CLASSNAME")
+	for _, k := range n.kids {
+		switch k.name {
+		case "KEYBINDING":
+			name, _ := k.attr("NAME")
+			if len(k.kids) == 0 {
+				return nil, requestError("KEYBINDING %s holds no value (%s)", name, k.where())
+			}
+			v, err := keyValueOf(k.kids[0])
+			if err != nil {
+				return nil, err
+			}
+			p.Keys = append(p.Keys, cim.KeyBinding{Name: name, Value: v})
+		case "KEYVALUE", "VALUE.REFERENCE":
+			v, err := keyValueOf(k)
+			if err != nil {
+				return nil, err
+			}
+			p.Keys = append(p.Keys, cim.KeyBinding{Value: v})
+		}
+	}
+	if len(p.Keys) == 0 {
+		p.Singleton = true
+	}
+	return p, nil
+}
+
+func keyValueOf(n *node) (cim.Value, error) {
+	if n.name == "VALUE.REFERENCE" {
+		s, err := referenceOf(n)
+		if err != nil {
+			return cim.Value{}, err
+		}
+		return cim.Value{Type: cim.TypeReference, V: s}, nil
+	}
+	text := n.text.String()
+	vt, _ := n.attr("VALUETYPE")
+	if t, ok := n.attr("TYPE"); ok {
+		if typ, ok := cim.ParseTypeName(t); ok {
+			return scalarOf(text, typ, false, 0, n)
+		}
+	}
+	switch strings.ToLower(vt) {
+	case "boolean":
+		return cim.ParseValue(cim.TypeBoolean, strings.TrimSpace(text))
+	case "numeric":
+		text = strings.TrimSpace(text)
+		if strings.HasPrefix(text, "-") {
+			return cim.ParseValue(cim.TypeSint64, text)
+		}
+		if v, err := cim.ParseValue(cim.TypeUint64, text); err == nil {
+			return v, nil
+		}
+		return cim.ParseValue(cim.TypeReal64, text)
+	}
+	return cim.Value{Type: cim.TypeString, V: text}, nil
+}
+
+// referenceOf decodes a VALUE.REFERENCE into an object path string.
+func referenceOf(n *node) (string, error) {
+	if len(n.kids) == 0 {
+		return "", requestError("VALUE.REFERENCE is empty (%s)", n.where())
+	}
+	p, err := pathOf(n.kids[0])
+	if err != nil {
+		return "", err
+	}
+	return p.String(), nil
+}
+
+// pathOf decodes CLASSPATH, LOCALCLASSPATH, CLASSNAME, INSTANCEPATH,
+// LOCALINSTANCEPATH or INSTANCENAME.
+func pathOf(n *node) (*cim.ObjectPath, error) {
+	switch n.name {
+	case "CLASSNAME":
+		c, _ := n.attr("NAME")
+		return &cim.ObjectPath{Class: c}, nil
+	case "INSTANCENAME":
+		return instanceNameOf(n)
+	case "LOCALCLASSPATH", "CLASSPATH", "LOCALINSTANCEPATH", "INSTANCEPATH":
+		var p *cim.ObjectPath
+		var err error
+		if cn := n.kid("CLASSNAME"); cn != nil {
+			p, err = pathOf(cn)
+		} else if in := n.kid("INSTANCENAME"); in != nil {
+			p, err = pathOf(in)
+		} else {
+			return nil, requestError("%s names no class or instance (%s)", n.name, n.where())
+		}
+		if err != nil {
+			return nil, err
+		}
+		nsp := n.kid("LOCALNAMESPACEPATH")
+		if nsPath := n.kid("NAMESPACEPATH"); nsPath != nil {
+			nsp = nsPath.kid("LOCALNAMESPACEPATH")
+			if h := nsPath.kid("HOST"); h != nil {
+				p.Server = strings.TrimSpace(h.text.String())
+			}
+		}
+		if nsp != nil {
+			p.Namespace = namespaceOf(nsp)
+		}
+		return p, nil
+	}
+	return nil, requestError("expected an object path, found %s (%s)", n.name, n.where())
+}

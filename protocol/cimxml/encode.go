@@ -1,0 +1,419 @@
+package cimxml
+
+import (
+	"bufio"
+	"strconv"
+	"strings"
+
+	"github.com/wbemd/wbemd/cim"
+)
+
+// writer writes CIM-XML. It escapes text itself (only &lt; &gt; &amp;
+// &quot; &apos;: wbemcli prints numeric character references literally)
+// and never writes a self-closing tag (wbemcli's parser breaks on some).
+type writer struct {
+	w *bufio.Writer
+}
+
+func (w *writer) s(text string) { w.w.WriteString(text) }
+
+func (w *writer) esc(text string) {
+	last := 0
+	for i := 0; i < len(text); i++ {
+		var rep string
+		switch text[i] {
+		case '<':
+			rep = "&lt;"
+		case '>':
+			rep = "&gt;"
+		case '&':
+			rep = "&amp;"
+		case '"':
+			rep = "&quot;"
+		case '\'':
+			rep = "&apos;"
+		default:
+			continue
+		}
+		w.w.WriteString(text[last:i])
+		w.w.WriteString(rep)
+		last = i + 1
+	}
+	w.w.WriteString(text[last:])
+}
+
+func (w *writer) attr(name, value string) {
+	w.s(" " + name + `="`)
+	w.esc(value)
+	w.s(`"`)
+}
+
+// options are the per-operation choices of what an object carries.
+type options struct {
+	localOnly, qualifiers, classOrigin bool
+	properties                         []string // nil: all
+}
+
+func (o options) wants(name string) bool {
+	if o.properties == nil {
+		return true
+	}
+	for _, p := range o.properties {
+		if strings.EqualFold(p, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// typeName is the TYPE attribute of a scalar type.
+func typeName(t cim.Type) string {
+	switch t.Elem() {
+	case cim.TypeObject:
+		return "string"
+	case cim.TypeReference:
+		return "reference"
+	}
+	return cim.TypeName(t.Elem())
+}
+
+func (w *writer) value(v cim.Value) {
+	if v.IsNull() {
+		return
+	}
+	if v.Type.IsArray() {
+		w.s("<VALUE.ARRAY>")
+		for i := 0; i < v.Len(); i++ {
+			w.value(v.Index(i))
+		}
+		w.s("</VALUE.ARRAY>")
+		return
+	}
+	if v.Type == cim.TypeReference {
+		s, _ := v.V.(string)
+		w.reference(s)
+		return
+	}
+	w.s("<VALUE>")
+	w.esc(valueText(v))
+	w.s("</VALUE>")
+}
+
+// valueText is the text of a scalar VALUE: TRUE/FALSE become lower case as
+// DSP0201 writes them, embedded objects their escaped CIM-XML.
+func valueText(v cim.Value) string {
+	switch x := v.V.(type) {
+	case bool:
+		if x {
+			return "TRUE"
+		}
+		return "FALSE"
+	case *cim.Object:
+		var b strings.Builder
+		bw := &writer{w: bufio.NewWriter(&b)}
+		if x.Genus == cim.GenusClass {
+			bw.class(x, options{qualifiers: true})
+		} else {
+			bw.instance(x, options{qualifiers: true})
+		}
+		bw.w.Flush()
+		return b.String()
+	}
+	return cim.FormatValue(v)
+}
+
+func (w *writer) reference(path string) {
+	w.s("<VALUE.REFERENCE>")
+	p, err := cim.ParsePath(path)
+	if err != nil {
+		w.s("<INSTANCENAME")
+		w.attr("CLASSNAME", path)
+		w.s("></INSTANCENAME>")
+	} else {
+		w.objectPath(p)
+	}
+	w.s("</VALUE.REFERENCE>")
+}
+
+// objectPath writes a path as CLASSNAME/INSTANCENAME, or with its
+// namespace as LOCALCLASSPATH/LOCALINSTANCEPATH (INSTANCEPATH with a host).
+func (w *writer) objectPath(p *cim.ObjectPath) {
+	if p.Namespace == "" {
+		if p.IsClass() {
+			w.s("<CLASSNAME")
+			w.attr("NAME", p.Class)
+			w.s("></CLASSNAME>")
+			return
+		}
+		w.instanceName(p)
+		return
+	}
+	kind := "INSTANCE"
+	if p.IsClass() {
+		kind = "CLASS"
+	}
+	if p.Server != "" && p.Server != "." {
+		w.s("<" + kind + "PATH><NAMESPACEPATH><HOST>")
+		w.esc(p.Server)
+		w.s("</HOST>")
+		w.localNamespace(p.Namespace)
+		w.s("</NAMESPACEPATH>")
+	} else {
+		w.s("<LOCAL" + kind + "PATH>")
+		w.localNamespace(p.Namespace)
+	}
+	rel := *p
+	rel.Namespace, rel.Server = "", ""
+	w.objectPath(&rel)
+	if p.Server != "" && p.Server != "." {
+		w.s("</" + kind + "PATH>")
+	} else {
+		w.s("</LOCAL" + kind + "PATH>")
+	}
+}
+
+func (w *writer) localNamespace(ns string) {
+	w.s("<LOCALNAMESPACEPATH>")
+	for _, part := range strings.Split(ns, "/") {
+		w.s("<NAMESPACE")
+		w.attr("NAME", part)
+		w.s("></NAMESPACE>")
+	}
+	w.s("</LOCALNAMESPACEPATH>")
+}
+
+func (w *writer) instanceName(p *cim.ObjectPath) {
+	w.s("<INSTANCENAME")
+	w.attr("CLASSNAME", p.Class)
+	w.s(">")
+	for _, k := range p.Keys {
+		w.s("<KEYBINDING")
+		w.attr("NAME", k.Name)
+		w.s(">")
+		if k.Value.Type == cim.TypeReference {
+			s, _ := k.Value.V.(string)
+			w.reference(s)
+		} else {
+			vt := "string"
+			switch {
+			case k.Value.Type == cim.TypeBoolean:
+				vt = "boolean"
+			case k.Value.Type.IsInteger() || k.Value.Type.IsReal():
+				vt = "numeric"
+			}
+			w.s(`<KEYVALUE VALUETYPE="` + vt + `"`)
+			w.attr("TYPE", cim.TypeName(k.Value.Type)) // required by DSP0203 2.4
+			w.s(">")
+			w.esc(valueText(k.Value))
+			w.s("</KEYVALUE>")
+		}
+		w.s("</KEYBINDING>")
+	}
+	w.s("</INSTANCENAME>")
+}
+
+func (w *writer) qualifier(q cim.Qualifier) {
+	w.s("<QUALIFIER")
+	w.attr("NAME", q.Name)
+	w.attr("TYPE", typeName(q.Value.Type))
+	if q.Flavor&cim.FlavorOriginPropagated != 0 {
+		w.s(` PROPAGATED="true"`)
+	}
+	w.flavors(q.Flavor)
+	w.s(">")
+	w.value(q.Value)
+	w.s("</QUALIFIER>")
+}
+
+// flavors writes the flavor attributes that differ from DSP0201's defaults.
+func (w *writer) flavors(f cim.Flavor) {
+	if f&cim.FlavorDisableOverride != 0 {
+		w.s(` OVERRIDABLE="false"`)
+	}
+	if f&cim.FlavorToSubclass == 0 {
+		w.s(` TOSUBCLASS="false"`)
+	}
+	if f&cim.FlavorToInstance != 0 {
+		w.s(` TOINSTANCE="true"`)
+	}
+	if f&cim.FlavorAmended != 0 {
+		w.s(` TRANSLATABLE="true"`)
+	}
+}
+
+func (w *writer) qualifiers(qs []cim.Qualifier, o options) {
+	if !o.qualifiers {
+		return
+	}
+	for _, q := range qs {
+		w.qualifier(q)
+	}
+}
+
+func (w *writer) property(p *cim.Property, o options, class bool) {
+	tag := "PROPERTY"
+	switch {
+	case p.Type == cim.TypeReference:
+		tag = "PROPERTY.REFERENCE"
+	case p.Type.IsArray():
+		tag = "PROPERTY.ARRAY"
+	}
+	w.s("<" + tag)
+	w.attr("NAME", p.Name)
+	if p.Type == cim.TypeReference {
+		if p.RefClass != "" {
+			w.attr("REFERENCECLASS", p.RefClass)
+		}
+	} else {
+		w.attr("TYPE", typeName(p.Type))
+	}
+	if p.Type.Elem() == cim.TypeObject {
+		if p.RefClass != "" {
+			w.s(` EmbeddedObject="instance"`)
+			w.attr("EmbeddedInstance", p.RefClass)
+		} else {
+			w.s(` EmbeddedObject="object"`)
+		}
+	}
+	if p.Type.IsArray() && p.ArraySize > 0 {
+		w.attr("ARRAYSIZE", strconv.Itoa(p.ArraySize))
+	}
+	if o.classOrigin && p.Origin != "" {
+		w.attr("CLASSORIGIN", p.Origin)
+	}
+	if class && p.Propagated {
+		w.s(` PROPAGATED="true"`)
+	}
+	w.s(">")
+	w.qualifiers(p.Qualifiers, o)
+	w.value(p.Value)
+	w.s("</" + tag + ">")
+}
+
+func (w *writer) class(c *cim.Object, o options) {
+	w.s("<CLASS")
+	w.attr("NAME", c.Class)
+	if c.Superclass != "" {
+		w.attr("SUPERCLASS", c.Superclass)
+	}
+	w.s(">")
+	qs := c.Qualifiers
+	if o.localOnly {
+		qs = local(qs)
+	}
+	w.qualifiers(qs, o)
+	for i := range c.Properties {
+		p := &c.Properties[i]
+		if (o.localOnly && p.Propagated) || !o.wants(p.Name) {
+			continue
+		}
+		w.property(p, o, true)
+	}
+	for i := range c.Methods {
+		m := &c.Methods[i]
+		if o.localOnly && m.Propagated {
+			continue
+		}
+		w.s("<METHOD")
+		w.attr("NAME", m.Name)
+		w.attr("TYPE", typeName(m.ReturnType))
+		if o.classOrigin && m.Origin != "" {
+			w.attr("CLASSORIGIN", m.Origin)
+		}
+		if m.Propagated {
+			w.s(` PROPAGATED="true"`)
+		}
+		w.s(">")
+		w.qualifiers(m.Qualifiers, o)
+		for j := range m.Parameters {
+			pa := &m.Parameters[j]
+			tag := "PARAMETER"
+			switch {
+			case pa.Type == cim.TypeReference:
+				tag = "PARAMETER.REFERENCE"
+			case pa.Type == cim.TypeReference.ArrayOf():
+				tag = "PARAMETER.REFARRAY"
+			case pa.Type.IsArray():
+				tag = "PARAMETER.ARRAY"
+			}
+			w.s("<" + tag)
+			w.attr("NAME", pa.Name)
+			if pa.Type.Elem() == cim.TypeReference {
+				if pa.RefClass != "" {
+					w.attr("REFERENCECLASS", pa.RefClass)
+				}
+			} else {
+				w.attr("TYPE", typeName(pa.Type))
+			}
+			w.s(">")
+			w.qualifiers(pa.Qualifiers, o)
+			w.s("</" + tag + ">")
+		}
+		w.s("</METHOD>")
+	}
+	w.s("</CLASS>")
+}
+
+func local(qs []cim.Qualifier) []cim.Qualifier {
+	var out []cim.Qualifier
+	for _, q := range qs {
+		if q.Flavor&cim.FlavorOriginPropagated == 0 {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+func (w *writer) instance(inst *cim.Object, o options) {
+	w.s("<INSTANCE")
+	w.attr("CLASSNAME", inst.Class)
+	w.s(">")
+	w.qualifiers(inst.Qualifiers, o)
+	for i := range inst.Properties {
+		p := &inst.Properties[i]
+		if !o.wants(p.Name) || (o.localOnly && p.Origin != "" && !cim.EqualFold(p.Origin, inst.Class)) {
+			continue
+		}
+		w.property(p, o, false)
+	}
+	w.s("</INSTANCE>")
+}
+
+func (w *writer) qualifierDecl(d *cim.QualifierDecl) {
+	tag := "QUALIFIER.DECLARATION"
+	w.s("<" + tag)
+	w.attr("NAME", d.Name)
+	w.attr("TYPE", cim.TypeName(d.Type.Elem()))
+	if d.Type.IsArray() {
+		w.s(` ISARRAY="true"`)
+		if d.ArraySize > 0 {
+			w.attr("ARRAYSIZE", strconv.Itoa(d.ArraySize))
+		}
+	}
+	w.flavors(d.Flavor)
+	w.s("><SCOPE")
+	for _, sn := range []struct {
+		s    cim.Scope
+		attr string
+	}{{cim.ScopeClass, "CLASS"}, {cim.ScopeAssociation, "ASSOCIATION"}, {cim.ScopeReference, "REFERENCE"},
+		{cim.ScopeProperty, "PROPERTY"}, {cim.ScopeMethod, "METHOD"}, {cim.ScopeParameter, "PARAMETER"}, {cim.ScopeIndication, "INDICATION"}} {
+		if d.Scope&sn.s != 0 {
+			w.s(" " + sn.attr + `="true"`)
+		}
+	}
+	w.s("></SCOPE>")
+	w.value(d.Value)
+	w.s("</" + tag + ">")
+}
+
+// pathOfObject is the instance path of an object in its namespace.
+func pathOfObject(o *cim.Object) *cim.ObjectPath {
+	if o.Genus == cim.GenusClass {
+		return &cim.ObjectPath{Class: o.Class, Namespace: o.Namespace}
+	}
+	p, err := o.ObjectPath()
+	if err != nil {
+		return &cim.ObjectPath{Class: o.Class}
+	}
+	return p
+}

@@ -1,0 +1,683 @@
+package cimxml
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/wql"
+)
+
+// Authenticator checks a request's credentials and returns the caller;
+// ok is false when they are missing or wrong.
+type Authenticator func(r *http.Request) (p cimom.Principal, ok bool)
+
+// Handler serves CIM-XML operations (DSP0200) on POST /cimom.
+type Handler struct {
+	CIMOM *cimom.CIMOM
+	Auth  Authenticator
+	Log   *slog.Logger
+	// MaxRequest bounds a request body (default 16 MiB).
+	MaxRequest int64
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.Default()
+}
+
+// ServeHTTP answers one CIM-XML request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost && r.Method != "M-POST" {
+		w.Header().Set("Allow", "POST, M-POST")
+		http.Error(w, "CIM-XML takes POST", http.StatusMethodNotAllowed)
+		return
+	}
+	p, ok := h.Auth(r)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Basic realm="wbemd"`)
+		http.Error(w, "authentication required", http.StatusUnauthorized)
+		return
+	}
+	p.Remote = true
+	hdr := func(name string) string {
+		if v := r.Header.Get(name); v != "" {
+			return v
+		}
+		// M-POST: headers carry a two-digit prefix declared in Man.
+		for k, vs := range r.Header {
+			if len(k) > 3 && k[2] == '-' && strings.EqualFold(k[3:], name) && len(vs) > 0 {
+				return vs[0]
+			}
+		}
+		return ""
+	}
+	if op := hdr("CIMOperation"); !strings.EqualFold(op, "MethodCall") {
+		w.Header().Set("CIMError", "unsupported-operation")
+		http.Error(w, "CIMOperation must be MethodCall", http.StatusBadRequest)
+		return
+	}
+	if v := hdr("CIMProtocolVersion"); v != "" && v != "1.0" && v != "1.1" {
+		w.Header().Set("CIMError", "unsupported-protocol-version")
+		http.Error(w, "CIMProtocolVersion must be 1.0 or 1.1", http.StatusNotImplemented)
+		return
+	}
+	maxBody := h.MaxRequest
+	if maxBody <= 0 {
+		maxBody = 16 << 20
+	}
+	root, err := parseTree(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) || strings.Contains(err.Error(), "request body too large") {
+			w.Header().Set("CIMError", "request-not-valid")
+			http.Error(w, "request larger than "+strconv.FormatInt(maxBody, 10)+" bytes", http.StatusRequestEntityTooLarge)
+			return
+		}
+		w.Header().Set("CIMError", "request-not-well-formed")
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	req, err := decodeRequest(root)
+	if err != nil {
+		w.Header().Set("CIMError", "request-not-valid")
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if m := hdr("CIMMethod"); !strings.EqualFold(m, req.method) {
+		w.Header().Set("CIMError", "header-mismatch")
+		http.Error(w, "CIMMethod header does not name the method of the body", http.StatusBadRequest)
+		return
+	}
+	if o := hdr("CIMObject"); o != "" && req.intrinsic {
+		if ns, err := url.PathUnescape(o); err == nil && !cim.EqualFold(strings.Trim(ns, "/"), req.ns) {
+			w.Header().Set("CIMError", "header-mismatch")
+			http.Error(w, "CIMObject header does not name the namespace of the body", http.StatusBadRequest)
+			return
+		}
+	}
+	var body bytes.Buffer
+	bw := &writer{w: bufio.NewWriter(&body)}
+	kind := "IMETHODRESPONSE"
+	if !req.intrinsic {
+		kind = "METHODRESPONSE"
+	}
+	bw.s(`<?xml version="1.0" encoding="utf-8" ?>` + "\n" + `<CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE`)
+	bw.attr("ID", req.id)
+	bw.s(` PROTOCOLVERSION="1.0"><SIMPLERSP><` + kind)
+	bw.attr("NAME", req.method)
+	bw.s(">")
+	var out bytes.Buffer
+	ow := &writer{w: bufio.NewWriter(&out)}
+	err = h.call(r.Context(), p, req, ow)
+	ow.w.Flush()
+	if err != nil {
+		e := cim.AsError(err)
+		code := cimCode(e.Status)
+		if code == errNotFound && (req.method == "CreateClass" || req.method == "ModifyClass") {
+			code = errInvalidSuperclass
+		}
+		bw.s(`<ERROR CODE="` + strconv.Itoa(code) + `"`)
+		bw.attr("DESCRIPTION", e.Status.String()+": "+e.Description)
+		bw.s("></ERROR>")
+		h.log().Info("cim-xml request failed", "method", req.method, "namespace", req.ns, "user", p.Name, "status", e.Status.String(), "err", e.Description)
+	} else if out.Len() > 0 {
+		if req.intrinsic {
+			bw.s("<IRETURNVALUE>")
+		}
+		bw.w.Write(out.Bytes())
+		if req.intrinsic {
+			bw.s("</IRETURNVALUE>")
+		}
+	}
+	bw.s("</" + kind + "></SIMPLERSP></MESSAGE></CIM>\n")
+	bw.w.Flush()
+	w.Header().Set("Content-Type", `application/xml; charset="utf-8"`)
+	w.Header().Set("CIMOperation", "MethodResponse")
+	w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
+	w.WriteHeader(http.StatusOK)
+	w.Write(body.Bytes())
+}
+
+// call runs one method and writes what goes inside IRETURNVALUE.
+func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *writer) error {
+	if !req.intrinsic {
+		return cim.Errorf(cim.ENotSupported, "extrinsic method %s: no method provider serves it", req.method)
+	}
+	svc, err := h.CIMOM.Connect(ctx, req.ns, p)
+	if err != nil {
+		return err
+	}
+	switch req.method {
+	case "GetClass":
+		return getClass(ctx, svc, req, w)
+	case "EnumerateClasses", "EnumerateClassNames":
+		return enumerateClasses(ctx, svc, req, w, req.method == "EnumerateClassNames")
+	case "CreateClass", "ModifyClass":
+		pname, flags := "NewClass", cimom.FlagCreateOnly
+		if req.method == "ModifyClass" {
+			pname, flags = "ModifiedClass", cimom.FlagUpdateOnly
+		}
+		n, _ := req.param(pname)
+		if n == nil {
+			return requestError("%s needs %s", req.method, pname)
+		}
+		c, err := classOf(n)
+		if err != nil {
+			return err
+		}
+		return svc.PutClass(ctx, c, flags, nil)
+	case "DeleteClass":
+		name, _, err := req.stringParam("ClassName")
+		if err != nil {
+			return err
+		}
+		return svc.DeleteClass(ctx, name, 0, nil)
+	case "GetInstance":
+		return getInstance(ctx, svc, req, w)
+	case "EnumerateInstances", "EnumerateInstanceNames":
+		return enumerateInstances(ctx, svc, req, w, req.method == "EnumerateInstanceNames")
+	case "CreateInstance":
+		n, _ := req.param("NewInstance")
+		if n == nil {
+			return requestError("CreateInstance needs NewInstance")
+		}
+		inst, err := instanceOf(n, 0)
+		if err != nil {
+			return err
+		}
+		path, err := svc.PutInstance(ctx, inst, cimom.FlagCreateOnly, nil)
+		if err != nil {
+			return err
+		}
+		op, err := cim.ParsePath(path)
+		if err != nil {
+			return err
+		}
+		w.instanceName(op)
+		return nil
+	case "ModifyInstance":
+		return modifyInstance(ctx, svc, req)
+	case "DeleteInstance":
+		path, err := instanceParam(req, "InstanceName")
+		if err != nil {
+			return err
+		}
+		return svc.DeleteInstance(ctx, path, 0, nil)
+	case "ExecQuery":
+		lang, _, err := req.stringParam("QueryLanguage")
+		if err != nil {
+			return err
+		}
+		query, _, err := req.stringParam("Query")
+		if err != nil {
+			return err
+		}
+		e, err := svc.ExecQuery(ctx, lang, query, cimom.FlagForwardOnly|cimom.FlagEnsureLocatable, nil)
+		if err != nil {
+			return err
+		}
+		return writeObjects(ctx, e, w, h.server(), options{qualifiers: false, classOrigin: false}, false)
+	case "Associators", "AssociatorNames", "References", "ReferenceNames":
+		return associators(ctx, svc, req, w, h.server())
+	case "GetProperty":
+		return getProperty(ctx, svc, req, w)
+	case "SetProperty":
+		return setProperty(ctx, svc, req)
+	case "GetQualifier":
+		name, _, err := req.stringParam("QualifierName")
+		if err != nil {
+			return err
+		}
+		d, err := svc.GetQualifier(ctx, name)
+		if err != nil {
+			return err
+		}
+		w.qualifierDecl(d)
+		return nil
+	case "EnumerateQualifiers":
+		ds, err := svc.EnumQualifiers(ctx)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			w.qualifierDecl(d)
+		}
+		return nil
+	case "SetQualifier":
+		n, _ := req.param("QualifierDeclaration")
+		if n == nil {
+			return requestError("SetQualifier needs QualifierDeclaration")
+		}
+		d, err := qualifierDeclOf(n)
+		if err != nil {
+			return err
+		}
+		return svc.PutQualifier(ctx, d, 0)
+	case "DeleteQualifier":
+		name, _, err := req.stringParam("QualifierName")
+		if err != nil {
+			return err
+		}
+		return svc.DeleteQualifier(ctx, name)
+	}
+	return cim.Errorf(cim.ENotSupported, "intrinsic method %s is not supported", req.method)
+}
+
+func (h *Handler) server() string { return "localhost" }
+
+func getClass(ctx context.Context, svc cimom.Services, req *request, w *writer) error {
+	name, _, err := req.stringParam("ClassName")
+	if err != nil {
+		return err
+	}
+	o, err := classOptions(req, true)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		return requestError("GetClass needs ClassName")
+	}
+	c, err := svc.GetObject(ctx, name, 0, nil)
+	if err != nil {
+		return err
+	}
+	w.class(c, o)
+	return nil
+}
+
+// classOptions reads LocalOnly, IncludeQualifiers, IncludeClassOrigin and
+// PropertyList with DSP0200's defaults for class operations.
+func classOptions(req *request, withList bool) (options, error) {
+	var o options
+	var err error
+	if o.localOnly, err = req.boolParam("LocalOnly", true); err != nil {
+		return o, err
+	}
+	if o.qualifiers, err = req.boolParam("IncludeQualifiers", true); err != nil {
+		return o, err
+	}
+	if o.classOrigin, err = req.boolParam("IncludeClassOrigin", false); err != nil {
+		return o, err
+	}
+	if withList {
+		o.properties, err = req.propertyList()
+	}
+	return o, err
+}
+
+// instanceOptions reads them with the defaults of instance operations;
+// LocalOnly is deprecated for instances and ignored, as OpenPegasus does.
+func instanceOptions(req *request) (options, error) {
+	var o options
+	var err error
+	if o.qualifiers, err = req.boolParam("IncludeQualifiers", false); err != nil {
+		return o, err
+	}
+	if o.classOrigin, err = req.boolParam("IncludeClassOrigin", false); err != nil {
+		return o, err
+	}
+	o.properties, err = req.propertyList()
+	return o, err
+}
+
+func enumerateClasses(ctx context.Context, svc cimom.Services, req *request, w *writer, names bool) error {
+	name, _, err := req.stringParam("ClassName")
+	if err != nil {
+		return err
+	}
+	deep, err := req.boolParam("DeepInheritance", false)
+	if err != nil {
+		return err
+	}
+	o, err := classOptions(req, false)
+	if err != nil {
+		return err
+	}
+	flags := cimom.FlagForwardOnly
+	if !deep {
+		flags |= cimom.FlagShallow
+	}
+	e, err := svc.CreateClassEnum(ctx, name, flags, nil)
+	if err != nil {
+		if cim.StatusOf(err) == cim.EInvalidClass {
+			return cim.Errorf(cim.EInvalidClass, "class %s does not exist", name)
+		}
+		return err
+	}
+	defer e.Close()
+	for c, err := range cimom.All(ctx, e) {
+		if err != nil {
+			return err
+		}
+		if cim.IsSystemName(c.Class) {
+			continue // WMI's system classes are not part of a CIM schema
+		}
+		if names {
+			w.s("<CLASSNAME")
+			w.attr("NAME", c.Class)
+			w.s("></CLASSNAME>")
+		} else {
+			w.class(c, o)
+		}
+	}
+	return nil
+}
+
+// instanceParam reads an INSTANCENAME parameter as a path string.
+func instanceParam(req *request, name string) (string, error) {
+	n, _ := req.param(name)
+	if n == nil {
+		return "", requestError("the operation needs %s", name)
+	}
+	p, err := instanceNameOf(n)
+	if err != nil {
+		return "", err
+	}
+	return p.RelPath(), nil
+}
+
+func getInstance(ctx context.Context, svc cimom.Services, req *request, w *writer) error {
+	path, err := instanceParam(req, "InstanceName")
+	if err != nil {
+		return err
+	}
+	o, err := instanceOptions(req)
+	if err != nil {
+		return err
+	}
+	inst, err := svc.GetObject(ctx, path, 0, nil)
+	if err != nil {
+		if cim.StatusOf(err) == cim.EInvalidClass {
+			return err
+		}
+		return err
+	}
+	w.instance(inst, o)
+	return nil
+}
+
+func enumerateInstances(ctx context.Context, svc cimom.Services, req *request, w *writer, names bool) error {
+	class, _, err := req.stringParam("ClassName")
+	if err != nil {
+		return err
+	}
+	deep, err := req.boolParam("DeepInheritance", true)
+	if err != nil {
+		return err
+	}
+	o, err := instanceOptions(req)
+	if err != nil {
+		return err
+	}
+	if !deep && !names {
+		// Only the properties of the class asked for.
+		cls, err := svc.GetObject(ctx, class, 0, nil)
+		if err != nil {
+			return err
+		}
+		var own []string
+		for _, p := range cls.Properties {
+			if o.wants(p.Name) {
+				own = append(own, p.Name)
+			}
+		}
+		o.properties = own
+	}
+	e, err := svc.CreateInstanceEnum(ctx, class, cimom.FlagForwardOnly, nil)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	for inst, err := range cimom.All(ctx, e) {
+		if err != nil {
+			return err
+		}
+		p := pathOfObject(inst)
+		p.Namespace, p.Server = "", ""
+		if names {
+			w.instanceName(p)
+			continue
+		}
+		w.s("<VALUE.NAMEDINSTANCE>")
+		w.instanceName(p)
+		w.instance(inst, o)
+		w.s("</VALUE.NAMEDINSTANCE>")
+	}
+	return nil
+}
+
+func modifyInstance(ctx context.Context, svc cimom.Services, req *request) error {
+	n, _ := req.param("ModifiedInstance")
+	if n == nil || n.name != "VALUE.NAMEDINSTANCE" {
+		return requestError("ModifyInstance needs ModifiedInstance as a VALUE.NAMEDINSTANCE")
+	}
+	name, err := instanceNameOf(n.kid("INSTANCENAME"))
+	if err != nil {
+		return err
+	}
+	in := n.kid("INSTANCE")
+	if in == nil {
+		return requestError("ModifiedInstance holds no INSTANCE")
+	}
+	inst, err := instanceOf(in, 0)
+	if err != nil {
+		return err
+	}
+	if !cim.EqualFold(inst.Class, name.Class) {
+		return requestError("ModifiedInstance names class %s but holds an instance of %s", name.Class, inst.Class)
+	}
+	// The keys come from the name.
+	for _, k := range name.Keys {
+		found := false
+		for i := range inst.Properties {
+			if cim.EqualFold(inst.Properties[i].Name, k.Name) {
+				inst.Properties[i].Value, found = k.Value, true
+			}
+		}
+		if !found {
+			inst.Properties = append(inst.Properties, cim.Property{Name: k.Name, Type: k.Value.Type, Value: k.Value})
+		}
+	}
+	list, err := req.propertyList()
+	if err != nil {
+		return err
+	}
+	var wctx *cimom.Context
+	if list != nil {
+		wctx = cimom.NewContext()
+		wctx.SetValue(cimom.PutExtensions, true)
+		wctx.SetValue(cimom.PutExtProperties, list)
+		wctx.SetValue(cimom.PutExtStrictNulls, true)
+	} else {
+		// A full ModifyInstance replaces the properties given; the others
+		// keep their values (DSP0200: properties not in the instance are
+		// not changed).
+		var given []string
+		for _, p := range inst.Properties {
+			given = append(given, p.Name)
+		}
+		wctx = cimom.NewContext()
+		wctx.SetValue(cimom.PutExtensions, true)
+		wctx.SetValue(cimom.PutExtProperties, given)
+		wctx.SetValue(cimom.PutExtStrictNulls, true)
+	}
+	_, err = svc.PutInstance(ctx, inst, cimom.FlagUpdateOnly, wctx)
+	return err
+}
+
+// writeObjects writes the results of a query or association operation as
+// VALUE.OBJECTWITHPATH, or their paths as OBJECTPATH.
+func writeObjects(ctx context.Context, e cimom.Enumerator, w *writer, host string, o options, names bool) error {
+	defer e.Close()
+	for obj, err := range cimom.All(ctx, e) {
+		if err != nil {
+			return err
+		}
+		p := pathOfObject(obj)
+		p.Server = host
+		if p.Namespace == "" {
+			p.Namespace = obj.Namespace
+		}
+		if names {
+			w.s("<OBJECTPATH>")
+			w.objectPath(p)
+			w.s("</OBJECTPATH>")
+			continue
+		}
+		w.s("<VALUE.OBJECTWITHPATH>")
+		w.objectPath(p)
+		if obj.Genus == cim.GenusClass {
+			w.class(obj, o)
+		} else {
+			w.instance(obj, o)
+		}
+		w.s("</VALUE.OBJECTWITHPATH>")
+	}
+	return nil
+}
+
+func associators(ctx context.Context, svc cimom.Services, req *request, w *writer, host string) error {
+	n, _ := req.param("ObjectName")
+	if n == nil {
+		return requestError("%s needs ObjectName", req.method)
+	}
+	p, err := pathOf(n)
+	if err != nil {
+		return err
+	}
+	q := &wql.Assoc{Path: p.RelPath(), References: strings.HasPrefix(req.method, "Reference"), SchemaOnly: p.IsClass()}
+	for name, dst := range map[string]*string{"AssocClass": &q.AssocClass, "ResultClass": &q.ResultClass, "Role": &q.Role, "ResultRole": &q.ResultRole} {
+		v, _, err := req.stringParam(name)
+		if err != nil {
+			return err
+		}
+		*dst = v
+	}
+	o, err := instanceOptions(req)
+	if err != nil {
+		return err
+	}
+	e, err := svc.Associators(ctx, q, cimom.FlagForwardOnly, nil)
+	if err != nil {
+		return err
+	}
+	return writeObjects(ctx, e, w, host, o, strings.HasSuffix(req.method, "Names"))
+}
+
+func getProperty(ctx context.Context, svc cimom.Services, req *request, w *writer) error {
+	path, err := instanceParam(req, "InstanceName")
+	if err != nil {
+		return err
+	}
+	name, _, err := req.stringParam("PropertyName")
+	if err != nil {
+		return err
+	}
+	inst, err := svc.GetObject(ctx, path, 0, nil)
+	if err != nil {
+		return err
+	}
+	p, ok := inst.Property(name)
+	if !ok {
+		return cim.Errorf(cim.EInvalidProperty, "class %s has no property %s", inst.Class, name)
+	}
+	w.value(p.Value)
+	return nil
+}
+
+func setProperty(ctx context.Context, svc cimom.Services, req *request) error {
+	path, err := instanceParam(req, "InstanceName")
+	if err != nil {
+		return err
+	}
+	name, _, err := req.stringParam("PropertyName")
+	if err != nil {
+		return err
+	}
+	op, err := cim.ParsePath(path)
+	if err != nil {
+		return err
+	}
+	cls, err := svc.GetObject(ctx, op.Class, 0, nil)
+	if err != nil {
+		return err
+	}
+	cp, ok := cls.Property(name)
+	if !ok {
+		return cim.Errorf(cim.EInvalidProperty, "class %s has no property %s", cls.Class, name)
+	}
+	vn, _ := req.param("NewValue")
+	v, err := valueOf(vn, cp.Type, false, 0)
+	if err != nil {
+		return err
+	}
+	inst, err := cls.SpawnInstance()
+	if err != nil {
+		return err
+	}
+	for _, k := range op.Keys {
+		if err := inst.Put(k.Name, k.Value); err != nil {
+			return err
+		}
+	}
+	if err := inst.Put(name, v); err != nil {
+		return err
+	}
+	wctx := cimom.NewContext()
+	wctx.SetValue(cimom.PutExtensions, true)
+	wctx.SetValue(cimom.PutExtProperties, []string{name})
+	wctx.SetValue(cimom.PutExtStrictNulls, true)
+	_, err = svc.PutInstance(ctx, inst, cimom.FlagUpdateOnly, wctx)
+	return err
+}
+
+// qualifierDeclOf decodes a QUALIFIER.DECLARATION.
+func qualifierDeclOf(n *node) (*cim.QualifierDecl, error) {
+	if n.name != "QUALIFIER.DECLARATION" {
+		return nil, requestError("expected QUALIFIER.DECLARATION, found %s", n.name)
+	}
+	d := &cim.QualifierDecl{}
+	d.Name, _ = n.attr("NAME")
+	t, err := typeOf(n, "TYPE")
+	if err != nil {
+		return nil, err
+	}
+	if a, _ := n.attr("ISARRAY"); strings.EqualFold(a, "true") {
+		t = t.ArrayOf()
+	}
+	d.Type = t
+	if size, ok := n.attr("ARRAYSIZE"); ok {
+		d.ArraySize, _ = strconv.Atoi(size)
+	}
+	d.Flavor = flavorOf(n, cim.FlavorToSubclass)
+	if sc := n.kid("SCOPE"); sc != nil {
+		for _, a := range sc.attrs {
+			if strings.EqualFold(a.Value, "true") {
+				if s, ok := cim.ParseScope(a.Name.Local); ok {
+					d.Scope |= s
+				}
+			}
+		}
+	}
+	var vn *node
+	for _, k := range n.kids {
+		if strings.HasPrefix(k.name, "VALUE") {
+			vn = k
+		}
+	}
+	if d.Value, err = valueOf(vn, t, false, 0); err != nil {
+		return nil, err
+	}
+	return d, nil
+}

@@ -1,0 +1,105 @@
+// Package cimxml is wbemd's CIM-XML front door (DMTF DSP0200 operations
+// over HTTP, DSP0201 encoding): it decodes a request, calls cimom, and
+// encodes the answer. It re-checks no repository rule: cimom does.
+package cimxml
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/wbemd/wbemd/cim"
+)
+
+// node is one XML element of a request, with its position.
+type node struct {
+	name  string
+	attrs []xml.Attr
+	kids  []*node
+	text  strings.Builder
+	line  int
+	col   int
+}
+
+func (n *node) attr(name string) (string, bool) {
+	for _, a := range n.attrs {
+		if strings.EqualFold(a.Name.Local, name) {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+// kid returns the first child with the name.
+func (n *node) kid(name string) *node {
+	for _, k := range n.kids {
+		if k.name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+func (n *node) where() string { return fmt.Sprintf("line %d, column %d", n.line, n.col) }
+
+// maxDepth bounds element nesting (embedded objects nest).
+const maxDepth = 128
+
+// maxElements bounds the elements of one request.
+const maxElements = 4 << 20
+
+// requestError is a malformed request: a CIM_ERR_INVALID_PARAMETER with
+// the position.
+func requestError(format string, args ...any) *cim.Error {
+	return cim.Errorf(cim.EInvalidParameter, format, args...)
+}
+
+// parseTree reads a whole XML document into a tree.
+func parseTree(r io.Reader) (*node, error) {
+	d := xml.NewDecoder(r)
+	d.Strict = true
+	var stack []*node
+	var root *node
+	count := 0
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			line, col := d.InputPos()
+			return nil, requestError("malformed XML at line %d, column %d: %v", line, col, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if count++; count > maxElements {
+				return nil, requestError("the request has more than %d elements", maxElements)
+			}
+			if len(stack) >= maxDepth {
+				line, col := d.InputPos()
+				return nil, requestError("elements nest deeper than %d at line %d, column %d", maxDepth, line, col)
+			}
+			line, col := d.InputPos()
+			n := &node{name: t.Name.Local, attrs: t.Attr, line: line, col: col}
+			if len(stack) > 0 {
+				p := stack[len(stack)-1]
+				p.kids = append(p.kids, n)
+			} else if root == nil {
+				root = n
+			}
+			stack = append(stack, n)
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if len(stack) > 0 {
+				stack[len(stack)-1].text.Write(t)
+			}
+		}
+	}
+	if root == nil {
+		return nil, requestError("the request body holds no XML element")
+	}
+	return root, nil
+}

@@ -1,0 +1,208 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wbemd/wbemd/internal/testdata"
+)
+
+var bin string // directory of the wbem and wbemd binaries built for the tests
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wbemd-interop")
+	if err != nil {
+		panic(err)
+	}
+	for _, c := range []string{"wbem", "wbemd"} {
+		build := exec.Command("go", "build", "-o", filepath.Join(dir, c), "github.com/wbemd/wbemd/cmd/"+c)
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			panic(err)
+		}
+	}
+	bin = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// daemon is a running wbemd.
+type daemon struct {
+	http, https string
+	repo        string
+	cmd         *exec.Cmd
+	log         *bytes.Buffer
+}
+
+// startDaemon prepares a repository (the sample schema, an administrator
+// "admin" and a user "guest") and runs wbemd on free ports.
+func startDaemon(t *testing.T) *daemon {
+	t.Helper()
+	repo := t.TempDir()
+	wbem := func(stdin string, args ...string) {
+		cmd := exec.Command(filepath.Join(bin, "wbem"), append([]string{"--repo", repo}, args...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("wbem %v: %v\n%s", args, err, out)
+		}
+	}
+	wbem("", "mofcomp", "../examples/sample.mof")
+	wbem("secret\n", "user", "add", "admin", "--admin", "--password-stdin")
+	wbem("guest-pw\n", "user", "add", "guest", "--password-stdin")
+	d := &daemon{repo: repo, log: &bytes.Buffer{}}
+	d.cmd = exec.Command(filepath.Join(bin, "wbemd"), "--repo", repo, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0")
+	stderr, _ := d.cmd.StderrPipe()
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := regexp.MustCompile(`serving CIM-XML over (HTTPS?)" addr=(\S+)`)
+	timer := time.AfterFunc(30*time.Second, func() { d.cmd.Process.Kill() })
+	sc := bufio.NewScanner(stderr)
+	for (d.http == "" || d.https == "") && sc.Scan() {
+		d.log.WriteString(sc.Text() + "\n")
+		if m := addr.FindStringSubmatch(sc.Text()); m != nil {
+			if m[1] == "HTTP" {
+				d.http = m[2]
+			} else {
+				d.https = m[2]
+			}
+		}
+	}
+	timer.Stop()
+	if d.http == "" || d.https == "" {
+		t.Fatalf("wbemd did not start:\n%s", d.log)
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	t.Cleanup(func() {
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- d.cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("wbemd exited: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			d.cmd.Process.Kill()
+			t.Error("wbemd did not stop on SIGTERM")
+		}
+	})
+	return d
+}
+
+// responses returns the CIM-XML answers a wbemcli -dx run printed.
+func responses(stderr string) []string {
+	var out []string
+	for {
+		i := strings.Index(stderr, "From server: <?xml")
+		if i < 0 {
+			return out
+		}
+		rest := stderr[i+len("From server: "):]
+		j := strings.Index(rest, "</CIM>")
+		if j < 0 {
+			return out
+		}
+		out = append(out, rest[:j+len("</CIM>")])
+		stderr = rest[j:]
+	}
+}
+
+// validate checks a response against the DSP0203 DTD with xmllint.
+func validate(t *testing.T, doc string) {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "rsp.xml")
+	os.WriteFile(f, []byte(doc), 0o644)
+	out, err := exec.Command("xmllint", "--noout", "--dtdvalid", filepath.Join(testdata.Dir(), "dtd", "DSP0203_2.4.0.dtd"), f).CombinedOutput()
+	if err != nil {
+		t.Errorf("response not valid against the DTD: %v\n%s\n%.2000s", err, out, doc)
+	}
+}
+
+// TestWbemcli drives every wbemcli operation against wbemd over HTTP and
+// HTTPS, with error cases, and validates every answer against the DTD.
+func TestWbemcli(t *testing.T) {
+	if _, err := exec.LookPath("wbemcli"); err != nil {
+		t.Fatal("wbemcli is not installed (apt-get install sblim-wbemcli; .ci/run does)")
+	}
+	if _, err := exec.LookPath("xmllint"); err != nil {
+		t.Fatal("xmllint is not installed (apt-get install libxml2-utils; .ci/run does)")
+	}
+	for _, scheme := range []string{"http", "https"} {
+		d := startDaemon(t) // each scheme starts from the sample schema
+		host := d.http
+		if scheme == "https" {
+			host = d.https
+		}
+		base := scheme + "://admin:secret@" + host + "/root/sample"
+		disk := base + `:Sample_Disk.Name="sda"`
+		cases := []struct {
+			name string
+			args []string
+			exit int
+			want string // a line the output must hold (stdout, or stderr on failure)
+		}{
+			{"ecn", []string{"ecn", base}, 0, host + "/root/sample:Sample_Disk"},
+			{"ec", []string{"ec", base + ":Sample_StorageElement"}, 0, host + "/root/sample:Sample_Volume Name=,SizeBytes=,Model=,Installed=,FileSystem=,Mounted="},
+			{"gc", []string{"gc", base + ":Sample_Disk"}, 0, host + "/root/sample:Sample_Disk Name=,SizeBytes=,Model=,Installed=,RotationRate=,Tags="},
+			{"gcd", []string{"gcd", base + ":Sample_Disk"}, 0, `<CLASS NAME="Sample_Disk" SUPERCLASS="Sample_StorageElement">`},
+			{"ein", []string{"ein", base + ":Sample_Disk"}, 0, host + `/root/sample:Sample_Disk.Name="sdb"`},
+			{"ei", []string{"ei", base + ":Sample_Volume"}, 0, host + `/root/sample:Sample_Volume.Name="sda2" Name="sda2",SizeBytes=480000000000,Model="partition",Installed=,FileSystem="ext4",Mounted=TRUE`},
+			{"gi", []string{"gi", disk}, 0, host + `/root/sample:Sample_Disk.Name="sda" Name="sda",SizeBytes=512110190592,Model="Samsung 980",Installed=20260101120000.000000+000,RotationRate=0,Tags="nvme","system"`},
+			{"ci", []string{"ci", base + `:Sample_Disk.Name="new"`, `Name="new",Model="it's > 'ü'",SizeBytes=5`}, 0, host + `/root/sample:Sample_Disk.Name="new"`},
+			{"gi created", []string{"gi", base + `:Sample_Disk.Name="new"`}, 0, `Model="it's > 'ü'"`},
+			{"ci exists", []string{"ci", base + `:Sample_Disk.Name="new"`, `Name="new",Model="x"`}, 16, "CIM_ERR_ALREADY_EXISTS"},
+			{"mi", []string{"mi", base + `:Sample_Disk.Name="new"`, `SizeBytes=77`}, 0, ""},
+			{"gp", []string{"gp", base + `:Sample_Disk.Name="new"`, "SizeBytes"}, 0, "77"},
+			{"sp", []string{"sp", base + `:Sample_Disk.Name="new"`, "RotationRate=99"}, 0, ""},
+			{"gi modified", []string{"gi", base + `:Sample_Disk.Name="new"`}, 0, "SizeBytes=77,"},
+			{"ain", []string{"ain", disk}, 0, `/root/sample:Sample_Volume.Name="sda2"`},
+			{"ai", []string{"ai", disk}, 0, `Name="sda2",SizeBytes=480000000000,Model="partition",Installed=,FileSystem="ext4",Mounted=TRUE`},
+			{"rin", []string{"rin", disk}, 0, `/root/sample:Sample_DiskVolume.Disk=Sample_Disk.Name="sda",Volume=Sample_Volume.Name="sda2"`},
+			{"ri", []string{"ri", disk}, 0, `Disk=Sample_Disk.Name="sda",Volume=Sample_Volume.Name="sda2"`},
+			{"di", []string{"di", base + `:Sample_Disk.Name="new"`}, 0, ""},
+			{"gi deleted", []string{"gi", base + `:Sample_Disk.Name="new"`}, 16, "CIM_ERR_NOT_FOUND"},
+			{"gc missing", []string{"gc", base + ":Nope"}, 16, "CIM_ERR_NOT_FOUND"},
+			{"ei invalid class", []string{"ei", base + ":Nope"}, 16, "CIM_ERR_INVALID_CLASS"},
+			{"ei invalid namespace", []string{"ei", scheme + "://admin:secret@" + host + "/root/nope:Sample_Disk"}, 16, "CIM_ERR_INVALID_NAMESPACE"},
+			{"wrong password", []string{"ei", scheme + "://admin:nope@" + host + "/root/sample:Sample_Disk"}, 16, "Invalid username/password"},
+			{"guest cannot write", []string{"ci", scheme + "://guest:guest-pw@" + host + `/root/sample:Sample_Disk.Name="g"`, `Name="g"`}, 16, "CIM_ERR_ACCESS_DENIED"},
+			{"cm without a provider", []string{"cm", disk, "Spin.Up=true"}, 16, "CIM_ERR_NOT_SUPPORTED"},
+			{"dc", []string{"dc", base + ":Sample_DiskVolume"}, 0, ""},
+			{"gc deleted", []string{"gc", base + ":Sample_DiskVolume"}, 16, "CIM_ERR_NOT_FOUND"},
+		}
+		for _, c := range cases {
+			args := append([]string{"-dx", "-noverify"}, c.args...)
+			cmd := exec.Command("wbemcli", args...)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			text := out.String()
+			if c.exit != 0 {
+				text = errb.String()
+			}
+			if code != c.exit || !strings.Contains(text, c.want) {
+				t.Errorf("%s %s: exit %d, want %d with %q in:\n%s", scheme, c.name, code, c.exit, c.want, text)
+			}
+			for _, rsp := range responses(errb.String()) {
+				validate(t, rsp)
+			}
+		}
+	}
+}

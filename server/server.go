@@ -1,0 +1,209 @@
+// Package server is the wbemd daemon: it opens the repository, serves
+// CIM-XML over HTTP and HTTPS with Basic authentication against the user
+// store, and shuts down gracefully.
+package server
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/wbemd/wbemd/auth"
+	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/protocol/cimxml"
+	"github.com/wbemd/wbemd/store/bolt"
+)
+
+// RepoFile is the store file inside a repository directory.
+const RepoFile = "repository.db"
+
+// Off turns a listener off.
+const Off = "off"
+
+// Config configures the daemon.
+type Config struct {
+	Repo              string // repository directory
+	HTTP, HTTPS       string // listen addresses (":5988", ":5989"), or "off"
+	CertFile, KeyFile string // TLS pair; empty: a self-signed pair in Repo
+	MaxRequest        int64  // request body limit (default 16 MiB)
+	MaxHeader         int    // request header limit (default 64 KiB)
+	ReadTimeout       time.Duration
+	ShutdownTimeout   time.Duration
+	Logger            *slog.Logger
+}
+
+// Ready is called once the listeners are open, with their addresses.
+type Ready func(http, https string)
+
+// Run serves until ctx ends, then drains: requests in flight finish, new
+// ones get WBEM_E_SHUTTING_DOWN, and the repository closes.
+func Run(ctx context.Context, cfg Config, ready Ready) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if cfg.MaxHeader == 0 {
+		cfg.MaxHeader = 64 << 10
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = 30 * time.Second
+	}
+	if err := os.MkdirAll(cfg.Repo, 0o700); err != nil {
+		return fmt.Errorf("server: repository %s: %w", cfg.Repo, err)
+	}
+	db, err := bolt.Open(filepath.Join(cfg.Repo, RepoFile), bolt.Options{})
+	if err != nil {
+		return fmt.Errorf("server: open repository: %w", err)
+	}
+	defer db.Close()
+	om, err := cimom.Open(ctx, db, cimom.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("server: open repository: %w", err)
+	}
+	users := auth.New(db)
+	h := &cimxml.Handler{CIMOM: om, Log: log, MaxRequest: cfg.MaxRequest, Auth: func(r *http.Request) (cimom.Principal, bool) {
+		name, pw, ok := r.BasicAuth()
+		if !ok {
+			return cimom.Principal{}, false
+		}
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		p, err := users.Verify(r.Context(), host, name, pw)
+		if err != nil {
+			log.Warn("login failed", "user", name, "client", host, "err", err)
+			return cimom.Principal{}, false
+		}
+		return p, true
+	}}
+	mux := http.NewServeMux()
+	mux.Handle("/cimom", h)
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+
+	var servers []*http.Server
+	errs := make(chan error, 2)
+	listen := func(addr string, tlsConf *tls.Config) (string, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return "", fmt.Errorf("server: listen %s: %w", addr, err)
+		}
+		srv := &http.Server{Handler: mux, MaxHeaderBytes: cfg.MaxHeader, ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: cfg.ReadTimeout, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		if tlsConf != nil {
+			srv.TLSConfig = tlsConf
+			ln = tls.NewListener(ln, tlsConf)
+		}
+		servers = append(servers, srv)
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- err
+			}
+		}()
+		return ln.Addr().String(), nil
+	}
+	var httpAddr, httpsAddr string
+	if cfg.HTTP != Off && cfg.HTTP != "" {
+		if httpAddr, err = listen(cfg.HTTP, nil); err != nil {
+			return err
+		}
+		log.Info("serving CIM-XML over HTTP", "addr", httpAddr)
+	}
+	if cfg.HTTPS != Off && cfg.HTTPS != "" {
+		tlsConf, err := tlsConfig(cfg, log)
+		if err != nil {
+			return err
+		}
+		if httpsAddr, err = listen(cfg.HTTPS, tlsConf); err != nil {
+			return err
+		}
+		log.Info("serving CIM-XML over HTTPS", "addr", httpsAddr)
+	}
+	if ready != nil {
+		ready(httpAddr, httpsAddr)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errs:
+		log.Error("listener failed", "err", err)
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	// New calls get WBEM_E_SHUTTING_DOWN while the listeners drain.
+	closed := make(chan error, 1)
+	go func() { closed <- om.Close(sctx) }()
+	for _, srv := range servers {
+		srv.Shutdown(sctx)
+	}
+	return <-closed
+}
+
+// tlsConfig loads the certificate pair, or makes a self-signed one in the
+// repository on first start and logs its fingerprint.
+func tlsConfig(cfg Config, log *slog.Logger) (*tls.Config, error) {
+	certFile, keyFile := cfg.CertFile, cfg.KeyFile
+	if certFile == "" {
+		certFile, keyFile = filepath.Join(cfg.Repo, "cert.pem"), filepath.Join(cfg.Repo, "key.pem")
+		if _, err := os.Stat(certFile); errors.Is(err, os.ErrNotExist) {
+			if err := selfSigned(certFile, keyFile); err != nil {
+				return nil, err
+			}
+			log.Info("made a self-signed certificate", "cert", certFile)
+		}
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("server: TLS certificate: %w", err)
+	}
+	sum := sha256.Sum256(pair.Certificate[0])
+	log.Info("TLS certificate", "sha256", hex.EncodeToString(sum[:]))
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
+}
+
+func selfSigned(certFile, keyFile string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "wbemd " + host},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().AddDate(5, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost", host},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+}
