@@ -1,0 +1,192 @@
+package cimxml
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/testdata"
+	"github.com/wbemd/wbemd/mof"
+	"github.com/wbemd/wbemd/store/bolt"
+)
+
+// server starts the handler on a real repository holding the sample
+// schema, behind real HTTP; user "admin" (password "pw") is an
+// administrator.
+func server(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	om, err := cimom.Open(ctx, db, cimom.Options{Server: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, errs := mof.Load([]string{"../../examples/sample.mof"}, nil, nil)
+	if len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	root, _ := om.Connect(ctx, "root", cimom.Principal{Name: "root"})
+	if _, errs := mof.Compile(ctx, root, u, mof.Options{}); len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	h := &Handler{CIMOM: om, MaxRequest: 1 << 20, Log: slog.New(slog.DiscardHandler), Auth: func(r *http.Request) (cimom.Principal, bool) {
+		n, p, ok := r.BasicAuth()
+		return cimom.Principal{Name: "root"}, ok && n == "admin" && p == "pw"
+	}}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.Close(); om.Close(ctx); db.Close() })
+	return srv.URL
+}
+
+// call posts one intrinsic call and returns the status, the CIMError
+// header and the body.
+func call(t *testing.T, url, method, ns, params string) (int, string, string) {
+	t.Helper()
+	var nsx strings.Builder
+	for _, p := range strings.Split(ns, "/") {
+		nsx.WriteString(`<NAMESPACE NAME="` + p + `"/>`)
+	}
+	body := `<?xml version="1.0" encoding="utf-8"?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="7" PROTOCOLVERSION="1.0"><SIMPLEREQ>` +
+		`<IMETHODCALL NAME="` + method + `"><LOCALNAMESPACEPATH>` + nsx.String() + `</LOCALNAMESPACEPATH>` + params +
+		`</IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>`
+	return post(t, url, method, ns, body)
+}
+
+func post(t *testing.T, url, method, ns, body string) (int, string, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url+"/cimom", strings.NewReader(body))
+	req.SetBasicAuth("admin", "pw")
+	req.Header.Set("CIMOperation", "MethodCall")
+	req.Header.Set("CIMMethod", method)
+	req.Header.Set("CIMObject", strings.ReplaceAll(ns, "/", "%2F"))
+	rsp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rsp.Body.Close()
+	b, _ := io.ReadAll(rsp.Body)
+	return rsp.StatusCode, rsp.Header.Get("CIMError"), string(b)
+}
+
+func validateDTD(t *testing.T, doc string) {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "rsp.xml")
+	os.WriteFile(f, []byte(doc), 0o644)
+	out, err := exec.Command("xmllint", "--noout", "--dtdvalid", filepath.Join(testdata.Dir(), "dtd", "DSP0203_2.4.0.dtd"), f).CombinedOutput()
+	if err != nil {
+		t.Errorf("not valid against the DTD: %v\n%s\n%.1500s", err, out, doc)
+	}
+}
+
+func TestIntrinsicMethods(t *testing.T) {
+	url := server(t)
+	cases := []struct {
+		method, params string
+		want           []string // substrings of the answer
+	}{
+		{"ExecQuery", `<IPARAMVALUE NAME="QueryLanguage"><VALUE>WQL</VALUE></IPARAMVALUE><IPARAMVALUE NAME="Query"><VALUE>SELECT Name FROM Sample_Disk WHERE Model LIKE 'sam%'</VALUE></IPARAMVALUE>`,
+			[]string{`<VALUE.OBJECTWITHPATH><INSTANCEPATH><NAMESPACEPATH><HOST>localhost</HOST>`, `<VALUE>sda</VALUE>`}},
+		{"ExecQuery", `<IPARAMVALUE NAME="QueryLanguage"><VALUE>CQL</VALUE></IPARAMVALUE><IPARAMVALUE NAME="Query"><VALUE>SELECT * FROM Sample_Disk</VALUE></IPARAMVALUE>`,
+			[]string{`<ERROR CODE="14"`}},
+		{"ExecQuery", `<IPARAMVALUE NAME="QueryLanguage"><VALUE>WQL</VALUE></IPARAMVALUE><IPARAMVALUE NAME="Query"><VALUE>SELECT * FROM</VALUE></IPARAMVALUE>`,
+			[]string{`<ERROR CODE="15"`, `1:14`}},
+		{"EnumerateQualifiers", ``, []string{`<QUALIFIER.DECLARATION NAME="Key" TYPE="boolean" OVERRIDABLE="false"><SCOPE REFERENCE="true" PROPERTY="true"></SCOPE><VALUE>FALSE</VALUE></QUALIFIER.DECLARATION>`}},
+		{"GetQualifier", `<IPARAMVALUE NAME="QualifierName"><VALUE>Units</VALUE></IPARAMVALUE>`, []string{`TRANSLATABLE="true"`}},
+		{"SetQualifier", `<IPARAMVALUE NAME="QualifierDeclaration"><QUALIFIER.DECLARATION NAME="Color" TYPE="string" TOSUBCLASS="false"><SCOPE CLASS="true"></SCOPE><VALUE>red</VALUE></QUALIFIER.DECLARATION></IPARAMVALUE>`, nil},
+		{"GetQualifier", `<IPARAMVALUE NAME="QualifierName"><VALUE>Color</VALUE></IPARAMVALUE>`, []string{`<QUALIFIER.DECLARATION NAME="Color" TYPE="string" TOSUBCLASS="false"><SCOPE CLASS="true"></SCOPE><VALUE>red</VALUE>`}},
+		{"DeleteQualifier", `<IPARAMVALUE NAME="QualifierName"><VALUE>Color</VALUE></IPARAMVALUE>`, nil},
+		{"GetQualifier", `<IPARAMVALUE NAME="QualifierName"><VALUE>Color</VALUE></IPARAMVALUE>`, []string{`<ERROR CODE="6"`}},
+		{"CreateClass", `<IPARAMVALUE NAME="NewClass"><CLASS NAME="Sample_Tape" SUPERCLASS="Sample_StorageElement"><PROPERTY NAME="Slots" TYPE="uint16"><VALUE>8</VALUE></PROPERTY></CLASS></IPARAMVALUE>`, nil},
+		{"GetClass", `<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="Sample_Tape"/></IPARAMVALUE><IPARAMVALUE NAME="LocalOnly"><VALUE>TRUE</VALUE></IPARAMVALUE>`,
+			[]string{`<CLASS NAME="Sample_Tape" SUPERCLASS="Sample_StorageElement"><PROPERTY NAME="Slots" TYPE="uint16"><VALUE>8</VALUE></PROPERTY></CLASS>`}},
+		{"CreateClass", `<IPARAMVALUE NAME="NewClass"><CLASS NAME="Orphan" SUPERCLASS="Nowhere"></CLASS></IPARAMVALUE>`, []string{`<ERROR CODE="10"`}},
+		{"ModifyClass", `<IPARAMVALUE NAME="ModifiedClass"><CLASS NAME="Sample_Tape" SUPERCLASS="Sample_StorageElement"><PROPERTY NAME="Slots" TYPE="uint32"></PROPERTY></CLASS></IPARAMVALUE>`, nil},
+		{"EnumerateClassNames", `<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="Sample_StorageElement"/></IPARAMVALUE>`, []string{`<CLASSNAME NAME="Sample_Tape"></CLASSNAME>`}},
+		{"EnumerateInstances", `<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="Sample_StorageElement"/></IPARAMVALUE><IPARAMVALUE NAME="DeepInheritance"><VALUE>FALSE</VALUE></IPARAMVALUE>`,
+			[]string{`<VALUE.NAMEDINSTANCE><INSTANCENAME CLASSNAME="Sample_Disk">`}},
+		{"GetInstance", `<IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="Sample_Disk"><KEYBINDING NAME="Name"><KEYVALUE>sda</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE><IPARAMVALUE NAME="PropertyList"><VALUE.ARRAY><VALUE>Model</VALUE></VALUE.ARRAY></IPARAMVALUE>`,
+			[]string{`<INSTANCE CLASSNAME="Sample_Disk"><PROPERTY NAME="Model" TYPE="string"><VALUE>Samsung 980</VALUE></PROPERTY></INSTANCE>`}},
+		{"ModifyInstance", `<IPARAMVALUE NAME="ModifiedInstance"><VALUE.NAMEDINSTANCE><INSTANCENAME CLASSNAME="Sample_Disk"><KEYBINDING NAME="Name"><KEYVALUE>sda</KEYVALUE></KEYBINDING></INSTANCENAME><INSTANCE CLASSNAME="Sample_Disk"><PROPERTY NAME="Model" TYPE="string"><VALUE>Changed &lt;1&gt;</VALUE></PROPERTY><PROPERTY NAME="RotationRate" TYPE="uint32"><VALUE>5</VALUE></PROPERTY></INSTANCE></VALUE.NAMEDINSTANCE></IPARAMVALUE><IPARAMVALUE NAME="PropertyList"><VALUE.ARRAY><VALUE>Model</VALUE></VALUE.ARRAY></IPARAMVALUE>`, nil},
+		{"GetProperty", `<IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="Sample_Disk"><KEYBINDING NAME="Name"><KEYVALUE>sda</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE><IPARAMVALUE NAME="PropertyName"><VALUE>Model</VALUE></IPARAMVALUE>`,
+			[]string{`<VALUE>Changed &lt;1&gt;</VALUE>`}},
+		{"GetProperty", `<IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="Sample_Disk"><KEYBINDING NAME="Name"><KEYVALUE>sda</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE><IPARAMVALUE NAME="PropertyName"><VALUE>RotationRate</VALUE></IPARAMVALUE>`,
+			[]string{`<VALUE>0</VALUE>`}}, // the PropertyList kept RotationRate out of the change
+		{"GetProperty", `<IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="Sample_Disk"><KEYBINDING NAME="Name"><KEYVALUE>sda</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE><IPARAMVALUE NAME="PropertyName"><VALUE>Nope</VALUE></IPARAMVALUE>`,
+			[]string{`<ERROR CODE="12"`}},
+		{"CreateInstance", `<IPARAMVALUE NAME="NewInstance"><INSTANCE CLASSNAME="Sample_Disk"><PROPERTY NAME="Name" TYPE="string"><VALUE>x</VALUE></PROPERTY><PROPERTY NAME="SizeBytes" TYPE="uint64"><VALUE>lots</VALUE></PROPERTY></INSTANCE></IPARAMVALUE>`,
+			[]string{`<ERROR CODE="13"`}},
+		{"GetInstance", `<IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="Nope"><KEYBINDING NAME="Name"><KEYVALUE>sda</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE>`,
+			[]string{`<ERROR CODE="5"`}},
+		{"OpenEnumerateInstances", ``, []string{`<ERROR CODE="7"`}},
+	}
+	for _, c := range cases {
+		code, _, body := call(t, url, c.method, "root/sample", c.params)
+		if code != 200 {
+			t.Errorf("%s: HTTP %d: %s", c.method, code, body)
+			continue
+		}
+		if c.want == nil && strings.Contains(body, "<ERROR") {
+			t.Errorf("%s: %s", c.method, body)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: answer lacks %s:\n%s", c.method, w, body)
+			}
+		}
+		validateDTD(t, body)
+	}
+}
+
+func TestRequestErrors(t *testing.T) {
+	url := server(t)
+	ok := `<?xml version="1.0"?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="EnumerateClassNames"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="sample"/></LOCALNAMESPACEPATH></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>`
+	if code, _, body := post(t, url, "EnumerateClassNames", "root/sample", ok); code != 200 || !strings.Contains(body, "Sample_Disk") {
+		t.Fatalf("baseline: %d %s", code, body)
+	}
+	cases := []struct {
+		name, method, ns, body string
+		code                   int
+		cimError               string
+	}{
+		{"method header mismatch", "GetClass", "root/sample", ok, 400, "header-mismatch"},
+		{"object header mismatch", "EnumerateClassNames", "root/other", ok, 400, "header-mismatch"},
+		{"malformed XML", "EnumerateClassNames", "root/sample", ok[:len(ok)-20], 400, "request-not-well-formed"},
+		{"not CIM", "EnumerateClassNames", "root/sample", `<?xml version="1.0"?><FOO/>`, 400, "request-not-valid"},
+		{"oversized", "EnumerateClassNames", "root/sample", ok[:len(ok)-6] + strings.Repeat(" ", 2<<20) + "</CIM>", 413, "request-not-valid"},
+	}
+	for _, c := range cases {
+		code, cimErr, _ := post(t, url, c.method, c.ns, c.body)
+		if code != c.code || cimErr != c.cimError {
+			t.Errorf("%s: HTTP %d CIMError %q, want %d %q", c.name, code, cimErr, c.code, c.cimError)
+		}
+	}
+	// No credentials: 401 before any operation.
+	req, _ := http.NewRequest("POST", url+"/cimom", strings.NewReader(ok))
+	req.Header.Set("CIMOperation", "MethodCall")
+	req.Header.Set("CIMMethod", "EnumerateClassNames")
+	rsp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsp.Body.Close()
+	if rsp.StatusCode != 401 || rsp.Header.Get("WWW-Authenticate") == "" {
+		t.Errorf("no credentials: HTTP %d", rsp.StatusCode)
+	}
+	// The server still serves after all that.
+	if code, _, _ := post(t, url, "EnumerateClassNames", "root/sample", ok); code != 200 {
+		t.Errorf("after the bad requests: HTTP %d", code)
+	}
+	_ = cim.SNoError
+}
