@@ -12,6 +12,7 @@ type request struct {
 	intrinsic bool
 	method    string
 	ns        string
+	protocol  string           // the MESSAGE's PROTOCOLVERSION
 	params    map[string]*node // IPARAMVALUE or PARAMVALUE by folded name
 	target    *node            // extrinsic: LOCALINSTANCEPATH or LOCALCLASSPATH
 }
@@ -27,6 +28,7 @@ func decodeRequest(root *node) (*request, error) {
 	}
 	req := &request{params: map[string]*node{}}
 	req.id, _ = msg.attr("ID")
+	req.protocol, _ = msg.attr("PROTOCOLVERSION")
 	simple := msg.kid("SIMPLEREQ")
 	if simple == nil {
 		if msg.kid("MULTIREQ") != nil {
@@ -154,6 +156,22 @@ func (r *request) propertyList() ([]string, error) {
 	return out, nil
 }
 
+// nameAttr reads a required name attribute (a class, property,
+// qualifier or key name): present, and a CIM identifier.
+func nameAttr(n *node, attr string) (string, error) {
+	v, ok := n.attr(attr)
+	if !ok || v == "" {
+		return "", requestError("%s needs a %s (%s)", n.name, attr, n.where())
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c == '_' || c >= 0x80 || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || (i > 0 && '0' <= c && c <= '9')) {
+			return "", requestError("%s %s=%q is not a CIM name (%s)", n.name, attr, v, n.where())
+		}
+	}
+	return v, nil
+}
+
 // typeOf reads a TYPE or PARAMTYPE attribute.
 func typeOf(n *node, attr string) (cim.Type, error) {
 	t, _ := n.attr(attr)
@@ -219,8 +237,7 @@ func scalarOf(text string, t cim.Type, embedded bool, depth int, n *node) (cim.V
 	}
 	v, err := cim.ParseValue(t, text)
 	if err != nil {
-		e := cim.AsError(err)
-		return cim.Value{}, cim.Errorf(e.Status, "%s (%s)", e.Description, n.where())
+		return cim.Value{}, requestError("%s (%s)", cim.AsError(err).Description, n.where())
 	}
 	return v, nil
 }
@@ -246,7 +263,10 @@ func embeddedOf(text string, depth int) (*cim.Object, error) {
 
 // qualifierOf decodes a QUALIFIER.
 func qualifierOf(n *node) (cim.Qualifier, error) {
-	name, _ := n.attr("NAME")
+	name, err := nameAttr(n, "NAME")
+	if err != nil {
+		return cim.Qualifier{}, err
+	}
 	t, err := typeOf(n, "TYPE")
 	if err != nil {
 		return cim.Qualifier{}, err
@@ -306,13 +326,15 @@ func qualifiersOf(n *node) ([]cim.Qualifier, error) {
 
 // propertyOf decodes a PROPERTY, PROPERTY.ARRAY or PROPERTY.REFERENCE.
 func propertyOf(n *node, depth int) (cim.Property, error) {
-	name, _ := n.attr("NAME")
+	name, err := nameAttr(n, "NAME")
+	if err != nil {
+		return cim.Property{}, err
+	}
 	p := cim.Property{Name: name}
 	embedded := false
 	if v, ok := n.attr("EmbeddedObject"); ok && v != "" {
 		embedded = true
 	}
-	var err error
 	switch n.name {
 	case "PROPERTY":
 		p.Type, err = typeOf(n, "TYPE")
@@ -367,8 +389,10 @@ func instanceOf(n *node, depth int) (*cim.Object, error) {
 		return nil, requestError("expected INSTANCE, found %s (%s)", n.name, n.where())
 	}
 	o := &cim.Object{Genus: cim.GenusInstance}
-	o.Class, _ = n.attr("CLASSNAME")
 	var err error
+	if o.Class, err = nameAttr(n, "CLASSNAME"); err != nil {
+		return nil, err
+	}
 	if o.Qualifiers, err = qualifiersOf(n); err != nil {
 		return nil, err
 	}
@@ -399,9 +423,11 @@ func classOf(n *node) (*cim.Object, error) {
 		return nil, requestError("expected CLASS, found %s (%s)", n.name, n.where())
 	}
 	c := &cim.Object{Genus: cim.GenusClass}
-	c.Class, _ = n.attr("NAME")
-	c.Superclass, _ = n.attr("SUPERCLASS")
 	var err error
+	if c.Class, err = nameAttr(n, "NAME"); err != nil {
+		return nil, err
+	}
+	c.Superclass, _ = n.attr("SUPERCLASS")
 	if c.Qualifiers, err = qualifiersOf(n); err != nil {
 		return nil, err
 	}
@@ -480,11 +506,17 @@ func instanceNameOf(n *node) (*cim.ObjectPath, error) {
 		return nil, requestError("expected INSTANCENAME, found %s", what)
 	}
 	p := &cim.ObjectPath{}
-	p.Class, _ = n.attr("CLASSNAME")
+	var err error
+	if p.Class, err = nameAttr(n, "CLASSNAME"); err != nil {
+		return nil, err
+	}
 	for _, k := range n.kids {
 		switch k.name {
 		case "KEYBINDING":
-			name, _ := k.attr("NAME")
+			name, err := nameAttr(k, "NAME")
+			if err != nil {
+				return nil, err
+			}
 			if len(k.kids) == 0 {
 				return nil, requestError("KEYBINDING %s holds no value (%s)", name, k.where())
 			}

@@ -67,11 +67,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "CIMOperation must be MethodCall", http.StatusBadRequest)
 		return
 	}
-	if v := hdr("CIMProtocolVersion"); v != "" && v != "1.0" && v != "1.1" {
-		w.Header().Set("CIMError", "unsupported-protocol-version")
-		http.Error(w, "CIMProtocolVersion must be 1.0 or 1.1", http.StatusNotImplemented)
-		return
-	}
 	maxBody := h.MaxRequest
 	if maxBody <= 0 {
 		maxBody = 16 << 20
@@ -84,27 +79,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "request larger than "+strconv.FormatInt(maxBody, 10)+" bytes", http.StatusRequestEntityTooLarge)
 			return
 		}
-		w.Header().Set("CIMError", "request-not-well-formed")
+		if errors.Is(err, errNotWellFormed) {
+			w.Header().Set("CIMError", "request-not-well-formed")
+		} else {
+			w.Header().Set("CIMError", "request-not-valid")
+		}
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if version, status := checkVersions(root); version != "" {
+		w.Header().Set("CIMError", version)
+		http.Error(w, "unsupported version", status)
 		return
 	}
 	req, err := decodeRequest(root)
 	if err != nil {
+		var ce *cim.Error
+		if errors.As(err, &ce) && ce.Status == cim.ENotSupported {
+			w.Header().Set("CIMError", "multiple-requests-unsupported")
+			http.Error(w, err.Error(), http.StatusNotImplemented)
+			return
+		}
 		w.Header().Set("CIMError", "request-not-valid")
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if m := hdr("CIMMethod"); !strings.EqualFold(m, req.method) {
+	if why := headersMatch(hdr, req); why != "" {
 		w.Header().Set("CIMError", "header-mismatch")
-		http.Error(w, "CIMMethod header does not name the method of the body", http.StatusBadRequest)
+		http.Error(w, why, http.StatusBadRequest)
 		return
-	}
-	if o := hdr("CIMObject"); o != "" && req.intrinsic {
-		if ns, err := url.PathUnescape(o); err == nil && !cim.EqualFold(strings.Trim(ns, "/"), req.ns) {
-			w.Header().Set("CIMError", "header-mismatch")
-			http.Error(w, "CIMObject header does not name the namespace of the body", http.StatusBadRequest)
-			return
-		}
 	}
 	var body bytes.Buffer
 	bw := &writer{w: bufio.NewWriter(&body)}
@@ -121,6 +124,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ow := &writer{w: bufio.NewWriter(&out)}
 	err = h.call(r.Context(), p, req, ow)
 	ow.w.Flush()
+	if errors.Is(err, errBadRequest) {
+		w.Header().Set("CIMError", "request-not-valid")
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	if err != nil {
 		e := cim.AsError(err)
 		code := cimCode(e.Status)
@@ -147,6 +155,82 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
 	w.WriteHeader(http.StatusOK)
 	w.Write(body.Bytes())
+}
+
+// headersMatch checks the CIM headers against the body (DSP0200 §7.4):
+// CIMMethod names the method, CIMObject the namespace (intrinsic) or the
+// target object (extrinsic), CIMProtocolVersion the message's protocol
+// version. It returns why they do not, or "".
+func headersMatch(hdr func(string) string, req *request) string {
+	if m := hdr("CIMMethod"); !strings.EqualFold(m, req.method) {
+		return "CIMMethod header does not name the method of the body"
+	}
+	if v := hdr("CIMProtocolVersion"); v != "" && v != req.protocol {
+		return "CIMProtocolVersion header does not match the message's PROTOCOLVERSION"
+	}
+	o := hdr("CIMObject")
+	if o == "" {
+		return ""
+	}
+	text, err := url.PathUnescape(o)
+	if err != nil {
+		return "CIMObject header is not valid %-encoding"
+	}
+	if req.intrinsic {
+		if !cim.EqualFold(strings.Trim(text, "/"), req.ns) {
+			return "CIMObject header does not name the namespace of the body"
+		}
+		return ""
+	}
+	// Extrinsic: namespace:path, compared as object paths (wbemcli leaves
+	// quotes unescaped, which PathUnescape accepts).
+	ns, rel, ok := strings.Cut(text, ":")
+	hp, err := cim.ParsePath(rel)
+	if !ok || err != nil {
+		return "CIMObject header is not an object path"
+	}
+	bp, err := pathOf(req.target)
+	if err != nil {
+		return ""
+	}
+	hp.Namespace, bp.Server = strings.Trim(ns, "/"), ""
+	if !cim.EqualFold(hp.Namespace, bp.Namespace) || !cim.EqualPaths(hp, bp) {
+		return "CIMObject header does not name the target of the body"
+	}
+	return ""
+}
+
+// checkVersions applies DSP0200's version checks to the CIM and MESSAGE
+// elements: a CIM or DTD version other than 2.x, or a protocol version
+// other than 1.x, is refused with the matching CIMError (HTTP 501).
+func checkVersions(root *node) (string, int) {
+	if root.name != "CIM" {
+		return "", 0
+	}
+	major := func(v, want string) bool {
+		rest, ok := strings.CutPrefix(v, want+".")
+		if !ok || rest == "" {
+			return false
+		}
+		for i := 0; i < len(rest); i++ {
+			if rest[i] < '0' || rest[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	if v, _ := root.attr("CIMVERSION"); !major(v, "2") {
+		return "unsupported-cim-version", http.StatusNotImplemented
+	}
+	if v, _ := root.attr("DTDVERSION"); !major(v, "2") {
+		return "unsupported-dtd-version", http.StatusNotImplemented
+	}
+	if msg := root.kid("MESSAGE"); msg != nil {
+		if v, _ := msg.attr("PROTOCOLVERSION"); !major(v, "1") {
+			return "unsupported-protocol-version", http.StatusNotImplemented
+		}
+	}
+	return "", 0
 }
 
 // call runs one method and writes what goes inside IRETURNVALUE.

@@ -125,8 +125,6 @@ func TestIntrinsicMethods(t *testing.T) {
 			[]string{`<VALUE>0</VALUE>`}}, // the PropertyList kept RotationRate out of the change
 		{"GetProperty", `<IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="Sample_Disk"><KEYBINDING NAME="Name"><KEYVALUE>sda</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE><IPARAMVALUE NAME="PropertyName"><VALUE>Nope</VALUE></IPARAMVALUE>`,
 			[]string{`<ERROR CODE="12"`}},
-		{"CreateInstance", `<IPARAMVALUE NAME="NewInstance"><INSTANCE CLASSNAME="Sample_Disk"><PROPERTY NAME="Name" TYPE="string"><VALUE>x</VALUE></PROPERTY><PROPERTY NAME="SizeBytes" TYPE="uint64"><VALUE>lots</VALUE></PROPERTY></INSTANCE></IPARAMVALUE>`,
-			[]string{`<ERROR CODE="13"`}},
 		{"GetInstance", `<IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="Nope"><KEYBINDING NAME="Name"><KEYVALUE>sda</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE>`,
 			[]string{`<ERROR CODE="5"`}},
 		{"OpenEnumerateInstances", ``, []string{`<ERROR CODE="7"`}},
@@ -162,7 +160,9 @@ func TestRequestErrors(t *testing.T) {
 	}{
 		{"method header mismatch", "GetClass", "root/sample", ok, 400, "header-mismatch"},
 		{"object header mismatch", "EnumerateClassNames", "root/other", ok, 400, "header-mismatch"},
-		{"malformed XML", "EnumerateClassNames", "root/sample", ok[:len(ok)-20], 400, "request-not-well-formed"},
+		{"truncated XML", "EnumerateClassNames", "root/sample", ok[:len(ok)-20], 400, "request-not-valid"},
+		{"bad entity", "EnumerateClassNames", "root/sample", strings.Replace(ok, `ID="1"`, `ID="&bogus;"`, 1), 400, "request-not-well-formed"},
+		{"bad DTD version", "EnumerateClassNames", "root/sample", strings.Replace(ok, `DTDVERSION="2.0"`, `DTDVERSION="2."`, 1), 501, "unsupported-dtd-version"},
 		{"not CIM", "EnumerateClassNames", "root/sample", `<?xml version="1.0"?><FOO/>`, 400, "request-not-valid"},
 		{"oversized", "EnumerateClassNames", "root/sample", ok[:len(ok)-6] + strings.Repeat(" ", 2<<20) + "</CIM>", 413, "request-not-valid"},
 	}
@@ -171,6 +171,13 @@ func TestRequestErrors(t *testing.T) {
 		if code != c.code || cimErr != c.cimError {
 			t.Errorf("%s: HTTP %d CIMError %q, want %d %q", c.name, code, cimErr, c.code, c.cimError)
 		}
+	}
+	// A value that does not parse is a request error (HTTP 400), as in
+	// DSP0200 and OpenPegasus, not a CIM error.
+	bad := `<?xml version="1.0"?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="CreateInstance"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="sample"/></LOCALNAMESPACEPATH>` +
+		`<IPARAMVALUE NAME="NewInstance"><INSTANCE CLASSNAME="Sample_Disk"><PROPERTY NAME="Name" TYPE="string"><VALUE>x</VALUE></PROPERTY><PROPERTY NAME="SizeBytes" TYPE="uint64"><VALUE>lots</VALUE></PROPERTY></INSTANCE></IPARAMVALUE></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>`
+	if code, cimErr, body := post(t, url, "CreateInstance", "root/sample", bad); code != 400 || cimErr != "request-not-valid" || !strings.Contains(body, `uint64 value "lots"`) {
+		t.Errorf("bad value: HTTP %d %q %s", code, cimErr, body)
 	}
 	// No credentials: 401 before any operation.
 	req, _ := http.NewRequest("POST", url+"/cimom", strings.NewReader(ok))

@@ -50,10 +50,22 @@ const maxDepth = 128
 // maxElements bounds the elements of one request.
 const maxElements = 4 << 20
 
-// requestError is a malformed request: a CIM_ERR_INVALID_PARAMETER with
-// the position.
+// errBadRequest marks an error in the request's XML itself (structure or
+// value text): the answer is HTTP 400 with "CIMError: request-not-valid",
+// as DSP0200 and OpenPegasus do, not a CIM error.
+var errBadRequest = errors.New("request not valid")
+
+// errNotWellFormed marks XML that does not lex (a bad character or entity
+// reference, a bad attribute): "CIMError: request-not-well-formed".
+// Structural errors (a missing end tag) are request-not-valid, as
+// OpenPegasus classifies them.
+var errNotWellFormed = errors.New("request not well-formed")
+
+// requestError is a malformed request, with the position in its message.
 func requestError(format string, args ...any) *cim.Error {
-	return cim.Errorf(cim.EInvalidParameter, format, args...)
+	e := cim.Errorf(cim.EInvalidParameter, format, args...)
+	e.Err = errBadRequest
+	return e
 }
 
 // parseTree reads a whole XML document into a tree.
@@ -70,7 +82,12 @@ func parseTree(r io.Reader) (*node, error) {
 		}
 		if err != nil {
 			line, col := d.InputPos()
-			return nil, requestError("malformed XML at line %d, column %d: %v", line, col, err)
+			e := requestError("malformed XML at line %d, column %d: %v", line, col, err)
+			if msg := err.Error(); !strings.Contains(msg, "closed by") && !strings.Contains(msg, "unexpected EOF") &&
+				!strings.Contains(msg, "unexpected end element") {
+				e.Err = errNotWellFormed // a lexical error, not a structural one
+			}
+			return nil, e
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
