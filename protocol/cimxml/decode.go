@@ -232,7 +232,9 @@ func scalarOf(text string, t cim.Type, embedded bool, depth int, n *node) (cim.V
 		}
 		return cim.Value{Type: cim.TypeObject, V: obj}, nil
 	}
-	if t != cim.TypeString && t != cim.TypeChar16 {
+	if t != cim.TypeChar16 || strings.TrimSpace(text) != "" {
+		// Leading and trailing white space is layout, as OpenPegasus
+		// reads it (a char16 may be a space itself).
 		text = strings.TrimSpace(text)
 	}
 	v, err := cim.ParseValue(t, text)
@@ -547,7 +549,7 @@ func keyValueOf(n *node) (cim.Value, error) {
 		}
 		return cim.Value{Type: cim.TypeReference, V: s}, nil
 	}
-	text := n.text.String()
+	text := strings.TrimSpace(n.text.String()) // as OpenPegasus: pretty-printed requests indent values
 	vt, _ := n.attr("VALUETYPE")
 	if t, ok := n.attr("TYPE"); ok {
 		if typ, ok := cim.ParseTypeName(t); ok {
@@ -579,7 +581,30 @@ func referenceOf(n *node) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	p.Server = "" // wbemd serves one host: any host named is this one
 	return p.String(), nil
+}
+
+// localRefs rewrites reference values that name the request's own
+// namespace as namespace-relative paths, the form the repository stores
+// and compares.
+func localRefs(props []cim.Property, ns string) {
+	for i := range props {
+		props[i].Value = localRef(props[i].Value, ns)
+	}
+}
+
+func localRef(v cim.Value, ns string) cim.Value {
+	s, ok := v.V.(string)
+	if !ok || v.Type != cim.TypeReference {
+		return v
+	}
+	p, err := cim.ParsePath(s)
+	if err != nil || !cim.EqualFold(p.Namespace, ns) {
+		return v
+	}
+	p.Namespace, p.Server = "", ""
+	return cim.Value{Type: cim.TypeReference, V: p.String()}
 }
 
 // pathOf decodes CLASSPATH, LOCALCLASSPATH, CLASSNAME, INSTANCEPATH,

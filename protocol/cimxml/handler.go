@@ -266,6 +266,9 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 		if err != nil {
 			return err
 		}
+		if err := leafWithoutInstances(ctx, svc, name); err != nil {
+			return err
+		}
 		return svc.DeleteClass(ctx, name, 0, nil)
 	case "GetInstance":
 		return getInstance(ctx, svc, req, w)
@@ -280,6 +283,7 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 		if err != nil {
 			return err
 		}
+		localRefs(inst.Properties, req.ns)
 		path, err := svc.PutInstance(ctx, inst, cimom.FlagCreateOnly, nil)
 		if err != nil {
 			return err
@@ -359,6 +363,45 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 }
 
 func (h *Handler) server() string { return "localhost" }
+
+// leafWithoutInstances applies DSP0200's DeleteClass rule: a class with
+// subclasses (CIM_ERR_CLASS_HAS_CHILDREN) or stored instances
+// (CIM_ERR_CLASS_HAS_INSTANCES) is not deleted. (WMI's DeleteClass, which
+// cimom implements, deletes them all.)
+func leafWithoutInstances(ctx context.Context, svc cimom.Services, class string) error {
+	kids, err := svc.CreateClassEnum(ctx, class, cimom.FlagShallow|cimom.FlagForwardOnly, nil)
+	if err != nil {
+		if cim.StatusOf(err) == cim.EInvalidClass {
+			return cim.Errorf(cim.ENotFound, "class %s does not exist", class)
+		}
+		return err
+	}
+	objs, _, err := kids.Next(ctx, cimom.Infinite, 1)
+	kids.Close()
+	if err != nil {
+		return err
+	}
+	if len(objs) > 0 {
+		return cim.Errorf(cim.EClassHasChildren, "class %s has subclasses (%s first)", class, objs[0].Class)
+	}
+	cls, err := svc.GetObject(ctx, class, 0, nil)
+	if err != nil || cim.HasTrueQualifier(cls.Qualifiers, "Dynamic") {
+		return err // a provider's instances are not the repository's
+	}
+	insts, err := svc.CreateInstanceEnum(ctx, class, cimom.FlagForwardOnly, nil)
+	if err != nil {
+		return err
+	}
+	objs, _, err = insts.Next(ctx, cimom.Infinite, 1)
+	insts.Close()
+	if err != nil {
+		return err
+	}
+	if len(objs) > 0 {
+		return cim.Errorf(cim.EClassHasInstances, "class %s has instances", class)
+	}
+	return nil
+}
 
 func getClass(ctx context.Context, svc cimom.Services, req *request, w *writer) error {
 	name, _, err := req.stringParam("ClassName")
@@ -468,6 +511,9 @@ func instanceParam(req *request, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	for i := range p.Keys {
+		p.Keys[i].Value = localRef(p.Keys[i].Value, req.ns)
+	}
 	return p.RelPath(), nil
 }
 
@@ -560,6 +606,10 @@ func modifyInstance(ctx context.Context, svc cimom.Services, req *request) error
 	}
 	if !cim.EqualFold(inst.Class, name.Class) {
 		return requestError("ModifiedInstance names class %s but holds an instance of %s", name.Class, inst.Class)
+	}
+	localRefs(inst.Properties, req.ns)
+	for i := range name.Keys {
+		name.Keys[i].Value = localRef(name.Keys[i].Value, req.ns)
 	}
 	// The keys come from the name.
 	for _, k := range name.Keys {

@@ -30,7 +30,7 @@ import (
 
 // wetestFloor is the share of cases that must pass: it only goes up as
 // wbemd gets closer to the 95%.
-const wetestFloor = 0.55
+const wetestFloor = 0.60
 
 func TestPegasusWetest(t *testing.T) {
 	if testing.Short() {
@@ -41,6 +41,11 @@ func TestPegasusWetest(t *testing.T) {
 	var passed, total int
 	var failures []string
 	ops, _ := os.ReadDir(dir)
+	// Class changes run last: the other cases need the schema as loaded.
+	sort.SliceStable(ops, func(i, j int) bool {
+		late := func(n string) bool { return n == "DeleteClass" || n == "ModifyClass" }
+		return !late(ops[i].Name()) && late(ops[j].Name())
+	})
 	for _, op := range ops {
 		cases, err := os.ReadFile(filepath.Join(dir, op.Name(), "CASES.txt"))
 		if err != nil {
