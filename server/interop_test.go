@@ -179,7 +179,7 @@ func TestWbemcli(t *testing.T) {
 			{"ei invalid namespace", []string{"ei", scheme + "://admin:secret@" + host + "/root/nope:Sample_Disk"}, 16, "CIM_ERR_INVALID_NAMESPACE"},
 			{"wrong password", []string{"ei", scheme + "://admin:nope@" + host + "/root/sample:Sample_Disk"}, 16, "Invalid username/password"},
 			{"guest cannot write", []string{"ci", scheme + "://guest:guest-pw@" + host + `/root/sample:Sample_Disk.Name="g"`, `Name="g"`}, 16, "CIM_ERR_ACCESS_DENIED"},
-			{"cm without a provider", []string{"cm", disk, "Spin.Up=true"}, 16, "CIM_ERR_NOT_SUPPORTED"},
+			{"cm without a provider", []string{"cm", disk, "Spin.Up=true"}, 16, "CIM_ERR_METHOD_NOT_AVAILABLE"},
 			{"dc with instances", []string{"dc", base + ":Sample_DiskVolume"}, 16, "CIM_ERR_CLASS_HAS_INSTANCES"},
 			{"dc with subclasses", []string{"dc", base + ":Sample_StorageElement"}, 16, "CIM_ERR_CLASS_HAS_CHILDREN"},
 			{"di link 1", []string{"di", base + `:Sample_DiskVolume.Disk=root/sample:Sample_Disk.Name="sda",Volume=root/sample:Sample_Volume.Name="sda2"`}, 0, ""},

@@ -129,7 +129,7 @@ func (r *request) stringParam(name string) (string, bool, error) {
 	}
 	switch v.name {
 	case "VALUE":
-		return v.text.String(), true, nil
+		return strings.TrimSpace(v.text.String()), true, nil
 	case "CLASSNAME":
 		n, _ := v.attr("NAME")
 		return n, true, nil
@@ -150,7 +150,7 @@ func (r *request) propertyList() ([]string, error) {
 	out := []string{}
 	for _, k := range v.kids {
 		if k.name == "VALUE" {
-			out = append(out, k.text.String())
+			out = append(out, strings.TrimSpace(k.text.String()))
 		}
 	}
 	return out, nil

@@ -27,7 +27,25 @@ type Handler struct {
 	Log   *slog.Logger
 	// MaxRequest bounds a request body (default 16 MiB).
 	MaxRequest int64
+
+	pulls pulls
 }
+
+// knownMethods are the intrinsic methods served.
+var knownMethods = map[string]bool{"GetClass": true, "EnumerateClasses": true, "EnumerateClassNames": true, "CreateClass": true,
+	"ModifyClass": true, "DeleteClass": true, "GetInstance": true, "EnumerateInstances": true, "EnumerateInstanceNames": true,
+	"CreateInstance": true, "ModifyInstance": true, "DeleteInstance": true, "ExecQuery": true, "Associators": true,
+	"AssociatorNames": true, "References": true, "ReferenceNames": true, "GetProperty": true, "SetProperty": true,
+	"GetQualifier": true, "SetQualifier": true, "DeleteQualifier": true, "EnumerateQualifiers": true,
+	"OpenEnumerateInstances": true, "OpenEnumerateInstancePaths": true, "OpenQueryInstances": true,
+	"OpenReferenceInstances": true, "OpenReferenceInstancePaths": true, "OpenAssociatorInstances": true,
+	"OpenAssociatorInstancePaths": true, "PullInstancesWithPath": true, "PullInstancePaths": true, "PullInstances": true,
+	"CloseEnumeration": true, "EnumerationCount": true}
+
+// pullMethods answer with IRETURNVALUE and PARAMVALUEs of their own.
+var pullMethods = map[string]bool{"OpenEnumerateInstances": true, "OpenEnumerateInstancePaths": true, "OpenQueryInstances": true,
+	"OpenReferenceInstances": true, "OpenReferenceInstancePaths": true, "OpenAssociatorInstances": true, "OpenAssociatorInstancePaths": true,
+	"PullInstancesWithPath": true, "PullInstancePaths": true, "PullInstances": true}
 
 func (h *Handler) log() *slog.Logger {
 	if h.Log != nil {
@@ -129,7 +147,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if err != nil {
+	var ce *codeError
+	if errors.As(err, &ce) {
+		bw.s(`<ERROR CODE="` + strconv.Itoa(ce.code) + `"`)
+		bw.attr("DESCRIPTION", ce.msg)
+		bw.s("></ERROR>")
+	} else if err != nil {
 		e := cim.AsError(err)
 		code := cimCode(e.Status)
 		if code == errNotFound && (req.method == "CreateClass" || req.method == "ModifyClass") {
@@ -140,11 +163,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		bw.s("></ERROR>")
 		h.log().Info("cim-xml request failed", "method", req.method, "namespace", req.ns, "user", p.Name, "status", e.Status.String(), "err", e.Description)
 	} else if out.Len() > 0 {
-		if req.intrinsic {
+		if req.intrinsic && !pullMethods[req.method] {
 			bw.s("<IRETURNVALUE>")
 		}
 		bw.w.Write(out.Bytes())
-		if req.intrinsic {
+		if req.intrinsic && !pullMethods[req.method] {
 			bw.s("</IRETURNVALUE>")
 		}
 	}
@@ -236,7 +259,10 @@ func checkVersions(root *node) (string, int) {
 // call runs one method and writes what goes inside IRETURNVALUE.
 func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *writer) error {
 	if !req.intrinsic {
-		return cim.Errorf(cim.ENotSupported, "extrinsic method %s: no method provider serves it", req.method)
+		return cim.Errorf(cim.EMethodNotImplemented, "extrinsic method %s: no method provider serves it", req.method)
+	}
+	if !knownMethods[req.method] {
+		return cim.Errorf(cim.ENotSupported, "intrinsic method %s is not supported", req.method)
 	}
 	svc, err := h.CIMOM.Connect(ctx, req.ns, p)
 	if err != nil {
@@ -352,6 +378,23 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 			return err
 		}
 		return svc.PutQualifier(ctx, d, 0)
+	case "OpenEnumerateInstances", "OpenEnumerateInstancePaths", "OpenQueryInstances", "OpenReferenceInstances",
+		"OpenReferenceInstancePaths", "OpenAssociatorInstances", "OpenAssociatorInstancePaths":
+		return h.open(ctx, p, svc, req, w)
+	case "PullInstancesWithPath", "PullInstancePaths", "PullInstances":
+		return h.pull(ctx, p, req, w)
+	case "CloseEnumeration":
+		id, _, err := req.stringParam("EnumerationContext")
+		if err != nil {
+			return err
+		}
+		if _, err := h.pulls.take(id, p.Name); err != nil {
+			return err
+		}
+		h.pulls.remove(id)
+		return nil
+	case "EnumerationCount":
+		return cim.Errorf(cim.ENotSupported, "EnumerationCount is not supported (DSP0200 allows it)")
 	case "DeleteQualifier":
 		name, _, err := req.stringParam("QualifierName")
 		if err != nil {

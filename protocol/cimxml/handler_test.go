@@ -127,7 +127,6 @@ func TestIntrinsicMethods(t *testing.T) {
 			[]string{`<ERROR CODE="12"`}},
 		{"GetInstance", `<IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="Nope"><KEYBINDING NAME="Name"><KEYVALUE>sda</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE>`,
 			[]string{`<ERROR CODE="5"`}},
-		{"OpenEnumerateInstances", ``, []string{`<ERROR CODE="7"`}},
 	}
 	for _, c := range cases {
 		code, _, body := call(t, url, c.method, "root/sample", c.params)
@@ -196,4 +195,60 @@ func TestRequestErrors(t *testing.T) {
 		t.Errorf("after the bad requests: HTTP %d", code)
 	}
 	_ = cim.SNoError
+}
+
+// TestPullOperations opens an enumeration and pulls it to the end in
+// batches, then checks that a finished context is refused.
+func TestPullOperations(t *testing.T) {
+	url := server(t)
+	ctxOf := func(body string) string {
+		i := strings.Index(body, `<PARAMVALUE NAME="EnumerationContext"><VALUE>`)
+		if i < 0 {
+			t.Fatalf("no EnumerationContext in %s", body)
+		}
+		rest := body[i+len(`<PARAMVALUE NAME="EnumerationContext"><VALUE>`):]
+		return rest[:strings.Index(rest, "<")]
+	}
+	_, _, body := call(t, url, "OpenEnumerateInstances", "root/sample", `<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="Sample_StorageElement"/></IPARAMVALUE><IPARAMVALUE NAME="MaxObjectCount"><VALUE>1</VALUE></IPARAMVALUE>`)
+	validateDTD(t, body)
+	total := strings.Count(body, "<VALUE.INSTANCEWITHPATH>")
+	if total != 1 || !strings.Contains(body, `<PARAMVALUE NAME="EndOfSequence"><VALUE>FALSE</VALUE>`) {
+		t.Fatalf("open: %s", body)
+	}
+	id := ctxOf(body)
+	for _, max := range []string{"2", "5"} {
+		_, _, body = call(t, url, "PullInstancesWithPath", "root/sample", `<IPARAMVALUE NAME="EnumerationContext"><VALUE>`+id+`</VALUE></IPARAMVALUE><IPARAMVALUE NAME="MaxObjectCount"><VALUE>`+max+`</VALUE></IPARAMVALUE>`)
+		validateDTD(t, body)
+		total += strings.Count(body, "<VALUE.INSTANCEWITHPATH>")
+	}
+	if total != 4 || !strings.Contains(body, `<PARAMVALUE NAME="EndOfSequence"><VALUE>TRUE</VALUE>`) || ctxOf(body) != "" {
+		t.Fatalf("pulled %d of 4; last answer %s", total, body)
+	}
+	_, _, body = call(t, url, "PullInstancesWithPath", "root/sample", `<IPARAMVALUE NAME="EnumerationContext"><VALUE>`+id+`</VALUE></IPARAMVALUE><IPARAMVALUE NAME="MaxObjectCount"><VALUE>1</VALUE></IPARAMVALUE>`)
+	if !strings.Contains(body, `<ERROR CODE="21"`) {
+		t.Errorf("pull on a finished context: %s", body)
+	}
+	// Paths, closed early.
+	_, _, body = call(t, url, "OpenEnumerateInstancePaths", "root/sample", `<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="Sample_Disk"/></IPARAMVALUE><IPARAMVALUE NAME="MaxObjectCount"><VALUE>1</VALUE></IPARAMVALUE>`)
+	validateDTD(t, body)
+	if !strings.Contains(body, "<IRETURNVALUE><INSTANCEPATH>") {
+		t.Errorf("paths: %s", body)
+	}
+	id = ctxOf(body)
+	if _, _, body = call(t, url, "CloseEnumeration", "root/sample", `<IPARAMVALUE NAME="EnumerationContext"><VALUE>`+id+`</VALUE></IPARAMVALUE>`); strings.Contains(body, "<ERROR") {
+		t.Errorf("close: %s", body)
+	}
+	if _, _, body = call(t, url, "PullInstancePaths", "root/sample", `<IPARAMVALUE NAME="EnumerationContext"><VALUE>`+id+`</VALUE></IPARAMVALUE><IPARAMVALUE NAME="MaxObjectCount"><VALUE>1</VALUE></IPARAMVALUE>`); !strings.Contains(body, `<ERROR CODE="21"`) {
+		t.Errorf("pull after close: %s", body)
+	}
+	// Queries and associations through pull.
+	_, _, body = call(t, url, "OpenQueryInstances", "root/sample", `<IPARAMVALUE NAME="FilterQueryLanguage"><VALUE>WQL</VALUE></IPARAMVALUE><IPARAMVALUE NAME="FilterQuery"><VALUE>SELECT * FROM Sample_Volume</VALUE></IPARAMVALUE><IPARAMVALUE NAME="MaxObjectCount"><VALUE>10</VALUE></IPARAMVALUE>`)
+	if strings.Count(body, "<VALUE.INSTANCEWITHPATH>") != 2 {
+		t.Errorf("OpenQueryInstances: %s", body)
+	}
+	_, _, body = call(t, url, "OpenAssociatorInstancePaths", "root/sample", `<IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="Sample_Disk"><KEYBINDING NAME="Name"><KEYVALUE>sda</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE><IPARAMVALUE NAME="MaxObjectCount"><VALUE>10</VALUE></IPARAMVALUE>`)
+	validateDTD(t, body)
+	if !strings.Contains(body, `<KEYVALUE VALUETYPE="string" TYPE="string">sda2</KEYVALUE>`) {
+		t.Errorf("OpenAssociatorInstancePaths: %s", body)
+	}
 }
