@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/wbemd/wbemd/auth"
+	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/protocol/cimxml"
 	"github.com/wbemd/wbemd/store/bolt"
@@ -95,6 +96,13 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	}}
 	mux := http.NewServeMux()
 	mux.Handle("/cimom", h)
+	// The indication listener: exported indications are logged (the
+	// events issue routes them to subscribers).
+	mux.Handle("/CIMListener/", &cimxml.Listener{Log: log, MaxRequest: cfg.MaxRequest,
+		Deliver: func(ctx context.Context, consumer string, ind *cim.Object) error {
+			log.Info("indication received", "consumer", consumer, "class", ind.Class)
+			return nil
+		}})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 
 	var servers []*http.Server

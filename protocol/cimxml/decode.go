@@ -12,7 +12,6 @@ type request struct {
 	intrinsic bool
 	method    string
 	ns        string
-	protocol  string           // the MESSAGE's PROTOCOLVERSION
 	params    map[string]*node // IPARAMVALUE or PARAMVALUE by folded name
 	target    *node            // extrinsic: LOCALINSTANCEPATH or LOCALCLASSPATH
 }
@@ -28,7 +27,6 @@ func decodeRequest(root *node) (*request, error) {
 	}
 	req := &request{params: map[string]*node{}}
 	req.id, _ = msg.attr("ID")
-	req.protocol, _ = msg.attr("PROTOCOLVERSION")
 	simple := msg.kid("SIMPLEREQ")
 	if simple == nil {
 		if msg.kid("MULTIREQ") != nil {

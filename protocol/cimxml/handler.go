@@ -56,9 +56,7 @@ func (h *Handler) log() *slog.Logger {
 
 // ServeHTTP answers one CIM-XML request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost && r.Method != "M-POST" {
-		w.Header().Set("Allow", "POST, M-POST")
-		http.Error(w, "CIM-XML takes POST", http.StatusMethodNotAllowed)
+	if !precheck(w, r) {
 		return
 	}
 	p, ok := h.Auth(r)
@@ -68,18 +66,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Remote = true
-	hdr := func(name string) string {
-		if v := r.Header.Get(name); v != "" {
-			return v
-		}
-		// M-POST: headers carry a two-digit prefix declared in Man.
-		for k, vs := range r.Header {
-			if len(k) > 3 && k[2] == '-' && strings.EqualFold(k[3:], name) && len(vs) > 0 {
-				return vs[0]
-			}
-		}
-		return ""
-	}
+	hdr := headerFunc(r)
 	if op := hdr("CIMOperation"); !strings.EqualFold(op, "MethodCall") {
 		w.Header().Set("CIMError", "unsupported-operation")
 		http.Error(w, "CIMOperation must be MethodCall", http.StatusBadRequest)
@@ -105,7 +92,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if version, status := checkVersions(root); version != "" {
+	if version, status := checkVersions(root, hdr("CIMProtocolVersion")); version != "" {
 		w.Header().Set("CIMError", version)
 		http.Error(w, "unsupported version", status)
 		return
@@ -188,9 +175,6 @@ func headersMatch(hdr func(string) string, req *request) string {
 	if m := hdr("CIMMethod"); !strings.EqualFold(m, req.method) {
 		return "CIMMethod header does not name the method of the body"
 	}
-	if v := hdr("CIMProtocolVersion"); v != "" && v != req.protocol {
-		return "CIMProtocolVersion header does not match the message's PROTOCOLVERSION"
-	}
 	o := hdr("CIMObject")
 	if o == "" {
 		return ""
@@ -224,14 +208,16 @@ func headersMatch(hdr func(string) string, req *request) string {
 }
 
 // checkVersions applies DSP0200's version checks to the CIM and MESSAGE
-// elements: a CIM or DTD version other than 2.x, or a protocol version
-// other than 1.x, is refused with the matching CIMError (HTTP 501).
-func checkVersions(root *node) (string, int) {
+// elements: a CIM or DTD version other than 2.x, or a malformed protocol
+// version, is refused with the matching CIMError (HTTP 501); a protocol
+// version other than the CIMProtocolVersion header's (1.0 when absent) is
+// a header mismatch (HTTP 400), as OpenPegasus answers.
+func checkVersions(root *node, header string) (string, int) {
 	if root.name != "CIM" {
 		return "", 0
 	}
-	major := func(v, want string) bool {
-		rest, ok := strings.CutPrefix(v, want+".")
+	version := func(v, major string) bool {
+		rest, ok := strings.CutPrefix(v, major+".")
 		if !ok || rest == "" {
 			return false
 		}
@@ -242,16 +228,28 @@ func checkVersions(root *node) (string, int) {
 		}
 		return true
 	}
-	if v, _ := root.attr("CIMVERSION"); !major(v, "2") {
+	if v, _ := root.attr("CIMVERSION"); !version(v, "2") {
 		return "unsupported-cim-version", http.StatusNotImplemented
 	}
-	if v, _ := root.attr("DTDVERSION"); !major(v, "2") {
+	if v, _ := root.attr("DTDVERSION"); !version(v, "2") {
 		return "unsupported-dtd-version", http.StatusNotImplemented
 	}
-	if msg := root.kid("MESSAGE"); msg != nil {
-		if v, _ := msg.attr("PROTOCOLVERSION"); !major(v, "1") {
-			return "unsupported-protocol-version", http.StatusNotImplemented
-		}
+	msg := root.kid("MESSAGE")
+	if msg == nil {
+		return "", 0
+	}
+	v, _ := msg.attr("PROTOCOLVERSION")
+	if major, _, _ := strings.Cut(v, "."); major == "" || !version(v, major) {
+		return "unsupported-protocol-version", http.StatusNotImplemented
+	}
+	if header == "" {
+		header = "1.0"
+	}
+	if v != header {
+		return "header-mismatch", http.StatusBadRequest
+	}
+	if !version(v, "1") {
+		return "unsupported-protocol-version", http.StatusNotImplemented
 	}
 	return "", 0
 }

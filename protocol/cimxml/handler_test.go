@@ -68,6 +68,7 @@ func post(t *testing.T, url, method, ns, body string) (int, string, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", url+"/cimom", strings.NewReader(body))
 	req.SetBasicAuth("admin", "pw")
+	req.Header.Set("Content-Type", `application/xml; charset="utf-8"`)
 	req.Header.Set("CIMOperation", "MethodCall")
 	req.Header.Set("CIMMethod", method)
 	req.Header.Set("CIMObject", strings.ReplaceAll(ns, "/", "%2F"))
@@ -180,6 +181,7 @@ func TestRequestErrors(t *testing.T) {
 	}
 	// No credentials: 401 before any operation.
 	req, _ := http.NewRequest("POST", url+"/cimom", strings.NewReader(ok))
+	req.Header.Set("Content-Type", "application/xml")
 	req.Header.Set("CIMOperation", "MethodCall")
 	req.Header.Set("CIMMethod", "EnumerateClassNames")
 	rsp, err := http.DefaultClient.Do(req)
