@@ -129,8 +129,8 @@ func (r *request) stringParam(name string) (string, bool, error) {
 	case "VALUE":
 		return strings.TrimSpace(v.text.String()), true, nil
 	case "CLASSNAME":
-		n, _ := v.attr("NAME")
-		return n, true, nil
+		n, err := nameAttr(v, "NAME")
+		return n, err == nil, err
 	}
 	return "", false, requestError("parameter %s must be a VALUE or CLASSNAME, not %s", name, v.name)
 }
@@ -235,6 +235,10 @@ func scalarOf(text string, t cim.Type, embedded bool, depth int, n *node) (cim.V
 		// reads it (a char16 may be a space itself).
 		text = strings.TrimSpace(text)
 	}
+	if t.IsReal() && !strings.ContainsAny(text, ".eE") && !strings.EqualFold(text, "NaN") && !strings.Contains(strings.ToLower(text), "inf") {
+		// DSP0201's real grammar has a decimal point or an exponent.
+		return cim.Value{}, requestError("%s value %q is not a real number (DSP0201 needs a decimal point) (%s)", t, text, n.where())
+	}
 	v, err := cim.ParseValue(t, text)
 	if err != nil {
 		return cim.Value{}, requestError("%s (%s)", cim.AsError(err).Description, n.where())
@@ -315,6 +319,11 @@ func qualifiersOf(n *node) ([]cim.Qualifier, error) {
 		q, err := qualifierOf(k)
 		if err != nil {
 			return nil, err
+		}
+		for _, prev := range out {
+			if cim.EqualFold(prev.Name, q.Name) {
+				return nil, requestError("qualifier %s is given twice (%s)", q.Name, k.where())
+			}
 		}
 		if prop, _ := k.attr("PROPAGATED"); strings.EqualFold(prop, "true") {
 			q.Flavor |= cim.FlavorOriginPropagated
@@ -408,6 +417,11 @@ func instanceOf(n *node, depth int) (*cim.Object, error) {
 		p, err := propertyOf(k, depth)
 		if err != nil {
 			return nil, err
+		}
+		for _, prev := range o.Properties {
+			if cim.EqualFold(prev.Name, p.Name) {
+				return nil, requestError("property %s is given twice (%s)", p.Name, k.where())
+			}
 		}
 		for i := range p.Qualifiers {
 			p.Qualifiers[i].Flavor |= cim.FlavorOriginPropagated
