@@ -104,8 +104,11 @@ func (r *request) param(name string) (*node, bool) {
 // boolParam reads a boolean IPARAMVALUE, with its default.
 func (r *request) boolParam(name string, def bool) (bool, error) {
 	v, ok := r.param(name)
-	if !ok || v == nil {
+	if !ok {
 		return def, nil
+	}
+	if v == nil {
+		return false, requestError("parameter %s holds no value", name)
 	}
 	if v.name != "VALUE" {
 		return false, requestError("parameter %s must be a VALUE, not %s", name, v.name)

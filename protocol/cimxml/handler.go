@@ -67,7 +67,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Remote = true
 	hdr := headerFunc(r)
-	if op := hdr("CIMOperation"); !strings.EqualFold(op, "MethodCall") {
+	if op := hdr("CIMOperation"); !strings.EqualFold(op, "MethodCall") || len(r.Header.Values("CIMOperation")) > 1 {
 		w.Header().Set("CIMError", "unsupported-operation")
 		http.Error(w, "CIMOperation must be MethodCall", http.StatusBadRequest)
 		return
@@ -97,12 +97,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unsupported version", status)
 		return
 	}
+	if _, batch := r.Header["Cimbatch"]; batch || hdr("CIMBatch") != "" {
+		w.Header().Set("CIMError", "multiple-requests-unsupported")
+		http.Error(w, "batched requests (CIMBatch) are not supported", http.StatusNotImplemented)
+		return
+	}
 	req, err := decodeRequest(root)
 	if err != nil {
 		var ce *cim.Error
 		if errors.As(err, &ce) && ce.Status == cim.ENotSupported {
-			w.Header().Set("CIMError", "multiple-requests-unsupported")
-			http.Error(w, err.Error(), http.StatusNotImplemented)
+			// A MULTIREQ without the CIMBatch header that announces it.
+			w.Header().Set("CIMError", "header-mismatch")
+			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		w.Header().Set("CIMError", "request-not-valid")
@@ -177,7 +183,7 @@ func headersMatch(hdr func(string) string, req *request) string {
 	}
 	o := hdr("CIMObject")
 	if o == "" {
-		return ""
+		return "the CIMObject header is missing"
 	}
 	text, err := url.PathUnescape(o)
 	if err != nil {
@@ -823,7 +829,13 @@ func qualifierDeclOf(n *node) (*cim.QualifierDecl, error) {
 		return nil, requestError("expected QUALIFIER.DECLARATION, found %s", n.name)
 	}
 	d := &cim.QualifierDecl{}
-	d.Name, _ = n.attr("NAME")
+	var err error
+	if d.Name, err = nameAttr(n, "NAME"); err != nil {
+		return nil, err
+	}
+	if _, ok := n.attr("TYPE"); !ok {
+		return nil, requestError("QUALIFIER.DECLARATION %s has no TYPE", d.Name)
+	}
 	t, err := typeOf(n, "TYPE")
 	if err != nil {
 		return nil, err
