@@ -238,6 +238,12 @@ func scalarOf(text string, t cim.Type, embedded bool, depth int, n *node) (cim.V
 		// reads it (a char16 may be a space itself).
 		text = strings.TrimSpace(text)
 	}
+	switch t {
+	case cim.TypeUint8, cim.TypeUint16, cim.TypeUint32, cim.TypeUint64:
+		if strings.HasPrefix(text, "-") {
+			return cim.Value{}, requestError("%s value %q has a sign (%s)", t, text, n.where())
+		}
+	}
 	if t.IsReal() && !strings.ContainsAny(text, ".eE") && !strings.EqualFold(text, "NaN") && !strings.Contains(strings.ToLower(text), "inf") {
 		// DSP0201's real grammar has a decimal point or an exponent.
 		return cim.Value{}, requestError("%s value %q is not a real number (DSP0201 needs a decimal point) (%s)", t, text, n.where())

@@ -40,6 +40,18 @@ func headerFunc(r *http.Request) func(string) string {
 	}
 }
 
+// headerCount counts the values of a CIM header, with M-POST's numbered
+// prefixes or not; a header with an empty value counts.
+func headerCount(r *http.Request, name string) int {
+	n := 0
+	for k, vs := range r.Header {
+		if strings.EqualFold(k, name) || (len(k) > 3 && k[2] == '-' && strings.EqualFold(k[3:], name)) {
+			n += len(vs)
+		}
+	}
+	return n
+}
+
 // precheck applies the HTTP rules of DSP0200 §7 common to operations and
 // exports: POST or M-POST (M-POST over HTTP/1.1), an XML content type.
 // It answers and returns false when the request breaks one.
@@ -81,7 +93,7 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "unsupported-operation", "CIMExport must be MethodRequest")
 		return
 	}
-	if _, batch := r.Header["Cimexportbatch"]; batch || hdr("CIMExportBatch") != "" {
+	if headerCount(r, "CIMExportBatch") > 0 {
 		fail(http.StatusNotImplemented, "multiple-requests-unsupported", "batched exports are not supported")
 		return
 	}

@@ -67,7 +67,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Remote = true
 	hdr := headerFunc(r)
-	if op := hdr("CIMOperation"); !strings.EqualFold(op, "MethodCall") || len(r.Header.Values("CIMOperation")) > 1 {
+	if op := hdr("CIMOperation"); !strings.EqualFold(op, "MethodCall") || headerCount(r, "CIMOperation") > 1 {
 		w.Header().Set("CIMError", "unsupported-operation")
 		http.Error(w, "CIMOperation must be MethodCall", http.StatusBadRequest)
 		return
@@ -97,7 +97,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unsupported version", status)
 		return
 	}
-	if _, batch := r.Header["Cimbatch"]; batch || hdr("CIMBatch") != "" {
+	if headerCount(r, "CIMBatch") > 0 {
 		w.Header().Set("CIMError", "multiple-requests-unsupported")
 		http.Error(w, "batched requests (CIMBatch) are not supported", http.StatusNotImplemented)
 		return
@@ -118,6 +118,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if why := headersMatch(hdr, req); why != "" {
 		w.Header().Set("CIMError", "header-mismatch")
 		http.Error(w, why, http.StatusBadRequest)
+		return
+	}
+	if err := validateParams(req); err != nil {
+		w.Header().Set("CIMError", "request-not-valid")
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	var body bytes.Buffer
@@ -148,8 +153,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if err != nil {
 		e := cim.AsError(err)
 		code := cimCode(e.Status)
-		if code == errNotFound && (req.method == "CreateClass" || req.method == "ModifyClass") {
+		switch {
+		case code == errNotFound && (req.method == "CreateClass" || req.method == "ModifyClass"):
 			code = errInvalidSuperclass
+		case code == errNoSuchProperty && (req.method == "CreateInstance" || req.method == "ModifyInstance"):
+			code = errInvalidParameter // DSP0200: an unrecognized property is an invalid parameter there
 		}
 		bw.s(`<ERROR CODE="` + strconv.Itoa(code) + `"`)
 		bw.attr("DESCRIPTION", e.Status.String()+": "+e.Description)
@@ -258,6 +266,38 @@ func checkVersions(root *node, header string) (string, int) {
 		return "unsupported-protocol-version", http.StatusNotImplemented
 	}
 	return "", 0
+}
+
+// validateParams decodes every object a request carries before anything
+// else happens, so that a malformed request is a request error (HTTP 400)
+// whatever the namespace or class it names, as OpenPegasus answers.
+func validateParams(req *request) error {
+	for _, p := range req.params {
+		for _, k := range p.kids {
+			var err error
+			switch k.name {
+			case "INSTANCE":
+				_, err = instanceOf(k, 0)
+			case "CLASS":
+				_, err = classOf(k)
+			case "INSTANCENAME":
+				_, err = instanceNameOf(k)
+			case "QUALIFIER.DECLARATION":
+				_, err = qualifierDeclOf(k)
+			case "VALUE.NAMEDINSTANCE":
+				if in := k.kid("INSTANCENAME"); in != nil {
+					_, err = instanceNameOf(in)
+				}
+				if inst := k.kid("INSTANCE"); err == nil && inst != nil {
+					_, err = instanceOf(inst, 0)
+				}
+			}
+			if errors.Is(err, errBadRequest) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // call runs one method and writes what goes inside IRETURNVALUE.

@@ -113,6 +113,11 @@ func parseTree(r io.Reader) (*node, error) {
 			if len(stack) > 0 {
 				stack[len(stack)-1].text.Write(t)
 			}
+		case xml.ProcInst:
+			if t.Target == "xml" && !strings.Contains(string(t.Inst), "version") {
+				line, col := d.InputPos()
+				return nil, requestError("the XML declaration has no version (line %d, column %d)", line, col)
+			}
 		}
 	}
 	if root == nil {
