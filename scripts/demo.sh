@@ -1,34 +1,28 @@
 #!/usr/bin/env bash
-# The demo: build wbem, compile the sample schema into a local repository
-# (./demo-repo, or $WBEM_REPO), then create a namespace, a class and
-# instances and read them back, showing WMI's write semantics and error
-# reporting along the way.
+# The main job: build wbem and wbemd, compile the sample schema
+# (examples/sample.mof) into a local repository (./demo-repo, or
+# $WBEM_REPO), show a few CLI commands on it, then serve it over CIM-XML on
+# http://localhost:5988 and https://localhost:5989 (user "admin",
+# password $WBEMD_ADMIN_PASSWORD, "wbemd" by default) until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 mkdir -p bin
 go build -o bin/wbem ./cmd/wbem
+go build -o bin/wbemd ./cmd/wbemd
 export WBEM_REPO="${WBEM_REPO:-$PWD/demo-repo}"
 rm -rf "$WBEM_REPO"
 w() { echo "\$ wbem $*"; ./bin/wbem "$@" || echo "(exit status $?)"; echo; }
 
 w mofcomp examples/sample.mof
-w -n root/sample classes
-w -n root/sample enum Sample_StorageElement
-w -n root/sample -o mof get Sample_Disk
-w ns create demo -n root
-w ns list -n root
-w -n root/demo put examples/disk-class.json
-w -n root/demo classes
-w -n root/demo get Demo_Disk
-w -n root/demo put Demo_Disk Name=sda SizeBytes=512110190592 Model="Samsung 980" Installed=20260101120000.000000+000
-w -n root/demo put Demo_Disk Name=sdb SizeBytes=1000204886016 Model="WD Blue"
-w -n root/demo put --create-only Demo_Disk Name=sda Model=dup
-w -n root/demo put --update-only --properties SizeBytes Demo_Disk Name=sda SizeBytes=1
-w -n root/demo put Demo_Disk Name=sdc SizeBytes=lots Model=x
-w -n root/demo put Demo_Disk Name=sdc
-w -n root/demo enum Demo_Disk
-w -n root/demo -o json get 'Demo_Disk.Name="sda"'
-w -n root/demo delete 'Demo_Disk.Name="sdb"'
-w -n root/demo enum Demo_Disk --names
-w repo check
+w -n root/sample classes Sample_StorageElement
+w -n root/sample query "SELECT Name, Model, SizeBytes FROM Sample_StorageElement WHERE SizeBytes > 500000000000"
+w -n root/sample query --plan "SELECT * FROM Sample_StorageElement WHERE Model = 'partition'"
+w -n root/sample query 'ASSOCIATORS OF {Sample_Disk.Name="sda"}'
+w -n root/sample put --update-only --properties Model Sample_Disk Name=sda Model="Samsung 990"
+w -n root/sample put Sample_Disk Name=sdz SizeBytes=lots
+w -n root/sample -o mof get 'Sample_Disk.Name="sda"'
+printf '%s\n' "${WBEMD_ADMIN_PASSWORD:-wbemd}" | ./bin/wbem user add admin --admin --password-stdin
+w user list
+echo "Serving. Try: wbemcli ei 'http://admin:${WBEMD_ADMIN_PASSWORD:-wbemd}@localhost:5988/root/sample:Sample_Disk'"
+exec ./bin/wbemd --repo "$WBEM_REPO" --http "${WBEMD_HTTP:-:5988}" --https "${WBEMD_HTTPS:-:5989}"
