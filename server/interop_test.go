@@ -45,7 +45,7 @@ type daemon struct {
 
 // startDaemon prepares a repository (the sample schema, an administrator
 // "admin" and a user "guest") and runs wbemd on free ports.
-func startDaemon(t *testing.T) *daemon {
+func startDaemon(t *testing.T, extra ...string) *daemon {
 	t.Helper()
 	repo := t.TempDir()
 	wbem := func(stdin string, args ...string) {
@@ -59,7 +59,7 @@ func startDaemon(t *testing.T) *daemon {
 	wbem("secret\n", "user", "add", "admin", "--admin", "--password-stdin")
 	wbem("guest-pw\n", "user", "add", "guest", "--password-stdin")
 	d := &daemon{repo: repo, log: &bytes.Buffer{}}
-	d.cmd = exec.Command(filepath.Join(bin, "wbemd"), "--repo", repo, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0")
+	d.cmd = exec.Command(filepath.Join(bin, "wbemd"), append([]string{"--repo", repo, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0"}, extra...)...)
 	stderr, _ := d.cmd.StderrPipe()
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/wbemd/wbemd/auth"
@@ -42,9 +43,12 @@ type Config struct {
 	Repo              string // repository directory
 	HTTP, HTTPS       string // listen addresses (":5988", ":5989"), or "off"
 	CertFile, KeyFile string // TLS pair; empty: a self-signed pair in Repo
-	MaxRequest        int64  // request body limit (default 16 MiB)
-	MaxHeader         int    // request header limit (default 64 KiB)
-	ReadTimeout       time.Duration
+	MaxRequest        int64         // request body limit (default 16 MiB)
+	MaxHeader         int           // request header limit (default 64 KiB)
+	MaxConnections    int           // open connections per listener (default 1,024)
+	HeaderTimeout     time.Duration // time to read a request's headers (default 10 s)
+	ReadTimeout       time.Duration // time to read a whole request (default 30 s)
+	OperationTimeout  time.Duration // time an operation may run (default 5 min)
 	ShutdownTimeout   time.Duration
 	Logger            *slog.Logger
 }
@@ -67,6 +71,15 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	}
 	if cfg.ReadTimeout == 0 {
 		cfg.ReadTimeout = 30 * time.Second
+	}
+	if cfg.HeaderTimeout == 0 {
+		cfg.HeaderTimeout = 10 * time.Second
+	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = 1024
+	}
+	if cfg.OperationTimeout == 0 {
+		cfg.OperationTimeout = 5 * time.Minute
 	}
 	if err := os.MkdirAll(cfg.Repo, 0o700); err != nil {
 		return fmt.Errorf("server: repository %s: %w", cfg.Repo, err)
@@ -95,7 +108,13 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 		return p, true
 	}}
 	mux := http.NewServeMux()
-	mux.Handle("/cimom", h)
+	mux.Handle("/cimom", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// An operation past --operation-timeout is cancelled: its answer
+		// is WBEM_E_CALL_CANCELLED.
+		ctx, cancel := context.WithTimeout(r.Context(), cfg.OperationTimeout)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	}))
 	// The indication listener: exported indications are logged (the
 	// events issue routes them to subscribers).
 	mux.Handle("/CIMListener/", &cimxml.Listener{Log: log, MaxRequest: cfg.MaxRequest,
@@ -112,7 +131,8 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 		if err != nil {
 			return "", fmt.Errorf("server: listen %s: %w", addr, err)
 		}
-		srv := &http.Server{Handler: mux, MaxHeaderBytes: cfg.MaxHeader, ReadHeaderTimeout: 10 * time.Second,
+		ln = &limitListener{Listener: ln, sem: make(chan struct{}, cfg.MaxConnections)}
+		srv := &http.Server{Handler: mux, MaxHeaderBytes: cfg.MaxHeader, ReadHeaderTimeout: cfg.HeaderTimeout,
 			ReadTimeout: cfg.ReadTimeout, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 		if tlsConf != nil {
 			srv.TLSConfig = tlsConf
@@ -214,4 +234,33 @@ func selfSigned(certFile, keyFile string) error {
 		return err
 	}
 	return os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+}
+
+// limitListener accepts at most cap(sem) open connections; the next
+// waits until one closes.
+type limitListener struct {
+	net.Listener
+	sem chan struct{}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	l.sem <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/wbemd/wbemd/server"
 )
@@ -29,6 +30,11 @@ func main() {
 	flag.StringVar(&cfg.CertFile, "cert", env("WBEMD_CERT", ""), "TLS certificate file (default: a self-signed one in the repository)")
 	flag.StringVar(&cfg.KeyFile, "key", env("WBEMD_KEY", ""), "TLS key file")
 	flag.Int64Var(&cfg.MaxRequest, "max-request", 16<<20, "largest request body in bytes")
+	flag.IntVar(&cfg.MaxHeader, "max-header", 64<<10, "largest request header in bytes")
+	flag.IntVar(&cfg.MaxConnections, "max-connections", 1024, "open connections per listener")
+	flag.DurationVar(&cfg.HeaderTimeout, "header-timeout", 10*time.Second, "time to read a request's headers")
+	flag.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time to read a whole request")
+	flag.DurationVar(&cfg.OperationTimeout, "operation-timeout", 5*time.Minute, "time an operation may run")
 	flag.Parse()
 	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
 		fmt.Fprintln(os.Stderr, "wbemd: --cert and --key go together")

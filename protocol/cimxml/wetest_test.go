@@ -39,7 +39,7 @@ func TestPegasusWetest(t *testing.T) {
 	}
 	dir := filepath.Join(testdata.Dir(), "pegasus-wetest", "static")
 	url, addr := wetestServer(t)
-	var passed, total int
+	var passed, total, validated int
 	var failures []string
 	ops, _ := os.ReadDir(dir)
 	// Class changes run last: the other cases need the schema as loaded.
@@ -57,6 +57,10 @@ func TestPegasusWetest(t *testing.T) {
 			req, _ := os.ReadFile(filepath.Join(dir, op.Name(), name+".xml"))
 			want, _ := os.ReadFile(filepath.Join(dir, op.Name(), name+"rspgood.xml"))
 			got := wetestSend(t, url, addr, req)
+			if head, body, _ := strings.Cut(got, "\n\n"); strings.HasPrefix(head, "HTTP/1.1 200") {
+				validateDTD(t, body) // every XML answer is valid CIM-XML
+				validated++
+			}
 			if why := wetestCompare(string(want), got); why != "" {
 				failures = append(failures, fmt.Sprintf("%s/%s: %s", op.Name(), name, why))
 				continue
@@ -65,7 +69,7 @@ func TestPegasusWetest(t *testing.T) {
 		}
 	}
 	rate := float64(passed) / float64(total)
-	t.Logf("Pegasus wetest: %d of %d cases pass (%.1f%%)", passed, total, 100*rate)
+	t.Logf("Pegasus wetest: %d of %d cases pass (%.1f%%); %d XML answers valid against the DTD", passed, total, 100*rate, validated)
 	if os.Getenv("WETEST_VERBOSE") != "" {
 		for _, f := range failures {
 			t.Log(f)
