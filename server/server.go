@@ -40,9 +40,9 @@ const Off = "off"
 
 // Config configures the daemon.
 type Config struct {
-	Repo              string // repository directory
-	HTTP, HTTPS       string // listen addresses (":5988", ":5989"), or "off"
-	CertFile, KeyFile string // TLS pair; empty: a self-signed pair in Repo
+	Repo              string        // repository directory
+	HTTP, HTTPS       string        // listen addresses (":5988", ":5989"), or "off"
+	CertFile, KeyFile string        // TLS pair; empty: a self-signed pair in Repo
 	MaxRequest        int64         // request body limit (default 16 MiB)
 	MaxHeader         int           // request header limit (default 64 KiB)
 	MaxConnections    int           // open connections per listener (default 1,024)
