@@ -103,3 +103,11 @@ func (r *CallResult) GetResultObject(timeout time.Duration) (*cim.Object, error)
 	}
 	return r.obj, nil
 }
+
+// StartCall runs fn as a call result: in the background when async is
+// set (WBEM_FLAG_RETURN_IMMEDIATELY), before returning otherwise. Other
+// implementations of Services (the CIM-XML client) use it for their
+// ...Call methods.
+func StartCall(ctx context.Context, async bool, fn func(ctx context.Context) (string, *cim.Object, error)) *CallResult {
+	return runCall(ctx, async, fn)
+}

@@ -243,3 +243,10 @@ func sliceSource(objs []*cim.Object) source {
 		}
 	}
 }
+
+// NewEnumerator returns an Enumerator over src with the semantics of
+// flags (FlagForwardOnly, FlagReturnImmediately), for other
+// implementations of Services (the CIM-XML client).
+func NewEnumerator(ctx context.Context, src iter.Seq2[*cim.Object, error], flags Flags) Enumerator {
+	return newEnumerator(ctx, src, flags, func() {})
+}

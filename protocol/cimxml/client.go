@@ -1,0 +1,626 @@
+package cimxml
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/wql"
+)
+
+// ClientOptions configure a CIM-XML connection.
+type ClientOptions struct {
+	User, Password string
+	// CAFile names the PEM certificates that sign the server's; Insecure
+	// skips the check (a self-signed wbemd in tests).
+	CAFile   string
+	Insecure bool
+	Timeout  time.Duration // per request (default 5 min)
+	// MaxConns bounds the kept-alive connections (default 64).
+	MaxConns int
+}
+
+// Client is a cimom.Services over CIM-XML: code written against the
+// in-process core runs against a remote CIMOM unchanged, as WMI's
+// ConnectServer gives the same IWbemServices locally and remotely.
+type Client struct {
+	url  string
+	ns   string
+	opts ClientOptions
+	http *http.Client
+}
+
+var _ cimom.Services = (*Client)(nil)
+
+// Dial connects to the CIMOM at url (http://host:5988 or https://...) and
+// namespace ns, and checks both by reading the namespace's __Namespace
+// class. A dead or refused server is WBEM_E_TRANSPORT_FAILURE.
+func Dial(ctx context.Context, url, ns string, opts ClientOptions) (*Client, error) {
+	tlsConf := &tls.Config{InsecureSkipVerify: opts.Insecure}
+	if opts.CAFile != "" {
+		pem, err := os.ReadFile(opts.CAFile)
+		if err != nil {
+			return nil, cim.Errorf(cim.ETransportFailure, "CA file: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, cim.Errorf(cim.ETransportFailure, "CA file %s holds no certificate", opts.CAFile)
+		}
+		tlsConf.RootCAs = pool
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 5 * time.Minute
+	}
+	if opts.MaxConns == 0 {
+		opts.MaxConns = 64
+	}
+	tr := &http.Transport{TLSClientConfig: tlsConf, MaxIdleConnsPerHost: opts.MaxConns, MaxConnsPerHost: opts.MaxConns}
+	c := &Client{url: strings.TrimSuffix(url, "/"), ns: strings.Trim(strings.ReplaceAll(ns, "\\", "/"), "/"), opts: opts,
+		http: &http.Client{Transport: tr, Timeout: opts.Timeout}}
+	if _, err := c.GetObject(ctx, "__Namespace", 0, nil); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Namespace returns the namespace of the connection.
+func (c *Client) Namespace() string { return c.ns }
+
+// call sends one intrinsic method and returns the IRETURNVALUE (nil when
+// the answer has none) and the whole response element.
+func (c *Client) call(ctx context.Context, method string, params func(w *writer)) (*node, *node, error) {
+	var body bytes.Buffer
+	w := &writer{w: bufio.NewWriter(&body)}
+	w.s(`<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL`)
+	w.attr("NAME", method)
+	w.s(">")
+	w.localNamespace(c.ns)
+	if params != nil {
+		params(w)
+	}
+	w.s("</IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>")
+	w.w.Flush()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/cimom", &body)
+	if err != nil {
+		return nil, nil, cim.Errorf(cim.ETransportFailure, "%v", err)
+	}
+	req.SetBasicAuth(c.opts.User, c.opts.Password)
+	req.Header.Set("Content-Type", `application/xml; charset="utf-8"`)
+	req.Header.Set("CIMProtocolVersion", "1.0")
+	req.Header.Set("CIMOperation", "MethodCall")
+	req.Header.Set("CIMMethod", method)
+	req.Header.Set("CIMObject", strings.ReplaceAll(c.ns, "/", "%2F"))
+	rsp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, cim.Errorf(cim.ECallCancelled, "%v", err)
+		}
+		return nil, nil, cim.Errorf(cim.ETransportFailure, "%s: %v", c.url, err)
+	}
+	defer rsp.Body.Close()
+	switch rsp.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized:
+		io.Copy(io.Discard, rsp.Body)
+		return nil, nil, cim.Errorf(cim.EAccessDenied, "%s refused the user name or password", c.url)
+	default:
+		text, _ := io.ReadAll(io.LimitReader(rsp.Body, 4096))
+		return nil, nil, cim.Errorf(cim.ETransportFailure, "%s answered HTTP %d (%s): %s", c.url, rsp.StatusCode, rsp.Header.Get("CIMError"), strings.TrimSpace(string(text)))
+	}
+	root, err := parseTree(rsp.Body)
+	if err != nil {
+		return nil, nil, cim.Errorf(cim.ETransportFailure, "the answer does not parse: %v", err)
+	}
+	var imr *node
+	if msg := root.kid("MESSAGE"); msg != nil {
+		if sr := msg.kid("SIMPLERSP"); sr != nil {
+			imr = sr.kid("IMETHODRESPONSE")
+		}
+	}
+	if imr == nil {
+		return nil, nil, cim.Errorf(cim.ETransportFailure, "the answer holds no IMETHODRESPONSE")
+	}
+	if e := imr.kid("ERROR"); e != nil {
+		return nil, nil, errorOf(e)
+	}
+	return imr.kid("IRETURNVALUE"), imr, nil
+}
+
+// errorOf turns an ERROR element into a WBEM error: wbemd's descriptions
+// start with the WBEM status name, which gives back the exact status;
+// other servers' codes map through the table.
+func errorOf(e *node) error {
+	codeText, _ := e.attr("CODE")
+	desc, _ := e.attr("DESCRIPTION")
+	var code int
+	fmt.Sscanf(codeText, "%d", &code)
+	status := StatusOf(code)
+	if name, rest, ok := strings.Cut(desc, ": "); ok {
+		if s, found := statusByName(name); found {
+			status, desc = s, rest
+		}
+	}
+	return &cim.Error{Status: status, Description: desc}
+}
+
+func statusByName(name string) (cim.Status, bool) {
+	if !strings.HasPrefix(name, "WBEM_") {
+		return 0, false
+	}
+	for s := range toCIM {
+		if s.String() == name {
+			return s, true
+		}
+	}
+	return 0, false
+}
+
+func (c *Client) with(obj *cim.Object) *cim.Object {
+	if obj != nil && obj.Namespace == "" {
+		obj.Namespace = c.ns
+	}
+	return obj
+}
+
+func boolParam(w *writer, name string, v bool) {
+	w.s(`<IPARAMVALUE NAME="` + name + `"><VALUE>`)
+	if v {
+		w.s("TRUE")
+	} else {
+		w.s("FALSE")
+	}
+	w.s("</VALUE></IPARAMVALUE>")
+}
+
+func classNameParam(w *writer, name, class string) {
+	w.s(`<IPARAMVALUE NAME="` + name + `"><CLASSNAME`)
+	w.attr("NAME", class)
+	w.s("></CLASSNAME></IPARAMVALUE>")
+}
+
+func stringParam(w *writer, name, v string) {
+	w.s(`<IPARAMVALUE NAME="` + name + `"><VALUE>`)
+	w.esc(v)
+	w.s("</VALUE></IPARAMVALUE>")
+}
+
+func instanceNameParam(w *writer, name string, p *cim.ObjectPath) {
+	w.s(`<IPARAMVALUE NAME="` + name + `">`)
+	w.instanceName(p)
+	w.s("</IPARAMVALUE>")
+}
+
+// OpenNamespace connects to a child namespace, or with a leading "/" an
+// absolute one.
+func (c *Client) OpenNamespace(ctx context.Context, ns string, flags cimom.Flags, wctx *cimom.Context) (cimom.Services, error) {
+	target := c.ns + "/" + ns
+	if strings.HasPrefix(ns, "/") {
+		target = ns
+	}
+	return Dial(ctx, c.url, target, c.opts)
+}
+
+// GetObject reads a class (GetClass) or an instance (GetInstance).
+func (c *Client) GetObject(ctx context.Context, path string, flags cimom.Flags, wctx *cimom.Context) (*cim.Object, error) {
+	if path == "" {
+		return &cim.Object{Genus: cim.GenusClass}, nil
+	}
+	p, err := cim.ParsePath(path)
+	if err != nil {
+		return nil, err
+	}
+	if p.IsClass() {
+		ret, _, err := c.call(ctx, "GetClass", func(w *writer) {
+			classNameParam(w, "ClassName", p.Class)
+			boolParam(w, "LocalOnly", false)
+			boolParam(w, "IncludeQualifiers", true)
+			boolParam(w, "IncludeClassOrigin", true)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ret == nil || ret.kid("CLASS") == nil {
+			return nil, cim.Errorf(cim.ETransportFailure, "GetClass answered no CLASS")
+		}
+		cls, err := resolvedClassOf(ret.kid("CLASS"))
+		return c.with(cls), err
+	}
+	ret, _, err := c.call(ctx, "GetInstance", func(w *writer) {
+		instanceNameParam(w, "InstanceName", p)
+		boolParam(w, "IncludeClassOrigin", true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if ret == nil || ret.kid("INSTANCE") == nil {
+		return nil, cim.Errorf(cim.ETransportFailure, "GetInstance answered no INSTANCE")
+	}
+	inst, err := instanceOf(ret.kid("INSTANCE"), 0)
+	return c.with(inst), err
+}
+
+// resolvedClassOf decodes a CLASS as a resolved class: inherited members
+// kept, marked propagated.
+func resolvedClassOf(n *node) (*cim.Object, error) {
+	cls, err := classOf(n)
+	if err != nil {
+		return nil, err
+	}
+	var props []cim.Property
+	for _, k := range n.kids {
+		if !strings.HasPrefix(k.name, "PROPERTY") {
+			continue
+		}
+		p, err := propertyOf(k, 0)
+		if err != nil {
+			return nil, err
+		}
+		prop, _ := k.attr("PROPAGATED")
+		p.Propagated = strings.EqualFold(prop, "true")
+		if p.Origin == "" {
+			p.Origin = cls.Class
+		}
+		props = append(props, p)
+	}
+	cls.Properties = props
+	return cls, nil
+}
+
+// PutClass creates (CreateClass) or updates (ModifyClass) a class.
+func (c *Client) PutClass(ctx context.Context, class *cim.Object, flags cimom.Flags, wctx *cimom.Context) error {
+	send := func(method, param string) error {
+		_, _, err := c.call(ctx, method, func(w *writer) {
+			w.s(`<IPARAMVALUE NAME="` + param + `">`)
+			w.class(class.LocalDefinition(), options{qualifiers: true})
+			w.s("</IPARAMVALUE>")
+		})
+		return err
+	}
+	switch {
+	case flags&cimom.FlagUpdateOnly != 0:
+		return send("ModifyClass", "ModifiedClass")
+	case flags&cimom.FlagCreateOnly != 0:
+		return send("CreateClass", "NewClass")
+	}
+	err := send("CreateClass", "NewClass")
+	if cim.StatusOf(err) == cim.EAlreadyExists {
+		err = send("ModifyClass", "ModifiedClass")
+	}
+	return err
+}
+
+// DeleteClass deletes a class (DSP0200: a class with subclasses or
+// instances is refused).
+func (c *Client) DeleteClass(ctx context.Context, class string, flags cimom.Flags, wctx *cimom.Context) error {
+	_, _, err := c.call(ctx, "DeleteClass", func(w *writer) { classNameParam(w, "ClassName", class) })
+	return err
+}
+
+// CreateClassEnum enumerates subclasses (EnumerateClasses).
+func (c *Client) CreateClassEnum(ctx context.Context, superclass string, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
+	ret, _, err := c.call(ctx, "EnumerateClasses", func(w *writer) {
+		if superclass != "" {
+			classNameParam(w, "ClassName", superclass)
+		}
+		boolParam(w, "DeepInheritance", flags&cimom.FlagShallow == 0)
+		boolParam(w, "LocalOnly", false)
+		boolParam(w, "IncludeQualifiers", true)
+		boolParam(w, "IncludeClassOrigin", true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []*cim.Object
+	if ret != nil {
+		for _, k := range ret.kids {
+			cls, err := resolvedClassOf(k)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c.with(cls))
+		}
+	}
+	return c.enumerator(ctx, out, flags), nil
+}
+
+func (c *Client) enumerator(ctx context.Context, objs []*cim.Object, flags cimom.Flags) cimom.Enumerator {
+	return cimom.NewEnumerator(ctx, func(yield func(*cim.Object, error) bool) {
+		for _, o := range objs {
+			if !yield(o, nil) {
+				return
+			}
+		}
+	}, flags&(cimom.FlagForwardOnly|cimom.FlagReturnImmediately))
+}
+
+// PutInstance creates (CreateInstance) or updates (ModifyInstance) an
+// instance; a __PUT_EXT_PROPERTIES list becomes the PropertyList.
+func (c *Client) PutInstance(ctx context.Context, inst *cim.Object, flags cimom.Flags, wctx *cimom.Context) (string, error) {
+	create := func() (string, error) {
+		ret, _, err := c.call(ctx, "CreateInstance", func(w *writer) {
+			w.s(`<IPARAMVALUE NAME="NewInstance">`)
+			w.instance(inst, options{})
+			w.s("</IPARAMVALUE>")
+		})
+		if err != nil {
+			return "", err
+		}
+		if ret == nil || ret.kid("INSTANCENAME") == nil {
+			return "", cim.Errorf(cim.ETransportFailure, "CreateInstance answered no INSTANCENAME")
+		}
+		p, err := instanceNameOf(ret.kid("INSTANCENAME"))
+		if err != nil {
+			return "", err
+		}
+		return p.RelPath(), nil
+	}
+	modify := func() (string, error) {
+		p, err := inst.ObjectPath()
+		if err != nil {
+			return "", err
+		}
+		p.Namespace, p.Server = "", ""
+		var list []string
+		if v, ok := wctx.GetValue(cimom.PutExtProperties); ok {
+			list, _ = v.([]string)
+		}
+		_, _, err = c.call(ctx, "ModifyInstance", func(w *writer) {
+			w.s(`<IPARAMVALUE NAME="ModifiedInstance"><VALUE.NAMEDINSTANCE>`)
+			w.instanceName(p)
+			w.instance(inst, options{})
+			w.s("</VALUE.NAMEDINSTANCE></IPARAMVALUE>")
+			if list != nil {
+				w.s(`<IPARAMVALUE NAME="PropertyList"><VALUE.ARRAY>`)
+				for _, n := range list {
+					w.s("<VALUE>")
+					w.esc(n)
+					w.s("</VALUE>")
+				}
+				w.s("</VALUE.ARRAY></IPARAMVALUE>")
+			}
+		})
+		return p.RelPath(), err
+	}
+	switch {
+	case flags&cimom.FlagCreateOnly != 0:
+		return create()
+	case flags&cimom.FlagUpdateOnly != 0:
+		return modify()
+	}
+	path, err := create()
+	if cim.StatusOf(err) == cim.EAlreadyExists {
+		return modify()
+	}
+	return path, err
+}
+
+// DeleteInstance deletes an instance.
+func (c *Client) DeleteInstance(ctx context.Context, path string, flags cimom.Flags, wctx *cimom.Context) error {
+	p, err := cim.ParsePath(path)
+	if err != nil {
+		return err
+	}
+	_, _, err = c.call(ctx, "DeleteInstance", func(w *writer) { instanceNameParam(w, "InstanceName", p) })
+	return err
+}
+
+// CreateInstanceEnum enumerates instances (EnumerateInstances).
+func (c *Client) CreateInstanceEnum(ctx context.Context, class string, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
+	ret, _, err := c.call(ctx, "EnumerateInstances", func(w *writer) {
+		classNameParam(w, "ClassName", class)
+		boolParam(w, "DeepInheritance", true)
+		boolParam(w, "IncludeClassOrigin", true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []*cim.Object
+	if ret != nil {
+		for _, k := range ret.kids {
+			in := k.kid("INSTANCE")
+			if in == nil {
+				continue
+			}
+			inst, err := instanceOf(in, 0)
+			if err != nil {
+				return nil, err
+			}
+			if flags&cimom.FlagShallow != 0 && !cim.EqualFold(inst.Class, class) {
+				continue
+			}
+			out = append(out, c.with(inst))
+		}
+	}
+	return c.enumerator(ctx, out, flags), nil
+}
+
+// objects decodes VALUE.OBJECTWITHPATH results.
+func (c *Client) objects(ret *node) ([]*cim.Object, error) {
+	var out []*cim.Object
+	if ret == nil {
+		return nil, nil
+	}
+	for _, k := range ret.kids {
+		if in := k.kid("INSTANCE"); in != nil {
+			inst, err := instanceOf(in, 0)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c.with(inst))
+		} else if cn := k.kid("CLASS"); cn != nil {
+			cls, err := resolvedClassOf(cn)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c.with(cls))
+		}
+	}
+	return out, nil
+}
+
+// ExecQuery runs a query (ExecQuery).
+func (c *Client) ExecQuery(ctx context.Context, language, query string, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
+	ret, _, err := c.call(ctx, "ExecQuery", func(w *writer) {
+		stringParam(w, "QueryLanguage", language)
+		stringParam(w, "Query", query)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.objects(ret)
+	if err != nil {
+		return nil, err
+	}
+	return c.enumerator(ctx, out, flags), nil
+}
+
+// Associators runs Associators or References.
+func (c *Client) Associators(ctx context.Context, q *wql.Assoc, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
+	p, err := cim.ParsePath(q.Path)
+	if err != nil {
+		return nil, err
+	}
+	method := "Associators"
+	if q.References {
+		method = "References"
+	}
+	ret, _, err := c.call(ctx, method, func(w *writer) {
+		w.s(`<IPARAMVALUE NAME="ObjectName">`)
+		w.objectPath(&cim.ObjectPath{Class: p.Class, Keys: p.Keys, Singleton: p.Singleton})
+		w.s("</IPARAMVALUE>")
+		for name, v := range map[string]string{"AssocClass": q.AssocClass, "ResultClass": q.ResultClass, "Role": q.Role, "ResultRole": q.ResultRole} {
+			if v != "" {
+				if strings.HasSuffix(name, "Class") {
+					classNameParam(w, name, v)
+				} else {
+					stringParam(w, name, v)
+				}
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.objects(ret)
+	if err != nil {
+		return nil, err
+	}
+	return c.enumerator(ctx, out, flags), nil
+}
+
+// ExplainQuery is not part of CIM-XML.
+func (c *Client) ExplainQuery(ctx context.Context, query string, wctx *cimom.Context) (string, error) {
+	return "", cim.Errorf(cim.ENotSupported, "query plans are not part of CIM-XML")
+}
+
+// GetQualifier reads a qualifier declaration.
+func (c *Client) GetQualifier(ctx context.Context, name string) (*cim.QualifierDecl, error) {
+	ret, _, err := c.call(ctx, "GetQualifier", func(w *writer) { stringParam(w, "QualifierName", name) })
+	if err != nil {
+		return nil, err
+	}
+	if ret == nil || ret.kid("QUALIFIER.DECLARATION") == nil {
+		return nil, cim.Errorf(cim.ETransportFailure, "GetQualifier answered no QUALIFIER.DECLARATION")
+	}
+	return qualifierDeclOf(ret.kid("QUALIFIER.DECLARATION"))
+}
+
+// PutQualifier writes a qualifier declaration (SetQualifier).
+func (c *Client) PutQualifier(ctx context.Context, decl *cim.QualifierDecl, flags cimom.Flags) error {
+	_, _, err := c.call(ctx, "SetQualifier", func(w *writer) {
+		w.s(`<IPARAMVALUE NAME="QualifierDeclaration">`)
+		w.qualifierDecl(decl)
+		w.s("</IPARAMVALUE>")
+	})
+	return err
+}
+
+// DeleteQualifier deletes a qualifier declaration.
+func (c *Client) DeleteQualifier(ctx context.Context, name string) error {
+	_, _, err := c.call(ctx, "DeleteQualifier", func(w *writer) { stringParam(w, "QualifierName", name) })
+	return err
+}
+
+// EnumQualifiers reads every qualifier declaration.
+func (c *Client) EnumQualifiers(ctx context.Context) ([]*cim.QualifierDecl, error) {
+	ret, _, err := c.call(ctx, "EnumerateQualifiers", nil)
+	if err != nil || ret == nil {
+		return nil, err
+	}
+	var out []*cim.QualifierDecl
+	for _, k := range ret.kids {
+		d, err := qualifierDeclOf(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func async(flags cimom.Flags) bool { return flags&cimom.FlagReturnImmediately != 0 }
+
+// GetObjectCall is GetObject with a call result.
+func (c *Client) GetObjectCall(ctx context.Context, path string, flags cimom.Flags, wctx *cimom.Context) (*cimom.CallResult, error) {
+	return cimom.StartCall(ctx, async(flags), func(ctx context.Context) (string, *cim.Object, error) {
+		o, err := c.GetObject(ctx, path, flags&^cimom.FlagReturnImmediately, wctx)
+		return "", o, err
+	}), nil
+}
+
+// PutClassCall is PutClass with a call result.
+func (c *Client) PutClassCall(ctx context.Context, class *cim.Object, flags cimom.Flags, wctx *cimom.Context) (*cimom.CallResult, error) {
+	return cimom.StartCall(ctx, async(flags), func(ctx context.Context) (string, *cim.Object, error) {
+		return "", nil, c.PutClass(ctx, class, flags&^cimom.FlagReturnImmediately, wctx)
+	}), nil
+}
+
+// DeleteClassCall is DeleteClass with a call result.
+func (c *Client) DeleteClassCall(ctx context.Context, class string, flags cimom.Flags, wctx *cimom.Context) (*cimom.CallResult, error) {
+	return cimom.StartCall(ctx, async(flags), func(ctx context.Context) (string, *cim.Object, error) {
+		return "", nil, c.DeleteClass(ctx, class, flags&^cimom.FlagReturnImmediately, wctx)
+	}), nil
+}
+
+// PutInstanceCall is PutInstance with a call result.
+func (c *Client) PutInstanceCall(ctx context.Context, inst *cim.Object, flags cimom.Flags, wctx *cimom.Context) (*cimom.CallResult, error) {
+	return cimom.StartCall(ctx, async(flags), func(ctx context.Context) (string, *cim.Object, error) {
+		p, err := c.PutInstance(ctx, inst, flags&^cimom.FlagReturnImmediately, wctx)
+		return p, nil, err
+	}), nil
+}
+
+// DeleteInstanceCall is DeleteInstance with a call result.
+func (c *Client) DeleteInstanceCall(ctx context.Context, path string, flags cimom.Flags, wctx *cimom.Context) (*cimom.CallResult, error) {
+	return cimom.StartCall(ctx, async(flags), func(ctx context.Context) (string, *cim.Object, error) {
+		return "", nil, c.DeleteInstance(ctx, path, flags&^cimom.FlagReturnImmediately, wctx)
+	}), nil
+}
+
+var errNoSecurityOverCIMXML = errors.New("namespace security descriptors are not part of CIM-XML")
+
+// GetSD is not part of CIM-XML.
+func (c *Client) GetSD(ctx context.Context) (*cimom.SecurityDescriptor, error) {
+	return nil, &cim.Error{Status: cim.ENotSupported, Description: errNoSecurityOverCIMXML.Error()}
+}
+
+// SetSD is not part of CIM-XML.
+func (c *Client) SetSD(ctx context.Context, sd *cimom.SecurityDescriptor) error {
+	return &cim.Error{Status: cim.ENotSupported, Description: errNoSecurityOverCIMXML.Error()}
+}
+
+// GetCallerAccessRights is not part of CIM-XML.
+func (c *Client) GetCallerAccessRights(ctx context.Context) (cimom.Rights, error) {
+	return 0, &cim.Error{Status: cim.ENotSupported, Description: errNoSecurityOverCIMXML.Error()}
+}

@@ -1,0 +1,120 @@
+package cimxml
+
+import (
+	"context"
+	"net"
+	"testing"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/wql"
+)
+
+// TestClient drives the CIM-XML client against the handler over real
+// HTTP: the same Services calls as in-process, the same answers and
+// statuses.
+func TestClient(t *testing.T) {
+	url := server(t)
+	ctx := context.Background()
+	if _, err := Dial(ctx, url, "root/sample", ClientOptions{User: "admin", Password: "wrong"}); cim.StatusOf(err) != cim.EAccessDenied {
+		t.Errorf("wrong password: %v", err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	if _, err := Dial(ctx, dead, "root/sample", ClientOptions{}); cim.StatusOf(err) != cim.ETransportFailure {
+		t.Errorf("dead server: %v", err)
+	}
+	if _, err := Dial(ctx, url, "root/nope", ClientOptions{User: "admin", Password: "pw"}); cim.StatusOf(err) != cim.EInvalidNamespace {
+		t.Errorf("missing namespace: %v", err)
+	}
+	var svc cimom.Services
+	svc, err := Dial(ctx, url, "root/sample", ClientOptions{User: "admin", Password: "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cls, err := svc.GetObject(ctx, "Sample_Disk", 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := cls.Property("Name"); !ok || !p.IsKey() || !p.Propagated || p.Origin != "Sample_StorageElement" {
+		t.Errorf("class over the wire: Name = %+v", p)
+	}
+	inst, _ := cls.SpawnInstance()
+	inst.Put("Name", cim.Value{Type: cim.TypeString, V: "remote"})
+	inst.Put("Model", cim.Value{Type: cim.TypeString, V: `quotes " and <tags> & ü`})
+	inst.Put("SizeBytes", cim.Value{Type: cim.TypeUint64, V: uint64(1) << 40})
+	path, err := svc.PutInstance(ctx, inst, cimom.FlagCreateOnly, nil)
+	if err != nil || path != `Sample_Disk.Name="remote"` {
+		t.Fatalf("PutInstance: %q %v", path, err)
+	}
+	if _, err := svc.PutInstance(ctx, inst, cimom.FlagCreateOnly, nil); cim.StatusOf(err) != cim.EAlreadyExists {
+		t.Errorf("second create: %v", err)
+	}
+	back, err := svc.GetObject(ctx, path, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := back.Get("Model"); v.V != `quotes " and <tags> & ü` {
+		t.Errorf("Model came back as %q", v.V)
+	}
+	// A partial update through the put extensions.
+	inst.Put("Model", cim.Value{Type: cim.TypeString, V: "changed"})
+	inst.Put("SizeBytes", cim.Value{Type: cim.TypeUint64, V: uint64(7)})
+	wctx := cimom.NewContext()
+	wctx.SetValue(cimom.PutExtProperties, []string{"Model"})
+	if _, err := svc.PutInstance(ctx, inst, cimom.FlagUpdateOnly, wctx); err != nil {
+		t.Fatal(err)
+	}
+	back, _ = svc.GetObject(ctx, path, 0, nil)
+	if m, _ := back.Get("Model"); m.V != "changed" {
+		t.Errorf("Model after the partial update: %v", m.V)
+	}
+	if s, _ := back.Get("SizeBytes"); s.V != uint64(1)<<40 {
+		t.Errorf("SizeBytes changed by a partial update of Model: %v", s.V)
+	}
+	count := func(e cimom.Enumerator, err error) int {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, err := range cimom.All(ctx, e) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		return n
+	}
+	if n := count(svc.CreateInstanceEnum(ctx, "Sample_StorageElement", cimom.FlagForwardOnly, nil)); n != 5 {
+		t.Errorf("enumeration: %d instances, want 5", n)
+	}
+	if n := count(svc.CreateInstanceEnum(ctx, "Sample_StorageElement", cimom.FlagShallow, nil)); n != 0 {
+		t.Errorf("shallow enumeration of an abstract class: %d", n)
+	}
+	if n := count(svc.ExecQuery(ctx, "WQL", "SELECT * FROM Sample_Disk WHERE SizeBytes > 600000000000", 0, nil)); n != 2 {
+		t.Errorf("query: %d results, want 2 (sdb and remote)", n)
+	}
+	if n := count(svc.Associators(ctx, &wql.Assoc{Path: `Sample_Disk.Name="sda"`}, 0, nil)); n != 1 {
+		t.Errorf("associators: %d", n)
+	}
+	if n := count(svc.CreateClassEnum(ctx, "Sample_StorageElement", 0, nil)); n != 2 {
+		t.Errorf("class enumeration: %d", n)
+	}
+	if d, err := svc.GetQualifier(ctx, "Key"); err != nil || d.Type != cim.TypeBoolean {
+		t.Errorf("GetQualifier: %+v %v", d, err)
+	}
+	cr, err := svc.DeleteInstanceCall(ctx, path, cimom.FlagReturnImmediately, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := cr.GetCallStatus(cimom.Infinite); err != nil || st != cim.SNoError {
+		t.Errorf("DeleteInstanceCall: %v %v", st, err)
+	}
+	if _, err := svc.GetObject(ctx, path, 0, nil); cim.StatusOf(err) != cim.ENotFound {
+		t.Errorf("after the delete: %v", err)
+	}
+	if _, err := svc.GetSD(ctx); cim.StatusOf(err) != cim.ENotSupported {
+		t.Errorf("GetSD: %v", err)
+	}
+}
