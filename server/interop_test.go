@@ -210,3 +210,24 @@ func TestWbemcli(t *testing.T) {
 		}
 	}
 }
+
+// TestBench runs wbem bench against wbemd: every phase, no error.
+func TestBench(t *testing.T) {
+	d := startDaemon(t)
+	cmd := exec.Command(filepath.Join(bin, "wbem"), "-n", "root/sample", "bench", "--url", "http://"+d.http, "--user", "admin", "--objects", "200", "--connections", "4")
+	cmd.Env = append(os.Environ(), "WBEM_PASSWORD=secret")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("wbem bench: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 7 {
+		t.Fatalf("bench printed %d lines:\n%s", len(lines), out)
+	}
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if len(f) != 6 || f[1] != "200" || f[5] != "0" {
+			t.Errorf("phase line %q: want 200 operations and 0 errors", l)
+		}
+	}
+}

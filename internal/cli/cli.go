@@ -124,6 +124,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.mofcompCommand(),
 		a.queryCommand(),
 		a.userCommand(),
+		a.benchCommand(),
 	)
 	return root
 }

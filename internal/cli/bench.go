@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/client"
+)
+
+// benchClass is the class wbem bench writes.
+const benchClass = "WbemBench_Item"
+
+func (a *app) benchCommand() *cobra.Command {
+	var url, user string
+	var objects, conns, payload int
+	var phases string
+	var insecure bool
+	c := &cobra.Command{
+		Use:   "bench --url URL",
+		Short: "Load a CIM-XML server and measure it (create, get, modify, enumerate, query, delete)",
+		Long: `Run phases of CIM-XML operations against a server (wbemd or another CIMOM) with
+--connections concurrent connections over --objects instances of WbemBench_Item
+(created in -n if missing), and print operations per second, p50 and p99 latency and
+the errors of each phase. The password comes from $WBEM_PASSWORD.`,
+		Args: args(0, 0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if url == "" {
+				return usagef("bench needs --url")
+			}
+			if conns < 1 || objects < 1 {
+				return usagef("--connections and --objects must be positive")
+			}
+			svc, err := client.Connect(ctx, url, a.namespace, client.Options{User: user, Password: os.Getenv("WBEM_PASSWORD"),
+				Insecure: insecure, MaxConns: conns})
+			if err != nil {
+				return err
+			}
+			if err := ensureBenchClass(ctx, svc); err != nil {
+				return err
+			}
+			cls, err := svc.GetObject(ctx, benchClass, 0, nil)
+			if err != nil {
+				return err
+			}
+			fill := strings.Repeat("x", payload)
+			inst := func(i int, n uint32) *cim.Object {
+				o, _ := cls.SpawnInstance()
+				o.Put("Id", cim.Value{Type: cim.TypeString, V: fmt.Sprintf("b%08d", i)})
+				o.Put("N", cim.Value{Type: cim.TypeUint32, V: n})
+				o.Put("Payload", cim.Value{Type: cim.TypeString, V: fill})
+				return o
+			}
+			path := func(i int) string { return fmt.Sprintf(`%s.Id="b%08d"`, benchClass, i) }
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintf(tw, "phase\tops\tops/s\tp50\tp99\terrors\t\n")
+			for _, ph := range strings.Split(phases, ",") {
+				var r benchResult
+				switch ph {
+				case "create":
+					r = runPhase(ctx, objects, conns, func(i int) error {
+						_, err := svc.PutInstance(ctx, inst(i, 0), cimom.FlagCreateOnly, nil)
+						return err
+					})
+				case "get":
+					r = runPhase(ctx, objects, conns, func(i int) error {
+						_, err := svc.GetObject(ctx, path(i), 0, nil)
+						return err
+					})
+				case "modify":
+					r = runPhase(ctx, objects, conns, func(i int) error {
+						_, err := svc.PutInstance(ctx, inst(i, 1), cimom.FlagUpdateOnly, nil)
+						return err
+					})
+				case "enumerate":
+					r = runPhase(ctx, 1, 1, func(int) error {
+						e, err := svc.CreateInstanceEnum(ctx, benchClass, cimom.FlagForwardOnly, nil)
+						if err != nil {
+							return err
+						}
+						defer e.Close()
+						n := 0
+						for _, err := range cimom.All(ctx, e) {
+							if err != nil {
+								return err
+							}
+							n++
+						}
+						if n != objects {
+							return fmt.Errorf("enumerated %d of %d", n, objects)
+						}
+						return nil
+					})
+					r.ops = objects // instances delivered
+				case "query":
+					r = runPhase(ctx, objects, conns, func(i int) error {
+						e, err := svc.ExecQuery(ctx, "WQL", fmt.Sprintf("SELECT * FROM %s WHERE Id = 'b%08d'", benchClass, i), cimom.FlagForwardOnly, nil)
+						if err != nil {
+							return err
+						}
+						defer e.Close()
+						objs, _, err := e.Next(ctx, cimom.Infinite, 2)
+						if err == nil && len(objs) != 1 {
+							err = fmt.Errorf("query found %d instances", len(objs))
+						}
+						return err
+					})
+				case "delete":
+					r = runPhase(ctx, objects, conns, func(i int) error { return svc.DeleteInstance(ctx, path(i), 0, nil) })
+				default:
+					return usagef("unknown phase %q (create, get, modify, enumerate, query, delete)", ph)
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%d\t\n", ph, r.ops, float64(r.ops)/r.took.Seconds(), r.p(50), r.p(99), r.errors)
+				if r.firstErr != nil {
+					fmt.Fprintf(a.stderr, "wbem bench: %s: first error: %v\n", ph, r.firstErr)
+				}
+			}
+			return tw.Flush()
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&url, "url", "", "server URL (http://host:5988, https://host:5989)")
+	f.StringVar(&user, "user", os.Getenv("USER"), "user name")
+	f.IntVar(&objects, "objects", 1000, "instances per phase")
+	f.IntVar(&conns, "connections", 8, "concurrent connections")
+	f.IntVar(&payload, "payload", 100, "bytes of the Payload string of each instance")
+	f.StringVar(&phases, "phases", "create,get,modify,enumerate,query,delete", "phases to run, in order")
+	f.BoolVar(&insecure, "insecure", false, "do not check the server's TLS certificate")
+	return c
+}
+
+func ensureBenchClass(ctx context.Context, svc cimom.Services) error {
+	if _, err := svc.GetObject(ctx, benchClass, 0, nil); err == nil {
+		return nil
+	}
+	key := []cim.Qualifier{{Name: "Key", Value: cim.Value{Type: cim.TypeBoolean, V: true}, Flavor: cim.FlavorToSubclass | cim.FlavorDisableOverride}}
+	cls := &cim.Object{Genus: cim.GenusClass, Class: benchClass, Properties: []cim.Property{
+		{Name: "Id", Type: cim.TypeString, Value: cim.Null(cim.TypeString), Qualifiers: key},
+		{Name: "N", Type: cim.TypeUint32, Value: cim.Null(cim.TypeUint32)},
+		{Name: "Payload", Type: cim.TypeString, Value: cim.Null(cim.TypeString)},
+	}}
+	return svc.PutClass(ctx, cls, cimom.FlagCreateOnly, nil)
+}
+
+type benchResult struct {
+	ops      int
+	took     time.Duration
+	lat      []time.Duration
+	errors   int64
+	firstErr error
+}
+
+func (r *benchResult) p(q int) string {
+	if len(r.lat) == 0 {
+		return "-"
+	}
+	slices.Sort(r.lat)
+	return r.lat[(len(r.lat)-1)*q/100].Round(time.Microsecond).String()
+}
+
+// runPhase runs op for 0..n-1 on conns workers and measures each call.
+func runPhase(ctx context.Context, n, conns int, op func(i int) error) benchResult {
+	var next atomic.Int64
+	var mu sync.Mutex
+	r := benchResult{ops: n}
+	lats := make([][]time.Duration, conns)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < conns; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				t := time.Now()
+				err := op(i)
+				lats[w] = append(lats[w], time.Since(t))
+				if err != nil {
+					mu.Lock()
+					r.errors++
+					if r.firstErr == nil {
+						r.firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	r.took = time.Since(start)
+	for _, l := range lats {
+		r.lat = append(r.lat, l...)
+	}
+	return r
+}
