@@ -22,7 +22,10 @@ import (
 // server starts the handler on a real repository holding the sample
 // schema, behind real HTTP; user "admin" (password "pw") is an
 // administrator.
-func server(t *testing.T) string {
+func server(t *testing.T) string { return benchServer(t) }
+
+// benchServer is server for tests and benchmarks alike.
+func benchServer(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{})
