@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +129,29 @@ func TestHostileClients(t *testing.T) {
 	}
 	if code, _ := call(); code != 200 {
 		t.Errorf("after all that: HTTP %d", code)
+	}
+}
+
+// TestMetrics reads /metrics after some operations.
+func TestMetrics(t *testing.T) {
+	d := startDaemon(t)
+	cmd := exec.Command("wbemcli", "ei", "http://admin:secret@"+d.http+"/root/sample:Sample_Disk")
+	cmd.Run()
+	exec.Command("wbemcli", "gi", "http://admin:secret@"+d.http+`/root/sample:Sample_Disk.Name="nope"`).Run()
+	rsp, err := http.Get("http://" + d.http + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rsp.Body.Close()
+	b, _ := io.ReadAll(rsp.Body)
+	text := string(b)
+	for _, want := range []string{`wbemd_requests_total{operation="EnumerateInstances"} 1`, `wbemd_requests_total{operation="GetInstance"} 1`,
+		`wbemd_errors_total{status="WBEM_E_NOT_FOUND"} 1`, `wbemd_request_duration_seconds_bucket{operation="GetInstance",le="+Inf"} 1`, "wbemd_store_bytes "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, text)
+		}
+	}
+	if rsp, err := http.Get("http://" + d.http + "/healthz"); err != nil || rsp.StatusCode != 200 {
+		t.Errorf("/healthz: %v %v", rsp, err)
 	}
 }

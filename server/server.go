@@ -107,7 +107,10 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 		}
 		return p, true
 	}}
+	m := newMetrics(filepath.Join(cfg.Repo, RepoFile))
+	h.Observe = m.observe
 	mux := http.NewServeMux()
+	mux.Handle("/metrics", m)
 	mux.Handle("/cimom", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// An operation past --operation-timeout is cancelled: its answer
 		// is WBEM_E_CALL_CANCELLED.

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
@@ -27,8 +29,13 @@ type Handler struct {
 	Log   *slog.Logger
 	// MaxRequest bounds a request body (default 16 MiB).
 	MaxRequest int64
+	// Observe, when set, is told of every operation answered: its
+	// method, how long it took, and the WBEM status name of its failure
+	// ("" for success).
+	Observe func(method string, took time.Duration, status string)
 
 	pulls pulls
+	reqID atomic.Uint64
 }
 
 // knownMethods are the intrinsic methods served.
@@ -138,8 +145,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bw.s(">")
 	var out bytes.Buffer
 	ow := &writer{w: bufio.NewWriter(&out)}
+	started := time.Now()
+	id := h.reqID.Add(1)
 	err = h.call(r.Context(), p, req, ow)
 	ow.w.Flush()
+	if h.Observe != nil {
+		status := ""
+		if err != nil {
+			status = cim.StatusOf(err).String()
+		}
+		h.Observe(req.method, time.Since(started), status)
+	}
 	if errors.Is(err, errBadRequest) {
 		w.Header().Set("CIMError", "request-not-valid")
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -162,7 +178,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		bw.s(`<ERROR CODE="` + strconv.Itoa(code) + `"`)
 		bw.attr("DESCRIPTION", e.Status.String()+": "+e.Description)
 		bw.s("></ERROR>")
-		h.log().Info("cim-xml request failed", "method", req.method, "namespace", req.ns, "user", p.Name, "status", e.Status.String(), "err", e.Description)
+		h.log().Info("cim-xml request failed", "request", id, "method", req.method, "namespace", req.ns, "user", p.Name, "status", e.Status.String(), "err", e.Description)
 	} else if out.Len() > 0 {
 		if req.intrinsic && !pullMethods[req.method] {
 			bw.s("<IRETURNVALUE>")
