@@ -231,3 +231,36 @@ func TestBench(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalSocketAndURL: with wbemd serving a repository, wbem --repo
+// goes through its local socket (as the calling user, root here), and
+// wbem --url through HTTP with a password.
+func TestLocalSocketAndURL(t *testing.T) {
+	d := startDaemon(t)
+	wbem := func(env []string, args ...string) (string, error) {
+		cmd := exec.Command(filepath.Join(bin, "wbem"), args...)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := wbem(nil, "--repo", d.repo, "-n", "root/sample", "enum", "--names", "Sample_Disk")
+	if err != nil || out != "Sample_Disk.Name=\"sda\"\nSample_Disk.Name=\"sdb\"\n" {
+		t.Errorf("wbem through the socket: %v\n%s", err, out)
+	}
+	out, err = wbem(nil, "--repo", d.repo, "-n", "root/sample", "put", "Sample_Disk", "Name=viasocket", "Model=m")
+	if err != nil || out != "Sample_Disk.Name=\"viasocket\"\n" {
+		t.Errorf("write through the socket: %v\n%s", err, out)
+	}
+	out, err = wbem(nil, "--repo", d.repo, "repo", "check")
+	if err == nil || !strings.Contains(out, "a wbemd serves") {
+		t.Errorf("repo check while wbemd runs: %v\n%s", err, out)
+	}
+	out, err = wbem([]string{"WBEM_PASSWORD=secret"}, "--url", "http://"+d.http, "--user", "admin", "-n", "root/sample", "get", `Sample_Disk.Name="viasocket"`)
+	if err != nil || !strings.Contains(out, "viasocket") {
+		t.Errorf("wbem --url: %v\n%s", err, out)
+	}
+	out, err = wbem([]string{"WBEM_PASSWORD=wrong"}, "--url", "http://"+d.http, "--user", "admin", "-n", "root/sample", "get", "Sample_Disk")
+	if err == nil || !strings.Contains(out, "WBEM_E_ACCESS_DENIED") {
+		t.Errorf("wbem --url with a wrong password: %v\n%s", err, out)
+	}
+}

@@ -21,8 +21,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/wbemd/wbemd/auth"
@@ -35,6 +37,38 @@ import (
 // RepoFile is the store file inside a repository directory.
 const RepoFile = "repository.db"
 
+// SocketFile is the local socket inside a repository directory.
+const SocketFile = "wbemd.sock"
+
+type peerKey struct{}
+
+// peerContext identifies the user at the other end of a local socket
+// connection by its credentials (SO_PEERCRED): root is the administrator.
+func peerContext(ctx context.Context, c net.Conn) context.Context {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return ctx
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return ctx
+	}
+	var cred *syscall.Ucred
+	raw.Control(func(fd uintptr) {
+		cred, err = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	})
+	if err != nil || cred == nil {
+		return ctx
+	}
+	p := cimom.Principal{Name: fmt.Sprintf("uid:%d", cred.Uid)}
+	if cred.Uid == 0 {
+		p.Name = "root"
+	} else if u, err := user.LookupId(fmt.Sprint(cred.Uid)); err == nil {
+		p.Name = u.Username
+	}
+	return context.WithValue(ctx, peerKey{}, p)
+}
+
 // Off turns a listener off.
 const Off = "off"
 
@@ -42,6 +76,7 @@ const Off = "off"
 type Config struct {
 	Repo              string        // repository directory
 	HTTP, HTTPS       string        // listen addresses (":5988", ":5989"), or "off"
+	Socket            string        // the local socket ("" for <Repo>/wbemd.sock), or "off"
 	CertFile, KeyFile string        // TLS pair; empty: a self-signed pair in Repo
 	MaxRequest        int64         // request body limit (default 16 MiB)
 	MaxHeader         int           // request header limit (default 64 KiB)
@@ -95,6 +130,9 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	}
 	users := auth.New(db)
 	h := &cimxml.Handler{CIMOM: om, Log: log, MaxRequest: cfg.MaxRequest, Auth: func(r *http.Request) (cimom.Principal, bool) {
+		if p, ok := r.Context().Value(peerKey{}).(cimom.Principal); ok {
+			return p, true // the local socket: the peer's credentials
+		}
 		name, pw, ok := r.BasicAuth()
 		if !ok {
 			return cimom.Principal{}, false
@@ -165,6 +203,27 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 			return err
 		}
 		log.Info("serving CIM-XML over HTTPS", "addr", httpsAddr)
+	}
+	if cfg.Socket != Off {
+		path := cfg.Socket
+		if path == "" {
+			path = filepath.Join(cfg.Repo, SocketFile)
+		}
+		os.Remove(path) // a socket left by a process that is gone
+		ln, err := net.Listen("unix", path)
+		if err != nil {
+			return fmt.Errorf("server: listen %s: %w", path, err)
+		}
+		os.Chmod(path, 0o666) // any local user may connect: the peer's uid says who it is
+		srv := &http.Server{Handler: mux, MaxHeaderBytes: cfg.MaxHeader, ReadHeaderTimeout: cfg.HeaderTimeout,
+			ReadTimeout: cfg.ReadTimeout, ConnContext: peerContext, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		servers = append(servers, srv)
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- err
+			}
+		}()
+		log.Info("serving CIM-XML on the local socket", "path", path)
 	}
 	if ready != nil {
 		ready(httpAddr, httpsAddr)

@@ -27,6 +27,7 @@ func main() {
 	flag.StringVar(&cfg.Repo, "repo", env("WBEMD_REPO", "/var/lib/wbemd"), "repository directory ($WBEMD_REPO)")
 	flag.StringVar(&cfg.HTTP, "http", env("WBEMD_HTTP", ":5988"), "CIM-XML over HTTP address, or off ($WBEMD_HTTP)")
 	flag.StringVar(&cfg.HTTPS, "https", env("WBEMD_HTTPS", ":5989"), "CIM-XML over HTTPS address, or off ($WBEMD_HTTPS)")
+	flag.StringVar(&cfg.Socket, "socket", env("WBEMD_SOCKET", ""), "local socket path (default <repo>/wbemd.sock), or off ($WBEMD_SOCKET)")
 	flag.StringVar(&cfg.CertFile, "cert", env("WBEMD_CERT", ""), "TLS certificate file (default: a self-signed one in the repository)")
 	flag.StringVar(&cfg.KeyFile, "key", env("WBEMD_KEY", ""), "TLS key file")
 	flag.Int64Var(&cfg.MaxRequest, "max-request", 16<<20, "largest request body in bytes")

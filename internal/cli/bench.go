@@ -22,10 +22,8 @@ import (
 const benchClass = "WbemBench_Item"
 
 func (a *app) benchCommand() *cobra.Command {
-	var url, user string
 	var objects, conns, payload int
 	var phases string
-	var insecure bool
 	c := &cobra.Command{
 		Use:   "bench --url URL",
 		Short: "Load a CIM-XML server and measure it (create, get, modify, enumerate, query, delete)",
@@ -36,14 +34,14 @@ the errors of each phase. The password comes from $WBEM_PASSWORD.`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if url == "" {
+			if a.url == "" {
 				return usagef("bench needs --url")
 			}
 			if conns < 1 || objects < 1 {
 				return usagef("--connections and --objects must be positive")
 			}
-			svc, err := client.Connect(ctx, url, a.namespace, client.Options{User: user, Password: os.Getenv("WBEM_PASSWORD"),
-				Insecure: insecure, MaxConns: conns})
+			svc, err := client.Connect(ctx, a.url, a.namespace, client.Options{User: a.user, Password: os.Getenv("WBEM_PASSWORD"),
+				Insecure: a.insecure, MaxConns: conns})
 			if err != nil {
 				return err
 			}
@@ -130,13 +128,10 @@ the errors of each phase. The password comes from $WBEM_PASSWORD.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&url, "url", "", "server URL (http://host:5988, https://host:5989)")
-	f.StringVar(&user, "user", os.Getenv("USER"), "user name")
 	f.IntVar(&objects, "objects", 1000, "instances per phase")
 	f.IntVar(&conns, "connections", 8, "concurrent connections")
 	f.IntVar(&payload, "payload", 100, "bytes of the Payload string of each instance")
 	f.StringVar(&phases, "phases", "create,get,modify,enumerate,query,delete", "phases to run, in order")
-	f.BoolVar(&insecure, "insecure", false, "do not check the server's TLS certificate")
 	return c
 }
 

@@ -8,15 +8,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/client"
+	"github.com/wbemd/wbemd/server"
 	"github.com/wbemd/wbemd/store/bolt"
 )
 
@@ -38,6 +42,9 @@ type app struct {
 	repo      string
 	namespace string
 	output    string
+	url       string // a server to talk to over CIM-XML instead of the repository
+	user      string
+	insecure  bool
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -113,6 +120,9 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.repo, "repo", os.Getenv("WBEM_REPO"), "repository directory (default $WBEM_REPO)")
 	pf.StringVarP(&a.namespace, "namespace", "n", "root/cimv2", "namespace")
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table, json or mof")
+	pf.StringVar(&a.url, "url", os.Getenv("WBEM_URL"), "a CIM-XML server to use instead of --repo (password in $WBEM_PASSWORD)")
+	pf.StringVar(&a.user, "user", os.Getenv("USER"), "user name for --url")
+	pf.BoolVar(&a.insecure, "insecure", false, "with --url https://...: do not check the server's certificate")
 	root.AddCommand(
 		a.nsCommand(),
 		a.classesCommand(),
@@ -147,6 +157,12 @@ func (a *app) open(ctx context.Context) (*cimom.CIMOM, error) {
 	if a.repo == "" {
 		return nil, usagef("no repository: give --repo DIR or set WBEM_REPO")
 	}
+	if a.url != "" {
+		return nil, usagef("this verb works on a repository directly; it cannot go through --url")
+	}
+	if sock := a.socket(); sock != "" {
+		return nil, &runError{fmt.Errorf("a wbemd serves %s (socket %s): this verb needs the repository itself; stop wbemd first", a.repo, sock)}
+	}
 	switch a.output {
 	case "table", "json", "mof":
 	default:
@@ -168,14 +184,36 @@ func (a *app) open(ctx context.Context) (*cimom.CIMOM, error) {
 	return om, nil
 }
 
-// services opens the repository and connects to the namespace of -n as the
-// calling user.
+// services connects to the namespace of -n: through --url, through the
+// local socket of a wbemd serving --repo (as the calling user, by its
+// credentials), or by opening the repository.
 func (a *app) services(ctx context.Context) (cimom.Services, error) {
+	if a.url != "" {
+		return client.Connect(ctx, a.url, a.namespace, client.Options{User: a.user, Password: os.Getenv("WBEM_PASSWORD"), Insecure: a.insecure})
+	}
+	if sock := a.socket(); sock != "" {
+		return client.Connect(ctx, "http://localhost", a.namespace, client.Options{Socket: sock})
+	}
 	om, err := a.open(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return om.Connect(ctx, a.namespace, localPrincipal())
+}
+
+// socket returns the socket of a wbemd serving --repo, or "" when none
+// answers there.
+func (a *app) socket() string {
+	if a.repo == "" {
+		return ""
+	}
+	path := filepath.Join(a.repo, server.SocketFile)
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return ""
+	}
+	c.Close()
+	return path
 }
 
 func (a *app) close(ctx context.Context) error {

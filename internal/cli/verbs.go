@@ -45,7 +45,11 @@ func (a *app) nsCommand() *cobra.Command {
 		Args:  args(1, 1, "one namespace name"),
 		RunE: a.withServices(func(ctx context.Context, svc cimom.Services, as []string) error {
 			if path, abs := strings.CutPrefix(as[0], "/"); abs {
-				created, err := a.om.CreateNamespace(ctx, path, localPrincipal())
+				om, err := a.open(ctx)
+				if err != nil {
+					return err
+				}
+				created, err := om.CreateNamespace(ctx, path, localPrincipal())
 				if err != nil {
 					return err
 				}

@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -29,6 +31,9 @@ type ClientOptions struct {
 	Timeout  time.Duration // per request (default 5 min)
 	// MaxConns bounds the kept-alive connections (default 64).
 	MaxConns int
+	// Socket, when set, is a local socket to reach the server through
+	// (its peer credentials identify the caller; no password is sent).
+	Socket string
 }
 
 // Client is a cimom.Services over CIM-XML: code written against the
@@ -39,6 +44,9 @@ type Client struct {
 	ns   string
 	opts ClientOptions
 	http *http.Client
+
+	mu      sync.Mutex
+	classes map[string]*cim.Object // folded name -> class, to complete instances
 }
 
 var _ cimom.Services = (*Client)(nil)
@@ -66,6 +74,12 @@ func Dial(ctx context.Context, url, ns string, opts ClientOptions) (*Client, err
 		opts.MaxConns = 64
 	}
 	tr := &http.Transport{TLSClientConfig: tlsConf, MaxIdleConnsPerHost: opts.MaxConns, MaxConnsPerHost: opts.MaxConns}
+	if opts.Socket != "" {
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", opts.Socket)
+		}
+	}
 	c := &Client{url: strings.TrimSuffix(url, "/"), ns: strings.Trim(strings.ReplaceAll(ns, "\\", "/"), "/"), opts: opts,
 		http: &http.Client{Transport: tr, Timeout: opts.Timeout}}
 	if _, err := c.GetObject(ctx, "__Namespace", 0, nil); err != nil {
@@ -95,7 +109,9 @@ func (c *Client) call(ctx context.Context, method string, params func(w *writer)
 	if err != nil {
 		return nil, nil, cim.Errorf(cim.ETransportFailure, "%v", err)
 	}
-	req.SetBasicAuth(c.opts.User, c.opts.Password)
+	if c.opts.Socket == "" {
+		req.SetBasicAuth(c.opts.User, c.opts.Password)
+	}
 	req.Header.Set("Content-Type", `application/xml; charset="utf-8"`)
 	req.Header.Set("CIMProtocolVersion", "1.0")
 	req.Header.Set("CIMOperation", "MethodCall")
@@ -173,6 +189,42 @@ func (c *Client) with(obj *cim.Object) *cim.Object {
 	return obj
 }
 
+// complete gives a decoded instance what CIM-XML leaves out without
+// IncludeQualifiers: its class's property qualifiers (Key among them, so
+// that its path is known), derivation and origins. The class is read once
+// per connection.
+func (c *Client) complete(ctx context.Context, inst *cim.Object) (*cim.Object, error) {
+	c.mu.Lock()
+	cls := c.classes[cim.Fold(inst.Class)]
+	c.mu.Unlock()
+	if cls == nil {
+		o, err := c.GetObject(ctx, inst.Class, 0, nil)
+		if err != nil {
+			return nil, err
+		}
+		cls = o
+		c.mu.Lock()
+		if c.classes == nil {
+			c.classes = map[string]*cim.Object{}
+		}
+		c.classes[cim.Fold(inst.Class)] = cls
+		c.mu.Unlock()
+	}
+	out, err := cls.SpawnInstance()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range inst.Properties {
+		if dst, ok := out.Property(p.Name); ok {
+			if v, err := cim.Convert(p.Value, dst.Type); err == nil {
+				dst.Value = v
+			}
+		}
+	}
+	out.Namespace = c.ns
+	return out, nil
+}
+
 func boolParam(w *writer, name string, v bool) {
 	w.s(`<IPARAMVALUE NAME="` + name + `"><VALUE>`)
 	if v {
@@ -247,7 +299,10 @@ func (c *Client) GetObject(ctx context.Context, path string, flags cimom.Flags, 
 		return nil, cim.Errorf(cim.ETransportFailure, "GetInstance answered no INSTANCE")
 	}
 	inst, err := instanceOf(ret.kid("INSTANCE"), 0)
-	return c.with(inst), err
+	if err != nil {
+		return nil, err
+	}
+	return c.complete(ctx, inst)
 }
 
 // resolvedClassOf decodes a CLASS as a resolved class: inherited members
@@ -439,14 +494,17 @@ func (c *Client) CreateInstanceEnum(ctx context.Context, class string, flags cim
 			if flags&cimom.FlagShallow != 0 && !cim.EqualFold(inst.Class, class) {
 				continue
 			}
-			out = append(out, c.with(inst))
+			if inst, err = c.complete(ctx, inst); err != nil {
+				return nil, err
+			}
+			out = append(out, inst)
 		}
 	}
 	return c.enumerator(ctx, out, flags), nil
 }
 
 // objects decodes VALUE.OBJECTWITHPATH results.
-func (c *Client) objects(ret *node) ([]*cim.Object, error) {
+func (c *Client) objects(ctx context.Context, ret *node) ([]*cim.Object, error) {
 	var out []*cim.Object
 	if ret == nil {
 		return nil, nil
@@ -457,7 +515,10 @@ func (c *Client) objects(ret *node) ([]*cim.Object, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, c.with(inst))
+			if inst, err = c.complete(ctx, inst); err != nil {
+				return nil, err
+			}
+			out = append(out, inst)
 		} else if cn := k.kid("CLASS"); cn != nil {
 			cls, err := resolvedClassOf(cn)
 			if err != nil {
@@ -478,7 +539,7 @@ func (c *Client) ExecQuery(ctx context.Context, language, query string, flags ci
 	if err != nil {
 		return nil, err
 	}
-	out, err := c.objects(ret)
+	out, err := c.objects(ctx, ret)
 	if err != nil {
 		return nil, err
 	}
@@ -512,7 +573,7 @@ func (c *Client) Associators(ctx context.Context, q *wql.Assoc, flags cimom.Flag
 	if err != nil {
 		return nil, err
 	}
-	out, err := c.objects(ret)
+	out, err := c.objects(ctx, ret)
 	if err != nil {
 		return nil, err
 	}
