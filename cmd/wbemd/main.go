@@ -1,51 +1,115 @@
 // Command wbemd is the wbemd CIM object manager daemon: the repository in
-// --repo served over CIM-XML (HTTP and HTTPS).
+// --repo served over CIM-XML (HTTP, HTTPS and a local socket).
+//
+// Every setting is a flag; each flag NAME can also come from the
+// environment variable WBEMD_NAME (upper case, '-' as '_') or from a line
+// "NAME = value" of the file named by --config (or $WBEMD_CONFIG). A flag
+// on the command line beats the environment, which beats the file.
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/wbemd/wbemd/server"
 )
 
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
+func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
 
-func main() {
-	var cfg server.Config
-	flag.StringVar(&cfg.Repo, "repo", env("WBEMD_REPO", "/var/lib/wbemd"), "repository directory ($WBEMD_REPO)")
-	flag.StringVar(&cfg.HTTP, "http", env("WBEMD_HTTP", ":5988"), "CIM-XML over HTTP address, or off ($WBEMD_HTTP)")
-	flag.StringVar(&cfg.HTTPS, "https", env("WBEMD_HTTPS", ":5989"), "CIM-XML over HTTPS address, or off ($WBEMD_HTTPS)")
-	flag.StringVar(&cfg.Socket, "socket", env("WBEMD_SOCKET", ""), "local socket path (default <repo>/wbemd.sock), or off ($WBEMD_SOCKET)")
-	flag.StringVar(&cfg.CertFile, "cert", env("WBEMD_CERT", ""), "TLS certificate file (default: a self-signed one in the repository)")
-	flag.StringVar(&cfg.KeyFile, "key", env("WBEMD_KEY", ""), "TLS key file")
-	flag.Int64Var(&cfg.MaxRequest, "max-request", 16<<20, "largest request body in bytes")
-	flag.IntVar(&cfg.MaxHeader, "max-header", 64<<10, "largest request header in bytes")
-	flag.IntVar(&cfg.MaxConnections, "max-connections", 1024, "open connections per listener")
-	flag.DurationVar(&cfg.HeaderTimeout, "header-timeout", 10*time.Second, "time to read a request's headers")
-	flag.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time to read a whole request")
-	flag.DurationVar(&cfg.OperationTimeout, "operation-timeout", 5*time.Minute, "time an operation may run")
-	flag.Parse()
-	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
-		fmt.Fprintln(os.Stderr, "wbemd: --cert and --key go together")
-		os.Exit(2)
+func run(args []string, stderr io.Writer) int {
+	cfg, err := configure(args, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "wbemd: %v\n", err)
+		return 2
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	if err := server.Run(ctx, cfg, nil); err != nil {
 		cfg.Logger.Error("wbemd stopped", "err", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
+}
+
+// configure reads the settings from the command line, the environment
+// (getenv) and the configuration file.
+func configure(args []string, getenv func(string) string) (server.Config, error) {
+	var cfg server.Config
+	var config string
+	fs := flag.NewFlagSet("wbemd", flag.ContinueOnError)
+	fs.StringVar(&config, "config", "", "a file of NAME = value settings ($WBEMD_CONFIG)")
+	fs.StringVar(&cfg.Repo, "repo", "/var/lib/wbemd", "repository directory")
+	fs.StringVar(&cfg.HTTP, "http", ":5988", "CIM-XML over HTTP address, or off")
+	fs.StringVar(&cfg.HTTPS, "https", ":5989", "CIM-XML over HTTPS address, or off")
+	fs.StringVar(&cfg.Socket, "socket", "", "local socket path (default <repo>/wbemd.sock), or off")
+	fs.StringVar(&cfg.CertFile, "cert", "", "TLS certificate file (default: a self-signed one in the repository)")
+	fs.StringVar(&cfg.KeyFile, "key", "", "TLS key file")
+	fs.Int64Var(&cfg.MaxRequest, "max-request", 16<<20, "largest request body in bytes")
+	fs.IntVar(&cfg.MaxHeader, "max-header", 64<<10, "largest request header in bytes")
+	fs.IntVar(&cfg.MaxConnections, "max-connections", 1024, "open connections per listener")
+	fs.DurationVar(&cfg.HeaderTimeout, "header-timeout", 10*time.Second, "time to read a request's headers")
+	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time to read a whole request")
+	fs.DurationVar(&cfg.OperationTimeout, "operation-timeout", 5*time.Minute, "time an operation may run")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time requests in flight get at SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	envName := func(name string) string { return "WBEMD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) }
+	if config == "" {
+		config = getenv("WBEMD_CONFIG")
+	}
+	file := map[string]string{}
+	if config != "" {
+		f, err := os.Open(config)
+		if err != nil {
+			return cfg, fmt.Errorf("configuration: %w", err)
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for line := 1; sc.Scan(); line++ {
+			text := strings.TrimSpace(sc.Text())
+			if text == "" || strings.HasPrefix(text, "#") {
+				continue
+			}
+			name, value, ok := strings.Cut(text, "=")
+			name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+			if !ok || fs.Lookup(name) == nil || name == "config" {
+				return cfg, fmt.Errorf("%s:%d: expected NAME = value with a wbemd flag name, found %q", config, line, text)
+			}
+			file[name] = value
+		}
+	}
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil || f.Name == "config" {
+			return
+		}
+		source, value := "", ""
+		if v := getenv(envName(f.Name)); v != "" {
+			source, value = "$"+envName(f.Name), v
+		} else if v, ok := file[f.Name]; ok {
+			source, value = config, v
+		} else {
+			return
+		}
+		if serr := f.Value.Set(value); serr != nil {
+			err = fmt.Errorf("%s: %s: %v", source, f.Name, serr)
+		}
+	})
+	if err == nil && (cfg.CertFile == "") != (cfg.KeyFile == "") {
+		err = fmt.Errorf("--cert and --key go together")
+	}
+	return cfg, err
 }

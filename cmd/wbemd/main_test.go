@@ -1,0 +1,32 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigure(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "wbemd.conf")
+	os.WriteFile(file, []byte("# settings\nrepo = /srv/cim\nhttp = :6000\nheader-timeout = 3s\nhttps = :7000\n"), 0o644)
+	env := map[string]string{"WBEMD_HTTPS": "off"}
+	cfg, err := configure([]string{"--config", file, "--http", ":8000"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Repo != "/srv/cim" || cfg.HTTP != ":8000" || cfg.HTTPS != "off" || cfg.HeaderTimeout != 3*time.Second || cfg.MaxRequest != 16<<20 {
+		t.Errorf("flags beat the environment, which beats the file: %+v", cfg)
+	}
+	os.WriteFile(file, []byte("repo = /x\nbogus = 1\n"), 0o644)
+	if _, err := configure([]string{"--config", file}, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "wbemd.conf:2:") {
+		t.Errorf("unknown setting: %v", err)
+	}
+	if _, err := configure(nil, func(k string) string { return map[string]string{"WBEMD_READ_TIMEOUT": "soon"}[k] }); err == nil || !strings.Contains(err.Error(), "$WBEMD_READ_TIMEOUT") {
+		t.Errorf("bad environment value: %v", err)
+	}
+	if _, err := configure([]string{"--cert", "c.pem"}, func(string) string { return "" }); err == nil {
+		t.Error("--cert without --key was accepted")
+	}
+}
