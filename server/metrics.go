@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -100,6 +101,11 @@ func (m *metrics) write(w io.Writer) {
 	for _, st := range keys(m.errors) {
 		fmt.Fprintf(w, "wbemd_errors_total{status=%q} %d\n", st, m.errors[st])
 	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintln(w, "# HELP wbemd_heap_inuse_bytes Go heap in use.")
+	fmt.Fprintln(w, "# TYPE wbemd_heap_inuse_bytes gauge")
+	fmt.Fprintf(w, "wbemd_heap_inuse_bytes %d\n", ms.HeapInuse)
 	if size, err := m.storeFn(); err == nil {
 		fmt.Fprintln(w, "# HELP wbemd_store_bytes Size of the repository file.")
 		fmt.Fprintln(w, "# TYPE wbemd_store_bytes gauge")

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -132,19 +133,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var body bytes.Buffer
-	bw := &writer{w: bufio.NewWriter(&body)}
 	kind := "IMETHODRESPONSE"
 	if !req.intrinsic {
 		kind = "METHODRESPONSE"
 	}
-	bw.s(`<?xml version="1.0" encoding="utf-8" ?>` + "\n" + `<CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE`)
-	bw.attr("ID", req.id)
-	bw.s(` PROTOCOLVERSION="1.0"><SIMPLERSP><` + kind)
-	bw.attr("NAME", req.method)
-	bw.s(">")
-	var out bytes.Buffer
-	ow := &writer{w: bufio.NewWriter(&out)}
+	wrap := req.intrinsic && !pullMethods[req.method]
+	var head bytes.Buffer
+	hw := &writer{w: bufio.NewWriter(&head)}
+	hw.s(`<?xml version="1.0" encoding="utf-8" ?>` + "\n" + `<CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE`)
+	hw.attr("ID", req.id)
+	hw.s(` PROTOCOLVERSION="1.0"><SIMPLERSP><` + kind)
+	hw.attr("NAME", req.method)
+	hw.s(">")
+	hw.w.Flush()
+	tail := "</" + kind + "></SIMPLERSP></MESSAGE></CIM>\n"
+	// The results go to a buffer that becomes a chunked stream once they
+	// pass streamThreshold: a large enumeration never sits whole in memory.
+	sp := &spill{w: w, head: head.Bytes(), wrap: wrap, trailers: strings.Contains(strings.ToLower(r.Header.Get("TE")), "trailers")}
+	ow := &writer{w: bufio.NewWriter(sp)}
 	started := time.Now()
 	id := h.reqID.Add(1)
 	err = h.call(r.Context(), p, req, ow)
@@ -156,45 +162,126 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.Observe(req.method, time.Since(started), status)
 	}
+	if err != nil {
+		e := cim.AsError(err)
+		h.log().Info("cim-xml request failed", "request", id, "method", req.method, "namespace", req.ns, "user", p.Name, "status", e.Status.String(), "err", e.Description)
+	}
+	if sp.streaming {
+		sp.finish(err, tail)
+		return
+	}
 	if errors.Is(err, errBadRequest) {
 		w.Header().Set("CIMError", "request-not-valid")
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var ce *codeError
-	if errors.As(err, &ce) {
-		bw.s(`<ERROR CODE="` + strconv.Itoa(ce.code) + `"`)
-		bw.attr("DESCRIPTION", ce.msg)
-		bw.s("></ERROR>")
-	} else if err != nil {
-		e := cim.AsError(err)
-		code := cimCode(e.Status)
-		switch {
-		case code == errNotFound && (req.method == "CreateClass" || req.method == "ModifyClass"):
-			code = errInvalidSuperclass
-		case code == errNoSuchProperty && (req.method == "CreateInstance" || req.method == "ModifyInstance"):
-			code = errInvalidParameter // DSP0200: an unrecognized property is an invalid parameter there
-		}
-		bw.s(`<ERROR CODE="` + strconv.Itoa(code) + `"`)
-		bw.attr("DESCRIPTION", e.Status.String()+": "+e.Description)
-		bw.s("></ERROR>")
-		h.log().Info("cim-xml request failed", "request", id, "method", req.method, "namespace", req.ns, "user", p.Name, "status", e.Status.String(), "err", e.Description)
-	} else if out.Len() > 0 {
-		if req.intrinsic && !pullMethods[req.method] {
+	var body bytes.Buffer
+	bw := &writer{w: bufio.NewWriter(&body)}
+	bw.w.Write(head.Bytes())
+	if err != nil {
+		writeError(bw, req.method, err)
+	} else if sp.buf.Len() > 0 {
+		if wrap {
 			bw.s("<IRETURNVALUE>")
 		}
-		bw.w.Write(out.Bytes())
-		if req.intrinsic && !pullMethods[req.method] {
+		bw.w.Write(sp.buf.Bytes())
+		if wrap {
 			bw.s("</IRETURNVALUE>")
 		}
 	}
-	bw.s("</" + kind + "></SIMPLERSP></MESSAGE></CIM>\n")
+	bw.s(tail)
 	bw.w.Flush()
 	w.Header().Set("Content-Type", `application/xml; charset="utf-8"`)
 	w.Header().Set("CIMOperation", "MethodResponse")
 	w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
 	w.WriteHeader(http.StatusOK)
 	w.Write(body.Bytes())
+}
+
+// writeError writes an ERROR element for a failed operation.
+func writeError(w *writer, method string, err error) {
+	var ce *codeError
+	if errors.As(err, &ce) {
+		w.s(`<ERROR CODE="` + strconv.Itoa(ce.code) + `"`)
+		w.attr("DESCRIPTION", ce.msg)
+		w.s("></ERROR>")
+		return
+	}
+	e := cim.AsError(err)
+	code := cimCode(e.Status)
+	switch {
+	case code == errNotFound && (method == "CreateClass" || method == "ModifyClass"):
+		code = errInvalidSuperclass
+	case code == errNoSuchProperty && (method == "CreateInstance" || method == "ModifyInstance"):
+		code = errInvalidParameter // DSP0200: an unrecognized property is an invalid parameter there
+	}
+	w.s(`<ERROR CODE="` + strconv.Itoa(code) + `"`)
+	w.attr("DESCRIPTION", e.Status.String()+": "+e.Description)
+	w.s("></ERROR>")
+}
+
+// streamThreshold is the size of results past which an answer is
+// streamed rather than buffered.
+const streamThreshold = 256 << 10
+
+// spill buffers an operation's results and, past streamThreshold, starts
+// the HTTP answer and streams the rest (chunked). Once streaming, a
+// failure can no longer become an ERROR element: with "TE: trailers" it
+// is told in the CIMStatusCode trailer (DSP0200 §7.4.20); otherwise the
+// connection is aborted so that the client sees a broken answer rather
+// than a short one.
+type spill struct {
+	w         http.ResponseWriter
+	head      []byte
+	wrap      bool
+	trailers  bool
+	buf       bytes.Buffer
+	streaming bool
+}
+
+func (s *spill) Write(p []byte) (int, error) {
+	if s.streaming {
+		return s.w.Write(p)
+	}
+	s.buf.Write(p)
+	if s.buf.Len() < streamThreshold {
+		return len(p), nil
+	}
+	s.streaming = true
+	h := s.w.Header()
+	h.Set("Content-Type", `application/xml; charset="utf-8"`)
+	h.Set("CIMOperation", "MethodResponse")
+	if s.trailers {
+		h.Set("Trailer", "CIMStatusCode, CIMStatusCodeDescription")
+	}
+	s.w.WriteHeader(http.StatusOK)
+	s.w.Write(s.head)
+	if s.wrap {
+		io.WriteString(s.w, "<IRETURNVALUE>")
+	}
+	s.w.Write(s.buf.Bytes())
+	s.buf = bytes.Buffer{}
+	return len(p), nil
+}
+
+// finish ends a streamed answer.
+func (s *spill) finish(err error, tail string) {
+	if err != nil {
+		if !s.trailers {
+			panic(http.ErrAbortHandler)
+		}
+		e := cim.AsError(err)
+		s.w.Header().Set("CIMStatusCode", strconv.Itoa(cimCode(e.Status)))
+		s.w.Header().Set("CIMStatusCodeDescription", url.PathEscape(e.Status.String()+": "+e.Description))
+		return
+	}
+	if s.wrap {
+		io.WriteString(s.w, "</IRETURNVALUE>")
+	}
+	io.WriteString(s.w, tail)
+	if s.trailers {
+		s.w.Header().Set("CIMStatusCode", "0")
+	}
 }
 
 // headersMatch checks the CIM headers against the body (DSP0200 §7.4):

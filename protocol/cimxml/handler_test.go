@@ -2,6 +2,7 @@ package cimxml
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -255,5 +256,65 @@ func TestPullOperations(t *testing.T) {
 	validateDTD(t, body)
 	if !strings.Contains(body, `<KEYVALUE VALUETYPE="string" TYPE="string">sda2</KEYVALUE>`) {
 		t.Errorf("OpenAssociatorInstancePaths: %s", body)
+	}
+}
+
+// TestStreamedAnswer: a large enumeration is streamed (chunked) and, for
+// a client that takes trailers, ends with CIMStatusCode 0.
+func TestStreamedAnswer(t *testing.T) {
+	ctx := context.Background()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	om, err := cimom.Open(ctx, db, cimom.Options{Server: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { om.Close(ctx); db.Close() }()
+	u, _ := mof.Load([]string{"../../examples/sample.mof"}, nil, nil)
+	root, _ := om.Connect(ctx, "root", cimom.Principal{Name: "root"})
+	mof.Compile(ctx, root, u, mof.Options{})
+	svc, _ := om.Connect(ctx, "root/sample", cimom.Principal{Name: "root"})
+	cls, _ := svc.GetObject(ctx, "Sample_Disk", 0, nil)
+	var batch []*cim.Object
+	for i := 0; i < 3000; i++ {
+		o, _ := cls.SpawnInstance()
+		o.Put("Name", cim.Value{Type: cim.TypeString, V: fmt.Sprintf("bulk%05d", i)})
+		o.Put("Model", cim.Value{Type: cim.TypeString, V: strings.Repeat("m", 200)})
+		batch = append(batch, o)
+	}
+	if _, err := om.PutInstances(ctx, "root/sample", cimom.Principal{Name: "root"}, batch, cimom.FlagCreateOnly); err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(r *http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	body := `<?xml version="1.0" encoding="utf-8"?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="9" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="EnumerateInstances"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="sample"/></LOCALNAMESPACEPATH><IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="Sample_Disk"/></IPARAMVALUE></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>`
+	for _, te := range []string{"trailers", ""} {
+		req, _ := http.NewRequest("POST", srv.URL+"/cimom", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/xml")
+		req.Header.Set("CIMOperation", "MethodCall")
+		req.Header.Set("CIMMethod", "EnumerateInstances")
+		req.Header.Set("CIMObject", "root%2Fsample")
+		if te != "" {
+			req.Header.Set("TE", te)
+		}
+		rsp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rsp.Body)
+		rsp.Body.Close()
+		if rsp.ContentLength != -1 || len(rsp.TransferEncoding) == 0 {
+			t.Errorf("TE %q: the answer was not streamed (Content-Length %d)", te, rsp.ContentLength)
+		}
+		if n := strings.Count(string(b), "<VALUE.NAMEDINSTANCE>"); n != 3002 {
+			t.Errorf("TE %q: %d instances, want 3002", te, n)
+		}
+		if te != "" && rsp.Trailer.Get("CIMStatusCode") != "0" {
+			t.Errorf("trailer CIMStatusCode = %q", rsp.Trailer.Get("CIMStatusCode"))
+		}
+		validateDTD(t, string(b))
 	}
 }
