@@ -46,6 +46,7 @@ type CIMOM struct {
 
 	sdMu    sync.RWMutex
 	sdCache map[string]*SecurityDescriptor
+	names   map[string]string // folded namespace -> its name as created (filled with sdCache)
 }
 
 // Open opens the repository in st, creating root, root/cimv2 and
@@ -214,6 +215,7 @@ func (c *CIMOM) namespaceSD(ctx context.Context, ns string) (*SecurityDescriptor
 func (c *CIMOM) forgetSDs() {
 	c.sdMu.Lock()
 	c.sdCache = map[string]*SecurityDescriptor{}
+	c.names = nil
 	c.sdMu.Unlock()
 }
 
@@ -234,14 +236,26 @@ func (c *CIMOM) connect(ctx context.Context, namespace string, p Principal) (*se
 	if err != nil {
 		return nil, cim.AsError(err).WithParam(namespace)
 	}
-	rec, _, ok, err := c.loadNamespace(ctx, ns)
-	if err != nil {
-		return nil, err
+	c.sdMu.RLock()
+	name, known := c.names[cim.Fold(ns)]
+	c.sdMu.RUnlock()
+	if !known {
+		rec, _, ok, err := c.loadNamespace(ctx, ns)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, cim.Errorf(cim.EInvalidNamespace, "namespace %s does not exist", ns).WithParam(namespace)
+		}
+		name = rec.Name
+		c.sdMu.Lock()
+		if c.names == nil {
+			c.names = map[string]string{}
+		}
+		c.names[cim.Fold(ns)] = name
+		c.sdMu.Unlock()
 	}
-	if !ok {
-		return nil, cim.Errorf(cim.EInvalidNamespace, "namespace %s does not exist", ns).WithParam(namespace)
-	}
-	s := &services{c: c, ns: rec.Name, p: p}
+	s := &services{c: c, ns: name, p: p}
 	if err := s.require(ctx, RightEnable); err != nil {
 		return nil, err
 	}
