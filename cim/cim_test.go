@@ -1,6 +1,7 @@
 package cim
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -177,6 +178,23 @@ func TestParsePath(t *testing.T) {
 	}
 	if _, err := ParsePath("C.K=\"" + strings.Repeat("x", MaxPathLen) + "\""); status(err) != EQuotaViolation {
 		t.Errorf("long path: %v", err)
+	}
+	keys := func(n int) string {
+		var b strings.Builder
+		b.WriteString("C.")
+		for i := range n {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, "K%d=%d", i, i)
+		}
+		return b.String()
+	}
+	if p, err := ParsePath(keys(MaxKeys)); err != nil || len(p.Keys) != MaxKeys {
+		t.Errorf("%d keys: %v", MaxKeys, err)
+	}
+	if _, err := ParsePath(keys(MaxKeys + 1)); status(err) != EInvalidObjectPath || !strings.Contains(err.Error(), "more than 256 keys") {
+		t.Errorf("%d keys: %v, want WBEM_E_INVALID_OBJECT_PATH", MaxKeys+1, err)
 	}
 	a, _ := ParsePath(`Pair.A=5,B="x"`)
 	b, _ := ParsePath(`pair.b="x",a=5`)

@@ -38,6 +38,10 @@ func (p *ObjectPath) IsClass() bool { return !p.Singleton && len(p.Keys) == 0 }
 // MaxPathLen is WMI's WBEM_MAX_PATH: longer paths are a quota violation.
 const MaxPathLen = 8192
 
+// MaxKeys is the most key properties a class, and so a path, may have
+// (WMI's limit).
+const MaxKeys = 256
+
 // ParsePath parses a WMI object path. Errors are WBEM_E_INVALID_OBJECT_PATH
 // naming the 1-based column (WBEM_E_QUOTA_VIOLATION past MaxPathLen).
 //
@@ -157,6 +161,10 @@ func (p *pathParser) parse() (*ObjectPath, error) {
 			v, err := p.value()
 			if err != nil {
 				return nil, err
+			}
+			if len(op.Keys) == MaxKeys {
+				p.pos = start
+				return nil, p.errf("more than %d keys", MaxKeys)
 			}
 			op.Keys = append(op.Keys, KeyBinding{Name: name, Value: v})
 			if p.pos == len(s) {

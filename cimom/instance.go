@@ -174,7 +174,9 @@ func (s *services) putInstanceOnce(ctx context.Context, in *cim.Object, flags Fl
 			return "", err
 		}
 	}
-	s.c.publishInstanceWrite(s.ns, &pp)
+	if len(pp.ops) > 0 { // a dynamic instance's provider raises its own events
+		s.c.publishInstanceWrite(s.ns, &pp)
+	}
 	// 11. The result: the relative path.
 	return pp.rel, nil
 }
@@ -302,24 +304,25 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 			}
 			prevRev = kv.ModRev
 		}
-	} else if g, ok := owner.(InstanceGetter); ok && (flags&(FlagCreateOnly|FlagUpdateOnly) != 0 || ext.partial) {
-		p, err := g.GetInstance(ctx, s.ns, op, wctx)
-		if err != nil && cim.StatusOf(err) != cim.ENotFound {
-			return bail(providerError(owner, err))
-		}
-		prev = p
 	}
+	// A dynamic instance is its provider's: as in WMI, the owner gets the
+	// flags and the context and answers for existence
+	// (WBEM_E_ALREADY_EXISTS, WBEM_E_NOT_FOUND) and for a partial update
+	// (WBEM_E_PROVIDER_NOT_CAPABLE if it takes none).
 	switch {
+	case ci.dynamic:
 	case prev != nil && flags&FlagCreateOnly != 0:
 		return bail(cim.Errorf(cim.EAlreadyExists, "instance %s already exists", rel).WithParam(rel))
 	case prev == nil && flags&FlagUpdateOnly != 0:
 		return bail(cim.Errorf(cim.ENotFound, "instance %s does not exist", rel).WithParam(rel))
 	}
-	if ext.partial {
+	if ext.partial && !ci.dynamic {
 		inst, shared = mergePartial(prev, inst, ext), false
 	}
-	if err := checkNulls(inst, ci); err != nil {
-		return bail(err)
+	if !(ext.partial && ci.dynamic) { // a partial dynamic instance holds only its keys and the named properties
+		if err := checkNulls(inst, ci); err != nil {
+			return bail(err)
+		}
 	}
 	// 9. The provider chain, top first; for a dynamic class the owner
 	// provider writes the data.

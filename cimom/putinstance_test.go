@@ -427,3 +427,71 @@ func TestPutInstanceLeavesCallerObject(t *testing.T) {
 		t.Errorf("batch event target changed with the caller's object: %v", ev.Target.Properties)
 	}
 }
+
+// flagProvider owns the instances of a dynamic class: it records what
+// PutInstance hands it and answers for existence itself.
+type flagProvider struct {
+	have  map[string]bool
+	got   []*cim.Object
+	flags []Flags
+	ctxs  []*Context
+}
+
+func (p *flagProvider) Name() string { return "FlagProv" }
+func (p *flagProvider) PutInstance(_ context.Context, _ string, inst *cim.Object, flags Flags, wctx *Context) error {
+	p.got, p.flags, p.ctxs = append(p.got, inst), append(p.flags, flags), append(p.ctxs, wctx)
+	id, _ := inst.Get("Id")
+	exists := p.have[id.V.(string)]
+	switch {
+	case flags&FlagCreateOnly != 0 && exists:
+		return cim.Errorf(cim.EAlreadyExists, "provider: %v exists", id.V)
+	case flags&FlagUpdateOnly != 0 && !exists:
+		return cim.Errorf(cim.ENotFound, "provider: %v is not here", id.V)
+	}
+	p.have[id.V.(string)] = true
+	return nil
+}
+
+// TestDynamicInstanceBelongsToProvider: for a [Dynamic] class the owning
+// provider gets the flags and the put-extension context unchanged and
+// decides existence; wbemd neither checks existence, nor merges a partial
+// update, nor raises an intrinsic event, nor stores anything.
+func TestDynamicInstanceBelongsToProvider(t *testing.T) {
+	r := newRepo(t)
+	r.baseSchema()
+	p := &flagProvider{have: map[string]bool{"old": true}}
+	if err := r.c.RegisterProvider("root/cimv2", "Dyn", p); err != nil {
+		t.Fatal(err)
+	}
+	events, err := r.c.Subscribe(context.Background(), "root/cimv2", admin, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := r.snapshot()
+	if _, err := r.svc.PutInstance(context.Background(), r.inst("Dyn", "Id", "old"), FlagCreateOnly, nil); cim.StatusOf(err) != cim.EAlreadyExists || !strings.Contains(err.Error(), "provider:") {
+		t.Errorf("create-only of an instance the provider has: %v, want the provider's WBEM_E_ALREADY_EXISTS", err)
+	}
+	if _, err := r.svc.PutInstance(context.Background(), r.inst("Dyn", "Id", "new"), FlagUpdateOnly, nil); cim.StatusOf(err) != cim.ENotFound || !strings.Contains(err.Error(), "provider:") {
+		t.Errorf("update-only of an instance the provider lacks: %v, want the provider's WBEM_E_NOT_FOUND", err)
+	}
+	wctx := NewContext()
+	wctx.SetValue(PutExtensions, true)
+	wctx.SetValue(PutExtProperties, []string{"Id"})
+	if _, err := r.svc.PutInstance(context.Background(), r.inst("Dyn", "Id", "old"), FlagUpdateOnly, wctx); err != nil {
+		t.Fatalf("partial update: %v", err)
+	}
+	if n := len(p.got); n != 3 {
+		t.Fatalf("provider called %d times, want 3", n)
+	}
+	if p.flags[2] != FlagUpdateOnly || p.ctxs[2] != wctx {
+		t.Errorf("partial update reached the provider with flags %#x and context %p, want %#x and %p", p.flags[2], p.ctxs[2], FlagUpdateOnly, wctx)
+	}
+	if after := r.snapshot(); len(after) != len(before) {
+		t.Errorf("a dynamic write changed the store: %d records before, %d after", len(before), len(after))
+	}
+	// The first event to arrive is that of a later static write.
+	r.put(r.inst("Item", "Id", "after"), 0)
+	if ev := <-events; ev.Class != "__InstanceCreationEvent" || ev.Target.Class != "Item" {
+		t.Errorf("first event %s of %s, want the creation of the Item written after the dynamic writes", ev.Class, ev.Target.Class)
+	}
+}

@@ -423,6 +423,9 @@ func instanceOf(n *node, depth int) (*cim.Object, error) {
 		if !strings.HasPrefix(k.name, "PROPERTY") {
 			continue
 		}
+		if len(o.Properties) == maxProperties {
+			return nil, cim.Errorf(cim.EInvalidParameter, "an instance in a request may have at most %d properties (%s)", maxProperties, k.where())
+		}
 		p, err := propertyOf(k, depth)
 		if err != nil {
 			return nil, err
@@ -534,6 +537,9 @@ func instanceNameOf(n *node) (*cim.ObjectPath, error) {
 		return nil, err
 	}
 	for _, k := range n.kids {
+		if len(p.Keys) == cim.MaxKeys && (k.name == "KEYBINDING" || k.name == "KEYVALUE" || k.name == "VALUE.REFERENCE") {
+			return nil, requestError("INSTANCENAME has more than %d key bindings (%s)", cim.MaxKeys, k.where())
+		}
 		switch k.name {
 		case "KEYBINDING":
 			name, err := nameAttr(k, "NAME")

@@ -50,6 +50,10 @@ const maxDepth = 128
 // maxElements bounds the elements of one request.
 const maxElements = 4 << 20
 
+// maxProperties bounds the properties of one instance in a request, as
+// OpenPegasus bounds them (CIM_ERR_INVALID_PARAMETER past it).
+const maxProperties = 1000
+
 // errBadRequest marks an error in the request's XML itself (structure or
 // value text): the answer is HTTP 400 with "CIMError: request-not-valid",
 // as DSP0200 and OpenPegasus do, not a CIM error.
@@ -57,8 +61,8 @@ var errBadRequest = errors.New("request not valid")
 
 // errNotWellFormed marks XML that does not lex (a bad character or entity
 // reference, a bad attribute): "CIMError: request-not-well-formed".
-// Structural errors (a missing end tag) are request-not-valid, as
-// OpenPegasus classifies them.
+// Structural errors (a missing end tag of an element with children) are
+// request-not-valid, as OpenPegasus classifies them.
 var errNotWellFormed = errors.New("request not well-formed")
 
 // requestError is a malformed request, with the position in its message.
@@ -66,6 +70,16 @@ func requestError(format string, args ...any) *cim.Error {
 	e := cim.Errorf(cim.EInvalidParameter, format, args...)
 	e.Err = errBadRequest
 	return e
+}
+
+// openValue reports whether the innermost open element is a VALUE or
+// KEYVALUE holding text: a value whose end tag is missing.
+func openValue(stack []*node) bool {
+	if len(stack) == 0 {
+		return false
+	}
+	n := stack[len(stack)-1]
+	return (n.name == "VALUE" || n.name == "KEYVALUE") && len(n.kids) == 0 && strings.TrimSpace(n.text.String()) != ""
 }
 
 // parseTree reads a whole XML document into a tree.
@@ -83,9 +97,15 @@ func parseTree(r io.Reader) (*node, error) {
 		if err != nil {
 			line, col := d.InputPos()
 			e := requestError("malformed XML at line %d, column %d: %v", line, col, err)
-			if msg := err.Error(); !strings.Contains(msg, "closed by") && !strings.Contains(msg, "unexpected EOF") &&
-				!strings.Contains(msg, "unexpected end element") {
-				e.Err = errNotWellFormed // a lexical error, not a structural one
+			msg := err.Error()
+			structural := strings.Contains(msg, "closed by") || strings.Contains(msg, "unexpected EOF") ||
+				strings.Contains(msg, "unexpected end element")
+			// A value left open (a VALUE or KEYVALUE holding text, closed
+			// by its parent's end tag) is a lexical error. Any other tag
+			// out of place is structural: OpenPegasus's validator sees
+			// the unexpected element first.
+			if !structural || strings.Contains(msg, "closed by") && openValue(stack) {
+				e.Err = errNotWellFormed
 			}
 			return nil, e
 		}

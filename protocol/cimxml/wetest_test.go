@@ -31,7 +31,7 @@ import (
 
 // wetestFloor is the share of cases that must pass: it only goes up as
 // wbemd gets closer to the 95%.
-const wetestFloor = 0.91
+const wetestFloor = 0.95
 
 func TestPegasusWetest(t *testing.T) {
 	if testing.Short() {
@@ -162,19 +162,35 @@ func wetestSend(t *testing.T, url, addr string, req []byte) string {
 		text := strings.ReplaceAll(string(req), "\r\n", "\n")
 		head, body, _ := strings.Cut(text, "\n\n")
 		var b strings.Builder
-		length := fmt.Sprint(len(body))
+		// Keep a malformed length (a case tests it); fix a number to the
+		// body as sent, and keep several Content-Length headers as
+		// several, differing from the first as they do in the file.
+		var lengths []string
+		first := -1
 		for _, line := range strings.Split(head, "\n") {
 			if name, value, _ := strings.Cut(line, ":"); strings.EqualFold(name, "content-length") {
-				// Keep a malformed length (a case tests it); fix a
-				// number to the body as sent.
-				if _, err := fmt.Sscanf(strings.TrimSpace(value), "%d", new(int)); err != nil || strings.ContainsAny(strings.TrimSpace(value), "abcdefghijklmnopqrstuvwxyz-+ ") {
-					length = strings.TrimSpace(value)
+				value = strings.TrimSpace(value)
+				n, err := strconv.Atoi(value)
+				switch {
+				case err != nil || strings.ContainsAny(value, "+- "):
+					lengths = append(lengths, value)
+				case first < 0:
+					first = n
+					lengths = append(lengths, fmt.Sprint(len(body)))
+				default:
+					lengths = append(lengths, fmt.Sprint(len(body)+n-first))
 				}
 				continue
 			}
 			b.WriteString(line + "\r\n")
 		}
-		fmt.Fprintf(&b, "Content-Length: %s\r\n\r\n%s", length, body)
+		if len(lengths) == 0 {
+			lengths = []string{fmt.Sprint(len(body))}
+		}
+		for _, l := range lengths {
+			fmt.Fprintf(&b, "Content-Length: %s\r\n", l)
+		}
+		fmt.Fprintf(&b, "\r\n%s", body)
 		raw = []byte(b.String())
 	}
 	conn, err := net.Dial("tcp", addr)
