@@ -124,6 +124,15 @@ type Services interface {
 	// an index range scan, or a scan.
 	ExplainQuery(ctx context.Context, query string, wctx *Context) (string, error)
 
+	// ExecMethod calls method on the object at path: a class path for a
+	// [Static] method, an instance path otherwise. in holds the
+	// in-parameters as properties (nil for none); the answer, of class
+	// __PARAMETERS, holds ReturnValue and the out-parameters.
+	ExecMethod(ctx context.Context, path, method string, in *cim.Object, flags Flags, wctx *Context) (*cim.Object, error)
+	// ExecMethodCall is ExecMethod with a call result; its result object
+	// is the out-parameters.
+	ExecMethodCall(ctx context.Context, path, method string, in *cim.Object, flags Flags, wctx *Context) (*CallResult, error)
+
 	// GetObjectCall is GetObject with a call result.
 	GetObjectCall(ctx context.Context, path string, flags Flags, wctx *Context) (*CallResult, error)
 	// PutClassCall is PutClass with a call result.

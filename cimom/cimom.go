@@ -36,8 +36,9 @@ type CIMOM struct {
 	draining bool
 	inflight sync.WaitGroup
 
-	providersMu sync.RWMutex
-	providers   map[nameKey]InstanceProvider
+	providersMu     sync.RWMutex
+	providers       map[nameKey]InstanceProvider
+	methodProviders map[nameKey]MethodProvider
 
 	events eventHub
 	locks  [256]sync.Mutex // striped by instance key: serialises writers of one instance
@@ -72,7 +73,7 @@ func Open(ctx context.Context, st store.Store, opts Options) (*CIMOM, error) {
 		opts.DefaultLocale = "MS_409"
 	}
 	c := &CIMOM{st: st, opts: opts, log: opts.Logger, schema: newSchemaCache(opts.SchemaCacheSize),
-		providers: map[nameKey]InstanceProvider{}, sdCache: map[string]*SecurityDescriptor{}}
+		providers: map[nameKey]InstanceProvider{}, methodProviders: map[nameKey]MethodProvider{}, sdCache: map[string]*SecurityDescriptor{}}
 	c.events.init()
 	if _, found, err := st.Get(ctx, nsKey("root")); err != nil {
 		return nil, fmt.Errorf("cimom: open: %w", err)

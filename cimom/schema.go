@@ -247,7 +247,7 @@ func systemClasses() []*cim.Object {
 		class(namespaceClass, "__SystemClass", false, key(str("Name"))),
 		class("__NotifyStatus", "__SystemClass", false, typed("StatusCode", cim.TypeUint32, "")),
 		class("__ExtendedStatus", "__NotifyStatus", false, str("Description"), str("Operation"), str("ParameterInfo"), str("ProviderName")),
-		class("__SystemSecurity", "__SystemClass", false),
+		systemSecurityDecl(class("__SystemSecurity", "__SystemClass", false)),
 		class("__IndicationRelated", "__SystemClass", true),
 		class("__Event", "__IndicationRelated", true, typed("SECURITY_DESCRIPTOR", cim.TypeUint8.ArrayOf(), ""), typed("TIME_CREATED", cim.TypeUint64, "")),
 		class("__InstanceOperationEvent", "__Event", true, typed("TargetInstance", cim.TypeObject, "")),
@@ -263,6 +263,16 @@ func systemClasses() []*cim.Object {
 		class("__NamespaceDeletionEvent", "__NamespaceOperationEvent", false),
 		class("__NamespaceModificationEvent", "__NamespaceOperationEvent", false, typed("PreviousNamespace", cim.TypeObject, namespaceClass)),
 	}
+}
+
+// systemSecurityDecl declares the methods of __SystemSecurity that wbemd
+// serves: static here, since they act on the namespace, not an instance.
+func systemSecurityDecl(o *cim.Object) *cim.Object {
+	yes := cim.Value{Type: cim.TypeBoolean, V: true}
+	o.Methods = []cim.Method{{Name: "GetCallerAccessRights", ReturnType: cim.TypeUint32, Origin: o.Class,
+		Qualifiers: []cim.Qualifier{{Name: "Static", Value: yes}},
+		Parameters: []cim.Parameter{{Name: "Rights", Type: cim.TypeSint32, Qualifiers: []cim.Qualifier{{Name: "Out", Value: yes}}}}}}
+	return o
 }
 
 // isLocaleNamespace reports whether ns is a localization namespace

@@ -76,6 +76,14 @@ func TestSecurityMatrix(t *testing.T) {
 			}
 			return s.SetSD(ctx, sd)
 		}},
+		{"ExecMethod", RightMethodExecute, func(r *testRepo, s Services) error {
+			_, err := s.ExecMethod(ctx, "Tool", "Version", nil, 0, nil)
+			return err
+		}},
+		{"__SystemSecurity.GetCallerAccessRights", RightEnable, func(r *testRepo, s Services) error {
+			_, err := s.ExecMethod(ctx, "__SystemSecurity", "GetCallerAccessRights", nil, 0, nil)
+			return err
+		}},
 		{"Subscribe", RightSubscribe, func(r *testRepo, s Services) error {
 			cctx, cancel := context.WithCancel(ctx)
 			defer cancel()
@@ -91,6 +99,7 @@ func TestSecurityMatrix(t *testing.T) {
 				r := newRepo(t)
 				r.baseSchema()
 				r.c.RegisterProvider("root/cimv2", "Dyn", dynProvider{})
+				r.methodSchema()
 				r.put(r.inst("Item", "Id", "there"), 0)
 				sd := &SecurityDescriptor{Owner: GroupAdministrators, Group: GroupAdministrators, Protected: true, DACL: []ACE{
 					{Trustee: GroupAdministrators, Mask: rightsAll},

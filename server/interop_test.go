@@ -38,6 +38,8 @@ func TestMain(m *testing.M) {
 // daemon is a running wbemd.
 type daemon struct {
 	http, https string
+	wsman       string // WS-Management over HTTP (host:port), "" when off
+	wsmans      string // WS-Management over HTTPS
 	repo        string
 	cmd         *exec.Cmd
 	log         *bytes.Buffer
@@ -59,21 +61,32 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 	wbem("secret\n", "user", "add", "admin", "--admin", "--password-stdin")
 	wbem("guest-pw\n", "user", "add", "guest", "--password-stdin")
 	d := &daemon{repo: repo, log: &bytes.Buffer{}}
-	d.cmd = exec.Command(filepath.Join(bin, "wbemd"), append([]string{"--repo", repo, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0"}, extra...)...)
+	d.cmd = exec.Command(filepath.Join(bin, "wbemd"), append([]string{"--repo", repo, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0",
+		"--wsman-http", "127.0.0.1:0", "--wsman-https", "127.0.0.1:0"}, extra...)...)
+	wantWS, wantWSS := true, true
+	for i := 0; i+1 < len(extra); i++ {
+		wantWS = wantWS && !(extra[i] == "--wsman-http" && extra[i+1] == "off")
+		wantWSS = wantWSS && !(extra[i] == "--wsman-https" && extra[i+1] == "off")
+	}
 	stderr, _ := d.cmd.StderrPipe()
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	addr := regexp.MustCompile(`serving CIM-XML over (HTTPS?)" addr=(\S+)`)
+	addr := regexp.MustCompile(`serving (CIM-XML|WS-Management) over (HTTPS?)" addr=(\S+)`)
 	timer := time.AfterFunc(30*time.Second, func() { d.cmd.Process.Kill() })
 	sc := bufio.NewScanner(stderr)
-	for (d.http == "" || d.https == "") && sc.Scan() {
+	for (d.http == "" || d.https == "" || wantWS && d.wsman == "" || wantWSS && d.wsmans == "") && sc.Scan() {
 		d.log.WriteString(sc.Text() + "\n")
 		if m := addr.FindStringSubmatch(sc.Text()); m != nil {
-			if m[1] == "HTTP" {
-				d.http = m[2]
-			} else {
-				d.https = m[2]
+			switch m[1] + " " + m[2] {
+			case "CIM-XML HTTP":
+				d.http = m[3]
+			case "CIM-XML HTTPS":
+				d.https = m[3]
+			case "WS-Management HTTP":
+				d.wsman = m[3]
+			default:
+				d.wsmans = m[3]
 			}
 		}
 	}
@@ -180,6 +193,7 @@ func TestWbemcli(t *testing.T) {
 			{"wrong password", []string{"ei", scheme + "://admin:nope@" + host + "/root/sample:Sample_Disk"}, 16, "Invalid username/password"},
 			{"guest cannot write", []string{"ci", scheme + "://guest:guest-pw@" + host + `/root/sample:Sample_Disk.Name="g"`, `Name="g"`}, 16, "CIM_ERR_ACCESS_DENIED"},
 			{"cm without a provider", []string{"cm", disk, "Spin.Up=true"}, 16, "CIM_ERR_METHOD_NOT_AVAILABLE"},
+			{"cm with out-parameters", []string{"cm", base + ":__SystemSecurity", "GetCallerAccessRights"}, 0, "GetCallerAccessRights: 0, Rights (sint32): 393471"},
 			{"dc with instances", []string{"dc", base + ":Sample_DiskVolume"}, 16, "CIM_ERR_CLASS_HAS_INSTANCES"},
 			{"dc with subclasses", []string{"dc", base + ":Sample_StorageElement"}, 16, "CIM_ERR_CLASS_HAS_CHILDREN"},
 			{"di link 1", []string{"di", base + `:Sample_DiskVolume.Disk=root/sample:Sample_Disk.Name="sda",Volume=root/sample:Sample_Volume.Name="sda2"`}, 0, ""},

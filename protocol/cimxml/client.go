@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -94,20 +95,43 @@ func (c *Client) Namespace() string { return c.ns }
 // call sends one intrinsic method and returns the IRETURNVALUE (nil when
 // the answer has none) and the whole response element.
 func (c *Client) call(ctx context.Context, method string, params func(w *writer)) (*node, *node, error) {
+	rsp, err := c.send(ctx, method, nil, params)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rsp.kid("IRETURNVALUE"), rsp, nil
+}
+
+// send sends one method call, intrinsic (target nil) or extrinsic on
+// target, and returns the IMETHODRESPONSE or METHODRESPONSE.
+func (c *Client) send(ctx context.Context, method string, target *cim.ObjectPath, params func(w *writer)) (*node, error) {
+	call, kind, object := "IMETHODCALL", "IMETHODRESPONSE", strings.ReplaceAll(c.ns, "/", "%2F")
+	if target != nil {
+		call, kind = "METHODCALL", "METHODRESPONSE"
+		t := *target
+		t.Server, t.Namespace = "", ""
+		object = url.PathEscape(c.ns) + ":" + url.PathEscape(t.String())
+	}
 	var body bytes.Buffer
 	w := &writer{w: bufio.NewWriter(&body)}
-	w.s(`<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL`)
+	w.s(`<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ><` + call)
 	w.attr("NAME", method)
 	w.s(">")
-	w.localNamespace(c.ns)
+	if target == nil {
+		w.localNamespace(c.ns)
+	} else {
+		t := *target
+		t.Server, t.Namespace = "", c.ns
+		w.objectPath(&t)
+	}
 	if params != nil {
 		params(w)
 	}
-	w.s("</IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>")
+	w.s("</" + call + "></SIMPLEREQ></MESSAGE></CIM>")
 	w.w.Flush()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/cimom", &body)
 	if err != nil {
-		return nil, nil, cim.Errorf(cim.ETransportFailure, "%v", err)
+		return nil, cim.Errorf(cim.ETransportFailure, "%v", err)
 	}
 	if c.opts.Socket == "" {
 		req.SetBasicAuth(c.opts.User, c.opts.Password)
@@ -116,41 +140,41 @@ func (c *Client) call(ctx context.Context, method string, params func(w *writer)
 	req.Header.Set("CIMProtocolVersion", "1.0")
 	req.Header.Set("CIMOperation", "MethodCall")
 	req.Header.Set("CIMMethod", method)
-	req.Header.Set("CIMObject", strings.ReplaceAll(c.ns, "/", "%2F"))
+	req.Header.Set("CIMObject", object)
 	rsp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, nil, cim.Errorf(cim.ECallCancelled, "%v", err)
+			return nil, cim.Errorf(cim.ECallCancelled, "%v", err)
 		}
-		return nil, nil, cim.Errorf(cim.ETransportFailure, "%s: %v", c.url, err)
+		return nil, cim.Errorf(cim.ETransportFailure, "%s: %v", c.url, err)
 	}
 	defer rsp.Body.Close()
 	switch rsp.StatusCode {
 	case http.StatusOK:
 	case http.StatusUnauthorized:
 		io.Copy(io.Discard, rsp.Body)
-		return nil, nil, cim.Errorf(cim.EAccessDenied, "%s refused the user name or password", c.url)
+		return nil, cim.Errorf(cim.EAccessDenied, "%s refused the user name or password", c.url)
 	default:
 		text, _ := io.ReadAll(io.LimitReader(rsp.Body, 4096))
-		return nil, nil, cim.Errorf(cim.ETransportFailure, "%s answered HTTP %d (%s): %s", c.url, rsp.StatusCode, rsp.Header.Get("CIMError"), strings.TrimSpace(string(text)))
+		return nil, cim.Errorf(cim.ETransportFailure, "%s answered HTTP %d (%s): %s", c.url, rsp.StatusCode, rsp.Header.Get("CIMError"), strings.TrimSpace(string(text)))
 	}
 	root, err := parseTree(rsp.Body)
 	if err != nil {
-		return nil, nil, cim.Errorf(cim.ETransportFailure, "the answer does not parse: %v", err)
+		return nil, cim.Errorf(cim.ETransportFailure, "the answer does not parse: %v", err)
 	}
-	var imr *node
+	var mr *node
 	if msg := root.kid("MESSAGE"); msg != nil {
 		if sr := msg.kid("SIMPLERSP"); sr != nil {
-			imr = sr.kid("IMETHODRESPONSE")
+			mr = sr.kid(kind)
 		}
 	}
-	if imr == nil {
-		return nil, nil, cim.Errorf(cim.ETransportFailure, "the answer holds no IMETHODRESPONSE")
+	if mr == nil {
+		return nil, cim.Errorf(cim.ETransportFailure, "the answer holds no %s", kind)
 	}
-	if e := imr.kid("ERROR"); e != nil {
-		return nil, nil, errorOf(e)
+	if e := mr.kid("ERROR"); e != nil {
+		return nil, errorOf(e)
 	}
-	return imr.kid("IRETURNVALUE"), imr, nil
+	return mr, nil
 }
 
 // errorOf turns an ERROR element into a WBEM error: wbemd's descriptions
@@ -174,12 +198,7 @@ func statusByName(name string) (cim.Status, bool) {
 	if !strings.HasPrefix(name, "WBEM_") {
 		return 0, false
 	}
-	for s := range toCIM {
-		if s.String() == name {
-			return s, true
-		}
-	}
-	return 0, false
+	return cim.ParseStatus(name)
 }
 
 func (c *Client) with(obj *cim.Object) *cim.Object {
@@ -683,5 +702,81 @@ func (c *Client) SetSD(ctx context.Context, sd *cimom.SecurityDescriptor) error 
 
 // GetCallerAccessRights is not part of CIM-XML.
 func (c *Client) GetCallerAccessRights(ctx context.Context) (cimom.Rights, error) {
-	return 0, &cim.Error{Status: cim.ENotSupported, Description: errNoSecurityOverCIMXML.Error()}
+	out, err := c.ExecMethod(ctx, "__SystemSecurity", "GetCallerAccessRights", nil, 0, nil)
+	if err != nil {
+		return 0, err
+	}
+	v, _ := out.Get("Rights")
+	r, ok := v.V.(int32)
+	if !ok {
+		return 0, cim.Errorf(cim.ETransportFailure, "GetCallerAccessRights answered no Rights")
+	}
+	return cimom.Rights(r), nil
+}
+
+// ExecMethod calls an extrinsic method (METHODCALL) on path. The
+// out-parameters come back typed by their PARAMTYPE.
+func (c *Client) ExecMethod(ctx context.Context, path, method string, in *cim.Object, flags cimom.Flags, wctx *cimom.Context) (*cim.Object, error) {
+	if flags != 0 {
+		return nil, cim.Errorf(cim.EInvalidParameter, "flags %#x are not valid for ExecMethod", uint32(flags)).WithParam("lFlags")
+	}
+	target, err := cim.ParsePath(path)
+	if err != nil {
+		return nil, err
+	}
+	rsp, err := c.send(ctx, method, target, func(w *writer) {
+		if in == nil {
+			return
+		}
+		for i := range in.Properties {
+			p := &in.Properties[i]
+			if strings.HasPrefix(p.Name, "__") || p.Value.IsNull() {
+				continue
+			}
+			w.s("<PARAMVALUE")
+			w.attr("NAME", p.Name)
+			w.attr("PARAMTYPE", typeName(p.Type))
+			w.s(">")
+			w.value(p.Value)
+			w.s("</PARAMVALUE>")
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &cim.Object{Genus: cim.GenusInstance, Class: cimom.ParametersClass}
+	for _, k := range rsp.kids {
+		name := cimom.ReturnValue
+		if k.name == "PARAMVALUE" {
+			name, _ = k.attr("NAME")
+		} else if k.name != "RETURNVALUE" {
+			continue
+		}
+		pt, _ := k.attr("PARAMTYPE")
+		t, ok := cim.ParseTypeName(pt)
+		if !ok {
+			t = cim.TypeString
+		}
+		var vn *node
+		if len(k.kids) > 0 {
+			vn = k.kids[0]
+			if vn.name == "VALUE.ARRAY" {
+				t = t.ArrayOf()
+			}
+		}
+		v, err := valueOf(vn, t, false, 0)
+		if err != nil {
+			return nil, cim.Errorf(cim.ETransportFailure, "out-parameter %s: %v", name, err)
+		}
+		out.Properties = append(out.Properties, cim.Property{Name: name, Type: t, Value: v})
+	}
+	return out, nil
+}
+
+// ExecMethodCall is ExecMethod with a call result.
+func (c *Client) ExecMethodCall(ctx context.Context, path, method string, in *cim.Object, flags cimom.Flags, wctx *cimom.Context) (*cimom.CallResult, error) {
+	return cimom.StartCall(ctx, async(flags), func(ctx context.Context) (string, *cim.Object, error) {
+		o, err := c.ExecMethod(ctx, path, method, in, flags&^cimom.FlagReturnImmediately, wctx)
+		return "", o, err
+	}), nil
 }

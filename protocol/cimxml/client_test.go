@@ -117,4 +117,31 @@ func TestClient(t *testing.T) {
 	if _, err := svc.GetSD(ctx); cim.StatusOf(err) != cim.ENotSupported {
 		t.Errorf("GetSD: %v", err)
 	}
+	// Methods: out-parameters, in-parameters, and exact statuses.
+	if r, err := svc.GetCallerAccessRights(ctx); err != nil || r&cimom.RightWriteDAC == 0 {
+		t.Errorf("GetCallerAccessRights: %#x %v", r, err)
+	}
+	in := &cim.Object{Genus: cim.GenusInstance, Class: cimom.ParametersClass, Properties: []cim.Property{{Name: "Up", Type: cim.TypeBoolean, Value: cim.Value{Type: cim.TypeBoolean, V: true}}}}
+	out, err := svc.ExecMethod(ctx, `Sample_Disk.Name="sda"`, "Spin", in, 0, nil)
+	if err != nil {
+		t.Fatalf("Spin(TRUE): %v", err)
+	}
+	if rv, _ := out.Get(cimom.ReturnValue); rv.V != uint32(1) {
+		t.Errorf("Spin(TRUE) returned %v, want 1", rv)
+	}
+	for _, c := range []struct {
+		path, method string
+		in           *cim.Object
+		want         cim.Status
+	}{
+		{`Sample_Disk.Name="sda"`, "Spin", nil, cim.EInvalidMethodParameters},
+		{`Sample_Disk.Name="zz"`, "Spin", in, cim.ENotFound},
+		{`Sample_Disk.Name="sda"`, "Explode", nil, cim.EInvalidMethod},
+		{`Sample_Volume.Name="sda2"`, "Spin", nil, cim.EMethodNotImplemented},
+		{`Nope.Name="x"`, "Spin", nil, cim.EInvalidClass},
+	} {
+		if _, err := svc.ExecMethod(ctx, c.path, c.method, c.in, 0, nil); cim.StatusOf(err) != c.want {
+			t.Errorf("%s.%s: %v, want %s", c.path, c.method, err, c.want)
+		}
+	}
 }

@@ -59,6 +59,7 @@ var toCIM = map[cim.Status]int{
 	cim.EInvalidQueryType:           errQueryLanguageNotSupported,
 	cim.EInvalidQuery:               errInvalidQuery,
 	cim.EInvalidMethod:              errMethodNotFound,
+	cim.EInvalidMethodParameters:    errInvalidParameter,
 	cim.EMethodNotImplemented:       errMethodNotAvailable,
 	cim.EMethodDisabled:             errMethodNotAvailable,
 	cim.EQuotaViolation:             errServerLimitsExceeded,

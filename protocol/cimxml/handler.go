@@ -406,7 +406,11 @@ func validateParams(req *request) error {
 // call runs one method and writes what goes inside IRETURNVALUE.
 func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *writer) error {
 	if !req.intrinsic {
-		return cim.Errorf(cim.EMethodNotImplemented, "extrinsic method %s: no method provider serves it", req.method)
+		svc, err := h.CIMOM.Connect(ctx, req.ns, p)
+		if err != nil {
+			return err
+		}
+		return execMethod(ctx, svc, req, w)
 	}
 	if !knownMethods[req.method] {
 		return cim.Errorf(cim.ENotSupported, "intrinsic method %s is not supported", req.method)
@@ -1010,4 +1014,70 @@ func qualifierDeclOf(n *node) (*cim.QualifierDecl, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// execMethod runs an extrinsic method call: the PARAMVALUEs are typed by
+// the method's declaration in the target's class, and the answer is
+// RETURNVALUE first, then a PARAMVALUE per out-parameter that has a value
+// (wbemcli cannot read an empty one).
+func execMethod(ctx context.Context, svc cimom.Services, req *request, w *writer) error {
+	target, err := pathOf(req.target)
+	if err != nil {
+		return err
+	}
+	target.Namespace, target.Server = "", ""
+	cls, err := svc.GetObject(ctx, target.Class, 0, nil)
+	if err != nil {
+		if cim.StatusOf(err) == cim.ENotFound {
+			return cim.Errorf(cim.EInvalidClass, "class %s does not exist in %s", target.Class, req.ns).WithParam(target.Class)
+		}
+		return err
+	}
+	m, ok := cls.GetMethod(req.method)
+	if !ok {
+		m = &cim.Method{Name: req.method} // cimom says what is wrong
+	}
+	in := &cim.Object{Genus: cim.GenusInstance, Class: cimom.ParametersClass}
+	known := map[string]bool{}
+	for _, prm := range m.Parameters {
+		known[strings.ToLower(prm.Name)] = true
+		n, given := req.param(prm.Name)
+		if !given {
+			continue
+		}
+		v, err := valueOf(n, prm.Type, prm.Type.Elem() == cim.TypeObject, 0)
+		if err != nil {
+			return cim.Errorf(cim.EInvalidMethodParameters, "parameter %s of %s: %s", prm.Name, m.Name, cim.AsError(err).Description).WithParam(prm.Name)
+		}
+		in.Properties = append(in.Properties, cim.Property{Name: prm.Name, Type: prm.Type, Value: v})
+	}
+	for name := range req.params {
+		if ok && !known[name] {
+			return cim.Errorf(cim.EInvalidMethodParameters, "method %s has no parameter %s", m.Name, name).WithParam(name)
+		}
+	}
+	out, err := svc.ExecMethod(ctx, target.String(), m.Name, in, 0, nil)
+	if err != nil {
+		return err
+	}
+	if rv, ok := out.Property(cimom.ReturnValue); ok {
+		w.s("<RETURNVALUE")
+		w.attr("PARAMTYPE", typeName(rv.Type))
+		w.s(">")
+		w.value(rv.Value)
+		w.s("</RETURNVALUE>")
+	}
+	for i := range out.Properties {
+		o := &out.Properties[i]
+		if cim.EqualFold(o.Name, cimom.ReturnValue) || o.Value.IsNull() {
+			continue
+		}
+		w.s("<PARAMVALUE")
+		w.attr("NAME", o.Name)
+		w.attr("PARAMTYPE", typeName(o.Type))
+		w.s(">")
+		w.value(o.Value)
+		w.s("</PARAMVALUE>")
+	}
+	return nil
 }

@@ -1,0 +1,280 @@
+package cimom
+
+import (
+	"context"
+
+	"github.com/wbemd/wbemd/cim"
+)
+
+// ParametersClass is the class of in- and out-parameter objects.
+const ParametersClass = "__PARAMETERS"
+
+// ReturnValue is the out-parameter that holds a method's return value.
+const ReturnValue = "ReturnValue"
+
+// MethodProvider is an in-process provider of a class's methods,
+// registered with RegisterMethodProvider. It serves the methods of its
+// class and of the subclasses that have no provider of their own.
+//
+// ExecMethod gets the target (a class path for a static method, else an
+// instance path that exists), the method as the target's class declares
+// it, and the in-parameters as a __PARAMETERS instance holding every [In]
+// parameter (NULL when not given), each of its declared type. It returns
+// the out-parameters: ReturnValue and any [Out] parameters; wbemd checks
+// their names and converts them to the declared types. A *cim.Error
+// chooses the status; any other error is WBEM_E_PROVIDER_FAILURE.
+type MethodProvider interface {
+	// Name identifies the provider in extended status (ProviderName).
+	Name() string
+	// ExecMethod runs method on target.
+	ExecMethod(ctx context.Context, ns string, target *cim.ObjectPath, method *cim.Method, in *cim.Object, wctx *Context) (*cim.Object, error)
+}
+
+// RegisterMethodProvider registers p for the methods of class in namespace
+// ns, replacing any earlier registration.
+func (c *CIMOM) RegisterMethodProvider(ns, class string, p MethodProvider) error {
+	n, err := cim.NormalizeNamespace(ns)
+	if err != nil {
+		return err
+	}
+	c.providersMu.Lock()
+	defer c.providersMu.Unlock()
+	c.methodProviders[cacheKey(n, class)] = p
+	return nil
+}
+
+// methodProvider returns the provider of cls's methods: its own or its
+// nearest ancestor's.
+func (c *CIMOM) methodProvider(ns string, cls *cim.Object) MethodProvider {
+	c.providersMu.RLock()
+	defer c.providersMu.RUnlock()
+	if p := c.methodProviders[cacheKey(ns, cls.Class)]; p != nil {
+		return p
+	}
+	for _, d := range cls.Derivation {
+		if p := c.methodProviders[cacheKey(ns, d)]; p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+func (s *services) ExecMethod(ctx context.Context, path, method string, in *cim.Object, flags Flags, wctx *Context) (*cim.Object, error) {
+	var out *cim.Object
+	err := s.call("ExecMethod", func() error {
+		if flags&FlagReturnImmediately != 0 {
+			return cim.Errorf(cim.EInvalidParameter, "WBEM_FLAG_RETURN_IMMEDIATELY needs a call result (use ExecMethodCall)").WithParam("lFlags")
+		}
+		if err := checkFlags(flags, 0); err != nil {
+			return err
+		}
+		var err error
+		out, err = s.execMethod(ctx, path, method, in, wctx)
+		return err
+	})
+	return out, err
+}
+
+func (s *services) ExecMethodCall(ctx context.Context, path, method string, in *cim.Object, flags Flags, wctx *Context) (*CallResult, error) {
+	if err := checkFlags(flags, FlagReturnImmediately); err != nil {
+		return nil, fail("ExecMethod", err)
+	}
+	return s.startCall(ctx, "ExecMethod", flags, func(ctx context.Context) (string, *cim.Object, error) {
+		o, err := s.execMethod(ctx, path, method, in, wctx)
+		return "", o, err
+	})
+}
+
+// execMethod checks a method call — the target's class, the right, a
+// provider, the method, the target instance, the in-parameters — then
+// calls the provider and checks its out-parameters.
+func (s *services) execMethod(ctx context.Context, path, method string, in *cim.Object, wctx *Context) (*cim.Object, error) {
+	if err := s.require(ctx, RightEnable); err != nil {
+		return nil, err
+	}
+	if method == "" {
+		return nil, cim.Errorf(cim.EInvalidParameter, "no method named").WithParam("strMethodName")
+	}
+	t, op, err := s.target(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	ci, err := t.c.resolve(ctx, t.ns, op.Class)
+	if err != nil {
+		return nil, err
+	}
+	if ci == nil {
+		return nil, cim.Errorf(cim.EInvalidClass, "class %s does not exist in %s", op.Class, t.ns).WithParam(op.Class)
+	}
+	// __SystemSecurity.GetCallerAccessRights is open to every enabled
+	// caller; any other method needs METHOD_EXECUTE.
+	sys := cim.EqualFold(ci.cls.Class, systemSecurityClass)
+	if !(sys && cim.EqualFold(method, "GetCallerAccessRights")) {
+		if err := t.require(ctx, RightMethodExecute); err != nil {
+			return nil, err
+		}
+	}
+	// A class no provider serves has no methods to run, whatever it
+	// declares (OpenPegasus's order: CIM_ERR_METHOD_NOT_AVAILABLE first).
+	p := t.c.methodProvider(t.ns, ci.cls)
+	if p == nil && !sys {
+		return nil, cim.Errorf(cim.EMethodNotImplemented, "no provider serves the methods of %s", ci.cls.Class).WithParam(method)
+	}
+	m, ok := ci.cls.GetMethod(method)
+	if !ok {
+		return nil, cim.Errorf(cim.EInvalidMethod, "class %s has no method %s", ci.cls.Class, method).WithParam(method)
+	}
+	static := cim.HasTrueQualifier(m.Qualifiers, "Static")
+	if cim.HasTrueQualifier(m.Qualifiers, "Disabled") {
+		return nil, cim.Errorf(cim.EMethodDisabled, "method %s.%s is disabled", ci.cls.Class, m.Name).WithParam(m.Name)
+	}
+	target := &cim.ObjectPath{Server: t.c.opts.Server, Namespace: t.ns, Class: ci.cls.Class}
+	if op.IsClass() {
+		if !static {
+			return nil, cim.Errorf(cim.EInvalidMethod, "method %s.%s is not static: call it on an instance", ci.cls.Class, m.Name).WithParam(m.Name)
+		}
+	} else {
+		ref, err := t.bindPath(ctx, op)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := t.getInstance(ctx, ref, wctx); err != nil {
+			return nil, err
+		}
+		target = ref.path
+	}
+	args, err := inParameters(m, in)
+	if err != nil {
+		return nil, err
+	}
+	var out *cim.Object
+	name := providerSelf
+	if p != nil {
+		name = p.Name()
+		out, err = p.ExecMethod(ctx, t.ns, target, m, args, wctx)
+	} else {
+		out, err = t.systemSecurity(ctx, m)
+	}
+	if err == nil {
+		out, err = outParameters(m, out)
+	}
+	if err != nil {
+		return nil, methodProviderError(name, err)
+	}
+	return out, nil
+}
+
+// inParameters builds the provider's in-parameter object: every [In]
+// parameter of m, NULL unless in gives it, each converted to its type.
+func inParameters(m *cim.Method, in *cim.Object) (*cim.Object, error) {
+	args := &cim.Object{Genus: cim.GenusInstance, Class: ParametersClass}
+	for _, prm := range m.Parameters {
+		if isParam(prm, "In") {
+			args.Properties = append(args.Properties, cim.Property{Name: prm.Name, Type: prm.Type, RefClass: prm.RefClass, Value: cim.Null(prm.Type)})
+		}
+	}
+	if in == nil {
+		return args, nil
+	}
+	for _, given := range in.Properties {
+		if len(given.Name) > 2 && given.Name[:2] == "__" {
+			continue // system properties of a client's __PARAMETERS object
+		}
+		slot, ok := args.Property(given.Name)
+		if !ok {
+			return nil, cim.Errorf(cim.EInvalidMethodParameters, "method %s has no in-parameter %s", m.Name, given.Name).WithParam(given.Name)
+		}
+		if given.Value.IsNull() {
+			continue
+		}
+		v, err := keyValue(given.Value, slot.Type) // text is read as numbers too, as WMI reads a BSTR
+		if err != nil {
+			return nil, cim.Errorf(cim.EInvalidMethodParameters, "in-parameter %s of %s must be %s: %s", slot.Name, m.Name, slot.Type, cim.AsError(err).Description).WithParam(slot.Name)
+		}
+		slot.Value = v
+	}
+	return args, nil
+}
+
+// outParameters checks a provider's out-parameters against m: only
+// ReturnValue and [Out] parameters, each converted to its declared type,
+// in declaration order with ReturnValue first.
+func outParameters(m *cim.Method, out *cim.Object) (*cim.Object, error) {
+	res := &cim.Object{Genus: cim.GenusInstance, Class: ParametersClass}
+	if m.ReturnType != cim.TypeNone {
+		res.Properties = append(res.Properties, cim.Property{Name: ReturnValue, Type: m.ReturnType, Value: cim.Null(m.ReturnType)})
+	}
+	for _, prm := range m.Parameters {
+		if isParam(prm, "Out") {
+			res.Properties = append(res.Properties, cim.Property{Name: prm.Name, Type: prm.Type, RefClass: prm.RefClass, Value: cim.Null(prm.Type)})
+		}
+	}
+	if out == nil {
+		return res, nil
+	}
+	for _, got := range out.Properties {
+		slot, ok := res.Property(got.Name)
+		if !ok {
+			return nil, cim.Errorf(cim.EProviderFailure, "the provider returned %s, which is not an out-parameter of %s", got.Name, m.Name)
+		}
+		if got.Value.IsNull() {
+			continue
+		}
+		v, err := cim.Convert(got.Value, slot.Type)
+		if err != nil {
+			return nil, cim.Errorf(cim.EProviderFailure, "the provider returned %s of %s as %s, not %s", got.Name, m.Name, got.Value.Type, slot.Type)
+		}
+		slot.Value = v
+	}
+	return res, nil
+}
+
+// isParam reports whether prm carries the qualifier In or Out; a parameter
+// with neither is an in-parameter (DSP0004's default for In).
+func isParam(prm cim.Parameter, dir string) bool {
+	if q, ok := cim.FindQualifier(prm.Qualifiers, dir); ok {
+		b, _ := q.Value.V.(bool)
+		return b
+	}
+	if dir == "In" {
+		_, out := cim.FindQualifier(prm.Qualifiers, "Out")
+		return !out
+	}
+	return false
+}
+
+func methodProviderError(provider string, err error) error {
+	e, ok := err.(*cim.Error)
+	if !ok {
+		e = &cim.Error{Status: cim.EProviderFailure, Description: err.Error(), Err: err}
+	} else {
+		cp := *e
+		e = &cp
+	}
+	if e.Provider == "" {
+		e.Provider = provider
+	}
+	return e
+}
+
+// systemSecurityClass is WMI's class whose methods read and change a
+// namespace's security.
+const systemSecurityClass = "__SystemSecurity"
+
+// systemSecurity runs the methods of __SystemSecurity, which every
+// namespace has: GetCallerAccessRights returns the caller's rights in
+// Rights.
+func (s *services) systemSecurity(ctx context.Context, m *cim.Method) (*cim.Object, error) {
+	if !cim.EqualFold(m.Name, "GetCallerAccessRights") {
+		return nil, cim.Errorf(cim.EMethodNotImplemented, "__SystemSecurity.%s is not implemented", m.Name).WithParam(m.Name)
+	}
+	sd, err := s.c.namespaceSD(ctx, s.ns)
+	if err != nil {
+		return nil, err
+	}
+	rights := accessRights(sd, s.p)
+	return &cim.Object{Genus: cim.GenusInstance, Class: ParametersClass, Properties: []cim.Property{
+		{Name: ReturnValue, Type: cim.TypeUint32, Value: cim.Value{Type: cim.TypeUint32, V: uint32(0)}},
+		{Name: "Rights", Type: cim.TypeSint32, Value: cim.Value{Type: cim.TypeSint32, V: int32(rights)}},
+	}}, nil
+}
