@@ -2,11 +2,18 @@ package cimxml
 
 import (
 	"context"
+	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/mof"
+	"github.com/wbemd/wbemd/store/bolt"
 	"github.com/wbemd/wbemd/wql"
 )
 
@@ -143,5 +150,76 @@ func TestClient(t *testing.T) {
 		if _, err := svc.ExecMethod(ctx, c.path, c.method, c.in, 0, nil); cim.StatusOf(err) != c.want {
 			t.Errorf("%s.%s: %v, want %s", c.path, c.method, err, c.want)
 		}
+	}
+}
+
+// blockingSpin is a method provider whose Spin waits until released.
+type blockingSpin struct{ entered, release chan struct{} }
+
+func (blockingSpin) Name() string { return "BlockingSpin" }
+func (b blockingSpin) ExecMethod(context.Context, string, *cim.ObjectPath, *cim.Method, *cim.Object, *cimom.Context) (*cim.Object, error) {
+	close(b.entered)
+	<-b.release
+	return nil, nil
+}
+
+// TestClientDraining: while wbemd drains, a call in flight finishes and a
+// new call through the client answers WBEM_E_SHUTTING_DOWN.
+func TestClientDraining(t *testing.T) {
+	ctx := context.Background()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	om, err := cimom.Open(ctx, db, cimom.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, errs := mof.Load([]string{"../../examples/sample.mof"}, nil, nil)
+	if len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	root, _ := om.Connect(ctx, "root", cimom.Principal{Name: "root"})
+	if _, errs := mof.Compile(ctx, root, u, mof.Options{}); len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	spin := blockingSpin{entered: make(chan struct{}), release: make(chan struct{})}
+	om.RegisterMethodProvider("root/sample", "Sample_Disk", spin)
+	srv := httptest.NewServer(&Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(*http.Request) (cimom.Principal, bool) {
+		return cimom.Principal{Name: "root"}, true
+	}})
+	defer srv.Close()
+	svc, err := Dial(ctx, srv.URL, "root/sample", ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inFlight := make(chan error, 1)
+	go func() {
+		_, err := svc.ExecMethod(ctx, `Sample_Disk.Name="sda"`, "Spin", nil, 0, nil)
+		inFlight <- err
+	}()
+	<-spin.entered
+	closed := make(chan error, 1)
+	go func() { closed <- om.Close(ctx) }()
+	// Close marks the CIMOM draining before it waits; poll until a new
+	// call sees it (the first calls may still be admitted).
+	for {
+		_, err := svc.GetObject(ctx, "Sample_Disk", 0, nil)
+		if err == nil {
+			runtime.Gosched()
+			continue
+		}
+		if cim.StatusOf(err) != cim.EShuttingDown {
+			t.Fatalf("new call while draining: %v, want WBEM_E_SHUTTING_DOWN", err)
+		}
+		break
+	}
+	close(spin.release)
+	if err := <-inFlight; err != nil {
+		t.Errorf("the call in flight: %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Errorf("Close: %v", err)
 	}
 }
