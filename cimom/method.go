@@ -159,7 +159,7 @@ func (s *services) execMethod(ctx context.Context, path, method string, in *cim.
 		out, err = outParameters(m, out)
 	}
 	if err != nil {
-		return nil, methodProviderError(name, err)
+		return nil, namedProviderError(name, err)
 	}
 	return out, nil
 }
@@ -241,20 +241,6 @@ func isParam(prm cim.Parameter, dir string) bool {
 		return !out
 	}
 	return false
-}
-
-func methodProviderError(provider string, err error) error {
-	e, ok := err.(*cim.Error)
-	if !ok {
-		e = &cim.Error{Status: cim.EProviderFailure, Description: err.Error(), Err: err}
-	} else {
-		cp := *e
-		e = &cp
-	}
-	if e.Provider == "" {
-		e.Provider = provider
-	}
-	return e
 }
 
 // systemSecurityClass is WMI's class whose methods read and change a

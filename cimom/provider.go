@@ -104,6 +104,13 @@ func (c *CIMOM) dynamicProvider(ns string, cls *cim.Object) InstanceProvider {
 
 // providerError turns a provider's error into a *cim.Error naming it.
 func providerError(p InstanceProvider, err error) error {
+	return namedProviderError(p.Name(), err)
+}
+
+// namedProviderError turns the error of the provider called provider into
+// a *cim.Error naming it; an error that is not a *cim.Error is
+// WBEM_E_PROVIDER_FAILURE.
+func namedProviderError(provider string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -115,7 +122,7 @@ func providerError(p InstanceProvider, err error) error {
 		e = &cp
 	}
 	if e.Provider == "" {
-		e.Provider = p.Name()
+		e.Provider = provider
 	}
 	return e
 }
