@@ -6,14 +6,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"runtime"
 	"testing"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
-	"github.com/wbemd/wbemd/mof"
-	"github.com/wbemd/wbemd/store/bolt"
 	"github.com/wbemd/wbemd/wql"
 )
 
@@ -167,23 +164,7 @@ func (b blockingSpin) ExecMethod(context.Context, string, *cim.ObjectPath, *cim.
 // new call through the client answers WBEM_E_SHUTTING_DOWN.
 func TestClientDraining(t *testing.T) {
 	ctx := context.Background()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	om, err := cimom.Open(ctx, db, cimom.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, errs := mof.Load([]string{"../../examples/sample.mof"}, nil, nil)
-	if len(errs) > 0 {
-		t.Fatal(errs[0])
-	}
-	root, _ := om.Connect(ctx, "root", cimom.Principal{Name: "root"})
-	if _, errs := mof.Compile(ctx, root, u, mof.Options{}); len(errs) > 0 {
-		t.Fatal(errs[0])
-	}
+	om := sampleCIMOM(t)
 	spin := blockingSpin{entered: make(chan struct{}), release: make(chan struct{})}
 	om.RegisterMethodProvider("root/sample", "Sample_Disk", spin)
 	srv := httptest.NewServer(&Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(*http.Request) (cimom.Principal, bool) {

@@ -43,8 +43,9 @@ func (spinProvider) ExecMethod(_ context.Context, _ string, _ *cim.ObjectPath, _
 		{Name: cimom.ReturnValue, Type: cim.TypeUint32, Value: cim.Value{Type: cim.TypeUint32, V: rv}}}}, nil
 }
 
-// benchServer is server for tests and benchmarks alike.
-func benchServer(t testing.TB) string {
+// sampleCIMOM opens a real repository holding the sample schema, closed
+// when the test ends.
+func sampleCIMOM(t testing.TB) *cimom.CIMOM {
 	t.Helper()
 	ctx := context.Background()
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{})
@@ -55,6 +56,7 @@ func benchServer(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { om.Close(ctx); db.Close() })
 	u, errs := mof.Load([]string{"../../examples/sample.mof"}, nil, nil)
 	if len(errs) > 0 {
 		t.Fatal(errs[0])
@@ -63,6 +65,13 @@ func benchServer(t testing.TB) string {
 	if _, errs := mof.Compile(ctx, root, u, mof.Options{}); len(errs) > 0 {
 		t.Fatal(errs[0])
 	}
+	return om
+}
+
+// benchServer is server for tests and benchmarks alike.
+func benchServer(t testing.TB) string {
+	t.Helper()
+	om := sampleCIMOM(t)
 	if err := om.RegisterMethodProvider("root/sample", "Sample_Disk", spinProvider{}); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +80,7 @@ func benchServer(t testing.TB) string {
 		return cimom.Principal{Name: "root"}, ok && n == "admin" && p == "pw"
 	}}
 	srv := httptest.NewServer(h)
-	t.Cleanup(func() { srv.Close(); om.Close(ctx); db.Close() })
+	t.Cleanup(srv.Close)
 	return srv.URL
 }
 
