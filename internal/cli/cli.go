@@ -130,6 +130,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.putCommand(),
 		a.deleteCommand(),
 		a.enumCommand(),
+		a.callCommand(),
 		a.repoCommand(),
 		a.mofcompCommand(),
 		a.queryCommand(),
