@@ -41,6 +41,7 @@ var kindNames = [...]string{EOF: "end of file", Ident: "identifier", Integer: "i
 	String: "string", Char: "char16 literal", Alias: "alias", Directive: "#pragma", LBrace: "'{'", RBrace: "'}'",
 	LBrack: "'['", RBrack: "']'", LParen: "'('", RParen: "')'", Semi: "';'", Comma: "','", Colon: "':'", Equal: "'='"}
 
+// String names the kind as diagnostics do.
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]
@@ -55,6 +56,7 @@ type Pos struct {
 	Line, Col int
 }
 
+// String formats the position as file:line:col.
 func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
 
 // Token is one token. Text is the source text, except for String and Char,

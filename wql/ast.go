@@ -21,6 +21,7 @@ const maxTerms = 1024
 // Pos is a position in a query: 1-based line and column (bytes).
 type Pos struct{ Line, Col int }
 
+// String formats the position as line:col.
 func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
 
 // Error is a query error with its WBEM status and position.
@@ -30,6 +31,7 @@ type Error struct {
 	Msg    string
 }
 
+// Error formats the error as "line:col: message (status)".
 func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s (%s)", e.Pos, e.Msg, e.Status)
 }
@@ -128,6 +130,7 @@ const (
 
 var opNames = [...]string{"=", "<>", "<", ">", "<=", ">=", "LIKE"}
 
+// String is the operator as WQL writes it.
 func (o Op) String() string { return opNames[o] }
 
 // flip returns the operator for swapped operands (5 < x is x > 5).
