@@ -1,7 +1,6 @@
 package cimxml
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -112,8 +111,8 @@ func (c *Client) send(ctx context.Context, method string, target *cim.ObjectPath
 		t.Server, t.Namespace = "", ""
 		object = url.PathEscape(c.ns) + ":" + url.PathEscape(t.String())
 	}
-	var body bytes.Buffer
-	w := &writer{w: bufio.NewWriter(&body)}
+	body := bytes.NewBuffer(make([]byte, 0, 1024))
+	w := newWriter(body)
 	w.s(`<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ><` + call)
 	w.attr("NAME", method)
 	w.s(">")
@@ -128,8 +127,8 @@ func (c *Client) send(ctx context.Context, method string, target *cim.ObjectPath
 		params(w)
 	}
 	w.s("</" + call + "></SIMPLEREQ></MESSAGE></CIM>")
-	w.w.Flush()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/cimom", &body)
+	w.release()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/cimom", body)
 	if err != nil {
 		return nil, cim.Errorf(cim.ETransportFailure, "%v", err)
 	}

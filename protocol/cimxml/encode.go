@@ -2,8 +2,10 @@ package cimxml
 
 import (
 	"bufio"
+	"io"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/wbemd/wbemd/cim"
 )
@@ -13,6 +15,25 @@ import (
 // and never writes a self-closing tag (wbemcli's parser breaks on some).
 type writer struct {
 	w *bufio.Writer
+}
+
+// bufWriters are the bufio.Writers of writers, reused.
+var bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
+
+// newWriter returns a writer to dst; release gives its buffer back.
+func newWriter(dst io.Writer) *writer {
+	bw := bufWriters.Get().(*bufio.Writer)
+	bw.Reset(dst)
+	return &writer{w: bw}
+}
+
+// release flushes the writer and gives its buffer back; the writer is not
+// used after.
+func (w *writer) release() {
+	w.w.Flush()
+	w.w.Reset(nil)
+	bufWriters.Put(w.w)
+	w.w = nil
 }
 
 func (w *writer) s(text string) { w.w.WriteString(text) }
@@ -43,9 +64,11 @@ func (w *writer) esc(text string) {
 }
 
 func (w *writer) attr(name, value string) {
-	w.s(" " + name + `="`)
+	w.w.WriteByte(' ')
+	w.w.WriteString(name)
+	w.w.WriteString(`="`)
 	w.esc(value)
-	w.s(`"`)
+	w.w.WriteByte('"')
 }
 
 // options are the per-operation choices of what an object carries.
@@ -110,13 +133,13 @@ func valueText(v cim.Value) string {
 		return "FALSE"
 	case *cim.Object:
 		var b strings.Builder
-		bw := &writer{w: bufio.NewWriter(&b)}
+		bw := newWriter(&b)
 		if x.Genus == cim.GenusClass {
 			bw.class(x, options{qualifiers: true})
 		} else {
 			bw.instance(x, options{qualifiers: true})
 		}
-		bw.w.Flush()
+		bw.release()
 		return b.String()
 	}
 	return cim.FormatValue(v)

@@ -1,7 +1,6 @@
 package cimxml
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -138,23 +137,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		kind = "METHODRESPONSE"
 	}
 	wrap := req.intrinsic && !pullMethods[req.method]
-	var head bytes.Buffer
-	hw := &writer{w: bufio.NewWriter(&head)}
+	head := getBodyBuf()
+	defer putBodyBuf(head)
+	hw := newWriter(head)
 	hw.s(`<?xml version="1.0" encoding="utf-8" ?>` + "\n" + `<CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE`)
 	hw.attr("ID", req.id)
 	hw.s(` PROTOCOLVERSION="1.0"><SIMPLERSP><` + kind)
 	hw.attr("NAME", req.method)
 	hw.s(">")
-	hw.w.Flush()
+	hw.release()
 	tail := "</" + kind + "></SIMPLERSP></MESSAGE></CIM>\n"
 	// The results go to a buffer that becomes a chunked stream once they
 	// pass streamThreshold: a large enumeration never sits whole in memory.
-	sp := &spill{w: w, head: head.Bytes(), wrap: wrap, trailers: strings.Contains(strings.ToLower(r.Header.Get("TE")), "trailers")}
-	ow := &writer{w: bufio.NewWriter(sp)}
+	sp := &spill{w: w, head: head.Bytes(), wrap: wrap, trailers: strings.Contains(strings.ToLower(r.Header.Get("TE")), "trailers"), buf: getBodyBuf()}
+	defer func() {
+		if sp.buf != nil {
+			putBodyBuf(sp.buf)
+		}
+	}()
+	ow := newWriter(sp)
 	started := time.Now()
 	id := h.reqID.Add(1)
 	err = h.call(r.Context(), p, req, ow)
-	ow.w.Flush()
+	ow.release()
 	if h.Observe != nil {
 		status := ""
 		if err != nil {
@@ -175,27 +180,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	var body bytes.Buffer
-	bw := &writer{w: bufio.NewWriter(&body)}
-	bw.w.Write(head.Bytes())
+	// The answer: head, then the ERROR or the results, then tail.
+	var results []byte
+	open, end := "", ""
 	if err != nil {
-		writeError(bw, req.method, err)
+		sp.buf.Reset()
+		ew := newWriter(sp.buf)
+		writeError(ew, req.method, err)
+		ew.release()
+		results = sp.buf.Bytes()
 	} else if sp.buf.Len() > 0 {
+		results = sp.buf.Bytes()
 		if wrap {
-			bw.s("<IRETURNVALUE>")
-		}
-		bw.w.Write(sp.buf.Bytes())
-		if wrap {
-			bw.s("</IRETURNVALUE>")
+			open, end = "<IRETURNVALUE>", "</IRETURNVALUE>"
 		}
 	}
-	bw.s(tail)
-	bw.w.Flush()
+	size := head.Len() + len(open) + len(results) + len(end) + len(tail)
 	w.Header().Set("Content-Type", `application/xml; charset="utf-8"`)
 	w.Header().Set("CIMOperation", "MethodResponse")
-	w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
+	w.Header().Set("Content-Length", strconv.Itoa(size))
 	w.WriteHeader(http.StatusOK)
-	w.Write(body.Bytes())
+	w.Write(head.Bytes())
+	io.WriteString(w, open)
+	w.Write(results)
+	io.WriteString(w, end)
+	io.WriteString(w, tail)
 }
 
 // writeError writes an ERROR element for a failed operation.
@@ -235,7 +244,7 @@ type spill struct {
 	head      []byte
 	wrap      bool
 	trailers  bool
-	buf       bytes.Buffer
+	buf       *bytes.Buffer // nil once streaming
 	streaming bool
 }
 
@@ -260,7 +269,8 @@ func (s *spill) Write(p []byte) (int, error) {
 		io.WriteString(s.w, "<IRETURNVALUE>")
 	}
 	s.w.Write(s.buf.Bytes())
-	s.buf = bytes.Buffer{}
+	putBodyBuf(s.buf)
+	s.buf = nil
 	return len(p), nil
 }
 

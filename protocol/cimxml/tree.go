@@ -4,6 +4,7 @@
 package cimxml
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -18,7 +19,7 @@ type node struct {
 	name  string
 	attrs []xml.Attr
 	kids  []*node
-	text  strings.Builder
+	text  chars
 	line  int
 	col   int
 }
@@ -82,8 +83,70 @@ func openValue(stack []*node) bool {
 	return (n.name == "VALUE" || n.name == "KEYVALUE") && len(n.kids) == 0 && strings.TrimSpace(n.text.String()) != ""
 }
 
-// parseTree reads a whole XML document into a tree.
+// chars is the character data of an element: one segment kept as is,
+// several joined.
+type chars struct {
+	s    string
+	more []byte // the segments so far, when there are several
+}
+
+// String returns the text.
+func (c *chars) String() string {
+	if c.more != nil {
+		return string(c.more)
+	}
+	return c.s
+}
+
+// add appends a segment.
+func (c *chars) add(s string) {
+	switch {
+	case c.more != nil:
+		c.more = append(c.more, s...)
+	case c.s == "":
+		c.s = s
+	default:
+		c.more = append(append(make([]byte, 0, 2*(len(c.s)+len(s))), c.s...), s...)
+		c.s = ""
+	}
+}
+
+// done joins the segments once the element has ended.
+func (c *chars) done() {
+	if c.more != nil {
+		c.s, c.more = string(c.more), nil
+	}
+}
+
+// parseTree reads a whole XML document into a tree. The document is read
+// whole and tokenized by parseFast; what that tokenizer does not take (and
+// every malformed document) goes through encoding/xml, which gives the
+// errors their classification and positions.
 func parseTree(r io.Reader) (*node, error) {
+	buf := getBodyBuf()
+	defer putBodyBuf(buf)
+	if _, err := buf.ReadFrom(r); err != nil {
+		// Replay what was read, then the failure, so that a document
+		// malformed before the failure fails as it always did.
+		return parseTreeXML(io.MultiReader(bytes.NewReader(buf.Bytes()), failingReader{err}))
+	}
+	return parseBytes(buf.Bytes())
+}
+
+// parseBytes reads the XML document b into a tree.
+func parseBytes(b []byte) (*node, error) {
+	if root, ok := parseFast(b); ok {
+		return root, nil
+	}
+	return parseTreeXML(bytes.NewReader(b))
+}
+
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
+
+// parseTreeXML reads an XML document into a tree with encoding/xml.
+func parseTreeXML(r io.Reader) (*node, error) {
 	d := xml.NewDecoder(r)
 	d.Strict = true
 	var stack []*node
@@ -128,10 +191,11 @@ func parseTree(r io.Reader) (*node, error) {
 			}
 			stack = append(stack, n)
 		case xml.EndElement:
+			stack[len(stack)-1].text.done()
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
 			if len(stack) > 0 {
-				stack[len(stack)-1].text.Write(t)
+				stack[len(stack)-1].text.add(string(t))
 			}
 		case xml.ProcInst:
 			if t.Target == "xml" && !strings.Contains(string(t.Inst), "version") {
