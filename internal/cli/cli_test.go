@@ -119,7 +119,7 @@ func TestBadInput(t *testing.T) {
 		{`{"__CLASS":"Disk","Name":"sdb",`, []string{"put", "-"}, "WBEM_E_INVALID_PARAMETER"},
 		{`{"__CLASS":"Disk","Name":"sdb","Size":-1,"Model":"m"}`, []string{"put", "-"}, "WBEM_E_TYPE_MISMATCH"},
 		{`{"__CLASS":"Disk","Name":"sdb","Bogus":1}`, []string{"put", "-"}, "WBEM_E_INVALID_PROPERTY"},
-		{`not json at all`, []string{"put", "-"}, "WBEM_E_INVALID_PARAMETER"},
+		{`{not json at all`, []string{"put", "-"}, "WBEM_E_INVALID_PARAMETER"},
 		{`{"__CLASS":"Nope"}`, []string{"put", "-"}, "WBEM_E_NOT_FOUND"},
 		{"", []string{"get", `Disk.Name="sda`}, "WBEM_E_INVALID_OBJECT_PATH"},
 		{"", []string{"get", `Disk.Nam="sda"`}, "WBEM_E_INVALID_OBJECT_PATH"},

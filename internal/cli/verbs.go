@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cim/cimjson"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/mof"
 )
 
 func (a *app) nsCommand() *cobra.Command {
@@ -156,10 +158,11 @@ func (a *app) putCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "put [FILE|-] | put CLASS key=value ...",
 		Short: "Create or update an instance (or a class, given as JSON)",
-		Long: `Create or update an instance, given as JSON in FILE or on standard input, or as
-CLASS followed by property=value pairs. A JSON object with "__GENUS": 1 is a class
-definition. Prints the path of what was written.`,
-		Args: args(1, -1, "a JSON file, '-', or CLASS key=value ..."),
+		Long: `Create or update an instance, given in FILE or on standard input as JSON or as
+one MOF "instance of" declaration, or as CLASS followed by property=value pairs. A
+JSON object with "__GENUS": 1 is a class definition. Prints the path of what was
+written.`,
+		Args: args(1, -1, "a JSON or MOF file, '-', or CLASS key=value ..."),
 		RunE: func(cmd *cobra.Command, as []string) error {
 			ctx := cmd.Context()
 			if createOnly && updateOnly {
@@ -184,9 +187,19 @@ definition. Prints the path of what was written.`,
 				if err != nil {
 					return err
 				}
-				obj, err = cimjson.Decode(data, "", func(class string) (*cim.Object, error) {
-					return svc.GetObject(ctx, class, 0, nil)
-				})
+				if isJSON(data) {
+					obj, err = cimjson.Decode(data, "", func(class string) (*cim.Object, error) {
+						return svc.GetObject(ctx, class, 0, nil)
+					})
+				} else {
+					var errs []*mof.Error
+					if obj, errs = mof.Instance(ctx, svc, as[0], string(data)); len(errs) > 0 {
+						if errs[0].Status == 0 {
+							return a.reportMOF(errs, 3, "syntax")
+						}
+						return a.reportMOF(errs, 1, "nothing was written")
+					}
+				}
 				if err != nil {
 					return err
 				}
@@ -239,6 +252,12 @@ func putContext(properties []string, strictNulls, atomic bool) *cimom.Context {
 		c.SetValue(cimom.PutExtAtomic, true)
 	}
 	return c
+}
+
+// isJSON reports whether data is a JSON object rather than MOF text.
+func isJSON(data []byte) bool {
+	t := bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), " \t\r\n")
+	return len(t) > 0 && t[0] == '{'
 }
 
 // instanceFromPairs spawns an instance of class and sets each name=value
