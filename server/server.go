@@ -1,6 +1,6 @@
 // Package server is the wbemd daemon: it opens the repository, serves
-// CIM-XML over HTTP and HTTPS with Basic authentication against the user
-// store, and shuts down gracefully.
+// CIM-XML and WS-Management over HTTP and HTTPS with Basic authentication
+// against the user store, and shuts down gracefully.
 package server
 
 import (
@@ -31,6 +31,7 @@ import (
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/protocol/cimxml"
+	"github.com/wbemd/wbemd/protocol/wsman"
 	"github.com/wbemd/wbemd/store/bolt"
 )
 
@@ -84,8 +85,12 @@ type Config struct {
 	HeaderTimeout     time.Duration // time to read a request's headers (default 10 s)
 	ReadTimeout       time.Duration // time to read a whole request (default 30 s)
 	OperationTimeout  time.Duration // time an operation may run (default 5 min)
-	ShutdownTimeout   time.Duration
-	Logger            *slog.Logger
+	// WS-Management (/wsman) listen addresses (":5985", ":5986"), or "off".
+	WSManHTTP, WSManHTTPS string
+	WSManNamespace        string // namespace of DMTF resource URIs without __cimnamespace (default root/cimv2)
+	WSManAnonIdentify     bool   // answer Identify without credentials
+	ShutdownTimeout       time.Duration
+	Logger                *slog.Logger
 }
 
 // Ready is called once the listeners are open, with their addresses.
@@ -129,7 +134,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 		return fmt.Errorf("server: open repository: %w", err)
 	}
 	users := auth.New(db)
-	h := &cimxml.Handler{CIMOM: om, Log: log, MaxRequest: cfg.MaxRequest, Auth: func(r *http.Request) (cimom.Principal, bool) {
+	authenticate := func(r *http.Request) (cimom.Principal, bool) {
 		if p, ok := r.Context().Value(peerKey{}).(cimom.Principal); ok {
 			return p, true // the local socket: the peer's credentials
 		}
@@ -144,9 +149,21 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 			return cimom.Principal{}, false
 		}
 		return p, true
-	}}
+	}
+	h := &cimxml.Handler{CIMOM: om, Log: log, MaxRequest: cfg.MaxRequest, Auth: authenticate}
 	m := newMetrics(filepath.Join(cfg.Repo, RepoFile))
 	h.Observe = m.observe
+	wh := &wsman.Handler{CIMOM: om, Log: log, MaxRequest: cfg.MaxRequest, Auth: authenticate,
+		Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify,
+		Observe: func(op string, took time.Duration, status string) { m.observe("WSMan."+op, took, status) }}
+	wsMux := http.NewServeMux()
+	wsMux.Handle("/wsman", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), cfg.OperationTimeout)
+		defer cancel()
+		wh.ServeHTTP(w, r.WithContext(ctx))
+	}))
+	wsMux.Handle("/metrics", m)
+	wsMux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m)
 	mux.Handle("/cimom", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -166,14 +183,14 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 
 	var servers []*http.Server
-	errs := make(chan error, 2)
-	listen := func(addr string, tlsConf *tls.Config) (string, error) {
+	errs := make(chan error, 4)
+	listen := func(addr string, tlsConf *tls.Config, handler http.Handler) (string, error) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return "", fmt.Errorf("server: listen %s: %w", addr, err)
 		}
 		ln = &limitListener{Listener: ln, sem: make(chan struct{}, cfg.MaxConnections)}
-		srv := &http.Server{Handler: mux, MaxHeaderBytes: cfg.MaxHeader, ReadHeaderTimeout: cfg.HeaderTimeout,
+		srv := &http.Server{Handler: handler, MaxHeaderBytes: cfg.MaxHeader, ReadHeaderTimeout: cfg.HeaderTimeout,
 			ReadTimeout: cfg.ReadTimeout, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 		if tlsConf != nil {
 			srv.TLSConfig = tlsConf
@@ -189,20 +206,49 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	}
 	var httpAddr, httpsAddr string
 	if cfg.HTTP != Off && cfg.HTTP != "" {
-		if httpAddr, err = listen(cfg.HTTP, nil); err != nil {
+		if httpAddr, err = listen(cfg.HTTP, nil, mux); err != nil {
 			return err
 		}
 		log.Info("serving CIM-XML over HTTP", "addr", httpAddr)
 	}
+	var tlsConf *tls.Config
+	needTLS := func() (*tls.Config, error) {
+		if tlsConf == nil {
+			c, err := tlsConfig(cfg, log)
+			if err != nil {
+				return nil, err
+			}
+			tlsConf = c
+		}
+		return tlsConf, nil
+	}
 	if cfg.HTTPS != Off && cfg.HTTPS != "" {
-		tlsConf, err := tlsConfig(cfg, log)
+		tc, err := needTLS()
 		if err != nil {
 			return err
 		}
-		if httpsAddr, err = listen(cfg.HTTPS, tlsConf); err != nil {
+		if httpsAddr, err = listen(cfg.HTTPS, tc, mux); err != nil {
 			return err
 		}
 		log.Info("serving CIM-XML over HTTPS", "addr", httpsAddr)
+	}
+	if cfg.WSManHTTP != Off && cfg.WSManHTTP != "" {
+		addr, err := listen(cfg.WSManHTTP, nil, wsMux)
+		if err != nil {
+			return err
+		}
+		log.Info("serving WS-Management over HTTP", "addr", addr)
+	}
+	if cfg.WSManHTTPS != Off && cfg.WSManHTTPS != "" {
+		tc, err := needTLS()
+		if err != nil {
+			return err
+		}
+		addr, err := listen(cfg.WSManHTTPS, tc, wsMux)
+		if err != nil {
+			return err
+		}
+		log.Info("serving WS-Management over HTTPS", "addr", addr)
 	}
 	if cfg.Socket != Off {
 		path := cfg.Socket
@@ -238,6 +284,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	defer cancel()
 	// New calls get WBEM_E_SHUTTING_DOWN while the listeners drain.
 	closed := make(chan error, 1)
+	wh.Close() // open WS-Man enumerations hold the CIMOM
 	go func() { closed <- om.Close(sctx) }()
 	for _, srv := range servers {
 		srv.Shutdown(sctx)

@@ -1,5 +1,6 @@
 // Command wbemd is the wbemd CIM object manager daemon: the repository in
-// --repo served over CIM-XML (HTTP, HTTPS and a local socket).
+// --repo served over CIM-XML (HTTP, HTTPS and a local socket) and
+// WS-Management (/wsman over HTTP and HTTPS).
 //
 // Every setting is a flag; each flag NAME can also come from the
 // environment variable WBEMD_NAME (upper case, '-' as '_') or from a line
@@ -51,6 +52,10 @@ func configure(args []string, getenv func(string) string) (server.Config, error)
 	fs.StringVar(&cfg.Repo, "repo", "/var/lib/wbemd", "repository directory")
 	fs.StringVar(&cfg.HTTP, "http", ":5988", "CIM-XML over HTTP address, or off")
 	fs.StringVar(&cfg.HTTPS, "https", ":5989", "CIM-XML over HTTPS address, or off")
+	fs.StringVar(&cfg.WSManHTTP, "wsman-http", ":5985", "WS-Management over HTTP address, or off")
+	fs.StringVar(&cfg.WSManHTTPS, "wsman-https", ":5986", "WS-Management over HTTPS address, or off")
+	fs.StringVar(&cfg.WSManNamespace, "wsman-namespace", "root/cimv2", "CIM namespace of WS-Management DMTF resource URIs sent without a __cimnamespace selector")
+	fs.BoolVar(&cfg.WSManAnonIdentify, "wsman-anonymous-identify", false, "answer WS-Management Identify without credentials")
 	fs.StringVar(&cfg.Socket, "socket", "", "local socket path (default <repo>/wbemd.sock), or off")
 	fs.StringVar(&cfg.CertFile, "cert", "", "TLS certificate file (default: a self-signed one in the repository)")
 	fs.StringVar(&cfg.KeyFile, "key", "", "TLS key file")

@@ -1,0 +1,599 @@
+package wsman
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/wql"
+)
+
+// Enumeration modes (wsman:EnumerationMode).
+const (
+	modeObject = iota
+	modeEPR
+	modeObjectAndEPR
+)
+
+// enumContext is an open enumeration: the cimom enumerator, what was read
+// ahead of it, and how its items are written.
+type enumContext struct {
+	mu       sync.Mutex // one Pull at a time
+	id       string
+	user     string
+	e        cimom.Enumerator
+	pending  []*cim.Object // read ahead of e
+	done     bool          // e has delivered everything
+	err      error         // a failure to report on the next Pull
+	finished bool          // the last batch was sent with the context
+	closed   bool
+	mode     int
+	res      *resource
+	soap     string
+	life     time.Duration
+	timer    *time.Timer
+}
+
+// enumTable holds a Handler's open enumerations.
+type enumTable struct {
+	mu sync.Mutex
+	m  map[string]*enumContext
+}
+
+func (t *enumTable) add(ec *enumContext, max int) error {
+	var b [16]byte
+	rand.Read(b[:])
+	ec.id = "uuid:" + hex.EncodeToString(b[:])
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.m) >= max {
+		return newFault(faultQuotaLimit, "%d enumerations are open: release some, or let them expire", max)
+	}
+	t.m[ec.id] = ec
+	ec.timer = time.AfterFunc(ec.life, func() { t.remove(ec.id) })
+	return nil
+}
+
+// get returns the open enumeration id of user, locked.
+func (t *enumTable) get(id, user string) (*enumContext, error) {
+	t.mu.Lock()
+	ec := t.m[id]
+	t.mu.Unlock()
+	if ec == nil || ec.user != user {
+		return nil, newFault(faultInvalidEnumContext, "the enumeration context %q is not valid: released, expired, finished or never opened", id)
+	}
+	ec.mu.Lock()
+	if ec.closed {
+		ec.mu.Unlock()
+		return nil, newFault(faultInvalidEnumContext, "the enumeration context %q expired", id)
+	}
+	ec.timer.Reset(ec.life)
+	return ec, nil
+}
+
+// remove closes and forgets an enumeration.
+func (t *enumTable) remove(id string) {
+	t.mu.Lock()
+	ec := t.m[id]
+	delete(t.m, id)
+	t.mu.Unlock()
+	if ec == nil {
+		return
+	}
+	ec.mu.Lock()
+	ec.closeLocked()
+	ec.mu.Unlock()
+}
+
+// closeLocked releases the enumerator; ec.mu is held.
+func (ec *enumContext) closeLocked() {
+	if ec.closed {
+		return
+	}
+	ec.closed = true
+	ec.timer.Stop()
+	ec.e.Close()
+	ec.pending = nil
+}
+
+// fetch returns the next object, nil at the end, or timedOut when the
+// deadline passed first.
+func (ec *enumContext) fetch(ctx context.Context, deadline time.Time) (o *cim.Object, timedOut bool, err error) {
+	for len(ec.pending) == 0 {
+		if ec.done {
+			return nil, false, nil
+		}
+		wait := cimom.Infinite
+		if !deadline.IsZero() {
+			if wait = time.Until(deadline); wait <= 0 {
+				return nil, true, nil
+			}
+		}
+		objs, st, err := ec.e.Next(ctx, wait, 32)
+		if err != nil {
+			return nil, false, err
+		}
+		ec.pending = append(ec.pending[:0], objs...)
+		if st == cim.SFalse {
+			ec.done = true
+		}
+		if st == cim.STimedOut && len(objs) == 0 {
+			return nil, true, nil
+		}
+	}
+	o = ec.pending[0]
+	ec.pending[0] = nil
+	ec.pending = ec.pending[1:]
+	return o, false, nil
+}
+
+// unread puts an object back in front.
+func (ec *enumContext) unread(o *cim.Object) {
+	ec.pending = append([]*cim.Object{o}, ec.pending...)
+}
+
+// atEnd reports whether nothing is left, reading one object ahead if it
+// must. It does not wait past deadline: an undecided end is "not yet".
+func (ec *enumContext) atEnd(ctx context.Context, deadline time.Time) bool {
+	if len(ec.pending) > 0 {
+		return false
+	}
+	if ec.done {
+		return true
+	}
+	if deadline.IsZero() {
+		// a peek must not hold the answer for long
+		deadline = time.Now().Add(2 * time.Second)
+	}
+	o, _, err := ec.fetch(ctx, deadline)
+	if err != nil {
+		ec.err = err
+		return false
+	}
+	if o == nil {
+		return ec.done
+	}
+	ec.unread(o)
+	return false
+}
+
+// enumerateOrPull answers Enumerate and Pull, whose answers stream.
+func (h *Handler) enumerateOrPull(ctx context.Context, w http.ResponseWriter, req *request) error {
+	if req.op == "Pull" {
+		return h.pull(ctx, w, req)
+	}
+	body := req.env.payload()
+	if !body.is(nsWSEN, "Enumerate") {
+		return newFault(faultSchema, "the Body of an Enumerate holds no wsen:Enumerate")
+	}
+	if body.kid(nsWSEN, "EndTo") != nil {
+		return newFault(faultUnsupportedFeature, "wsen:EndTo is not supported")
+	}
+	ec := &enumContext{user: req.p.Name, res: req.res, soap: req.env.soap, life: h.EnumerationExpiry}
+	if ec.life <= 0 {
+		ec.life = DefaultEnumExpiry
+	}
+	if x := body.kid(nsWSEN, "Expires"); x != nil {
+		text := x.trimmed()
+		if d, err := parseDuration(text); err == nil {
+			if d <= 0 {
+				return newFault(faultInvalidExpiration, "wsen:Expires %q is not in the future", text)
+			}
+			ec.life = d
+		} else if t, err := time.Parse(time.RFC3339Nano, text); err == nil {
+			if ec.life = time.Until(t); ec.life <= 0 {
+				return newFault(faultInvalidExpiration, "wsen:Expires %q is in the past", text)
+			}
+		} else {
+			return newFault(faultInvalidExpiration, "wsen:Expires %q is neither an xs:duration nor an xs:dateTime", text)
+		}
+	}
+	switch m := body.kid(nsWSMan, "EnumerationMode").trimmed(); m {
+	case "":
+	case "EnumerateEPR":
+		ec.mode = modeEPR
+	case "EnumerateObjectAndEPR":
+		ec.mode = modeObjectAndEPR
+	default:
+		return newFault(faultUnsupportedFeature, "wsman:EnumerationMode %q is not EnumerateEPR or EnumerateObjectAndEPR", m)
+	}
+	optimized := body.kid(nsWSMan, "OptimizeEnumeration") != nil
+	maxElems := 1
+	if me := body.kid(nsWSMan, "MaxElements"); me != nil {
+		n, err := strconv.Atoi(me.trimmed())
+		if err != nil || n <= 0 {
+			return newFault(faultSchema, "wsman:MaxElements %q is not a positive integer", me.trimmed())
+		}
+		maxElems = n
+	}
+	svc, err := h.CIMOM.Connect(ctx, req.res.ns, req.p)
+	if err != nil {
+		return err
+	}
+	// The enumeration outlives this request: its Pulls come later.
+	e, err := h.openEnumeration(context.WithoutCancel(ctx), svc, req, body)
+	if err != nil {
+		return err
+	}
+	ec.e = e
+	limit := h.MaxEnumerations
+	if limit <= 0 {
+		limit = DefaultMaxEnumerations
+	}
+	if err := h.enums.add(ec, limit); err != nil {
+		e.Close()
+		return err
+	}
+	ec.mu.Lock()
+	defer ec.mu.Unlock()
+	if !optimized {
+		o := answer(req, actEnumerate+"Response")
+		o.s("<wsen:EnumerateResponse><wsen:Expires>" + formatDuration(ec.life) + "</wsen:Expires><wsen:EnumerationContext>" + ec.id + "</wsen:EnumerationContext></wsen:EnumerateResponse>")
+		o.tail()
+		writeAnswer(w, req.env.soap, o.b)
+		return nil
+	}
+	return h.batch(ctx, w, req, ec, maxElems, 0, time.Time{}, true)
+}
+
+// pull answers a Pull.
+func (h *Handler) pull(ctx context.Context, w http.ResponseWriter, req *request) error {
+	body := req.env.payload()
+	if !body.is(nsWSEN, "Pull") {
+		return newFault(faultSchema, "the Body of a Pull holds no wsen:Pull")
+	}
+	id := body.kid(nsWSEN, "EnumerationContext").trimmed()
+	maxElems := 1
+	if me := body.kid(nsWSEN, "MaxElements"); me != nil {
+		n, err := strconv.Atoi(me.trimmed())
+		if err != nil || n <= 0 {
+			return newFault(faultSchema, "wsen:MaxElements %q is not a positive integer", me.trimmed())
+		}
+		maxElems = n
+	}
+	maxChars := 0
+	if mc := body.kid(nsWSEN, "MaxCharacters"); mc != nil {
+		n, err := strconv.Atoi(mc.trimmed())
+		if err != nil || n <= 0 {
+			return newFault(faultSchema, "wsen:MaxCharacters %q is not a positive integer", mc.trimmed())
+		}
+		maxChars = n
+	}
+	var deadline time.Time
+	if mt := body.kid(nsWSEN, "MaxTime"); mt != nil {
+		d, err := parseDuration(mt.trimmed())
+		if err != nil || d <= 0 {
+			return newFault(faultInvalidTimeout, "wsen:MaxTime %q is not a positive xs:duration", mt.trimmed())
+		}
+		deadline = time.Now().Add(d)
+	} else if req.env.timeout > 0 {
+		deadline = time.Now().Add(req.env.timeout)
+	}
+	ec, err := h.enums.get(id, req.p.Name)
+	if err != nil {
+		return err
+	}
+	defer ec.mu.Unlock()
+	if ec.err != nil {
+		err := ec.err
+		h.forget(ec)
+		return err
+	}
+	if ec.finished {
+		h.forget(ec)
+		o := answer(req, actPull+"Response")
+		o.s("<wsen:PullResponse><wsen:EndOfSequence/></wsen:PullResponse>")
+		o.tail()
+		writeAnswer(w, req.env.soap, o.b)
+		return nil
+	}
+	return h.batch(ctx, w, req, ec, maxElems, maxChars, deadline, false)
+}
+
+// Close releases every open enumeration (their enumerators hold the
+// CIMOM open); call it before closing the CIMOM.
+func (h *Handler) Close() {
+	h.init()
+	h.enums.mu.Lock()
+	ids := make([]string, 0, len(h.enums.m))
+	for id := range h.enums.m {
+		ids = append(ids, id)
+	}
+	h.enums.mu.Unlock()
+	for _, id := range ids {
+		h.enums.remove(id)
+	}
+}
+
+// forget drops an enumeration whose lock the caller holds.
+func (h *Handler) forget(ec *enumContext) {
+	h.enums.mu.Lock()
+	delete(h.enums.m, ec.id)
+	h.enums.mu.Unlock()
+	ec.closeLocked()
+}
+
+// release answers a Release.
+func (h *Handler) release(req *request) (*out, error) {
+	body := req.env.payload()
+	if !body.is(nsWSEN, "Release") {
+		return nil, newFault(faultSchema, "the Body of a Release holds no wsen:Release")
+	}
+	ec, err := h.enums.get(body.kid(nsWSEN, "EnumerationContext").trimmed(), req.p.Name)
+	if err != nil {
+		return nil, err
+	}
+	h.forget(ec)
+	ec.mu.Unlock()
+	o := answer(req, actRelease+"Response")
+	o.tail()
+	return o, nil
+}
+
+// spillAt is how much of a batch is held before the answer starts to
+// stream: a batch that ends below it is sent whole, so that the last one
+// carries no EnumerationContext; a longer one streams, and if it turns
+// out to be the last, the context stays open for one final, empty Pull.
+const spillAt = 64 << 10
+
+// batch writes one Enumerate (optimized) or Pull answer with up to max
+// items, within the envelope limit, and streams it once it passes
+// spillAt.
+func (h *Handler) batch(ctx context.Context, w http.ResponseWriter, req *request, ec *enumContext, max, maxChars int, deadline time.Time, enumerate bool) error {
+	action, open, close, items, itemsEnd, eos := actPull+"Response", "<wsen:PullResponse>", "</wsen:PullResponse>", "<wsen:Items>", "</wsen:Items>", "<wsen:EndOfSequence/>"
+	if enumerate {
+		action, open, close, items, itemsEnd, eos = actEnumerate+"Response", "<wsen:EnumerateResponse>", "</wsen:EnumerateResponse>", "<wsman:Items>", "</wsman:Items>", "<wsman:EndOfSequence/>"
+	}
+	ctxElem := "<wsen:EnumerationContext>" + ec.id + "</wsen:EnumerationContext>"
+	prefix := answer(req, action)
+	prefix.s(open)
+	fixed := len(prefix.b) + len(ctxElem) + len(items) + len(itemsEnd) + len(eos) + len(close) + len(tailText)
+	enc := encoder{res: ec.res}
+	var buf, item out
+	var bw *bufio.Writer
+	count, size, chars := 0, fixed, 0
+	for count < max {
+		o, timedOut, err := ec.fetch(ctx, deadline)
+		if err != nil {
+			if count == 0 {
+				h.forget(ec)
+				return err
+			}
+			ec.err = err
+			break
+		}
+		if timedOut {
+			if count == 0 {
+				return newFault(faultTimedOut, "no item was ready within the operation timeout; the enumeration stays open")
+			}
+			break
+		}
+		if o == nil {
+			break
+		}
+		item.b = item.b[:0]
+		if err := enc.item(&item, o, ec.mode); err != nil {
+			if count == 0 {
+				h.forget(ec)
+				return err
+			}
+			ec.err = err
+			break
+		}
+		if size+len(item.b) > req.maxSize || maxChars > 0 && chars+len(item.b) > maxChars {
+			ec.unread(o)
+			if count == 0 {
+				if maxChars > 0 && len(item.b) > maxChars {
+					return newFault(faultCharacterLimit, "the next item (%d characters) exceeds MaxCharacters %d; the enumeration stays open", len(item.b), maxChars)
+				}
+				return newFault(faultEncodingLimit, "the next item (%d bytes) does not fit the envelope limit of %d bytes; the enumeration stays open", len(item.b), req.maxSize)
+			}
+			break
+		}
+		size += len(item.b)
+		chars += len(item.b)
+		count++
+		if bw != nil {
+			bw.Write(item.b)
+			continue
+		}
+		buf.b = append(buf.b, item.b...)
+		if len(buf.b) >= spillAt && count < max {
+			// Start streaming: the context goes first, so it must stay.
+			w.Header().Set("Content-Type", contentType(req.env.soap))
+			w.WriteHeader(http.StatusOK)
+			bw = bufio.NewWriterSize(w, 32<<10)
+			bw.Write(prefix.b)
+			bw.WriteString(ctxElem)
+			bw.WriteString(items)
+			bw.Write(buf.b)
+			buf.b = nil
+		}
+	}
+	end := ec.err == nil && ec.atEnd(ctx, deadline)
+	if bw != nil {
+		bw.WriteString(itemsEnd)
+		if end {
+			bw.WriteString(eos)
+			ec.finished = true
+		}
+		bw.WriteString(close)
+		bw.WriteString(tailText)
+		return bw.Flush()
+	}
+	o := prefix
+	if !end {
+		o.s(ctxElem)
+	}
+	if count > 0 || enumerate {
+		o.s(items)
+		o.b = append(o.b, buf.b...)
+		o.s(itemsEnd)
+	}
+	if end {
+		o.s(eos)
+		h.forget(ec)
+	}
+	o.s(close)
+	o.tail()
+	writeAnswer(w, req.env.soap, o.b)
+	return nil
+}
+
+// item writes one enumeration item in the mode of the enumeration.
+func (enc *encoder) item(o *out, inst *cim.Object, mode int) error {
+	switch mode {
+	case modeEPR:
+		return enc.instanceEPR(o, inst)
+	case modeObjectAndEPR:
+		o.s(`<wsman:Item xmlns:p="`)
+		o.attrText(enc.res.classURI(inst.Namespace, inst.Class))
+		o.s(`">`)
+		enc.instance(o, inst, "p", false, 0)
+		if err := enc.instanceEPR(o, inst); err != nil {
+			return err
+		}
+		o.s("</wsman:Item>")
+		return nil
+	}
+	enc.instance(o, inst, "p", true, 0)
+	return nil
+}
+
+// openEnumeration starts the cimom enumeration a request asks for: all
+// instances of the class, or the result of its filter.
+func (h *Handler) openEnumeration(ctx context.Context, svc cimom.Services, req *request, body *elem) (cimom.Enumerator, error) {
+	filter := body.kid(nsWSMan, "Filter")
+	if filter == nil {
+		filter = body.kid(nsWSEN, "Filter")
+	}
+	res := req.res
+	if filter == nil {
+		if res.all {
+			return nil, newFault(faultFilteringRequired, "the all-classes URI %s needs a WQL or association filter", res.uri)
+		}
+		if len(res.keys) > 0 {
+			return selectorFilter(ctx, svc, res, res.keys)
+		}
+		e, err := svc.CreateInstanceEnum(ctx, res.class, cimom.FlagForwardOnly, nil)
+		if err != nil {
+			return nil, err
+		}
+		return e, nil
+	}
+	dialect, _ := filter.attr("", "Dialect")
+	dialect = strings.TrimSpace(dialect)
+	switch dialect {
+	case dialectWQL:
+		return svc.ExecQuery(ctx, "WQL", filter.trimmed(), cimom.FlagForwardOnly|cimom.FlagEnsureLocatable, nil)
+	case dialectSel:
+		if res.all {
+			return nil, newFault(faultCannotProcessFilter, "a selector filter needs a class resource URI, not %s", res.uri)
+		}
+		set := filter.kid(nsWSMan, "SelectorSet")
+		if set == nil {
+			return nil, newFault(faultCannotProcessFilter, "the selector filter holds no wsman:SelectorSet")
+		}
+		sels, err := selectorsOf(set)
+		if err != nil {
+			return nil, err
+		}
+		var keys []selector
+		for _, s := range sels {
+			if !strings.EqualFold(s.name, "__cimnamespace") {
+				keys = append(keys, s)
+			}
+		}
+		return selectorFilter(ctx, svc, res, keys)
+	case dialectAsc:
+		return assocFilter(ctx, svc, filter)
+	case "":
+		return nil, newFault(faultFilterDialect, "a filter without a Dialect is XPath 1.0, which is not supported; use %s", dialectWQL)
+	}
+	return nil, newFault(faultFilterDialect, "filter dialect %s is not supported (supported: %s, %s, %s)", dialect, dialectWQL, dialectSel, dialectAsc)
+}
+
+// selectorFilter enumerates the instances of the class whose properties
+// equal the selectors (DSP0227's SelectorFilter), as a WQL query.
+func selectorFilter(ctx context.Context, svc cimom.Services, res *resource, sels []selector) (cimom.Enumerator, error) {
+	cls, err := getClass(ctx, svc, res.class)
+	if err != nil {
+		return nil, err
+	}
+	var q strings.Builder
+	q.WriteString("SELECT * FROM " + cls.Class)
+	for i, s := range sels {
+		prop, ok := cls.Property(s.name)
+		if !ok || strings.HasPrefix(s.name, "__") {
+			return nil, newFault(faultUnexpectedSelectors, "class %s has no property %s", cls.Class, s.name)
+		}
+		v, err := selectorValue(ctx, svc, prop, s)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			q.WriteString(" WHERE ")
+		} else {
+			q.WriteString(" AND ")
+		}
+		q.WriteString(prop.Name + " = " + wqlLiteral(v))
+	}
+	return svc.ExecQuery(ctx, "WQL", q.String(), cimom.FlagForwardOnly|cimom.FlagEnsureLocatable, nil)
+}
+
+// wqlLiteral writes a value as a WQL literal.
+func wqlLiteral(v cim.Value) string {
+	switch x := v.V.(type) {
+	case bool:
+		if x {
+			return "TRUE"
+		}
+		return "FALSE"
+	case string, cim.Datetime, cim.Char16:
+		s := keyText(v)
+		if c, ok := x.(cim.Char16); ok {
+			s = string(rune(c))
+		}
+		r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, `"`, `\"`)
+		return "'" + r.Replace(s) + "'"
+	}
+	return cim.FormatValue(v)
+}
+
+// assocFilter answers DSP0227's association filter: AssociatedInstances
+// (ASSOCIATORS OF) or AssociationInstances (REFERENCES OF) of an object,
+// with the class and role restrictions.
+func assocFilter(ctx context.Context, svc cimom.Services, filter *elem) (cimom.Enumerator, error) {
+	spec := filter.kid(nsWSMB, "AssociatedInstances")
+	refs := false
+	if spec == nil {
+		spec, refs = filter.kid(nsWSMB, "AssociationInstances"), true
+	}
+	if spec == nil {
+		return nil, newFault(faultCannotProcessFilter, "the association filter holds neither wsmb:AssociatedInstances nor wsmb:AssociationInstances")
+	}
+	obj := spec.kid(nsWSMB, "Object")
+	if obj == nil {
+		return nil, newFault(faultCannotProcessFilter, "the association filter names no wsmb:Object")
+	}
+	path, err := eprPath(ctx, svc, obj)
+	if err != nil {
+		return nil, err
+	}
+	q := &wql.Assoc{Path: path, References: refs,
+		ResultClass: spec.kid(nsWSMB, "ResultClassName").trimmed(),
+		Role:        spec.kid(nsWSMB, "Role").trimmed()}
+	if !refs {
+		q.AssocClass = spec.kid(nsWSMB, "AssociationClassName").trimmed()
+		q.ResultRole = spec.kid(nsWSMB, "ResultRole").trimmed()
+	}
+	return svc.Associators(ctx, q, cimom.FlagForwardOnly|cimom.FlagEnsureLocatable, nil)
+}
