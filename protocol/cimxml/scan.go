@@ -28,11 +28,21 @@ func parseFast(src []byte) (*node, bool) {
 		p.str = string(src)
 		p.shared = true
 	}
+	// Every element of a well-formed document ends with "</" or "/>";
+	// each attribute has its "=". The slabs start at that size (bounded,
+	// and grown as needed).
+	elems := min(bytes.Count(src, []byte("</"))+bytes.Count(src, []byte("/>")), slabMax)
+	p.nodes = make([]node, 0, elems)
+	p.kids = make([]*node, 0, elems)
+	p.attrs = make([]xml.Attr, 0, min(bytes.Count(src, []byte("=")), slabMax))
 	return p.run()
 }
 
 // shareLimit is the size up to which a document's strings share one copy.
 const shareLimit = 16 << 10
+
+// slabMax bounds the nodes, attributes and children allocated at once.
+const slabMax = 4096
 
 type scanner struct {
 	src    []byte
@@ -129,9 +139,7 @@ func (p *scanner) scanName(a int) int {
 
 func (p *scanner) newNode() *node {
 	if len(p.nodes) == cap(p.nodes) {
-		n := 2 * cap(p.nodes)
-		n = max(16, min(n, 1024))
-		p.nodes = make([]node, 0, n)
+		p.nodes = make([]node, 0, max(16, min(2*cap(p.nodes), slabMax)))
 	}
 	p.nodes = p.nodes[:len(p.nodes)+1]
 	return &p.nodes[len(p.nodes)-1]
@@ -261,7 +269,7 @@ func (p *scanner) close() {
 	p.stack, p.marks = p.stack[:len(p.stack)-1], p.marks[:len(p.marks)-1]
 	if k := len(p.pend) - mark; k > 0 {
 		if cap(p.kids)-len(p.kids) < k {
-			p.kids = make([]*node, 0, max(k, 256))
+			p.kids = make([]*node, 0, max(k, min(2*cap(p.kids), slabMax)))
 		}
 		start := len(p.kids)
 		p.kids = append(p.kids, p.pend[mark:]...)
@@ -281,8 +289,8 @@ func (p *scanner) startTag() bool {
 	}
 	name := p.name(a, e)
 	p.i = e
-	if cap(p.attrs)-len(p.attrs) < 16 {
-		p.attrs = make([]xml.Attr, 0, 128)
+	if cap(p.attrs)-len(p.attrs) < 8 {
+		p.attrs = make([]xml.Attr, 0, max(16, min(2*cap(p.attrs), slabMax)))
 	}
 	first := len(p.attrs)
 	empty := false
