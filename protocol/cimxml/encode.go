@@ -38,6 +38,16 @@ func (w *writer) release() {
 
 func (w *writer) s(text string) { w.w.WriteString(text) }
 
+// tag writes "<", or "</" when end is set, then name; what follows (">"
+// or attributes) is the caller's.
+func (w *writer) tag(name string, end bool) {
+	w.w.WriteByte('<')
+	if end {
+		w.w.WriteByte('/')
+	}
+	w.w.WriteString(name)
+}
+
 func (w *writer) esc(text string) {
 	last := 0
 	for i := 0; i < len(text); i++ {
@@ -176,22 +186,28 @@ func (w *writer) objectPath(p *cim.ObjectPath) {
 		kind = "CLASS"
 	}
 	if p.Server != "" && p.Server != "." {
-		w.s("<" + kind + "PATH><NAMESPACEPATH><HOST>")
+		w.tag(kind, false)
+		w.s("PATH><NAMESPACEPATH><HOST>")
 		w.esc(p.Server)
 		w.s("</HOST>")
 		w.localNamespace(p.Namespace)
 		w.s("</NAMESPACEPATH>")
 	} else {
-		w.s("<LOCAL" + kind + "PATH>")
+		w.s("<LOCAL")
+		w.s(kind)
+		w.s("PATH>")
 		w.localNamespace(p.Namespace)
 	}
 	rel := *p
 	rel.Namespace, rel.Server = "", ""
 	w.objectPath(&rel)
 	if p.Server != "" && p.Server != "." {
-		w.s("</" + kind + "PATH>")
+		w.tag(kind, true)
+		w.s("PATH>")
 	} else {
-		w.s("</LOCAL" + kind + "PATH>")
+		w.s("</LOCAL")
+		w.s(kind)
+		w.s("PATH>")
 	}
 }
 
@@ -224,7 +240,9 @@ func (w *writer) instanceName(p *cim.ObjectPath) {
 			case k.Value.Type.IsInteger() || k.Value.Type.IsReal():
 				vt = "numeric"
 			}
-			w.s(`<KEYVALUE VALUETYPE="` + vt + `"`)
+			w.s(`<KEYVALUE VALUETYPE="`)
+			w.s(vt)
+			w.w.WriteByte('"')
 			w.attr("TYPE", cim.TypeName(k.Value.Type)) // required by DSP0203 2.4
 			w.s(">")
 			w.esc(valueText(k.Value))
@@ -281,7 +299,7 @@ func (w *writer) property(p *cim.Property, o options, class bool) {
 	case p.Type.IsArray():
 		tag = "PROPERTY.ARRAY"
 	}
-	w.s("<" + tag)
+	w.tag(tag, false)
 	w.attr("NAME", p.Name)
 	if p.Type == cim.TypeReference {
 		if p.RefClass != "" {
@@ -310,7 +328,8 @@ func (w *writer) property(p *cim.Property, o options, class bool) {
 	w.s(">")
 	w.qualifiers(p.Qualifiers, o)
 	w.value(p.Value)
-	w.s("</" + tag + ">")
+	w.tag(tag, true)
+	w.w.WriteByte('>')
 }
 
 func (w *writer) class(c *cim.Object, o options) {
@@ -359,7 +378,7 @@ func (w *writer) class(c *cim.Object, o options) {
 			case pa.Type.IsArray():
 				tag = "PARAMETER.ARRAY"
 			}
-			w.s("<" + tag)
+			w.tag(tag, false)
 			w.attr("NAME", pa.Name)
 			if pa.Type.Elem() == cim.TypeReference {
 				if pa.RefClass != "" {
@@ -370,7 +389,8 @@ func (w *writer) class(c *cim.Object, o options) {
 			}
 			w.s(">")
 			w.qualifiers(pa.Qualifiers, o)
-			w.s("</" + tag + ">")
+			w.tag(tag, true)
+			w.w.WriteByte('>')
 		}
 		w.s("</METHOD>")
 	}
@@ -404,7 +424,7 @@ func (w *writer) instance(inst *cim.Object, o options) {
 
 func (w *writer) qualifierDecl(d *cim.QualifierDecl) {
 	tag := "QUALIFIER.DECLARATION"
-	w.s("<" + tag)
+	w.tag(tag, false)
 	w.attr("NAME", d.Name)
 	w.attr("TYPE", cim.TypeName(d.Type.Elem()))
 	if d.Type.IsArray() {
@@ -421,12 +441,15 @@ func (w *writer) qualifierDecl(d *cim.QualifierDecl) {
 	}{{cim.ScopeClass, "CLASS"}, {cim.ScopeAssociation, "ASSOCIATION"}, {cim.ScopeReference, "REFERENCE"},
 		{cim.ScopeProperty, "PROPERTY"}, {cim.ScopeMethod, "METHOD"}, {cim.ScopeParameter, "PARAMETER"}, {cim.ScopeIndication, "INDICATION"}} {
 		if d.Scope&sn.s != 0 {
-			w.s(" " + sn.attr + `="true"`)
+			w.w.WriteByte(' ')
+			w.s(sn.attr)
+			w.s(`="true"`)
 		}
 	}
 	w.s("></SCOPE>")
 	w.value(d.Value)
-	w.s("</" + tag + ">")
+	w.tag(tag, true)
+	w.w.WriteByte('>')
 }
 
 // pathOfObject is the instance path of an object in its namespace.

@@ -23,7 +23,9 @@ import (
 // one copy of it; those of a larger one are copied each, so that a value
 // kept from a large answer does not keep all of it alive.
 func parseFast(src []byte) (*node, bool) {
-	p := &scanner{src: src, line: 1}
+	p := scanners.Get().(*scanner)
+	defer p.release()
+	p.src, p.line = src, 1
 	if len(src) <= shareLimit {
 		p.str = string(src)
 		p.shared = true
@@ -61,6 +63,23 @@ type scanner struct {
 	count int
 	root  *node
 	buf   []byte
+}
+
+// scanners keep the working slices of scanner between documents; what a
+// tree holds (nodes, attributes, children) is allocated for each.
+var scanners = sync.Pool{New: func() any {
+	return &scanner{stack: make([]*node, 0, 32), marks: make([]int, 0, 32), pend: make([]*node, 0, 64)}
+}}
+
+// release clears the scanner and gives it back to scanners.
+func (p *scanner) release() {
+	clear(p.stack[:cap(p.stack)])
+	clear(p.pend[:cap(p.pend)])
+	*p = scanner{stack: p.stack[:0], marks: p.marks[:0], pend: p.pend[:0], buf: p.buf[:0]}
+	if cap(p.stack) > 1024 || cap(p.pend) > 1<<16 || cap(p.buf) > 1<<16 {
+		return
+	}
+	scanners.Put(p)
 }
 
 // sub returns src[a:b] as a string.
