@@ -37,7 +37,7 @@ func (c *CIMOM) Batch(ctx context.Context, fn func(view *CIMOM) error) error {
 		providers: map[nameKey]InstanceProvider{}, sdCache: map[string]*SecurityDescriptor{}}
 	view.events.init()
 	var held []Event
-	view.events.held = &held
+	view.events.held, view.events.heldFor = &held, &c.events
 	if err := fn(view); err != nil {
 		return err
 	}

@@ -160,3 +160,47 @@ func TestQualifierDeclarations(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBatchEvents: a batch's events reach a subscriber after the commit
+// and in order; a failed batch raises none.
+func TestBatchEvents(t *testing.T) {
+	r := newRepo(t)
+	r.baseSchema()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := r.c.Subscribe(ctx, "root/cimv2", admin, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(ids []string, fail error) error {
+		return r.c.Batch(ctx, func(view *CIMOM) error {
+			svc, err := view.Connect(ctx, "root/cimv2", admin)
+			if err != nil {
+				return err
+			}
+			for _, id := range ids {
+				if _, err := svc.PutInstance(ctx, r.inst("Item", "Id", id), 0, nil); err != nil {
+					return err
+				}
+			}
+			select {
+			case ev := <-events:
+				t.Errorf("%s of %v arrived before the commit", ev.Class, ev.Target)
+			default:
+			}
+			return fail
+		})
+	}
+	if err := write([]string{"lost"}, errors.New("boom")); err == nil {
+		t.Fatal("the failing batch succeeded")
+	}
+	if err := write([]string{"a", "b"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"a", "b"} {
+		ev := <-events
+		if id, _ := ev.Target.Get("Id"); ev.Class != "__InstanceCreationEvent" || id.V != want {
+			t.Errorf("event %s of %v, want the creation of %s (and nothing of the failed batch)", ev.Class, id.V, want)
+		}
+	}
+}

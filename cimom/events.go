@@ -39,6 +39,9 @@ type eventHub struct {
 	mu   sync.Mutex
 	subs map[*subscription]struct{}
 	held *[]Event // inside a batch: events wait here for the commit
+	// heldFor is the hub of the CIMOM a batch commits to: the batch
+	// builds events only while someone listens there.
+	heldFor *eventHub
 }
 
 type subscription struct {
@@ -55,8 +58,9 @@ func (h *eventHub) init() { h.subs = map[*subscription]struct{}{} }
 // listening reports whether an event published now would reach anyone.
 func (h *eventHub) listening() bool {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.subs) > 0 || h.held != nil
+	mine := len(h.subs) > 0
+	h.mu.Unlock()
+	return mine || (h.held != nil && h.heldFor != nil && h.heldFor.listening())
 }
 
 // subscriberBuffer is how many events a subscriber may fall behind by.
