@@ -230,18 +230,20 @@ func formatReal(f float64, bits int) string {
 
 // datetime writes a CIM datetime as DSP0230 does: cim:Datetime for a
 // timestamp, cim:Interval for an interval, cim:CIMDateTime for a value
-// with wildcards.
+// with wildcards. The element declares its namespace itself, so that it
+// stays well-formed when a client (wsl put) copies it into a request.
 func datetime(o *out, d cim.Datetime) {
+	const decl = ` xmlns:cim="` + nsCIM + `">`
 	if d.IsInterval() {
 		if dur, ok := d.Duration(); ok {
-			o.s("<cim:Interval>" + formatDuration(dur) + "</cim:Interval>")
+			o.s("<cim:Interval" + decl + formatDuration(dur) + "</cim:Interval>")
 			return
 		}
 	} else if t, ok := d.Time(); ok {
-		o.s("<cim:Datetime>" + t.Format(time.RFC3339Nano) + "</cim:Datetime>")
+		o.s("<cim:Datetime" + decl + t.Format(time.RFC3339Nano) + "</cim:Datetime>")
 		return
 	}
-	o.s("<cim:CIMDateTime>" + d.String() + "</cim:CIMDateTime>")
+	o.s("<cim:CIMDateTime" + decl + d.String() + "</cim:CIMDateTime>")
 }
 
 // reference writes the EPR of an object path inside an element.

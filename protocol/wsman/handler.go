@@ -188,9 +188,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// unauthorized answers HTTP 401 with an empty body, as WinRM does (wsl
+// tells an empty answer as a credentials problem).
 func unauthorized(w http.ResponseWriter) {
 	w.Header().Set("WWW-Authenticate", `Basic realm="wbemd"`)
-	http.Error(w, "authentication required", http.StatusUnauthorized)
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusUnauthorized)
 }
 
 // writeAnswer sends a complete answer.

@@ -208,7 +208,7 @@ func TestGet(t *testing.T) {
 	url, _ := newServer(t, nil)
 	body := do(t, url, msg{action: actGet, uri: diskURI, selectors: [][2]string{{"Name", "sda"}}}, 200, actGet+"Response")
 	for _, want := range []string{`<p:Sample_Disk xmlns:p="` + diskURI + `">`, "<p:Name>sda</p:Name>", "<p:Tags>nvme</p:Tags><p:Tags>system</p:Tags>",
-		"<p:Installed><cim:Datetime>2026-01-01T12:00:00Z</cim:Datetime></p:Installed>", "<p:SizeBytes>512110190592</p:SizeBytes>", "<p:RotationRate>0</p:RotationRate>"} {
+		"<p:Installed><cim:Datetime xmlns:cim=\"" + nsCIM + "\">2026-01-01T12:00:00Z</cim:Datetime></p:Installed>", "<p:SizeBytes>512110190592</p:SizeBytes>", "<p:RotationRate>0</p:RotationRate>"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("Get answer lacks %s\n%s", want, body)
 		}
