@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,9 @@ type Client struct {
 
 	mu      sync.Mutex
 	classes map[string]*cim.Object // folded name -> class, to complete instances
+
+	authOnce sync.Once
+	authz    []string // the Authorization header
 }
 
 var _ cimom.Services = (*Client)(nil)
@@ -86,6 +90,22 @@ func Dial(ctx context.Context, url, ns string, opts ClientOptions) (*Client, err
 		return nil, err
 	}
 	return c, nil
+}
+
+// Header values every request carries, shared (the transport only reads
+// them).
+var (
+	xmlContentType  = []string{`application/xml; charset="utf-8"`}
+	protocolVersion = []string{"1.0"}
+	methodCall      = []string{"MethodCall"}
+)
+
+// authorization returns the Basic credentials, encoded once.
+func (c *Client) authorization() []string {
+	c.authOnce.Do(func() {
+		c.authz = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(c.opts.User+":"+c.opts.Password))}
+	})
+	return c.authz
 }
 
 // Namespace returns the namespace of the connection.
@@ -132,14 +152,17 @@ func (c *Client) send(ctx context.Context, method string, target *cim.ObjectPath
 	if err != nil {
 		return nil, cim.Errorf(cim.ETransportFailure, "%v", err)
 	}
+	// The header keys are in canonical form, as Header.Set would write them.
+	h := make(http.Header, 6)
 	if c.opts.Socket == "" {
-		req.SetBasicAuth(c.opts.User, c.opts.Password)
+		h["Authorization"] = c.authorization()
 	}
-	req.Header.Set("Content-Type", `application/xml; charset="utf-8"`)
-	req.Header.Set("CIMProtocolVersion", "1.0")
-	req.Header.Set("CIMOperation", "MethodCall")
-	req.Header.Set("CIMMethod", method)
-	req.Header.Set("CIMObject", object)
+	h["Content-Type"] = xmlContentType
+	h["Cimprotocolversion"] = protocolVersion
+	h["Cimoperation"] = methodCall
+	h["Cimmethod"] = []string{method}
+	h["Cimobject"] = []string{object}
+	req.Header = h
 	rsp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

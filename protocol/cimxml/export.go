@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 
@@ -28,8 +29,12 @@ type Listener struct {
 // headerFunc reads a CIM header, with M-POST's numbered prefix or not.
 func headerFunc(r *http.Request) func(string) string {
 	return func(name string) string {
-		if v := r.Header.Get(name); v != "" {
-			return v
+		key, ok := cimHeaderKeys[name]
+		if !ok {
+			key = textproto.CanonicalMIMEHeaderKey(name)
+		}
+		if vs := r.Header[key]; len(vs) > 0 && vs[0] != "" {
+			return vs[0]
 		}
 		for k, vs := range r.Header {
 			if len(k) > 3 && k[2] == '-' && strings.EqualFold(k[3:], name) && len(vs) > 0 {
@@ -39,6 +44,20 @@ func headerFunc(r *http.Request) func(string) string {
 		return ""
 	}
 }
+
+// cimHeaderKeys are the canonical keys of the CIM headers, made once.
+var cimHeaderKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, h := range []string{"CIMOperation", "CIMProtocolVersion", "CIMMethod", "CIMObject", "CIMBatch",
+		"CIMExport", "CIMExportMethod", "CIMExportBatch"} {
+		m[h] = textproto.CanonicalMIMEHeaderKey(h)
+	}
+	return m
+}()
+
+// plainXMLTypes are Content-Types that are XML without parsing them.
+var plainXMLTypes = map[string]bool{`application/xml; charset="utf-8"`: true, `application/xml; charset=utf-8`: true,
+	`application/xml`: true, `text/xml; charset="utf-8"`: true, `text/xml; charset=utf-8`: true, `text/xml`: true}
 
 // headerCount counts the values of a CIM header, with M-POST's numbered
 // prefixes or not; a header with an empty value counts.
@@ -68,6 +87,9 @@ func precheck(w http.ResponseWriter, r *http.Request) bool {
 	if len(ct) != 1 {
 		http.Error(w, "exactly one Content-Type is needed", http.StatusBadRequest)
 		return false
+	}
+	if plainXMLTypes[ct[0]] {
+		return true
 	}
 	mt, _, err := mime.ParseMediaType(ct[0])
 	if err != nil || (mt != "application/xml" && mt != "text/xml") {
