@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -596,18 +595,23 @@ func TestInvoke(t *testing.T) {
 	ss := dmtf + "__SystemSecurity"
 	env, id := msg{action: ss + "/GetCallerAccessRights", uri: ss, body: `<p:GetCallerAccessRights_INPUT xmlns:p="` + ss + `"/>`}.build()
 	code, body := post(t, url, env)
-	if _, ok := reflect.TypeOf((*cimom.Services)(nil)).Elem().MethodByName("ExecMethod"); !ok {
-		// cimom does not execute methods yet: a precise fault.
-		if code != 400 || !strings.Contains(body, "wsa:ActionNotSupported") {
-			t.Errorf("Invoke without ExecMethod: %d\n%s", code, body)
-		}
-		return
-	}
 	if code != 200 {
 		t.Fatalf("Invoke: %d\n%s", code, body)
 	}
 	checkAnswer(t, body, id, ss+"/GetCallerAccessRightsResponse")
 	if !regexp.MustCompile(`<p:GetCallerAccessRights_OUTPUT xmlns:p="[^"]+"><p:Rights>\d+</p:Rights><p:ReturnValue>0</p:ReturnValue></p:GetCallerAccessRights_OUTPUT>`).MatchString(body) {
 		t.Errorf("Invoke answer:\n%s", body)
+	}
+	// The WMI-style URI, without a body.
+	wss := uriWMI + "root/sample/__SystemSecurity"
+	do(t, url, msg{action: wss + "/GetCallerAccessRights", uri: wss}, 200, wss+"/GetCallerAccessRightsResponse")
+	// An instance method with an unknown in-parameter, and one that no
+	// provider serves.
+	body = do(t, url, msg{action: diskURI + "/Spin", uri: diskURI, selectors: [][2]string{{"Name", "sda"}}, body: `<p:Spin_INPUT xmlns:p="` + diskURI + `"><p:Down>true</p:Down></p:Spin_INPUT>`}, 400, faultActionWSMan)
+	checkFault(t, body, "Sender", "wsman:InvalidParameter", 0x8004102F)
+	env, _ = msg{action: diskURI + "/Spin", uri: diskURI, selectors: [][2]string{{"Name", "sda"}}, body: `<p:Spin_INPUT xmlns:p="` + diskURI + `"><p:Up>true</p:Up></p:Spin_INPUT>`}.build()
+	code, body = post(t, url, env)
+	if code == 200 || !strings.Contains(body, "<s:Fault>") {
+		t.Errorf("Spin without a provider: %d\n%s", code, body)
 	}
 }

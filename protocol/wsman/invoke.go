@@ -8,11 +8,6 @@ import (
 	"github.com/wbemd/wbemd/cimom"
 )
 
-// methodExecutor is the part of cimom.Services that runs CIM methods.
-type methodExecutor interface {
-	ExecMethod(ctx context.Context, path, method string, in *cim.Object, flags cimom.Flags, wctx *cimom.Context) (*cim.Object, error)
-}
-
 // invoke answers a custom action <ResourceURI>/<Method>: the method of
 // the class (no key selectors: a static call) or of the instance the
 // selectors name, with the in-parameters of <Method>_INPUT. The answer is
@@ -82,13 +77,7 @@ func (h *Handler) invoke(ctx context.Context, svc cimom.Services, req *request) 
 			}
 		}
 	}
-	ex, ok := svc.(methodExecutor)
-	if !ok {
-		f := newFault(faultActionNotSupported, "this wbemd cannot execute methods (%s.%s)", cls.Class, m.Name)
-		f.status = cim.EMethodNotImplemented
-		return nil, f
-	}
-	outParams, err := ex.ExecMethod(ctx, path, m.Name, in, 0, nil)
+	outParams, err := svc.ExecMethod(ctx, path, m.Name, in, 0, nil)
 	if err != nil {
 		return nil, err
 	}
