@@ -54,15 +54,16 @@ type scanner struct {
 	line   int // line of src[i]
 	ls     int // offset of the start of that line
 
-	stack []*node
-	marks []int   // for each open element, where its children start in pend
-	pend  []*node // the children of open elements
-	nodes []node  // slab of nodes
-	attrs []xml.Attr
-	kids  []*node // slab of children slices
-	count int
-	root  *node
-	buf   []byte
+	stack   []*node
+	marks   []int   // for each open element, where its children start in pend
+	pend    []*node // the children of open elements
+	nodes   []node  // slab of nodes
+	attrs   []xml.Attr
+	kids    []*node    // slab of children slices
+	scratch []xml.Attr // the attributes of the element being read
+	count   int
+	root    *node
+	buf     []byte
 }
 
 // scanners keep the working slices of scanner between documents; what a
@@ -75,8 +76,9 @@ var scanners = sync.Pool{New: func() any {
 func (p *scanner) release() {
 	clear(p.stack[:cap(p.stack)])
 	clear(p.pend[:cap(p.pend)])
-	*p = scanner{stack: p.stack[:0], marks: p.marks[:0], pend: p.pend[:0], buf: p.buf[:0]}
-	if cap(p.stack) > 1024 || cap(p.pend) > 1<<16 || cap(p.buf) > 1<<16 {
+	clear(p.scratch[:cap(p.scratch)])
+	*p = scanner{stack: p.stack[:0], marks: p.marks[:0], pend: p.pend[:0], buf: p.buf[:0], scratch: p.scratch[:0]}
+	if cap(p.stack) > 1024 || cap(p.pend) > 1<<16 || cap(p.buf) > 1<<16 || cap(p.scratch) > 1024 {
 		return
 	}
 	scanners.Put(p)
@@ -308,10 +310,7 @@ func (p *scanner) startTag() bool {
 	}
 	name := p.name(a, e)
 	p.i = e
-	if cap(p.attrs)-len(p.attrs) < 8 {
-		p.attrs = make([]xml.Attr, 0, max(16, min(2*cap(p.attrs), slabMax)))
-	}
-	first := len(p.attrs)
+	p.scratch = p.scratch[:0]
 	empty := false
 	for {
 		p.space()
@@ -356,14 +355,19 @@ func (p *scanner) startTag() bool {
 			return false
 		}
 		p.lines(ve + 1)
-		p.attrs = append(p.attrs, xml.Attr{Name: xml.Name{Local: an}, Value: v})
+		p.scratch = append(p.scratch, xml.Attr{Name: xml.Name{Local: an}, Value: v})
 	}
 	if p.count++; p.count > maxElements || len(p.stack) >= maxDepth {
 		return false
 	}
 	n := p.newNode()
 	n.name = name
-	if len(p.attrs) > first {
+	if k := len(p.scratch); k > 0 {
+		if cap(p.attrs)-len(p.attrs) < k {
+			p.attrs = make([]xml.Attr, 0, max(k, min(2*cap(p.attrs), slabMax)))
+		}
+		first := len(p.attrs)
+		p.attrs = append(p.attrs, p.scratch...)
 		n.attrs = p.attrs[first:len(p.attrs):len(p.attrs)]
 	}
 	n.line, n.col = p.line, p.i-p.ls+1
