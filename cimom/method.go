@@ -167,12 +167,7 @@ func (s *services) execMethod(ctx context.Context, path, method string, in *cim.
 // inParameters builds the provider's in-parameter object: every [In]
 // parameter of m, NULL unless in gives it, each converted to its type.
 func inParameters(m *cim.Method, in *cim.Object) (*cim.Object, error) {
-	args := &cim.Object{Genus: cim.GenusInstance, Class: ParametersClass}
-	for _, prm := range m.Parameters {
-		if isParam(prm, "In") {
-			args.Properties = append(args.Properties, cim.Property{Name: prm.Name, Type: prm.Type, RefClass: prm.RefClass, Value: cim.Null(prm.Type)})
-		}
-	}
+	args := parameterSlots(m, "In")
 	if in == nil {
 		return args, nil
 	}
@@ -200,15 +195,7 @@ func inParameters(m *cim.Method, in *cim.Object) (*cim.Object, error) {
 // ReturnValue and [Out] parameters, each converted to its declared type,
 // in declaration order with ReturnValue first.
 func outParameters(m *cim.Method, out *cim.Object) (*cim.Object, error) {
-	res := &cim.Object{Genus: cim.GenusInstance, Class: ParametersClass}
-	if m.ReturnType != cim.TypeNone {
-		res.Properties = append(res.Properties, cim.Property{Name: ReturnValue, Type: m.ReturnType, Value: cim.Null(m.ReturnType)})
-	}
-	for _, prm := range m.Parameters {
-		if isParam(prm, "Out") {
-			res.Properties = append(res.Properties, cim.Property{Name: prm.Name, Type: prm.Type, RefClass: prm.RefClass, Value: cim.Null(prm.Type)})
-		}
-	}
+	res := parameterSlots(m, "Out")
 	if out == nil {
 		return res, nil
 	}
@@ -227,6 +214,22 @@ func outParameters(m *cim.Method, out *cim.Object) (*cim.Object, error) {
 		slot.Value = v
 	}
 	return res, nil
+}
+
+// parameterSlots returns a __PARAMETERS object with a NULL property per
+// parameter of m in direction dir ("In" or "Out"), in declaration order;
+// for "Out", ReturnValue comes first.
+func parameterSlots(m *cim.Method, dir string) *cim.Object {
+	o := &cim.Object{Genus: cim.GenusInstance, Class: ParametersClass}
+	if dir == "Out" && m.ReturnType != cim.TypeNone {
+		o.Properties = append(o.Properties, cim.Property{Name: ReturnValue, Type: m.ReturnType, Value: cim.Null(m.ReturnType)})
+	}
+	for _, prm := range m.Parameters {
+		if isParam(prm, dir) {
+			o.Properties = append(o.Properties, cim.Property{Name: prm.Name, Type: prm.Type, RefClass: prm.RefClass, Value: cim.Null(prm.Type)})
+		}
+	}
+	return o
 }
 
 // isParam reports whether prm carries the qualifier In or Out; a parameter
