@@ -1,6 +1,7 @@
 package wsman
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -20,6 +21,17 @@ func FuzzDecodeEnvelope(f *testing.F) {
 	f.Add(`<Envelope xmlns="http://www.w3.org/2003/05/soap-envelope"><Header/><Body><Identify xmlns="` + nsWSMID + `"/></Body></Envelope>`)
 	f.Add(`<s:Envelope xmlns:s="` + nsSOAP11 + `"><s:Body/></s:Envelope>`)
 	f.Fuzz(func(t *testing.T, doc string) {
+		// The fast tokenizer accepts only what encoding/xml accepts, and
+		// builds the same tree.
+		if fast, err := parseFast([]byte(doc)); err == nil {
+			slow, err := parseXML(strings.NewReader(doc))
+			if err != nil {
+				t.Fatalf("the fast tokenizer accepts %q, encoding/xml does not: %v", doc, err)
+			}
+			if a, b := dump(fast), dump(slow); a != b {
+				t.Fatalf("trees differ for %q:\nfast %s\nslow %s", doc, a, b)
+			}
+		}
 		env, err := decodeEnvelope(strings.NewReader(doc))
 		if err != nil {
 			var o out
@@ -41,4 +53,52 @@ func FuzzDecodeEnvelope(f *testing.F) {
 			t.Fatalf("negative timeout from %q", doc)
 		}
 	})
+}
+
+// dump writes a tree as text, for comparison.
+func dump(e *elem) string {
+	var b strings.Builder
+	var walk func(e *elem)
+	walk = func(e *elem) {
+		fmt.Fprintf(&b, "<{%s}%s", e.space, e.local)
+		for _, a := range e.attrs {
+			fmt.Fprintf(&b, " {%s}%s=%q", a.Name.Space, a.Name.Local, a.Value)
+		}
+		fmt.Fprintf(&b, ">%q", e.text)
+		for _, k := range e.kids {
+			walk(k)
+		}
+		b.WriteString("</>")
+	}
+	walk(e)
+	return b.String()
+}
+
+// TestParseFast checks the fast tokenizer against encoding/xml on the
+// envelopes of the three client styles and on documents it must leave to
+// encoding/xml.
+func TestParseFast(t *testing.T) {
+	get, _ := msg{action: actGet, uri: diskURI, selectors: [][2]string{{"Name", "s&amp;d &#x41;&#66;"}}, headers: `<wsman:Locale xml:lang="en-US" s:mustUnderstand="false"/><!-- c -->`}.build()
+	for _, doc := range []string{get,
+		`<Envelope xmlns="http://www.w3.org/2003/05/soap-envelope"><Header/><Body><Pull xmlns="` + nsWSEN + `"><EnumerationContext>x</EnumerationContext></Pull></Body></Envelope>`,
+		"<a x='1' y=\"2\">t\u00e9xt<b/>more</a>\n",
+	} {
+		fast, err := parseFast([]byte(doc))
+		if err != nil {
+			t.Errorf("fast tokenizer refused %q", doc)
+			continue
+		}
+		slow, err := parseXML(strings.NewReader(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, b := dump(fast), dump(slow); a != b {
+			t.Errorf("trees differ:\nfast %s\nslow %s", a, b)
+		}
+	}
+	for _, doc := range []string{`<!DOCTYPE a><a/>`, `<a><![CDATA[x]]></a>`, `<a>&nbsp;</a>`, `<p:a/>`, "<a>\r\n</a>", `<a b="1" b="2"/>`, `<a></b>`, `<a/><b/>`, "\ufeff<a/>", `<?xml version="1.0" encoding="ISO-8859-1"?><a/>`} {
+		if _, err := parseFast([]byte(doc)); err == nil {
+			t.Errorf("fast tokenizer accepted %q", doc)
+		}
+	}
 }

@@ -1,12 +1,14 @@
 package wsman
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -207,12 +209,28 @@ var understood = map[[2]string]bool{
 	{nsMSWSMan, "SequenceId"}: true,
 }
 
+// bodies holds request buffers for reuse.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // decodeEnvelope reads a SOAP envelope and its WS-Addressing and WS-Man
-// headers. Its errors are faults.
+// headers. Its errors are faults, or the reader's error (a body over the
+// size limit).
 func decodeEnvelope(r io.Reader) (*envelope, error) {
-	root, err := parseXML(r)
+	buf := bodies.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			bodies.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, fmt.Errorf("reading the request: %w", err)
+	}
+	root, err := parseFast(buf.Bytes())
 	if err != nil {
-		return nil, err
+		if root, err = parseXML(bytes.NewReader(buf.Bytes())); err != nil {
+			return nil, err
+		}
 	}
 	return envelopeOf(root)
 }
