@@ -231,6 +231,18 @@ func TestWsl(t *testing.T) {
 	}
 	out, _ = wslRun(t, d, "secret", nil, "wsl", "enum", "Sample_Disk", "-filter", "select * from Sample_Disk", "-dialect", "http://schemas.dmtf.org/wbem/cql/1/dsp0202.pdf")
 	check("wsl enum CQL", out, "wsen:FilterDialectRequestedUnavailable")
+	// wsl's association options are named the other way round:
+	// -references sends AssociatedInstances, -associators
+	// AssociationInstances.
+	out, _ = wslRun(t, d, "secret", nil, "wsl", "enum", "Sample_Disk", "-references", "Name=sda")
+	check("wsl enum -references", out, "<p:Name>sda2</p:Name>", "<p:FileSystem>ext4</p:FileSystem>")
+	out, _ = wslRun(t, d, "secret", nil, "wsl", "enum", "Sample_Disk", "-associators", "Name=sda")
+	check("wsl enum -associators", out, "Sample_DiskVolume", "<p:Disk>", `<wsman:Selector Name="Name">sda2</wsman:Selector>`)
+	out, _ = wslRun(t, d, "secret", nil, "wsl", "enum", "Sample_Disk", "-dialect", "http://schemas.dmtf.org/wbem/wsman/1/wsman/SelectorFilter", "-filter", "Name=sdb")
+	check("wsl enum selector filter", out, "<p:Name>sdb</p:Name>")
+	if strings.Contains(out, "<p:Name>sda</p:Name>") {
+		t.Errorf("selector filter Name=sdb gave sda:\n%s", out)
+	}
 	// Plain Enumerate and Pulls of one element each, until the end.
 	out, code = wslRun(t, d, "secret", nil, "wslenum", "Sample_Disk")
 	if code != 0 || strings.Count(out, "PullResponse") < 1 {
