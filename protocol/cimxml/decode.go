@@ -14,6 +14,7 @@ type request struct {
 	ns        string
 	params    map[string]*node // IPARAMVALUE or PARAMVALUE by folded name
 	target    *node            // extrinsic: LOCALINSTANCEPATH or LOCALCLASSPATH
+	decoded   map[*node]any    // objects validateParams decoded, until the operation takes them
 }
 
 // decodeRequest reads the MESSAGE of a CIM-XML request.
@@ -69,12 +70,35 @@ func decodeRequest(root *node) (*request, error) {
 		if name == "" {
 			return nil, requestError("%s without NAME (%s)", pname, k.where())
 		}
-		if _, dup := req.params[strings.ToLower(name)]; dup {
+		key := lowerName(name)
+		if _, dup := req.params[key]; dup {
 			return nil, requestError("parameter %s is given twice (%s)", name, k.where())
 		}
-		req.params[strings.ToLower(name)] = k
+		req.params[key] = k
 	}
 	return req, nil
+}
+
+// lowerNames are the parameter names of DSP0200 in lower case, made once.
+var lowerNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range strings.Fields(`InstanceName IncludeQualifiers IncludeClassOrigin PropertyList LocalOnly
+		DeepInheritance ClassName NewInstance ModifiedInstance NewClass ModifiedClass ObjectName AssocClass
+		ResultClass Role ResultRole PropertyName NewValue QualifierName QualifierDeclaration QueryLanguage Query
+		EnumerationContext MaxObjectCount OperationTimeout ContinueOnError FilterQueryLanguage FilterQuery
+		ReturnQueryResultClass InstancePath`) {
+		m[n] = strings.ToLower(n)
+	}
+	return m
+}()
+
+// lowerName is strings.ToLower(name), without allocating for the names of
+// DSP0200.
+func lowerName(name string) string {
+	if l, ok := lowerNames[name]; ok {
+		return l
+	}
+	return strings.ToLower(name)
 }
 
 // namespaceOf joins the NAMESPACE elements of a LOCALNAMESPACEPATH.
@@ -91,7 +115,7 @@ func namespaceOf(n *node) string {
 
 // param returns an IPARAMVALUE's first child element, or nil.
 func (r *request) param(name string) (*node, bool) {
-	p, ok := r.params[strings.ToLower(name)]
+	p, ok := r.params[lowerName(name)]
 	if !ok {
 		return nil, false
 	}

@@ -390,19 +390,19 @@ func validateParams(req *request) error {
 			var err error
 			switch k.name {
 			case "INSTANCE":
-				_, err = instanceOf(k, 0)
+				err = keep(req, k, func() (*cim.Object, error) { return instanceOf(k, 0) })
 			case "CLASS":
-				_, err = classOf(k)
+				err = keep(req, k, func() (*cim.Object, error) { return classOf(k) })
 			case "INSTANCENAME":
-				_, err = instanceNameOf(k)
+				err = keep(req, k, func() (*cim.ObjectPath, error) { return instanceNameOf(k) })
 			case "QUALIFIER.DECLARATION":
-				_, err = qualifierDeclOf(k)
+				err = keep(req, k, func() (*cim.QualifierDecl, error) { return qualifierDeclOf(k) })
 			case "VALUE.NAMEDINSTANCE":
 				if in := k.kid("INSTANCENAME"); in != nil {
-					_, err = instanceNameOf(in)
+					err = keep(req, in, func() (*cim.ObjectPath, error) { return instanceNameOf(in) })
 				}
 				if inst := k.kid("INSTANCE"); err == nil && inst != nil {
-					_, err = instanceOf(inst, 0)
+					err = keep(req, inst, func() (*cim.Object, error) { return instanceOf(inst, 0) })
 				}
 			}
 			if errors.Is(err, errBadRequest) {
@@ -411,6 +411,29 @@ func validateParams(req *request) error {
 		}
 	}
 	return nil
+}
+
+// keep decodes an element of the request and keeps the result for the
+// operation, which takes it (once) instead of decoding the element again.
+func keep[T any](req *request, n *node, decode func() (T, error)) error {
+	v, err := decode()
+	if err == nil {
+		if req.decoded == nil {
+			req.decoded = map[*node]any{}
+		}
+		req.decoded[n] = v
+	}
+	return err
+}
+
+// take returns what validateParams decoded from n, the first time it is
+// asked for; otherwise it decodes n.
+func take[T any](req *request, n *node, decode func() (T, error)) (T, error) {
+	if v, ok := req.decoded[n].(T); ok {
+		delete(req.decoded, n)
+		return v, nil
+	}
+	return decode()
 }
 
 // call runs one method and writes what goes inside IRETURNVALUE.
@@ -443,7 +466,7 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 		if n == nil {
 			return requestError("%s needs %s", req.method, pname)
 		}
-		c, err := classOf(n)
+		c, err := take(req, n, func() (*cim.Object, error) { return classOf(n) })
 		if err != nil {
 			return err
 		}
@@ -466,7 +489,7 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 		if n == nil {
 			return requestError("CreateInstance needs NewInstance")
 		}
-		inst, err := instanceOf(n, 0)
+		inst, err := take(req, n, func() (*cim.Object, error) { return instanceOf(n, 0) })
 		if err != nil {
 			return err
 		}
@@ -534,7 +557,7 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 		if n == nil {
 			return requestError("SetQualifier needs QualifierDeclaration")
 		}
-		d, err := qualifierDeclOf(n)
+		d, err := take(req, n, func() (*cim.QualifierDecl, error) { return qualifierDeclOf(n) })
 		if err != nil {
 			return err
 		}
@@ -711,7 +734,7 @@ func instanceParam(req *request, name string) (string, error) {
 	if n == nil {
 		return "", requestError("the operation needs %s", name)
 	}
-	p, err := instanceNameOf(n)
+	p, err := take(req, n, func() (*cim.ObjectPath, error) { return instanceNameOf(n) })
 	if err != nil {
 		return "", err
 	}
@@ -796,7 +819,8 @@ func modifyInstance(ctx context.Context, svc cimom.Services, req *request) error
 	if n == nil || n.name != "VALUE.NAMEDINSTANCE" {
 		return requestError("ModifyInstance needs ModifiedInstance as a VALUE.NAMEDINSTANCE")
 	}
-	name, err := instanceNameOf(n.kid("INSTANCENAME"))
+	nameNode := n.kid("INSTANCENAME")
+	name, err := take(req, nameNode, func() (*cim.ObjectPath, error) { return instanceNameOf(nameNode) })
 	if err != nil {
 		return err
 	}
@@ -804,7 +828,7 @@ func modifyInstance(ctx context.Context, svc cimom.Services, req *request) error
 	if in == nil {
 		return requestError("ModifiedInstance holds no INSTANCE")
 	}
-	inst, err := instanceOf(in, 0)
+	inst, err := take(req, in, func() (*cim.Object, error) { return instanceOf(in, 0) })
 	if err != nil {
 		return err
 	}

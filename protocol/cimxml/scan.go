@@ -30,13 +30,12 @@ func parseFast(src []byte) (*node, bool) {
 		p.str = string(src)
 		p.shared = true
 	}
-	// Every element of a well-formed document ends with "</" or "/>";
-	// each attribute has its "=". The slabs start at that size (bounded,
-	// and grown as needed).
-	elems := min(bytes.Count(src, []byte("</"))+bytes.Count(src, []byte("/>")), slabMax)
-	p.nodes = make([]node, 0, elems)
-	p.kids = make([]*node, 0, elems)
-	p.attrs = make([]xml.Attr, 0, min(bytes.Count(src, []byte("=")), slabMax))
+	// The slabs start at a size for CIM-XML's usual 40 bytes or so per
+	// element and attribute, and grow as needed.
+	guess := min(len(src)/40+4, slabMax)
+	p.nodes = make([]node, 0, guess)
+	p.kids = make([]*node, 0, guess)
+	p.attrs = make([]xml.Attr, 0, guess)
 	return p.run()
 }
 
