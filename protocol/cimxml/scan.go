@@ -136,23 +136,45 @@ func (p *scanner) space() {
 	p.i = j
 }
 
+// Byte classes of names.
+const (
+	nameEnd   = iota // ends a name
+	nameFirst        // starts or continues a name: a letter or _
+	nameNext         // continues a name: a digit, . or -
+	nameOdd          // a name parseFast leaves to encoding/xml: : or non-ASCII
+)
+
+var nameClass = func() (t [256]byte) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_':
+			t[c] = nameFirst
+		case '0' <= c && c <= '9' || c == '.' || c == '-':
+			t[c] = nameNext
+		case c == ':' || c >= utf8.RuneSelf:
+			t[c] = nameOdd
+		}
+	}
+	return t
+}()
+
 // scanName returns the end of the name at src[a:], or -1 when there is
 // none that parseFast takes.
 func (p *scanner) scanName(a int) int {
-	j := a
-	for j < len(p.src) {
-		c := p.src[j]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_' || j > a && ('0' <= c && c <= '9' || c == '.' || c == '-') {
+	src := p.src
+	if a >= len(src) || nameClass[src[a]] != nameFirst {
+		return -1
+	}
+	j := a + 1
+	for j < len(src) {
+		switch nameClass[src[j]] {
+		case nameFirst, nameNext:
 			j++
 			continue
-		}
-		if c == ':' || c >= utf8.RuneSelf || '0' <= c && c <= '9' || c == '.' || c == '-' {
-			return -1 // a prefix, a non-ASCII name, or a name that starts badly
+		case nameOdd:
+			return -1
 		}
 		break
-	}
-	if j == a {
-		return -1
 	}
 	return j
 }
@@ -263,13 +285,15 @@ func pseudoAttr(b []byte, name string, good func([]byte) bool) ([]byte, bool) {
 }
 
 func (p *scanner) endTag() bool {
-	a := p.i + 2
-	e := p.scanName(a)
-	if e < 0 || len(p.stack) == 0 {
+	if len(p.stack) == 0 {
 		return false
 	}
+	// The end tag names the open element: its name, then a byte that
+	// ends a name.
 	top := p.stack[len(p.stack)-1]
-	if string(p.src[a:e]) != top.name {
+	a := p.i + 2
+	e := a + len(top.name)
+	if e >= len(p.src) || string(p.src[a:e]) != top.name || nameClass[p.src[e]] != nameEnd {
 		return false
 	}
 	p.i = e
@@ -390,23 +414,27 @@ func (p *scanner) text(a, b int, attr bool) (string, bool) {
 	plain := true
 	for j := a; j < b; {
 		c := src[j]
-		if c >= utf8.RuneSelf {
+		switch textClass[c] {
+		case textPlain:
+			j++
+			continue
+		case textSpecial:
+			plain = false
+		case textBad:
+			return "", false
+		case textGT:
+			if !attr && j-a >= 2 && src[j-1] == ']' && src[j-2] == ']' {
+				return "", false // "]]>" outside CDATA
+			}
+		case textLT:
+			return "", false
+		case textWide:
 			r, size := utf8.DecodeRune(src[j:b])
 			if r == utf8.RuneError && size == 1 || !inCharRange(r) {
 				return "", false
 			}
 			j += size
 			continue
-		}
-		switch {
-		case c == '&' || c == '\r':
-			plain = false
-		case c == '<':
-			return "", false
-		case c == '>' && !attr && j-a >= 2 && src[j-1] == ']' && src[j-2] == ']':
-			return "", false // "]]>" outside CDATA
-		case c < 0x20 && c != '\t' && c != '\n':
-			return "", false
 		}
 		j++
 	}
@@ -435,6 +463,34 @@ func (p *scanner) text(a, b int, attr bool) (string, bool) {
 	p.buf = out
 	return string(out), true
 }
+
+// Byte classes of character data.
+const (
+	textPlain   = iota
+	textSpecial // & or \r: the text is decoded
+	textBad     // a control character
+	textGT      // >, which may end "]]>"
+	textLT      // <
+	textWide    // the start of a multi-byte character
+)
+
+var textClass = func() (t [256]byte) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c == '&' || c == '\r':
+			t[c] = textSpecial
+		case c < 0x20 && c != '\t' && c != '\n':
+			t[c] = textBad
+		case c == '>':
+			t[c] = textGT
+		case c == '<':
+			t[c] = textLT
+		case c >= utf8.RuneSelf:
+			t[c] = textWide
+		}
+	}
+	return t
+}()
 
 // entityAt reads one of the predefined entities (after its &) and returns
 // its character and length with the semicolon.
