@@ -39,6 +39,19 @@ type fastParser struct {
 	names []string // raw qualified names of open elements
 	marks []int    // len(scope) when each open element started
 	count int
+	raw   []rawAttr // scratch for a start tag's attributes
+	slab  []elem    // elements are allocated in chunks
+}
+
+type rawAttr struct{ name, value string }
+
+func (p *fastParser) newElem() *elem {
+	if len(p.slab) == 0 {
+		p.slab = make([]elem, 16)
+	}
+	e := &p.slab[0]
+	p.slab = p.slab[1:]
+	return e
 }
 
 func (p *fastParser) parse() (*elem, error) {
@@ -184,8 +197,8 @@ func (p *fastParser) startTag() (*elem, error) {
 		return nil, errFallback
 	}
 	mark := len(p.scope)
-	type rawAttr struct{ name, value string }
-	var attrs []rawAttr
+	attrs := p.raw[:0]
+	defer func() { p.raw = attrs[:0] }()
 	selfClose := false
 	for {
 		sp := p.space()
@@ -246,7 +259,7 @@ func (p *fastParser) startTag() (*elem, error) {
 			p.scope = append(p.scope, nsBinding{local, v})
 		}
 	}
-	e := &elem{}
+	e := p.newElem()
 	pre, local, ok := strings.Cut(qname, ":")
 	if !ok {
 		pre, local = "", qname

@@ -174,6 +174,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if err == nil {
 				writeAnswer(w, soap, o.b)
 			}
+			if o != nil && cap(o.b) <= 1<<20 {
+				outs.Put(o)
+			}
 		}
 	}
 	if h.Observe != nil {
@@ -314,10 +317,14 @@ func (h *Handler) call(ctx context.Context, req *request) (*out, error) {
 	return nil, newFault(faultActionNotSupported, "action %s is not supported", req.env.action)
 }
 
+// outs holds answer buffers for reuse.
+var outs = sync.Pool{New: func() any { return &out{b: make([]byte, 0, 4096)} }}
+
 // answer starts an answer with the action of the request plus
 // "Response".
 func answer(req *request, action string) *out {
-	o := &out{b: make([]byte, 0, 2048)}
+	o := outs.Get().(*out)
+	o.b = o.b[:0]
 	o.head(req.env.soap, action, req.env.messageID, req.env.hasMsgID)
 	return o
 }
