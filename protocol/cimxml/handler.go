@@ -149,7 +149,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tail := "</" + kind + "></SIMPLERSP></MESSAGE></CIM>\n"
 	// The results go to a buffer that becomes a chunked stream once they
 	// pass streamThreshold: a large enumeration never sits whole in memory.
-	sp := &spill{w: w, head: head.Bytes(), wrap: wrap, trailers: strings.Contains(strings.ToLower(r.Header.Get("TE")), "trailers"), buf: getBodyBuf()}
+	sp := &spill{w: w, head: head.Bytes(), wrap: wrap, trailers: takesTrailers(r), buf: getBodyBuf()}
 	defer func() {
 		if sp.buf != nil {
 			putBodyBuf(sp.buf)
@@ -196,15 +196,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	size := head.Len() + len(open) + len(results) + len(end) + len(tail)
-	w.Header().Set("Content-Type", `application/xml; charset="utf-8"`)
-	w.Header().Set("CIMOperation", "MethodResponse")
-	w.Header().Set("Content-Length", strconv.Itoa(size))
+	hd := w.Header()
+	hd["Content-Type"] = xmlContentType // shared: len == cap, so an Add copies
+	hd["Cimoperation"] = methodResponse
+	hd["Content-Length"] = []string{strconv.Itoa(size)}
 	w.WriteHeader(http.StatusOK)
 	w.Write(head.Bytes())
 	io.WriteString(w, open)
 	w.Write(results)
 	io.WriteString(w, end)
 	io.WriteString(w, tail)
+}
+
+// methodResponse is the CIMOperation header of answers.
+var methodResponse = []string{"MethodResponse"}
+
+// takesTrailers reports whether the client takes trailers (its first TE
+// header names them).
+func takesTrailers(r *http.Request) bool {
+	te := r.Header["Te"]
+	return len(te) > 0 && strings.Contains(strings.ToLower(te[0]), "trailers")
 }
 
 // writeError writes an ERROR element for a failed operation.
