@@ -284,6 +284,12 @@ func TestWsl(t *testing.T) {
 	check("wsl get missing", out, "wsa:DestinationUnreachable", `Code="2147749890"`)
 	out, _ = wslRun(t, d, "secret", nil, "wsl", "get", "Sample_Disk", "Colour=red")
 	check("wsl get bad selector", out, "wsman:InvalidSelectors")
+	// Over HTTPS (wsl runs curl --insecure without WSNOSSL).
+	out, code = wslRun(t, d, "secret", []string{"WSENDPOINT=" + d.wsmans, "WSNOSSL="}, "wsl", "get", "Sample_Disk", "Name=sdb")
+	check("wsl get over HTTPS", out, "<p:Model>WD Blue</p:Model>")
+	if code != 0 {
+		t.Errorf("wsl get over HTTPS: exit %d", code)
+	}
 	out, code = wslRun(t, d, "wrong", nil, "wsl", "get", "Sample_Disk", "Name=sda")
 	if code == 0 || !strings.Contains(out, "is empty, verify credentials") {
 		t.Errorf("wsl with a wrong password: exit %d\n%s", code, out)
