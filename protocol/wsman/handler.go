@@ -32,9 +32,9 @@ const (
 
 // Handler serves WS-Management on POST /wsman.
 type Handler struct {
-	CIMOM *cimom.CIMOM
-	Auth  Authenticator
-	Log   *slog.Logger
+	CIMOM *cimom.CIMOM  // the object manager every operation calls
+	Auth  Authenticator // checks credentials before anything is decoded
+	Log   *slog.Logger  // failed operations are logged here (default slog.Default())
 	// MaxRequest bounds a request envelope (default DefaultMaxRequest);
 	// a larger one is a wsman:EncodingLimit fault.
 	MaxRequest int64
@@ -55,8 +55,6 @@ type Handler struct {
 	// how long it took, and the WBEM status name of its failure ("" for
 	// success).
 	Observe func(op string, took time.Duration, status string)
-	// Now is the clock for context expiry (default time.Now).
-	Now func() time.Time
 
 	once    sync.Once
 	machine string
@@ -69,9 +67,6 @@ func (h *Handler) init() {
 		h.machine, _ = os.Hostname()
 		if h.machine == "" {
 			h.machine = "localhost"
-		}
-		if h.Now == nil {
-			h.Now = time.Now
 		}
 		h.enums.m = map[string]*enumContext{}
 	})
