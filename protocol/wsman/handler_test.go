@@ -51,6 +51,9 @@ func newServer(t testing.TB, tune func(h *Handler)) (string, *Handler) {
 	h := &Handler{CIMOM: om, MaxRequest: 1 << 20, Namespace: sampleNS, Log: slog.New(slog.DiscardHandler),
 		Auth: func(r *http.Request) (cimom.Principal, bool) {
 			n, p, ok := r.BasicAuth()
+			if ok && n == "guest" && p == "guest-pw" {
+				return cimom.Principal{Name: "guest"}, true
+			}
 			return cimom.Principal{Name: "root"}, ok && n == "admin" && p == "pw"
 		}}
 	if tune != nil {
@@ -614,5 +617,31 @@ func TestInvoke(t *testing.T) {
 	code, body = post(t, url, env)
 	if code == 200 || !strings.Contains(body, "<s:Fault>") {
 		t.Errorf("Spin without a provider: %d\n%s", code, body)
+	}
+}
+
+// TestAccessDenied: a user without rights on the namespace gets
+// wsman:AccessDenied from cimom's check, whatever the operation.
+func TestAccessDenied(t *testing.T) {
+	url, _ := newServer(t, nil)
+	for _, m := range []msg{
+		{action: actGet, uri: diskURI, selectors: [][2]string{{"Name", "sda"}}},
+		{action: actDelete, uri: diskURI, selectors: [][2]string{{"Name", "sda"}}},
+		{action: actEnumerate, uri: diskURI, body: "<wsen:Enumerate/>"},
+	} {
+		env, id := m.build()
+		req, _ := http.NewRequest("POST", url, strings.NewReader(env))
+		req.SetBasicAuth("guest", "guest-pw")
+		rsp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rsp.Body)
+		rsp.Body.Close()
+		if rsp.StatusCode != 400 {
+			t.Errorf("%s as guest: HTTP %d\n%s", m.action, rsp.StatusCode, b)
+		}
+		checkAnswer(t, string(b), id, faultActionWSMan)
+		checkFault(t, string(b), "Sender", "wsman:AccessDenied", 0x80041003)
 	}
 }
