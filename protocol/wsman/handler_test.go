@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/mof"
 	"github.com/wbemd/wbemd/store/bolt"
@@ -644,4 +645,43 @@ func TestAccessDenied(t *testing.T) {
 		checkAnswer(t, string(b), id, faultActionWSMan)
 		checkFault(t, string(b), "Sender", "wsman:AccessDenied", 0x80041003)
 	}
+}
+
+// TestStreamedPull: a Pull answer past 64 KiB streams; when it turns out
+// to be the last, it carries EndOfSequence and the context, and the next
+// Pull answers EndOfSequence alone.
+func TestStreamedPull(t *testing.T) {
+	url, h := newServer(t, nil)
+	ctx := context.Background()
+	svc, err := h.CIMOM.Connect(ctx, sampleNS, cimom.Principal{Name: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cls, err := svc.GetObject(ctx, "Sample_Volume", 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch []*cim.Object
+	for i := 0; i < 400; i++ {
+		inst, _ := cls.SpawnInstance()
+		inst.Put("Name", cim.Value{Type: cim.TypeString, V: fmt.Sprintf("vol%03d", i)})
+		inst.Put("Model", cim.Value{Type: cim.TypeString, V: strings.Repeat("m", 300)})
+		batch = append(batch, inst)
+	}
+	if _, err := h.CIMOM.PutInstances(ctx, sampleNS, cimom.Principal{Name: "root"}, batch, cimom.FlagCreateOnly); err != nil {
+		t.Fatal(err)
+	}
+	vol := dmtf + "Sample_Volume"
+	body := do(t, url, msg{action: actEnumerate, uri: vol, body: "<wsen:Enumerate/>"}, 200, actEnumerate+"Response")
+	id := regexp.MustCompile(`<wsen:EnumerationContext>([^<]+)<`).FindStringSubmatch(body)[1]
+	pull := msg{action: actPull, uri: vol, body: "<wsen:Pull><wsen:EnumerationContext>" + id + "</wsen:EnumerationContext><wsen:MaxElements>1000</wsen:MaxElements></wsen:Pull>"}
+	body = do(t, url, pull, 200, actPull+"Response")
+	if n := strings.Count(body, "<p:Sample_Volume "); n != 402 || len(body) < 128<<10 || !strings.Contains(body, "<wsen:EndOfSequence/>") || !strings.Contains(body, id) {
+		t.Fatalf("streamed Pull: %d instances, %d bytes", n, len(body))
+	}
+	body = do(t, url, pull, 200, actPull+"Response")
+	if !strings.Contains(body, "<wsen:PullResponse><wsen:EndOfSequence/></wsen:PullResponse>") {
+		t.Errorf("final Pull:\n%s", body)
+	}
+	do(t, url, pull, 500, nsWSEN+"/fault")
 }
