@@ -30,3 +30,21 @@ func TestConfigure(t *testing.T) {
 		t.Error("--cert without --key was accepted")
 	}
 }
+
+func TestWSManFlags(t *testing.T) {
+	cfg, err := configure(nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.WSManHTTP != ":5985" || cfg.WSManHTTPS != ":5986" || cfg.WSManNamespace != "root/cimv2" || cfg.WSManAnonIdentify {
+		t.Errorf("WS-Management defaults: %+v", cfg)
+	}
+	env := map[string]string{"WBEMD_WSMAN_HTTPS": "off", "WBEMD_WSMAN_ANONYMOUS_IDENTIFY": "true"}
+	cfg, err = configure([]string{"--wsman-http", "127.0.0.1:0", "--wsman-namespace", "root/sample"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.WSManHTTP != "127.0.0.1:0" || cfg.WSManHTTPS != "off" || cfg.WSManNamespace != "root/sample" || !cfg.WSManAnonIdentify {
+		t.Errorf("WS-Management flags: %+v", cfg)
+	}
+}
