@@ -289,6 +289,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	for _, srv := range servers {
 		srv.Shutdown(sctx)
 	}
+	wh.Close() // and any opened while the listeners drained
 	return <-closed
 }
 
