@@ -29,14 +29,13 @@ func TestPutMOF(t *testing.T) {
 	if !strings.Contains(text, `Model = "New";`) || !strings.Contains(text, "SizeBytes = 42;") {
 		t.Errorf("after the partial update:\n%s", text)
 	}
-	before := content(t, repo)
 	if r := put(text, "--update-only"); r.code != 0 {
 		t.Errorf("get -o mof put back: exit %d, %q", r.code, r.stderr)
 	}
 	if got := mustRun(t, repo, "", append(ns, "-o", "mof", "get", `Sample_Disk.Name="sdc"`)...); got != text {
 		t.Errorf("round trip changed the instance:\n%s\nwant\n%s", got, text)
 	}
-	before = content(t, repo)
+	before := content(t, repo)
 	for _, c := range []struct {
 		mof    string
 		code   int
