@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -44,7 +43,7 @@ type Client struct {
 	url  string
 	ns   string
 	opts ClientOptions
-	http *http.Client
+	tr   *transport
 
 	mu      sync.Mutex
 	classes map[string]*cim.Object // folded name -> class, to complete instances
@@ -77,15 +76,12 @@ func Dial(ctx context.Context, url, ns string, opts ClientOptions) (*Client, err
 	if opts.MaxConns == 0 {
 		opts.MaxConns = 64
 	}
-	tr := &http.Transport{TLSClientConfig: tlsConf, MaxIdleConnsPerHost: opts.MaxConns, MaxConnsPerHost: opts.MaxConns}
-	if opts.Socket != "" {
-		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", opts.Socket)
-		}
+	url = strings.TrimSuffix(url, "/")
+	tr, err := newTransport(url, tlsConf, opts.Socket, opts.MaxConns)
+	if err != nil {
+		return nil, cim.Errorf(cim.ETransportFailure, "%v", err)
 	}
-	c := &Client{url: strings.TrimSuffix(url, "/"), ns: strings.Trim(strings.ReplaceAll(ns, "\\", "/"), "/"), opts: opts,
-		http: &http.Client{Transport: tr, Timeout: opts.Timeout}}
+	c := &Client{url: url, ns: strings.Trim(strings.ReplaceAll(ns, "\\", "/"), "/"), opts: opts, tr: tr}
 	if _, err := c.GetObject(ctx, "__Namespace", 0, nil); err != nil {
 		return nil, err
 	}
@@ -148,7 +144,10 @@ func (c *Client) send(ctx context.Context, method string, target *cim.ObjectPath
 	}
 	w.s("</" + call + "></SIMPLEREQ></MESSAGE></CIM>")
 	w.release()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url+"/cimom", body)
+	// The whole exchange, answer included, has opts.Timeout.
+	rctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.url+"/cimom", body)
 	if err != nil {
 		return nil, cim.Errorf(cim.ETransportFailure, "%v", err)
 	}
@@ -163,8 +162,9 @@ func (c *Client) send(ctx context.Context, method string, target *cim.ObjectPath
 	h["Cimmethod"] = []string{method}
 	h["Cimobject"] = []string{object}
 	req.Header = h
-	rsp, err := c.http.Do(req)
+	rsp, err := c.tr.roundTrip(req)
 	if err != nil {
+		err = postError(c.url+"/cimom", err)
 		if ctx.Err() != nil {
 			return nil, cim.Errorf(cim.ECallCancelled, "%v", err)
 		}

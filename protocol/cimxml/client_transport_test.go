@@ -1,0 +1,177 @@
+package cimxml
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// transportServer serves "ok" (or what handler answers) and counts the
+// connections it accepted.
+func transportServer(t *testing.T, handler http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var conns atomic.Int32
+	if handler == nil {
+		handler = func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body); io.WriteString(w, "ok") }
+	}
+	srv := httptest.NewUnstartedServer(handler)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, &conns
+}
+
+func exchangeOnce(ctx context.Context, tr *transport, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader("body"))
+	if err != nil {
+		return "", err
+	}
+	rsp, err := tr.roundTrip(req)
+	if err != nil {
+		return "", err
+	}
+	defer rsp.Body.Close()
+	b, err := io.ReadAll(rsp.Body)
+	return string(b), err
+}
+
+func TestTransportReusesAndRedials(t *testing.T) {
+	srv, conns := transportServer(t, nil)
+	tr, err := newTransport(srv.URL, &tls.Config{}, "", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if got, err := exchangeOnce(ctx, tr, srv.URL); err != nil || got != "ok" {
+			t.Fatalf("exchange %d: %q, %v", i, got, err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("3 exchanges in turn used %d connections, want 1", n)
+	}
+	// The server closes its idle connections: the next exchange sees it
+	// and dials again instead of failing.
+	srv.CloseClientConnections()
+	if got, err := exchangeOnce(ctx, tr, srv.URL); err != nil || got != "ok" {
+		t.Fatalf("after the server closed the connection: %q, %v", got, err)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2", n)
+	}
+}
+
+func TestTransportClosesUnreadAnswers(t *testing.T) {
+	srv, conns := transportServer(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, strings.Repeat("x", 100_000))
+	})
+	tr, _ := newTransport(srv.URL, &tls.Config{}, "", 4)
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader("body"))
+		rsp, err := tr.roundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rsp.Body.Read(make([]byte, 10))
+		rsp.Body.Close()
+	}
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("answers closed unread: %d connections, want 2", n)
+	}
+}
+
+func TestTransportBoundsConnections(t *testing.T) {
+	release := make(chan struct{})
+	var inside atomic.Int32
+	srv, conns := transportServer(t, func(w http.ResponseWriter, r *http.Request) {
+		inside.Add(1)
+		<-release
+		io.WriteString(w, "ok")
+	})
+	tr, _ := newTransport(srv.URL, &tls.Config{}, "", 2)
+	var wg sync.WaitGroup
+	errs := make(chan error, 5)
+	for i := 0; i < 5; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if got, err := exchangeOnce(context.Background(), tr, srv.URL); err != nil || got != "ok" {
+				errs <- errors.Join(err, errors.New(got))
+			}
+		}()
+	}
+	for inside.Load() < 2 {
+		// wait until two exchanges are in the handler
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		default:
+		}
+		waitABit()
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := conns.Load(); n > 2 {
+		t.Fatalf("%d connections, want at most 2", n)
+	}
+}
+
+func TestTransportCancel(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	started := make(chan struct{}, 1)
+	srv, _ := transportServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/block" {
+			started <- struct{}{}
+			<-release
+		}
+		io.WriteString(w, "ok")
+	})
+	tr, _ := newTransport(srv.URL, &tls.Config{}, "", 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := exchangeOnce(ctx, tr, srv.URL+"/block")
+		done <- err
+	}()
+	<-started
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled exchange: %v, want context.Canceled", err)
+	}
+	// The connection's slot is free again.
+	if got, err := exchangeOnce(context.Background(), tr, srv.URL); err != nil || got != "ok" {
+		t.Fatalf("after a cancelled exchange: %q, %v", got, err)
+	}
+}
+
+func TestTransportTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer srv.Close()
+	tr, _ := newTransport(srv.URL, &tls.Config{InsecureSkipVerify: true}, "", 2)
+	for i := 0; i < 2; i++ {
+		if got, err := exchangeOnce(context.Background(), tr, srv.URL); err != nil || got != "ok" {
+			t.Fatalf("TLS exchange: %q, %v", got, err)
+		}
+	}
+}
+
+func waitABit() { runtime.Gosched() }
