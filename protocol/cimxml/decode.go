@@ -103,7 +103,12 @@ func lowerName(name string) string {
 
 // namespaceOf joins the NAMESPACE elements of a LOCALNAMESPACEPATH.
 func namespaceOf(n *node) string {
-	var parts []string
+	if len(n.kids) == 1 && n.kids[0].name == "NAMESPACE" {
+		name, _ := n.kids[0].attr("NAME")
+		return name
+	}
+	var room [8]string
+	parts := room[:0]
 	for _, k := range n.kids {
 		if k.name == "NAMESPACE" {
 			name, _ := k.attr("NAME")

@@ -262,13 +262,21 @@ func plainDeclaration(b []byte) bool {
 	if rest, ok := pseudoAttr(b, "standalone", func(v []byte) bool { return string(v) == "yes" || string(v) == "no" }); ok {
 		b = rest
 	}
-	return len(bytes.Trim(b, " \t\r\n")) == 0
+	return len(trimSpace(b)) == 0
+}
+
+// trimSpace drops the XML white space that starts b.
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	return b
 }
 
 // pseudoAttr reads name="value" (after white space, or at the start) and
 // returns what follows it.
 func pseudoAttr(b []byte, name string, good func([]byte) bool) ([]byte, bool) {
-	t := bytes.TrimLeft(b, " \t\r\n")
+	t := trimSpace(b)
 	if len(t) == len(b) && name != "version" {
 		return b, false
 	}
