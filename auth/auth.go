@@ -52,7 +52,8 @@ type Users struct {
 
 type verifiedUser struct {
 	p      cimom.Principal
-	modRev int64
+	modRev int64 // of the user record verified against
+	seen   int64 // the store's revision when that record was last read
 }
 
 type window struct {
@@ -184,13 +185,27 @@ func (u *Users) Verify(ctx context.Context, addr, name, password string) (cimom.
 		return cimom.Principal{}, ErrRateLimited
 	}
 	u.mu.Unlock()
+	id := sha256.Sum256([]byte(cim.Fold(name) + "\x00" + password))
+	// While the store's revision stays the one at which the record was
+	// read, the record is unchanged: no read is needed. (The revision is
+	// read before the record, so a change in between reads again next time.)
+	rev, revErr := u.st.Rev(ctx)
+	u.mu.Lock()
+	if v, ok := u.verified[id]; ok && revErr == nil && v.seen == rev {
+		u.mu.Unlock()
+		return v.p, nil
+	}
+	u.mu.Unlock()
 	kv, found, err := u.st.Get(ctx, userKey(name))
 	if err != nil {
 		return cimom.Principal{}, err
 	}
-	id := sha256.Sum256([]byte(cim.Fold(name) + "\x00" + password))
 	u.mu.Lock()
 	if v, ok := u.verified[id]; ok && found && v.modRev == kv.ModRev {
+		if revErr == nil {
+			v.seen = rev
+			u.verified[id] = v
+		}
 		u.mu.Unlock()
 		return v.p, nil
 	}
@@ -217,6 +232,10 @@ func (u *Users) Verify(ctx context.Context, addr, name, password string) (cimom.
 	if len(u.verified) > 10_000 {
 		u.verified = map[[32]byte]verifiedUser{}
 	}
-	u.verified[id] = verifiedUser{p: p, modRev: kv.ModRev}
+	seen := int64(-1) // unknown: the record is read again next time
+	if revErr == nil {
+		seen = rev
+	}
+	u.verified[id] = verifiedUser{p: p, modRev: kv.ModRev, seen: seen}
 	return p, nil
 }
