@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,7 +51,7 @@ type Client struct {
 	classes map[string]*cim.Object // folded name -> class, to complete instances
 
 	authOnce sync.Once
-	authz    []string // the Authorization header
+	authz    string // the Authorization header
 }
 
 var _ cimom.Services = (*Client)(nil)
@@ -88,18 +90,41 @@ func Dial(ctx context.Context, url, ns string, opts ClientOptions) (*Client, err
 	return c, nil
 }
 
-// Header values every request carries, shared (the transport only reads
-// them).
-var (
-	xmlContentType  = []string{`application/xml; charset="utf-8"`}
-	protocolVersion = []string{"1.0"}
-	methodCall      = []string{"MethodCall"}
-)
+// appendRequest writes the HTTP request of a CIM-XML call with body, byte
+// for byte as net/http's Request.Write writes it: the request line, Host
+// and User-Agent, Content-Length, the other headers sorted by key, then the
+// body.
+func (c *Client) appendRequest(b *bytes.Buffer, method, object string, body []byte) {
+	b.Write(c.tr.head)
+	b.WriteString("Content-Length: ")
+	b.WriteString(strconv.Itoa(len(body)))
+	b.WriteString("\r\n")
+	if c.opts.Socket == "" {
+		b.WriteString("Authorization: ")
+		b.WriteString(c.authorization())
+		b.WriteString("\r\n")
+	}
+	b.WriteString("Cimmethod: ")
+	b.WriteString(headerValue(method))
+	b.WriteString("\r\nCimobject: ")
+	b.WriteString(headerValue(object))
+	b.WriteString("\r\nCimoperation: MethodCall\r\nCimprotocolversion: 1.0\r\nContent-Type: application/xml; charset=\"utf-8\"\r\n\r\n")
+	b.Write(body)
+}
+
+// headerValue is a header value as net/http writes it: new lines become
+// spaces, and white space around is dropped.
+func headerValue(v string) string {
+	if strings.ContainsAny(v, "\r\n") {
+		v = strings.NewReplacer("\n", " ", "\r", " ").Replace(v)
+	}
+	return textproto.TrimString(v)
+}
 
 // authorization returns the Basic credentials, encoded once.
-func (c *Client) authorization() []string {
+func (c *Client) authorization() string {
 	c.authOnce.Do(func() {
-		c.authz = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(c.opts.User+":"+c.opts.Password))}
+		c.authz = headerValue("Basic " + base64.StdEncoding.EncodeToString([]byte(c.opts.User+":"+c.opts.Password)))
 	})
 	return c.authz
 }
@@ -127,7 +152,8 @@ func (c *Client) send(ctx context.Context, method string, target *cim.ObjectPath
 		t.Server, t.Namespace = "", ""
 		object = url.PathEscape(c.ns) + ":" + url.PathEscape(t.String())
 	}
-	body := bytes.NewBuffer(make([]byte, 0, 1024))
+	body := getBodyBuf()
+	defer putBodyBuf(body)
 	w := newWriter(body)
 	w.s(`<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ><` + call)
 	w.attr("NAME", method)
@@ -144,25 +170,13 @@ func (c *Client) send(ctx context.Context, method string, target *cim.ObjectPath
 	}
 	w.s("</" + call + "></SIMPLEREQ></MESSAGE></CIM>")
 	w.release()
+	wire := getBodyBuf()
+	defer putBodyBuf(wire)
+	c.appendRequest(wire, method, object, body.Bytes())
 	// The whole exchange, answer included, has opts.Timeout.
 	rctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, c.url+"/cimom", body)
-	if err != nil {
-		return nil, cim.Errorf(cim.ETransportFailure, "%v", err)
-	}
-	// The header keys are in canonical form, as Header.Set would write them.
-	h := make(http.Header, 6)
-	if c.opts.Socket == "" {
-		h["Authorization"] = c.authorization()
-	}
-	h["Content-Type"] = xmlContentType
-	h["Cimprotocolversion"] = protocolVersion
-	h["Cimoperation"] = methodCall
-	h["Cimmethod"] = []string{method}
-	h["Cimobject"] = []string{object}
-	req.Header = h
-	rsp, err := c.tr.roundTrip(req)
+	rsp, err := c.tr.roundTrip(rctx, wire.Bytes())
 	if err != nil {
 		err = postError(c.url+"/cimom", err)
 		if ctx.Err() != nil {

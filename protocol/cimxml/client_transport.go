@@ -2,6 +2,7 @@ package cimxml
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -28,6 +29,7 @@ type transport struct {
 	socket string // a local socket to dial instead of addr
 	tls    *tls.Config
 
+	head  []byte        // a request's start: request line, Host, User-Agent
 	idle  chan *pconn   // connections kept alive
 	slots chan struct{} // one per open connection, at most max
 }
@@ -36,7 +38,6 @@ type transport struct {
 type pconn struct {
 	c  net.Conn
 	br *bufio.Reader
-	bw *bufio.Writer
 }
 
 func newTransport(rawURL string, tlsConf *tls.Config, socket string, max int) (*transport, error) {
@@ -44,7 +45,11 @@ func newTransport(rawURL string, tlsConf *tls.Config, socket string, max int) (*
 	if err != nil {
 		return nil, err
 	}
-	t := &transport{scheme: u.Scheme, host: u.Hostname(), socket: socket, tls: tlsConf,
+	head, err := requestHead(rawURL + "/cimom")
+	if err != nil {
+		return nil, err
+	}
+	t := &transport{scheme: u.Scheme, host: u.Hostname(), socket: socket, tls: tlsConf, head: head,
 		idle: make(chan *pconn, max), slots: make(chan struct{}, max)}
 	t.addr = u.Host
 	if u.Port() == "" {
@@ -55,6 +60,24 @@ func newTransport(rawURL string, tlsConf *tls.Config, socket string, max int) (*
 		t.addr = net.JoinHostPort(u.Hostname(), port)
 	}
 	return t, nil
+}
+
+// requestHead returns what net/http's Request.Write writes for a POST to
+// rawURL before its Content-Length: the request line, Host and User-Agent.
+func requestHead(rawURL string) ([]byte, error) {
+	req, err := http.NewRequest(http.MethodPost, rawURL, strings.NewReader("x"))
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := req.Write(&b); err != nil {
+		return nil, err
+	}
+	head, _, ok := bytes.Cut(b.Bytes(), []byte("Content-Length: "))
+	if !ok {
+		return nil, errors.New("cimxml: no Content-Length in a request")
+	}
+	return head, nil
 }
 
 // connect dials a new connection (TLS for https).
@@ -85,7 +108,7 @@ func (t *transport) connect(ctx context.Context) (*pconn, error) {
 		}
 		c = tc
 	}
-	return &pconn{c: c, br: bufio.NewReaderSize(c, 4096), bw: bufio.NewWriterSize(c, 4096)}, nil
+	return &pconn{c: c, br: bufio.NewReaderSize(c, 4096)}, nil
 }
 
 // get returns an idle connection the server has not closed, or a new one
@@ -151,10 +174,10 @@ func (t *transport) discard(pc *pconn) {
 // write.
 var longAgo = time.Unix(1, 0)
 
-// roundTrip writes req and reads the head of its answer; the answer's body
-// must be read to its end (then the connection is reused) or closed.
-func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
+// roundTrip writes the request wire (whole, with its body) and reads the
+// head of its answer; the answer's body must be read to its end (then the
+// connection is reused) or closed.
+func (t *transport) roundTrip(ctx context.Context, wire []byte) (*http.Response, error) {
 	pc, err := t.get(ctx)
 	if err != nil {
 		return nil, err
@@ -170,13 +193,10 @@ func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	if err := req.Write(pc.bw); err != nil {
+	if _, err := pc.c.Write(wire); err != nil {
 		return fail(err)
 	}
-	if err := pc.bw.Flush(); err != nil {
-		return fail(err)
-	}
-	rsp, err := http.ReadResponse(pc.br, req)
+	rsp, err := http.ReadResponse(pc.br, nil)
 	if err != nil {
 		return fail(err)
 	}

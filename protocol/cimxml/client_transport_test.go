@@ -1,6 +1,7 @@
 package cimxml
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -34,18 +35,31 @@ func transportServer(t *testing.T, handler http.HandlerFunc) (*httptest.Server, 
 	return srv, &conns
 }
 
+// wireOf is a request as net/http writes it.
+func wireOf(t testing.TB, url string) []byte {
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader("body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	req.Write(&b)
+	return b.Bytes()
+}
+
 func exchangeOnce(ctx context.Context, tr *transport, url string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader("body"))
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader("body"))
 	if err != nil {
 		return "", err
 	}
-	rsp, err := tr.roundTrip(req)
+	var b bytes.Buffer
+	req.Write(&b)
+	rsp, err := tr.roundTrip(ctx, b.Bytes())
 	if err != nil {
 		return "", err
 	}
 	defer rsp.Body.Close()
-	b, err := io.ReadAll(rsp.Body)
-	return string(b), err
+	answer, err := io.ReadAll(rsp.Body)
+	return string(answer), err
 }
 
 func TestTransportReusesAndRedials(t *testing.T) {
@@ -81,8 +95,7 @@ func TestTransportClosesUnreadAnswers(t *testing.T) {
 	tr, _ := newTransport(srv.URL, &tls.Config{}, "", 4)
 	ctx := context.Background()
 	for i := 0; i < 2; i++ {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader("body"))
-		rsp, err := tr.roundTrip(req)
+		rsp, err := tr.roundTrip(ctx, wireOf(t, srv.URL))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,3 +188,40 @@ func TestTransportTLS(t *testing.T) {
 }
 
 func waitABit() { runtime.Gosched() }
+
+// TestRequestWire: the client writes a call's request byte for byte as
+// net/http's Request.Write would.
+func TestRequestWire(t *testing.T) {
+	for _, c := range []struct {
+		url, user, socket, method, object string
+	}{
+		{"http://127.0.0.1:5988", "admin", "", "GetInstance", "root%2Fcimv2"},
+		{"https://wbem.example:5989/base", "u", "", "Invoke", "root%2Fcimv2:A.K=%221%22"},
+		{"http://[::1]:5988", "", "/run/wbemd.sock", " odd\r\nname ", "x"},
+	} {
+		tr, err := newTransport(c.url, &tls.Config{}, c.socket, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl := &Client{url: c.url, tr: tr, opts: ClientOptions{User: c.user, Password: "pw:x", Socket: c.socket}}
+		body := []byte("<CIM>body</CIM>")
+		var got bytes.Buffer
+		cl.appendRequest(&got, c.method, c.object, body)
+		req, _ := http.NewRequest(http.MethodPost, c.url+"/cimom", bytes.NewReader(body))
+		if c.socket == "" {
+			req.SetBasicAuth(c.user, "pw:x")
+		}
+		req.Header.Set("Content-Type", `application/xml; charset="utf-8"`)
+		req.Header.Set("CIMProtocolVersion", "1.0")
+		req.Header.Set("CIMOperation", "MethodCall")
+		req.Header.Set("CIMMethod", c.method)
+		req.Header.Set("CIMObject", c.object)
+		var want bytes.Buffer
+		if err := req.Write(&want); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%s:\ngot  %q\nwant %q", c.url, got.String(), want.String())
+		}
+	}
+}

@@ -208,8 +208,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, tail)
 }
 
-// methodResponse is the CIMOperation header of answers.
-var methodResponse = []string{"MethodResponse"}
+// Header values of answers, shared.
+var (
+	xmlContentType = []string{`application/xml; charset="utf-8"`}
+	methodResponse = []string{"MethodResponse"}
+)
 
 // takesTrailers reports whether the client takes trailers (its first TE
 // header names them).
