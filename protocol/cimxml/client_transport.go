@@ -197,6 +197,15 @@ func (t *transport) roundTrip(ctx context.Context, wire []byte) (*http.Response,
 		return fail(err)
 	}
 	rsp, err := http.ReadResponse(pc.br, nil)
+	// Informational answers (100 Continue) come before the answer, as
+	// net/http's Transport skips them.
+	for n := 0; err == nil && rsp.StatusCode >= 100 && rsp.StatusCode < 200 && rsp.StatusCode != http.StatusSwitchingProtocols; n++ {
+		if n == 5 {
+			err = errors.New("too many 1xx informational responses")
+			break
+		}
+		rsp, err = http.ReadResponse(pc.br, nil)
+	}
 	if err != nil {
 		return fail(err)
 	}

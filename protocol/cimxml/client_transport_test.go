@@ -1,6 +1,7 @@
 package cimxml
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -223,5 +224,33 @@ func TestRequestWire(t *testing.T) {
 		if got.String() != want.String() {
 			t.Errorf("%s:\ngot  %q\nwant %q", c.url, got.String(), want.String())
 		}
+	}
+}
+
+// TestTransportSkipsInformational: a 100 Continue before the answer is
+// passed over.
+func TestTransportSkipsInformational(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		io.Copy(io.Discard, req.Body)
+		io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	}()
+	url := "http://" + l.Addr().String()
+	tr, _ := newTransport(url, &tls.Config{}, "", 1)
+	if got, err := exchangeOnce(context.Background(), tr, url); err != nil || got != "ok" {
+		t.Fatalf("%q, %v", got, err)
 	}
 }
