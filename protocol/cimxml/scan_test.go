@@ -80,6 +80,9 @@ func TestParseFast(t *testing.T) {
 		{`<A><![CDATA[x]]></A>`, false},
 		{`<a:A xmlns:a="u"/>`, false},
 		{`<A xmlns="u"/>`, true},
+		{`<A x="1" x="2"/>`, true}, // encoding/xml keeps both; so does the tree
+		{"<A>\x7f</A>", true},
+		{`<?xml version="1.0"?><?xml version="1.0"?><A/>`, true},
 		{`<A>]]></A>`, false},
 		{`<A>&foo;</A>`, false},
 		{`<A b="<"/>`, false},
