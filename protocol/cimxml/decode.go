@@ -12,9 +12,9 @@ type request struct {
 	intrinsic bool
 	method    string
 	ns        string
-	params    map[string]*node // IPARAMVALUE or PARAMVALUE by folded name
-	target    *node            // extrinsic: LOCALINSTANCEPATH or LOCALCLASSPATH
-	decoded   map[*node]any    // objects validateParams decoded, until the operation takes them
+	params    map[string]*node   // IPARAMVALUE or PARAMVALUE by folded name
+	target    *node              // extrinsic: LOCALINSTANCEPATH or LOCALCLASSPATH
+	decoded   map[decodedKey]any // objects validateParams decoded, until the operation takes them
 }
 
 // decodeRequest reads the MESSAGE of a CIM-XML request.

@@ -404,19 +404,19 @@ func validateParams(req *request) error {
 			var err error
 			switch k.name {
 			case "INSTANCE":
-				err = keep(req, k, func() (*cim.Object, error) { return instanceOf(k, 0) })
+				err = keep(req, k, decInstance, func() (*cim.Object, error) { return instanceOf(k, 0) })
 			case "CLASS":
-				err = keep(req, k, func() (*cim.Object, error) { return classOf(k) })
+				err = keep(req, k, decClass, func() (*cim.Object, error) { return classOf(k) })
 			case "INSTANCENAME":
-				err = keep(req, k, func() (*cim.ObjectPath, error) { return instanceNameOf(k) })
+				err = keep(req, k, decInstanceName, func() (*cim.ObjectPath, error) { return instanceNameOf(k) })
 			case "QUALIFIER.DECLARATION":
-				err = keep(req, k, func() (*cim.QualifierDecl, error) { return qualifierDeclOf(k) })
+				err = keep(req, k, decQualifierDecl, func() (*cim.QualifierDecl, error) { return qualifierDeclOf(k) })
 			case "VALUE.NAMEDINSTANCE":
 				if in := k.kid("INSTANCENAME"); in != nil {
-					err = keep(req, in, func() (*cim.ObjectPath, error) { return instanceNameOf(in) })
+					err = keep(req, in, decInstanceName, func() (*cim.ObjectPath, error) { return instanceNameOf(in) })
 				}
 				if inst := k.kid("INSTANCE"); err == nil && inst != nil {
-					err = keep(req, inst, func() (*cim.Object, error) { return instanceOf(inst, 0) })
+					err = keep(req, inst, decInstance, func() (*cim.Object, error) { return instanceOf(inst, 0) })
 				}
 			}
 			if errors.Is(err, errBadRequest) {
@@ -429,22 +429,39 @@ func validateParams(req *request) error {
 
 // keep decodes an element of the request and keeps the result for the
 // operation, which takes it (once) instead of decoding the element again.
-func keep[T any](req *request, n *node, decode func() (T, error)) error {
+func keep[T any](req *request, n *node, how decoding, decode func() (T, error)) error {
 	v, err := decode()
 	if err == nil {
 		if req.decoded == nil {
-			req.decoded = map[*node]any{}
+			req.decoded = map[decodedKey]any{}
 		}
-		req.decoded[n] = v
+		req.decoded[decodedKey{n, how}] = v
 	}
 	return err
 }
 
-// take returns what validateParams decoded from n, the first time it is
-// asked for; otherwise it decodes n.
-func take[T any](req *request, n *node, decode func() (T, error)) (T, error) {
-	if v, ok := req.decoded[n].(T); ok {
-		delete(req.decoded, n)
+// decoding names a decoder of elements.
+type decoding uint8
+
+const (
+	decInstance decoding = iota
+	decClass
+	decInstanceName
+	decQualifierDecl
+)
+
+// decodedKey is an element and how it was decoded.
+type decodedKey struct {
+	n   *node
+	how decoding
+}
+
+// take returns what validateParams decoded from n the same way, the first
+// time it is asked for; otherwise it decodes n.
+func take[T any](req *request, n *node, how decoding, decode func() (T, error)) (T, error) {
+	k := decodedKey{n, how}
+	if v, ok := req.decoded[k].(T); ok {
+		delete(req.decoded, k)
 		return v, nil
 	}
 	return decode()
@@ -480,7 +497,7 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 		if n == nil {
 			return requestError("%s needs %s", req.method, pname)
 		}
-		c, err := take(req, n, func() (*cim.Object, error) { return classOf(n) })
+		c, err := take(req, n, decClass, func() (*cim.Object, error) { return classOf(n) })
 		if err != nil {
 			return err
 		}
@@ -503,7 +520,7 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 		if n == nil {
 			return requestError("CreateInstance needs NewInstance")
 		}
-		inst, err := take(req, n, func() (*cim.Object, error) { return instanceOf(n, 0) })
+		inst, err := take(req, n, decInstance, func() (*cim.Object, error) { return instanceOf(n, 0) })
 		if err != nil {
 			return err
 		}
@@ -571,7 +588,7 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 		if n == nil {
 			return requestError("SetQualifier needs QualifierDeclaration")
 		}
-		d, err := take(req, n, func() (*cim.QualifierDecl, error) { return qualifierDeclOf(n) })
+		d, err := take(req, n, decQualifierDecl, func() (*cim.QualifierDecl, error) { return qualifierDeclOf(n) })
 		if err != nil {
 			return err
 		}
@@ -748,7 +765,7 @@ func instanceParam(req *request, name string) (string, error) {
 	if n == nil {
 		return "", requestError("the operation needs %s", name)
 	}
-	p, err := take(req, n, func() (*cim.ObjectPath, error) { return instanceNameOf(n) })
+	p, err := take(req, n, decInstanceName, func() (*cim.ObjectPath, error) { return instanceNameOf(n) })
 	if err != nil {
 		return "", err
 	}
@@ -834,7 +851,7 @@ func modifyInstance(ctx context.Context, svc cimom.Services, req *request) error
 		return requestError("ModifyInstance needs ModifiedInstance as a VALUE.NAMEDINSTANCE")
 	}
 	nameNode := n.kid("INSTANCENAME")
-	name, err := take(req, nameNode, func() (*cim.ObjectPath, error) { return instanceNameOf(nameNode) })
+	name, err := take(req, nameNode, decInstanceName, func() (*cim.ObjectPath, error) { return instanceNameOf(nameNode) })
 	if err != nil {
 		return err
 	}
@@ -842,7 +859,7 @@ func modifyInstance(ctx context.Context, svc cimom.Services, req *request) error
 	if in == nil {
 		return requestError("ModifiedInstance holds no INSTANCE")
 	}
-	inst, err := take(req, in, func() (*cim.Object, error) { return instanceOf(in, 0) })
+	inst, err := take(req, in, decInstance, func() (*cim.Object, error) { return instanceOf(in, 0) })
 	if err != nil {
 		return err
 	}
