@@ -449,7 +449,36 @@ func (d *decoder) qualifiers(depth int) []Qualifier {
 		q.Value = d.value(depth)
 		out = append(out, q)
 	}
+	d.unique("qualifier", len(out), func(i int) string { return out[i].Name })
 	return out
+}
+
+// unique fails the decode when two of n names (name(i)) are equal but for
+// case: a record never holds two members of one name.
+func (d *decoder) unique(what string, n int, name func(i int) string) {
+	if d.err != nil || n < 2 {
+		return
+	}
+	if n <= 16 {
+		for i := 1; i < n; i++ {
+			for j := 0; j < i; j++ {
+				if EqualFold(name(i), name(j)) {
+					d.fail(what + " " + name(i) + " appears twice")
+					return
+				}
+			}
+		}
+		return
+	}
+	seen := make(map[string]struct{}, n)
+	for i := 0; i < n; i++ {
+		k := Fold(name(i))
+		if _, dup := seen[k]; dup {
+			d.fail(what + " " + name(i) + " appears twice")
+			return
+		}
+		seen[k] = struct{}{}
+	}
 }
 
 // ownQualifiers reads an instance's own qualifiers: the encoder never
@@ -493,6 +522,7 @@ func (d *decoder) object(depth int) *Object {
 		}
 		o.Properties = append(o.Properties, p)
 	}
+	d.unique("property", len(o.Properties), func(i int) string { return o.Properties[i].Name })
 	n = d.count()
 	if n > 0 {
 		o.Methods = make([]Method, 0, n)
@@ -507,8 +537,10 @@ func (d *decoder) object(depth int) *Object {
 			pa.Qualifiers = d.qualifiers(depth)
 			m.Parameters = append(m.Parameters, pa)
 		}
+		d.unique("parameter", len(m.Parameters), func(i int) string { return m.Parameters[i].Name })
 		o.Methods = append(o.Methods, m)
 	}
+	d.unique("method", len(o.Methods), func(i int) string { return o.Methods[i].Name })
 	if d.err != nil {
 		return nil
 	}
