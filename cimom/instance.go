@@ -576,6 +576,14 @@ func checkNulls(inst *cim.Object, ci *classInfo) error {
 // is (WMI's provider guidance); with it, the value becomes NULL.
 func mergePartial(prev, in *cim.Object, ext putExt) *cim.Object {
 	out := prev.Clone()
+	// Property qualifiers come from the written instance, conformed to
+	// the class: a decoded instance's property qualifiers include the
+	// class's unmarked, and written back they would be stored as its own.
+	for i := range out.Properties {
+		if i < len(in.Properties) && cim.EqualFold(in.Properties[i].Name, out.Properties[i].Name) {
+			out.Properties[i].Qualifiers = in.Properties[i].Qualifiers
+		}
+	}
 	for _, name := range ext.properties {
 		src, _ := in.Property(name)
 		dst, _ := out.Property(name)

@@ -309,7 +309,10 @@ func TestPutInstanceRules(t *testing.T) {
 		if _, err := r.svc.PutInstance(ctx, r.inst("Item", "Id", "a", "Size", 2), FlagUpdateOnly, c); err != nil {
 			t.Fatal(err)
 		}
-		o, _ = r.svc.GetObject(ctx, `Item.Id="a"`, 0, nil)
+		o, err := r.svc.GetObject(ctx, `Item.Id="a"`, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if l, _ := o.Get("Label"); !l.IsNull() {
 			t.Errorf("Label %v, want NULL", l)
 		}
