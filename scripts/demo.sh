@@ -2,7 +2,8 @@
 # The main job: build wbem and wbemd, compile the sample schema
 # (examples/sample.mof) into a local repository (./demo-repo, or
 # $WBEM_REPO), show a few CLI commands on it, then serve it over CIM-XML on
-# http://localhost:5988 and https://localhost:5989 (user "admin",
+# http://localhost:5988 and https://localhost:5989 and over WS-Management on
+# http://localhost:5985/wsman and https://localhost:5986/wsman (user "admin",
 # password $WBEMD_ADMIN_PASSWORD, "wbemd" by default) until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,10 @@ w -n root/sample query 'ASSOCIATORS OF {Sample_Disk.Name="sda"}'
 w -n root/sample put --update-only --properties Model Sample_Disk Name=sda Model="Samsung 990"
 w -n root/sample put Sample_Disk Name=sdz SizeBytes=lots
 w -n root/sample -o mof get 'Sample_Disk.Name="sda"'
+w -n root/sample call __SystemSecurity GetCallerAccessRights
 printf '%s\n' "${WBEMD_ADMIN_PASSWORD:-wbemd}" | ./bin/wbem user add admin --admin --password-stdin
 w user list
 echo "Serving. Try: wbemcli ei 'http://admin:${WBEMD_ADMIN_PASSWORD:-wbemd}@localhost:5988/root/sample:Sample_Disk'"
-exec ./bin/wbemd --repo "$WBEM_REPO" --http "${WBEMD_HTTP:-:5988}" --https "${WBEMD_HTTPS:-:5989}"
+echo "or: WSENDPOINT=localhost:5985 WSUSER=admin WSPASS=${WBEMD_ADMIN_PASSWORD:-wbemd} WSNOSSL=true wsl enum Sample_Disk -ns root/sample"
+exec ./bin/wbemd --repo "$WBEM_REPO" --http "${WBEMD_HTTP:-:5988}" --https "${WBEMD_HTTPS:-:5989}" \
+  --wsman-http "${WBEMD_WSMAN_HTTP:-:5985}" --wsman-https "${WBEMD_WSMAN_HTTPS:-:5986}"
