@@ -769,12 +769,7 @@ func (c *Client) ExecMethod(ctx context.Context, path, method string, in *cim.Ob
 			if strings.HasPrefix(p.Name, "__") || p.Value.IsNull() {
 				continue
 			}
-			w.s("<PARAMVALUE")
-			w.attr("NAME", p.Name)
-			w.attr("PARAMTYPE", typeName(p.Type))
-			w.s(">")
-			w.value(p.Value)
-			w.s("</PARAMVALUE>")
+			w.paramValue(p)
 		}
 	})
 	if err != nil {

@@ -463,3 +463,13 @@ func pathOfObject(o *cim.Object) *cim.ObjectPath {
 	}
 	return p
 }
+
+// paramValue writes a method parameter as a PARAMVALUE with its PARAMTYPE.
+func (w *writer) paramValue(p *cim.Property) {
+	w.s("<PARAMVALUE")
+	w.attr("NAME", p.Name)
+	w.attr("PARAMTYPE", typeName(p.Type))
+	w.s(">")
+	w.value(p.Value)
+	w.s("</PARAMVALUE>")
+}

@@ -1137,12 +1137,7 @@ func execMethod(ctx context.Context, svc cimom.Services, req *request, w *writer
 		if cim.EqualFold(o.Name, cimom.ReturnValue) || o.Value.IsNull() {
 			continue
 		}
-		w.s("<PARAMVALUE")
-		w.attr("NAME", o.Name)
-		w.attr("PARAMTYPE", typeName(o.Type))
-		w.s(">")
-		w.value(o.Value)
-		w.s("</PARAMVALUE>")
+		w.paramValue(o)
 	}
 	return nil
 }
