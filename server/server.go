@@ -284,12 +284,14 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	defer cancel()
 	// New calls get WBEM_E_SHUTTING_DOWN while the listeners drain.
 	closed := make(chan error, 1)
-	wh.Close() // open WS-Man enumerations hold the CIMOM
+	h.Close() // open pull and WS-Man enumerations hold the CIMOM
+	wh.Close()
 	go func() { closed <- om.Close(sctx) }()
 	for _, srv := range servers {
 		srv.Shutdown(sctx)
 	}
-	wh.Close() // and any opened while the listeners drained
+	h.Close() // and any opened while the listeners drained
+	wh.Close()
 	return <-closed
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/enumtable"
 	"github.com/wbemd/wbemd/wql"
 )
 
@@ -34,7 +35,7 @@ type Handler struct {
 	// ("" for success).
 	Observe func(method string, took time.Duration, status string)
 
-	pulls pulls
+	pulls enumtable.Table[*pullContext]
 	reqID atomic.Uint64
 }
 
@@ -603,10 +604,12 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 		if err != nil {
 			return err
 		}
-		if _, err := h.pulls.take(id, p.Name); err != nil {
-			return err
+		pc, ok := h.pulls.Get(id, p.Name)
+		if !ok {
+			return errNoContext
 		}
-		h.pulls.remove(id)
+		h.pulls.Forget(id)
+		pc.Unlock()
 		return nil
 	case "EnumerationCount":
 		return cim.Errorf(cim.ENotSupported, "EnumerationCount is not supported (DSP0200 allows it)")

@@ -2,8 +2,6 @@ package cimxml
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,62 +32,26 @@ type codeError struct {
 
 func (e *codeError) Error() string { return e.msg }
 
-// pullContext is an open enumeration of a pull operation.
+// pullContext is an open enumeration of a pull operation. Its lock is
+// held by the one request that uses it (see enumtable).
 type pullContext struct {
-	mu      sync.Mutex
+	sync.Mutex
 	e       cimom.Enumerator
 	pending []*cim.Object // read ahead to tell the end
 	paths   bool          // results are paths
-	user    string        // only its opener may pull
 	ns      string
-	timeout time.Duration
-	timer   *time.Timer
 	opts    options
 }
 
-// pulls holds a Handler's open enumerations.
-type pulls struct {
-	mu sync.Mutex
-	m  map[string]*pullContext
-}
+// Close releases the enumerator (enumtable calls it with the lock held).
+func (pc *pullContext) Close() { pc.e.Close() }
 
-func (ps *pulls) add(pc *pullContext) (string, error) {
-	var b [16]byte
-	rand.Read(b[:])
-	id := hex.EncodeToString(b[:])
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if ps.m == nil {
-		ps.m = map[string]*pullContext{}
-	}
-	if len(ps.m) >= maxOpenEnumerations {
-		return "", cim.Errorf(cim.EQuotaViolation, "more than %d enumerations are open", maxOpenEnumerations)
-	}
-	ps.m[id] = pc
-	pc.timer = time.AfterFunc(pc.timeout, func() { ps.remove(id) })
-	return id, nil
-}
+// Close releases every open pull enumeration (their enumerators hold the
+// CIMOM open); call it before closing the CIMOM.
+func (h *Handler) Close() { h.pulls.CloseAll() }
 
-func (ps *pulls) take(id, user string) (*pullContext, error) {
-	ps.mu.Lock()
-	pc := ps.m[id]
-	ps.mu.Unlock()
-	if pc == nil || pc.user != user {
-		return nil, &codeError{errInvalidEnumerationContext, "the enumeration context is not valid (closed, expired or never opened)"}
-	}
-	return pc, nil
-}
-
-func (ps *pulls) remove(id string) {
-	ps.mu.Lock()
-	pc := ps.m[id]
-	delete(ps.m, id)
-	ps.mu.Unlock()
-	if pc != nil {
-		pc.timer.Stop()
-		pc.e.Close()
-	}
-}
+// errNoContext answers a pull or close of a context that is not open.
+var errNoContext = &codeError{errInvalidEnumerationContext, "the enumeration context is not valid (closed, expired or never opened)"}
 
 // openParams reads what every Open* takes.
 func openParams(req *request) (timeout time.Duration, max int, err error) {
@@ -183,12 +145,14 @@ func (h *Handler) open(ctx context.Context, p cimom.Principal, svc cimom.Service
 			return err
 		}
 	}
-	pc := &pullContext{e: e, paths: paths, user: p.Name, ns: req.ns, timeout: timeout, opts: o}
-	id, err := h.pulls.add(pc)
+	pc := &pullContext{e: e, paths: paths, ns: req.ns, opts: o}
+	id, err := h.pulls.Add(pc, "", p.Name, timeout, maxOpenEnumerations)
 	if err != nil {
 		e.Close()
-		return err
+		return cim.Errorf(cim.EQuotaViolation, "more than %d enumerations are open", maxOpenEnumerations)
 	}
+	pc.Lock()
+	defer pc.Unlock()
 	return h.deliver(ctx, pc, id, max, w)
 }
 
@@ -198,10 +162,11 @@ func (h *Handler) pull(ctx context.Context, p cimom.Principal, req *request, w *
 	if err != nil {
 		return err
 	}
-	pc, err := h.pulls.take(id, p.Name)
-	if err != nil {
-		return err
+	pc, ok := h.pulls.Get(id, p.Name)
+	if !ok {
+		return errNoContext
 	}
+	defer pc.Unlock()
 	if wantPaths := req.method == "PullInstancePaths"; wantPaths != pc.paths {
 		return &codeError{errInvalidEnumerationContext, req.method + " does not match the operation that opened the enumeration"}
 	}
@@ -212,11 +177,9 @@ func (h *Handler) pull(ctx context.Context, p cimom.Principal, req *request, w *
 	return h.deliver(ctx, pc, id, max, w)
 }
 
-// deliver writes up to max results, then EndOfSequence and the context.
+// deliver writes up to max results, then EndOfSequence and the context;
+// pc's lock is held.
 func (h *Handler) deliver(ctx context.Context, pc *pullContext, id string, max int, w *writer) error {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	pc.timer.Reset(pc.timeout)
 	// Read one object more than asked for, to tell whether the sequence
 	// ends with this answer.
 	objs := pc.pending
@@ -225,7 +188,7 @@ func (h *Handler) deliver(ctx context.Context, pc *pullContext, id string, max i
 	for len(objs) <= max {
 		batch, st, err := pc.e.Next(ctx, cimom.Infinite, max+1-len(objs))
 		if err != nil {
-			h.pulls.remove(id)
+			h.pulls.Forget(id)
 			return err
 		}
 		objs = append(objs, batch...)
@@ -259,7 +222,7 @@ func (h *Handler) deliver(ctx context.Context, pc *pullContext, id string, max i
 	w.s(`<PARAMVALUE NAME="EndOfSequence"><VALUE>`)
 	if end {
 		w.s("TRUE")
-		h.pulls.remove(id)
+		h.pulls.Forget(id)
 		id = ""
 	} else {
 		w.s("FALSE")

@@ -3,8 +3,6 @@ package wsman
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,84 +22,35 @@ const (
 )
 
 // enumContext is an open enumeration: the cimom enumerator, what was read
-// ahead of it, and how its items are written.
+// ahead of it, and how its items are written. Its lock is held by the one
+// request that uses it (see enumtable).
 type enumContext struct {
-	mu       sync.Mutex // one Pull at a time
+	sync.Mutex
 	id       string
-	user     string
 	e        cimom.Enumerator
 	pending  []*cim.Object // read ahead of e
 	done     bool          // e has delivered everything
 	err      error         // a failure to report on the next Pull
 	finished bool          // the last batch was sent with the context
-	closed   bool
 	mode     int
 	res      *resource
 	soap     string
 	life     time.Duration
-	timer    *time.Timer
 }
 
-// enumTable holds a Handler's open enumerations.
-type enumTable struct {
-	mu sync.Mutex
-	m  map[string]*enumContext
-}
-
-func (t *enumTable) add(ec *enumContext, max int) error {
-	var b [16]byte
-	rand.Read(b[:])
-	ec.id = "uuid:" + hex.EncodeToString(b[:])
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.m) >= max {
-		return newFault(faultQuotaLimit, "%d enumerations are open: release some, or let them expire", max)
-	}
-	t.m[ec.id] = ec
-	ec.timer = time.AfterFunc(ec.life, func() { t.remove(ec.id) })
-	return nil
-}
-
-// get returns the open enumeration id of user, locked.
-func (t *enumTable) get(id, user string) (*enumContext, error) {
-	t.mu.Lock()
-	ec := t.m[id]
-	t.mu.Unlock()
-	if ec == nil || ec.user != user {
-		return nil, newFault(faultInvalidEnumContext, "the enumeration context %q is not valid: released, expired, finished or never opened", id)
-	}
-	ec.mu.Lock()
-	if ec.closed {
-		ec.mu.Unlock()
-		return nil, newFault(faultInvalidEnumContext, "the enumeration context %q expired", id)
-	}
-	ec.timer.Reset(ec.life)
-	return ec, nil
-}
-
-// remove closes and forgets an enumeration.
-func (t *enumTable) remove(id string) {
-	t.mu.Lock()
-	ec := t.m[id]
-	delete(t.m, id)
-	t.mu.Unlock()
-	if ec == nil {
-		return
-	}
-	ec.mu.Lock()
-	ec.closeLocked()
-	ec.mu.Unlock()
-}
-
-// closeLocked releases the enumerator; ec.mu is held.
-func (ec *enumContext) closeLocked() {
-	if ec.closed {
-		return
-	}
-	ec.closed = true
-	ec.timer.Stop()
+// Close releases the enumerator (enumtable calls it with the lock held).
+func (ec *enumContext) Close() {
 	ec.e.Close()
 	ec.pending = nil
+}
+
+// getEnum returns the open enumeration id of user, locked.
+func (h *Handler) getEnum(id, user string) (*enumContext, error) {
+	ec, ok := h.enums.Get(id, user)
+	if !ok {
+		return nil, newFault(faultInvalidEnumContext, "the enumeration context %q is not valid: released, expired, finished or never opened", id)
+	}
+	return ec, nil
 }
 
 // fetch returns the next object, nil at the end, or timedOut when the
@@ -177,7 +126,7 @@ func (h *Handler) enumerateOrPull(ctx context.Context, w http.ResponseWriter, re
 	if body.kid(nsWSEN, "EndTo") != nil {
 		return newFault(faultUnsupportedFeature, "wsen:EndTo is not supported")
 	}
-	ec := &enumContext{user: req.p.Name, res: req.res, soap: req.env.soap, life: h.EnumerationExpiry}
+	ec := &enumContext{res: req.res, soap: req.env.soap, life: h.EnumerationExpiry}
 	if ec.life <= 0 {
 		ec.life = DefaultEnumExpiry
 	}
@@ -228,12 +177,14 @@ func (h *Handler) enumerateOrPull(ctx context.Context, w http.ResponseWriter, re
 	if limit <= 0 {
 		limit = DefaultMaxEnumerations
 	}
-	if err := h.enums.add(ec, limit); err != nil {
+	id, err := h.enums.Add(ec, "uuid:", req.p.Name, ec.life, limit)
+	if err != nil {
 		e.Close()
-		return err
+		return newFault(faultQuotaLimit, "%d enumerations are open: release some, or let them expire", limit)
 	}
-	ec.mu.Lock()
-	defer ec.mu.Unlock()
+	ec.id = id
+	ec.Lock()
+	defer ec.Unlock()
 	if !optimized {
 		o := answer(req, actEnumerate+"Response")
 		o.s("<wsen:EnumerateResponse><wsen:Expires>" + formatDuration(ec.life) + "</wsen:Expires><wsen:EnumerationContext>" + ec.id + "</wsen:EnumerationContext></wsen:EnumerateResponse>")
@@ -277,11 +228,11 @@ func (h *Handler) pull(ctx context.Context, w http.ResponseWriter, req *request)
 	} else if req.env.timeout > 0 {
 		deadline = time.Now().Add(req.env.timeout)
 	}
-	ec, err := h.enums.get(id, req.p.Name)
+	ec, err := h.getEnum(id, req.p.Name)
 	if err != nil {
 		return err
 	}
-	defer ec.mu.Unlock()
+	defer ec.Unlock()
 	if ec.err != nil {
 		err := ec.err
 		h.forget(ec)
@@ -300,26 +251,10 @@ func (h *Handler) pull(ctx context.Context, w http.ResponseWriter, req *request)
 
 // Close releases every open enumeration (their enumerators hold the
 // CIMOM open); call it before closing the CIMOM.
-func (h *Handler) Close() {
-	h.init()
-	h.enums.mu.Lock()
-	ids := make([]string, 0, len(h.enums.m))
-	for id := range h.enums.m {
-		ids = append(ids, id)
-	}
-	h.enums.mu.Unlock()
-	for _, id := range ids {
-		h.enums.remove(id)
-	}
-}
+func (h *Handler) Close() { h.enums.CloseAll() }
 
 // forget drops an enumeration whose lock the caller holds.
-func (h *Handler) forget(ec *enumContext) {
-	h.enums.mu.Lock()
-	delete(h.enums.m, ec.id)
-	h.enums.mu.Unlock()
-	ec.closeLocked()
-}
+func (h *Handler) forget(ec *enumContext) { h.enums.Forget(ec.id) }
 
 // release answers a Release.
 func (h *Handler) release(req *request) (*out, error) {
@@ -327,12 +262,12 @@ func (h *Handler) release(req *request) (*out, error) {
 	if !body.is(nsWSEN, "Release") {
 		return nil, newFault(faultSchema, "the Body of a Release holds no wsen:Release")
 	}
-	ec, err := h.enums.get(body.kid(nsWSEN, "EnumerationContext").trimmed(), req.p.Name)
+	ec, err := h.getEnum(body.kid(nsWSEN, "EnumerationContext").trimmed(), req.p.Name)
 	if err != nil {
 		return nil, err
 	}
 	h.forget(ec)
-	ec.mu.Unlock()
+	ec.Unlock()
 	o := answer(req, actRelease+"Response")
 	o.tail()
 	return o, nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/enumtable"
 )
 
 // Authenticator checks a request's credentials and returns the caller;
@@ -58,7 +59,7 @@ type Handler struct {
 
 	once    sync.Once
 	machine string
-	enums   enumTable
+	enums   enumtable.Table[*enumContext]
 	reqID   atomic.Uint64
 }
 
@@ -68,7 +69,6 @@ func (h *Handler) init() {
 		if h.machine == "" {
 			h.machine = "localhost"
 		}
-		h.enums.m = map[string]*enumContext{}
 	})
 }
 

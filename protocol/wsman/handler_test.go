@@ -541,9 +541,7 @@ func TestEnumerationExpires(t *testing.T) {
 	do(t, url, msg{action: actPull, uri: diskURI, body: "<wsen:Pull><wsen:EnumerationContext>" + a + "</wsen:EnumerationContext></wsen:Pull>"}, 200, actPull+"Response")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		h.enums.mu.Lock()
-		n := len(h.enums.m)
-		h.enums.mu.Unlock()
+		n := h.enums.Len()
 		if n == 0 {
 			break
 		}
