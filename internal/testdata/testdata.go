@@ -1,15 +1,21 @@
 // Package testdata gives tests the outside data kept in the tree's
-// testdata folder: the DMTF CIM schema and OpenPegasus's wetest files.
+// testdata folder (the DMTF CIM schema and OpenPegasus's wetest files),
+// and a repository holding the sample schema.
 package testdata
 
 import (
 	"archive/zip"
+	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/mof"
+	"github.com/wbemd/wbemd/store/bolt"
 )
 
 // Dir returns the absolute path of the tree's testdata folder.
@@ -57,4 +63,32 @@ func CIMSchema(t testing.TB) string {
 		}
 	}
 	return filepath.Join(dir, "cim_schema_2.49.0.mof")
+}
+
+// SampleCIMOM opens a real repository on disk holding examples/sample.mof
+// (namespace root/sample), closed when the test ends.
+func SampleCIMOM(t testing.TB) *cimom.CIMOM {
+	t.Helper()
+	ctx := context.Background()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	om, err := cimom.Open(ctx, db, cimom.Options{Server: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { om.Close(ctx); db.Close() })
+	u, errs := mof.Load([]string{filepath.Join(Dir(), "..", "examples", "sample.mof")}, nil, nil)
+	if len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	root, err := om.Connect(ctx, "root", cimom.Principal{Name: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, errs := mof.Compile(ctx, root, u, mof.Options{}); len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	return om
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/testdata"
 	"github.com/wbemd/wbemd/wql"
 )
 
@@ -164,7 +165,7 @@ func (b blockingSpin) ExecMethod(context.Context, string, *cim.ObjectPath, *cim.
 // new call through the client answers WBEM_E_SHUTTING_DOWN.
 func TestClientDraining(t *testing.T) {
 	ctx := context.Background()
-	om := sampleCIMOM(t)
+	om := testdata.SampleCIMOM(t)
 	spin := blockingSpin{entered: make(chan struct{}), release: make(chan struct{})}
 	om.RegisterMethodProvider("root/sample", "Sample_Disk", spin)
 	srv := httptest.NewServer(&Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(*http.Request) (cimom.Principal, bool) {

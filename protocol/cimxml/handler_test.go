@@ -43,35 +43,10 @@ func (spinProvider) ExecMethod(_ context.Context, _ string, _ *cim.ObjectPath, _
 		{Name: cimom.ReturnValue, Type: cim.TypeUint32, Value: cim.Value{Type: cim.TypeUint32, V: rv}}}}, nil
 }
 
-// sampleCIMOM opens a real repository holding the sample schema, closed
-// when the test ends.
-func sampleCIMOM(t testing.TB) *cimom.CIMOM {
-	t.Helper()
-	ctx := context.Background()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	om, err := cimom.Open(ctx, db, cimom.Options{Server: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { om.Close(ctx); db.Close() })
-	u, errs := mof.Load([]string{"../../examples/sample.mof"}, nil, nil)
-	if len(errs) > 0 {
-		t.Fatal(errs[0])
-	}
-	root, _ := om.Connect(ctx, "root", cimom.Principal{Name: "root"})
-	if _, errs := mof.Compile(ctx, root, u, mof.Options{}); len(errs) > 0 {
-		t.Fatal(errs[0])
-	}
-	return om
-}
-
 // benchServer is server for tests and benchmarks alike.
 func benchServer(t testing.TB) string {
 	t.Helper()
-	om := sampleCIMOM(t)
+	om := testdata.SampleCIMOM(t)
 	if err := om.RegisterMethodProvider("root/sample", "Sample_Disk", spinProvider{}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -17,8 +16,7 @@ import (
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
-	"github.com/wbemd/wbemd/mof"
-	"github.com/wbemd/wbemd/store/bolt"
+	"github.com/wbemd/wbemd/internal/testdata"
 )
 
 const (
@@ -32,23 +30,7 @@ const (
 // administrator. DMTF URIs default to root/sample.
 func newServer(t testing.TB, tune func(h *Handler)) (string, *Handler) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	om, err := cimom.Open(ctx, db, cimom.Options{Server: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, errs := mof.Load([]string{"../../examples/sample.mof"}, nil, nil)
-	if len(errs) > 0 {
-		t.Fatal(errs[0])
-	}
-	root, _ := om.Connect(ctx, "root", cimom.Principal{Name: "root"})
-	if _, errs := mof.Compile(ctx, root, u, mof.Options{}); len(errs) > 0 {
-		t.Fatal(errs[0])
-	}
+	om := testdata.SampleCIMOM(t)
 	h := &Handler{CIMOM: om, MaxRequest: 1 << 20, Namespace: sampleNS, Log: slog.New(slog.DiscardHandler),
 		Auth: func(r *http.Request) (cimom.Principal, bool) {
 			n, p, ok := r.BasicAuth()
@@ -61,7 +43,7 @@ func newServer(t testing.TB, tune func(h *Handler)) (string, *Handler) {
 		tune(h)
 	}
 	srv := httptest.NewServer(h)
-	t.Cleanup(func() { srv.Close(); h.Close(); om.Close(ctx); db.Close() })
+	t.Cleanup(func() { srv.Close(); h.Close() })
 	return srv.URL + "/wsman", h
 }
 
