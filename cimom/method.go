@@ -232,6 +232,11 @@ func parameterSlots(m *cim.Method, dir string) *cim.Object {
 	return o
 }
 
+// IsInParameter reports whether prm is an in-parameter of its method:
+// [In], or neither [In] nor [Out]. Doors use it to type what a client
+// sends; ExecMethod applies the same rule.
+func IsInParameter(prm cim.Parameter) bool { return isParam(prm, "In") }
+
 // isParam reports whether prm carries the qualifier In or Out; a parameter
 // with neither is an in-parameter (DSP0004's default for In).
 func isParam(prm cim.Parameter, dir string) bool {

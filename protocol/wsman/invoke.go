@@ -30,10 +30,10 @@ func (h *Handler) invoke(ctx context.Context, svc cimom.Services, req *request) 
 			return nil, err
 		}
 	}
-	in := &cim.Object{Genus: cim.GenusInstance, Class: "__PARAMETERS"}
+	in := &cim.Object{Genus: cim.GenusInstance, Class: cimom.ParametersClass}
 	var ins []cim.Parameter
 	for _, p := range m.Parameters {
-		if cim.HasTrueQualifier(p.Qualifiers, "In") {
+		if cimom.IsInParameter(p) {
 			ins = append(ins, p)
 			in.Properties = append(in.Properties, cim.Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, Value: cim.Null(p.Type)})
 		}
@@ -92,7 +92,7 @@ func (h *Handler) invoke(ctx context.Context, svc cimom.Services, req *request) 
 			p := &outParams.Properties[i]
 			switch {
 			case strings.HasPrefix(p.Name, "__"):
-			case cim.EqualFold(p.Name, "ReturnValue"):
+			case cim.EqualFold(p.Name, cimom.ReturnValue):
 				ret = p
 			default:
 				enc.property(o, "p", p.Name, p.Value, req.res.ns, 0)
@@ -100,7 +100,7 @@ func (h *Handler) invoke(ctx context.Context, svc cimom.Services, req *request) 
 		}
 	}
 	if ret != nil {
-		enc.property(o, "p", "ReturnValue", ret.Value, req.res.ns, 0)
+		enc.property(o, "p", cimom.ReturnValue, ret.Value, req.res.ns, 0)
 	}
 	o.s("</p:" + m.Name + "_OUTPUT>")
 	o.tail()
