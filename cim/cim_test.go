@@ -431,6 +431,7 @@ func FuzzDecodeInstance(f *testing.F) {
 func FuzzDecodeClass(f *testing.F) {
 	f.Add(EncodeClass(nil, sampleClass()))
 	f.Add([]byte{1, 'C', 1, 0, 0, 0, 0, 0, 0})
+	f.Add(EncodeClass(nil, nanClass()))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		o, err := DecodeClass(b)
 		if err != nil {
@@ -458,5 +459,35 @@ func TestInstanceRecordHoldsOnlyOwnQualifiers(t *testing.T) {
 	back, err := DecodeInstance(rec, cls)
 	if err != nil || !back.KeyProperties()[0].IsKey() {
 		t.Fatalf("decoded instance lost its key: %v", err)
+	}
+}
+
+// nanClass has NaN defaults, scalar and in an array and an embedded object:
+// CI's fuzzing found that a decoded NaN did not compare equal to itself.
+func nanClass() *Object {
+	nan32, nan64 := float32(math.NaN()), math.NaN()
+	emb := &Object{Genus: GenusInstance, Class: "E", Properties: []Property{{Name: "F", Type: TypeReal64, Value: Value{Type: TypeReal64, V: nan64}}}}
+	return &Object{Genus: GenusClass, Class: "N", Properties: []Property{
+		{Name: "R", Type: TypeReal32, Value: Value{Type: TypeReal32, V: nan32}},
+		{Name: "A", Type: TypeReal64 | TypeArray, Value: Value{Type: TypeReal64 | TypeArray, V: []float64{1, nan64}}},
+		{Name: "O", Type: TypeObject, Value: Value{Type: TypeObject, V: emb}},
+	}}
+}
+
+// TestValueEqualReals: a real equals itself bit for bit, NaN included, and
+// two different reals (0 and -0 too) are not equal.
+func TestValueEqualReals(t *testing.T) {
+	c := nanClass()
+	back, err := DecodeClass(EncodeClass(nil, c))
+	if err != nil || !back.CompareTo(c, CompareIncludeAll) {
+		t.Fatalf("a class with NaN defaults does not round-trip: %v", err)
+	}
+	r := func(f float64) Value { return Value{Type: TypeReal64, V: f} }
+	if r(0).Equal(r(math.Copysign(0, -1))) || r(1).Equal(r(2)) || !r(1.5).Equal(r(1.5)) {
+		t.Fatal("reals compare by value instead of by bits")
+	}
+	a := Value{Type: TypeReal32 | TypeArray, V: []float32{1, 2}}
+	if a.Equal(Value{Type: TypeReal32 | TypeArray, V: []float32{1, 3}}) || !a.Equal(Value{Type: TypeReal32 | TypeArray, V: []float32{1, 2}}) {
+		t.Fatal("real arrays compare wrongly")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -87,13 +88,52 @@ func (v Value) Index(i int) Value {
 	return Value{Type: v.Type.Elem(), V: reflect.ValueOf(v.V).Index(i).Interface()}
 }
 
-// Equal reports whether two values have the same type and deeply equal
-// contents (embedded objects compared property by property).
+// Equal reports whether two values have the same type and the same
+// contents: reals compare by their bits (a NaN equals the same NaN, as a
+// stored value equals itself), embedded objects compare as CompareTo with
+// CompareIncludeAll.
 func (v Value) Equal(w Value) bool {
 	if v.Type != w.Type || (v.V == nil) != (w.V == nil) {
 		return false
 	}
-	return v.V == nil || reflect.DeepEqual(v.V, w.V)
+	if v.V == nil {
+		return true
+	}
+	if !v.Type.IsArray() {
+		return scalarEqual(v.V, w.V)
+	}
+	switch a := v.V.(type) {
+	case []string:
+		b, ok := w.V.([]string)
+		return ok && slices.Equal(a, b)
+	case []float32, []float64, []*Object:
+		n := v.Len()
+		if n != w.Len() {
+			return false
+		}
+		for i := 0; i < n; i++ {
+			if !scalarEqual(v.Index(i).V, w.Index(i).V) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(v.V, w.V)
+}
+
+func scalarEqual(a, b any) bool {
+	switch x := a.(type) {
+	case float32:
+		y, ok := b.(float32)
+		return ok && math.Float32bits(x) == math.Float32bits(y)
+	case float64:
+		y, ok := b.(float64)
+		return ok && math.Float64bits(x) == math.Float64bits(y)
+	case *Object:
+		y, ok := b.(*Object)
+		return ok && (x == y || x != nil && y != nil && x.CompareTo(y, CompareIncludeAll))
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 // NewValue makes a value of type t from a Go value: the exact
