@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wbemd/wbemd/store/bolt"
 )
 
 // metrics counts requests for /metrics, in Prometheus's text format:
@@ -20,6 +22,7 @@ type metrics struct {
 	latency  map[string]*histogram // operation -> seconds
 	errors   map[string]uint64     // status -> count
 	storeFn  func() (int64, error) // store file size
+	commits  func() bolt.Stats     // the store's group commits
 }
 
 // buckets are the latency histogram's upper bounds, in seconds.
@@ -31,8 +34,8 @@ type histogram struct {
 	n      uint64
 }
 
-func newMetrics(storePath string) *metrics {
-	return &metrics{requests: map[string]uint64{}, latency: map[string]*histogram{}, errors: map[string]uint64{},
+func newMetrics(storePath string, commits func() bolt.Stats) *metrics {
+	return &metrics{requests: map[string]uint64{}, latency: map[string]*histogram{}, errors: map[string]uint64{}, commits: commits,
 		storeFn: func() (int64, error) {
 			st, err := os.Stat(storePath)
 			if err != nil {
@@ -111,4 +114,14 @@ func (m *metrics) write(w io.Writer) {
 		fmt.Fprintln(w, "# TYPE wbemd_store_bytes gauge")
 		fmt.Fprintf(w, "wbemd_store_bytes %d\n", size)
 	}
+	st := m.commits()
+	fmt.Fprintln(w, "# HELP wbemd_store_commits_total Store write transactions committed, one disk sync each.")
+	fmt.Fprintln(w, "# TYPE wbemd_store_commits_total counter")
+	fmt.Fprintf(w, "wbemd_store_commits_total %d\n", st.Commits)
+	fmt.Fprintln(w, "# HELP wbemd_store_txns_total Store write requests committed; divided by wbemd_store_commits_total, the mean number that shared one sync.")
+	fmt.Fprintln(w, "# TYPE wbemd_store_txns_total counter")
+	fmt.Fprintf(w, "wbemd_store_txns_total %d\n", st.Txns)
+	fmt.Fprintln(w, "# HELP wbemd_store_commit_seconds_total Time spent committing store write transactions, disk sync included.")
+	fmt.Fprintln(w, "# TYPE wbemd_store_commit_seconds_total counter")
+	fmt.Fprintf(w, "wbemd_store_commit_seconds_total %g\n", st.CommitTime.Seconds())
 }

@@ -151,7 +151,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 		return p, true
 	}
 	h := &cimxml.Handler{CIMOM: om, Log: log, MaxRequest: cfg.MaxRequest, Auth: authenticate}
-	m := newMetrics(filepath.Join(cfg.Repo, RepoFile))
+	m := newMetrics(filepath.Join(cfg.Repo, RepoFile), db.Stats)
 	h.Observe = m.observe
 	wh := &wsman.Handler{CIMOM: om, Log: log, MaxRequest: cfg.MaxRequest, Auth: authenticate,
 		Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify,

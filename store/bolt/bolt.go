@@ -76,6 +76,21 @@ type DB struct {
 	subMu sync.Mutex
 	subs  map[*subscriber]struct{}
 	rev   atomic.Int64 // last committed revision
+
+	commits, txns, commitNanos atomic.Uint64 // see Stats
+}
+
+// Stats are counters of the engine's group commit since Open.
+type Stats struct {
+	Commits    uint64        // bbolt write transactions committed (one disk sync each)
+	Txns       uint64        // Txn requests they carried, failed compares included
+	CommitTime time.Duration // time spent in those commits, sync included
+}
+
+// Stats returns the group-commit counters: Txns/Commits is the mean number
+// of requests that shared one sync.
+func (d *DB) Stats() Stats {
+	return Stats{Commits: d.commits.Load(), Txns: d.txns.Load(), CommitTime: time.Duration(d.commitNanos.Load())}
 }
 
 var _ store.Store = (*DB)(nil)
@@ -295,6 +310,12 @@ func (d *DB) commit(batch []*txnReq) {
 	results := make([]txnResult, len(batch))
 	var events [][]store.Event
 	rev := d.rev.Load()
+	start := time.Now()
+	defer func() {
+		d.commits.Add(1)
+		d.txns.Add(uint64(len(batch)))
+		d.commitNanos.Add(uint64(time.Since(start)))
+	}()
 	err := d.db.Update(func(tx *bbolt.Tx) error {
 		events = events[:0]
 		data, feed, meta := tx.Bucket(bucketData), tx.Bucket(bucketFeed), tx.Bucket(bucketMeta)

@@ -169,3 +169,38 @@ func TestFeedChunks(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStatsCountGroupCommits: every request is counted once, and
+// concurrent requests share commits.
+func TestStatsCountGroupCommits(t *testing.T) {
+	db := openTemp(t)
+	defer db.Close()
+	ctx := context.Background()
+	const writers, each = 16, 20
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		go func() {
+			for i := 0; i < each; i++ {
+				if _, err := db.Txn(ctx, nil, []store.Op{store.Put([]byte{byte(w), byte(i)}, []byte("v"))}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for w := 0; w < writers; w++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A failed compare is a request too.
+	if _, err := db.Txn(ctx, []store.Compare{{Key: []byte{0, 0}, ModRev: 0}}, []store.Op{store.Put([]byte("x"), nil)}); err != store.ErrCompareFailed {
+		t.Fatalf("compare on a present key: %v", err)
+	}
+	st := db.Stats()
+	if st.Txns != writers*each+1 || st.Commits == 0 || st.Commits > st.Txns || st.CommitTime <= 0 {
+		t.Fatalf("stats %+v after %d requests", st, writers*each+1)
+	}
+	t.Logf("%d requests in %d commits", st.Txns, st.Commits)
+}
