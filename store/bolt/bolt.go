@@ -77,20 +77,21 @@ type DB struct {
 	subs  map[*subscriber]struct{}
 	rev   atomic.Int64 // last committed revision
 
-	commits, txns, commitNanos atomic.Uint64 // see Stats
+	commits, txns, waits, commitNanos atomic.Uint64 // see Stats
 }
 
 // Stats are counters of the engine's group commit since Open.
 type Stats struct {
 	Commits    uint64        // bbolt write transactions committed (one disk sync each)
 	Txns       uint64        // Txn requests they carried, failed compares included
+	Waits      uint64        // batches that waited for more concurrent writers (see committer)
 	CommitTime time.Duration // time spent in those commits, sync included
 }
 
 // Stats returns the group-commit counters: Txns/Commits is the mean number
 // of requests that shared one sync.
 func (d *DB) Stats() Stats {
-	return Stats{Commits: d.commits.Load(), Txns: d.txns.Load(), CommitTime: time.Duration(d.commitNanos.Load())}
+	return Stats{Commits: d.commits.Load(), Txns: d.txns.Load(), Waits: d.waits.Load(), CommitTime: time.Duration(d.commitNanos.Load())}
 }
 
 var _ store.Store = (*DB)(nil)
@@ -279,29 +280,93 @@ func (d *DB) Txn(ctx context.Context, cmps []store.Compare, ops []store.Op) (int
 	}
 }
 
+// committer gathers requests into batches and commits each batch once.
+//
+// A batch holds every request already queued. When writers run
+// concurrently, a batch waits a little for the writers the last commit
+// just answered: without the wait, a writer's next request arrives while
+// the following commit is already running and waits for it to end, and
+// with C writers each commit carries about C/2 requests (seen with 8
+// connections over HTTP: 3.75 requests a commit). The wait ends as soon as
+// the batch is as large as the largest of the last batches (so a lone
+// writer never waits), or after half the last commit's time (at most
+// maxGatherWait); see batchWindow.
 func (d *DB) committer() {
 	defer d.wg.Done()
 	batch := make([]*txnReq, 0, d.opts.MaxBatch)
+	var recent batchWindow
+	var lastCommit time.Duration
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		req, ok := <-d.reqs
 		if !ok {
 			return
 		}
 		batch = append(batch[:0], req)
-	drain:
-		for len(batch) < d.opts.MaxBatch {
-			select {
-			case r, ok := <-d.reqs:
-				if !ok {
-					break drain
+		open := d.gather(&batch)
+		if want := min(recent.max(), d.opts.MaxBatch); open && len(batch) < want && lastCommit > 0 {
+			timer.Reset(min(lastCommit/2, maxGatherWait))
+			d.waits.Add(1)
+			for open && len(batch) < want {
+				select {
+				case r, ok := <-d.reqs:
+					if open = ok; ok {
+						batch = append(batch, r)
+						open = d.gather(&batch)
+					}
+				case <-timer.C:
+					want = 0
 				}
-				batch = append(batch, r)
-			default:
-				break drain
 			}
+			timer.Stop()
 		}
+		start := time.Now()
 		d.commit(batch)
+		lastCommit = time.Since(start)
+		recent.add(len(batch))
 	}
+}
+
+// maxGatherWait bounds a batch's wait for concurrent writers, whatever the
+// last commit took (a bulk load's commit can take seconds).
+const maxGatherWait = 2 * time.Millisecond
+
+// gather appends the requests already queued, up to MaxBatch, to batch. It
+// reports false once the queue is closed.
+func (d *DB) gather(batch *[]*txnReq) bool {
+	for len(*batch) < d.opts.MaxBatch {
+		select {
+		case r, ok := <-d.reqs:
+			if !ok {
+				return false
+			}
+			*batch = append(*batch, r)
+		default:
+			return true
+		}
+	}
+	return true
+}
+
+// batchWindow remembers the sizes of the last commits' batches: their
+// maximum is how many writers were seen running at once.
+type batchWindow struct {
+	sizes [32]int
+	next  int
+}
+
+func (w *batchWindow) add(n int) {
+	w.sizes[w.next] = n
+	w.next = (w.next + 1) % len(w.sizes)
+}
+
+func (w *batchWindow) max() int {
+	m := 0
+	for _, n := range w.sizes {
+		m = max(m, n)
+	}
+	return m
 }
 
 // commit applies a batch in one bbolt transaction and answers every

@@ -204,3 +204,19 @@ func TestStatsCountGroupCommits(t *testing.T) {
 	}
 	t.Logf("%d requests in %d commits", st.Txns, st.Commits)
 }
+
+// TestLoneWriterNeverWaits: a batch waits for concurrent writers only when
+// some were seen; one writer's commits start at once.
+func TestLoneWriterNeverWaits(t *testing.T) {
+	db := openTemp(t)
+	defer db.Close()
+	ctx := context.Background()
+	for i := 0; i < 50; i++ {
+		if _, err := db.Txn(ctx, nil, []store.Op{store.Put([]byte{byte(i)}, []byte("v"))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := db.Stats(); st.Waits != 0 || st.Commits != 50 {
+		t.Fatalf("one writer: %+v", st)
+	}
+}
