@@ -11,8 +11,8 @@ import (
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/testdata"
 	"github.com/wbemd/wbemd/mof"
-	"github.com/wbemd/wbemd/store/bolt"
 	"github.com/wbemd/wbemd/wql"
 )
 
@@ -26,20 +26,12 @@ var admin = cimom.Principal{Name: "root"}
 func fixture(t testing.TB) cimom.Services {
 	t.Helper()
 	ctx := context.Background()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	om, err := cimom.Open(ctx, db, cimom.Options{Server: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { om.Close(ctx); db.Close() })
+	om := testdata.NewCIMOM(t)
 	u, errs := mof.Load([]string{filepath.Join("testdata", "fixture.mof")}, nil, nil)
 	if len(errs) > 0 {
 		t.Fatal(errs[0])
 	}
-	err = om.Batch(ctx, func(view *cimom.CIMOM) error {
+	err := om.Batch(ctx, func(view *cimom.CIMOM) error {
 		root, err := view.Connect(ctx, "root/cimv2", admin)
 		if err != nil {
 			return err

@@ -184,10 +184,16 @@ func (a *app) printInstances(ctx context.Context, svc cimom.Services, class stri
 	if err != nil {
 		return err
 	}
+	return a.printTable(ctx, cls, e)
+}
+
+// printTable prints instances with a column for their class and one for
+// each property of shape, in shape's order.
+func (a *app) printTable(ctx context.Context, shape *cim.Object, e cimom.Enumerator) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	cols := make([]string, 0, len(cls.Properties)+1)
+	cols := make([]string, 0, len(shape.Properties)+1)
 	cols = append(cols, "CLASS")
-	for _, p := range cls.Properties {
+	for _, p := range shape.Properties {
 		cols = append(cols, strings.ToUpper(p.Name))
 	}
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
@@ -198,7 +204,7 @@ func (a *app) printInstances(ctx context.Context, svc cimom.Services, class stri
 			return err
 		}
 		row[0] = o.Class
-		for i, p := range cls.Properties {
+		for i, p := range shape.Properties {
 			row[i+1] = nullText
 			if op, ok := o.Property(p.Name); ok {
 				row[i+1] = valueText(op.Value)

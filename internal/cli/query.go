@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -68,29 +66,7 @@ func (a *app) printQueryTable(ctx context.Context, svc cimom.Services, query str
 	if err != nil || len(protos) == 0 {
 		return err
 	}
-	cls := protos[0]
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	cols := []string{"CLASS"}
-	for _, p := range cls.Properties {
-		cols = append(cols, strings.ToUpper(p.Name))
-	}
-	fmt.Fprintln(tw, strings.Join(cols, "\t"))
-	row := make([]string, len(cols))
-	for o, err := range cimom.All(ctx, e) {
-		if err != nil {
-			tw.Flush()
-			return err
-		}
-		row[0] = o.Class
-		for i, p := range cls.Properties {
-			row[i+1] = nullText
-			if op, ok := o.Property(p.Name); ok {
-				row[i+1] = valueText(op.Value)
-			}
-		}
-		fmt.Fprintln(tw, strings.Join(row, "\t"))
-	}
-	return tw.Flush()
+	return a.printTable(ctx, protos[0], e)
 }
 
 // printPaths prints one line per result: an instance's relative path or a

@@ -65,9 +65,9 @@ func CIMSchema(t testing.TB) string {
 	return filepath.Join(dir, "cim_schema_2.49.0.mof")
 }
 
-// SampleCIMOM opens a real repository on disk holding examples/sample.mof
-// (namespace root/sample), closed when the test ends.
-func SampleCIMOM(t testing.TB) *cimom.CIMOM {
+// NewCIMOM opens a new, empty repository on disk, closed when the test
+// ends.
+func NewCIMOM(t testing.TB) *cimom.CIMOM {
 	t.Helper()
 	ctx := context.Background()
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{})
@@ -79,6 +79,15 @@ func SampleCIMOM(t testing.TB) *cimom.CIMOM {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { om.Close(ctx); db.Close() })
+	return om
+}
+
+// SampleCIMOM opens a real repository on disk holding examples/sample.mof
+// (namespace root/sample), closed when the test ends.
+func SampleCIMOM(t testing.TB) *cimom.CIMOM {
+	t.Helper()
+	ctx := context.Background()
+	om := NewCIMOM(t)
 	u, errs := mof.Load([]string{filepath.Join(Dir(), "..", "examples", "sample.mof")}, nil, nil)
 	if len(errs) > 0 {
 		t.Fatal(errs[0])

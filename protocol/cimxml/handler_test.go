@@ -16,8 +16,6 @@ import (
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/internal/testdata"
-	"github.com/wbemd/wbemd/mof"
-	"github.com/wbemd/wbemd/store/bolt"
 )
 
 // server starts the handler on a real repository holding the sample
@@ -268,18 +266,7 @@ func TestPullOperations(t *testing.T) {
 // a client that takes trailers, ends with CIMStatusCode 0.
 func TestStreamedAnswer(t *testing.T) {
 	ctx := context.Background()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	om, err := cimom.Open(ctx, db, cimom.Options{Server: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { om.Close(ctx); db.Close() }()
-	u, _ := mof.Load([]string{"../../examples/sample.mof"}, nil, nil)
-	root, _ := om.Connect(ctx, "root", cimom.Principal{Name: "root"})
-	mof.Compile(ctx, root, u, mof.Options{})
+	om := testdata.SampleCIMOM(t)
 	svc, _ := om.Connect(ctx, "root/sample", cimom.Principal{Name: "root"})
 	cls, _ := svc.GetObject(ctx, "Sample_Disk", 0, nil)
 	var batch []*cim.Object
