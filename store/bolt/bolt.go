@@ -376,11 +376,6 @@ func (d *DB) commit(batch []*txnReq) {
 	var events [][]store.Event
 	rev := d.rev.Load()
 	start := time.Now()
-	defer func() {
-		d.commits.Add(1)
-		d.txns.Add(uint64(len(batch)))
-		d.commitNanos.Add(uint64(time.Since(start)))
-	}()
 	err := d.db.Update(func(tx *bbolt.Tx) error {
 		events = events[:0]
 		data, feed, meta := tx.Bucket(bucketData), tx.Bucket(bucketFeed), tx.Bucket(bucketMeta)
@@ -407,6 +402,11 @@ func (d *DB) commit(batch []*txnReq) {
 		}
 		return d.compactFeed(feed, meta, cur)
 	})
+	// Counted before any answer, so that a caller's Stats include its own
+	// request.
+	d.commits.Add(1)
+	d.txns.Add(uint64(len(batch)))
+	d.commitNanos.Add(uint64(time.Since(start)))
 	if err != nil {
 		err = fmt.Errorf("bolt: commit: %w", err)
 		d.log.Error("store commit failed", "err", err, "batch", len(batch))
