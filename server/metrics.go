@@ -115,10 +115,10 @@ func (m *metrics) write(w io.Writer) {
 		fmt.Fprintf(w, "wbemd_store_bytes %d\n", size)
 	}
 	st := m.commits()
-	fmt.Fprintln(w, "# HELP wbemd_store_commits_total Store write transactions committed, one disk sync each.")
+	fmt.Fprintln(w, "# HELP wbemd_store_commits_total Store write transactions committed, each synced to disk before its requests are answered.")
 	fmt.Fprintln(w, "# TYPE wbemd_store_commits_total counter")
 	fmt.Fprintf(w, "wbemd_store_commits_total %d\n", st.Commits)
-	fmt.Fprintln(w, "# HELP wbemd_store_txns_total Store write requests committed; divided by wbemd_store_commits_total, the mean number that shared one sync.")
+	fmt.Fprintln(w, "# HELP wbemd_store_txns_total Store write requests committed; divided by wbemd_store_commits_total, the mean number that shared one commit.")
 	fmt.Fprintln(w, "# TYPE wbemd_store_txns_total counter")
 	fmt.Fprintf(w, "wbemd_store_txns_total %d\n", st.Txns)
 	fmt.Fprintln(w, "# HELP wbemd_store_commit_seconds_total Time spent committing store write transactions, disk sync included.")

@@ -82,14 +82,14 @@ type DB struct {
 
 // Stats are counters of the engine's group commit since Open.
 type Stats struct {
-	Commits    uint64        // bbolt write transactions committed (one disk sync each)
+	Commits    uint64        // bbolt write transactions committed (each synced to disk)
 	Txns       uint64        // Txn requests they carried, failed compares included
 	Waits      uint64        // batches that waited for more concurrent writers (see committer)
 	CommitTime time.Duration // time spent in those commits, sync included
 }
 
 // Stats returns the group-commit counters: Txns/Commits is the mean number
-// of requests that shared one sync.
+// of requests that shared one commit.
 func (d *DB) Stats() Stats {
 	return Stats{Commits: d.commits.Load(), Txns: d.txns.Load(), Waits: d.waits.Load(), CommitTime: time.Duration(d.commitNanos.Load())}
 }
