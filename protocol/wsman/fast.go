@@ -20,6 +20,9 @@ var errFallback = errors.New("not for the fast tokenizer")
 // errFallback.
 func parseFast(b []byte) (*elem, error) {
 	p := &fastParser{b: b}
+	if len(b) <= substringMax {
+		p.s = string(b)
+	}
 	root, err := p.parse()
 	if err != nil {
 		return nil, errFallback
@@ -31,19 +34,44 @@ type nsBinding struct {
 	prefix, uri string
 }
 
+// substringMax is the largest document whose names, attribute values and
+// text are substrings of one copy of it; a larger document's are copied
+// one by one, so that a value kept from it does not keep all of it.
+const substringMax = 16 << 10
+
 type fastParser struct {
-	b     []byte
-	i     int
-	scope []nsBinding // in-scope declarations, innermost last
-	stack []*elem
-	names []string // raw qualified names of open elements
-	marks []int    // len(scope) when each open element started
-	count int
-	raw   []rawAttr // scratch for a start tag's attributes
-	slab  []elem    // elements are allocated in chunks
+	b        []byte
+	s        string // string(b) when len(b) <= substringMax, else ""
+	i        int
+	scope    []nsBinding // in-scope declarations, innermost last
+	stack    []*elem
+	names    []string // raw qualified names of open elements
+	marks    []int    // len(scope) when each open element started
+	count    int
+	raw      []rawAttr // scratch for a start tag's attributes
+	slab     []elem    // elements are allocated in chunks
+	attrSlab []xml.Attr
 }
 
 type rawAttr struct{ name, value string }
+
+// str returns b[start:end] as a string.
+func (p *fastParser) str(start, end int) string {
+	if p.s != "" {
+		return p.s[start:end]
+	}
+	return string(p.b[start:end])
+}
+
+// newAttrs returns n attributes, allocated in chunks like elements.
+func (p *fastParser) newAttrs(n int) []xml.Attr {
+	if len(p.attrSlab) < n {
+		p.attrSlab = make([]xml.Attr, max(n, 16))
+	}
+	a := p.attrSlab[:n:n]
+	p.attrSlab = p.attrSlab[n:]
+	return a
+}
 
 func (p *fastParser) newElem() *elem {
 	if len(p.slab) == 0 {
@@ -75,6 +103,7 @@ func (p *fastParser) parse() (*elem, error) {
 			if j < 0 {
 				j = len(b) - p.i
 			}
+			start := p.i
 			raw := b[p.i : p.i+j]
 			p.i += j
 			if len(p.stack) == 0 {
@@ -83,7 +112,7 @@ func (p *fastParser) parse() (*elem, error) {
 				}
 				continue
 			}
-			s, err := unescape(raw, false)
+			s, err := p.unescape(start, p.i, false)
 			if err != nil {
 				return nil, err
 			}
@@ -159,7 +188,7 @@ func (p *fastParser) name() (string, error) {
 	if p.i == start {
 		return "", errFallback
 	}
-	return string(p.b[start:p.i]), nil
+	return p.str(start, p.i), nil
 }
 
 func (p *fastParser) space() bool {
@@ -238,9 +267,9 @@ func (p *fastParser) startTag() (*elem, error) {
 		if end < 0 {
 			return nil, errFallback
 		}
-		raw := p.b[p.i+1 : p.i+1+end]
+		vstart := p.i + 1
 		p.i += end + 2
-		v, err := unescape(raw, true)
+		v, err := p.unescape(vstart, vstart+end, true)
 		if err != nil {
 			return nil, err
 		}
@@ -273,7 +302,7 @@ func (p *fastParser) startTag() (*elem, error) {
 	}
 	e.space, e.local = space, local
 	if len(attrs) > 0 {
-		e.attrs = make([]xml.Attr, len(attrs))
+		e.attrs = p.newAttrs(len(attrs))
 		for i, a := range attrs {
 			name := xml.Name{Local: a.name}
 			if a.name == "xmlns" {
@@ -328,7 +357,8 @@ func isXMLChar(r rune) bool {
 // predefined entities and character references. A carriage return,
 // "]]>" in text, white space other than blanks in attributes or '<' in
 // attributes go to encoding/xml.
-func unescape(raw []byte, attr bool) (string, error) {
+func (p *fastParser) unescape(start, end int, attr bool) (string, error) {
+	raw := p.b[start:end]
 	plain := true
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
@@ -344,7 +374,7 @@ func unescape(raw []byte, attr bool) (string, error) {
 		}
 	}
 	if plain {
-		return string(raw), nil
+		return p.str(start, end), nil
 	}
 	var sb strings.Builder
 	sb.Grow(len(raw))

@@ -82,6 +82,7 @@ func TestParseFast(t *testing.T) {
 	for _, doc := range []string{get,
 		`<Envelope xmlns="http://www.w3.org/2003/05/soap-envelope"><Header/><Body><Pull xmlns="` + nsWSEN + `"><EnumerationContext>x</EnumerationContext></Pull></Body></Envelope>`,
 		"<a x='1' y=\"2\">t\u00e9xt<b/>more</a>\n",
+		`<a x="` + strings.Repeat("v", substringMax) + `"><b>` + strings.Repeat("t", substringMax) + `</b></a>`, // past substringMax: values are copies
 	} {
 		fast, err := parseFast([]byte(doc))
 		if err != nil {
