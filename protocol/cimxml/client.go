@@ -58,7 +58,10 @@ var _ cimom.Services = (*Client)(nil)
 
 // Dial connects to the CIMOM at url (http://host:5988 or https://...) and
 // namespace ns, and checks both by reading the namespace's __Namespace
-// class. A dead or refused server is WBEM_E_TRANSPORT_FAILURE.
+// class: a CIMOM that has no such class (OpenPegasus answers
+// CIM_ERR_NOT_FOUND) still proves the namespace exists, since a missing
+// namespace is CIM_ERR_INVALID_NAMESPACE. A dead or refused server is
+// WBEM_E_TRANSPORT_FAILURE.
 func Dial(ctx context.Context, url, ns string, opts ClientOptions) (*Client, error) {
 	tlsConf := &tls.Config{InsecureSkipVerify: opts.Insecure}
 	if opts.CAFile != "" {
@@ -85,7 +88,9 @@ func Dial(ctx context.Context, url, ns string, opts ClientOptions) (*Client, err
 	}
 	c := &Client{url: url, ns: strings.Trim(strings.ReplaceAll(ns, "\\", "/"), "/"), opts: opts, tr: tr}
 	if _, err := c.GetObject(ctx, "__Namespace", 0, nil); err != nil {
-		return nil, err
+		if st := cim.StatusOf(err); st != cim.ENotFound && st != cim.EInvalidClass {
+			return nil, err
+		}
 	}
 	return c, nil
 }

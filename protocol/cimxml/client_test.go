@@ -1,7 +1,9 @@
 package cimxml
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -203,5 +205,38 @@ func TestClientDraining(t *testing.T) {
 	}
 	if err := <-closed; err != nil {
 		t.Errorf("Close: %v", err)
+	}
+}
+
+// TestDialWithoutNamespaceClass: a CIMOM without a __Namespace class
+// answers its GetClass with CIM_ERR_NOT_FOUND, as OpenPegasus does (seen
+// against Pegasus 2.14.4's root/cimv2); the namespace is there, so Dial
+// connects. A missing namespace still fails.
+func TestDialWithoutNamespaceClass(t *testing.T) {
+	om := testdata.SampleCIMOM(t)
+	real := &Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(r *http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		// In root/sample, which exists, there is no __Namespace class.
+		if r.Header.Get("CIMMethod") == "GetClass" && r.Header.Get("CIMObject") == "root%2Fsample" && bytes.Contains(body, []byte(`NAME="__Namespace"`)) {
+			w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+			w.Header().Set("CIMOperation", "MethodResponse")
+			io.WriteString(w, `<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLERSP><IMETHODRESPONSE NAME="GetClass"><ERROR CODE="6" DESCRIPTION="CIM_ERR_NOT_FOUND: __Namespace"/></IMETHODRESPONSE></SIMPLERSP></MESSAGE></CIM>`)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		real.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	c, err := Dial(ctx, srv.URL, "root/sample", ClientOptions{})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	if _, err := c.GetObject(ctx, `Sample_Disk.Name="sda"`, 0, nil); err != nil {
+		t.Errorf("after Dial: %v", err)
+	}
+	if _, err := Dial(ctx, srv.URL, "root/nope", ClientOptions{}); cim.StatusOf(err) != cim.EInvalidNamespace {
+		t.Errorf("missing namespace: %v", err)
 	}
 }
