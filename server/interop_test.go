@@ -278,3 +278,46 @@ func TestLocalSocketAndURL(t *testing.T) {
 		t.Errorf("wbem --url with a wrong password: %v\n%s", err, out)
 	}
 }
+
+// TestMofcompThroughServer: with wbemd serving the repository, wbem
+// mofcomp goes through its socket, and through --url; each needs
+// --no-atomic, and a failing declaration leaves the others written.
+func TestMofcompThroughServer(t *testing.T) {
+	d := startDaemon(t)
+	wbem := func(env []string, args ...string) (string, error) {
+		cmd := exec.Command(filepath.Join(bin, "wbem"), args...)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.mof")
+	os.WriteFile(good, []byte(`#pragma namespace("root/sample")
+class Remote_Thing { [Key] string Id; uint32 Size; };
+instance of Remote_Thing { Id = "a\"b>c ü"; Size = 5; };
+`), 0o644)
+	mixed := filepath.Join(dir, "mixed.mof")
+	os.WriteFile(mixed, []byte(`#pragma namespace("root/sample")
+instance of Remote_Thing { Id = "two"; Size = 2; };
+instance of Remote_Nothing { Id = "x"; };
+instance of Remote_Thing { Id = "three"; Size = 3; };
+`), 0o644)
+	if out, err := wbem(nil, "--repo", d.repo, "mofcomp", good); err == nil || !strings.Contains(out, "--no-atomic") {
+		t.Errorf("atomic mofcomp through the socket: %v\n%s", err, out)
+	}
+	if out, err := wbem(nil, "--repo", d.repo, "mofcomp", "--check", good); err == nil || !strings.Contains(out, "--check needs the repository") {
+		t.Errorf("mofcomp --check through the socket: %v\n%s", err, out)
+	}
+	if out, err := wbem(nil, "--repo", d.repo, "mofcomp", "--no-atomic", good); err != nil || !strings.Contains(out, "classes 1 created") || !strings.Contains(out, "instances 1 created") {
+		t.Errorf("mofcomp through the socket: %v\n%s", err, out)
+	}
+	out, err := wbem([]string{"WBEM_PASSWORD=secret"}, "--url", "http://"+d.http, "--user", "admin", "mofcomp", "--no-atomic", mixed)
+	if err == nil || !strings.Contains(out, "Remote_Nothing") || !strings.Contains(out, "the declarations without errors were written") {
+		t.Errorf("mofcomp --url with a bad declaration: %v\n%s", err, out)
+	}
+	out, err = wbem(nil, "--repo", d.repo, "-n", "root/sample", "enum", "--names", "Remote_Thing")
+	want := "Remote_Thing.Id=\"a\\\"b>c \u00fc\"\nRemote_Thing.Id=\"three\"\nRemote_Thing.Id=\"two\"\n"
+	if err != nil || out != want {
+		t.Errorf("after the compiles: %v\n%s\nwant\n%s", err, out, want)
+	}
+}

@@ -155,11 +155,11 @@ func (a *app) open(ctx context.Context) (*cimom.CIMOM, error) {
 	if a.om != nil {
 		return a.om, nil
 	}
-	if a.repo == "" {
-		return nil, usagef("no repository: give --repo DIR or set WBEM_REPO")
-	}
 	if a.url != "" {
 		return nil, usagef("this verb works on a repository directly; it cannot go through --url")
+	}
+	if a.repo == "" {
+		return nil, usagef("no repository: give --repo DIR or set WBEM_REPO")
 	}
 	if sock := a.socket(); sock != "" {
 		return nil, &runError{fmt.Errorf("a wbemd serves %s (socket %s): this verb needs the repository itself; stop wbemd first", a.repo, sock)}

@@ -36,7 +36,11 @@ func (a *app) mofcompCommand() *cobra.Command {
 into the namespace of -n, or the one a #pragma namespace names. A compile is atomic:
 if any declaration fails, nothing is written (--no-atomic applies each declaration
 that succeeds, as mofcomp does). Diagnostics are file:line:col: message (STATUS).
-Exit status 3 for syntax errors, 1 for semantic ones.`,
+Exit status 3 for syntax errors, 1 for semantic ones.
+
+Through --url, or into a repository a running wbemd serves (through its local
+socket), the declarations are operations on the server, one by one: such a compile
+cannot be atomic and needs --no-atomic (syntax errors still stop it before any write).`,
 		Args: args(1, -1, "one or more MOF files"),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			ctx := cmd.Context()
@@ -57,6 +61,9 @@ Exit status 3 for syntax errors, 1 for semantic ones.`,
 			unit, errs := mof.Load(files, includes, nil)
 			if len(errs) > 0 {
 				return a.reportMOF(errs, 3, "syntax")
+			}
+			if a.url != "" || a.socket() != "" {
+				return a.mofcompRemote(cmd, unit, opts, start, check, noAtomic)
 			}
 			om, err := a.open(ctx)
 			if err != nil {
@@ -99,13 +106,7 @@ Exit status 3 for syntax errors, 1 for semantic ones.`,
 			if check {
 				verb = "checked (nothing written)"
 			}
-			fmt.Fprintf(a.stdout, "%s %d file(s), %s in %s: classes %d created, %d updated; instances %d created, %d updated; qualifiers %d created, %d updated",
-				verb, len(unit.Files), sizeText(unit.Bytes), time.Since(start).Round(time.Millisecond),
-				sum.ClassesCreated, sum.ClassesUpdated, sum.InstancesCreated, sum.InstancesUpdated, sum.QualifiersCreated, sum.QualifiersUpdated)
-			if sum.ClassesDeleted+sum.InstancesDeleted > 0 {
-				fmt.Fprintf(a.stdout, "; deleted %d classes, %d instances", sum.ClassesDeleted, sum.InstancesDeleted)
-			}
-			fmt.Fprintln(a.stdout)
+			a.printSummary(verb, unit, sum, start)
 			return nil
 		},
 	}
@@ -192,4 +193,40 @@ func (p *progress) done() {
 	if p.shown {
 		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 60))
 	}
+}
+
+// mofcompRemote compiles a loaded unit through a server (--url, or the
+// socket of a wbemd serving --repo): every declaration is one operation,
+// so the compile is --no-atomic by necessity.
+func (a *app) mofcompRemote(cmd *cobra.Command, unit *mof.Unit, opts mof.Options, start time.Time, check, noAtomic bool) error {
+	switch {
+	case check:
+		return usagef("--check needs the repository itself: a server cannot try declarations without writing them")
+	case !noAtomic:
+		return usagef("a compile through a server cannot be atomic: add --no-atomic to write each declaration that succeeds")
+	}
+	svc, err := a.services(cmd.Context())
+	if err != nil {
+		return err
+	}
+	bar := newProgress(a.stderr, start)
+	opts.Progress = bar.update
+	sum, errs := mof.Compile(cmd.Context(), svc, unit, opts)
+	bar.done()
+	if len(errs) > 0 {
+		return a.reportMOF(errs, 1, "the declarations without errors were written")
+	}
+	a.printSummary("compiled", unit, sum, start)
+	return nil
+}
+
+// printSummary prints what a compile did.
+func (a *app) printSummary(verb string, unit *mof.Unit, sum mof.Summary, start time.Time) {
+	fmt.Fprintf(a.stdout, "%s %d file(s), %s in %s: classes %d created, %d updated; instances %d created, %d updated; qualifiers %d created, %d updated",
+		verb, len(unit.Files), sizeText(unit.Bytes), time.Since(start).Round(time.Millisecond),
+		sum.ClassesCreated, sum.ClassesUpdated, sum.InstancesCreated, sum.InstancesUpdated, sum.QualifiersCreated, sum.QualifiersUpdated)
+	if sum.ClassesDeleted+sum.InstancesDeleted > 0 {
+		fmt.Fprintf(a.stdout, "; deleted %d classes, %d instances", sum.ClassesDeleted, sum.InstancesDeleted)
+	}
+	fmt.Fprintln(a.stdout)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -24,20 +25,12 @@ func (a *app) nsCommand() *cobra.Command {
 		Short: "List the child namespaces of -n",
 		Args:  args(0, 0, "no arguments"),
 		RunE: a.withServices(func(ctx context.Context, svc cimom.Services, _ []string) error {
-			e, err := svc.CreateInstanceEnum(ctx, "__Namespace", cimom.FlagShallow|cimom.FlagForwardOnly, nil)
+			names, err := childNamespaces(ctx, svc)
 			if err != nil {
 				return err
 			}
-			defer e.Close()
-			for o, err := range cimom.All(ctx, e) {
-				if err != nil {
-					return err
-				}
-				name, err := o.Get("Name")
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(a.stdout, cim.FormatValue(name))
+			for _, n := range names {
+				fmt.Fprintln(a.stdout, n)
 			}
 			return nil
 		}),
@@ -429,4 +422,62 @@ func backupTo(ctx context.Context, a *app, dst string) error {
 	}
 	fmt.Fprintln(a.stdout, dst)
 	return nil
+}
+
+// interopNamespaces are where CIMOMs without __Namespace keep their
+// CIM_Namespace instances (DSP1033): DMTF's name, SFCB's and OpenPegasus's.
+var interopNamespaces = []string{"interop", "root/interop", "root/PG_InterOp"}
+
+// childNamespaces lists the namespaces directly below svc's. WMI and wbemd
+// keep them as __Namespace instances in the parent; a CIMOM without that
+// class (it answers CIM_ERR_NOT_FOUND or CIM_ERR_INVALID_CLASS, as
+// OpenPegasus does) lists all its namespaces as CIM_Namespace instances in
+// its interop namespace.
+func childNamespaces(ctx context.Context, svc cimom.Services) ([]string, error) {
+	names := func(svc cimom.Services, class string, flags cimom.Flags) ([]string, error) {
+		e, err := svc.CreateInstanceEnum(ctx, class, flags|cimom.FlagForwardOnly, nil)
+		if err != nil {
+			return nil, err
+		}
+		defer e.Close()
+		var out []string
+		for o, err := range cimom.All(ctx, e) {
+			if err != nil {
+				return nil, err
+			}
+			v, err := o.Get("Name")
+			if err != nil {
+				return nil, err
+			}
+			if s, ok := v.V.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out, nil
+	}
+	out, err := names(svc, "__Namespace", cimom.FlagShallow)
+	if st := cim.StatusOf(err); st != cim.ENotFound && st != cim.EInvalidClass {
+		return out, err
+	}
+	parent := strings.Trim(svc.Namespace(), "/") + "/"
+	for _, interop := range interopNamespaces {
+		isvc, ierr := svc.OpenNamespace(ctx, "/"+interop, 0, nil)
+		if ierr != nil {
+			continue
+		}
+		all, ierr := names(isvc, "CIM_Namespace", 0)
+		if ierr != nil {
+			continue
+		}
+		var kids []string
+		for _, n := range all {
+			n = strings.Trim(n, "/")
+			if len(n) > len(parent) && cim.EqualFold(n[:len(parent)], parent) && !strings.Contains(n[len(parent):], "/") {
+				kids = append(kids, n[len(parent):])
+			}
+		}
+		slices.SortFunc(kids, func(x, y string) int { return strings.Compare(cim.Fold(x), cim.Fold(y)) })
+		return kids, nil
+	}
+	return nil, err
 }
