@@ -597,6 +597,9 @@ func (c *Client) ExecQuery(ctx context.Context, language, query string, flags ci
 		stringParam(w, "Query", query)
 	})
 	if err != nil {
+		if a := intrinsicAssoc(language, query, err); a != nil {
+			return c.Associators(ctx, a, flags, wctx)
+		}
 		return nil, err
 	}
 	out, err := c.objects(ctx, ret)
@@ -604,6 +607,24 @@ func (c *Client) ExecQuery(ctx context.Context, language, query string, flags ci
 		return nil, err
 	}
 	return c.enumerator(ctx, out, flags), nil
+}
+
+// intrinsicAssoc returns the WQL ASSOCIATORS OF or REFERENCES OF query
+// that a server refused to run (CIM_ERR_NOT_SUPPORTED, as OpenPegasus
+// answers for repository classes, or CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED)
+// when the Associators or References operation answers it the same: no
+// KeysOnly, ClassDefsOnly, SchemaOnly or required qualifiers, which the
+// operations cannot say. It returns nil otherwise.
+func intrinsicAssoc(language, query string, err error) *wql.Assoc {
+	if st := cim.StatusOf(err); (st != cim.ENotSupported && st != cim.EInvalidQueryType) || !strings.EqualFold(language, "WQL") {
+		return nil
+	}
+	q, perr := wql.Parse(query)
+	a, ok := q.(*wql.Assoc)
+	if perr != nil || !ok || a.KeysOnly || a.ClassDefsOnly || a.SchemaOnly || a.RequiredQualifier != "" || a.RequiredAssocQualifier != "" {
+		return nil
+	}
+	return a
 }
 
 // Associators runs Associators or References.

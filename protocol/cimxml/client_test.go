@@ -3,6 +3,7 @@ package cimxml
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -238,5 +239,66 @@ func TestDialWithoutNamespaceClass(t *testing.T) {
 	}
 	if _, err := Dial(ctx, srv.URL, "root/nope", ClientOptions{}); cim.StatusOf(err) != cim.EInvalidNamespace {
 		t.Errorf("missing namespace: %v", err)
+	}
+}
+
+// TestAssocQueryWithoutExecQuery: a server that does not run ExecQuery
+// (OpenPegasus answers CIM_ERR_NOT_SUPPORTED for repository classes) still
+// answers WQL ASSOCIATORS OF and REFERENCES OF through the Associators and
+// References operations; what those cannot say (KeysOnly here) keeps the
+// server's error.
+func TestAssocQueryWithoutExecQuery(t *testing.T) {
+	om := testdata.SampleCIMOM(t)
+	real := &Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(r *http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("CIMMethod") == "ExecQuery" {
+			w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+			w.Header().Set("CIMOperation", "MethodResponse")
+			io.WriteString(w, `<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLERSP><IMETHODRESPONSE NAME="ExecQuery"><ERROR CODE="7" DESCRIPTION="CIM_ERR_NOT_SUPPORTED"/></IMETHODRESPONSE></SIMPLERSP></MESSAGE></CIM>`)
+			return
+		}
+		real.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	c, err := Dial(ctx, srv.URL, "root/sample", ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, _ := om.Connect(ctx, "root/sample", cimom.Principal{Name: "root"})
+	for _, q := range []string{`ASSOCIATORS OF {Sample_Disk.Name="sda"}`, `REFERENCES OF {Sample_Disk.Name="sda"} WHERE ResultClass = Sample_DiskVolume`,
+		`ASSOCIATORS OF {Sample_Disk.Name="sda"} WHERE AssocClass = Sample_DiskVolume Role = Disk`} {
+		remote, err := c.ExecQuery(ctx, "WQL", q, 0, nil)
+		if err != nil {
+			t.Errorf("%s: %v", q, err)
+			continue
+		}
+		want, err := local.ExecQuery(ctx, "WQL", q, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths := func(e cimom.Enumerator) []string {
+			var out []string
+			for o, err := range cimom.All(ctx, e) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				op, err := o.ObjectPath()
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, op.RelPath())
+			}
+			return out
+		}
+		if got, w := paths(remote), paths(want); len(got) == 0 || fmt.Sprint(got) != fmt.Sprint(w) {
+			t.Errorf("%s: %v, want %v", q, got, w)
+		}
+	}
+	if _, err := c.ExecQuery(ctx, "WQL", `ASSOCIATORS OF {Sample_Disk.Name="sda"} WHERE KeysOnly`, 0, nil); cim.StatusOf(err) != cim.ENotSupported {
+		t.Errorf("KeysOnly: %v", err)
+	}
+	if _, err := c.ExecQuery(ctx, "WQL", `SELECT * FROM Sample_Disk`, 0, nil); cim.StatusOf(err) != cim.ENotSupported {
+		t.Errorf("SELECT: %v", err)
 	}
 }
