@@ -414,7 +414,7 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 				return nil, err
 			}
 		}
-		return project(inst, q), nil
+		return wql.Project(inst, q), nil
 	}
 	return func(yield func(*cim.Object, error) bool) {
 		switch p.kind {
@@ -507,35 +507,12 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 	}
 }
 
-// project keeps the selected properties, the keys and the system
-// properties, as WMI does for SELECT a, b; SELECT * keeps everything.
-func project(inst *cim.Object, q *wql.Select) *cim.Object {
-	if q.Star {
-		return inst
-	}
-	out := *inst
-	out.Properties = nil
-	for i := range inst.Properties {
-		p := &inst.Properties[i]
-		keep := p.IsKey()
-		for _, sel := range q.Props {
-			if cim.EqualFold(sel.Path[0], p.Name) {
-				keep = true
-			}
-		}
-		if keep {
-			out.Properties = append(out.Properties, *p)
-		}
-	}
-	return &out
-}
-
 // prototype is the result shape of a data query (WBEM_FLAG_PROTOTYPE): a
 // class with the properties the results will have.
 func prototype(p *selectPlan) *cim.Object {
 	cls := p.ci.cls.Clone()
 	if !p.q.Star {
-		cls.Properties = project(&cim.Object{Properties: cls.Properties}, p.q).Properties
+		cls.Properties = wql.Project(&cim.Object{Properties: cls.Properties}, p.q).Properties
 	}
 	return cls
 }

@@ -8,6 +8,30 @@ import (
 	"github.com/wbemd/wbemd/cim"
 )
 
+// Project returns the result of a data query for one selected instance:
+// the selected properties, the keys and the system properties, as WMI
+// does for SELECT a, b; SELECT * keeps everything.
+func Project(inst *cim.Object, q *Select) *cim.Object {
+	if q.Star {
+		return inst
+	}
+	out := *inst
+	out.Properties = nil
+	for i := range inst.Properties {
+		p := &inst.Properties[i]
+		keep := p.IsKey()
+		for _, sel := range q.Props {
+			if cim.EqualFold(sel.Path[0], p.Name) {
+				keep = true
+			}
+		}
+		if keep {
+			out.Properties = append(out.Properties, *p)
+		}
+	}
+	return &out
+}
+
 // tri is SQL's three-valued logic: a comparison with NULL is unknown, and
 // a WHERE clause selects an object only when it is true.
 type tri int8

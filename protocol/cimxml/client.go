@@ -597,8 +597,11 @@ func (c *Client) ExecQuery(ctx context.Context, language, query string, flags ci
 		stringParam(w, "Query", query)
 	})
 	if err != nil {
-		if a := intrinsicAssoc(language, query, err); a != nil {
-			return c.Associators(ctx, a, flags, wctx)
+		switch q := refusedQuery(language, query, err).(type) {
+		case *wql.Assoc:
+			return c.Associators(ctx, q, flags, wctx)
+		case *wql.Select:
+			return c.selectByEnumeration(ctx, q, flags, wctx)
 		}
 		return nil, err
 	}
@@ -609,22 +612,61 @@ func (c *Client) ExecQuery(ctx context.Context, language, query string, flags ci
 	return c.enumerator(ctx, out, flags), nil
 }
 
-// intrinsicAssoc returns the WQL ASSOCIATORS OF or REFERENCES OF query
-// that a server refused to run (CIM_ERR_NOT_SUPPORTED, as OpenPegasus
-// answers for repository classes, or CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED)
-// when the Associators or References operation answers it the same: no
-// KeysOnly, ClassDefsOnly, SchemaOnly or required qualifiers, which the
-// operations cannot say. It returns nil otherwise.
-func intrinsicAssoc(language, query string, err error) *wql.Assoc {
+// refusedQuery returns a WQL query that the server refused to run
+// (CIM_ERR_NOT_SUPPORTED, as OpenPegasus answers for classes without a
+// query provider, or CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED) when the client
+// can answer it the same with other operations: ASSOCIATORS OF and
+// REFERENCES OF through Associators and References, unless they ask for
+// what those cannot say (KeysOnly, ClassDefsOnly, SchemaOnly, required
+// qualifiers); a data query by enumerating its class. It returns nil
+// otherwise.
+func refusedQuery(language, query string, err error) wql.Query {
 	if st := cim.StatusOf(err); (st != cim.ENotSupported && st != cim.EInvalidQueryType) || !strings.EqualFold(language, "WQL") {
 		return nil
 	}
 	q, perr := wql.Parse(query)
-	a, ok := q.(*wql.Assoc)
-	if perr != nil || !ok || a.KeysOnly || a.ClassDefsOnly || a.SchemaOnly || a.RequiredQualifier != "" || a.RequiredAssocQualifier != "" {
+	if perr != nil {
 		return nil
 	}
-	return a
+	switch q := q.(type) {
+	case *wql.Assoc:
+		if q.KeysOnly || q.ClassDefsOnly || q.SchemaOnly || q.RequiredQualifier != "" || q.RequiredAssocQualifier != "" {
+			return nil
+		}
+	case *wql.Select:
+		if q.Meta || q.Within != 0 || q.Group != nil {
+			return nil
+		}
+	}
+	return q
+}
+
+// selectByEnumeration answers a data query on the client: the class's
+// instances (its subclasses' included), checked and filtered by the same
+// wql rules as wbemd's ExecQuery.
+func (c *Client) selectByEnumeration(ctx context.Context, q *wql.Select, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
+	cls, err := c.GetObject(ctx, q.From, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := wql.Check(q, cls); err != nil {
+		return nil, err.(*wql.Error).CIMError()
+	}
+	e, err := c.CreateInstanceEnum(ctx, q.From, 0, wctx)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	var out []*cim.Object
+	for inst, err := range cimom.All(ctx, e) {
+		if err != nil {
+			return nil, err
+		}
+		if wql.Match(q.Where, inst) {
+			out = append(out, wql.Project(inst, q))
+		}
+	}
+	return c.enumerator(ctx, out, flags), nil
 }
 
 // Associators runs Associators or References.

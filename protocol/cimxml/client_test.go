@@ -242,12 +242,13 @@ func TestDialWithoutNamespaceClass(t *testing.T) {
 	}
 }
 
-// TestAssocQueryWithoutExecQuery: a server that does not run ExecQuery
-// (OpenPegasus answers CIM_ERR_NOT_SUPPORTED for repository classes) still
-// answers WQL ASSOCIATORS OF and REFERENCES OF through the Associators and
-// References operations; what those cannot say (KeysOnly here) keeps the
-// server's error.
-func TestAssocQueryWithoutExecQuery(t *testing.T) {
+// TestQueryWithoutExecQuery: against a server that does not run ExecQuery
+// (OpenPegasus answers CIM_ERR_NOT_SUPPORTED for repository classes), the
+// client answers WQL ASSOCIATORS OF and REFERENCES OF through the
+// Associators and References operations, and data queries by enumerating
+// the class, with the same results as wbemd's own ExecQuery; what the
+// operations cannot say (KeysOnly here) keeps the server's error.
+func TestQueryWithoutExecQuery(t *testing.T) {
 	om := testdata.SampleCIMOM(t)
 	real := &Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(r *http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -267,7 +268,9 @@ func TestAssocQueryWithoutExecQuery(t *testing.T) {
 	}
 	local, _ := om.Connect(ctx, "root/sample", cimom.Principal{Name: "root"})
 	for _, q := range []string{`ASSOCIATORS OF {Sample_Disk.Name="sda"}`, `REFERENCES OF {Sample_Disk.Name="sda"} WHERE ResultClass = Sample_DiskVolume`,
-		`ASSOCIATORS OF {Sample_Disk.Name="sda"} WHERE AssocClass = Sample_DiskVolume Role = Disk`} {
+		`ASSOCIATORS OF {Sample_Disk.Name="sda"} WHERE AssocClass = Sample_DiskVolume Role = Disk`,
+		`SELECT * FROM Sample_Disk`, `SELECT Name FROM Sample_StorageElement WHERE Name LIKE 'sd%' AND __CLASS <> 'Sample_Volume'`,
+		`SELECT * FROM Sample_StorageElement WHERE Name = 'sda2' OR Name = 'sdb'`} {
 		remote, err := c.ExecQuery(ctx, "WQL", q, 0, nil)
 		if err != nil {
 			t.Errorf("%s: %v", q, err)
@@ -287,7 +290,7 @@ func TestAssocQueryWithoutExecQuery(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				out = append(out, op.RelPath())
+				out = append(out, fmt.Sprintf("%s %d", op.RelPath(), len(o.Properties)))
 			}
 			return out
 		}
@@ -298,7 +301,7 @@ func TestAssocQueryWithoutExecQuery(t *testing.T) {
 	if _, err := c.ExecQuery(ctx, "WQL", `ASSOCIATORS OF {Sample_Disk.Name="sda"} WHERE KeysOnly`, 0, nil); cim.StatusOf(err) != cim.ENotSupported {
 		t.Errorf("KeysOnly: %v", err)
 	}
-	if _, err := c.ExecQuery(ctx, "WQL", `SELECT * FROM Sample_Disk`, 0, nil); cim.StatusOf(err) != cim.ENotSupported {
-		t.Errorf("SELECT: %v", err)
+	if _, err := c.ExecQuery(ctx, "WQL", `SELECT Nope FROM Sample_Disk`, 0, nil); cim.StatusOf(err) != cim.EInvalidQuery {
+		t.Errorf("SELECT of an unknown property: %v", err)
 	}
 }
