@@ -36,6 +36,10 @@ type ClientOptions struct {
 	// Socket, when set, is a local socket to reach the server through
 	// (its peer credentials identify the caller; no password is sent).
 	Socket string
+	// ServerQueriesOnly makes ExecQuery return the server's refusal of a
+	// query instead of answering it with other operations (see
+	// refusedQuery): for measuring the server's own ExecQuery.
+	ServerQueriesOnly bool
 }
 
 // Client is a cimom.Services over CIM-XML: code written against the
@@ -597,6 +601,9 @@ func (c *Client) ExecQuery(ctx context.Context, language, query string, flags ci
 		stringParam(w, "Query", query)
 	})
 	if err != nil {
+		if c.opts.ServerQueriesOnly {
+			return nil, err
+		}
 		switch q := refusedQuery(language, query, err).(type) {
 		case *wql.Assoc:
 			return c.Associators(ctx, q, flags, wctx)

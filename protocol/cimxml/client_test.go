@@ -304,4 +304,11 @@ func TestQueryWithoutExecQuery(t *testing.T) {
 	if _, err := c.ExecQuery(ctx, "WQL", `SELECT Nope FROM Sample_Disk`, 0, nil); cim.StatusOf(err) != cim.EInvalidQuery {
 		t.Errorf("SELECT of an unknown property: %v", err)
 	}
+	strict, err := Dial(ctx, srv.URL, "root/sample", ClientOptions{ServerQueriesOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := strict.ExecQuery(ctx, "WQL", `SELECT * FROM Sample_Disk`, 0, nil); cim.StatusOf(err) != cim.ENotSupported {
+		t.Errorf("SELECT with ServerQueriesOnly: %v", err)
+	}
 }
