@@ -246,17 +246,21 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// runWbem runs the wbem binary with env added to the environment and
+// returns its combined output.
+func runWbem(env []string, args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(bin, "wbem"), args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 // TestLocalSocketAndURL: with wbemd serving a repository, wbem --repo
 // goes through its local socket (as the calling user, root here), and
 // wbem --url through HTTP with a password.
 func TestLocalSocketAndURL(t *testing.T) {
 	d := startDaemon(t)
-	wbem := func(env []string, args ...string) (string, error) {
-		cmd := exec.Command(filepath.Join(bin, "wbem"), args...)
-		cmd.Env = append(os.Environ(), env...)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	wbem := runWbem
 	out, err := wbem(nil, "--repo", d.repo, "-n", "root/sample", "enum", "--names", "Sample_Disk")
 	if err != nil || out != "Sample_Disk.Name=\"sda\"\nSample_Disk.Name=\"sdb\"\n" {
 		t.Errorf("wbem through the socket: %v\n%s", err, out)
@@ -284,12 +288,7 @@ func TestLocalSocketAndURL(t *testing.T) {
 // --no-atomic, and a failing declaration leaves the others written.
 func TestMofcompThroughServer(t *testing.T) {
 	d := startDaemon(t)
-	wbem := func(env []string, args ...string) (string, error) {
-		cmd := exec.Command(filepath.Join(bin, "wbem"), args...)
-		cmd.Env = append(os.Environ(), env...)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	wbem := runWbem
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.mof")
 	os.WriteFile(good, []byte(`#pragma namespace("root/sample")
