@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -51,6 +52,9 @@ type app struct {
 
 	db *bolt.DB
 	om *cimom.CIMOM
+
+	sockOnce sync.Once
+	sock     string // see socket
 }
 
 // Main runs wbem with args and returns the process exit status: 0 on
@@ -203,18 +207,21 @@ func (a *app) services(ctx context.Context) (cimom.Services, error) {
 }
 
 // socket returns the socket of a wbemd serving --repo, or "" when none
-// answers there.
+// answers there. It looks once per run.
 func (a *app) socket() string {
-	if a.repo == "" {
-		return ""
-	}
-	path := filepath.Join(a.repo, server.SocketFile)
-	c, err := net.DialTimeout("unix", path, time.Second)
-	if err != nil {
-		return ""
-	}
-	c.Close()
-	return path
+	a.sockOnce.Do(func() {
+		if a.repo == "" {
+			return
+		}
+		path := filepath.Join(a.repo, server.SocketFile)
+		c, err := net.DialTimeout("unix", path, time.Second)
+		if err != nil {
+			return
+		}
+		c.Close()
+		a.sock = path
+	})
+	return a.sock
 }
 
 func (a *app) close(ctx context.Context) error {

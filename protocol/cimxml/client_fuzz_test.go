@@ -110,7 +110,9 @@ func FuzzClientAnswer(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	as.mu.Lock()
 	as.rec = true
+	as.mu.Unlock()
 	c.mu.Lock()
 	c.classes = nil
 	c.mu.Unlock()
@@ -119,7 +121,9 @@ func FuzzClientAnswer(f *testing.F) {
 			f.Fatalf("call %d against wbemd: %v", i, err)
 		}
 	}
+	as.mu.Lock()
 	as.rec = false
+	as.mu.Unlock()
 	for _, b := range as.seen {
 		f.Add(b)
 	}
