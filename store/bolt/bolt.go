@@ -8,10 +8,17 @@
 // transaction's encoded events, in order (see encodeChunk).
 //
 // Writes go through a single committer goroutine that takes every pending
-// Txn request, applies them in one bbolt write transaction (each with its
-// own revision, each judged on its compares against the state left by the
-// ones before it) and commits once: concurrent writers share one fsync
-// (group commit). A Txn returns only after that commit is on disk.
+// Txn request and judges each on its compares against the state left by the
+// ones before it, giving each its own revision. The batch's changes are
+// appended to a write-ahead log (the file's path with "-wal" added) in one
+// record with one data sync: concurrent writers share that sync (group
+// commit), and a Txn returns only after it. The changes then become
+// visible to readers through an in-memory overlay of the keys written since
+// the last checkpoint (see overlay). Every few thousand revisions, or
+// megabytes, a checkpoint applies them to the B+tree in one bbolt commit
+// and empties the log; Open replays whatever a crash left in the log.
+// Large batches (bulk loads) skip the log: they go straight to the B+tree
+// in a bbolt commit of their own, after a checkpoint.
 package bolt
 
 import (
@@ -30,6 +37,8 @@ import (
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"github.com/google/btree"
 
 	"github.com/wbemd/wbemd/store"
 )
@@ -51,9 +60,9 @@ type Options struct {
 	// NoSync skips the fsync of each commit. Unsafe: a crash can lose
 	// acknowledged writes. For tests and throwaway bulk loads only.
 	NoSync bool
-	// FeedRetention is how many revisions of change feed are kept
-	// (default 100,000). Watch from an older revision fails with
-	// store.ErrCompacted.
+	// FeedRetention is how many revisions of change feed are kept at
+	// least (default 100,000); older ones are dropped at checkpoints, and
+	// Watch from a dropped revision fails with store.ErrCompacted.
 	FeedRetention int64
 	// MaxBatch caps how many Txn requests share one commit (default 1,024).
 	MaxBatch int
@@ -77,29 +86,36 @@ type DB struct {
 	subs  map[*subscriber]struct{}
 	rev   atomic.Int64 // last committed revision
 
-	commits, txns, waits, commitNanos atomic.Uint64 // see Stats
+	wal  *wal
+	work *btree.BTreeG[change] // the committer's own tree: the published overlay's, plus the batch in progress
+	ovMu sync.RWMutex          // guards ov; held by readers while they pair it with a bbolt read transaction
+	ov   *overlay              // the published overlay
+
+	commits, txns, waits, commitNanos, checkpoints atomic.Uint64 // see Stats
 }
 
 // Stats are counters of the engine's group commit since Open.
 type Stats struct {
-	Commits    uint64        // bbolt write transactions committed (each synced to disk)
-	Txns       uint64        // Txn requests they carried, failed compares included
-	Waits      uint64        // batches that waited for more concurrent writers (see committer)
-	CommitTime time.Duration // time spent in those commits, sync included
+	Commits     uint64        // group commits (each synced to disk: a log record, or for a large batch a bbolt commit)
+	Txns        uint64        // Txn requests they carried, failed compares included
+	Waits       uint64        // batches that waited for more concurrent writers (see committer)
+	CommitTime  time.Duration // time spent in those commits, sync included
+	Checkpoints uint64        // bbolt commits that moved logged writes into the B+tree
 }
 
 // Stats returns the group-commit counters: Txns/Commits is the mean number
 // of requests that shared one commit.
 func (d *DB) Stats() Stats {
-	return Stats{Commits: d.commits.Load(), Txns: d.txns.Load(), Waits: d.waits.Load(), CommitTime: time.Duration(d.commitNanos.Load())}
+	return Stats{Commits: d.commits.Load(), Txns: d.txns.Load(), Waits: d.waits.Load(), CommitTime: time.Duration(d.commitNanos.Load()), Checkpoints: d.checkpoints.Load()}
 }
 
 var _ store.Store = (*DB)(nil)
 
 type txnReq struct {
-	cmps  []store.Compare
-	ops   []store.Op
-	reply chan txnResult
+	cmps       []store.Compare
+	ops        []store.Op
+	checkpoint bool // not a transaction: a request for a checkpoint (Backup, Check)
+	reply      chan txnResult
 }
 
 type txnResult struct {
@@ -151,10 +167,10 @@ func Open(path string, opts Options) (*DB, error) {
 		bdb.Close()
 		return nil, fmt.Errorf("bolt: initialise %s: %w", path, err)
 	}
-	_ = bdb.View(func(tx *bbolt.Tx) error {
-		d.rev.Store(readU64(tx.Bucket(bucketMeta).Get(metaRev)))
-		return nil
-	})
+	if err := d.recover(path + "-wal"); err != nil {
+		bdb.Close()
+		return nil, err
+	}
 	d.wg.Add(1)
 	go d.committer()
 	return d, nil
@@ -194,21 +210,41 @@ func (d *DB) Get(ctx context.Context, key []byte) (store.KV, bool, error) {
 		return store.KV{}, false, err
 	}
 	defer d.leave()
-	var kv store.KV
-	var found bool
-	err := d.db.View(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketData).Get(key)
-		if v == nil {
-			return nil
+	d.ovMu.RLock()
+	if c, ok := d.ov.tree.Get(change{key: key}); ok {
+		d.ovMu.RUnlock()
+		if c.deleted {
+			return store.KV{}, false, nil
 		}
-		if len(v) < 8 {
-			return fmt.Errorf("bolt: corrupt value of key %q", key)
-		}
-		found = true
-		kv = store.KV{Key: key, Value: append([]byte(nil), v[8:]...), ModRev: readU64(v[:8])}
-		return nil
-	})
-	return kv, found, err
+		return store.KV{Key: key, Value: append([]byte(nil), c.value...), ModRev: c.rev}, true, nil
+	}
+	tx, err := d.db.Begin(false)
+	d.ovMu.RUnlock()
+	if err != nil {
+		return store.KV{}, false, fmt.Errorf("bolt: read: %w", err)
+	}
+	defer tx.Rollback()
+	v := tx.Bucket(bucketData).Get(key)
+	if v == nil {
+		return store.KV{}, false, nil
+	}
+	if len(v) < 8 {
+		return store.KV{}, false, fmt.Errorf("bolt: corrupt value of key %q", key)
+	}
+	return store.KV{Key: key, Value: append([]byte(nil), v[8:]...), ModRev: readU64(v[:8])}, true, nil
+}
+
+// snapshot returns the published overlay and a bbolt read transaction
+// begun while it was published: together, one consistent state. The
+// caller rolls the transaction back.
+func (d *DB) snapshot() (*overlay, *bbolt.Tx, error) {
+	d.ovMu.RLock()
+	defer d.ovMu.RUnlock()
+	tx, err := d.db.Begin(false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bolt: read: %w", err)
+	}
+	return d.ov, tx, nil
 }
 
 // Range yields the keys in [start, end) from one read transaction.
@@ -219,12 +255,13 @@ func (d *DB) Range(ctx context.Context, start, end []byte) iter.Seq2[store.KV, e
 			return
 		}
 		defer d.leave()
-		tx, err := d.db.Begin(false)
+		ov, tx, err := d.snapshot()
 		if err != nil {
 			yield(store.KV{}, err)
 			return
 		}
 		defer tx.Rollback()
+		changes := ov.between(start, end)
 		c := tx.Bucket(bucketData).Cursor()
 		var k, v []byte
 		if start == nil {
@@ -232,21 +269,39 @@ func (d *DB) Range(ctx context.Context, start, end []byte) iter.Seq2[store.KV, e
 		} else {
 			k, v = c.Seek(start)
 		}
-		for n := 0; k != nil; k, v = c.Next() {
-			if end != nil && bytes.Compare(k, end) >= 0 {
-				return
+		for n := 0; ; n++ {
+			if k != nil && end != nil && bytes.Compare(k, end) >= 0 {
+				k = nil
 			}
-			if n++; n&1023 == 0 {
+			var kv store.KV
+			switch {
+			case k == nil && len(changes) == 0:
+				return
+			case len(changes) > 0 && (k == nil || bytes.Compare(changes[0].key, k) <= 0):
+				ch := changes[0]
+				changes = changes[1:]
+				if k != nil && bytes.Equal(ch.key, k) {
+					k, v = c.Next() // the overlay's change replaces the B+tree's value
+				}
+				if ch.deleted {
+					continue
+				}
+				kv = store.KV{Key: ch.key, Value: ch.value, ModRev: ch.rev}
+			default:
+				if len(v) < 8 {
+					yield(store.KV{}, fmt.Errorf("bolt: corrupt value of key %q", k))
+					return
+				}
+				kv = store.KV{Key: k, Value: v[8:], ModRev: readU64(v[:8])}
+				k, v = c.Next() // bbolt's slices stay valid until the transaction ends
+			}
+			if n&1023 == 1023 {
 				if err := ctx.Err(); err != nil {
 					yield(store.KV{}, err)
 					return
 				}
 			}
-			if len(v) < 8 {
-				yield(store.KV{}, fmt.Errorf("bolt: corrupt value of key %q", k))
-				return
-			}
-			if !yield(store.KV{Key: k, Value: v[8:], ModRev: readU64(v[:8])}, nil) {
+			if !yield(kv, nil) {
 				return
 			}
 		}
@@ -369,13 +424,313 @@ func (w *batchWindow) max() int {
 	return m
 }
 
-// commit applies a batch in one bbolt transaction and answers every
-// request.
+// Thresholds of the write-ahead log: a checkpoint runs once the overlay
+// holds this many revisions or about this many bytes, and a batch with at
+// least directOps ops or directBytes bytes goes straight to the B+tree.
+const (
+	checkpointRevs  = 8192
+	checkpointBytes = 16 << 20
+	directOps       = 1024
+	directBytes     = 1 << 20
+)
+
+// commit commits a batch, answers every request, then runs a checkpoint
+// if the overlay has grown enough or a request asked for one.
 func (d *DB) commit(batch []*txnReq) {
+	txns := batch[:0:0]
+	var want []*txnReq // checkpoint requests
+	ops, size := 0, 0
+	for _, req := range batch {
+		if req.checkpoint {
+			want = append(want, req)
+			continue
+		}
+		txns = append(txns, req)
+		ops += len(req.ops)
+		for _, op := range req.ops {
+			size += len(op.Key) + len(op.Value)
+		}
+	}
+	if len(txns) > 0 && (ops >= directOps || size >= directBytes) {
+		d.commitDirect(txns)
+	} else if len(txns) > 0 {
+		d.commitLogged(txns)
+	}
+	if len(want) > 0 || d.ov.rev-d.ov.base >= checkpointRevs || d.ov.bytes >= checkpointBytes {
+		err := d.checkpoint()
+		if err != nil {
+			d.log.Error("store checkpoint failed", "err", err)
+		}
+		for _, req := range want {
+			req.reply <- txnResult{err: err}
+		}
+	}
+}
+
+// fail answers every request of a batch with err.
+func (d *DB) fail(batch []*txnReq, err error) {
+	d.log.Error("store commit failed", "err", err, "batch", len(batch))
+	for _, req := range batch {
+		req.reply <- txnResult{err: err}
+	}
+}
+
+// commitLogged judges and applies a batch to the committer's tree, appends
+// its changes to the log in one synced record, publishes the new overlay
+// and answers.
+func (d *DB) commitLogged(batch []*txnReq) {
+	start := time.Now()
+	results := make([]txnResult, len(batch))
+	ov := d.ov
+	tx, err := d.db.Begin(false)
+	if err != nil {
+		d.fail(batch, fmt.Errorf("bolt: commit: %w", err))
+		return
+	}
+	defer tx.Rollback()
+	undo := d.work.Clone()
+	data := tx.Bucket(bucketData)
+	var revs [][]store.Event
+	grown := 0
+	cur := ov.rev
+	for i, req := range batch {
+		if !d.holds(data, req.cmps) {
+			results[i] = txnResult{err: store.ErrCompareFailed}
+			continue
+		}
+		cur++
+		evs, n, err := d.applyToTree(data, cur, req.ops)
+		if err != nil {
+			d.work = undo
+			d.fail(batch, fmt.Errorf("bolt: commit: %w", err))
+			return
+		}
+		grown += n
+		results[i] = txnResult{rev: cur}
+		revs = append(revs, evs)
+	}
+	if cur > ov.rev {
+		if err := d.wal.append(ov.rev+1, revs); err != nil {
+			d.work = undo
+			d.fail(batch, err)
+			return
+		}
+		next := &overlay{tree: d.work.Clone(), events: append(ov.events, revs...), base: ov.base, rev: cur, bytes: ov.bytes + grown}
+		d.ovMu.Lock()
+		d.ov = next
+		d.ovMu.Unlock()
+		d.rev.Store(cur)
+	}
+	d.count(len(batch), start)
+	for i, req := range batch {
+		req.reply <- results[i]
+	}
+	d.publish(revs)
+}
+
+// count adds a group commit of n requests that began at start to Stats;
+// it is called before any answer, so that a caller's Stats include its own
+// request.
+func (d *DB) count(n int, start time.Time) {
+	d.commits.Add(1)
+	d.txns.Add(uint64(n))
+	d.commitNanos.Add(uint64(time.Since(start)))
+}
+
+// holds reports whether every compare holds in the state the committer
+// sees: its tree over the B+tree.
+func (d *DB) holds(data *bbolt.Bucket, cmps []store.Compare) bool {
+	for _, c := range cmps {
+		_, mod, _ := d.lookup(data, c.Key)
+		if mod != c.ModRev {
+			return false
+		}
+	}
+	return true
+}
+
+// lookup returns key's value and ModRev in the committer's state. A value
+// read from the B+tree is copied: it outlives the read transaction.
+func (d *DB) lookup(data *bbolt.Bucket, key []byte) ([]byte, int64, bool) {
+	if c, ok := d.work.Get(change{key: key}); ok {
+		if c.deleted {
+			return nil, 0, false
+		}
+		return c.value, c.rev, true
+	}
+	v := data.Get(key)
+	if v == nil {
+		return nil, 0, false
+	}
+	return append([]byte(nil), v[8:]...), readU64(v[:8]), true
+}
+
+// applyToTree performs one request's ops at revision rev on the
+// committer's tree and returns its events and the bytes the tree grew by.
+func (d *DB) applyToTree(data *bbolt.Bucket, rev int64, ops []store.Op) ([]store.Event, int, error) {
+	evs := []store.Event{}
+	grown := 0
+	set := func(ev store.Event) {
+		ev.Rev = rev
+		evs = append(evs, ev)
+		d.work.ReplaceOrInsert(change{key: ev.Key, value: ev.Value, rev: rev, deleted: ev.Type == store.EventDelete})
+		grown += 64 + len(ev.Key) + len(ev.Value)
+	}
+	for _, op := range inKeyOrder(ops) {
+		switch op.Kind {
+		case store.OpPut:
+			if len(op.Key) == 0 {
+				return nil, 0, errors.New("empty key")
+			}
+			pv, _, _ := d.lookup(data, op.Key)
+			set(store.Event{Type: store.EventPut, Key: op.Key, Value: op.Value, PrevValue: pv})
+		case store.OpDelete:
+			if pv, _, ok := d.lookup(data, op.Key); ok {
+				set(store.Event{Type: store.EventDelete, Key: op.Key, PrevValue: pv})
+			}
+		case store.OpDeleteRange:
+			for _, k := range d.liveKeys(data, op.Key, op.End) {
+				pv, _, _ := d.lookup(data, k)
+				set(store.Event{Type: store.EventDelete, Key: k, PrevValue: pv})
+			}
+		default:
+			return nil, 0, fmt.Errorf("unknown op kind %d", op.Kind)
+		}
+	}
+	return evs, grown, nil
+}
+
+// liveKeys returns the keys in [start, end) that the committer's state
+// holds, in order.
+func (d *DB) liveKeys(data *bbolt.Bucket, start, end []byte) [][]byte {
+	var keys [][]byte
+	mine := (&overlay{tree: d.work}).between(start, end)
+	c := data.Cursor()
+	k, _ := c.Seek(start)
+	for {
+		if k != nil && end != nil && bytes.Compare(k, end) >= 0 {
+			k = nil
+		}
+		switch {
+		case k == nil && len(mine) == 0:
+			return keys
+		case len(mine) > 0 && (k == nil || bytes.Compare(mine[0].key, k) <= 0):
+			if k != nil && bytes.Equal(mine[0].key, k) {
+				k, _ = c.Next()
+			}
+			if !mine[0].deleted {
+				keys = append(keys, mine[0].key)
+			}
+			mine = mine[1:]
+		default:
+			keys = append(keys, append([]byte(nil), k...))
+			k, _ = c.Next()
+		}
+	}
+}
+
+// checkpoint applies the overlay to the B+tree in one bbolt commit, then
+// publishes an empty overlay and empties the log. On failure the log and
+// the overlay still hold everything, and a later checkpoint retries.
+func (d *DB) checkpoint() error {
+	ov := d.ov
+	if ov.rev == ov.base {
+		return nil
+	}
+	err := d.db.Update(func(tx *bbolt.Tx) error {
+		data, feed, meta := tx.Bucket(bucketData), tx.Bucket(bucketFeed), tx.Bucket(bucketMeta)
+		feed.FillPercent = 1.0
+		for i, evs := range ov.events {
+			if err := applyEvents(data, feed, ov.base+1+int64(i), evs, false); err != nil {
+				return err
+			}
+		}
+		if err := meta.Put(metaRev, u64(uint64(ov.rev))); err != nil {
+			return err
+		}
+		return d.compactFeed(feed, meta, ov.rev, 2*len(ov.events))
+	})
+	if err != nil {
+		return fmt.Errorf("bolt: checkpoint: %w", err)
+	}
+	d.checkpoints.Add(1)
+	d.setEmptyOverlay(ov.rev)
+	return d.wal.reset()
+}
+
+// setEmptyOverlay publishes an empty overlay over a B+tree at revision
+// rev.
+func (d *DB) setEmptyOverlay(rev int64) {
+	d.work = newTree()
+	next := &overlay{tree: d.work.Clone(), base: rev, rev: rev}
+	d.ovMu.Lock()
+	d.ov = next
+	d.ovMu.Unlock()
+}
+
+// recover replays into the B+tree the revisions a crash left in the log
+// at logPath, then starts an empty log and overlay.
+func (d *DB) recover(logPath string) error {
+	var rev int64
+	_ = d.db.View(func(tx *bbolt.Tx) error {
+		rev = readU64(tx.Bucket(bucketMeta).Get(metaRev))
+		return nil
+	})
+	w, err := openWAL(logPath, !d.opts.NoSync)
+	if err != nil {
+		return err
+	}
+	revs, junk, err := w.readAll(rev)
+	if err != nil {
+		w.close()
+		return err
+	}
+	if junk > 0 {
+		d.log.Warn("store log: discarded the unfinished last record", "bytes", junk)
+	}
+	if len(revs) > 0 {
+		last := revs[len(revs)-1].rev
+		err := d.db.Update(func(tx *bbolt.Tx) error {
+			data, feed, meta := tx.Bucket(bucketData), tx.Bucket(bucketFeed), tx.Bucket(bucketMeta)
+			feed.FillPercent = 1.0
+			for _, lr := range revs {
+				if err := applyEvents(data, feed, lr.rev, lr.events, true); err != nil {
+					return err
+				}
+			}
+			if err := meta.Put(metaRev, u64(uint64(last))); err != nil {
+				return err
+			}
+			return d.compactFeed(feed, meta, last, 2*len(revs))
+		})
+		if err != nil {
+			w.close()
+			return fmt.Errorf("bolt: replay log: %w", err)
+		}
+		d.log.Info("store log replayed", "revisions", len(revs), "from", rev+1, "to", last)
+		rev = last
+	}
+	if err := w.reset(); err != nil {
+		w.close()
+		return err
+	}
+	d.wal = w
+	d.rev.Store(rev)
+	d.setEmptyOverlay(rev)
+	return nil
+}
+
+// commitDirect applies a large batch in one bbolt transaction of its own,
+// after a checkpoint, and answers every request.
+func (d *DB) commitDirect(batch []*txnReq) {
+	start := time.Now()
+	if err := d.checkpoint(); err != nil {
+		d.fail(batch, err)
+		return
+	}
 	results := make([]txnResult, len(batch))
 	var events [][]store.Event
 	rev := d.rev.Load()
-	start := time.Now()
 	err := d.db.Update(func(tx *bbolt.Tx) error {
 		events = events[:0]
 		data, feed, meta := tx.Bucket(bucketData), tx.Bucket(bucketFeed), tx.Bucket(bucketMeta)
@@ -400,19 +755,11 @@ func (d *DB) commit(batch []*txnReq) {
 		if err := meta.Put(metaRev, u64(uint64(cur))); err != nil {
 			return err
 		}
-		return d.compactFeed(feed, meta, cur)
+		return d.compactFeed(feed, meta, cur, 2*len(batch))
 	})
-	// Counted before any answer, so that a caller's Stats include its own
-	// request.
-	d.commits.Add(1)
-	d.txns.Add(uint64(len(batch)))
-	d.commitNanos.Add(uint64(time.Since(start)))
+	d.count(len(batch), start)
 	if err != nil {
-		err = fmt.Errorf("bolt: commit: %w", err)
-		d.log.Error("store commit failed", "err", err, "batch", len(batch))
-		for _, req := range batch {
-			req.reply <- txnResult{err: err}
-		}
+		d.fail(batch, fmt.Errorf("bolt: commit: %w", err))
 		return
 	}
 	for _, r := range results {
@@ -420,6 +767,7 @@ func (d *DB) commit(batch []*txnReq) {
 			rev = r.rev
 		}
 	}
+	d.setEmptyOverlay(rev)
 	d.rev.Store(rev)
 	for i, req := range batch {
 		req.reply <- results[i]
@@ -462,37 +810,87 @@ func provenAbsent(cmps []store.Compare) map[string]bool {
 	return m
 }
 
-// apply performs one request's ops at revision rev and records its events
-// in the feed. absent holds keys known to be absent before the request.
+// feedWriter packs one revision's events into feed records of about
+// feedChunk bytes.
+type feedWriter struct {
+	feed  *bbolt.Bucket
+	rev   int64
+	seq   uint32
+	chunk []byte
+}
+
+func (w *feedWriter) add(ev store.Event) error {
+	if w.chunk == nil {
+		w.chunk = append(make([]byte, 0, feedChunk+512), chunkMarker)
+	}
+	w.chunk = appendEvent(w.chunk, ev)
+	if len(w.chunk) >= feedChunk {
+		return w.flush()
+	}
+	return nil
+}
+
+func (w *feedWriter) flush() error {
+	if len(w.chunk) == 0 {
+		return nil
+	}
+	fk := make([]byte, 12)
+	binary.BigEndian.PutUint64(fk, uint64(w.rev))
+	binary.BigEndian.PutUint32(fk[8:], w.seq)
+	w.seq++
+	err := w.feed.Put(fk, w.chunk)
+	w.chunk = nil
+	return err
+}
+
+// stamped returns value behind its 8-byte revision header, as the data
+// bucket stores it.
+func stamped(rev int64, value []byte) []byte {
+	nv := make([]byte, 8+len(value))
+	binary.BigEndian.PutUint64(nv, uint64(rev))
+	copy(nv[8:], value)
+	return nv
+}
+
+// applyEvents writes one revision's events (from the overlay, or replayed
+// from the log) to the data bucket and the feed. With fillPrev, each
+// event's PrevValue is read from the data bucket first (the log does not
+// hold them).
+func applyEvents(data, feed *bbolt.Bucket, rev int64, evs []store.Event, fillPrev bool) error {
+	fw := feedWriter{feed: feed, rev: rev}
+	for _, ev := range evs {
+		if fillPrev {
+			if prev := data.Get(ev.Key); prev != nil {
+				ev.PrevValue = append([]byte(nil), prev[8:]...)
+			}
+		}
+		var err error
+		if ev.Type == store.EventDelete {
+			err = data.Delete(ev.Key)
+		} else {
+			err = data.Put(ev.Key, stamped(rev, ev.Value))
+		}
+		if err == nil {
+			err = fw.add(ev)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return fw.flush()
+}
+
+// apply performs one request's ops at revision rev on the B+tree and
+// records its events in the feed. absent holds keys known to be absent
+// before the request.
 func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op, absent map[string]bool) ([]store.Event, error) {
 	var evs []store.Event
-	var chunk []byte
-	var seq uint32
-	flush := func() error {
-		if len(chunk) == 0 {
-			return nil
-		}
-		fk := make([]byte, 12)
-		binary.BigEndian.PutUint64(fk, uint64(rev))
-		binary.BigEndian.PutUint32(fk[8:], seq)
-		seq++
-		err := feed.Put(fk, chunk)
-		chunk = nil
-		return err
-	}
+	fw := feedWriter{feed: feed, rev: rev}
 	add := func(ev store.Event) error {
 		ev.Rev = rev
 		evs = append(evs, ev)
-		if chunk == nil {
-			chunk = append(make([]byte, 0, feedChunk+512), chunkMarker)
-		}
-		chunk = appendEvent(chunk, ev)
-		if len(chunk) >= feedChunk {
-			return flush()
-		}
-		return nil
+		return fw.add(ev)
 	}
-	defer func() { chunk = nil }()
 	for _, op := range inKeyOrder(ops) {
 		switch op.Kind {
 		case store.OpPut:
@@ -505,10 +903,7 @@ func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op, absent map[strin
 			} else if prev := data.Get(op.Key); prev != nil {
 				pv = append([]byte(nil), prev[8:]...)
 			}
-			nv := make([]byte, 8+len(op.Value))
-			binary.BigEndian.PutUint64(nv, uint64(rev))
-			copy(nv[8:], op.Value)
-			if err := data.Put(op.Key, nv); err != nil {
+			if err := data.Put(op.Key, stamped(rev, op.Value)); err != nil {
 				return nil, err
 			}
 			if err := add(store.Event{Type: store.EventPut, Key: op.Key, Value: op.Value, PrevValue: pv}); err != nil {
@@ -542,7 +937,7 @@ func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op, absent map[strin
 			return nil, fmt.Errorf("unknown op kind %d", op.Kind)
 		}
 	}
-	return evs, flush()
+	return evs, fw.flush()
 }
 
 // inKeyOrder returns ops sorted by key (stably: a later op on the same key
@@ -567,16 +962,17 @@ func inKeyOrder(ops []store.Op) []store.Op {
 	return out
 }
 
-// compactFeed drops feed entries older than the retention window (a bounded
-// number per commit, so that one commit never does unbounded work).
-func (d *DB) compactFeed(feed, meta *bbolt.Bucket, cur int64) error {
+// compactFeed drops feed entries older than the retention window: at most
+// max(4096, most) per commit, so that one commit never does unbounded work
+// but the feed shrinks faster than a commit of `most` revisions grows it.
+func (d *DB) compactFeed(feed, meta *bbolt.Bucket, cur int64, most int) error {
 	limit := cur - d.opts.FeedRetention
 	if limit <= 0 {
 		return nil
 	}
 	c := feed.Cursor()
 	var last int64
-	for n := 0; n < 4096; n++ {
+	for n := 0; n < max(4096, most); n++ {
 		k, _ := c.First()
 		if k == nil || readU64(k[:8]) > limit {
 			break
@@ -699,6 +1095,9 @@ func (d *DB) Backup(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer d.leave()
+	if err := d.awaitCheckpoint(ctx); err != nil {
+		return err
+	}
 	return d.db.View(func(tx *bbolt.Tx) error {
 		_, err := tx.WriteTo(w)
 		return err
@@ -717,7 +1116,27 @@ func (d *DB) Close() error {
 	d.mu.Unlock()
 	d.wg.Wait()
 	close(d.done)
-	return d.db.Close()
+	err := d.checkpoint()
+	if cerr := d.wal.close(); err == nil {
+		err = cerr
+	}
+	if cerr := d.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// awaitCheckpoint has the committer move every logged write into the
+// B+tree, so that a reader of the bbolt file alone sees them all.
+func (d *DB) awaitCheckpoint(ctx context.Context) error {
+	req := &txnReq{checkpoint: true, reply: make(chan txnResult, 1)}
+	d.reqs <- req
+	select {
+	case r := <-req.reply:
+		return r.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Check verifies the file: bbolt's own page checks, then that every value
@@ -728,6 +1147,9 @@ func (d *DB) Check(ctx context.Context) error {
 		return err
 	}
 	defer d.leave()
+	if err := d.awaitCheckpoint(ctx); err != nil {
+		return err
+	}
 	return d.db.View(func(tx *bbolt.Tx) error {
 		for err := range tx.Check() {
 			return fmt.Errorf("bolt: %w", err)

@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"iter"
 
-	bbolt "go.etcd.io/bbolt"
-
 	"github.com/wbemd/wbemd/store"
 )
 
@@ -110,32 +108,34 @@ func (d *DB) Watch(ctx context.Context, prefix []byte, from int64) iter.Seq2[sto
 	}
 }
 
-// readFeed returns the stored events after revision from whose keys start
-// with prefix, and the revision of the snapshot they were read from;
-// store.ErrCompacted if the feed no longer reaches back to from+1.
+// readFeed returns the committed events after revision from whose keys
+// start with prefix (the feed bucket's, then the overlay's), and the
+// revision of the snapshot they were read from; store.ErrCompacted if the
+// feed no longer reaches back to from+1.
 func (d *DB) readFeed(prefix []byte, from int64) ([]store.Event, int64, error) {
+	ov, tx, err := d.snapshot()
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback()
+	meta := tx.Bucket(bucketMeta)
+	if compacted := readU64(meta.Get(metaCompact)); from < compacted {
+		return nil, 0, store.ErrCompacted
+	}
 	var out []store.Event
-	var snap int64
-	err := d.db.View(func(tx *bbolt.Tx) error {
-		snap = readU64(tx.Bucket(bucketMeta).Get(metaRev))
-		if compacted := readU64(tx.Bucket(bucketMeta).Get(metaCompact)); from < compacted {
-			return store.ErrCompacted
+	c := tx.Bucket(bucketFeed).Cursor()
+	seek := make([]byte, 8)
+	binary.BigEndian.PutUint64(seek, uint64(from+1))
+	for k, v := c.Seek(seek); k != nil; k, v = c.Next() {
+		evs, err := decodeRecord(readU64(k[:8]), v)
+		if err != nil {
+			return nil, 0, err
 		}
-		c := tx.Bucket(bucketFeed).Cursor()
-		seek := make([]byte, 8)
-		binary.BigEndian.PutUint64(seek, uint64(from+1))
-		for k, v := c.Seek(seek); k != nil; k, v = c.Next() {
-			evs, err := decodeRecord(readU64(k[:8]), v)
-			if err != nil {
-				return err
-			}
-			for _, ev := range evs {
-				if bytes.HasPrefix(ev.Key, prefix) {
-					out = append(out, ev)
-				}
+		for _, ev := range evs {
+			if bytes.HasPrefix(ev.Key, prefix) {
+				out = append(out, ev)
 			}
 		}
-		return nil
-	})
-	return out, snap, err
+	}
+	return append(out, ov.eventsAfter(prefix, from)...), ov.rev, nil
 }

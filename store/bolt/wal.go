@@ -1,0 +1,188 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+
+	"github.com/wbemd/wbemd/store"
+)
+
+// The write-ahead log holds the transactions committed since the last
+// checkpoint, so that a group commit costs one append and one data sync of
+// the log instead of a bbolt commit (two syncs and a page write per touched
+// B+tree page). A checkpoint applies them to the B+tree in one bbolt
+// commit, then empties the log.
+//
+// The file is a sequence of records, one per group commit:
+//
+//	length   uint32, big-endian: bytes of the body
+//	checksum uint32, big-endian: CRC-32C of the body
+//	body     first revision (uint64), revision count (uvarint), then per
+//	         revision its event count (uvarint) and events (encodeEvent,
+//	         without PrevValue)
+//
+// A group commit is acknowledged only after its record and every record
+// before it are on disk, so only the last record can be incomplete after a
+// crash; replay stops at the first record that is short, fails its
+// checksum or does not continue the revisions.
+type wal struct {
+	f    *os.File
+	path string
+	size int64
+	sync bool
+	buf  []byte
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// maxLogRecord bounds a record's body when reading, so that a corrupt length
+// never makes replay allocate gigabytes.
+const maxLogRecord = 1 << 30
+
+func openWAL(path string, sync bool) (*wal, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("bolt: open log: %w", err)
+	}
+	return &wal{f: f, path: path, sync: sync}, nil
+}
+
+// logRev is one revision's events as the log holds them.
+type logRev struct {
+	rev    int64
+	events []store.Event
+}
+
+// append writes one record holding the events of revisions first,
+// first+1, ... (one slice each, possibly empty) and, unless the store runs
+// without syncs, waits until it is on disk.
+func (w *wal) append(first int64, revs [][]store.Event) error {
+	b := append(w.buf[:0], make([]byte, 8)...)
+	b = binary.BigEndian.AppendUint64(b, uint64(first))
+	b = binary.AppendUvarint(b, uint64(len(revs)))
+	for _, evs := range revs {
+		b = binary.AppendUvarint(b, uint64(len(evs)))
+		for _, ev := range evs {
+			ev.PrevValue = nil
+			b = appendEvent(b, ev)
+		}
+	}
+	body := b[8:]
+	binary.BigEndian.PutUint32(b[0:4], uint32(len(body)))
+	binary.BigEndian.PutUint32(b[4:8], crc32.Checksum(body, castagnoli))
+	if cap(b) <= 1<<20 {
+		w.buf = b
+	}
+	if _, err := w.f.WriteAt(b, w.size); err != nil {
+		return fmt.Errorf("bolt: write log: %w", err)
+	}
+	if w.sync {
+		if err := datasync(w.f); err != nil {
+			return fmt.Errorf("bolt: sync log: %w", err)
+		}
+	}
+	w.size += int64(len(b))
+	return nil
+}
+
+// reset empties the log once a checkpoint has made its records redundant.
+// It need not reach the disk before the next append: replay skips records
+// the B+tree already holds, and the next append's sync also makes the new
+// length durable.
+func (w *wal) reset() error {
+	if err := w.f.Truncate(0); err != nil {
+		return fmt.Errorf("bolt: empty log: %w", err)
+	}
+	w.size = 0
+	return nil
+}
+
+func (w *wal) close() error { return w.f.Close() }
+
+// errLogEnd marks the end of the usable records.
+var errLogEnd = errors.New("end of log")
+
+// readAll returns the log's revisions after rev (the B+tree's), in order,
+// and how many bytes at the end of the file were not usable (an incomplete
+// last record). Records at or below rev are skipped.
+func (w *wal) readAll(after int64) ([]logRev, int64, error) {
+	data, err := io.ReadAll(io.NewSectionReader(w.f, 0, 1<<62))
+	if err != nil {
+		return nil, 0, fmt.Errorf("bolt: read log: %w", err)
+	}
+	var out []logRev
+	next := after + 1
+	off := 0
+	for off < len(data) {
+		revs, n, err := decodeLogRecord(data[off:])
+		if err != nil {
+			break
+		}
+		if len(revs) > 0 && revs[len(revs)-1].rev > after {
+			if revs[0].rev > next || (revs[0].rev < next && revs[len(revs)-1].rev >= next) {
+				break // does not continue the revisions: not this store's
+			}
+			out = append(out, revs...)
+			next = revs[len(revs)-1].rev + 1
+		}
+		off += n
+	}
+	w.size = int64(off)
+	return out, int64(len(data) - off), nil
+}
+
+// decodeLogRecord decodes the record at the start of b and returns its
+// revisions and its size.
+func decodeLogRecord(b []byte) ([]logRev, int, error) {
+	if len(b) < 8 {
+		return nil, 0, errLogEnd
+	}
+	n := binary.BigEndian.Uint32(b[0:4])
+	if n > maxLogRecord || int(n) > len(b)-8 {
+		return nil, 0, errLogEnd
+	}
+	body := b[8 : 8+n]
+	if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(b[4:8]) {
+		return nil, 0, errLogEnd
+	}
+	bad := fmt.Errorf("bolt: malformed log record: %w", errLogEnd)
+	if len(body) < 8 {
+		return nil, 0, bad
+	}
+	first := int64(binary.BigEndian.Uint64(body))
+	count, k := binary.Uvarint(body[8:])
+	if k <= 0 || count == 0 || count > uint64(len(body)) || first <= 0 {
+		return nil, 0, bad
+	}
+	revs := make([]logRev, 0, count)
+	rest := body[8+k:]
+	for i := uint64(0); i < count; i++ {
+		ne, k := binary.Uvarint(rest)
+		if k <= 0 || ne > uint64(len(rest)) {
+			return nil, 0, bad
+		}
+		rest = rest[k:]
+		lr := logRev{rev: first + int64(i), events: make([]store.Event, 0, ne)}
+		for j := uint64(0); j < ne; j++ {
+			size, k := binary.Uvarint(rest)
+			if k <= 0 || size > uint64(len(rest)-k) {
+				return nil, 0, bad
+			}
+			ev, err := decodeEvent(lr.rev, rest[k:k+int(size)])
+			if err != nil {
+				return nil, 0, bad
+			}
+			lr.events = append(lr.events, ev)
+			rest = rest[k+int(size):]
+		}
+		revs = append(revs, lr)
+	}
+	if len(rest) != 0 {
+		return nil, 0, bad
+	}
+	return revs, 8 + int(n), nil
+}
