@@ -122,8 +122,8 @@ func (w *wal) readAll(after int64) ([]logRev, int64, error) {
 		if err != nil {
 			break
 		}
-		if len(revs) > 0 && revs[len(revs)-1].rev > after {
-			if revs[0].rev > next || (revs[0].rev < next && revs[len(revs)-1].rev >= next) {
+		if revs[len(revs)-1].rev > after {
+			if revs[0].rev != next {
 				break // does not continue the revisions: not this store's
 			}
 			out = append(out, revs...)
