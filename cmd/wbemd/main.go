@@ -49,11 +49,12 @@ func run(args []string, stderr io.Writer) int {
 // settings are the server's configuration and the process's own.
 type settings struct {
 	server.Config
-	// gcPercent is the Go collector's heap growth between collections
-	// (GOGC). wbemd's live heap is a few MiB while every request
-	// allocates, so at Go's default of 100 it collects very often: 400
-	// took 15-20% off the server's CPU per GetInstance (BENCHMARKS.md) for
-	// a peak heap still well under 64 MiB. 0 leaves the runtime's ($GOGC).
+	// gcPercent, if not 0, replaces the Go collector's heap growth
+	// between collections ($GOGC, 100 by default). With a small live heap
+	// every request's garbage makes collections frequent: 400 took 15-20%
+	// off the server's CPU per GetInstance, for heaps up to about 4x
+	// larger (BENCHMARKS.md), so it is the operator's trade, not the
+	// default.
 	gcPercent int
 }
 
@@ -82,7 +83,7 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time to read a whole request")
 	fs.DurationVar(&cfg.OperationTimeout, "operation-timeout", 5*time.Minute, "time an operation may run")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time requests in flight get at SIGTERM")
-	fs.IntVar(&s.gcPercent, "gc-percent", 400, "Go garbage collector target, as GOGC (0: the runtime's, from $GOGC)")
+	fs.IntVar(&s.gcPercent, "gc-percent", 0, "Go garbage collector target, as GOGC; 400 trades heap for CPU (0: $GOGC, or 100)")
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}

@@ -428,8 +428,8 @@ func (w *batchWindow) max() int {
 // holds this many revisions or about this many bytes, and a batch with at
 // least directOps ops or directBytes bytes goes straight to the B+tree.
 const (
-	checkpointRevs  = 8192
-	checkpointBytes = 16 << 20
+	checkpointRevs  = 4096
+	checkpointBytes = 8 << 20
 	directOps       = 1024
 	directBytes     = 1 << 20
 )
@@ -488,7 +488,6 @@ func (d *DB) commitLogged(batch []*txnReq) {
 		return
 	}
 	defer tx.Rollback()
-	undo := d.work.Clone()
 	data := tx.Bucket(bucketData)
 	var revs [][]store.Event
 	grown := 0
@@ -501,7 +500,7 @@ func (d *DB) commitLogged(batch []*txnReq) {
 		cur++
 		evs, n, err := d.applyToTree(data, cur, req.ops)
 		if err != nil {
-			d.work = undo
+			d.undo(ov)
 			d.fail(batch, fmt.Errorf("bolt: commit: %w", err))
 			return
 		}
@@ -511,7 +510,7 @@ func (d *DB) commitLogged(batch []*txnReq) {
 	}
 	if cur > ov.rev {
 		if err := d.wal.append(ov.rev+1, revs); err != nil {
-			d.work = undo
+			d.undo(ov)
 			d.fail(batch, err)
 			return
 		}
@@ -535,6 +534,17 @@ func (d *DB) count(n int, start time.Time) {
 	d.commits.Add(1)
 	d.txns.Add(uint64(n))
 	d.commitNanos.Add(uint64(time.Since(start)))
+}
+
+// undo resets the committer's tree to the published overlay's after a
+// failed batch. It copies the tree (a failure is rare; a clone before
+// every batch would cost every batch a copy of the nodes it writes).
+func (d *DB) undo(ov *overlay) {
+	d.work = newTree()
+	ov.tree.Ascend(func(c change) bool {
+		d.work.ReplaceOrInsert(c)
+		return true
+	})
 }
 
 // holds reports whether every compare holds in the state the committer
