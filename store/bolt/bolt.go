@@ -665,7 +665,8 @@ func (d *DB) checkpoint() error {
 	}
 	d.checkpoints.Add(1)
 	d.setEmptyOverlay(ov.rev)
-	return d.wal.reset()
+	d.wal.reset()
+	return nil
 }
 
 // setEmptyOverlay publishes an empty overlay over a B+tree at revision
@@ -690,13 +691,10 @@ func (d *DB) recover(logPath string) error {
 	if err != nil {
 		return err
 	}
-	revs, junk, err := w.readAll(rev)
+	revs, err := w.readAll(rev)
 	if err != nil {
-		w.close()
+		w.close(false)
 		return err
-	}
-	if junk > 0 {
-		d.log.Warn("store log: discarded the unfinished last record", "bytes", junk)
 	}
 	if len(revs) > 0 {
 		last := revs[len(revs)-1].rev
@@ -714,16 +712,13 @@ func (d *DB) recover(logPath string) error {
 			return d.compactFeed(feed, meta, last, 2*len(revs))
 		})
 		if err != nil {
-			w.close()
+			w.close(false)
 			return fmt.Errorf("bolt: replay log: %w", err)
 		}
 		d.log.Info("store log replayed", "revisions", len(revs), "from", rev+1, "to", last)
 		rev = last
 	}
-	if err := w.reset(); err != nil {
-		w.close()
-		return err
-	}
+	w.reset()
 	d.wal = w
 	d.rev.Store(rev)
 	d.setEmptyOverlay(rev)
@@ -1127,7 +1122,7 @@ func (d *DB) Close() error {
 	d.wg.Wait()
 	close(d.done)
 	err := d.checkpoint()
-	if cerr := d.wal.close(); err == nil {
+	if cerr := d.wal.close(err == nil); err == nil {
 		err = cerr
 	}
 	if cerr := d.db.Close(); err == nil {

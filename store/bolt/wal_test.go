@@ -256,8 +256,8 @@ func TestLogReplay(t *testing.T) {
 
 	t.Run("garbage after the last record", func(t *testing.T) {
 		p := crashCopy(t, path)
-		f, _ := os.OpenFile(p+"-wal", os.O_WRONLY|os.O_APPEND, 0)
-		f.Write([]byte{0, 0, 1, 0, 9, 9, 9, 9, 1, 2, 3})
+		f, _ := os.OpenFile(p+"-wal", os.O_WRONLY, 0)
+		f.WriteAt([]byte{0, 0, 1, 0, 9, 9, 9, 9, 1, 2, 3}, db.wal.size)
 		f.Close()
 		c, err := Open(p, Options{})
 		if err != nil {
@@ -269,8 +269,7 @@ func TestLogReplay(t *testing.T) {
 
 	t.Run("last record cut short", func(t *testing.T) {
 		p := crashCopy(t, path)
-		st, _ := os.Stat(p + "-wal")
-		if err := os.Truncate(p+"-wal", st.Size()-3); err != nil {
+		if err := os.Truncate(p+"-wal", db.wal.size-3); err != nil {
 			t.Fatal(err)
 		}
 		c, err := Open(p, Options{})
@@ -295,7 +294,6 @@ func TestCheckpointsBoundTheLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
 	ctx := context.Background()
 	for i := 0; i < 2*checkpointRevs+10; i++ {
 		if _, err := db.Txn(ctx, nil, []store.Op{store.Put([]byte(fmt.Sprintf("k%06d", i)), []byte("v"))}); err != nil {
@@ -305,12 +303,12 @@ func TestCheckpointsBoundTheLog(t *testing.T) {
 	if st := db.Stats(); st.Checkpoints != 2 {
 		t.Fatalf("%d checkpoints for %d revisions, want 2", st.Checkpoints, 2*checkpointRevs+10)
 	}
-	fi, err := os.Stat(path + "-wal")
-	if err != nil {
-		t.Fatal(err)
+	if db.wal.size > 10*100 || db.wal.alloc > logGrowth {
+		t.Fatalf("log holds %d bytes (file %d) after the checkpoint, want the last 10 records only", db.wal.size, db.wal.alloc)
 	}
-	if fi.Size() > 10*100 {
-		t.Fatalf("log holds %d bytes after the checkpoint, want the last 10 records only", fi.Size())
+	db.Close()
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() != 0 {
+		t.Fatalf("log after a clean close: %v, %v; want an empty file", fi, err)
 	}
 }
 
@@ -331,7 +329,7 @@ func FuzzLogRecord(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer w.close()
+		defer w.close(false)
 		revs := [][]store.Event{
 			{{Type: store.EventPut, Rev: 5, Key: key, Value: value}},
 			{},
@@ -342,7 +340,7 @@ func FuzzLogRecord(f *testing.F) {
 		}
 		good := w.size
 		w.f.WriteAt(tail, good)
-		got, _, err := w.readAll(4)
+		got, err := w.readAll(4)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -358,13 +356,66 @@ func FuzzLogRecord(f *testing.F) {
 		// replayed twice.
 		w.size = good
 		w.append(5, revs)
-		if got, _, _ := w.readAll(4); len(got) != 3 {
+		if got, _ := w.readAll(4); len(got) != 3 {
 			t.Fatalf("a repeated record: %d revisions replayed, want 3", len(got))
 		}
 		// Cut the record: nothing of it is replayed.
 		w.f.Truncate(good - 1 - int64(cut)%good)
-		if got, _, _ := w.readAll(4); len(got) != 0 {
+		if got, _ := w.readAll(4); len(got) != 0 {
 			t.Fatalf("a cut record replayed %d revisions", len(got))
 		}
 	})
+}
+
+// TestLogOverwritesOldRecords: after a checkpoint the log is written from
+// its start again, over the old records; a crash copy replays the new
+// records only, and the old ones after them are not taken for new ones.
+func TestLogOverwritesOldRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	m := model{}
+	put := func(k, v string) {
+		t.Helper()
+		rev, err := db.Txn(ctx, nil, []store.Op{store.Put([]byte(k), []byte(v))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.apply(rev, []store.Op{store.Put([]byte(k), []byte(v))})
+	}
+	for i := 0; i < 200; i++ {
+		put(fmt.Sprintf("k%03d", i%60), fmt.Sprintf("old%d", i))
+	}
+	old := db.wal.size
+	if err := db.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		put(fmt.Sprintf("k%03d", i), fmt.Sprintf("new%d", i))
+	}
+	if db.wal.size >= old {
+		t.Fatalf("the new records (%d bytes) do not leave old ones (%d bytes) behind them", db.wal.size, old)
+	}
+	c, err := Open(crashCopy(t, path), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, want := mustRev(t, c), mustRev(t, db); got != want {
+		t.Fatalf("replayed to revision %d, want %d", got, want)
+	}
+	checkAgainst(t, c, m, 60)
+}
+
+func mustRev(t *testing.T, s store.Store) int64 {
+	t.Helper()
+	rev, err := s.Rev(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rev
 }
