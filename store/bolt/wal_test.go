@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/wbemd/wbemd/store"
 )
@@ -203,7 +204,7 @@ func crashCopy(t *testing.T, path string) string {
 // short, or followed by garbage) loses only that record.
 func TestLogReplay(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
-	db, err := Open(path, Options{})
+	db, err := Open(path, Options{IdleCheckpoint: -1}) // the copies need the log
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +291,7 @@ func TestLogReplay(t *testing.T) {
 // stay bounded.
 func TestCheckpointsBoundTheLog(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
-	db, err := Open(path, Options{NoSync: true})
+	db, err := Open(path, Options{NoSync: true, IdleCheckpoint: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +373,7 @@ func FuzzLogRecord(f *testing.F) {
 // records only, and the old ones after them are not taken for new ones.
 func TestLogOverwritesOldRecords(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
-	db, err := Open(path, Options{})
+	db, err := Open(path, Options{IdleCheckpoint: -1}) // the copy needs the log
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,4 +419,33 @@ func mustRev(t *testing.T, s store.Store) int64 {
 		t.Fatal(err)
 	}
 	return rev
+}
+
+// TestIdleCheckpoint: once writers pause, the logged writes move to the
+// B+tree without any request for it.
+func TestIdleCheckpoint(t *testing.T) {
+	db := openTemp(t)
+	defer db.Close()
+	ctx := context.Background()
+	m := model{}
+	for i := 0; i < 10; i++ {
+		op := store.Put([]byte(fmt.Sprintf("k%03d", i)), []byte("v"))
+		rev, err := db.Txn(ctx, nil, []store.Op{op})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.apply(rev, []store.Op{op})
+	}
+	for deadline := time.Now().Add(10 * time.Second); db.Stats().Checkpoints == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no checkpoint 10 s after the last write")
+		}
+	}
+	db.ovMu.RLock()
+	ov := db.ov
+	db.ovMu.RUnlock()
+	if ov.rev != ov.base || ov.tree.Len() != 0 || ov.base != 10 {
+		t.Fatalf("after the idle checkpoint the overlay holds revisions %d..%d, %d keys", ov.base+1, ov.rev, ov.tree.Len())
+	}
+	checkAgainst(t, db, m, 10)
 }
