@@ -449,3 +449,97 @@ func TestIdleCheckpoint(t *testing.T) {
 	}
 	checkAgainst(t, db, m, 10)
 }
+
+// FuzzStoreOps runs the input as transactions against one store shared
+// by every input (each under a key prefix of its own, so that the log,
+// the overlay and the B+tree hold other inputs' keys beside its own) and
+// checks Range against a model after each, and Get at the end. The input is read
+// two bytes at a time: an op (put, delete, range delete, compare that
+// holds, compare that fails, checkpoint) and a key (one of 16).
+func FuzzStoreOps(f *testing.F) {
+	var (
+		db *DB
+		n  int
+	)
+	dir := f.TempDir()
+	f.Cleanup(func() {
+		if db != nil {
+			db.Close()
+		}
+	})
+	f.Add([]byte{0, 1, 0, 2, 2, 0, 5, 0, 1, 2})
+	f.Add([]byte{0, 3, 0, 4, 5, 0, 2, 3, 0, 9, 3, 9, 4, 9, 1, 9})
+	f.Fuzz(func(t *testing.T, prog []byte) {
+		if db == nil {
+			var err error
+			if db, err = Open(filepath.Join(dir, "s.db"), Options{NoSync: true, IdleCheckpoint: -1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n++
+		ctx := context.Background()
+		prefix := fmt.Sprintf("in%07d/", n)
+		key := func(b byte) []byte { return []byte(fmt.Sprintf("%sk%02d", prefix, b%16)) }
+		m := model{}
+		for i := 0; i+1 < len(prog) && i < 64; i += 2 {
+			k := key(prog[i+1])
+			var ops []store.Op
+			var cmps []store.Compare
+			switch prog[i] % 6 {
+			case 0:
+				ops = []store.Op{store.Put(k, []byte(fmt.Sprintf("v%d", i)))}
+			case 1:
+				ops = []store.Op{store.Delete(k)}
+			case 2:
+				ops = []store.Op{store.DeleteRange(k, key(prog[i+1]+3)), store.Put(key(prog[i+1]+1), []byte("r"))}
+			case 3, 4:
+				mod := m[string(k)].ModRev
+				if prog[i]%6 == 4 {
+					mod += 7
+				}
+				cmps = []store.Compare{{Key: k, ModRev: mod}}
+				ops = []store.Op{store.Put(key(prog[i+1]+5), []byte(fmt.Sprintf("c%d", i)))}
+			case 5:
+				if err := db.awaitCheckpoint(ctx); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			if prog[i]%6 == 2 && bytes.Compare(ops[0].Key, ops[0].End) >= 0 {
+				ops = ops[1:] // an empty range
+			}
+			holds := len(cmps) == 0 || m[string(cmps[0].Key)].ModRev == cmps[0].ModRev
+			rev, err := db.Txn(ctx, cmps, ops)
+			if holds != (err == nil) || (err != nil && err != store.ErrCompareFailed) {
+				t.Fatalf("op %d: compare holds %v, Txn: %v", i/2, holds, err)
+			}
+			if err == nil {
+				m.apply(rev, inKeyOrder(ops))
+			}
+			var got, wantKeys []string
+			for kv, err := range db.Range(ctx, []byte(prefix), store.PrefixEnd([]byte(prefix))) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := m[string(kv.Key)]; !bytes.Equal(kv.Value, want.Value) || kv.ModRev != want.ModRev {
+					t.Fatalf("op %d: Range gives %s = %q rev %d, want %q rev %d", i/2, kv.Key, kv.Value, kv.ModRev, want.Value, want.ModRev)
+				}
+				got = append(got, string(kv.Key))
+			}
+			for k := range m {
+				wantKeys = append(wantKeys, k)
+			}
+			slices.Sort(wantKeys)
+			if !slices.Equal(got, wantKeys) {
+				t.Fatalf("op %d: Range = %v, want %v", i/2, got, wantKeys)
+			}
+		}
+		for j := byte(0); j < 16; j++ {
+			kv, found, err := db.Get(ctx, key(j))
+			want, ok := m[string(key(j))]
+			if err != nil || found != ok || (ok && (!bytes.Equal(kv.Value, want.Value) || kv.ModRev != want.ModRev)) {
+				t.Fatalf("Get(%s) = %q rev %d found %v, want %q rev %d found %v", key(j), kv.Value, kv.ModRev, found, want.Value, want.ModRev, ok)
+			}
+		}
+	})
+}
