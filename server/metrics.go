@@ -41,7 +41,11 @@ func newMetrics(storePath string, commits func() bolt.Stats) *metrics {
 			if err != nil {
 				return 0, err
 			}
-			return st.Size(), nil
+			size := st.Size()
+			if log, err := os.Stat(storePath + "-wal"); err == nil {
+				size += log.Size()
+			}
+			return size, nil
 		}}
 }
 
@@ -110,12 +114,12 @@ func (m *metrics) write(w io.Writer) {
 	fmt.Fprintln(w, "# TYPE wbemd_heap_inuse_bytes gauge")
 	fmt.Fprintf(w, "wbemd_heap_inuse_bytes %d\n", ms.HeapInuse)
 	if size, err := m.storeFn(); err == nil {
-		fmt.Fprintln(w, "# HELP wbemd_store_bytes Size of the repository file.")
+		fmt.Fprintln(w, "# HELP wbemd_store_bytes Size of the repository's files: the B+tree and its write-ahead log.")
 		fmt.Fprintln(w, "# TYPE wbemd_store_bytes gauge")
 		fmt.Fprintf(w, "wbemd_store_bytes %d\n", size)
 	}
 	st := m.commits()
-	fmt.Fprintln(w, "# HELP wbemd_store_commits_total Store write transactions committed, each synced to disk before its requests are answered.")
+	fmt.Fprintln(w, "# HELP wbemd_store_commits_total Store group commits (a write-ahead log record, or a large batch's B+tree commit), each synced to disk before its requests are answered.")
 	fmt.Fprintln(w, "# TYPE wbemd_store_commits_total counter")
 	fmt.Fprintf(w, "wbemd_store_commits_total %d\n", st.Commits)
 	fmt.Fprintln(w, "# HELP wbemd_store_txns_total Store write requests committed; divided by wbemd_store_commits_total, the mean number that shared one commit.")
@@ -124,4 +128,7 @@ func (m *metrics) write(w io.Writer) {
 	fmt.Fprintln(w, "# HELP wbemd_store_commit_seconds_total Time spent committing store write transactions, disk sync included.")
 	fmt.Fprintln(w, "# TYPE wbemd_store_commit_seconds_total counter")
 	fmt.Fprintf(w, "wbemd_store_commit_seconds_total %g\n", st.CommitTime.Seconds())
+	fmt.Fprintln(w, "# HELP wbemd_store_checkpoints_total Checkpoints: B+tree commits that moved the write-ahead log's writes into the repository file.")
+	fmt.Fprintln(w, "# TYPE wbemd_store_checkpoints_total counter")
+	fmt.Fprintf(w, "wbemd_store_checkpoints_total %d\n", st.Checkpoints)
 }
