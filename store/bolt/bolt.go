@@ -268,49 +268,64 @@ func (d *DB) Range(ctx context.Context, start, end []byte) iter.Seq2[store.KV, e
 			return
 		}
 		defer tx.Rollback()
-		changes := ov.between(start, end)
-		c := tx.Bucket(bucketData).Cursor()
-		var k, v []byte
-		if start == nil {
-			k, v = c.First()
-		} else {
-			k, v = c.Seek(start)
+		n := 0
+		var stop error
+		err = merged(ov.between(start, end), tx.Bucket(bucketData).Cursor(), start, end, func(kv store.KV) bool {
+			if n++; n&1023 == 0 {
+				if stop = ctx.Err(); stop != nil {
+					return false
+				}
+			}
+			return yield(kv, nil)
+		})
+		if err == nil {
+			err = stop
 		}
-		for n := 0; ; n++ {
-			if k != nil && end != nil && bytes.Compare(k, end) >= 0 {
-				k = nil
+		if err != nil {
+			yield(store.KV{}, err)
+		}
+	}
+}
+
+// merged calls fn, in key order until it returns false, with each key in
+// [start, end) (a nil end: to the end of the keyspace) of the state that
+// changes (sorted, as overlay.between returns them) make of the B+tree's
+// data bucket under c. The KV slices of bbolt's keys stay valid until its
+// transaction ends. It fails on a value without its revision header.
+func merged(changes []change, c *bbolt.Cursor, start, end []byte, fn func(store.KV) bool) error {
+	var k, v []byte
+	if start == nil {
+		k, v = c.First()
+	} else {
+		k, v = c.Seek(start)
+	}
+	for {
+		if k != nil && end != nil && bytes.Compare(k, end) >= 0 {
+			k = nil
+		}
+		var kv store.KV
+		switch {
+		case k == nil && len(changes) == 0:
+			return nil
+		case len(changes) > 0 && (k == nil || bytes.Compare(changes[0].key, k) <= 0):
+			ch := changes[0]
+			changes = changes[1:]
+			if k != nil && bytes.Equal(ch.key, k) {
+				k, v = c.Next() // the change replaces the B+tree's value
 			}
-			var kv store.KV
-			switch {
-			case k == nil && len(changes) == 0:
-				return
-			case len(changes) > 0 && (k == nil || bytes.Compare(changes[0].key, k) <= 0):
-				ch := changes[0]
-				changes = changes[1:]
-				if k != nil && bytes.Equal(ch.key, k) {
-					k, v = c.Next() // the overlay's change replaces the B+tree's value
-				}
-				if ch.deleted {
-					continue
-				}
-				kv = store.KV{Key: ch.key, Value: ch.value, ModRev: ch.rev}
-			default:
-				if len(v) < 8 {
-					yield(store.KV{}, fmt.Errorf("bolt: corrupt value of key %q", k))
-					return
-				}
-				kv = store.KV{Key: k, Value: v[8:], ModRev: readU64(v[:8])}
-				k, v = c.Next() // bbolt's slices stay valid until the transaction ends
+			if ch.deleted {
+				continue
 			}
-			if n&1023 == 1023 {
-				if err := ctx.Err(); err != nil {
-					yield(store.KV{}, err)
-					return
-				}
+			kv = store.KV{Key: ch.key, Value: ch.value, ModRev: ch.rev}
+		default:
+			if len(v) < 8 {
+				return fmt.Errorf("bolt: corrupt value of key %q", k)
 			}
-			if !yield(kv, nil) {
-				return
-			}
+			kv = store.KV{Key: k, Value: v[8:], ModRev: readU64(v[:8])}
+			k, v = c.Next()
+		}
+		if !fn(kv) {
+			return nil
 		}
 	}
 }
@@ -630,7 +645,11 @@ func (d *DB) applyToTree(data *bbolt.Bucket, rev int64, ops []store.Op) ([]store
 				set(store.Event{Type: store.EventDelete, Key: op.Key, PrevValue: pv})
 			}
 		case store.OpDeleteRange:
-			for _, k := range d.liveKeys(data, op.Key, op.End) {
+			keys, err := d.liveKeys(data, op.Key, op.End)
+			if err != nil {
+				return nil, 0, err
+			}
+			for _, k := range keys {
 				pv, _, _ := d.lookup(data, k)
 				set(store.Event{Type: store.EventDelete, Key: k, PrevValue: pv})
 			}
@@ -643,31 +662,13 @@ func (d *DB) applyToTree(data *bbolt.Bucket, rev int64, ops []store.Op) ([]store
 
 // liveKeys returns the keys in [start, end) that the committer's state
 // holds, in order.
-func (d *DB) liveKeys(data *bbolt.Bucket, start, end []byte) [][]byte {
+func (d *DB) liveKeys(data *bbolt.Bucket, start, end []byte) ([][]byte, error) {
 	var keys [][]byte
-	mine := (&overlay{tree: d.work}).between(start, end)
-	c := data.Cursor()
-	k, _ := c.Seek(start)
-	for {
-		if k != nil && end != nil && bytes.Compare(k, end) >= 0 {
-			k = nil
-		}
-		switch {
-		case k == nil && len(mine) == 0:
-			return keys
-		case len(mine) > 0 && (k == nil || bytes.Compare(mine[0].key, k) <= 0):
-			if k != nil && bytes.Equal(mine[0].key, k) {
-				k, _ = c.Next()
-			}
-			if !mine[0].deleted {
-				keys = append(keys, mine[0].key)
-			}
-			mine = mine[1:]
-		default:
-			keys = append(keys, append([]byte(nil), k...))
-			k, _ = c.Next()
-		}
-	}
+	err := merged((&overlay{tree: d.work}).between(start, end), data.Cursor(), start, end, func(kv store.KV) bool {
+		keys = append(keys, append([]byte(nil), kv.Key...))
+		return true
+	})
+	return keys, err
 }
 
 // checkpoint applies the overlay to the B+tree in one bbolt commit, then
@@ -678,26 +679,37 @@ func (d *DB) checkpoint() error {
 	if ov.rev == ov.base {
 		return nil
 	}
-	err := d.db.Update(func(tx *bbolt.Tx) error {
-		data, feed, meta := tx.Bucket(bucketData), tx.Bucket(bucketFeed), tx.Bucket(bucketMeta)
-		feed.FillPercent = 1.0
-		for i, evs := range ov.events {
-			if err := applyEvents(data, feed, ov.base+1+int64(i), evs, false); err != nil {
-				return err
-			}
-		}
-		if err := meta.Put(metaRev, u64(uint64(ov.rev))); err != nil {
-			return err
-		}
-		return d.compactFeed(feed, meta, ov.rev, 2*len(ov.events))
-	})
-	if err != nil {
+	revs := make([]logRev, len(ov.events))
+	for i, evs := range ov.events {
+		revs[i] = logRev{rev: ov.base + 1 + int64(i), events: evs}
+	}
+	if err := d.applyRevs(revs, false); err != nil {
 		return fmt.Errorf("bolt: checkpoint: %w", err)
 	}
 	d.checkpoints.Add(1)
 	d.setEmptyOverlay(ov.rev)
 	d.wal.reset()
 	return nil
+}
+
+// applyRevs writes consecutive revisions' events to the B+tree, feed
+// included, in one bbolt commit, and moves the store's revision to the
+// last (see applyEvents for fillPrev).
+func (d *DB) applyRevs(revs []logRev, fillPrev bool) error {
+	last := revs[len(revs)-1].rev
+	return d.db.Update(func(tx *bbolt.Tx) error {
+		data, feed, meta := tx.Bucket(bucketData), tx.Bucket(bucketFeed), tx.Bucket(bucketMeta)
+		feed.FillPercent = 1.0 // the feed only grows at its end: pack its pages full
+		for _, lr := range revs {
+			if err := applyEvents(data, feed, lr.rev, lr.events, fillPrev); err != nil {
+				return err
+			}
+		}
+		if err := meta.Put(metaRev, u64(uint64(last))); err != nil {
+			return err
+		}
+		return d.compactFeed(feed, meta, last, 2*len(revs))
+	})
 }
 
 // setEmptyOverlay publishes an empty overlay over a B+tree at revision
@@ -729,20 +741,7 @@ func (d *DB) recover(logPath string) error {
 	}
 	if len(revs) > 0 {
 		last := revs[len(revs)-1].rev
-		err := d.db.Update(func(tx *bbolt.Tx) error {
-			data, feed, meta := tx.Bucket(bucketData), tx.Bucket(bucketFeed), tx.Bucket(bucketMeta)
-			feed.FillPercent = 1.0
-			for _, lr := range revs {
-				if err := applyEvents(data, feed, lr.rev, lr.events, true); err != nil {
-					return err
-				}
-			}
-			if err := meta.Put(metaRev, u64(uint64(last))); err != nil {
-				return err
-			}
-			return d.compactFeed(feed, meta, last, 2*len(revs))
-		})
-		if err != nil {
+		if err := d.applyRevs(revs, true); err != nil {
 			w.close(false)
 			return fmt.Errorf("bolt: replay log: %w", err)
 		}
