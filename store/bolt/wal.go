@@ -12,7 +12,7 @@ import (
 )
 
 // The write-ahead log holds the transactions committed since the last
-// checkpoint, so that a group commit costs one append and one data sync of
+// checkpoint, so that a group commit costs one write and one data sync of
 // the log instead of a bbolt commit (two syncs and a page write per touched
 // B+tree page). A checkpoint applies them to the B+tree in one bbolt
 // commit, then empties the log.
@@ -31,7 +31,8 @@ import (
 // checksum or does not continue the revisions.
 //
 // Records are written over space already written (zeros the first time,
-// old records after a checkpoint), never past the end of the file, so
+// old records after a checkpoint; the file grows by logGrowth of zeros
+// when a record needs room), so
 // that a record's data sync need not also commit a new file size or a
 // block allocation to the file system's journal (on ext4 here, 164 µs
 // against 240 µs, median of 300). Old records left after the new ones
@@ -39,7 +40,6 @@ import (
 // B+tree's, or do not continue the new ones.
 type wal struct {
 	f     *os.File
-	path  string
 	size  int64 // bytes of the current records
 	alloc int64 // bytes written to the file: records, then old records or zeros
 	sync  bool
@@ -51,10 +51,6 @@ const logGrowth = 1 << 20
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// maxLogRecord bounds a record's body when reading, so that a corrupt length
-// never makes replay allocate gigabytes.
-const maxLogRecord = 1 << 30
-
 func openWAL(path string, sync bool) (*wal, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -65,7 +61,7 @@ func openWAL(path string, sync bool) (*wal, error) {
 		f.Close()
 		return nil, fmt.Errorf("bolt: open log: %w", err)
 	}
-	return &wal{f: f, path: path, sync: sync, alloc: fi.Size()}, nil
+	return &wal{f: f, sync: sync, alloc: fi.Size()}, nil
 }
 
 // logRev is one revision's events as the log holds them.
@@ -168,7 +164,7 @@ func decodeLogRecord(b []byte) ([]logRev, int, error) {
 		return nil, 0, errLogEnd
 	}
 	n := binary.BigEndian.Uint32(b[0:4])
-	if n > maxLogRecord || int(n) > len(b)-8 {
+	if int64(n) > int64(len(b)-8) {
 		return nil, 0, errLogEnd
 	}
 	body := b[8 : 8+n]
