@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -20,8 +22,11 @@ import (
 
 const crashRepoEnv = "WBEMD_CRASH_CHILD_REPO"
 
-// TestCrashChild is the child of TestCrashRecovery: it writes instances in a
-// loop, printing each one's id once PutInstance has returned, until killed.
+// TestCrashChild is the child of TestCrashRecovery: four writers write
+// instances in a loop, each printing an instance's id once PutInstance has
+// returned, until the process is killed. The instances' size comes from
+// the parent: small ones leave the writes in the store's log, large ones
+// fill it and make checkpoints run every few hundred writes.
 func TestCrashChild(t *testing.T) {
 	path := os.Getenv(crashRepoEnv)
 	if path == "" {
@@ -52,21 +57,35 @@ func TestCrashChild(t *testing.T) {
 		}
 	}
 	cls, _ := svc.GetObject(ctx, "Crash", 0, nil)
+	size, _ := strconv.Atoi(os.Getenv(crashRepoEnv + "_BLOB"))
+	blob := strings.Repeat("x", size)
+	var mu sync.Mutex
 	out := bufio.NewWriter(os.Stdout)
-	blob := strings.Repeat("x", 2000)
-	for i := start; ; i++ {
-		inst, _ := cls.SpawnInstance()
-		inst.Put("Id", cim.Value{Type: cim.TypeUint32, V: uint32(i)})
-		inst.Put("Tag", cim.Value{Type: cim.TypeString, V: fmt.Sprintf("tag-%d", i)})
-		inst.Put("Blob", cim.Value{Type: cim.TypeString, V: blob})
-		if _, err := svc.PutInstance(ctx, inst, FlagCreateOnly, nil); err != nil {
-			fmt.Fprintln(out, "ERR", err)
-			out.Flush()
-			os.Exit(1)
-		}
-		fmt.Fprintln(out, "ACK", i)
+	say := func(format string, args ...any) {
+		mu.Lock()
+		fmt.Fprintf(out, format+"\n", args...)
 		out.Flush()
+		mu.Unlock()
 	}
+	var next atomic.Int64
+	next.Store(int64(start))
+	for w := 0; w < 4; w++ {
+		go func() {
+			for {
+				i := next.Add(1) - 1
+				inst, _ := cls.SpawnInstance()
+				inst.Put("Id", cim.Value{Type: cim.TypeUint32, V: uint32(i)})
+				inst.Put("Tag", cim.Value{Type: cim.TypeString, V: fmt.Sprintf("tag-%d", i)})
+				inst.Put("Blob", cim.Value{Type: cim.TypeString, V: blob})
+				if _, err := svc.PutInstance(ctx, inst, FlagCreateOnly, nil); err != nil {
+					say("ERR %v", err)
+					os.Exit(1)
+				}
+				say("ACK %d", i)
+			}
+		}()
+	}
+	select {}
 }
 
 // TestCrashRecovery kills a writing child with SIGKILL at random moments,
@@ -83,7 +102,11 @@ func TestCrashRecovery(t *testing.T) {
 	rounds := 25
 	for round := 0; round < rounds; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashRepoEnv+"="+path, fmt.Sprintf("%s_START=%d", crashRepoEnv, next))
+		blob := 2000
+		if round%2 == 1 {
+			blob = 40000 // 8 MiB of log in about 200 writes: checkpoints run, and kills land in them
+		}
+		cmd.Env = append(os.Environ(), crashRepoEnv+"="+path, fmt.Sprintf("%s_START=%d", crashRepoEnv, next), fmt.Sprintf("%s_BLOB=%d", crashRepoEnv, blob))
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
