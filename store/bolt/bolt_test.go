@@ -13,7 +13,13 @@ import (
 
 func openTemp(t *testing.T) *DB {
 	t.Helper()
-	db, err := Open(filepath.Join(t.TempDir(), "s.db"), Options{})
+	return mustOpen(t, filepath.Join(t.TempDir(), "s.db"), Options{})
+}
+
+// mustOpen opens the store at path or ends the test.
+func mustOpen(t *testing.T, path string, opts Options) *DB {
+	t.Helper()
+	db, err := Open(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,10 +98,7 @@ func feedState(t *testing.T, db *DB) (model, []store.Event) {
 // store reopened.
 func TestLogModel(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
-	db, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := mustOpen(t, path, Options{})
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(1, 2))
 	const keyspace = 80
@@ -173,10 +170,7 @@ func TestLogModel(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err = Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db = mustOpen(t, path, Options{})
 	defer db.Close()
 	checkAgainst(t, db, m, keyspace)
 }
@@ -204,10 +198,7 @@ func crashCopy(t *testing.T, path string) string {
 // short, or followed by garbage) loses only that record.
 func TestLogReplay(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
-	db, err := Open(path, Options{IdleCheckpoint: -1}) // the copies need the log
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := mustOpen(t, path, Options{IdleCheckpoint: -1}) // the copies need the log
 	defer db.Close()
 	ctx := context.Background()
 	m := model{}
@@ -234,10 +225,7 @@ func TestLogReplay(t *testing.T) {
 	rev, _ := db.Rev(ctx)
 
 	t.Run("whole log", func(t *testing.T) {
-		c, err := Open(crashCopy(t, path), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := mustOpen(t, crashCopy(t, path), Options{})
 		defer c.Close()
 		if got, _ := c.Rev(ctx); got != rev {
 			t.Fatalf("replayed store is at revision %d, want %d", got, rev)
@@ -260,10 +248,7 @@ func TestLogReplay(t *testing.T) {
 		f, _ := os.OpenFile(p+"-wal", os.O_WRONLY, 0)
 		f.WriteAt([]byte{0, 0, 1, 0, 9, 9, 9, 9, 1, 2, 3}, db.wal.size)
 		f.Close()
-		c, err := Open(p, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := mustOpen(t, p, Options{})
 		defer c.Close()
 		checkAgainst(t, c, m, 60)
 	})
@@ -273,10 +258,7 @@ func TestLogReplay(t *testing.T) {
 		if err := os.Truncate(p+"-wal", db.wal.size-3); err != nil {
 			t.Fatal(err)
 		}
-		c, err := Open(p, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := mustOpen(t, p, Options{})
 		defer c.Close()
 		if got, _ := c.Rev(ctx); got != rev-1 {
 			t.Fatalf("store is at revision %d, want %d (the cut record lost)", got, rev-1)
@@ -291,10 +273,7 @@ func TestLogReplay(t *testing.T) {
 // stay bounded.
 func TestCheckpointsBoundTheLog(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
-	db, err := Open(path, Options{NoSync: true, IdleCheckpoint: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := mustOpen(t, path, Options{NoSync: true, IdleCheckpoint: -1})
 	ctx := context.Background()
 	for i := 0; i < 2*checkpointRevs+10; i++ {
 		if _, err := db.Txn(ctx, nil, []store.Op{store.Put([]byte(fmt.Sprintf("k%06d", i)), []byte("v"))}); err != nil {
@@ -373,10 +352,7 @@ func FuzzLogRecord(f *testing.F) {
 // records only, and the old ones after them are not taken for new ones.
 func TestLogOverwritesOldRecords(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
-	db, err := Open(path, Options{IdleCheckpoint: -1}) // the copy needs the log
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := mustOpen(t, path, Options{IdleCheckpoint: -1}) // the copy needs the log
 	defer db.Close()
 	ctx := context.Background()
 	m := model{}
@@ -401,10 +377,7 @@ func TestLogOverwritesOldRecords(t *testing.T) {
 	if db.wal.size >= old {
 		t.Fatalf("the new records (%d bytes) do not leave old ones (%d bytes) behind them", db.wal.size, old)
 	}
-	c, err := Open(crashCopy(t, path), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustOpen(t, crashCopy(t, path), Options{})
 	defer c.Close()
 	if got, want := mustRev(t, c), mustRev(t, db); got != want {
 		t.Fatalf("replayed to revision %d, want %d", got, want)
