@@ -44,6 +44,14 @@ func (spinProvider) ExecMethod(_ context.Context, _ string, _ *cim.ObjectPath, _
 // benchServer is server for tests and benchmarks alike.
 func benchServer(t testing.TB) string {
 	t.Helper()
+	srv := httptest.NewServer(benchHandler(t))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// benchHandler is the handler benchServer serves.
+func benchHandler(t testing.TB) *Handler {
+	t.Helper()
 	om := testdata.SampleCIMOM(t)
 	if err := om.RegisterMethodProvider("root/sample", "Sample_Disk", spinProvider{}); err != nil {
 		t.Fatal(err)
@@ -52,9 +60,7 @@ func benchServer(t testing.TB) string {
 		n, p, ok := r.BasicAuth()
 		return cimom.Principal{Name: "root"}, ok && n == "admin" && p == "pw"
 	}}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
+	return h
 }
 
 // call posts one intrinsic call and returns the status, the CIMError
