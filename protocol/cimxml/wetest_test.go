@@ -29,9 +29,22 @@ import (
 // for what the suite preloads and how its test provider behaves; the
 // provider is emulated below.
 
-// wetestFloor is the share of cases that must pass: it only goes up as
-// wbemd gets closer to the 95%.
-const wetestFloor = 0.95
+// wetestKnown lists, by name, the cases whose expected answer wbemd does
+// not give, each with the reason (CONFORMANCE.md has the table). Any other
+// failing case fails the test, and so does a listed case that passes: the
+// list always says exactly where wbemd and Pegasus differ.
+var wetestKnown = map[string]string{
+	"CreateInstance/CreateInstance53000":                 "the instance is one the emulated provider serves; it refuses an existing path as testdata/pegasus-wetest/README.md describes",
+	"CreateInstance/CreateInstance53055":                 "the instance is one the emulated provider serves; it refuses an existing path as testdata/pegasus-wetest/README.md describes",
+	"ErrorXml/BadQualValueElement01":                     "the instance is one the emulated provider serves; it refuses an existing path as testdata/pegasus-wetest/README.md describes",
+	"GetInstance/GetInstance52001":                       "a numeric key value abc: wbemd answers CIM_ERR_TYPE_MISMATCH (not a number) where Pegasus answers CIM_ERR_NOT_FOUND",
+	"GetInstance/GetInstance52002":                       "a numeric key value abc: wbemd answers CIM_ERR_TYPE_MISMATCH (not a number) where Pegasus answers CIM_ERR_NOT_FOUND",
+	"ErrorXml/BadCharacterReference03":                   "&#65536; is a valid XML 1.0 character reference; Pegasus refuses characters beyond 16 bits",
+	"ErrorXml/BadCharacterReference06":                   "&#x00038; is a valid XML 1.0 character reference; Pegasus refuses more than four hex digits",
+	"Headers/DuplicateTransferEncodingTag01":             "Go's HTTP server answers 501 for two Transfer-Encoding headers before wbemd sees the request",
+	"OpenEnumerateInstances/OpenEnumerateInstances61002": "an empty OperationTimeout VALUE: the suite's expected answers disagree (OpenEnumerateInstancePaths62002 expects 400 for the same parameter)",
+	"ModifyClass/ModifyClass43006":                       "the new superclass does not exist: DSP0200 gives CIM_ERR_INVALID_SUPERCLASS where Pegasus answers CIM_ERR_FAILED",
+}
 
 func TestPegasusWetest(t *testing.T) {
 	if testing.Short() {
@@ -41,6 +54,7 @@ func TestPegasusWetest(t *testing.T) {
 	url, addr := wetestServer(t)
 	var passed, total, validated int
 	var failures []string
+	seen := map[string]bool{}
 	ops, _ := os.ReadDir(dir)
 	// Class changes run last: the other cases need the schema as loaded.
 	sort.SliceStable(ops, func(i, j int) bool {
@@ -61,8 +75,18 @@ func TestPegasusWetest(t *testing.T) {
 				validateDTD(t, body) // every XML answer is valid CIM-XML
 				validated++
 			}
-			if why := wetestCompare(string(want), got); why != "" {
-				failures = append(failures, fmt.Sprintf("%s/%s: %s", op.Name(), name, why))
+			id := op.Name() + "/" + name
+			seen[id] = true
+			why := wetestCompare(string(want), got)
+			_, known := wetestKnown[id]
+			switch {
+			case why != "" && !known:
+				t.Errorf("%s: %s", id, why)
+			case why == "" && known:
+				t.Errorf("%s passes now: take it out of wetestKnown (and CONFORMANCE.md)", id)
+			}
+			if why != "" {
+				failures = append(failures, fmt.Sprintf("%s: %s (known: %s)", id, why, wetestKnown[id]))
 				continue
 			}
 			passed++
@@ -78,8 +102,10 @@ func TestPegasusWetest(t *testing.T) {
 	if total < 228 {
 		t.Errorf("%d cases, want the suite's 228", total)
 	}
-	if rate < wetestFloor {
-		t.Errorf("pass rate %.1f%% fell below %.0f%%", 100*rate, 100*wetestFloor)
+	for id := range wetestKnown {
+		if !seen[id] {
+			t.Errorf("wetestKnown names %s, which is not a case of the suite", id)
+		}
 	}
 }
 
