@@ -2,8 +2,13 @@
 // HTTP Basic credentials against them. Passwords are stored as PBKDF2-
 // SHA256 hashes with a per-user salt; a verified password is remembered
 // (as a hash) until the user's record changes, so that the slow key
-// derivation runs once per credential, not once per request. Failed logins
-// are rate-limited per client address.
+// derivation runs once per credential, not once per request.
+//
+// Verify takes the same time whether the user exists or not: a name that
+// is not a user's is checked against a dummy hash with the same work
+// factor. Failed logins are logged, and throttled per client and per
+// client and user name with an exponential back-off (throttle.go), so
+// that a guesser never locks out a user who logs in from elsewhere.
 package auth
 
 import (
@@ -15,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -40,14 +46,24 @@ type record struct {
 	Iter   int      `json:"iter"`
 }
 
+// maxIterations bounds the work factor read from a user record, so that a
+// damaged record cannot make one login take hours.
+const maxIterations = 100 * Iterations
+
 // Users is the user store.
 type Users struct {
-	st store.Store
+	st   store.Store
+	log  *slog.Logger
+	now  func() time.Time
+	iter int // the work factor of new hashes and of the dummy one
+
+	// A name that is not a user's is checked against this hash, at the
+	// same cost as a user's.
+	dummySalt, dummyHash []byte
 
 	mu       sync.Mutex
 	verified map[[32]byte]verifiedUser // sha256(name, password) -> user
-	failures map[string]*window        // client address -> recent failures
-	now      func() time.Time
+	throttle *throttle                 // recent failed logins
 }
 
 type verifiedUser struct {
@@ -56,14 +72,31 @@ type verifiedUser struct {
 	seen   int64 // the store's revision when that record was last read
 }
 
-type window struct {
-	start time.Time
-	n     int
+// Options tune a Users.
+type Options struct {
+	Logger *slog.Logger     // failed logins are logged here (default slog.Default())
+	Now    func() time.Time // the clock of failure throttling (default time.Now)
 }
 
-// New returns the user store kept in st.
+// New returns the user store kept in st, with the default Options.
 func New(st store.Store) *Users {
-	return &Users{st: st, verified: map[[32]byte]verifiedUser{}, failures: map[string]*window{}, now: time.Now}
+	return NewWithOptions(st, Options{})
+}
+
+// NewWithOptions returns the user store kept in st.
+func NewWithOptions(st store.Store, opts Options) *Users {
+	u := &Users{st: st, log: opts.Logger, now: opts.Now, iter: Iterations,
+		dummySalt: make([]byte, 16), dummyHash: make([]byte, 32),
+		verified: map[[32]byte]verifiedUser{}, throttle: newThrottle(maxTracked)}
+	if u.log == nil {
+		u.log = slog.Default()
+	}
+	if u.now == nil {
+		u.now = time.Now
+	}
+	rand.Read(u.dummySalt)
+	rand.Read(u.dummyHash)
+	return u
 }
 
 func userKey(name string) []byte {
@@ -102,7 +135,7 @@ func (u *Users) put(ctx context.Context, name, password string, admin, create bo
 	if err != nil {
 		return err
 	}
-	rec := record{Name: name, Iter: Iterations}
+	rec := record{Name: name, Iter: u.iter}
 	switch {
 	case create && found:
 		return cim.Errorf(cim.EAlreadyExists, "user %s already exists", name)
@@ -112,7 +145,7 @@ func (u *Users) put(ctx context.Context, name, password string, admin, create bo
 		if err := json.Unmarshal(kv.Value, &rec); err != nil {
 			return fmt.Errorf("auth: user record %s: %w", name, err)
 		}
-		rec.Iter = Iterations
+		rec.Iter = u.iter
 	}
 	if admin {
 		rec.Groups = []string{cimom.GroupAdministrators}
@@ -166,25 +199,30 @@ func (u *Users) List(ctx context.Context) ([]User, error) {
 	return out, nil
 }
 
-// failureLimit is how many failed logins a client address may make per
-// failureWindow before further attempts are refused unchecked.
-const (
-	failureLimit  = 10
-	failureWindow = 30 * time.Second
-)
-
-// ErrRateLimited is returned by Verify for a client address that failed
-// too often recently.
+// ErrRateLimited is returned by Verify, without checking the password, for
+// a client that failed too often recently.
 var ErrRateLimited = errors.New("auth: too many failed logins; wait")
 
-// Verify checks a name and password from client address addr.
+// ErrWrongCredentials is returned by Verify for a wrong user name or
+// password (which of the two is not told).
+var ErrWrongCredentials = errors.New("auth: wrong user name or password")
+
+// Verify checks a name and password from client address addr (an IP
+// address; other strings are taken as they are). It returns
+// ErrWrongCredentials for a wrong name or password, and ErrRateLimited,
+// unchecked, while addr backs off after failed logins (throttle.go), the
+// right password included. It logs every failed login, and the first
+// refused one of each wait.
 func (u *Users) Verify(ctx context.Context, addr, name, password string) (cimom.Principal, error) {
 	u.mu.Lock()
-	if w := u.failures[addr]; w != nil && u.now().Sub(w.start) < failureWindow && w.n >= failureLimit {
-		u.mu.Unlock()
+	refused := u.throttle.check(addr, name, u.now())
+	u.mu.Unlock()
+	if refused != nil {
+		if refused.first {
+			u.log.Warn("login refused", "client", addr, "user", logName(name), "reason", refused.reason, "until", refused.until)
+		}
 		return cimom.Principal{}, ErrRateLimited
 	}
-	u.mu.Unlock()
 	id := sha256.Sum256([]byte(cim.Fold(name) + "\x00" + password))
 	// While the store's revision stays the one at which the record was
 	// read, the record is unchanged: no read is needed. (The revision is
@@ -192,13 +230,14 @@ func (u *Users) Verify(ctx context.Context, addr, name, password string) (cimom.
 	rev, revErr := u.st.Rev(ctx)
 	u.mu.Lock()
 	if v, ok := u.verified[id]; ok && revErr == nil && v.seen == rev {
+		u.throttle.succeeded(addr, name)
 		u.mu.Unlock()
 		return v.p, nil
 	}
 	u.mu.Unlock()
 	kv, found, err := u.st.Get(ctx, userKey(name))
 	if err != nil {
-		return cimom.Principal{}, err
+		return cimom.Principal{}, fmt.Errorf("auth: read user %s: %w", name, err)
 	}
 	u.mu.Lock()
 	if v, ok := u.verified[id]; ok && found && v.modRev == kv.ModRev {
@@ -206,28 +245,22 @@ func (u *Users) Verify(ctx context.Context, addr, name, password string) (cimom.
 			v.seen = rev
 			u.verified[id] = v
 		}
+		u.throttle.succeeded(addr, name)
 		u.mu.Unlock()
 		return v.p, nil
 	}
 	u.mu.Unlock()
-	var rec record
-	ok := false
-	if found && json.Unmarshal(kv.Value, &rec) == nil {
-		if h, err := hash(password, rec.Salt, rec.Iter); err == nil && subtle.ConstantTimeCompare(h, rec.Hash) == 1 {
-			ok = true
-		}
+	rec, reason := u.check(kv, found, password)
+	if reason != "" {
+		u.mu.Lock()
+		u.throttle.failed(addr, name, u.now())
+		u.mu.Unlock()
+		u.log.Warn("login failed", "client", addr, "user", logName(name), "reason", reason)
+		return cimom.Principal{}, ErrWrongCredentials
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if !ok {
-		w := u.failures[addr]
-		if w == nil || u.now().Sub(w.start) >= failureWindow {
-			w = &window{start: u.now()}
-			u.failures[addr] = w
-		}
-		w.n++
-		return cimom.Principal{}, errors.New("auth: wrong user name or password")
-	}
+	u.throttle.succeeded(addr, name)
 	p := cimom.Principal{Name: rec.Name, Groups: rec.Groups}
 	if len(u.verified) > 10_000 {
 		u.verified = map[[32]byte]verifiedUser{}
@@ -238,4 +271,38 @@ func (u *Users) Verify(ctx context.Context, addr, name, password string) (cimom.
 	}
 	u.verified[id] = verifiedUser{p: p, modRev: kv.ModRev, seen: seen}
 	return p, nil
+}
+
+// logName is a user name as logged: cut after 256 bytes (no user has a
+// longer name), so that long names sent by a client cannot flood the log.
+func logName(name string) string {
+	if len(name) > 256 {
+		return strings.ToValidUTF8(name[:256], "") + "..."
+	}
+	return name
+}
+
+// check derives the password's hash against the user record kv (if found)
+// and returns the record, or why the login fails. Whether the record is
+// found, readable or not, one hash of the same cost is derived, so that
+// the time taken does not tell whether a user exists.
+func (u *Users) check(kv store.KV, found bool, password string) (record, string) {
+	var rec record
+	salt, want, iter := u.dummySalt, u.dummyHash, u.iter
+	reason := "unknown user"
+	if found {
+		reason = "unreadable user record"
+		if json.Unmarshal(kv.Value, &rec) == nil && rec.Iter > 0 && rec.Iter <= maxIterations {
+			salt, want, iter = rec.Salt, rec.Hash, rec.Iter
+			reason = "wrong password"
+		}
+	}
+	h, err := hash(password, salt, iter)
+	if err != nil {
+		return rec, fmt.Sprintf("password hash: %v", err)
+	}
+	if subtle.ConstantTimeCompare(h, want) == 1 && reason == "wrong password" {
+		return rec, ""
+	}
+	return rec, reason
 }
