@@ -14,10 +14,12 @@ import (
 
 // commitLogged judges and applies a batch to the committer's tree, appends
 // its changes to the log in one synced record, publishes the new overlay
-// and answers.
+// and answers. A request that fails to apply (a corrupt value read) fails
+// alone: the batch is judged again without it. A failed log write or sync
+// fails the batch and makes the engine read-only.
 func (d *DB) commitLogged(batch []*txnReq) {
 	start := time.Now()
-	results := make([]txnResult, len(batch))
+	n := len(batch)
 	ov := d.ov
 	tx, err := d.db.Begin(false)
 	if err != nil {
@@ -26,42 +28,82 @@ func (d *DB) commitLogged(batch []*txnReq) {
 	}
 	defer tx.Rollback()
 	data := tx.Bucket(bucketData)
-	var revs [][]store.Event
-	grown := 0
-	cur := ov.rev
-	for i, req := range batch {
-		if !d.holds(data, req.cmps) {
-			results[i] = txnResult{err: store.ErrCompareFailed}
-			continue
+	var j judged
+	for {
+		var bad *reqFailed
+		if j, bad = d.judge(data, ov, batch); bad == nil {
+			break
 		}
-		cur++
-		evs, n, err := d.applyToTree(data, cur, req.ops)
-		if err != nil {
-			d.undo(ov)
-			d.fail(batch, fmt.Errorf("bolt: commit: %w", err))
-			return
-		}
-		grown += n
-		results[i] = txnResult{rev: cur}
-		revs = append(revs, evs)
+		d.undo(ov)
+		batch = d.drop(batch, bad)
 	}
-	if cur > ov.rev {
-		if err := d.wal.append(ov.rev+1, revs); err != nil {
+	if j.rev > ov.rev {
+		if err := d.wal.append(ov.rev+1, j.revs); err != nil {
 			d.undo(ov)
-			d.fail(batch, err)
+			answer(batch, d.stop(err))
 			return
 		}
-		next := &overlay{tree: d.work.Clone(), events: append(ov.events, revs...), base: ov.base, rev: cur, bytes: ov.bytes + grown}
+		next := &overlay{tree: d.work.Clone(), events: append(ov.events, j.revs...), base: ov.base, rev: j.rev, bytes: ov.bytes + j.grown}
 		d.ovMu.Lock()
 		d.ov = next
 		d.ovMu.Unlock()
-		d.rev.Store(cur)
+		d.rev.Store(j.rev)
 	}
-	d.count(len(batch), start)
+	d.count(n, start)
 	for i, req := range batch {
-		req.reply <- results[i]
+		req.reply <- j.results[i]
 	}
-	d.publish(revs)
+	d.publish(j.revs)
+}
+
+// judged is a batch applied to the committer's tree.
+type judged struct {
+	results []txnResult     // per request
+	revs    [][]store.Event // per revision given
+	grown   int             // bytes the tree grew by
+	rev     int64           // the last revision given
+}
+
+// judge applies each request of a batch whose compares hold to the
+// committer's tree, from the published overlay ov on. It stops at the
+// first request that fails to apply, leaving the tree half-written (see
+// undo).
+func (d *DB) judge(data *bbolt.Bucket, ov *overlay, batch []*txnReq) (judged, *reqFailed) {
+	j := judged{results: make([]txnResult, len(batch)), rev: ov.rev}
+	for i, req := range batch {
+		ok, err := d.holds(data, req.cmps)
+		if err != nil {
+			return j, &reqFailed{i, err}
+		}
+		if !ok {
+			j.results[i] = txnResult{err: store.ErrCompareFailed}
+			continue
+		}
+		evs, n, err := d.applyToTree(data, j.rev+1, req.ops)
+		if err != nil {
+			return j, &reqFailed{i, err}
+		}
+		j.rev++
+		j.grown += n
+		j.results[i] = txnResult{rev: j.rev}
+		j.revs = append(j.revs, evs)
+	}
+	return j, nil
+}
+
+// reqFailed is the failure of one request of a batch to apply.
+type reqFailed struct {
+	i   int
+	err error
+}
+
+func (e *reqFailed) Error() string { return e.err.Error() }
+
+// drop answers the failed request and returns the batch without it.
+func (d *DB) drop(batch []*txnReq, bad *reqFailed) []*txnReq {
+	d.log.Error("store transaction failed", "err", bad.err)
+	batch[bad.i].reply <- txnResult{err: bad.err}
+	return append(batch[:bad.i:bad.i], batch[bad.i+1:]...)
 }
 
 // undo resets the committer's tree to the published overlay's after a
@@ -77,30 +119,45 @@ func (d *DB) undo(ov *overlay) {
 
 // holds reports whether every compare holds in the state the committer
 // sees: its tree over the B+tree.
-func (d *DB) holds(data *bbolt.Bucket, cmps []store.Compare) bool {
+func (d *DB) holds(data *bbolt.Bucket, cmps []store.Compare) (bool, error) {
 	for _, c := range cmps {
-		_, mod, _ := d.lookup(data, c.Key)
-		if mod != c.ModRev {
-			return false
+		if c.End != nil {
+			found := false
+			err := merged((&overlay{tree: d.work}).between(c.Key, c.End), data.Cursor(), c.Key, c.End, func(store.KV) bool {
+				found = true
+				return false
+			})
+			if err != nil || found {
+				return false, err
+			}
+			continue
+		}
+		_, mod, _, err := d.lookup(data, c.Key)
+		if err != nil || mod != c.ModRev {
+			return false, err
 		}
 	}
-	return true
+	return true, nil
 }
 
 // lookup returns key's value and ModRev in the committer's state. A value
 // read from the B+tree is copied: it outlives the read transaction.
-func (d *DB) lookup(data *bbolt.Bucket, key []byte) ([]byte, int64, bool) {
+func (d *DB) lookup(data *bbolt.Bucket, key []byte) ([]byte, int64, bool, error) {
 	if c, ok := d.work.Get(change{key: key}); ok {
 		if c.deleted {
-			return nil, 0, false
+			return nil, 0, false, nil
 		}
-		return c.value, c.rev, true
+		return c.value, c.rev, true, nil
 	}
 	v := data.Get(key)
 	if v == nil {
-		return nil, 0, false
+		return nil, 0, false, nil
 	}
-	return append([]byte(nil), v[8:]...), readU64(v[:8]), true
+	val, rev, err := unstamp(key, v)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	return append([]byte(nil), val...), rev, true, nil
 }
 
 // applyToTree performs one request's ops at revision rev on the
@@ -117,13 +174,17 @@ func (d *DB) applyToTree(data *bbolt.Bucket, rev int64, ops []store.Op) ([]store
 	for _, op := range inKeyOrder(ops) {
 		switch op.Kind {
 		case store.OpPut:
-			if len(op.Key) == 0 {
-				return nil, 0, errors.New("empty key")
+			pv, _, _, err := d.lookup(data, op.Key)
+			if err != nil {
+				return nil, 0, err
 			}
-			pv, _, _ := d.lookup(data, op.Key)
 			set(store.Event{Type: store.EventPut, Key: op.Key, Value: op.Value, PrevValue: pv})
 		case store.OpDelete:
-			if pv, _, ok := d.lookup(data, op.Key); ok {
+			pv, _, ok, err := d.lookup(data, op.Key)
+			if err != nil {
+				return nil, 0, err
+			}
+			if ok {
 				set(store.Event{Type: store.EventDelete, Key: op.Key, PrevValue: pv})
 			}
 		case store.OpDeleteRange:
@@ -132,7 +193,10 @@ func (d *DB) applyToTree(data *bbolt.Bucket, rev int64, ops []store.Op) ([]store
 				return nil, 0, err
 			}
 			for _, k := range keys {
-				pv, _, _ := d.lookup(data, k)
+				pv, _, _, err := d.lookup(data, k)
+				if err != nil {
+					return nil, 0, err
+				}
 				set(store.Event{Type: store.EventDelete, Key: k, PrevValue: pv})
 			}
 		default:
@@ -154,72 +218,101 @@ func (d *DB) liveKeys(data *bbolt.Bucket, start, end []byte) ([][]byte, error) {
 }
 
 // commitDirect applies a large batch in one bbolt transaction of its own,
-// after a checkpoint, and answers every request.
+// after a checkpoint, and answers every request. A request that fails to
+// apply fails alone: the transaction is rolled back and made again without
+// it. A failed commit fails the batch and makes the engine read-only.
 func (d *DB) commitDirect(batch []*txnReq) {
 	start := time.Now()
+	n := len(batch)
 	if err := d.checkpoint(); err != nil {
 		d.fail(batch, err)
 		return
 	}
-	results := make([]txnResult, len(batch))
-	var events [][]store.Event
-	rev := d.rev.Load()
-	err := d.db.Update(func(tx *bbolt.Tx) error {
-		events = events[:0]
-		data, feed, meta := tx.Bucket(bucketData), tx.Bucket(bucketFeed), tx.Bucket(bucketMeta)
-		feed.FillPercent = 1.0 // the feed only grows at its end: pack its pages full
-		cur := rev
-		for i, req := range batch {
-			if !comparesHold(data, req.cmps) {
-				results[i] = txnResult{err: store.ErrCompareFailed}
+	var j judged
+	for {
+		var err error
+		j, err = d.applyDirect(batch)
+		var bad *reqFailed
+		if errors.As(err, &bad) {
+			if batch = d.drop(batch, bad); len(batch) > 0 {
 				continue
 			}
-			cur++
-			evs, err := apply(data, feed, cur, req.ops, provenAbsent(req.cmps))
-			if err != nil {
-				return err
-			}
-			results[i] = txnResult{rev: cur}
-			events = append(events, evs)
+		} else if err != nil {
+			d.fail(batch, d.failed("commit", err))
 		}
-		if cur == rev {
-			return nil
+		d.count(n, start)
+		if err != nil {
+			return
 		}
-		if err := meta.Put(metaRev, u64(uint64(cur))); err != nil {
-			return err
-		}
-		return d.compactFeed(feed, meta, cur, 2*len(batch))
-	})
-	d.count(len(batch), start)
-	if err != nil {
-		d.fail(batch, fmt.Errorf("bolt: commit: %w", err))
-		return
+		break
 	}
-	for _, r := range results {
-		if r.rev > rev {
-			rev = r.rev
-		}
-	}
-	d.setEmptyOverlay(rev)
-	d.rev.Store(rev)
+	d.setEmptyOverlay(j.rev)
+	d.rev.Store(j.rev)
 	for i, req := range batch {
-		req.reply <- results[i]
+		req.reply <- j.results[i]
 	}
-	d.publish(events)
+	d.publish(j.revs)
 }
 
-func comparesHold(data *bbolt.Bucket, cmps []store.Compare) bool {
+// applyDirect judges and applies a batch to the B+tree in one bbolt
+// commit. A request that fails to apply rolls it back: the error is a
+// *reqFailed.
+func (d *DB) applyDirect(batch []*txnReq) (judged, error) {
+	var j judged
+	rev := d.rev.Load()
+	err := d.update(func(tx *bbolt.Tx) error {
+		j = judged{results: make([]txnResult, len(batch)), rev: rev}
+		data, feed, meta := tx.Bucket(bucketData), tx.Bucket(bucketFeed), tx.Bucket(bucketMeta)
+		feed.FillPercent = 1.0 // the feed only grows at its end: pack its pages full
+		for i, req := range batch {
+			ok, err := comparesHold(data, req.cmps)
+			if err != nil {
+				return &reqFailed{i, err}
+			}
+			if !ok {
+				j.results[i] = txnResult{err: store.ErrCompareFailed}
+				continue
+			}
+			evs, err := apply(data, feed, j.rev+1, req.ops, provenAbsent(req.cmps))
+			if err != nil {
+				return &reqFailed{i, err}
+			}
+			j.rev++
+			j.results[i] = txnResult{rev: j.rev}
+			j.revs = append(j.revs, evs)
+		}
+		if j.rev == rev {
+			return nil
+		}
+		if err := meta.Put(metaRev, u64(uint64(j.rev))); err != nil {
+			return err
+		}
+		return d.compactFeed(feed, meta, j.rev, 2*len(batch))
+	})
+	return j, err
+}
+
+// comparesHold reports whether every compare holds in the B+tree.
+func comparesHold(data *bbolt.Bucket, cmps []store.Compare) (bool, error) {
 	for _, c := range cmps {
-		v := data.Get(c.Key)
+		if c.End != nil {
+			if k, _ := data.Cursor().Seek(c.Key); k != nil && bytes.Compare(k, c.End) < 0 {
+				return false, nil
+			}
+			continue
+		}
 		var mod int64
-		if v != nil {
-			mod = readU64(v[:8])
+		if v := data.Get(c.Key); v != nil {
+			var err error
+			if _, mod, err = unstamp(c.Key, v); err != nil {
+				return false, err
+			}
 		}
 		if mod != c.ModRev {
-			return false
+			return false, nil
 		}
 	}
-	return true
+	return true, nil
 }
 
 // provenAbsent returns the keys that the request's compares (which held)
@@ -252,14 +345,15 @@ func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op, absent map[strin
 	for _, op := range inKeyOrder(ops) {
 		switch op.Kind {
 		case store.OpPut:
-			if len(op.Key) == 0 {
-				return nil, errors.New("empty key")
-			}
 			var pv []byte
 			if absent[string(op.Key)] {
 				delete(absent, string(op.Key)) // a later op on the key sees this put
 			} else if prev := data.Get(op.Key); prev != nil {
-				pv = append([]byte(nil), prev[8:]...)
+				val, _, err := unstamp(op.Key, prev)
+				if err != nil {
+					return nil, err
+				}
+				pv = append([]byte(nil), val...)
 			}
 			if err := data.Put(op.Key, stamped(rev, op.Value)); err != nil {
 				return nil, err
@@ -272,7 +366,11 @@ func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op, absent map[strin
 			if prev == nil {
 				continue
 			}
-			pv := append([]byte(nil), prev[8:]...)
+			val, _, err := unstamp(op.Key, prev)
+			if err != nil {
+				return nil, err
+			}
+			pv := append([]byte(nil), val...)
 			if err := data.Delete(op.Key); err != nil {
 				return nil, err
 			}
@@ -283,7 +381,11 @@ func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op, absent map[strin
 			c := data.Cursor()
 			for k, v := c.Seek(op.Key); k != nil && (op.End == nil || bytes.Compare(k, op.End) < 0); k, v = c.Seek(op.Key) {
 				key := append([]byte(nil), k...)
-				pv := append([]byte(nil), v[8:]...)
+				val, _, err := unstamp(key, v)
+				if err != nil {
+					return nil, err
+				}
+				pv := append([]byte(nil), val...)
 				if err := data.Delete(key); err != nil {
 					return nil, err
 				}

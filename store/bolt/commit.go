@@ -10,7 +10,8 @@ import (
 type txnReq struct {
 	cmps       []store.Compare
 	ops        []store.Op
-	checkpoint bool // not a transaction: a request for a checkpoint (Backup, Check)
+	checkpoint bool  // not a transaction: a request for a checkpoint (Backup, Check, Compact)
+	compact    int64 // with checkpoint: then drop the feed up to this revision (Compact)
 	reply      chan txnResult
 }
 
@@ -20,20 +21,43 @@ type txnResult struct {
 }
 
 // Txn applies ops atomically if every compare holds. It returns when the
-// commit is durable. If ctx ends while the request waits, Txn returns
-// ctx.Err() and the transaction may or may not have been applied.
+// commit is durable. A transaction that store.CheckTxn refuses fails
+// before it joins a commit, alone. If ctx ends while the request waits,
+// Txn returns ctx.Err() and the transaction may or may not have been
+// applied (not if it was still waiting for room in the queue).
 func (d *DB) Txn(ctx context.Context, cmps []store.Compare, ops []store.Op) (int64, error) {
+	if err := store.CheckTxn(d.Limits(), cmps, ops); err != nil {
+		return 0, err
+	}
 	if err := d.enter(ctx); err != nil {
 		return 0, err
 	}
+	if err := d.readOnly.Load(); err != nil {
+		d.leave()
+		return 0, *err
+	}
 	req := &txnReq{cmps: cmps, ops: ops, reply: make(chan txnResult, 1)}
-	d.reqs <- req
+	err := d.enqueue(ctx, req)
 	d.leave()
+	if err != nil {
+		return 0, err
+	}
 	select {
 	case r := <-req.reply:
 		return r.rev, r.err
 	case <-ctx.Done():
 		return 0, ctx.Err()
+	}
+}
+
+// enqueue hands req to the committer, unless ctx ends first. The caller
+// is in flight (see enter), so the queue is open.
+func (d *DB) enqueue(ctx context.Context, req *txnReq) error {
+	select {
+	case d.reqs <- req:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -60,7 +84,7 @@ func (d *DB) committer() {
 	for {
 		var req *txnReq
 		ok := true
-		if d.ov.rev == d.ov.base || d.opts.IdleCheckpoint < 0 {
+		if d.ov.rev == d.ov.base || d.opts.IdleCheckpoint < 0 || d.readOnly.Load() != nil {
 			req, ok = <-d.reqs
 		} else {
 			idle.Reset(d.opts.IdleCheckpoint)
@@ -161,8 +185,13 @@ const (
 )
 
 // commit commits a batch, answers every request, then runs a checkpoint
-// if the overlay has grown enough or a request asked for one.
+// if the overlay has grown enough or a request asked for one. A read-only
+// engine answers every request with its error.
 func (d *DB) commit(batch []*txnReq) {
+	if err := d.readOnly.Load(); err != nil {
+		answer(batch, *err)
+		return
+	}
 	txns := batch[:0:0]
 	var want []*txnReq // checkpoint requests
 	ops, size := 0, 0
@@ -182,20 +211,28 @@ func (d *DB) commit(batch []*txnReq) {
 	} else if len(txns) > 0 {
 		d.commitLogged(txns)
 	}
-	if len(want) > 0 || d.ov.rev-d.ov.base >= checkpointRevs || d.ov.bytes >= checkpointBytes {
+	if ro := d.readOnly.Load(); ro != nil {
+		answer(want, *ro)
+	} else if len(want) > 0 || d.ov.rev-d.ov.base >= checkpointRevs || d.ov.bytes >= checkpointBytes {
 		err := d.checkpoint()
-		if err != nil {
-			d.log.Error("store checkpoint failed", "err", err)
-		}
 		for _, req := range want {
+			if err == nil && req.compact > 0 {
+				req.reply <- txnResult{err: d.compactTo(req.compact)}
+				continue
+			}
 			req.reply <- txnResult{err: err}
 		}
 	}
 }
 
-// fail answers every request of a batch with err.
+// fail logs err and answers every request of a batch with it.
 func (d *DB) fail(batch []*txnReq, err error) {
 	d.log.Error("store commit failed", "err", err, "batch", len(batch))
+	answer(batch, err)
+}
+
+// answer answers every request of a batch with err.
+func answer(batch []*txnReq, err error) {
 	for _, req := range batch {
 		req.reply <- txnResult{err: err}
 	}

@@ -148,3 +148,12 @@ func decodeEvent(rev int64, b []byte) (store.Event, error) {
 	}
 	return ev, nil
 }
+
+// feedRev returns the revision of a feed key: 8 bytes of revision, 4 of
+// sequence.
+func feedRev(k []byte) (int64, error) {
+	if len(k) != 12 {
+		return 0, fmt.Errorf("bolt: malformed feed key %x", k)
+	}
+	return int64(binary.BigEndian.Uint64(k[:8])), nil
+}

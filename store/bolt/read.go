@@ -35,10 +35,11 @@ func (d *DB) Get(ctx context.Context, key []byte) (store.KV, bool, error) {
 	if v == nil {
 		return store.KV{}, false, nil
 	}
-	if len(v) < 8 {
-		return store.KV{}, false, fmt.Errorf("bolt: corrupt value of key %q", key)
+	val, rev, err := unstamp(key, v)
+	if err != nil {
+		return store.KV{}, false, err
 	}
-	return store.KV{Key: key, Value: append([]byte(nil), v[8:]...), ModRev: readU64(v[:8])}, true, nil
+	return store.KV{Key: key, Value: append([]byte(nil), val...), ModRev: rev}, true, nil
 }
 
 // snapshot returns the published overlay and a bbolt read transaction
@@ -118,10 +119,11 @@ func merged(changes []change, c *bbolt.Cursor, start, end []byte, fn func(store.
 			}
 			kv = store.KV{Key: ch.key, Value: ch.value, ModRev: ch.rev}
 		default:
-			if len(v) < 8 {
-				return fmt.Errorf("bolt: corrupt value of key %q", k)
+			val, rev, err := unstamp(k, v)
+			if err != nil {
+				return err
 			}
-			kv = store.KV{Key: k, Value: v[8:], ModRev: readU64(v[:8])}
+			kv = store.KV{Key: k, Value: val, ModRev: rev}
 			k, v = c.Next()
 		}
 		if !fn(kv) {
