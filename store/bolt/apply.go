@@ -123,7 +123,7 @@ func (d *DB) holds(data *bbolt.Bucket, cmps []store.Compare) (bool, error) {
 	for _, c := range cmps {
 		if c.End != nil {
 			found := false
-			err := merged((&overlay{tree: d.work}).between(c.Key, c.End), data.Cursor(), c.Key, c.End, func(store.KV) bool {
+			err := merged(d.work, data.Cursor(), c.Key, c.End, func(store.KV) bool {
 				found = true
 				return false
 			})
@@ -210,7 +210,7 @@ func (d *DB) applyToTree(data *bbolt.Bucket, rev int64, ops []store.Op) ([]store
 // holds, in order.
 func (d *DB) liveKeys(data *bbolt.Bucket, start, end []byte) ([][]byte, error) {
 	var keys [][]byte
-	err := merged((&overlay{tree: d.work}).between(start, end), data.Cursor(), start, end, func(kv store.KV) bool {
+	err := merged(d.work, data.Cursor(), start, end, func(kv store.KV) bool {
 		keys = append(keys, append([]byte(nil), kv.Key...))
 		return true
 	})

@@ -8,6 +8,8 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 
+	"github.com/google/btree"
+
 	"github.com/wbemd/wbemd/store"
 )
 
@@ -71,7 +73,7 @@ func (d *DB) Range(ctx context.Context, start, end []byte) iter.Seq2[store.KV, e
 		defer tx.Rollback()
 		n := 0
 		var stop error
-		err = merged(ov.between(start, end), tx.Bucket(bucketData).Cursor(), start, end, func(kv store.KV) bool {
+		err = merged(ov.tree, tx.Bucket(bucketData).Cursor(), start, end, func(kv store.KV) bool {
 			if n++; n&1023 == 0 {
 				if stop = ctx.Err(); stop != nil {
 					return false
@@ -90,10 +92,11 @@ func (d *DB) Range(ctx context.Context, start, end []byte) iter.Seq2[store.KV, e
 
 // merged calls fn, in key order until it returns false, with each key in
 // [start, end) (a nil end: to the end of the keyspace) of the state that
-// changes (sorted, as overlay.between returns them) make of the B+tree's
-// data bucket under c. The KV slices of bbolt's keys stay valid until its
-// transaction ends. It fails on a value without its revision header.
-func merged(changes []change, c *bbolt.Cursor, start, end []byte, fn func(store.KV) bool) error {
+// the changes of tree make of the B+tree's data bucket under c. The KV
+// slices of bbolt's keys stay valid until its transaction ends. It fails
+// on a value without its revision header.
+func merged(tree *btree.BTreeG[change], c *bbolt.Cursor, start, end []byte, fn func(store.KV) bool) error {
+	changes := newChangeCursor(tree, start, end)
 	var k, v []byte
 	if start == nil {
 		k, v = c.First()
@@ -104,13 +107,13 @@ func merged(changes []change, c *bbolt.Cursor, start, end []byte, fn func(store.
 		if k != nil && end != nil && bytes.Compare(k, end) >= 0 {
 			k = nil
 		}
+		ch, more := changes.peek()
 		var kv store.KV
 		switch {
-		case k == nil && len(changes) == 0:
+		case k == nil && !more:
 			return nil
-		case len(changes) > 0 && (k == nil || bytes.Compare(changes[0].key, k) <= 0):
-			ch := changes[0]
-			changes = changes[1:]
+		case more && (k == nil || bytes.Compare(ch.key, k) <= 0):
+			changes.next()
 			if k != nil && bytes.Equal(ch.key, k) {
 				k, v = c.Next() // the change replaces the B+tree's value
 			}
