@@ -37,7 +37,7 @@ func Chunked(ctx context.Context, s Store, start, end []byte, n int) iter.Seq2[K
 	return func(yield func(KV, error) bool) {
 		from := start
 		var buf []byte
-		entries := make([]entry, 0, n)
+		var entries []entry
 		for {
 			buf, entries = buf[:0], entries[:0]
 			for kv, err := range s.Range(ctx, from, end) {
