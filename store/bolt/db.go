@@ -295,8 +295,11 @@ func (d *DB) Close() error {
 	close(d.done)
 	if d.readOnly.Load() != nil {
 		// Write nothing more: the next Open recovers from the disk.
-		d.wal.close(false)
-		return d.db.Close()
+		err := d.wal.close(false)
+		if cerr := d.db.Close(); err == nil {
+			err = cerr
+		}
+		return err
 	}
 	err := d.checkpoint()
 	if cerr := d.wal.close(err == nil); err == nil {
