@@ -45,7 +45,7 @@ func (c *CIMOM) Batch(ctx context.Context, fn func(view *CIMOM) error) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	if _, err := c.st.Txn(ctx, cmps, ops); err != nil {
+	if _, err := txn(ctx, c.st, cmps, ops); err != nil {
 		if errors.Is(err, store.ErrCompareFailed) {
 			return cim.Errorf(cim.ETransactionConflict, "the repository changed during the batch; nothing was written")
 		}

@@ -92,7 +92,7 @@ func (c *CIMOM) putInstances(ctx context.Context, namespace string, p Principal,
 	if len(ops) == 0 {
 		return paths, nil
 	}
-	if _, err := c.st.Txn(ctx, cmps, ops); err != nil {
+	if _, err := txn(ctx, c.st, cmps, ops); err != nil {
 		return nil, err
 	}
 	for i := range preps {

@@ -85,7 +85,7 @@ func Open(ctx context.Context, st store.Store, opts Options) (*CIMOM, error) {
 			ops = append(ops, namespaceOps(child, inheritSD(&SecurityDescriptor{Owner: rootSD.Owner, Group: rootSD.Group}, rootSD))...)
 			ops = append(ops, namespaceInstanceOp("root", child[len("root/"):]))
 		}
-		if _, err := st.Txn(ctx, []store.Compare{{Key: nsKey("root")}}, ops); err != nil && !errors.Is(err, store.ErrCompareFailed) {
+		if _, err := txn(ctx, st, []store.Compare{{Key: nsKey("root")}}, ops); err != nil && !errors.Is(err, store.ErrCompareFailed) {
 			return nil, fmt.Errorf("cimom: create root namespace: %w", err)
 		}
 	}
@@ -434,7 +434,7 @@ func (s *services) SetSD(ctx context.Context, sd *SecurityDescriptor) error {
 			b, _ := json.Marshal(rec)
 			ops = append(ops, store.Put(nsKey(name), b))
 		}
-		if _, err := s.c.st.Txn(ctx, cmps, ops); err != nil {
+		if _, err := txn(ctx, s.c.st, cmps, ops); err != nil {
 			if errors.Is(err, store.ErrCompareFailed) {
 				return cim.Errorf(cim.ETransactionConflict, "namespace security changed concurrently; retry")
 			}

@@ -173,7 +173,7 @@ func (s *services) putClassOnce(ctx context.Context, class *cim.Object, flags Fl
 		}
 		ops = append(ops, more...)
 	}
-	if _, err := s.c.st.Txn(ctx, cmps, ops); err != nil {
+	if _, err := txn(ctx, s.c.st, cmps, ops); err != nil {
 		return err
 	}
 	if prev != nil {
@@ -535,7 +535,7 @@ func (s *services) deleteClass(ctx context.Context, class string) error {
 		deleted = append(deleted, k.cls)
 		ops = append(ops, store.Delete(classKey(s.ns, name)), store.Delete(subKey(s.ns, k.cls.Superclass, name)))
 	}
-	if _, err := s.c.st.Txn(ctx, cmps, ops); err != nil {
+	if _, err := txn(ctx, s.c.st, cmps, ops); err != nil {
 		if errors.Is(err, store.ErrCompareFailed) {
 			return cim.Errorf(cim.ETransactionConflict, "class %s changed during the delete; retry", class)
 		}

@@ -170,7 +170,7 @@ func (s *services) putInstanceOnce(ctx context.Context, in *cim.Object, flags Fl
 	}
 	// 10. Store (static classes), then the event.
 	if len(pp.ops) > 0 {
-		if _, err := s.c.st.Txn(ctx, pp.cmps, pp.ops); err != nil {
+		if _, err := txn(ctx, s.c.st, pp.cmps, pp.ops); err != nil {
 			return "", err
 		}
 	}

@@ -130,7 +130,7 @@ func (s *services) PutQualifier(ctx context.Context, decl *cim.QualifierDecl, fl
 				d.Name = old.Name // keep the first spelling
 			}
 		}
-		_, err = s.c.st.Txn(ctx, []store.Compare{{Key: qualKey(s.ns, d.Name), ModRev: kv.ModRev}},
+		_, err = txn(ctx, s.c.st, []store.Compare{{Key: qualKey(s.ns, d.Name), ModRev: kv.ModRev}},
 			[]store.Op{store.Put(qualKey(s.ns, d.Name), cim.EncodeQualifierDecl(&d))})
 		s.c.quals.drop(s.ns)
 		if errors.Is(err, store.ErrCompareFailed) {
@@ -152,7 +152,7 @@ func (s *services) DeleteQualifier(ctx context.Context, name string) error {
 		if !found {
 			return cim.Errorf(cim.ENotFound, "qualifier %s is not declared in %s", name, s.ns).WithParam(name)
 		}
-		_, err = s.c.st.Txn(ctx, nil, []store.Op{store.Delete(qualKey(s.ns, name))})
+		_, err = txn(ctx, s.c.st, nil, []store.Op{store.Delete(qualKey(s.ns, name))})
 		s.c.quals.drop(s.ns)
 		return err
 	})

@@ -435,7 +435,7 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 				yield(out(inst))
 			}
 		case planKeyRange:
-			for kv, err := range s.c.st.Range(ctx, p.lo, p.hi) {
+			for kv, err := range store.Chunked(ctx, s.c.st, p.lo, p.hi, 0) {
 				if err != nil {
 					yield(nil, err)
 					return
@@ -454,7 +454,7 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 			}
 		case planIndex:
 			prefixLen := len(idxPrefix(s.ns, p.ci.keyClass, p.prop))
-			for kv, err := range s.c.st.Range(ctx, p.lo, p.hi) {
+			for kv, err := range store.Chunked(ctx, s.c.st, p.lo, p.hi, 0) {
 				if err != nil {
 					yield(nil, err)
 					return

@@ -337,7 +337,7 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 		child, _ := name.V.(string)
 		ops = append(ops, namespaceTreeOps(t.ns+"/"+child)...)
 	}
-	if _, err := t.c.st.Txn(ctx, []store.Compare{{Key: ref.key, ModRev: kv.ModRev}}, ops); err != nil {
+	if _, err := txn(ctx, t.c.st, []store.Compare{{Key: ref.key, ModRev: kv.ModRev}}, ops); err != nil {
 		if err == store.ErrCompareFailed {
 			return cim.Errorf(cim.ETransactionConflict, "instance %s changed during the delete; retry", ref.path.RelPath())
 		}
@@ -417,7 +417,7 @@ func (s *services) instanceSource(ctx context.Context, class string, flags Flags
 		var lastWanted bool
 		for _, kc := range keyClasses {
 			p := instPrefix(s.ns, kc)
-			for kv, err := range s.c.st.Range(ctx, p, store.PrefixEnd(p)) {
+			for kv, err := range store.Chunked(ctx, s.c.st, p, store.PrefixEnd(p), 0) {
 				if err != nil {
 					yield(nil, err)
 					return

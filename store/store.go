@@ -11,6 +11,12 @@
 // committed transaction. A transaction whose compares all hold applies all of
 // its ops at one new revision and is durable when Txn returns; otherwise it
 // applies nothing.
+//
+// A transaction is checked before it is judged: an ill-formed one fails
+// with ErrInvalidTxn, one beyond the engine's Limits with ErrTxnTooLarge,
+// and neither writes anything nor affects other transactions. An engine
+// that can no longer write safely (a failed disk sync) fails every later
+// write with ErrReadOnly and keeps serving reads; see Healther.
 package store
 
 import (
@@ -30,6 +36,21 @@ var ErrClosed = errors.New("store: closed")
 // ErrCompacted is returned by Watch when the requested revision is older
 // than the oldest revision the change feed still holds.
 var ErrCompacted = errors.New("store: revision compacted")
+
+// ErrInvalidTxn is wrapped by the error of a transaction that is not
+// well-formed (see CheckTxn); nothing was written.
+var ErrInvalidTxn = errors.New("store: invalid transaction")
+
+// ErrTxnTooLarge is wrapped by the error of a transaction beyond the
+// engine's Limits (see CheckTxn); nothing was written.
+var ErrTxnTooLarge = errors.New("store: transaction too large")
+
+// ErrReadOnly is wrapped by the error of every write to an engine that
+// stopped writing because it could no longer be sure of what is on disk
+// (a failed write or sync of its log, a failed commit). The error also
+// wraps that cause. Reads keep working; reopening the store (which
+// recovers from what is on disk) clears it.
+var ErrReadOnly = errors.New("store: read-only")
 
 // KV is a stored key with its value and the revision that last wrote it.
 type KV struct {
@@ -68,12 +89,24 @@ func DeleteRange(start, end []byte) Op { return Op{Kind: OpDeleteRange, Key: sta
 // DeletePrefix returns an op that deletes every key that starts with prefix.
 func DeletePrefix(prefix []byte) Op { return DeleteRange(prefix, PrefixEnd(prefix)) }
 
-// Compare is a transaction guard: the key's current ModRev must equal
-// ModRev (0 means the key must be absent).
+// Compare is a transaction guard. With a nil End, the current ModRev of
+// Key must equal ModRev (0 means the key must be absent). With End set, it
+// is a range-absence guard: no key may exist in [Key, End) (End must be
+// greater than Key, and ModRev must be 0); build one with Absent.
 type Compare struct {
 	Key    []byte
+	End    []byte // a range-absence guard's end, exclusive; nil for a single key
 	ModRev int64
 }
+
+// Absent returns a compare that holds when no key exists in [start, end):
+// for instance, that a class has no subclass when a delete commits. A nil
+// or empty start means from the first key; end must be greater than start.
+func Absent(start, end []byte) Compare { return Compare{Key: start, End: end} }
+
+// AbsentPrefix returns a compare that holds when no key starts with
+// prefix. prefix must not be empty or all 0xff bytes.
+func AbsentPrefix(prefix []byte) Compare { return Absent(prefix, PrefixEnd(prefix)) }
 
 // EventType says what happened to a key.
 type EventType uint8
@@ -110,10 +143,17 @@ type Store interface {
 
 	// Txn applies ops atomically if every compare holds, and returns the
 	// new revision. The store may keep ops' keys and values (for the change
-	// feed): callers must not modify them after the call. It returns ErrCompareFailed (and writes nothing) if a
-	// compare does not hold. When Txn returns nil the write is durable.
-	// Concurrent Txn calls may share one disk sync (group commit).
+	// feed): callers must not modify them after the call. It returns
+	// ErrCompareFailed (and writes nothing) if a compare does not hold, an
+	// error wrapping ErrInvalidTxn or ErrTxnTooLarge if CheckTxn fails
+	// against Limits, and one wrapping ErrReadOnly once the engine stopped
+	// writing. When Txn returns nil the write is durable. Concurrent Txn
+	// calls may share one disk sync (group commit); one failing transaction
+	// never fails the others.
 	Txn(ctx context.Context, cmps []Compare, ops []Op) (rev int64, err error)
+
+	// Limits returns the engine's limits on one transaction.
+	Limits() Limits
 
 	// Rev returns the revision of the last committed transaction.
 	Rev(ctx context.Context) (int64, error)

@@ -3,6 +3,7 @@ package bolt
 import (
 	"context"
 	"fmt"
+	"iter"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -73,4 +74,43 @@ func BenchmarkTxnBulk(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "puts/s")
+}
+
+// BenchmarkScan: reading 100,000 keys of 250 bytes in order, in one Range
+// (one snapshot) and with store.Chunked (a snapshot per 256 keys), as open
+// enumerations read them.
+func BenchmarkScan(b *testing.B) {
+	db := benchDB(b)
+	ctx := context.Background()
+	const n = 100_000
+	for i := 0; i < n; i += 10_000 {
+		ops := make([]store.Op, 10_000)
+		for j := range ops {
+			ops[j] = store.Put([]byte(fmt.Sprintf("s%09d", i+j)), benchValue)
+		}
+		if _, err := db.Txn(ctx, nil, ops); err != nil {
+			b.Fatal(err)
+		}
+	}
+	scans := map[string]func() iter.Seq2[store.KV, error]{
+		"Range":   func() iter.Seq2[store.KV, error] { return db.Range(ctx, nil, nil) },
+		"Chunked": func() iter.Seq2[store.KV, error] { return store.Chunked(ctx, db, nil, nil, 0) },
+	}
+	for _, name := range []string{"Range", "Chunked"} {
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				got := 0
+				for _, err := range scans[name]() {
+					if err != nil {
+						b.Fatal(err)
+					}
+					got++
+				}
+				if got != n {
+					b.Fatalf("%d keys, want %d", got, n)
+				}
+			}
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "keys/s")
+		})
+	}
 }

@@ -35,23 +35,56 @@ type overlay struct {
 	bytes  int                   // rough memory held, for the checkpoint trigger
 }
 
-// between returns the overlay's changes of keys in [start, end) (a nil end:
-// to the end of the keyspace), in key order.
-func (o *overlay) between(start, end []byte) []change {
-	if o.tree.Len() == 0 {
-		return nil
+// changeCursor walks the changes of a tree (an overlay's, or the
+// committer's) of keys in [start, end) (a nil end: to the end of the
+// keyspace), in key order. It takes them from the tree a few at a time, so
+// that a scan that stops early costs what it read, not the whole range.
+type changeCursor struct {
+	tree *btree.BTreeG[change]
+	from []byte // where the next fetch starts
+	end  []byte
+	buf  []change
+	done bool
+}
+
+// changeFetch is how many changes a cursor takes from the tree at a time.
+const changeFetch = 64
+
+func newChangeCursor(tree *btree.BTreeG[change], start, end []byte) *changeCursor {
+	return &changeCursor{tree: tree, from: start, end: end, done: tree.Len() == 0}
+}
+
+// peek returns the next change; false at the end.
+func (c *changeCursor) peek() (change, bool) {
+	if len(c.buf) == 0 && !c.done {
+		c.fetch()
 	}
-	var out []change
-	visit := func(c change) bool {
-		out = append(out, c)
-		return true
+	if len(c.buf) == 0 {
+		return change{}, false
 	}
-	if end == nil {
-		o.tree.AscendGreaterOrEqual(change{key: start}, visit)
+	return c.buf[0], true
+}
+
+// next moves past the change peek returned.
+func (c *changeCursor) next() { c.buf = c.buf[1:] }
+
+func (c *changeCursor) fetch() {
+	c.buf = make([]change, 0, changeFetch)
+	visit := func(ch change) bool {
+		c.buf = append(c.buf, ch)
+		return len(c.buf) < changeFetch
+	}
+	if c.end == nil {
+		c.tree.AscendGreaterOrEqual(change{key: c.from}, visit)
 	} else {
-		o.tree.AscendRange(change{key: start}, change{key: end}, visit)
+		c.tree.AscendRange(change{key: c.from}, change{key: c.end}, visit)
 	}
-	return out
+	if len(c.buf) < changeFetch {
+		c.done = true
+		return
+	}
+	last := c.buf[len(c.buf)-1].key
+	c.from = append(append(make([]byte, 0, len(last)+1), last...), 0) // the smallest key after last
 }
 
 // eventsAfter returns the overlay's events after revision from whose keys

@@ -39,11 +39,12 @@ import (
 // are recognised at replay: their revisions are not newer than the
 // B+tree's, or do not continue the new ones.
 type wal struct {
-	f     *os.File
-	size  int64 // bytes of the current records
-	alloc int64 // bytes written to the file: records, then old records or zeros
-	sync  bool
-	buf   []byte
+	f         *os.File
+	size      int64 // bytes of the current records
+	alloc     int64 // bytes written to the file: records, then old records or zeros
+	sync      bool
+	buf       []byte
+	failPoint func(point string) error // see Options.FailPoint
 }
 
 // logGrowth is how much the log file grows by when a record needs room.
@@ -51,7 +52,7 @@ const logGrowth = 1 << 20
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-func openWAL(path string, sync bool) (*wal, error) {
+func openWAL(path string, sync bool, failPoint func(string) error) (*wal, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("bolt: open log: %w", err)
@@ -61,7 +62,10 @@ func openWAL(path string, sync bool) (*wal, error) {
 		f.Close()
 		return nil, fmt.Errorf("bolt: open log: %w", err)
 	}
-	return &wal{f: f, sync: sync, alloc: fi.Size()}, nil
+	if failPoint == nil {
+		failPoint = func(string) error { return nil }
+	}
+	return &wal{f: f, sync: sync, alloc: fi.Size(), failPoint: failPoint}, nil
 }
 
 // logRev is one revision's events as the log holds them.
@@ -72,7 +76,9 @@ type logRev struct {
 
 // append writes one record holding the events of revisions first,
 // first+1, ... (one slice each, possibly empty) and, unless the store runs
-// without syncs, waits until it is on disk.
+// without syncs, waits until it is on disk. After an error the record may
+// be on disk whole, in part or not at all: the caller stops writing (see
+// DB.stop).
 func (w *wal) append(first int64, revs [][]store.Event) error {
 	b := append(w.buf[:0], make([]byte, 8)...)
 	b = binary.BigEndian.AppendUint64(b, uint64(first))
@@ -97,11 +103,18 @@ func (w *wal) append(first int64, revs [][]store.Event) error {
 		}
 		w.alloc = grown
 	}
+	if err := w.failPoint(FailLogWrite); err != nil {
+		return fmt.Errorf("bolt: write log: %w", err)
+	}
 	if _, err := w.f.WriteAt(b, w.size); err != nil {
 		return fmt.Errorf("bolt: write log: %w", err)
 	}
 	if w.sync {
-		if err := datasync(w.f); err != nil {
+		err := w.failPoint(FailLogSync)
+		if err == nil {
+			err = datasync(w.f)
+		}
+		if err != nil {
 			return fmt.Errorf("bolt: sync log: %w", err)
 		}
 	}

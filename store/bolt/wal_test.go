@@ -3,6 +3,7 @@ package bolt
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -305,7 +306,7 @@ func FuzzLogRecord(f *testing.F) {
 		if len(key) == 0 {
 			return
 		}
-		w, err := openWAL(filepath.Join(t.TempDir(), "l"), false)
+		w, err := openWAL(filepath.Join(t.TempDir(), "l"), false, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -428,7 +429,8 @@ func TestIdleCheckpoint(t *testing.T) {
 // the overlay and the B+tree hold other inputs' keys beside its own) and
 // checks Range against a model after each, and Get at the end. The input is read
 // two bytes at a time: an op (put, delete, range delete, compare that
-// holds, compare that fails, checkpoint) and a key (one of 16).
+// holds, compare that fails, checkpoint, range-absence compare) and a key
+// (one of 16).
 func FuzzStoreOps(f *testing.F) {
 	var (
 		db *DB
@@ -442,6 +444,7 @@ func FuzzStoreOps(f *testing.F) {
 	})
 	f.Add([]byte{0, 1, 0, 2, 2, 0, 5, 0, 1, 2})
 	f.Add([]byte{0, 3, 0, 4, 5, 0, 2, 3, 0, 9, 3, 9, 4, 9, 1, 9})
+	f.Add([]byte{0, 4, 6, 1, 6, 5, 5, 0, 6, 4, 1, 4, 6, 3, 6, 14})
 	f.Fuzz(func(t *testing.T, prog []byte) {
 		if db == nil {
 			var err error
@@ -458,7 +461,7 @@ func FuzzStoreOps(f *testing.F) {
 			k := key(prog[i+1])
 			var ops []store.Op
 			var cmps []store.Compare
-			switch prog[i] % 6 {
+			switch prog[i] % 7 {
 			case 0:
 				ops = []store.Op{store.Put(k, []byte(fmt.Sprintf("v%d", i)))}
 			case 1:
@@ -467,7 +470,7 @@ func FuzzStoreOps(f *testing.F) {
 				ops = []store.Op{store.DeleteRange(k, key(prog[i+1]+3)), store.Put(key(prog[i+1]+1), []byte("r"))}
 			case 3, 4:
 				mod := m[string(k)].ModRev
-				if prog[i]%6 == 4 {
+				if prog[i]%7 == 4 {
 					mod += 7
 				}
 				cmps = []store.Compare{{Key: k, ModRev: mod}}
@@ -477,13 +480,31 @@ func FuzzStoreOps(f *testing.F) {
 					t.Fatal(err)
 				}
 				continue
+			case 6:
+				end := key(prog[i+1] + 3)
+				if bytes.Compare(k, end) >= 0 {
+					end = store.PrefixEnd([]byte(prefix))
+				}
+				cmps = []store.Compare{store.Absent(k, end)}
+				ops = []store.Op{store.Put(key(prog[i+1]+5), []byte(fmt.Sprintf("a%d", i)))}
 			}
-			if prog[i]%6 == 2 && bytes.Compare(ops[0].Key, ops[0].End) >= 0 {
+			if prog[i]%7 == 2 && bytes.Compare(ops[0].Key, ops[0].End) >= 0 {
 				ops = ops[1:] // an empty range
 			}
-			holds := len(cmps) == 0 || m[string(cmps[0].Key)].ModRev == cmps[0].ModRev
+			holds := true
+			for _, c := range cmps {
+				if c.End == nil {
+					holds = holds && m[string(c.Key)].ModRev == c.ModRev
+					continue
+				}
+				for k := range m {
+					if k >= string(c.Key) && k < string(c.End) {
+						holds = false
+					}
+				}
+			}
 			rev, err := db.Txn(ctx, cmps, ops)
-			if holds != (err == nil) || (err != nil && err != store.ErrCompareFailed) {
+			if holds != (err == nil) || (err != nil && !errors.Is(err, store.ErrCompareFailed)) {
 				t.Fatalf("op %d: compare holds %v, Txn: %v", i/2, holds, err)
 			}
 			if err == nil {

@@ -119,7 +119,11 @@ func (d *DB) readFeed(prefix []byte, from int64) ([]store.Event, int64, error) {
 	}
 	defer tx.Rollback()
 	meta := tx.Bucket(bucketMeta)
-	if compacted := readU64(meta.Get(metaCompact)); from < compacted {
+	compacted, err := metaU64(meta, metaCompact)
+	if err != nil {
+		return nil, 0, err
+	}
+	if from < compacted {
 		return nil, 0, store.ErrCompacted
 	}
 	var out []store.Event
@@ -127,7 +131,11 @@ func (d *DB) readFeed(prefix []byte, from int64) ([]store.Event, int64, error) {
 	seek := make([]byte, 8)
 	binary.BigEndian.PutUint64(seek, uint64(from+1))
 	for k, v := c.Seek(seek); k != nil; k, v = c.Next() {
-		evs, err := decodeRecord(readU64(k[:8]), v)
+		rev, err := feedRev(k)
+		if err != nil {
+			return nil, 0, err
+		}
+		evs, err := decodeRecord(rev, v)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -1,6 +1,11 @@
 // Package storetest is the conformance suite every store.Store engine must
 // pass: call Run from the engine's tests with a function that opens a fresh,
 // empty store.
+//
+// The suite checks every error it gets, and the expected ones with
+// errors.Is against the store package's sentinels. Parts of the contract
+// that are optional (store.Compactor, store.Healther) are tested when the
+// engine implements them.
 package storetest
 
 import (
@@ -8,6 +13,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,32 +34,33 @@ func Run(t *testing.T, open Opener) {
 		{"GetPutDelete", testGetPutDelete},
 		{"Range", testRange},
 		{"RangeSnapshot", testRangeSnapshot},
+		{"Chunked", testChunked},
+		{"ChunkedSeesLaterWrites", testChunkedSeesLaterWrites},
 		{"Compares", testCompares},
+		{"AbsentCompare", testAbsentCompare},
+		{"AbsentCompareLargeTxn", testAbsentCompareLargeTxn},
 		{"Revisions", testRevisions},
 		{"DeleteRange", testDeleteRange},
 		{"Watch", testWatch},
+		{"Compact", testCompact},
 		{"ConcurrentTxns", testConcurrent},
+		{"InvalidTxns", testInvalidTxns},
+		{"Limits", testLimits},
+		{"BadTxnFailsAlone", testBadTxnFailsAlone},
 		{"CancelledContext", testCancelled},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
-			defer s.Close()
+			defer func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			}()
 			tc.fn(t, s)
 		})
 	}
-	t.Run("Closed", func(t *testing.T) {
-		s := open(t)
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := s.Get(context.Background(), []byte("a")); !errors.Is(err, store.ErrClosed) {
-			t.Errorf("Get after Close: %v, want ErrClosed", err)
-		}
-		if _, err := s.Txn(context.Background(), nil, []store.Op{store.Put([]byte("a"), nil)}); !errors.Is(err, store.ErrClosed) {
-			t.Errorf("Txn after Close: %v, want ErrClosed", err)
-		}
-	})
+	t.Run("Closed", func(t *testing.T) { testClosed(t, open(t)) })
 }
 
 func mustTxn(t *testing.T, s store.Store, cmps []store.Compare, ops ...store.Op) int64 {
@@ -64,35 +72,66 @@ func mustTxn(t *testing.T, s store.Store, cmps []store.Compare, ops ...store.Op)
 	return rev
 }
 
-func keys(t *testing.T, s store.Store, start, end []byte) []string {
+func mustGet(t *testing.T, s store.Store, key string) (store.KV, bool) {
+	t.Helper()
+	kv, found, err := s.Get(context.Background(), []byte(key))
+	if err != nil {
+		t.Fatalf("Get(%q): %v", key, err)
+	}
+	return kv, found
+}
+
+func mustRev(t *testing.T, s store.Store) int64 {
+	t.Helper()
+	rev, err := s.Rev(context.Background())
+	if err != nil {
+		t.Fatalf("Rev: %v", err)
+	}
+	return rev
+}
+
+// wantErr checks that err wraps want.
+func wantErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("%s: %v, want %v", what, err, want)
+	}
+}
+
+// collect returns key=value of every KV of seq, failing the test on an
+// error.
+func collect(t *testing.T, seq func(func(store.KV, error) bool)) []string {
 	t.Helper()
 	var out []string
-	for kv, err := range s.Range(context.Background(), start, end) {
+	for kv, err := range seq {
 		if err != nil {
-			t.Fatalf("Range: %v", err)
+			t.Fatalf("scan: %v", err)
 		}
 		out = append(out, string(kv.Key)+"="+string(kv.Value))
 	}
 	return out
 }
 
+func keys(t *testing.T, s store.Store, start, end []byte) []string {
+	t.Helper()
+	return collect(t, s.Range(context.Background(), start, end))
+}
+
 func testGetPutDelete(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	if _, found, err := s.Get(ctx, []byte("k")); err != nil || found {
-		t.Fatalf("Get of absent key: found=%v err=%v", found, err)
+	if _, found := mustGet(t, s, "k"); found {
+		t.Fatal("Get of an absent key found it")
 	}
 	rev := mustTxn(t, s, nil, store.Put([]byte("k"), []byte("v1")))
-	kv, found, err := s.Get(ctx, []byte("k"))
-	if err != nil || !found || string(kv.Value) != "v1" || kv.ModRev != rev {
-		t.Fatalf("Get = %+v %v %v, want v1 at rev %d", kv, found, err, rev)
+	kv, found := mustGet(t, s, "k")
+	if !found || string(kv.Key) != "k" || string(kv.Value) != "v1" || kv.ModRev != rev {
+		t.Fatalf("Get = %+v %v, want v1 at rev %d", kv, found, rev)
 	}
 	mustTxn(t, s, nil, store.Put([]byte("k"), []byte{}))
-	kv, found, _ = s.Get(ctx, []byte("k"))
-	if !found || len(kv.Value) != 0 {
+	if kv, found := mustGet(t, s, "k"); !found || len(kv.Value) != 0 {
 		t.Fatalf("empty value: found=%v value=%q", found, kv.Value)
 	}
 	mustTxn(t, s, nil, store.Delete([]byte("k")))
-	if _, found, _ := s.Get(ctx, []byte("k")); found {
+	if _, found := mustGet(t, s, "k"); found {
 		t.Fatal("key still present after Delete")
 	}
 	mustTxn(t, s, nil, store.Delete([]byte("absent"))) // deleting an absent key is not an error
@@ -120,16 +159,15 @@ func testRange(t *testing.T, s store.Store) {
 		if c.end != "" {
 			end = []byte(c.end)
 		}
-		got := fmt.Sprint(keys(t, s, start, end))
-		if got == "[]" && c.want == "[]" {
-			continue
-		}
-		if got != c.want {
+		if got := fmt.Sprint(keys(t, s, start, end)); got != c.want {
 			t.Errorf("Range(%q, %q) = %s, want %s", c.start, c.end, got, c.want)
 		}
 	}
 	// Early break releases the iteration.
-	for range s.Range(context.Background(), nil, nil) {
+	for _, err := range s.Range(context.Background(), nil, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
 		break
 	}
 	mustTxn(t, s, nil, store.Put([]byte("z"), nil))
@@ -138,7 +176,7 @@ func testRange(t *testing.T, s store.Store) {
 func testRangeSnapshot(t *testing.T, s store.Store) {
 	mustTxn(t, s, nil, store.Put([]byte("a"), []byte("1")), store.Put([]byte("b"), []byte("1")))
 	var seen []string
-	done := make(chan struct{})
+	done := make(chan error, 1)
 	for kv, err := range s.Range(context.Background(), nil, nil) {
 		if err != nil {
 			t.Fatal(err)
@@ -146,13 +184,14 @@ func testRangeSnapshot(t *testing.T, s store.Store) {
 		seen = append(seen, string(kv.Key)+"="+string(kv.Value))
 		if len(seen) == 1 {
 			go func() {
-				defer close(done)
-				if _, err := s.Txn(context.Background(), nil, []store.Op{store.Put([]byte("b"), []byte("2")), store.Put([]byte("c"), []byte("2"))}); err != nil {
-					t.Error(err)
-				}
+				_, err := s.Txn(context.Background(), nil, []store.Op{store.Put([]byte("b"), []byte("2")), store.Put([]byte("c"), []byte("2"))})
+				done <- err
 			}()
 			select {
-			case <-done:
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
 			case <-time.After(10 * time.Second):
 				t.Fatal("a write blocked behind an open Range")
 			}
@@ -163,41 +202,183 @@ func testRangeSnapshot(t *testing.T, s store.Store) {
 	}
 }
 
+// testChunked: Chunked yields what Range yields, whatever the chunk size,
+// and stops when the loop does or the context ends.
+func testChunked(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i := 0; i < 25; i++ {
+		k := fmt.Sprintf("k/%02d", i)
+		mustTxn(t, s, nil, store.Put([]byte(k), []byte(strings.Repeat("v", i))))
+	}
+	mustTxn(t, s, nil, store.Put([]byte("k/05\x00"), []byte("just after k/05")), store.Put([]byte("l"), []byte("outside")))
+	p := []byte("k/")
+	want := fmt.Sprint(keys(t, s, p, store.PrefixEnd(p)))
+	for _, n := range []int{-1, 0, 1, 2, 5, 6, 25, 26, 27, 100} {
+		if got := fmt.Sprint(collect(t, store.Chunked(ctx, s, p, store.PrefixEnd(p), n))); got != want {
+			t.Errorf("Chunked by %d = %s, want %s", n, got, want)
+		}
+	}
+	if got, all := fmt.Sprint(collect(t, store.Chunked(ctx, s, nil, nil, 3))), fmt.Sprint(keys(t, s, nil, nil)); got != all {
+		t.Errorf("Chunked of the whole keyspace = %s, want %s", got, all)
+	}
+	n := 0
+	for _, err := range store.Chunked(ctx, s, nil, nil, 4) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n++; n == 6 {
+			break
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var got error
+	for _, err := range store.Chunked(cctx, s, nil, nil, 2) {
+		cancel()
+		if err != nil {
+			got = err
+			break
+		}
+	}
+	wantErr(t, "Chunked after its context ended", got, context.Canceled)
+}
+
+// testChunkedSeesLaterWrites: Chunked holds no snapshot between chunks:
+// keys written or deleted ahead of it while it runs are seen as the chunk
+// that reaches them finds them, and keys behind it are never yielded
+// again.
+func testChunkedSeesLaterWrites(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i := 0; i < 12; i++ {
+		k := fmt.Sprintf("k%02d", i)
+		mustTxn(t, s, nil, store.Put([]byte(k), []byte("old")))
+	}
+	var got []string
+	for kv, err := range store.Chunked(ctx, s, nil, nil, 4) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(kv.Key)+"="+string(kv.Value))
+		if len(got) == 2 {
+			mustTxn(t, s, nil,
+				store.Put([]byte("k00"), []byte("new")),    // behind: not yielded again
+				store.Put([]byte("k02"), []byte("new")),    // in the chunk already read: old value
+				store.Put([]byte("k09"), []byte("new")),    // ahead: new value
+				store.Delete([]byte("k10")),                // ahead: gone
+				store.Put([]byte("k05a"), []byte("added")), // ahead: appears
+			)
+		}
+	}
+	want := "[k00=old k01=old k02=old k03=old k04=old k05=old k05a=added k06=old k07=old k08=old k09=new k11=old]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("Chunked with writes ahead of it = %v\nwant %s", got, want)
+	}
+}
+
 func testCompares(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	k := []byte("k")
 	rev := mustTxn(t, s, []store.Compare{{Key: k, ModRev: 0}}, store.Put(k, []byte("1")))
-	if _, err := s.Txn(ctx, []store.Compare{{Key: k, ModRev: 0}}, []store.Op{store.Put(k, []byte("2"))}); !errors.Is(err, store.ErrCompareFailed) {
-		t.Fatalf("create over existing key: %v, want ErrCompareFailed", err)
-	}
-	if _, err := s.Txn(ctx, []store.Compare{{Key: k, ModRev: rev + 100}}, []store.Op{store.Put(k, []byte("3")), store.Put([]byte("other"), nil)}); !errors.Is(err, store.ErrCompareFailed) {
-		t.Fatalf("stale ModRev: %v, want ErrCompareFailed", err)
-	}
-	if _, found, _ := s.Get(ctx, []byte("other")); found {
+	_, err := s.Txn(ctx, []store.Compare{{Key: k, ModRev: 0}}, []store.Op{store.Put(k, []byte("2"))})
+	wantErr(t, "create over an existing key", err, store.ErrCompareFailed)
+	_, err = s.Txn(ctx, []store.Compare{{Key: k, ModRev: rev + 100}}, []store.Op{store.Put(k, []byte("3")), store.Put([]byte("other"), nil)})
+	wantErr(t, "stale ModRev", err, store.ErrCompareFailed)
+	if _, found := mustGet(t, s, "other"); found {
 		t.Fatal("a failed Txn wrote one of its ops")
 	}
 	mustTxn(t, s, []store.Compare{{Key: k, ModRev: rev}}, store.Put(k, []byte("4")))
-	kv, _, _ := s.Get(ctx, k)
-	if string(kv.Value) != "4" {
+	if kv, _ := mustGet(t, s, "k"); string(kv.Value) != "4" {
 		t.Fatalf("value %q, want 4", kv.Value)
 	}
 }
 
-func testRevisions(t *testing.T, s store.Store) {
+// testAbsentCompare: a range-absence compare holds exactly when no key
+// exists in [start, end), and guards the ops of its transaction.
+func testAbsentCompare(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	r0, err := s.Rev(ctx)
-	if err != nil {
-		t.Fatal(err)
+	mustTxn(t, s, nil, store.Put([]byte("c/A"), nil), store.Put([]byte("c/A/sub/B"), nil), store.Put([]byte("c/C"), nil))
+	cases := []struct {
+		start, end string
+		holds      bool
+	}{
+		{"c/A/sub/", "c/A/sub0", false}, // one key inside
+		{"c/C/sub/", "c/C/sub0", true},  // none
+		{"c/A", "c/A\x00", false},       // the start itself is inside
+		{"c/B", "c/C", true},            // the end is outside
+		{"", "c/A", true},               // from the first key
+		{"", "c/A\x00", false},
+		{"d", "e", true},
 	}
+	for _, c := range cases {
+		var start []byte
+		if c.start != "" {
+			start = []byte(c.start)
+		}
+		rev, err := s.Txn(ctx, []store.Compare{store.Absent(start, []byte(c.end))}, []store.Op{store.Put([]byte("w"), []byte(c.start))})
+		switch {
+		case c.holds && err != nil:
+			t.Errorf("Absent(%q, %q): %v, want it to hold", c.start, c.end, err)
+		case c.holds:
+			if kv, _ := mustGet(t, s, "w"); kv.ModRev != rev {
+				t.Errorf("Absent(%q, %q) held but the put is not at rev %d: %+v", c.start, c.end, rev, kv)
+			}
+		default:
+			wantErr(t, fmt.Sprintf("Absent(%q, %q)", c.start, c.end), err, store.ErrCompareFailed)
+		}
+	}
+	// A leaf-only delete: the class goes only if it has no subclass, in
+	// one transaction with the check.
+	leaf := []store.Compare{store.AbsentPrefix([]byte("c/A/sub/"))}
+	_, err := s.Txn(ctx, leaf, []store.Op{store.Delete([]byte("c/A"))})
+	wantErr(t, "delete of a class with a subclass", err, store.ErrCompareFailed)
+	if _, found := mustGet(t, s, "c/A"); !found {
+		t.Fatal("a failed range compare let its delete through")
+	}
+	mustTxn(t, s, nil, store.Delete([]byte("c/A/sub/B")))
+	mustTxn(t, s, leaf, store.Delete([]byte("c/A")))
+	// A key deleted in the same store (overwritten, then deleted) counts
+	// as absent; a key written by an earlier transaction counts at once.
+	mustTxn(t, s, nil, store.Put([]byte("r/1"), []byte("x")))
+	mustTxn(t, s, nil, store.Delete([]byte("r/1")))
+	mustTxn(t, s, []store.Compare{store.AbsentPrefix([]byte("r/"))}, store.Put([]byte("r/2"), nil))
+	_, err = s.Txn(ctx, []store.Compare{store.AbsentPrefix([]byte("r/"))}, []store.Op{store.Put([]byte("r/3"), nil)})
+	wantErr(t, "range compare after a write into the range", err, store.ErrCompareFailed)
+}
+
+// testAbsentCompareLargeTxn: range compares hold the same in transactions
+// large enough for an engine's bulk path.
+func testAbsentCompareLargeTxn(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if l := s.Limits(); l.MaxOps > 0 && l.MaxOps < 2000 {
+		t.Skipf("the engine allows %d ops", l.MaxOps)
+	}
+	bulk := func(prefix string) []store.Op {
+		ops := make([]store.Op, 2000)
+		for i := range ops {
+			ops[i] = store.Put([]byte(fmt.Sprintf("%s%05d", prefix, i)), bytes.Repeat([]byte("v"), 100))
+		}
+		return ops
+	}
+	mustTxn(t, s, []store.Compare{store.AbsentPrefix([]byte("a/"))}, bulk("a/")...)
+	_, err := s.Txn(ctx, []store.Compare{store.AbsentPrefix([]byte("a/"))}, bulk("b/"))
+	wantErr(t, "bulk transaction whose range compare fails", err, store.ErrCompareFailed)
+	if got := keys(t, s, []byte("b/"), []byte("b0")); len(got) != 0 {
+		t.Fatalf("a failed bulk transaction wrote %d keys", len(got))
+	}
+	mustTxn(t, s, []store.Compare{store.AbsentPrefix([]byte("b/"))}, bulk("b/")...)
+}
+
+func testRevisions(t *testing.T, s store.Store) {
+	r0 := mustRev(t, s)
 	r1 := mustTxn(t, s, nil, store.Put([]byte("a"), nil), store.Put([]byte("b"), nil))
 	r2 := mustTxn(t, s, nil, store.Put([]byte("a"), nil))
 	if r1 != r0+1 || r2 != r1+1 {
 		t.Fatalf("revisions %d, %d after %d: want one per Txn", r1, r2, r0)
 	}
-	if kv, _, _ := s.Get(ctx, []byte("b")); kv.ModRev != r1 {
+	if kv, _ := mustGet(t, s, "b"); kv.ModRev != r1 {
 		t.Errorf("ModRev of b = %d, want %d", kv.ModRev, r1)
 	}
-	if r, _ := s.Rev(ctx); r != r2 {
+	if r := mustRev(t, s); r != r2 {
 		t.Errorf("Rev = %d, want %d", r, r2)
 	}
 }
@@ -212,59 +393,103 @@ func testDeleteRange(t *testing.T, s store.Store) {
 	}
 }
 
+// watcher reads a Watch in a goroutine.
+type watcher struct {
+	t    *testing.T
+	evs  chan store.Event
+	errs chan error
+}
+
+func watch(t *testing.T, ctx context.Context, s store.Store, prefix string, from int64) *watcher {
+	w := &watcher{t: t, evs: make(chan store.Event, 100), errs: make(chan error, 1)}
+	go func() {
+		for ev, err := range s.Watch(ctx, []byte(prefix), from) {
+			if err != nil {
+				w.errs <- err
+				return
+			}
+			w.evs <- ev
+		}
+	}()
+	return w
+}
+
+func (w *watcher) next() store.Event {
+	w.t.Helper()
+	select {
+	case ev := <-w.evs:
+		return ev
+	case err := <-w.errs:
+		w.t.Fatalf("Watch: %v", err)
+	case <-time.After(10 * time.Second):
+		w.t.Fatal("Watch delivered nothing")
+	}
+	return store.Event{}
+}
+
+func (w *watcher) err() error {
+	w.t.Helper()
+	select {
+	case err := <-w.errs:
+		return err
+	case ev := <-w.evs:
+		w.t.Fatalf("Watch delivered %+v, want an error", ev)
+	case <-time.After(10 * time.Second):
+		w.t.Fatal("Watch did not end")
+	}
+	return nil
+}
+
 func testWatch(t *testing.T, s store.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	r1 := mustTxn(t, s, nil, store.Put([]byte("w/a"), []byte("1")))
 	mustTxn(t, s, nil, store.Put([]byte("other"), []byte("1")))
-	evs := make(chan store.Event, 100)
-	errs := make(chan error, 1)
-	go func() {
-		for ev, err := range s.Watch(ctx, []byte("w/"), r1-1) {
-			if err != nil {
-				errs <- err
-				return
-			}
-			evs <- ev
-		}
-	}()
-	next := func() store.Event {
-		t.Helper()
-		select {
-		case ev := <-evs:
-			return ev
-		case err := <-errs:
-			t.Fatalf("Watch: %v", err)
-		case <-time.After(10 * time.Second):
-			t.Fatal("Watch delivered nothing")
-		}
-		return store.Event{}
-	}
-	if ev := next(); ev.Type != store.EventPut || string(ev.Key) != "w/a" || ev.Rev != r1 || ev.PrevValue != nil {
+	w := watch(t, ctx, s, "w/", r1-1)
+	if ev := w.next(); ev.Type != store.EventPut || string(ev.Key) != "w/a" || ev.Rev != r1 || ev.PrevValue != nil {
 		t.Fatalf("replayed event %+v", ev)
 	}
 	r3 := mustTxn(t, s, nil, store.Put([]byte("w/a"), []byte("2")), store.Put([]byte("w/b"), []byte("3")))
-	if ev := next(); string(ev.Key) != "w/a" || ev.Rev != r3 || string(ev.PrevValue) != "1" || string(ev.Value) != "2" {
+	if ev := w.next(); string(ev.Key) != "w/a" || ev.Rev != r3 || string(ev.PrevValue) != "1" || string(ev.Value) != "2" {
 		t.Fatalf("live event %+v", ev)
 	}
-	if ev := next(); string(ev.Key) != "w/b" || ev.Rev != r3 {
+	if ev := w.next(); string(ev.Key) != "w/b" || ev.Rev != r3 {
 		t.Fatalf("second event of the txn %+v", ev)
 	}
 	r4 := mustTxn(t, s, nil, store.DeletePrefix([]byte("w/")))
 	for _, k := range []string{"w/a", "w/b"} {
-		ev := next()
+		ev := w.next()
 		if ev.Type != store.EventDelete || string(ev.Key) != k || ev.Rev != r4 || len(ev.PrevValue) == 0 {
 			t.Fatalf("delete event %+v, want %s", ev, k)
 		}
 	}
 	cancel()
-	select {
-	case err := <-errs:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("Watch ended with %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Watch did not end on cancel")
+	wantErr(t, "Watch after cancel", w.err(), context.Canceled)
+}
+
+// testCompact: after a compaction, Watch from before it fails with
+// ErrCompacted and Watch from it still replays what follows.
+func testCompact(t *testing.T, s store.Store) {
+	c, ok := s.(store.Compactor)
+	if !ok {
+		t.Skip("the engine does not implement store.Compactor")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var revs []int64
+	for i := 0; i < 5; i++ {
+		revs = append(revs, mustTxn(t, s, nil, store.Put([]byte("k"), []byte{byte('0' + i)})))
+	}
+	if err := c.Compact(ctx, revs[2]); err != nil {
+		t.Fatalf("Compact: %v", err)
+	}
+	wantErr(t, "Watch from a compacted revision", watch(t, ctx, s, "", revs[0]).err(), store.ErrCompacted)
+	w := watch(t, ctx, s, "", revs[2])
+	if ev := w.next(); ev.Rev != revs[3] || string(ev.Value) != "3" {
+		t.Fatalf("Watch from the compaction point: %+v, want revision %d", ev, revs[3])
+	}
+	if err := c.Compact(ctx, revs[4]+10); err == nil {
+		t.Error("Compact to a future revision succeeded")
 	}
 }
 
@@ -311,13 +536,198 @@ func testConcurrent(t *testing.T, s store.Store) {
 	}
 }
 
+// invalidTxns are transactions CheckTxn refuses as ill-formed.
+var invalidTxns = []struct {
+	name string
+	cmps []store.Compare
+	ops  []store.Op
+}{
+	{"unknown op kind", nil, []store.Op{{Kind: 99, Key: []byte("k")}}},
+	{"zero op kind", nil, []store.Op{{Key: []byte("k")}}},
+	{"put of an empty key", nil, []store.Op{store.Put(nil, []byte("v"))}},
+	{"delete of an empty key", nil, []store.Op{store.Delete([]byte{})}},
+	{"range delete ending before its start", nil, []store.Op{store.DeleteRange([]byte("b"), []byte("a"))}},
+	{"range delete ending at its start", nil, []store.Op{store.DeleteRange([]byte("b"), []byte("b"))}},
+	{"compare of an empty key", []store.Compare{{}}, []store.Op{store.Put([]byte("k"), nil)}},
+	{"negative ModRev", []store.Compare{{Key: []byte("k"), ModRev: -1}}, []store.Op{store.Put([]byte("k"), nil)}},
+	{"range compare ending at its start", []store.Compare{store.Absent([]byte("a"), []byte("a"))}, nil},
+	{"range compare with a ModRev", []store.Compare{{Key: []byte("a"), End: []byte("b"), ModRev: 1}}, nil},
+	{"valid ops, then a bad one", nil, []store.Op{store.Put([]byte("a"), nil), store.Put(nil, nil)}},
+}
+
+// testInvalidTxns: an ill-formed transaction fails with ErrInvalidTxn and
+// writes nothing.
+func testInvalidTxns(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	r0 := mustRev(t, s)
+	for _, c := range invalidTxns {
+		_, err := s.Txn(ctx, c.cmps, c.ops)
+		wantErr(t, c.name, err, store.ErrInvalidTxn)
+	}
+	if r := mustRev(t, s); r != r0 {
+		t.Errorf("invalid transactions moved the revision from %d to %d", r0, r)
+	}
+	if got := keys(t, s, nil, nil); len(got) != 0 {
+		t.Errorf("invalid transactions wrote %v", got)
+	}
+}
+
+// testLimits: a transaction beyond the engine's stated limits fails with
+// ErrTxnTooLarge and writes nothing; one at the limit of ops commits. The
+// ops and bytes limits are tried when they are small enough to build.
+func testLimits(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	l := s.Limits()
+	if l.MaxOps < 0 || l.MaxBytes < 0 || l.MaxKeyBytes < 0 {
+		t.Fatalf("negative limits %+v", l)
+	}
+	r0 := mustRev(t, s)
+	if l.MaxKeyBytes > 0 {
+		long := bytes.Repeat([]byte("k"), l.MaxKeyBytes+1)
+		_, err := s.Txn(ctx, nil, []store.Op{store.Put([]byte("a"), nil), store.Put(long, nil)})
+		wantErr(t, "a key past MaxKeyBytes", err, store.ErrTxnTooLarge)
+		_, err = s.Txn(ctx, []store.Compare{{Key: long}}, []store.Op{store.Put([]byte("a"), nil)})
+		wantErr(t, "a compared key past MaxKeyBytes", err, store.ErrTxnTooLarge)
+		mustTxn(t, s, nil, store.Put(long[:l.MaxKeyBytes], []byte("longest")))
+		r0++
+	}
+	if l.MaxOps > 0 && l.MaxOps <= 100_000 {
+		ops := make([]store.Op, l.MaxOps+1)
+		cmps := make([]store.Compare, l.MaxOps+1)
+		for i := range ops {
+			ops[i] = store.Put([]byte(fmt.Sprintf("op/%06d", i)), nil)
+			cmps[i] = store.Compare{Key: ops[i].Key}
+		}
+		_, err := s.Txn(ctx, nil, ops)
+		wantErr(t, "MaxOps+1 ops", err, store.ErrTxnTooLarge)
+		_, err = s.Txn(ctx, cmps, ops[:1])
+		wantErr(t, "MaxOps+1 compares", err, store.ErrTxnTooLarge)
+		mustTxn(t, s, cmps[:l.MaxOps], ops[:l.MaxOps]...)
+		r0++
+	}
+	if l.MaxBytes > 0 && l.MaxBytes <= 16<<20 {
+		_, err := s.Txn(ctx, nil, []store.Op{store.Put([]byte("big"), make([]byte, l.MaxBytes))})
+		wantErr(t, "a transaction past MaxBytes", err, store.ErrTxnTooLarge)
+	}
+	if r := mustRev(t, s); r != r0 {
+		t.Errorf("transactions past the limits moved the revision to %d, want %d", r, r0)
+	}
+	if _, found := mustGet(t, s, "a"); found {
+		t.Error("a transaction past the limits wrote one of its ops")
+	}
+}
+
+// testBadTxnFailsAlone: ill-formed and oversized transactions sent among
+// concurrent valid ones fail alone; every valid one commits.
+func testBadTxnFailsAlone(t *testing.T, s store.Store) {
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	bad := make(chan error, 1)
+	go func() {
+		defer close(bad)
+		l := s.Limits()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			c := invalidTxns[i%len(invalidTxns)]
+			want := store.ErrInvalidTxn
+			if l.MaxKeyBytes > 0 && i%3 == 0 {
+				c.cmps, c.ops, want = nil, []store.Op{store.Put(make([]byte, l.MaxKeyBytes+1), nil)}, store.ErrTxnTooLarge
+			}
+			if _, err := s.Txn(context.Background(), c.cmps, c.ops); !errors.Is(err, want) {
+				bad <- fmt.Errorf("%s: %v, want %v", c.name, err, want)
+				return
+			}
+		}
+	}()
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				k := []byte(fmt.Sprintf("ok/%02d/%03d", w, i))
+				if _, err := s.Txn(context.Background(), []store.Compare{{Key: k}}, []store.Op{store.Put(k, k)}); err != nil {
+					t.Errorf("a valid transaction beside invalid ones: %v", err)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(stop)
+	if err := <-bad; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(keys(t, s, []byte("ok/"), []byte("ok0"))); n != writers*each {
+		t.Fatalf("%d keys written, want %d", n, writers*each)
+	}
+}
+
 func testCancelled(t *testing.T, s store.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := s.Get(ctx, []byte("a")); !errors.Is(err, context.Canceled) {
-		t.Errorf("Get: %v", err)
+	_, _, err := s.Get(ctx, []byte("a"))
+	wantErr(t, "Get", err, context.Canceled)
+	_, err = s.Txn(ctx, nil, []store.Op{store.Put([]byte("a"), nil)})
+	wantErr(t, "Txn", err, context.Canceled)
+	for _, err := range s.Range(ctx, nil, nil) {
+		wantErr(t, "Range", err, context.Canceled)
+		break
 	}
-	if _, err := s.Txn(ctx, nil, []store.Op{store.Put([]byte("a"), nil)}); !errors.Is(err, context.Canceled) {
-		t.Errorf("Txn: %v", err)
+	for _, err := range s.Watch(ctx, nil, 0) {
+		wantErr(t, "Watch", err, context.Canceled)
+		break
+	}
+	wantErr(t, "Backup", s.Backup(ctx, io.Discard), context.Canceled)
+	if _, found := mustGet(t, s, "a"); found {
+		t.Error("a Txn with a cancelled context was applied")
+	}
+}
+
+// testClosed: every call on a closed store fails with ErrClosed.
+func testClosed(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if h, ok := s.(store.Healther); ok {
+		if err := h.Health(); err != nil {
+			t.Errorf("Health of an open store: %v", err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := s.Get(ctx, []byte("a"))
+	wantErr(t, "Get after Close", err, store.ErrClosed)
+	_, err = s.Txn(ctx, nil, []store.Op{store.Put([]byte("a"), nil)})
+	wantErr(t, "Txn after Close", err, store.ErrClosed)
+	_, err = s.Rev(ctx)
+	wantErr(t, "Rev after Close", err, store.ErrClosed)
+	n := 0
+	for _, err := range s.Range(ctx, nil, nil) {
+		wantErr(t, "Range after Close", err, store.ErrClosed)
+		if n++; n > 1 {
+			t.Fatal("Range after Close yielded more than its error")
+		}
+	}
+	if n == 0 {
+		t.Error("Range after Close yielded nothing")
+	}
+	n = 0
+	for _, err := range s.Watch(ctx, nil, 0) {
+		wantErr(t, "Watch after Close", err, store.ErrClosed)
+		if n++; n > 1 {
+			t.Fatal("Watch after Close yielded more than its error")
+		}
+	}
+	if n == 0 {
+		t.Error("Watch after Close yielded nothing")
+	}
+	wantErr(t, "Backup after Close", s.Backup(ctx, io.Discard), store.ErrClosed)
+	wantErr(t, "a second Close", s.Close(), store.ErrClosed)
+	if h, ok := s.(store.Healther); ok {
+		wantErr(t, "Health after Close", h.Health(), store.ErrClosed)
 	}
 }
