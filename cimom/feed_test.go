@@ -68,7 +68,7 @@ func openOn(t *testing.T, st *bolt.DB, opts Options) *CIMOM {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := c.Close(ctx); err != nil {
-			t.Errorf("Close: %v", err)
+			t.Errorf("Close: %v (an enumerator left open?)", err)
 		}
 	})
 	return c

@@ -52,7 +52,8 @@ type SubscribeOptions struct {
 // WBEM_E_QUEUE_OVERFLOW when the feed no longer holds the revisions the
 // subscription needs, with the oldest revision it still holds in the
 // description (read the state again, then subscribe from its revision);
-// WBEM_E_ACCESS_DENIED when the principal loses WBEM_RIGHT_SUBSCRIBE;
+// WBEM_E_ACCESS_DENIED when the principal loses WBEM_RIGHT_SUBSCRIBE (at
+// the next event or progress report);
 // WBEM_E_INVALID_NAMESPACE when the namespace is deleted;
 // WBEM_E_SHUTTING_DOWN when the CIMOM closes; WBEM_E_CALL_CANCELLED when
 // ctx ends. Each range over the iterator starts again from opts.From.
@@ -157,8 +158,12 @@ func (cur *cursor) reached(rev int64) {
 	}
 }
 
-// progress delivers a progress report.
-func (cur *cursor) progress() error {
+// progress delivers a progress report, if the principal may still
+// subscribe.
+func (cur *cursor) progress(ctx context.Context) error {
+	if err := cur.s.svc.require(ctx, RightSubscribe); err != nil {
+		return err
+	}
 	if !cur.yield(Event{Namespace: cur.s.svc.ns, Time: cur.s.c.opts.Now(), Rev: cur.pos.done(), Progress: true}, nil) {
 		return errStopped
 	}
@@ -167,10 +172,10 @@ func (cur *cursor) progress() error {
 }
 
 // progressDue delivers a progress report if one is due, without waiting.
-func (cur *cursor) progressDue() error {
+func (cur *cursor) progressDue(ctx context.Context) error {
 	select {
 	case <-cur.idleC():
-		return cur.progress()
+		return cur.progress(ctx)
 	default:
 		return nil
 	}
@@ -215,7 +220,7 @@ func (cur *cursor) fromRing(ctx context.Context, seq uint64) error {
 				buf[i] = entry{}
 			}
 			seq += uint64(n)
-			if err := cur.progressDue(); err != nil {
+			if err := cur.progressDue(ctx); err != nil {
 				return err
 			}
 			continue
@@ -226,7 +231,7 @@ func (cur *cursor) fromRing(ctx context.Context, seq uint64) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-cur.idleC():
-			if err := cur.progress(); err != nil {
+			if err := cur.progress(ctx); err != nil {
 				return err
 			}
 		}
@@ -271,7 +276,7 @@ func (cur *cursor) fromStore(ctx context.Context) error {
 					return err
 				}
 			}
-			if err := cur.progressDue(); err != nil {
+			if err := cur.progressDue(ctx); err != nil {
 				return err
 			}
 			if len(items) == 0 {
@@ -285,7 +290,7 @@ func (cur *cursor) fromStore(ctx context.Context) error {
 			_, _, _, _, err := r.read(0, nil)
 			return err
 		case <-cur.idleC():
-			if err := cur.progress(); err != nil {
+			if err := cur.progress(ctx); err != nil {
 				return err
 			}
 		}
