@@ -23,8 +23,9 @@ import (
 //
 // Isolation is optimistic: each key the batch read is checked at commit
 // (WBEM_E_TRANSACTION_CONFLICT if another writer changed it meanwhile);
-// keys another writer added to a range the batch scanned are not. Events
-// are raised after the commit. Instances of dynamic (provider) classes
+// keys another writer added to a range the batch scanned are not. The
+// batch's events come from the change feed after the commit, all in its
+// one revision. Instances of dynamic (provider) classes
 // cannot be written in a batch: a provider's writes cannot be rolled back,
 // so the view has no providers.
 func (c *CIMOM) Batch(ctx context.Context, fn func(view *CIMOM) error) error {
@@ -33,11 +34,9 @@ func (c *CIMOM) Batch(ctx context.Context, fn func(view *CIMOM) error) error {
 	}
 	defer c.leave()
 	ov := &overlay{base: c.st, writes: map[string]*pendingKV{}, reads: map[string]int64{}}
-	view := &CIMOM{st: ov, opts: c.opts, log: c.log, schema: newSchemaCache(c.opts.SchemaCacheSize),
-		providers: map[nameKey]InstanceProvider{}, sdCache: map[string]*SecurityDescriptor{}}
-	view.events.init()
-	var held []Event
-	view.events.held, view.events.heldFor = &held, &c.events
+	view := newCIMOM(ov, c.opts)
+	view.feed.local = true
+	ov.applied = view.feed.applyLocal
 	if err := fn(view); err != nil {
 		return err
 	}
@@ -45,25 +44,22 @@ func (c *CIMOM) Batch(ctx context.Context, fn func(view *CIMOM) error) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	if _, err := txn(ctx, c.st, cmps, ops); err != nil {
+	if _, err := c.commit(ctx, cmps, ops); err != nil {
 		if errors.Is(err, store.ErrCompareFailed) {
 			return cim.Errorf(cim.ETransactionConflict, "the repository changed during the batch; nothing was written")
 		}
 		return err
 	}
-	c.schema.clear()
-	c.forgetSDs()
-	c.quals.mu.Lock()
-	c.quals.m = nil
-	c.quals.mu.Unlock()
-	c.events.publish(held...)
 	return nil
 }
 
 // overlay is a store.Store that buffers writes in memory over a base store
-// and remembers the revision of every base key it read.
+// and remembers the revision of every base key it read. It has no change
+// feed: it tells its view each write itself (applied), so that the view's
+// caches follow its writes.
 type overlay struct {
-	base store.Store
+	base    store.Store
+	applied func(rev int64, evs []store.Event)
 
 	mu     sync.Mutex
 	writes map[string]*pendingKV
@@ -186,16 +182,37 @@ func (o *overlay) Txn(ctx context.Context, cmps []store.Compare, ops []store.Op)
 			return 0, store.ErrCompareFailed
 		}
 	}
-	// Resolve range deletes to keys before taking the lock.
+	// Resolve range deletes to keys, and note the writes the view's caches
+	// depend on (with whether a class existed), before taking the lock.
 	var deletes [][]byte
+	var evs []store.Event
+	note := func(ev store.Event) {
+		if cached(ev.Key) {
+			evs = append(evs, ev)
+		}
+	}
 	for _, op := range ops {
-		if op.Kind == store.OpDeleteRange {
+		switch op.Kind {
+		case store.OpDeleteRange:
 			for kv, err := range o.Range(ctx, op.Key, op.End) {
 				if err != nil {
 					return 0, err
 				}
 				deletes = append(deletes, bytes.Clone(kv.Key))
+				note(store.Event{Type: store.EventDelete, Key: deletes[len(deletes)-1]})
 			}
+		case store.OpDelete:
+			note(store.Event{Type: store.EventDelete, Key: op.Key})
+		case store.OpPut:
+			ev := store.Event{Type: store.EventPut, Key: op.Key}
+			if len(op.Key) > 0 && op.Key[0] == 'c' {
+				if rev, err := o.current(ctx, op.Key); err != nil {
+					return 0, err
+				} else if rev != 0 {
+					ev.PrevValue = []byte{} // it existed
+				}
+			}
+			note(ev)
 		}
 	}
 	base, err := o.base.Rev(ctx)
@@ -203,14 +220,14 @@ func (o *overlay) Txn(ctx context.Context, cmps []store.Compare, ops []store.Op)
 		return 0, err
 	}
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	o.rev++
 	rev := base + o.rev
 	for _, op := range ops {
-		switch op.Kind {
-		case store.OpPut:
+		switch {
+		case isMarker(op.Key): // the batch's own commit ends with one
+		case op.Kind == store.OpPut:
 			o.writes[string(op.Key)] = &pendingKV{value: op.Value, modRev: rev}
-		case store.OpDelete:
+		case op.Kind == store.OpDelete:
 			o.writes[string(op.Key)] = &pendingKV{deleted: true, modRev: rev}
 		}
 	}
@@ -218,6 +235,10 @@ func (o *overlay) Txn(ctx context.Context, cmps []store.Compare, ops []store.Op)
 		o.writes[string(k)] = &pendingKV{deleted: true, modRev: rev}
 	}
 	o.sorted = nil
+	o.mu.Unlock()
+	if o.applied != nil {
+		o.applied(rev, evs)
+	}
 	return rev, nil
 }
 

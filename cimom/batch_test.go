@@ -168,7 +168,7 @@ func TestBatchEvents(t *testing.T) {
 	r.baseSchema()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	events, err := r.c.Subscribe(ctx, "root/cimv2", admin, false)
+	events, err := subscribeChan(ctx, r.c, "root/cimv2", admin, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 // bulk loads: each instance is checked exactly as PutInstance checks it
 // (flags apply to each), then all of them commit in one store transaction,
 // or none does. It returns the paths in order. An instance path may appear
-// only once in a batch (WBEM_E_INVALID_PARAMETER). Events are raised after
-// the commit.
+// only once in a batch (WBEM_E_INVALID_PARAMETER). Its events come from
+// the change feed, in one revision.
 func (c *CIMOM) PutInstances(ctx context.Context, namespace string, p Principal, insts []*cim.Object, flags Flags) ([]string, error) {
 	if err := c.enter(); err != nil {
 		return nil, fail("PutInstance", err)
@@ -92,11 +92,8 @@ func (c *CIMOM) putInstances(ctx context.Context, namespace string, p Principal,
 	if len(ops) == 0 {
 		return paths, nil
 	}
-	if _, err := txn(ctx, c.st, cmps, ops); err != nil {
+	if _, err := c.commit(ctx, cmps, ops); err != nil {
 		return nil, err
-	}
-	for i := range preps {
-		c.publishInstanceWrite(s.ns, &preps[i])
 	}
 	return paths, nil
 }

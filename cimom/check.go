@@ -32,6 +32,7 @@ func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	defer c.Close(ctx)
 	expectIdx := map[string]bool{}
 	for kv, err := range st.Range(ctx, []byte("n\x00"), []byte("n\x01")) {
 		if err != nil {

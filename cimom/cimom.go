@@ -23,6 +23,7 @@ type Options struct {
 	Now             func() time.Time // clock for event times (default time.Now)
 	SchemaCacheSize int              // resolved classes kept in memory (default 4,096)
 	DefaultLocale   string           // locale for amended qualifiers (default "MS_409")
+	EventRing       int              // intrinsic events kept in memory for subscriptions (default 4,096)
 }
 
 // CIMOM is an open repository with its services.
@@ -40,19 +41,22 @@ type CIMOM struct {
 	providers       map[nameKey]InstanceProvider
 	methodProviders map[nameKey]MethodProvider
 
-	events eventHub
-	locks  [256]sync.Mutex // striped by instance key: serialises writers of one instance
+	feed  feed
+	locks [256]sync.Mutex // striped by instance key: serialises writers of one instance
 
 	quals qualCache
 
 	sdMu    sync.RWMutex
+	sdGen   uint64 // raised by every invalidation of sdCache and names (see feed.go)
 	sdCache map[string]*SecurityDescriptor
 	names   map[string]string // folded namespace -> its name as created (filled with sdCache)
 }
 
 // Open opens the repository in st, creating root, root/cimv2 and
 // root/default with WMI's system classes on first use. It reads nothing
-// else: opening costs the same whatever the repository's size.
+// else: opening costs the same whatever the repository's size. It starts
+// the CIMOM's reader of the store's change feed, from the current
+// revision (see feed.go); Close stops it.
 func Open(ctx context.Context, st store.Store, opts Options) (*CIMOM, error) {
 	if opts.Server == "" {
 		opts.Server, _ = os.Hostname()
@@ -72,10 +76,17 @@ func Open(ctx context.Context, st store.Store, opts Options) (*CIMOM, error) {
 	if opts.DefaultLocale == "" {
 		opts.DefaultLocale = "MS_409"
 	}
-	c := &CIMOM{st: st, opts: opts, log: opts.Logger, schema: newSchemaCache(opts.SchemaCacheSize),
-		providers: map[nameKey]InstanceProvider{}, methodProviders: map[nameKey]MethodProvider{}, sdCache: map[string]*SecurityDescriptor{}}
-	c.events.init()
+	if opts.EventRing <= 0 {
+		opts.EventRing = 4096
+	}
+	rev, err := st.Rev(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cimom: open: %w", err)
+	}
+	c := newCIMOM(st, opts)
+	c.feed.start(rev)
 	if _, found, err := st.Get(ctx, nsKey("root")); err != nil {
+		c.feed.close()
 		return nil, fmt.Errorf("cimom: open: %w", err)
 	} else if !found {
 		var ops []store.Op
@@ -85,16 +96,27 @@ func Open(ctx context.Context, st store.Store, opts Options) (*CIMOM, error) {
 			ops = append(ops, namespaceOps(child, inheritSD(&SecurityDescriptor{Owner: rootSD.Owner, Group: rootSD.Group}, rootSD))...)
 			ops = append(ops, namespaceInstanceOp("root", child[len("root/"):]))
 		}
-		if _, err := txn(ctx, st, []store.Compare{{Key: nsKey("root")}}, ops); err != nil && !errors.Is(err, store.ErrCompareFailed) {
+		if _, err := c.commit(ctx, []store.Compare{{Key: nsKey("root")}}, ops); err != nil && !errors.Is(err, store.ErrCompareFailed) {
+			c.feed.close()
 			return nil, fmt.Errorf("cimom: create root namespace: %w", err)
 		}
 	}
 	return c, nil
 }
 
+// newCIMOM returns a CIMOM over st with empty caches and no feed reader.
+func newCIMOM(st store.Store, opts Options) *CIMOM {
+	c := &CIMOM{st: st, opts: opts, log: opts.Logger, schema: newSchemaCache(opts.SchemaCacheSize),
+		providers: map[nameKey]InstanceProvider{}, methodProviders: map[nameKey]MethodProvider{}, sdCache: map[string]*SecurityDescriptor{}}
+	c.feed.c = c
+	c.feed.ring.init(opts.EventRing)
+	return c
+}
+
 // Close drains the CIMOM: calls that arrive from now on get
-// WBEM_E_SHUTTING_DOWN, calls in flight finish (or ctx ends the wait).
-// It does not close the store.
+// WBEM_E_SHUTTING_DOWN, calls in flight finish (or ctx ends the wait);
+// then the feed reader stops and every subscription ends with
+// WBEM_E_SHUTTING_DOWN. It does not close the store.
 func (c *CIMOM) Close(ctx context.Context) error {
 	c.drainMu.Lock()
 	c.draining = true
@@ -106,7 +128,7 @@ func (c *CIMOM) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	c.events.closeAll()
+	c.feed.close()
 	return nil
 }
 
@@ -191,11 +213,11 @@ func (c *CIMOM) loadNamespace(ctx context.Context, ns string) (*nsRecord, int64,
 }
 
 // namespaceSD returns the effective security descriptor of ns (cached;
-// SetSD and namespace deletion invalidate it).
+// the feed invalidates it on any change of a namespace record).
 func (c *CIMOM) namespaceSD(ctx context.Context, ns string) (*SecurityDescriptor, error) {
 	k := cim.Fold(ns)
 	c.sdMu.RLock()
-	sd := c.sdCache[k]
+	sd, gen := c.sdCache[k], c.sdGen
 	c.sdMu.RUnlock()
 	if sd != nil {
 		return sd, nil
@@ -208,7 +230,9 @@ func (c *CIMOM) namespaceSD(ctx context.Context, ns string) (*SecurityDescriptor
 		return nil, cim.Errorf(cim.EInvalidNamespace, "namespace %s does not exist", ns).WithParam(ns)
 	}
 	c.sdMu.Lock()
-	c.sdCache[k] = rec.SD
+	if c.sdGen == gen {
+		c.sdCache[k] = rec.SD
+	}
 	c.sdMu.Unlock()
 	return rec.SD, nil
 }
@@ -217,7 +241,44 @@ func (c *CIMOM) forgetSDs() {
 	c.sdMu.Lock()
 	c.sdCache = map[string]*SecurityDescriptor{}
 	c.names = nil
+	c.sdGen++
 	c.sdMu.Unlock()
+}
+
+// namespaceName returns the name of namespace ns as it was created
+// (cached with the security descriptors); found is false if it does not
+// exist.
+func (c *CIMOM) namespaceName(ctx context.Context, ns string) (name string, found bool, err error) {
+	k := cim.Fold(ns)
+	c.sdMu.RLock()
+	name, known := c.names[k]
+	gen := c.sdGen
+	c.sdMu.RUnlock()
+	if known {
+		return name, true, nil
+	}
+	rec, _, ok, err := c.loadNamespace(ctx, ns)
+	if err != nil || !ok {
+		return "", false, err
+	}
+	c.sdMu.Lock()
+	if c.sdGen == gen {
+		if c.names == nil {
+			c.names = map[string]string{}
+		}
+		c.names[k] = rec.Name
+	}
+	c.sdMu.Unlock()
+	return rec.Name, true, nil
+}
+
+// namespaceLabel names a namespace in an event: as it was created, or as
+// folded when it no longer exists.
+func (c *CIMOM) namespaceLabel(ctx context.Context, folded string) string {
+	if name, found, err := c.namespaceName(ctx, folded); err == nil && found {
+		return name
+	}
+	return folded
 }
 
 // Connect opens a connection to namespace for p, as ConnectServer: the
@@ -237,24 +298,12 @@ func (c *CIMOM) connect(ctx context.Context, namespace string, p Principal) (*se
 	if err != nil {
 		return nil, cim.AsError(err).WithParam(namespace)
 	}
-	c.sdMu.RLock()
-	name, known := c.names[cim.Fold(ns)]
-	c.sdMu.RUnlock()
-	if !known {
-		rec, _, ok, err := c.loadNamespace(ctx, ns)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, cim.Errorf(cim.EInvalidNamespace, "namespace %s does not exist", ns).WithParam(namespace)
-		}
-		name = rec.Name
-		c.sdMu.Lock()
-		if c.names == nil {
-			c.names = map[string]string{}
-		}
-		c.names[cim.Fold(ns)] = name
-		c.sdMu.Unlock()
+	name, found, err := c.namespaceName(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, cim.Errorf(cim.EInvalidNamespace, "namespace %s does not exist", ns).WithParam(namespace)
 	}
 	s := &services{c: c, ns: name, p: p}
 	if err := s.require(ctx, RightEnable); err != nil {
@@ -434,13 +483,12 @@ func (s *services) SetSD(ctx context.Context, sd *SecurityDescriptor) error {
 			b, _ := json.Marshal(rec)
 			ops = append(ops, store.Put(nsKey(name), b))
 		}
-		if _, err := txn(ctx, s.c.st, cmps, ops); err != nil {
+		if _, err := s.c.commit(ctx, cmps, ops); err != nil {
 			if errors.Is(err, store.ErrCompareFailed) {
 				return cim.Errorf(cim.ETransactionConflict, "namespace security changed concurrently; retry")
 			}
 			return err
 		}
-		s.c.forgetSDs()
 		return nil
 	})
 }

@@ -151,9 +151,7 @@ func (s *services) putClassOnce(ctx context.Context, class *cim.Object, flags Fl
 	if parent != nil {
 		cmps = append(cmps, store.Compare{Key: classKey(s.ns, parent.cls.Class), ModRev: parent.modRev})
 	}
-	var prev *cim.Object
 	if cur != nil {
-		prev = cur.cls
 		cmps[0].ModRev = cur.modRev
 		local.Class = cur.cls.Class // keep the name's first spelling
 		ops = classOps(s.ns, local)
@@ -173,24 +171,8 @@ func (s *services) putClassOnce(ctx context.Context, class *cim.Object, flags Fl
 		}
 		ops = append(ops, more...)
 	}
-	if _, err := txn(ctx, s.c.st, cmps, ops); err != nil {
-		return err
-	}
-	if prev != nil {
-		// Only an update can make cached resolutions stale: the cache
-		// holds found classes, never absences.
-		s.c.schema.clear()
-	}
-	now, err := s.c.resolve(ctx, s.ns, local.Class)
-	if err != nil || now == nil {
-		return err
-	}
-	if prev == nil {
-		s.c.events.publish(s.c.newEvent("__ClassCreationEvent", s.ns, now.cls, nil))
-	} else {
-		s.c.events.publish(s.c.newEvent("__ClassModificationEvent", s.ns, now.cls, prev))
-	}
-	return nil
+	_, err = s.c.commit(ctx, cmps, ops)
+	return err
 }
 
 // validateLocal checks the names and types a class declares.
@@ -522,7 +504,6 @@ func (s *services) deleteClass(ctx context.Context, class string) error {
 	if err != nil {
 		return err
 	}
-	var deleted []*cim.Object
 	cmps := []store.Compare{{Key: classKey(s.ns, ci.cls.Class), ModRev: ci.modRev}}
 	for _, name := range classes {
 		k, err := s.c.resolve(ctx, s.ns, name)
@@ -532,21 +513,14 @@ func (s *services) deleteClass(ctx context.Context, class string) error {
 		if k == nil {
 			continue
 		}
-		deleted = append(deleted, k.cls)
 		ops = append(ops, store.Delete(classKey(s.ns, name)), store.Delete(subKey(s.ns, k.cls.Superclass, name)))
 	}
-	if _, err := txn(ctx, s.c.st, cmps, ops); err != nil {
+	if _, err := s.c.commit(ctx, cmps, ops); err != nil {
 		if errors.Is(err, store.ErrCompareFailed) {
 			return cim.Errorf(cim.ETransactionConflict, "class %s changed during the delete; retry", class)
 		}
 		return err
 	}
-	s.c.schema.clear()
-	evs := make([]Event, 0, len(deleted))
-	for _, d := range deleted {
-		evs = append(evs, s.c.newEvent("__ClassDeletionEvent", s.ns, d, nil))
-	}
-	s.c.events.publish(evs...)
 	return nil
 }
 

@@ -2,9 +2,7 @@ package cimom
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/store/bolt"
@@ -22,27 +20,7 @@ type testRepo struct {
 
 func newRepo(t *testing.T) *testRepo {
 	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "repo.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Open(context.Background(), db, Options{Server: "testhost"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := c.Connect(context.Background(), "root/cimv2", admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := c.Close(ctx); err != nil {
-			t.Errorf("Close: %v (an enumerator left open?)", err)
-		}
-		db.Close()
-	})
-	return &testRepo{t: t, db: db, c: c, svc: svc}
+	return repoOn(t, bolt.Options{}, Options{})
 }
 
 // qualifiers

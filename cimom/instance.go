@@ -156,7 +156,9 @@ func (s *services) putInstance(ctx context.Context, inst *cim.Object, flags Flag
 		if attempt == maxTxnRetries {
 			return "", cim.Errorf(cim.ETransactionConflict, "the instance or its class kept changing during the write; retry")
 		}
-		s.c.schema.clear()
+		if err := s.c.sync(ctx); err != nil { // the class may have changed: bring the caches up to date
+			return "", err
+		}
 	}
 }
 
@@ -170,12 +172,9 @@ func (s *services) putInstanceOnce(ctx context.Context, in *cim.Object, flags Fl
 	}
 	// 10. Store (static classes), then the event.
 	if len(pp.ops) > 0 {
-		if _, err := txn(ctx, s.c.st, pp.cmps, pp.ops); err != nil {
+		if _, err := s.c.commit(ctx, pp.cmps, pp.ops); err != nil {
 			return "", err
 		}
-	}
-	if len(pp.ops) > 0 { // a dynamic instance's provider raises its own events
-		s.c.publishInstanceWrite(s.ns, &pp)
 	}
 	// 11. The result: the relative path.
 	return pp.rel, nil
@@ -623,34 +622,4 @@ func indexOps(ns string, ci *classInfo, prev, inst *cim.Object, keys string) []s
 		}
 	}
 	return ops
-}
-
-func (c *CIMOM) publishInstanceWrite(ns string, pp *preparedPut) {
-	if !c.events.listening() {
-		return
-	}
-	inst, prev := pp.inst, pp.prev
-	if pp.shared {
-		cp := *inst
-		own(&cp, &pp.shared)
-		inst = &cp
-	}
-	var evs []Event
-	if prev == nil {
-		evs = append(evs, c.newEvent("__InstanceCreationEvent", ns, inst, nil))
-	} else {
-		evs = append(evs, c.newEvent("__InstanceModificationEvent", ns, inst, prev))
-	}
-	if cim.EqualFold(inst.Class, namespaceClass) {
-		name, _ := inst.Get("Name")
-		child := inst.Clone()
-		child.Namespace = ns
-		if prev == nil {
-			evs = append(evs, c.newEvent("__NamespaceCreationEvent", ns, child, nil))
-		} else {
-			evs = append(evs, c.newEvent("__NamespaceModificationEvent", ns, child, prev))
-		}
-		_ = name
-	}
-	c.events.publish(evs...)
 }

@@ -1,6 +1,7 @@
 package cimom
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"strings"
@@ -22,6 +23,8 @@ import (
 //	x 0 <ns> 0 <keyclass> 0 <prop> 0 <value> 0 0 <keys>
 //	                                           secondary index entry of an Indexed property;
 //	                                           value is an order-preserving encoding
+//	z                                          the revision marker: the last key of every transaction
+//	                                           that writes a c, q, s or n record (see feed.go)
 const sep = 0
 
 func key(kind byte, parts ...string) []byte {
@@ -63,6 +66,28 @@ func idxKey(ns, keyClass, prop string, v cim.Value, keys string) []byte {
 	b = appendOrdered(b, v)
 	b = append(b, sep, sep)
 	return append(b, keys...)
+}
+
+// revisionMarker is the revision marker's key; it sorts after every record.
+var revisionMarker = []byte{'z'}
+
+// keyParts splits a key into its kind and its first n parts (the last of
+// them takes the rest of the key); ok is false if the key has fewer parts.
+func keyParts(k []byte, n int) (kind byte, parts []string, ok bool) {
+	if len(k) < 2 || k[1] != sep {
+		return 0, nil, false
+	}
+	kind, rest := k[0], k[2:]
+	parts = make([]string, 0, n)
+	for len(parts) < n-1 {
+		i := bytes.IndexByte(rest, sep)
+		if i < 0 {
+			return kind, nil, false
+		}
+		parts = append(parts, string(rest[:i]))
+		rest = rest[i+1:]
+	}
+	return kind, append(parts, string(rest)), true
 }
 
 // nsKinds lists the record kinds that live inside a namespace.

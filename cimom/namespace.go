@@ -112,7 +112,7 @@ func (c *CIMOM) createNamespace(ctx context.Context, ns string, p Principal) (bo
 	if len(ops) == 0 {
 		return false, nil
 	}
-	if _, err := txn(ctx, c.st, cmps, ops); err != nil {
+	if _, err := c.commit(ctx, cmps, ops); err != nil {
 		if errors.Is(err, store.ErrCompareFailed) {
 			return false, cim.Errorf(cim.ETransactionConflict, "namespace %s was created concurrently; retry", ns)
 		}

@@ -399,7 +399,7 @@ func TestPutInstanceLeavesCallerObject(t *testing.T) {
 	r.baseSchema()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	events, err := r.c.Subscribe(ctx, "root/cimv2", admin, false)
+	events, err := subscribeChan(ctx, r.c, "root/cimv2", admin, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,7 +466,7 @@ func TestDynamicInstanceBelongsToProvider(t *testing.T) {
 	if err := r.c.RegisterProvider("root/cimv2", "Dyn", p); err != nil {
 		t.Fatal(err)
 	}
-	events, err := r.c.Subscribe(context.Background(), "root/cimv2", admin, true)
+	events, err := subscribeChan(context.Background(), r.c, "root/cimv2", admin, true)
 	if err != nil {
 		t.Fatal(err)
 	}

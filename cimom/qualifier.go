@@ -18,15 +18,24 @@ import (
 // accepts it.
 
 // qualCache holds each namespace's declarations, loaded whole on first use
-// and dropped on any declaration write.
+// and dropped by the change feed on any declaration write.
 type qualCache struct {
-	mu sync.Mutex
-	m  map[string]map[string]*cim.QualifierDecl // folded ns -> folded name
+	mu  sync.Mutex
+	m   map[string]map[string]*cim.QualifierDecl // folded ns -> folded name
+	gen uint64                                   // raised by every drop (see feed.go)
 }
 
 func (qc *qualCache) drop(ns string) {
 	qc.mu.Lock()
 	delete(qc.m, cim.Fold(ns))
+	qc.gen++
+	qc.mu.Unlock()
+}
+
+func (qc *qualCache) clear() {
+	qc.mu.Lock()
+	qc.m = nil
+	qc.gen++
 	qc.mu.Unlock()
 }
 
@@ -34,6 +43,7 @@ func (qc *qualCache) drop(ns string) {
 func (c *CIMOM) decls(ctx context.Context, ns string) (map[string]*cim.QualifierDecl, error) {
 	c.quals.mu.Lock()
 	m, ok := c.quals.m[cim.Fold(ns)]
+	gen := c.quals.gen
 	c.quals.mu.Unlock()
 	if ok {
 		return m, nil
@@ -51,10 +61,12 @@ func (c *CIMOM) decls(ctx context.Context, ns string) (map[string]*cim.Qualifier
 		m[cim.Fold(d.Name)] = d
 	}
 	c.quals.mu.Lock()
-	if c.quals.m == nil {
-		c.quals.m = map[string]map[string]*cim.QualifierDecl{}
+	if c.quals.gen == gen {
+		if c.quals.m == nil {
+			c.quals.m = map[string]map[string]*cim.QualifierDecl{}
+		}
+		c.quals.m[cim.Fold(ns)] = m
 	}
-	c.quals.m[cim.Fold(ns)] = m
 	c.quals.mu.Unlock()
 	return m, nil
 }
@@ -130,9 +142,8 @@ func (s *services) PutQualifier(ctx context.Context, decl *cim.QualifierDecl, fl
 				d.Name = old.Name // keep the first spelling
 			}
 		}
-		_, err = txn(ctx, s.c.st, []store.Compare{{Key: qualKey(s.ns, d.Name), ModRev: kv.ModRev}},
+		_, err = s.c.commit(ctx, []store.Compare{{Key: qualKey(s.ns, d.Name), ModRev: kv.ModRev}},
 			[]store.Op{store.Put(qualKey(s.ns, d.Name), cim.EncodeQualifierDecl(&d))})
-		s.c.quals.drop(s.ns)
 		if errors.Is(err, store.ErrCompareFailed) {
 			return cim.Errorf(cim.ETransactionConflict, "qualifier %s changed during the write; retry", d.Name)
 		}
@@ -145,15 +156,17 @@ func (s *services) DeleteQualifier(ctx context.Context, name string) error {
 		if err := s.require(ctx, RightFullWrite); err != nil {
 			return err
 		}
-		_, found, err := s.c.st.Get(ctx, qualKey(s.ns, name))
+		kv, found, err := s.c.st.Get(ctx, qualKey(s.ns, name))
 		if err != nil {
 			return err
 		}
 		if !found {
 			return cim.Errorf(cim.ENotFound, "qualifier %s is not declared in %s", name, s.ns).WithParam(name)
 		}
-		_, err = txn(ctx, s.c.st, nil, []store.Op{store.Delete(qualKey(s.ns, name))})
-		s.c.quals.drop(s.ns)
+		_, err = s.c.commit(ctx, []store.Compare{{Key: qualKey(s.ns, name), ModRev: kv.ModRev}}, []store.Op{store.Delete(qualKey(s.ns, name))})
+		if errors.Is(err, store.ErrCompareFailed) {
+			return cim.Errorf(cim.ETransactionConflict, "qualifier %s changed during the delete; retry", name)
+		}
 		return err
 	})
 }

@@ -289,15 +289,8 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 		if !ok {
 			return cim.Errorf(cim.EProviderNotCapable, "no provider can delete instances of %s", ref.ci.cls.Class).WithParam(ref.ci.cls.Class)
 		}
-		var prev *cim.Object
-		if g, ok := p.(InstanceGetter); ok {
-			prev, _ = g.GetInstance(ctx, t.ns, ref.path, wctx)
-		}
 		if err := d.DeleteInstance(ctx, t.ns, ref.path, wctx); err != nil {
 			return providerError(p, err)
-		}
-		if prev != nil {
-			t.c.events.publish(t.c.newEvent("__InstanceDeletionEvent", t.ns, prev, nil))
 		}
 		return nil
 	}
@@ -337,20 +330,12 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 		child, _ := name.V.(string)
 		ops = append(ops, namespaceTreeOps(t.ns+"/"+child)...)
 	}
-	if _, err := txn(ctx, t.c.st, []store.Compare{{Key: ref.key, ModRev: kv.ModRev}}, ops); err != nil {
+	if _, err := t.c.commit(ctx, []store.Compare{{Key: ref.key, ModRev: kv.ModRev}}, ops); err != nil {
 		if err == store.ErrCompareFailed {
 			return cim.Errorf(cim.ETransactionConflict, "instance %s changed during the delete; retry", ref.path.RelPath())
 		}
 		return err
 	}
-	prev.Namespace, prev.Server = t.ns, t.c.opts.Server
-	evs := []Event{t.c.newEvent("__InstanceDeletionEvent", t.ns, prev, nil)}
-	if isNamespace {
-		t.c.schema.clear()
-		t.c.forgetSDs()
-		evs = append(evs, t.c.newEvent("__NamespaceDeletionEvent", t.ns, prev, nil))
-	}
-	t.c.events.publish(evs...)
 	return nil
 }
 

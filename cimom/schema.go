@@ -79,14 +79,17 @@ func newClassInfo(cls *cim.Object, modRev int64) *classInfo {
 	return ci
 }
 
-// schemaCache holds resolved classes. Any class write clears it: class
-// writes are rare and resolution is cheap to redo. Lookups first try the
-// names exactly as spelled (no folding, no allocation), then folded.
+// schemaCache holds resolved classes. The change feed clears it when a
+// class changes or goes (that class and every class derived from it may
+// be stale): class writes are rare and resolution is cheap to redo.
+// Lookups first try the names exactly as spelled (no folding, no
+// allocation), then folded.
 type schemaCache struct {
 	mu    sync.RWMutex
 	m     map[nameKey]*classInfo // folded names
 	exact map[nameKey]*classInfo // names as callers spelled them
 	max   int
+	gen   uint64 // raised by clear: a resolution that began before may not insert
 }
 
 type nameKey struct{ ns, class string }
@@ -114,9 +117,22 @@ func (sc *schemaCache) get(ns, class string) *classInfo {
 	return ci
 }
 
-func (sc *schemaCache) put(ns, class string, ci *classInfo) {
+// generation returns the cache's generation, to be read before reading
+// the store for an insertion.
+func (sc *schemaCache) generation() uint64 {
+	sc.mu.RLock()
+	defer sc.mu.RUnlock()
+	return sc.gen
+}
+
+// put inserts a resolution made from what the store held after generation
+// gen began; it is dropped if the cache was cleared since.
+func (sc *schemaCache) put(ns, class string, ci *classInfo, gen uint64) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	if gen != sc.gen {
+		return
+	}
 	if len(sc.m) >= sc.max {
 		sc.m = map[nameKey]*classInfo{} // bounded: start over rather than grow
 		sc.exact = map[nameKey]*classInfo{}
@@ -128,6 +144,7 @@ func (sc *schemaCache) clear() {
 	sc.mu.Lock()
 	sc.m = map[nameKey]*classInfo{}
 	sc.exact = map[nameKey]*classInfo{}
+	sc.gen++
 	sc.mu.Unlock()
 }
 
@@ -137,6 +154,7 @@ func (c *CIMOM) resolve(ctx context.Context, ns, class string) (*classInfo, erro
 	if ci := c.schema.get(ns, class); ci != nil {
 		return ci, nil
 	}
+	gen := c.schema.generation()
 	var chain []*cim.Object // the class, then its uncached ancestors
 	var revs []int64
 	var parent *cim.Object // the cached ancestor where the walk stopped
@@ -178,7 +196,7 @@ func (c *CIMOM) resolve(ctx context.Context, ns, class string) (*classInfo, erro
 		}
 		cls.Namespace, cls.Server = ns, c.opts.Server
 		ci = newClassInfo(cls, revs[i])
-		c.schema.put(ns, cls.Class, ci)
+		c.schema.put(ns, cls.Class, ci, gen)
 		parent = cls
 	}
 	return ci, nil

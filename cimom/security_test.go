@@ -87,7 +87,7 @@ func TestSecurityMatrix(t *testing.T) {
 		{"Subscribe", RightSubscribe, func(r *testRepo, s Services) error {
 			cctx, cancel := context.WithCancel(ctx)
 			defer cancel()
-			_, err := r.c.Subscribe(cctx, "root/cimv2", Principal{Name: "bob"}, false)
+			_, err := subscribeChan(cctx, r.c, "root/cimv2", Principal{Name: "bob"}, false)
 			return err
 		}},
 	}

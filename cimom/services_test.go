@@ -42,7 +42,7 @@ func TestProviderChain(t *testing.T) {
 		r.c.RegisterProvider("root/cimv2", "L4", rec.provider("P4-child", nil))
 		evctx, cancel := context.WithCancel(ctx)
 		t.Cleanup(cancel)
-		evs, err := r.c.Subscribe(evctx, "root/cimv2", admin, false)
+		evs, err := subscribeChan(evctx, r.c, "root/cimv2", admin, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,7 +255,7 @@ func TestEvents(t *testing.T) {
 	defer cancel()
 	r := newRepo(t)
 	r.baseSchema()
-	evs, err := r.c.Subscribe(ctx, "root", admin, true)
+	evs, err := subscribeChan(ctx, r.c, "root", admin, true)
 	if err != nil {
 		t.Fatal(err)
 	}

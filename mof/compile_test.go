@@ -215,10 +215,19 @@ func TestCompileAtomicity(t *testing.T) {
 	om := openRepo(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	events, err := om.Subscribe(ctx, "root/cimv2", admin, false)
+	seq, err := om.Subscribe(ctx, cimom.SubscribeOptions{Namespace: "root/cimv2", Principal: admin})
 	if err != nil {
 		t.Fatal(err)
 	}
+	events := make(chan cimom.Event, 16)
+	go func() {
+		for ev, err := range seq {
+			if err != nil {
+				return
+			}
+			events <- ev
+		}
+	}()
 	_, err = compileText(t, om, "root/cimv2", "class One { }; class Two : Missing { };", mof.Options{})
 	if err == nil {
 		t.Fatal("compiled a file with an error")
@@ -233,11 +242,16 @@ func TestCompileAtomicity(t *testing.T) {
 	default:
 	}
 	mustCompile(t, om, "root/cimv2", "class One { }; class Two : One { };")
+	var rev int64
 	for _, want := range []string{"One", "Two"} {
 		ev := <-events
 		if ev.Class != "__ClassCreationEvent" || ev.Target.Class != want {
 			t.Errorf("event %s %s, want __ClassCreationEvent %s", ev.Class, ev.Target.Class, want)
 		}
+		if rev != 0 && ev.Rev != rev {
+			t.Errorf("the compile's events have revisions %d and %d, want one transaction's", rev, ev.Rev)
+		}
+		rev = ev.Rev
 	}
 }
 
