@@ -211,10 +211,9 @@ func Modify(ctx context.Context, svc Services, path string, inst *cim.Object, pr
 // a modify cannot move an instance.
 var ErrChangedKey = errors.New("a modify cannot change an instance's keys")
 
-// onTarget checks that inst is the instance at path target and returns it
-// with the keys it leaves out or NULL taken from the path (a copy when it
-// changes anything). A key value is compared as the instance's property
-// type reads the path's; references as object paths.
+// onTarget checks that inst is the instance at path target and returns a
+// copy whose keys are the path's. A key value inst gives is compared as
+// its property's type reads the path's; references as object paths.
 func onTarget(inst *cim.Object, target string) (*cim.Object, error) {
 	if inst == nil {
 		return nil, cim.Errorf(cim.EInvalidParameter, "no instance given").WithParam("pInst")
@@ -237,27 +236,23 @@ func onTarget(inst *cim.Object, target string) (*cim.Object, error) {
 				return nil, cim.Errorf(cim.EInvalidParameter, "path %s does not name its key property", target).WithParam(target)
 			}
 		}
-		if p, ok := out.Property(name); ok && !p.Value.IsNull() {
-			if !sameKeyValue(p.Value, k.Value) {
-				return nil, &cim.Error{Status: cim.EInvalidParameter, Parameter: p.Name, Err: ErrChangedKey,
-					Description: "the instance gives key " + p.Name + " the value " + cim.FormatValue(p.Value) +
-						", but its path " + target + " names " + cim.FormatValue(k.Value) + ": a modify cannot change keys"}
-			}
-			continue
+		if p, ok := out.Property(name); ok && !p.Value.IsNull() && !sameKeyValue(p.Value, k.Value) {
+			return nil, &cim.Error{Status: cim.EInvalidParameter, Parameter: p.Name, Err: ErrChangedKey,
+				Description: "the instance gives key " + p.Name + " the value " + cim.FormatValue(p.Value) +
+					", but its path " + target + " names " + cim.FormatValue(k.Value) + ": a modify cannot change keys"}
 		}
+		// The path's value, as the instance's type reads it, names the
+		// instance (a reference may be written in more than one way).
 		if out == inst {
 			cp := *inst
 			cp.Properties = slices.Clone(inst.Properties)
 			out = &cp
 		}
 		if p, ok := out.Property(name); ok {
-			v := k.Value
-			if p.Type != 0 {
-				if cv, err := keyValue(k.Value, p.Type); err == nil {
-					v = cv
-				}
+			p.Value = k.Value
+			if cv, err := keyValue(k.Value, p.Type); err == nil {
+				p.Value = cv
 			}
-			p.Value = v
 		} else {
 			out.Properties = append(out.Properties, cim.Property{Name: name, Type: k.Value.Type, Value: k.Value})
 		}
