@@ -396,10 +396,8 @@ func (h *Handler) put(ctx context.Context, svc cimom.Services, req *request) (*o
 	}
 	// xsi:nil means NULL: Modify writes NULLs as given.
 	if err := cimom.Modify(ctx, svc, path, given, names); err != nil {
-		if errors.Is(err, cimom.ErrChangedKey) {
-			f := newFault(faultInvalidRepresentation, "%s", cim.AsError(err).Description)
-			f.status = cim.EInvalidParameter
-			return nil, f
+		if errors.Is(err, cimom.ErrChangedKey) { // WS-Transfer: a representation the resource cannot take
+			return nil, newFault(faultInvalidRepresentation, "%s", cim.AsError(err).Description)
 		}
 		return nil, err
 	}
