@@ -174,16 +174,14 @@ func printLiteral(b *strings.Builder, l *Literal) {
 	}
 }
 
+// stringEscaper escapes what a WQL string may not hold as itself.
+var stringEscaper = strings.NewReplacer(`\`, `\\`, `'`, `\'`)
+
 // quoteString writes s as a WQL string: in single quotes, with backslash
 // and single quote escaped by a backslash.
 func quoteString(b *strings.Builder, s string) {
 	b.WriteByte('\'')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' || s[i] == '\'' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
+	stringEscaper.WriteString(b, s)
 	b.WriteByte('\'')
 }
 

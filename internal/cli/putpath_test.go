@@ -44,18 +44,8 @@ func TestPutPath(t *testing.T) {
 	}
 
 	// Through --url: the CIM-XML client is the Services.
-	ctx := context.Background()
-	db, err := bolt.Open(filepath.Join(repo, repoFile), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	om, err := cimom.Open(ctx, db, cimom.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer om.Close(ctx)
-	srv := httptest.NewServer(&cimxml.Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(*http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }})
+	h := repoHandler(t, repo)
+	srv := httptest.NewServer(h)
 	defer srv.Close()
 	remote := func(args ...string) result { return run(t, repo, "", append([]string{"--url", srv.URL}, args...)...) }
 	if r := remote("put", "--update-only", `Disk.Name="sda"`, "Name=sdz", "Model=m4"); r.code != 1 || !strings.Contains(r.stderr, "WBEM_E_INVALID_PARAMETER") {
@@ -64,7 +54,8 @@ func TestPutPath(t *testing.T) {
 	if r := remote("put", "--update-only", `Disk.Name="sda"`, "Model=m5"); r.code != 0 {
 		t.Errorf("remote modify: exit %d, %q", r.code, r.stderr)
 	}
-	svc, err := om.Connect(ctx, "root/cimv2", cimom.Principal{Name: "root"})
+	ctx := context.Background()
+	svc, err := h.CIMOM.Connect(ctx, "root/cimv2", cimom.Principal{Name: "root"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,4 +72,22 @@ func TestPutPath(t *testing.T) {
 	if _, err := svc.GetObject(ctx, `Disk.Name="sdz"`, 0, nil); err == nil {
 		t.Error("the refused remote put created sdz")
 	}
+}
+
+// repoHandler serves the repository in repo over CIM-XML to any caller
+// as root, until the test ends.
+func repoHandler(t *testing.T, repo string) *cimxml.Handler {
+	t.Helper()
+	ctx := context.Background()
+	db, err := bolt.Open(filepath.Join(repo, repoFile), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	om, err := cimom.Open(ctx, db, cimom.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { om.Close(ctx) })
+	return &cimxml.Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(*http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }}
 }

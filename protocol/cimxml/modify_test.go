@@ -20,37 +20,30 @@ func TestModifyChangedKey(t *testing.T) {
 		return `<PROPERTY NAME="` + n + `" TYPE="` + typ + `"><VALUE>` + v + `</VALUE></PROPERTY>`
 	}
 	getModel := `<IPARAMVALUE NAME="InstanceName">` + name + `</IPARAMVALUE><IPARAMVALUE NAME="PropertyName"><VALUE>Model</VALUE></IPARAMVALUE>`
-	cases := []struct {
-		name, method, params string
-		want                 []string
-	}{
-		{"changed key", "ModifyInstance", modify(prop("Name", "string", "sdz") + prop("Model", "string", "moved")),
-			[]string{`<ERROR CODE="4"`, "cannot change keys"}},
-		{"changed key with a PropertyList", "ModifyInstance", modify(prop("Name", "string", "sdz")+prop("Model", "string", "moved")) +
-			`<IPARAMVALUE NAME="PropertyList"><VALUE.ARRAY><VALUE>Model</VALUE></VALUE.ARRAY></IPARAMVALUE>`,
-			[]string{`<ERROR CODE="4"`, "cannot change keys"}},
-		{"key changed by SetProperty", "SetProperty", `<IPARAMVALUE NAME="InstanceName">` + name + `</IPARAMVALUE><IPARAMVALUE NAME="PropertyName"><VALUE>Name</VALUE></IPARAMVALUE><IPARAMVALUE NAME="NewValue"><VALUE>sdz</VALUE></IPARAMVALUE>`,
-			[]string{`<ERROR CODE="4"`, "cannot change keys"}},
-		{"nothing changed", "GetProperty", getModel, []string{`<VALUE>Samsung 980</VALUE>`}},
-		{"nothing created", "GetInstance", `<IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="Sample_Disk"><KEYBINDING NAME="Name"><KEYVALUE>sdz</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE>`,
-			[]string{`<ERROR CODE="6"`}},
-		{"same key", "ModifyInstance", modify(prop("Name", "string", "sda") + prop("Model", "string", "kept key")), nil},
-		{"modified", "GetProperty", getModel, []string{`<VALUE>kept key</VALUE>`}},
-	}
-	for _, c := range cases {
-		code, _, body := call(t, url, c.method, "root/sample", c.params)
-		if code != 200 {
-			t.Errorf("%s: HTTP %d: %s", c.name, code, body)
-			continue
+	// expect calls method and checks that the answer holds each of want,
+	// or no ERROR when want is empty.
+	expect := func(what, method, params string, want ...string) {
+		t.Helper()
+		code, _, body := call(t, url, method, "root/sample", params)
+		if code != 200 || (len(want) == 0 && strings.Contains(body, "<ERROR")) {
+			t.Fatalf("%s: HTTP %d: %s", what, code, body)
 		}
-		if c.want == nil && strings.Contains(body, "<ERROR") {
-			t.Errorf("%s: %s", c.name, body)
-		}
-		for _, w := range c.want {
+		for _, w := range want {
 			if !strings.Contains(body, w) {
-				t.Errorf("%s: answer lacks %s:\n%s", c.name, w, body)
+				t.Errorf("%s: the answer lacks %s:\n%s", what, w, body)
 			}
 		}
 		validateDTD(t, body)
 	}
+	refused := []string{`<ERROR CODE="4"`, "cannot change keys"}
+	expect("changed key", "ModifyInstance", modify(prop("Name", "string", "sdz")+prop("Model", "string", "moved")), refused...)
+	expect("changed key with a PropertyList", "ModifyInstance", modify(prop("Name", "string", "sdz")+prop("Model", "string", "moved"))+
+		`<IPARAMVALUE NAME="PropertyList"><VALUE.ARRAY><VALUE>Model</VALUE></VALUE.ARRAY></IPARAMVALUE>`, refused...)
+	expect("key changed by SetProperty", "SetProperty", `<IPARAMVALUE NAME="InstanceName">`+name+
+		`</IPARAMVALUE><IPARAMVALUE NAME="PropertyName"><VALUE>Name</VALUE></IPARAMVALUE><IPARAMVALUE NAME="NewValue"><VALUE>sdz</VALUE></IPARAMVALUE>`, refused...)
+	expect("nothing changed", "GetProperty", getModel, `<VALUE>Samsung 980</VALUE>`)
+	expect("nothing created", "GetInstance", `<IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="Sample_Disk"><KEYBINDING NAME="Name"><KEYVALUE>sdz</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE>`,
+		`<ERROR CODE="6"`)
+	expect("same key", "ModifyInstance", modify(prop("Name", "string", "sda")+prop("Model", "string", "kept key")))
+	expect("modified", "GetProperty", getModel, `<VALUE>kept key</VALUE>`)
 }
