@@ -73,63 +73,26 @@ func (s *services) checkPutInstance(inst *cim.Object, flags Flags) error {
 	if err := checkFlags(flags, FlagCreateOnly|FlagUpdateOnly|FlagUseAmendedQualifiers|FlagReturnImmediately); err != nil {
 		return err
 	}
-	if flags&FlagCreateOnly != 0 && flags&FlagUpdateOnly != 0 {
-		return cim.Errorf(cim.EInvalidParameter, "WBEM_FLAG_CREATE_ONLY and WBEM_FLAG_UPDATE_ONLY exclude each other").WithParam("lFlags")
-	}
-	return nil
+	_, err := putModeOf(flags)
+	return err
 }
 
-// putExt is the put extensions a context asked for.
-type putExt struct {
-	partial     bool
-	properties  []string
-	strictNulls bool
-	atomic      bool
-}
-
-// putExtensions is step 5: the context's __PUT_EXT_* values.
-func putExtensions(wctx *Context, flags Flags, ci *classInfo) (putExt, error) {
-	var x putExt
-	if wctx == nil || len(wctx.values) == 0 {
-		return x, nil
+// putExtensions is step 5: the context's __PUT_EXT_* values, by WMI's
+// rules, whose property list must name properties of the class.
+func putExtensions(wctx *Context, flags Flags, ci *classInfo) (PutOptions, error) {
+	o, err := PutOptionsOf(flags, wctx)
+	if err != nil {
+		return o, err
 	}
-	ext, extPresent, ok := wctx.boolValue(PutExtensions)
-	if !ok {
-		return x, cim.Errorf(cim.EInvalidContext, "%s must be a boolean", PutExtensions).WithParam(PutExtensions)
+	if err := checkPutExtensions(wctx, o); err != nil {
+		return o, err
 	}
-	props, propsPresent, ok := wctx.stringsValue(PutExtProperties)
-	if !ok {
-		return x, cim.Errorf(cim.EInvalidContext, "%s must be an array of strings", PutExtProperties).WithParam(PutExtProperties)
-	}
-	strict, strictPresent, ok1 := wctx.boolValue(PutExtStrictNulls)
-	atomic, atomicPresent, ok2 := wctx.boolValue(PutExtAtomic)
-	_, clientPresent, ok3 := wctx.boolValue(PutExtClientRequest)
-	if !ok1 || !ok2 || !ok3 {
-		return x, cim.Errorf(cim.EInvalidContext, "put extension flags must be booleans")
-	}
-	anyExt := propsPresent || strictPresent || atomicPresent
-	switch {
-	case !extPresent && !anyExt:
-		return x, nil
-	case anyExt && !ext:
-		return x, cim.Errorf(cim.EInvalidContext, "put extensions given without %s set to TRUE", PutExtensions).WithParam(PutExtensions)
-	case ext && !anyExt:
-		_ = clientPresent
-		return x, cim.Errorf(cim.EInvalidContext, "%s is TRUE but no __PUT_EXT_* value is given", PutExtensions).WithParam(PutExtensions)
-	}
-	x.strictNulls, x.atomic = strict, atomic
-	if propsPresent {
-		if flags&FlagUpdateOnly == 0 {
-			return x, cim.Errorf(cim.EInvalidContext, "a partial-instance update needs WBEM_FLAG_UPDATE_ONLY").WithParam("lFlags")
+	for _, name := range o.Properties {
+		if _, ok := ci.cls.Property(name); !ok {
+			return o, cim.Errorf(cim.EInvalidContext, "%s names %s, which class %s does not have", PutExtProperties, name, ci.cls.Class).WithParam(name)
 		}
-		for _, name := range props {
-			if _, ok := ci.cls.Property(name); !ok {
-				return x, cim.Errorf(cim.EInvalidContext, "%s names %s, which class %s does not have", PutExtProperties, name, ci.cls.Class).WithParam(name)
-			}
-		}
-		x.partial, x.properties = true, props
 	}
-	return x, nil
+	return o, nil
 }
 
 // writeRight is step 4: the right a write of an instance of ci needs.
@@ -315,10 +278,11 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 	case prev == nil && flags&FlagUpdateOnly != 0:
 		return bail(cim.Errorf(cim.ENotFound, "instance %s does not exist", rel).WithParam(rel))
 	}
-	if ext.partial && !ci.dynamic {
+	partial := ext.Properties != nil
+	if partial && !ci.dynamic {
 		inst, shared = mergePartial(prev, inst, ext), false
 	}
-	if !(ext.partial && ci.dynamic) { // a partial dynamic instance holds only its keys and the named properties
+	if !(partial && ci.dynamic) { // a partial dynamic instance holds only its keys and the named properties
 		if err := checkNulls(inst, ci); err != nil {
 			return bail(err)
 		}
@@ -573,7 +537,7 @@ func checkNulls(inst *cim.Object, ci *classInfo) error {
 // mergePartial lays the listed properties of in over the stored instance.
 // Without strict NULLs a NULL listed value leaves the stored value as it
 // is (WMI's provider guidance); with it, the value becomes NULL.
-func mergePartial(prev, in *cim.Object, ext putExt) *cim.Object {
+func mergePartial(prev, in *cim.Object, ext PutOptions) *cim.Object {
 	out := prev.Clone()
 	// Property qualifiers come from the written instance, conformed to
 	// the class: a decoded instance's property qualifiers include the
@@ -583,10 +547,10 @@ func mergePartial(prev, in *cim.Object, ext putExt) *cim.Object {
 			out.Properties[i].Qualifiers = in.Properties[i].Qualifiers
 		}
 	}
-	for _, name := range ext.properties {
+	for _, name := range ext.Properties {
 		src, _ := in.Property(name)
 		dst, _ := out.Property(name)
-		if src.Value.IsNull() && !ext.strictNulls {
+		if src.Value.IsNull() && !ext.StrictNulls {
 			continue
 		}
 		dst.Value = src.Value

@@ -2,6 +2,8 @@ package cimom
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/wbemd/wbemd/cim"
 )
@@ -164,31 +166,97 @@ func (s *services) execMethod(ctx context.Context, path, method string, in *cim.
 	return out, nil
 }
 
-// inParameters builds the provider's in-parameter object: every [In]
-// parameter of m, NULL unless in gives it, each converted to its type.
+// inParameters builds the provider's in-parameter object from the
+// client's __PARAMETERS object in (see TypeInParameters).
 func inParameters(m *cim.Method, in *cim.Object) (*cim.Object, error) {
-	args := parameterSlots(m, "In")
-	if in == nil {
-		return args, nil
+	var args []Argument
+	if in != nil {
+		args = make([]Argument, len(in.Properties))
+		for i, p := range in.Properties {
+			args[i] = Argument{Name: p.Name, Value: p.Value}
+		}
 	}
-	for _, given := range in.Properties {
-		if len(given.Name) > 2 && given.Name[:2] == "__" {
-			continue // system properties of a client's __PARAMETERS object
-		}
-		slot, ok := args.Property(given.Name)
-		if !ok {
-			return nil, cim.Errorf(cim.EInvalidMethodParameters, "method %s has no in-parameter %s", m.Name, given.Name).WithParam(given.Name)
-		}
-		if given.Value.IsNull() {
+	return TypeInParameters(m, args)
+}
+
+// An Argument is an in-parameter as a client gave it: its name and its
+// value. The value is either Value as given — text, which is read as the
+// declared type (numbers and booleans too, as WMI reads a BSTR), or any
+// value that converts to it — or, when reading it takes the declaration
+// (a wire whose encoding depends on the type), what Decode returns for the
+// declared parameter.
+type Argument struct {
+	Name   string
+	Value  cim.Value
+	Decode func(prm *cim.Parameter) (cim.Value, error)
+}
+
+// TypeInParameters returns the in-parameters of a call to m as the
+// __PARAMETERS object a method provider gets: every in-parameter of m
+// (see IsInParameter) in declaration order, NULL unless given, each of its
+// declared type. Names are matched without regard to case; a name that
+// starts with "__" (a system property of a client's __PARAMETERS object)
+// is skipped, and a parameter given twice keeps the last value.
+//
+// Errors name the parameter (cim.Error.Parameter): a name that is not an
+// in-parameter of m is WBEM_E_INVALID_METHOD_PARAMETERS; so is a Value
+// that does not convert to the declared type. An error of Decode is
+// returned as the *cim.Error in its chain, with Parameter set, or as it
+// is when it holds none.
+func TypeInParameters(m *cim.Method, args []Argument) (*cim.Object, error) {
+	obj := parameterSlots(m, "In")
+	for _, a := range args {
+		if strings.HasPrefix(a.Name, "__") {
 			continue
 		}
-		v, err := keyValue(given.Value, slot.Type) // text is read as numbers too, as WMI reads a BSTR
+		slot, ok := obj.Property(a.Name)
+		if !ok {
+			return nil, cim.Errorf(cim.EInvalidMethodParameters, "method %s has no %s %s", m.Name, inWord(m), a.Name).WithParam(a.Name)
+		}
+		v := a.Value
+		if a.Decode != nil {
+			var err error
+			if v, err = a.Decode(findParameter(m, slot.Name)); err != nil {
+				var e *cim.Error
+				if errors.As(err, &e) {
+					return nil, e.WithParam(slot.Name)
+				}
+				return nil, err
+			}
+		}
+		if v.IsNull() {
+			slot.Value = cim.Null(slot.Type)
+			continue
+		}
+		cv, err := keyValue(v, slot.Type)
 		if err != nil {
 			return nil, cim.Errorf(cim.EInvalidMethodParameters, "in-parameter %s of %s must be %s: %s", slot.Name, m.Name, slot.Type, cim.AsError(err).Description).WithParam(slot.Name)
 		}
-		slot.Value = v
+		slot.Value = cv
 	}
-	return args, nil
+	return obj, nil
+}
+
+// findParameter returns m's parameter of that name, or nil.
+func findParameter(m *cim.Method, name string) *cim.Parameter {
+	for i := range m.Parameters {
+		if cim.EqualFold(m.Parameters[i].Name, name) {
+			return &m.Parameters[i]
+		}
+	}
+	return nil
+}
+
+// inWord names what a call to m may give: "parameter" when m has only
+// in-parameters, "in-parameter" when it has out-parameters too (which a
+// caller cannot give).
+func inWord(m *cim.Method) string {
+	for _, prm := range m.Parameters {
+		if !IsInParameter(prm) {
+			return "in-parameter"
+		}
+	}
+	return "parameter"
 }
 
 // outParameters checks a provider's out-parameters against m: only

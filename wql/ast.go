@@ -1,15 +1,13 @@
 // Package wql reads WQL, WMI's query language: data queries (SELECT ...
 // FROM class WHERE ...), schema queries (FROM meta_class), ASSOCIATORS OF
 // and REFERENCES OF, and event queries (WITHIN, GROUP WITHIN ... BY ...
-// HAVING). It parses a query into a syntax tree with positions and
-// evaluates WHERE expressions on objects with WMI's comparison rules.
+// HAVING). It parses a query into a syntax tree with positions (its
+// errors collected in an ErrorList), prints a tree back to WQL text
+// (Format), and evaluates WHERE expressions on objects with WMI's
+// comparison rules.
 package wql
 
-import (
-	"fmt"
-
-	"github.com/wbemd/wbemd/cim"
-)
+import "fmt"
 
 // MaxQueryLen is WBEM_MAX_QUERY: a longer query is WBEM_E_QUOTA_VIOLATION.
 const MaxQueryLen = 0x4000
@@ -24,26 +22,18 @@ type Pos struct{ Line, Col int }
 // String formats the position as line:col.
 func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
 
-// Error is a query error with its WBEM status and position.
-type Error struct {
-	Pos    Pos
-	Status cim.Status
-	Msg    string
-}
-
-// Error formats the error as "line:col: message (status)".
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s: %s (%s)", e.Pos, e.Msg, e.Status)
-}
-
-// CIMError returns the error as a *cim.Error whose description carries the
-// position.
-func (e *Error) CIMError() *cim.Error {
-	return &cim.Error{Status: e.Status, Description: e.Pos.String() + ": " + e.Msg, Err: e}
+// Node is a node of a query's syntax tree: a Query, an Expr, a *Group, a
+// *Prop or a *Literal. Format prints any node back to WQL.
+type Node interface {
+	Pos() Pos // where the node starts in the query text
+	node()
 }
 
 // Query is a parsed query: *Select or *Assoc.
-type Query interface{ queryPos() Pos }
+type Query interface {
+	Node
+	query()
+}
 
 // Select is a data, schema or event query.
 type Select struct {
@@ -79,8 +69,28 @@ type Assoc struct {
 	AssocClassAt, ResultClassAt               Pos // where the class names are written
 }
 
-func (s *Select) queryPos() Pos { return s.At }
-func (a *Assoc) queryPos() Pos  { return a.At }
+// Pos returns where the node starts.
+func (s *Select) Pos() Pos { return s.At }
+
+// Pos returns where the node starts.
+func (a *Assoc) Pos() Pos { return a.At }
+
+// Pos returns where the node starts.
+func (g *Group) Pos() Pos { return g.At }
+
+// Pos returns where the node starts.
+func (p *Prop) Pos() Pos { return p.At }
+
+// Pos returns where the node starts.
+func (l *Literal) Pos() Pos { return l.At }
+
+func (*Select) node()  {}
+func (*Assoc) node()   {}
+func (*Group) node()   {}
+func (*Prop) node()    {}
+func (*Literal) node() {}
+func (*Select) query() {}
+func (*Assoc) query()  {}
 
 // Prop is a property reference: a name, a system property (__CLASS), or
 // a dotted path into embedded objects (TargetInstance.Name).
@@ -99,7 +109,10 @@ func (p *Prop) String() string {
 }
 
 // Expr is a WHERE expression: *Binary, *Not, *Compare, *IsNull or *Isa.
-type Expr interface{ exprPos() Pos }
+type Expr interface {
+	Node
+	expr()
+}
 
 // Binary is AND or OR.
 type Binary struct {
@@ -170,11 +183,31 @@ type Isa struct {
 	Class string
 }
 
-func (e *Binary) exprPos() Pos  { return e.At }
-func (e *Not) exprPos() Pos     { return e.At }
-func (e *Compare) exprPos() Pos { return e.At }
-func (e *IsNull) exprPos() Pos  { return e.At }
-func (e *Isa) exprPos() Pos     { return e.At }
+// Pos returns where the expression starts.
+func (e *Binary) Pos() Pos { return e.At }
+
+// Pos returns where the expression starts.
+func (e *Not) Pos() Pos { return e.At }
+
+// Pos returns where the expression starts.
+func (e *Compare) Pos() Pos { return e.At }
+
+// Pos returns where the expression starts.
+func (e *IsNull) Pos() Pos { return e.At }
+
+// Pos returns where the expression starts.
+func (e *Isa) Pos() Pos { return e.At }
+
+func (*Binary) node()  {}
+func (*Not) node()     {}
+func (*Compare) node() {}
+func (*IsNull) node()  {}
+func (*Isa) node()     {}
+func (*Binary) expr()  {}
+func (*Not) expr()     {}
+func (*Compare) expr() {}
+func (*IsNull) expr()  {}
+func (*Isa) expr()     {}
 
 // LitKind tells what a literal is.
 type LitKind uint8

@@ -164,19 +164,29 @@ type parser struct {
 	lx    lexer
 	tok   token
 	terms int
+	errs  ErrorList
 }
 
-// bail unwinds the parser with an error.
-type bail struct{ err *Error }
+// bail unwinds the parser after an error was added to its list: WQL is
+// short, and its first error is the one WMI reports.
+type bail struct{}
 
+// fail records a WBEM_E_INVALID_QUERY error at at and unwinds.
 func (p *parser) fail(at Pos, format string, args ...any) {
-	panic(bail{&Error{Pos: at, Status: cim.EInvalidQuery, Msg: sprintf(format, args...)}})
+	p.failStatus(at, cim.EInvalidQuery, format, args...)
+}
+
+// failStatus records an error of status st at at and unwinds.
+func (p *parser) failStatus(at Pos, st cim.Status, format string, args ...any) {
+	p.errs.Add(at, st, sprintf(format, args...))
+	panic(bail{})
 }
 
 func (p *parser) next() {
 	t, err := p.lx.next()
 	if err != nil {
-		panic(bail{err})
+		p.errs = append(p.errs, err)
+		panic(bail{})
 	}
 	p.tok = t
 }
@@ -217,20 +227,23 @@ func (p *parser) name(what string) token {
 	return t
 }
 
-// Parse parses a WQL query. Errors are *Error with WBEM_E_INVALID_QUERY
-// (WBEM_E_QUOTA_VIOLATION for an over-long or over-complex query).
+// Parse parses a WQL query. Its errors are collected in an ErrorList and
+// returned by its Err: the parser stops at the first, so the error is an
+// *Error with WBEM_E_INVALID_QUERY (WBEM_E_QUOTA_VIOLATION for an
+// over-long or over-complex query, WBEM_E_MISSING_GROUP_WITHIN for GROUP
+// without WITHIN) and the position.
 func Parse(query string) (q Query, err error) {
-	if len(query) > MaxQueryLen {
-		return nil, &Error{Pos: Pos{1, 1}, Status: cim.EQuotaViolation, Msg: sprintf("a query has at most %d characters, this one %d", MaxQueryLen, len(query))}
-	}
 	p := &parser{lx: lexer{src: query, line: 1, col: 1}}
+	if len(query) > MaxQueryLen {
+		p.errs.Add(Pos{1, 1}, cim.EQuotaViolation, sprintf("a query has at most %d characters, this one %d", MaxQueryLen, len(query)))
+		return nil, p.errs.Err()
+	}
 	defer func() {
 		if r := recover(); r != nil {
-			b, ok := r.(bail)
-			if !ok {
+			if _, ok := r.(bail); !ok {
 				panic(r)
 			}
-			q, err = nil, b.err
+			q, err = nil, p.errs.Err()
 		}
 	}()
 	p.next()
@@ -279,7 +292,7 @@ func (p *parser) selectQuery() *Select {
 		g := &Group{At: p.tok.at}
 		p.next()
 		if !p.is("within") {
-			panic(bail{&Error{Pos: p.tok.at, Status: cim.EMissingGroupWithin, Msg: "GROUP needs WITHIN seconds"}})
+			p.failStatus(p.tok.at, cim.EMissingGroupWithin, "GROUP needs WITHIN seconds")
 		}
 		p.next()
 		g.Within = p.seconds()
@@ -334,7 +347,7 @@ func (p *parser) prop() *Prop {
 func (p *parser) countTerm(at Pos) {
 	p.terms++
 	if p.terms > maxTerms {
-		panic(bail{&Error{Pos: at, Status: cim.EQuotaViolation, Msg: sprintf("the WHERE clause has more than %d terms", maxTerms)}})
+		p.failStatus(at, cim.EQuotaViolation, "the WHERE clause has more than %d terms", maxTerms)
 	}
 }
 

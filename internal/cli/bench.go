@@ -16,6 +16,7 @@ import (
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/client"
+	"github.com/wbemd/wbemd/wql"
 )
 
 // benchClass is the class wbem bench writes.
@@ -53,9 +54,10 @@ the errors of each phase. The password comes from $WBEM_PASSWORD.`,
 				return err
 			}
 			fill := strings.Repeat("x", payload)
+			id := func(i int) cim.Value { return cim.Value{Type: cim.TypeString, V: fmt.Sprintf("b%08d", i)} }
 			inst := func(i int, n uint32) *cim.Object {
 				o, _ := cls.SpawnInstance()
-				o.Put("Id", cim.Value{Type: cim.TypeString, V: fmt.Sprintf("b%08d", i)})
+				o.Put("Id", id(i))
 				o.Put("N", cim.Value{Type: cim.TypeUint32, V: n})
 				o.Put("Payload", cim.Value{Type: cim.TypeString, V: fill})
 				return o
@@ -103,7 +105,12 @@ the errors of each phase. The password comes from $WBEM_PASSWORD.`,
 					r.ops = objects // instances delivered
 				case "query":
 					r = runPhase(ctx, objects, conns, func(i int) error {
-						e, err := svc.ExecQuery(ctx, "WQL", fmt.Sprintf("SELECT * FROM %s WHERE Id = 'b%08d'", benchClass, i), cimom.FlagForwardOnly, nil)
+						where, err := wql.Equal("Id", id(i))
+						if err != nil {
+							return err
+						}
+						query := wql.Format(&wql.Select{Star: true, From: benchClass, Where: where})
+						e, err := svc.ExecQuery(ctx, "WQL", query, cimom.FlagForwardOnly, nil)
 						if err != nil {
 							return err
 						}

@@ -35,7 +35,8 @@ declaration; prints ReturnValue and the out-parameters.
 }
 
 // methodArguments reads name=value pairs as the in-parameters of the
-// method as the target's class declares it.
+// method as the target's class declares it, each value's text parsed as
+// its parameter's type.
 func methodArguments(ctx context.Context, svc cimom.Services, path, method string, pairs []string) (*cim.Object, error) {
 	in := &cim.Object{Genus: cim.GenusInstance, Class: cimom.ParametersClass}
 	if len(pairs) == 0 {
@@ -53,25 +54,15 @@ func methodArguments(ctx context.Context, svc cimom.Services, path, method strin
 	if !ok {
 		return nil, cim.Errorf(cim.EInvalidMethod, "class %s has no method %s", cls.Class, method).WithParam(method)
 	}
+	args := make([]cimom.Argument, 0, len(pairs))
 	for _, pair := range pairs {
 		name, text, ok := strings.Cut(pair, "=")
 		if !ok || name == "" {
 			return nil, usagef("%q is not a parameter=value pair", pair)
 		}
-		var prm *cim.Parameter
-		for i := range m.Parameters {
-			if cim.EqualFold(m.Parameters[i].Name, name) {
-				prm = &m.Parameters[i]
-			}
-		}
-		if prm == nil {
-			return nil, cim.Errorf(cim.EInvalidMethodParameters, "method %s has no parameter %s", m.Name, name).WithParam(name)
-		}
-		v, err := cim.ParseValue(prm.Type, text)
-		if err != nil {
-			return nil, cim.AsError(err).WithParam(name)
-		}
-		in.Properties = append(in.Properties, cim.Property{Name: prm.Name, Type: prm.Type, Value: v})
+		args = append(args, cimom.Argument{Name: name, Decode: func(prm *cim.Parameter) (cim.Value, error) {
+			return cim.ParseValue(prm.Type, text)
+		}})
 	}
-	return in, nil
+	return cimom.TypeInParameters(m, args)
 }

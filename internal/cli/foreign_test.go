@@ -2,19 +2,13 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-
-	"github.com/wbemd/wbemd/cimom"
-	"github.com/wbemd/wbemd/protocol/cimxml"
-	"github.com/wbemd/wbemd/store/bolt"
 )
 
 // TestNamespacesOfAForeignCIMOM: `wbem --url … ns list` against a CIMOM
@@ -37,18 +31,7 @@ instance of CIM_Namespace { Name = "interop"; };
 `), 0o644)
 	mustRun(t, repo, "", "-n", "interop", "mofcomp", mofFile)
 
-	ctx := context.Background()
-	db, err := bolt.Open(filepath.Join(repo, repoFile), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	om, err := cimom.Open(ctx, db, cimom.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer om.Close(ctx)
-	h := &cimxml.Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(*http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }}
+	h := repoHandler(t, repo)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if bytes.Contains(body, []byte(`NAME="__Namespace"`)) {

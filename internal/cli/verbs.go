@@ -149,13 +149,19 @@ func (a *app) putCommand() *cobra.Command {
 	var createOnly, updateOnly, strictNulls, atomic bool
 	var properties []string
 	c := &cobra.Command{
-		Use:   "put [FILE|-] | put CLASS key=value ...",
+		Use:   "put [FILE|-] | put CLASS name=value ... | put PATH name=value ...",
 		Short: "Create or update an instance (or a class, given as JSON)",
 		Long: `Create or update an instance, given in FILE or on standard input as JSON or as
 one MOF "instance of" declaration, or as CLASS followed by property=value pairs. A
 JSON object with "__GENUS": 1 is a class definition. Prints the path of what was
-written.`,
-		Args: args(1, -1, "a JSON or MOF file, '-', or CLASS key=value ..."),
+written.
+
+Given an instance PATH instead of a CLASS, the keys come from the path (a pair may
+repeat a key, never change it); with --update-only only the properties of the
+pairs are written (or those of --properties), the others keep their values:
+
+  wbem put --update-only 'Disk.Name="sda"' Model=X1`,
+		Args: args(1, -1, "a JSON or MOF file, '-', CLASS name=value ... or PATH name=value ..."),
 		RunE: func(cmd *cobra.Command, as []string) error {
 			ctx := cmd.Context()
 			if createOnly && updateOnly {
@@ -165,14 +171,16 @@ written.`,
 			if err != nil {
 				return err
 			}
-			var flags cimom.Flags
-			if createOnly {
-				flags |= cimom.FlagCreateOnly
+			opts := cimom.PutOptions{StrictNulls: strictNulls, Atomic: atomic, ClientRequest: true}
+			if len(properties) > 0 {
+				opts.Properties = properties
 			}
-			if updateOnly {
-				flags |= cimom.FlagUpdateOnly
+			switch {
+			case createOnly:
+				opts.Mode = cimom.CreateOnly
+			case updateOnly:
+				opts.Mode = cimom.UpdateOnly
 			}
-			wctx := putContext(properties, strictNulls, atomic)
 
 			var obj *cim.Object
 			if len(as) == 1 && !strings.Contains(as[0], "=") {
@@ -197,19 +205,27 @@ written.`,
 					return err
 				}
 			} else {
-				obj, err = instanceFromPairs(ctx, svc, as[0], as[1:])
+				class := as[0]
+				if op, err := cim.ParsePath(as[0]); err == nil && !op.IsClass() {
+					class, opts.Target = op.Class, as[0]
+				}
+				obj, err = instanceFromPairs(ctx, svc, class, as[1:], opts.Target != "")
 				if err != nil {
 					return err
 				}
+				if opts.Target != "" && updateOnly && opts.Properties == nil {
+					opts.Properties = pairNames(obj, as[1:])
+				}
 			}
 			if obj.Genus == cim.GenusClass {
+				flags, wctx := opts.Args()
 				if err := svc.PutClass(ctx, obj, flags, wctx); err != nil {
 					return err
 				}
 				fmt.Fprintln(a.stdout, obj.Class)
 				return nil
 			}
-			path, err := svc.PutInstance(ctx, obj, flags, wctx)
+			path, err := cimom.Put(ctx, svc, obj, opts)
 			if err != nil {
 				return err
 			}
@@ -226,25 +242,17 @@ written.`,
 	return c
 }
 
-// putContext builds the IWbemContext of a put from the CLI flags; nil when
-// no put extension was asked for (a full-instance write).
-func putContext(properties []string, strictNulls, atomic bool) *cimom.Context {
-	if len(properties) == 0 && !strictNulls && !atomic {
-		return nil
+// pairNames returns the property names that name=value pairs set, as
+// inst (which they were read into) spells them.
+func pairNames(inst *cim.Object, pairs []string) []string {
+	names := make([]string, 0, len(pairs))
+	for _, pair := range pairs {
+		name, _, _ := strings.Cut(pair, "=")
+		if p, ok := inst.Property(name); ok && !slices.Contains(names, p.Name) {
+			names = append(names, p.Name)
+		}
 	}
-	c := cimom.NewContext()
-	c.SetValue(cimom.PutExtensions, true)
-	c.SetValue(cimom.PutExtClientRequest, true)
-	if len(properties) > 0 {
-		c.SetValue(cimom.PutExtProperties, properties)
-	}
-	if strictNulls {
-		c.SetValue(cimom.PutExtStrictNulls, true)
-	}
-	if atomic {
-		c.SetValue(cimom.PutExtAtomic, true)
-	}
-	return c
+	return names
 }
 
 // isJSON reports whether data is a JSON object rather than MOF text.
@@ -254,8 +262,10 @@ func isJSON(data []byte) bool {
 }
 
 // instanceFromPairs spawns an instance of class and sets each name=value
-// pair, converting the text to the property's declared type.
-func instanceFromPairs(ctx context.Context, svc cimom.Services, class string, pairs []string) (*cim.Object, error) {
+// pair, converting the text to the property's declared type. With
+// keysFromPath its keys are NULL unless a pair gives them: the path they
+// are written to gives them, not the class's defaults.
+func instanceFromPairs(ctx context.Context, svc cimom.Services, class string, pairs []string, keysFromPath bool) (*cim.Object, error) {
 	cls, err := svc.GetObject(ctx, class, 0, nil)
 	if err != nil {
 		return nil, err
@@ -266,6 +276,11 @@ func instanceFromPairs(ctx context.Context, svc cimom.Services, class string, pa
 	inst, err := cls.SpawnInstance()
 	if err != nil {
 		return nil, err
+	}
+	if keysFromPath {
+		for _, k := range inst.KeyProperties() {
+			k.Value = cim.Null(k.Type)
+		}
 	}
 	for _, pair := range pairs {
 		name, text, ok := strings.Cut(pair, "=")

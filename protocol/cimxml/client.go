@@ -466,6 +466,10 @@ func (c *Client) enumerator(ctx context.Context, objs []*cim.Object, flags cimom
 // PutInstance creates (CreateInstance) or updates (ModifyInstance) an
 // instance; a __PUT_EXT_PROPERTIES list becomes the PropertyList.
 func (c *Client) PutInstance(ctx context.Context, inst *cim.Object, flags cimom.Flags, wctx *cimom.Context) (string, error) {
+	opts, err := cimom.PutOptionsOf(flags, wctx)
+	if err != nil {
+		return "", err
+	}
 	create := func() (string, error) {
 		ret, _, err := c.call(ctx, "CreateInstance", func(w *writer) {
 			w.s(`<IPARAMVALUE NAME="NewInstance">`)
@@ -490,10 +494,7 @@ func (c *Client) PutInstance(ctx context.Context, inst *cim.Object, flags cimom.
 			return "", err
 		}
 		p.Namespace, p.Server = "", ""
-		var list []string
-		if v, ok := wctx.GetValue(cimom.PutExtProperties); ok {
-			list, _ = v.([]string)
-		}
+		list := opts.Properties
 		_, _, err = c.call(ctx, "ModifyInstance", func(w *writer) {
 			w.s(`<IPARAMVALUE NAME="ModifiedInstance"><VALUE.NAMEDINSTANCE>`)
 			w.instanceName(p)
@@ -511,10 +512,10 @@ func (c *Client) PutInstance(ctx context.Context, inst *cim.Object, flags cimom.
 		})
 		return p.RelPath(), err
 	}
-	switch {
-	case flags&cimom.FlagCreateOnly != 0:
+	switch opts.Mode {
+	case cimom.CreateOnly:
 		return create()
-	case flags&cimom.FlagUpdateOnly != 0:
+	case cimom.UpdateOnly:
 		return modify()
 	}
 	path, err := create()

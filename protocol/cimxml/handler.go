@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -873,43 +875,14 @@ func modifyInstance(ctx context.Context, svc cimom.Services, req *request) error
 	for i := range name.Keys {
 		name.Keys[i].Value = localRef(name.Keys[i].Value, req.ns)
 	}
-	// The keys come from the name.
-	for _, k := range name.Keys {
-		found := false
-		for i := range inst.Properties {
-			if cim.EqualFold(inst.Properties[i].Name, k.Name) {
-				inst.Properties[i].Value, found = k.Value, true
-			}
-		}
-		if !found {
-			inst.Properties = append(inst.Properties, cim.Property{Name: k.Name, Type: k.Value.Type, Value: k.Value})
-		}
-	}
 	list, err := req.propertyList()
 	if err != nil {
 		return err
 	}
-	var wctx *cimom.Context
-	if list != nil {
-		wctx = cimom.NewContext()
-		wctx.SetValue(cimom.PutExtensions, true)
-		wctx.SetValue(cimom.PutExtProperties, list)
-		wctx.SetValue(cimom.PutExtStrictNulls, true)
-	} else {
-		// A full ModifyInstance replaces the properties given; the others
-		// keep their values (DSP0200: properties not in the instance are
-		// not changed).
-		var given []string
-		for _, p := range inst.Properties {
-			given = append(given, p.Name)
-		}
-		wctx = cimom.NewContext()
-		wctx.SetValue(cimom.PutExtensions, true)
-		wctx.SetValue(cimom.PutExtProperties, given)
-		wctx.SetValue(cimom.PutExtStrictNulls, true)
-	}
-	_, err = svc.PutInstance(ctx, inst, cimom.FlagUpdateOnly, wctx)
-	return err
+	// Without a PropertyList the properties the instance carries are
+	// written; the others keep their values (DSP0200). The keys come from
+	// the name, and the instance may not give them other values.
+	return cimom.Modify(ctx, svc, name.RelPath(), inst, list)
 }
 
 // writeObjects writes the results of a query or association operation as
@@ -1018,24 +991,8 @@ func setProperty(ctx context.Context, svc cimom.Services, req *request) error {
 	if err != nil {
 		return err
 	}
-	inst, err := cls.SpawnInstance()
-	if err != nil {
-		return err
-	}
-	for _, k := range op.Keys {
-		if err := inst.Put(k.Name, k.Value); err != nil {
-			return err
-		}
-	}
-	if err := inst.Put(name, v); err != nil {
-		return err
-	}
-	wctx := cimom.NewContext()
-	wctx.SetValue(cimom.PutExtensions, true)
-	wctx.SetValue(cimom.PutExtProperties, []string{name})
-	wctx.SetValue(cimom.PutExtStrictNulls, true)
-	_, err = svc.PutInstance(ctx, inst, cimom.FlagUpdateOnly, wctx)
-	return err
+	inst := &cim.Object{Genus: cim.GenusInstance, Class: cls.Class, Properties: []cim.Property{{Name: cp.Name, Type: cp.Type, Value: v}}}
+	return cimom.Modify(ctx, svc, path, inst, []string{cp.Name})
 }
 
 // qualifierDeclOf decodes a QUALIFIER.DECLARATION.
@@ -1101,27 +1058,28 @@ func execMethod(ctx context.Context, svc cimom.Services, req *request, w *writer
 		}
 		return err
 	}
+	in := &cim.Object{Genus: cim.GenusInstance, Class: cimom.ParametersClass}
 	m, ok := cls.GetMethod(req.method)
 	if !ok {
 		m = &cim.Method{Name: req.method} // cimom says what is wrong
-	}
-	in := &cim.Object{Genus: cim.GenusInstance, Class: cimom.ParametersClass}
-	known := map[string]bool{}
-	for _, prm := range m.Parameters {
-		known[strings.ToLower(prm.Name)] = true
-		n, given := req.param(prm.Name)
-		if !given {
-			continue
+	} else {
+		// Each PARAMVALUE is read as its declared parameter's type (the
+		// VALUE's encoding depends on it); cimom types the whole call.
+		var args []cimom.Argument
+		for _, key := range slices.Sorted(maps.Keys(req.params)) {
+			pv := req.params[key]
+			name, _ := pv.attr("NAME")
+			n, _ := req.param(key)
+			args = append(args, cimom.Argument{Name: name, Decode: func(prm *cim.Parameter) (cim.Value, error) {
+				v, err := valueOf(n, prm.Type, prm.Type.Elem() == cim.TypeObject, 0)
+				if err != nil {
+					return v, cim.Errorf(cim.EInvalidMethodParameters, "parameter %s of %s: %s", prm.Name, m.Name, cim.AsError(err).Description)
+				}
+				return v, nil
+			}})
 		}
-		v, err := valueOf(n, prm.Type, prm.Type.Elem() == cim.TypeObject, 0)
-		if err != nil {
-			return cim.Errorf(cim.EInvalidMethodParameters, "parameter %s of %s: %s", prm.Name, m.Name, cim.AsError(err).Description).WithParam(prm.Name)
-		}
-		in.Properties = append(in.Properties, cim.Property{Name: prm.Name, Type: prm.Type, Value: v})
-	}
-	for name := range req.params {
-		if ok && !known[name] {
-			return cim.Errorf(cim.EInvalidMethodParameters, "method %s has no parameter %s", m.Name, name).WithParam(name)
+		if in, err = cimom.TypeInParameters(m, args); err != nil {
+			return err
 		}
 	}
 	out, err := svc.ExecMethod(ctx, target.String(), m.Name, in, 0, nil)

@@ -301,37 +301,6 @@ func scalarOf(ctx context.Context, svc cimom.Services, t cim.Type, name string, 
 	return v, nil
 }
 
-// setKeys writes the key selectors into an instance decoded from a Put
-// body; a body that gives a key another value is refused (a Put cannot
-// move an instance).
-func setKeys(ctx context.Context, svc cimom.Services, inst, cls *cim.Object, res *resource) error {
-	op, _, err := instancePathOf(ctx, svc, res)
-	if err != nil {
-		return err
-	}
-	for _, k := range op.Keys {
-		if cur, err := inst.Get(k.Name); err == nil && !cur.IsNull() {
-			if p, ok := cls.Property(k.Name); ok && p.Value.Equal(cur) {
-				// the class default: the body did not give it
-			} else if !cur.Equal(k.Value) && !(k.Value.Type == cim.TypeReference && samePath(cur, k.Value)) {
-				return newFault(faultInvalidRepresentation, "the body gives key %s another value than its selector: a Put cannot change keys", k.Name)
-			}
-		}
-		if err := inst.Put(k.Name, k.Value); err != nil {
-			return fmt.Errorf("key %s: %w", k.Name, err)
-		}
-	}
-	return nil
-}
-
-func samePath(a, b cim.Value) bool {
-	as, _ := a.V.(string)
-	bs, _ := b.V.(string)
-	pa, err1 := cim.ParsePath(as)
-	pb, err2 := cim.ParsePath(bs)
-	return err1 == nil && err2 == nil && cim.EqualPaths(pa, pb)
-}
-
 // fragmentProperty reads the property a FragmentTransfer expression
 // names: "Name", "p:Name", "/p:Class/p:Name" or any of these followed by
 // "/text()".

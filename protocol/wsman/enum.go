@@ -457,15 +457,15 @@ func (h *Handler) openEnumeration(ctx context.Context, svc cimom.Services, req *
 }
 
 // selectorFilter enumerates the instances of the class whose properties
-// equal the selectors (DSP0227's SelectorFilter), as a WQL query.
+// equal the selectors (DSP0227's SelectorFilter), as a WQL query built as
+// a syntax tree and printed by wql.Format.
 func selectorFilter(ctx context.Context, svc cimom.Services, res *resource, sels []selector) (cimom.Enumerator, error) {
 	cls, err := getClass(ctx, svc, res.class)
 	if err != nil {
 		return nil, err
 	}
-	var q strings.Builder
-	q.WriteString("SELECT * FROM " + cls.Class)
-	for i, s := range sels {
+	conds := make([]wql.Expr, 0, len(sels))
+	for _, s := range sels {
 		prop, ok := cls.Property(s.name)
 		if !ok || strings.HasPrefix(s.name, "__") {
 			return nil, newFault(faultUnexpectedSelectors, "class %s has no property %s", cls.Class, s.name)
@@ -474,33 +474,14 @@ func selectorFilter(ctx context.Context, svc cimom.Services, res *resource, sels
 		if err != nil {
 			return nil, err
 		}
-		if i == 0 {
-			q.WriteString(" WHERE ")
-		} else {
-			q.WriteString(" AND ")
+		c, err := wql.Equal(prop.Name, v)
+		if err != nil {
+			return nil, err
 		}
-		q.WriteString(prop.Name + " = " + wqlLiteral(v))
+		conds = append(conds, c)
 	}
-	return svc.ExecQuery(ctx, "WQL", q.String(), cimom.FlagForwardOnly|cimom.FlagEnsureLocatable, nil)
-}
-
-// wqlLiteral writes a value as a WQL literal.
-func wqlLiteral(v cim.Value) string {
-	switch x := v.V.(type) {
-	case bool:
-		if x {
-			return "TRUE"
-		}
-		return "FALSE"
-	case string, cim.Datetime, cim.Char16:
-		s := keyText(v)
-		if c, ok := x.(cim.Char16); ok {
-			s = string(rune(c))
-		}
-		r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, `"`, `\"`)
-		return "'" + r.Replace(s) + "'"
-	}
-	return cim.FormatValue(v)
+	q := &wql.Select{Star: true, From: cls.Class, Where: wql.And(conds...)}
+	return svc.ExecQuery(ctx, "WQL", wql.Format(q), cimom.FlagForwardOnly|cimom.FlagEnsureLocatable, nil)
 }
 
 // assocFilter answers DSP0227's association filter: AssociatedInstances

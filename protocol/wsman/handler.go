@@ -385,14 +385,20 @@ func (h *Handler) put(ctx context.Context, svc cimom.Services, req *request) (*o
 	if err != nil {
 		return nil, err
 	}
-	if err := setKeys(ctx, svc, inst, cls, req.res); err != nil {
-		return nil, err
+	// The instance the body gives: the properties it names (decoding
+	// spawned the others with the class's defaults). Its keys must be the
+	// selectors'; those it leaves out come from them.
+	given := &cim.Object{Genus: cim.GenusInstance, Class: inst.Class, Properties: make([]cim.Property, 0, len(names))}
+	for _, n := range names {
+		if p, ok := inst.Property(n); ok {
+			given.Properties = append(given.Properties, *p)
+		}
 	}
-	wctx := cimom.NewContext()
-	wctx.SetValue(cimom.PutExtensions, true)
-	wctx.SetValue(cimom.PutExtProperties, names)
-	wctx.SetValue(cimom.PutExtStrictNulls, true) // xsi:nil means NULL
-	if _, err := svc.PutInstance(ctx, inst, cimom.FlagUpdateOnly, wctx); err != nil {
+	// xsi:nil means NULL: Modify writes NULLs as given.
+	if err := cimom.Modify(ctx, svc, path, given, names); err != nil {
+		if errors.Is(err, cimom.ErrChangedKey) { // WS-Transfer: a representation the resource cannot take
+			return nil, newFault(faultInvalidRepresentation, "%s", cim.AsError(err).Description)
+		}
 		return nil, err
 	}
 	stored, err := svc.GetObject(ctx, path, 0, nil)

@@ -30,52 +30,27 @@ func (h *Handler) invoke(ctx context.Context, svc cimom.Services, req *request) 
 			return nil, err
 		}
 	}
-	in := &cim.Object{Genus: cim.GenusInstance, Class: cimom.ParametersClass}
-	var ins []cim.Parameter
-	for _, p := range m.Parameters {
-		if cimom.IsInParameter(p) {
-			ins = append(ins, p)
-			in.Properties = append(in.Properties, cim.Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, Value: cim.Null(p.Type)})
-		}
-	}
-	body := req.env.payload()
-	if body != nil {
+	// The elements of <Method>_INPUT, a repeated one an array, each read
+	// as its declared parameter's type; cimom types the whole call.
+	var args []cimom.Argument
+	if body := req.env.payload(); body != nil {
 		if !strings.EqualFold(body.local, m.Name+"_INPUT") {
 			return nil, newFault(faultInvalidParameter, "the body of %s holds <%s>, not <%s_INPUT>", method, body.local, m.Name)
 		}
 		groups := map[string][]*elem{}
-		var order []string
 		for _, k := range body.kids {
-			idx := -1
-			for i, p := range ins {
-				if cim.EqualFold(p.Name, k.local) {
-					idx = i
-				}
-			}
-			if idx < 0 {
-				f := newFault(faultInvalidParameter, "method %s has no in-parameter %s", m.Name, k.local)
-				f.status = cim.EInvalidMethodParameters
-				return nil, f
-			}
-			key := cim.Fold(ins[idx].Name)
+			key := cim.Fold(k.local)
 			if _, seen := groups[key]; !seen {
-				order = append(order, ins[idx].Name)
+				args = append(args, cimom.Argument{Name: k.local, Decode: func(prm *cim.Parameter) (cim.Value, error) {
+					return valueOf(ctx, svc, prm.Type, prm.Name, groups[key])
+				}})
 			}
 			groups[key] = append(groups[key], k)
 		}
-		for _, name := range order {
-			for i := range in.Properties {
-				pr := &in.Properties[i]
-				if !cim.EqualFold(pr.Name, name) {
-					continue
-				}
-				v, err := valueOf(ctx, svc, pr.Type, pr.Name, groups[cim.Fold(name)])
-				if err != nil {
-					return nil, err
-				}
-				pr.Value = v
-			}
-		}
+	}
+	in, err := cimom.TypeInParameters(m, args)
+	if err != nil {
+		return nil, err
 	}
 	outParams, err := svc.ExecMethod(ctx, path, m.Name, in, 0, nil)
 	if err != nil {
