@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/httpstack"
 	"github.com/wbemd/wbemd/protocol/cimxml"
 	"github.com/wbemd/wbemd/store/bolt"
 )
@@ -48,7 +48,8 @@ instance of CIM_Namespace { Name = "interop"; };
 		t.Fatal(err)
 	}
 	defer om.Close(ctx)
-	h := &cimxml.Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(*http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }}
+	door := &cimxml.Handler{Connector: om}
+	h := (&httpstack.Stack{Auth: func(*http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }}).Serve(door.Door(), door)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if bytes.Contains(body, []byte(`NAME="__Namespace"`)) {
