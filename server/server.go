@@ -106,12 +106,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	if err != nil {
 		return fmt.Errorf("server: open repository: %w", err)
 	}
-	host := cfg.Host
-	if host == "" {
-		if host, err = os.Hostname(); err != nil {
-			return fmt.Errorf("server: host name: %w", err)
-		}
-	}
+	host := httpstack.HostName(cfg.Host)
 	// Every door is served through the same filters: authentication (HTTP
 	// Basic against the users, or the local socket's peer), the operation
 	// timeout (past it an operation answers WBEM_E_CALL_CANCELLED), the

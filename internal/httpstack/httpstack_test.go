@@ -85,25 +85,37 @@ func (s *syncBuffer) requests(t *testing.T) []map[string]any {
 	return out
 }
 
-// users is a real user store on disk: "admin" (password "secret") is an
-// administrator, "guest" (password "guest-pw") is not.
-func users(t *testing.T) *auth.Users {
-	t.Helper()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "users.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	u := auth.New(db)
-	ctx := context.Background()
-	if err := u.Add(ctx, "admin", "secret", true); err != nil {
-		t.Fatal(err)
-	}
-	if err := u.Add(ctx, "guest", "guest-pw", false); err != nil {
-		t.Fatal(err)
-	}
-	return u
+// userDB is a real user store on disk, made once (password hashing is
+// slow on purpose): "admin" (password "secret") is an administrator,
+// "guest" (password "guest-pw") is not.
+var userDB *bolt.DB
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "httpstack")
+		if err != nil {
+			panic(err)
+		}
+		defer os.RemoveAll(dir)
+		if userDB, err = bolt.Open(filepath.Join(dir, "users.db"), bolt.Options{}); err != nil {
+			panic(err)
+		}
+		defer userDB.Close()
+		u := auth.New(userDB)
+		ctx := context.Background()
+		if err := u.Add(ctx, "admin", "secret", true); err != nil {
+			panic(err)
+		}
+		if err := u.Add(ctx, "guest", "guest-pw", false); err != nil {
+			panic(err)
+		}
+		return m.Run()
+	}())
 }
+
+// users returns the users of userDB, with a failed-login count of their
+// own.
+func users(*testing.T) *auth.Users { return auth.New(userDB) }
 
 // door is a small front door: it names the operation of the request's
 // "op" query parameter in namespace "root/test", fails it with

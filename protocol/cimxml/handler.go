@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -635,15 +634,7 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 
 // server returns the host name of object paths in answers.
 func (h *Handler) server() string {
-	h.hostOnce.Do(func() {
-		h.host = h.Host
-		if h.host == "" {
-			h.host, _ = os.Hostname()
-		}
-		if h.host == "" {
-			h.host = "localhost"
-		}
-	})
+	h.hostOnce.Do(func() { h.host = httpstack.HostName(h.Host) })
 	return h.host
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,15 +65,7 @@ func (h *Handler) Door() httpstack.Door {
 }
 
 func (h *Handler) init() {
-	h.once.Do(func() {
-		h.machine = h.Host
-		if h.machine == "" {
-			h.machine, _ = os.Hostname()
-		}
-		if h.machine == "" {
-			h.machine = "localhost"
-		}
-	})
+	h.once.Do(func() { h.machine = httpstack.HostName(h.Host) })
 }
 
 func (h *Handler) namespace() string {
