@@ -33,7 +33,9 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wbemd: %v\n", err)
 		return 2
 	}
-	cfg.Logger = newLogger(cfg.logFormat, stderr)
+	logw := newBatchWriter(stderr)
+	defer logw.Flush()
+	cfg.Logger = newLogger(cfg.logFormat, logw)
 	if cfg.gcPercent != 0 {
 		debug.SetGCPercent(cfg.gcPercent)
 	}
