@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -42,7 +43,25 @@ type daemon struct {
 	wsmans      string // WS-Management over HTTPS
 	repo        string
 	cmd         *exec.Cmd
-	log         *bytes.Buffer
+	log         *daemonLog
+}
+
+// daemonLog is what a daemon has logged so far.
+type daemonLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *daemonLog) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(line + "\n")
+}
+
+func (l *daemonLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // startDaemon prepares a repository (the sample schema, an administrator
@@ -60,7 +79,7 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 	wbem("", "mofcomp", "../examples/sample.mof")
 	wbem("secret\n", "user", "add", "admin", "--admin", "--password-stdin")
 	wbem("guest-pw\n", "user", "add", "guest", "--password-stdin")
-	d := &daemon{repo: repo, log: &bytes.Buffer{}}
+	d := &daemon{repo: repo, log: &daemonLog{}}
 	d.cmd = exec.Command(filepath.Join(bin, "wbemd"), append([]string{"--repo", repo, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0",
 		"--wsman-http", "127.0.0.1:0", "--wsman-https", "127.0.0.1:0"}, extra...)...)
 	wantWS, wantWSS := true, true
@@ -72,11 +91,12 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	addr := regexp.MustCompile(`serving (CIM-XML|WS-Management) over (HTTPS?)" addr=(\S+)`)
+	// The listeners' addresses, in the text or the JSON log format.
+	addr := regexp.MustCompile(`serving (CIM-XML|WS-Management) over (HTTPS?)"(?: addr=|,"addr":")([^\s"]+)`)
 	timer := time.AfterFunc(30*time.Second, func() { d.cmd.Process.Kill() })
 	sc := bufio.NewScanner(stderr)
 	for (d.http == "" || d.https == "" || wantWS && d.wsman == "" || wantWSS && d.wsmans == "") && sc.Scan() {
-		d.log.WriteString(sc.Text() + "\n")
+		d.log.add(sc.Text())
 		if m := addr.FindStringSubmatch(sc.Text()); m != nil {
 			switch m[1] + " " + m[2] {
 			case "CIM-XML HTTP":
@@ -96,6 +116,7 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 	}
 	go func() {
 		for sc.Scan() {
+			d.log.add(sc.Text())
 		}
 	}()
 	t.Cleanup(func() {

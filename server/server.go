@@ -21,15 +21,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/user"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/wbemd/wbemd/auth"
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/httpstack"
 	"github.com/wbemd/wbemd/protocol/cimxml"
 	"github.com/wbemd/wbemd/protocol/wsman"
 	"github.com/wbemd/wbemd/store/bolt"
@@ -40,35 +39,6 @@ const RepoFile = "repository.db"
 
 // SocketFile is the local socket inside a repository directory.
 const SocketFile = "wbemd.sock"
-
-type peerKey struct{}
-
-// peerContext identifies the user at the other end of a local socket
-// connection by its credentials (SO_PEERCRED): root is the administrator.
-func peerContext(ctx context.Context, c net.Conn) context.Context {
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		return ctx
-	}
-	raw, err := uc.SyscallConn()
-	if err != nil {
-		return ctx
-	}
-	var cred *syscall.Ucred
-	raw.Control(func(fd uintptr) {
-		cred, err = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
-	})
-	if err != nil || cred == nil {
-		return ctx
-	}
-	p := cimom.Principal{Name: fmt.Sprintf("uid:%d", cred.Uid)}
-	if cred.Uid == 0 {
-		p.Name = "root"
-	} else if u, err := user.LookupId(fmt.Sprint(cred.Uid)); err == nil {
-		p.Name = u.Username
-	}
-	return context.WithValue(ctx, peerKey{}, p)
-}
 
 // Off turns a listener off.
 const Off = "off"
@@ -90,7 +60,10 @@ type Config struct {
 	WSManNamespace        string // namespace of DMTF resource URIs without __cimnamespace (default root/cimv2)
 	WSManAnonIdentify     bool   // answer Identify without credentials
 	ShutdownTimeout       time.Duration
-	Logger                *slog.Logger
+	Logger                *slog.Logger // the daemon's log, access log included
+	// Host is the server's host name in the object paths of answers
+	// (default os.Hostname()).
+	Host string
 }
 
 // Ready is called once the listeners are open, with their addresses.
@@ -133,54 +106,40 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	if err != nil {
 		return fmt.Errorf("server: open repository: %w", err)
 	}
-	users := auth.New(db)
-	authenticate := func(r *http.Request) (cimom.Principal, bool) {
-		if p, ok := r.Context().Value(peerKey{}).(cimom.Principal); ok {
-			return p, true // the local socket: the peer's credentials
-		}
-		name, pw, ok := r.BasicAuth()
-		if !ok {
-			return cimom.Principal{}, false
-		}
-		host, _, _ := net.SplitHostPort(r.RemoteAddr)
-		p, err := users.Verify(r.Context(), host, name, pw)
-		if err != nil {
-			log.Warn("login failed", "user", name, "client", host, "err", err)
-			return cimom.Principal{}, false
-		}
-		return p, true
-	}
-	h := &cimxml.Handler{CIMOM: om, Log: log, MaxRequest: cfg.MaxRequest, Auth: authenticate}
-	m := newMetrics(filepath.Join(cfg.Repo, RepoFile), db.Stats)
-	h.Observe = m.observe
-	wh := &wsman.Handler{CIMOM: om, Log: log, MaxRequest: cfg.MaxRequest, Auth: authenticate,
-		Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify,
-		Observe: func(op string, took time.Duration, status string) { m.observe("WSMan."+op, took, status) }}
+	host := httpstack.HostName(cfg.Host)
+	// Every door is served through the same filters: authentication (HTTP
+	// Basic against the users, or the local socket's peer), the operation
+	// timeout (past it an operation answers WBEM_E_CALL_CANCELLED), the
+	// body limit, request ids, the access log and the request metrics.
+	obs := httpstack.NewObserver(log)
+	stack := &httpstack.Stack{Observer: obs, Auth: httpstack.PeerCredentials(httpstack.Basic(auth.New(db), log)),
+		OperationTimeout: cfg.OperationTimeout, MaxRequest: cfg.MaxRequest}
+	anyone := func(*http.Request) bool { return true }
+	h := &cimxml.Handler{Connector: om, Host: host}
+	wh := &wsman.Handler{Connector: om, Host: host, Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify}
+	// /metrics and /healthz answer anyone, on every listener.
+	status := http.NewServeMux()
+	status.Handle("/metrics", newMetrics(filepath.Join(cfg.Repo, RepoFile), db.Stats, obs))
+	status.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	statusDoor := stack.Serve(httpstack.Door{Name: "status", Anonymous: anyone}, status)
+	notFound := stack.Serve(httpstack.Door{Name: "none", Anonymous: anyone}, http.NotFoundHandler())
 	wsMux := http.NewServeMux()
-	wsMux.Handle("/wsman", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), cfg.OperationTimeout)
-		defer cancel()
-		wh.ServeHTTP(w, r.WithContext(ctx))
-	}))
-	wsMux.Handle("/metrics", m)
-	wsMux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	wsMux.Handle("/wsman", stack.Serve(wh.Door(), wh))
+	wsMux.Handle("/metrics", statusDoor)
+	wsMux.Handle("/healthz", statusDoor)
+	wsMux.Handle("/", notFound)
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", m)
-	mux.Handle("/cimom", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// An operation past --operation-timeout is cancelled: its answer
-		// is WBEM_E_CALL_CANCELLED.
-		ctx, cancel := context.WithTimeout(r.Context(), cfg.OperationTimeout)
-		defer cancel()
-		h.ServeHTTP(w, r.WithContext(ctx))
-	}))
+	mux.Handle("/cimom", stack.Serve(h.Door(), h))
 	// The indication listener: exported indications are logged (the
 	// events issue routes them to subscribers).
-	mux.Handle("/CIMListener/", &cimxml.Listener{Log: log, MaxRequest: cfg.MaxRequest,
+	mux.Handle("/CIMListener/", stack.Serve(httpstack.Door{Name: "export", Anonymous: anyone}, &cimxml.Listener{Log: log, MaxRequest: cfg.MaxRequest,
 		Deliver: func(ctx context.Context, consumer string, ind *cim.Object) error {
-			log.Info("indication received", "consumer", consumer, "class", ind.Class)
+			log.Info("indication received", "consumer", consumer, "class", ind.Class, "id", httpstack.RequestIDFrom(ctx))
 			return nil
-		}})
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+		}}))
+	mux.Handle("/metrics", statusDoor)
+	mux.Handle("/healthz", statusDoor)
+	mux.Handle("/", notFound)
 
 	var servers []*http.Server
 	errs := make(chan error, 4)
@@ -262,7 +221,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 		}
 		os.Chmod(path, 0o666) // any local user may connect: the peer's uid says who it is
 		srv := &http.Server{Handler: mux, MaxHeaderBytes: cfg.MaxHeader, ReadHeaderTimeout: cfg.HeaderTimeout,
-			ReadTimeout: cfg.ReadTimeout, ConnContext: peerContext, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+			ReadTimeout: cfg.ReadTimeout, ConnContext: httpstack.ConnContext, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 		servers = append(servers, srv)
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

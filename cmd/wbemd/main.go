@@ -33,7 +33,9 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wbemd: %v\n", err)
 		return 2
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	logw := newBatchWriter(stderr)
+	defer logw.Flush()
+	cfg.Logger = newLogger(cfg.logFormat, logw)
 	if cfg.gcPercent != 0 {
 		debug.SetGCPercent(cfg.gcPercent)
 	}
@@ -56,6 +58,17 @@ type settings struct {
 	// larger (BENCHMARKS.md), so it is the operator's trade, not the
 	// default.
 	gcPercent int
+	// logFormat is the log's format: "text" (slog's key=value lines) or
+	// "json" (one JSON object a line).
+	logFormat string
+}
+
+// newLogger returns the daemon's log in format ("text" or "json").
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
 }
 
 // configure reads the settings from the command line, the environment
@@ -83,6 +96,8 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time to read a whole request")
 	fs.DurationVar(&cfg.OperationTimeout, "operation-timeout", 5*time.Minute, "time an operation may run")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time requests in flight get at SIGTERM")
+	fs.StringVar(&s.logFormat, "log-format", "text", "log format: text or json (one object a line); every request is logged")
+	fs.StringVar(&cfg.Host, "hostname", "", "the server's host name in the object paths of answers (default: the system's host name)")
 	fs.IntVar(&s.gcPercent, "gc-percent", 0, "Go garbage collector target, as GOGC; 400 trades heap for CPU (0: $GOGC, or 100)")
 	if err := fs.Parse(args); err != nil {
 		return s, err
@@ -133,6 +148,9 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	})
 	if err == nil && (cfg.CertFile == "") != (cfg.KeyFile == "") {
 		err = fmt.Errorf("--cert and --key go together")
+	}
+	if err == nil && s.logFormat != "text" && s.logFormat != "json" {
+		err = fmt.Errorf("--log-format %q: want text or json", s.logFormat)
 	}
 	return s, err
 }

@@ -59,3 +59,30 @@ func TestGCPercent(t *testing.T) {
 		t.Fatalf("$WBEMD_GC_PERCENT=400 gave %d (%v)", s.gcPercent, err)
 	}
 }
+
+// TestLogFormat: --log-format json makes the log one JSON object a line,
+// text (the default) key=value lines; anything else is refused.
+func TestLogFormat(t *testing.T) {
+	none := func(string) string { return "" }
+	for _, c := range []struct {
+		args []string
+		want string
+	}{{nil, `level=INFO msg=hello k=v`}, {[]string{"--log-format", "json"}, `"level":"INFO","msg":"hello","k":"v"}`}} {
+		s, err := configure(c.args, none)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		newLogger(s.logFormat, &b).Info("hello", "k", "v")
+		if !strings.Contains(b.String(), c.want) {
+			t.Errorf("%v: logged %q, want %q", c.args, b.String(), c.want)
+		}
+	}
+	if _, err := configure([]string{"--log-format", "xml"}, none); err == nil || !strings.Contains(err.Error(), "text or json") {
+		t.Errorf("--log-format xml: %v", err)
+	}
+	s, err := configure(nil, func(k string) string { return map[string]string{"WBEMD_HOSTNAME": "cim.example.org"}[k] })
+	if err != nil || s.Host != "cim.example.org" {
+		t.Errorf("$WBEMD_HOSTNAME: %q %v", s.Host, err)
+	}
+}

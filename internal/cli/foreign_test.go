@@ -31,7 +31,7 @@ instance of CIM_Namespace { Name = "interop"; };
 `), 0o644)
 	mustRun(t, repo, "", "-n", "interop", "mofcomp", mofFile)
 
-	h := repoHandler(t, repo)
+	h, _ := repoHandler(t, repo)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if bytes.Contains(body, []byte(`NAME="__Namespace"`)) {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/httpstack"
 	"github.com/wbemd/wbemd/protocol/cimxml"
 	"github.com/wbemd/wbemd/store/bolt"
 )
@@ -44,7 +44,7 @@ func TestPutPath(t *testing.T) {
 	}
 
 	// Through --url: the CIM-XML client is the Services.
-	h := repoHandler(t, repo)
+	h, om := repoHandler(t, repo)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	remote := func(args ...string) result { return run(t, repo, "", append([]string{"--url", srv.URL}, args...)...) }
@@ -55,7 +55,7 @@ func TestPutPath(t *testing.T) {
 		t.Errorf("remote modify: exit %d, %q", r.code, r.stderr)
 	}
 	ctx := context.Background()
-	svc, err := h.CIMOM.Connect(ctx, "root/cimv2", cimom.Principal{Name: "root"})
+	svc, err := om.Connect(ctx, "root/cimv2", cimom.Principal{Name: "root"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestPutPath(t *testing.T) {
 
 // repoHandler serves the repository in repo over CIM-XML to any caller
 // as root, until the test ends.
-func repoHandler(t *testing.T, repo string) *cimxml.Handler {
+func repoHandler(t *testing.T, repo string) (http.Handler, *cimom.CIMOM) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := bolt.Open(filepath.Join(repo, repoFile), bolt.Options{})
@@ -89,5 +89,7 @@ func repoHandler(t *testing.T, repo string) *cimxml.Handler {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { om.Close(ctx) })
-	return &cimxml.Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(*http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }}
+	door := &cimxml.Handler{Connector: om}
+	root := func(*http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }
+	return (&httpstack.Stack{Auth: root}).Serve(door.Door(), door), om
 }

@@ -3,7 +3,6 @@ package cimxml
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/httpstack"
 	"github.com/wbemd/wbemd/internal/testdata"
 	"github.com/wbemd/wbemd/wql"
 )
@@ -101,8 +101,8 @@ func FuzzClientAnswer(f *testing.F) {
 	if err := om.RegisterMethodProvider("root/sample", "Sample_Disk", spinProvider{}); err != nil {
 		f.Fatal(err)
 	}
-	as := &answerServer{real: &Handler{CIMOM: om, MaxRequest: 1 << 20, Log: slog.New(slog.DiscardHandler),
-		Auth: func(r *http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }}}
+	h := &Handler{Connector: om}
+	as := &answerServer{real: (&httpstack.Stack{Auth: asRoot, MaxRequest: 1 << 20}).Serve(h.Door(), h)}
 	srv := httptest.NewServer(as)
 	f.Cleanup(srv.Close)
 	ctx := context.Background()

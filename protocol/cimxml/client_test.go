@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -171,9 +170,7 @@ func TestClientDraining(t *testing.T) {
 	om := testdata.SampleCIMOM(t)
 	spin := blockingSpin{entered: make(chan struct{}), release: make(chan struct{})}
 	om.RegisterMethodProvider("root/sample", "Sample_Disk", spin)
-	srv := httptest.NewServer(&Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(*http.Request) (cimom.Principal, bool) {
-		return cimom.Principal{Name: "root"}, true
-	}})
+	srv := httptest.NewServer(behind(&Handler{Connector: om}, asRoot))
 	defer srv.Close()
 	svc, err := Dial(ctx, srv.URL, "root/sample", ClientOptions{})
 	if err != nil {
@@ -215,7 +212,7 @@ func TestClientDraining(t *testing.T) {
 // connects. A missing namespace still fails.
 func TestDialWithoutNamespaceClass(t *testing.T) {
 	om := testdata.SampleCIMOM(t)
-	real := &Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(r *http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }}
+	real := behind(&Handler{Connector: om}, asRoot)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		// In root/sample, which exists, there is no __Namespace class.
@@ -250,7 +247,7 @@ func TestDialWithoutNamespaceClass(t *testing.T) {
 // operations cannot say (KeysOnly here) keeps the server's error.
 func TestQueryWithoutExecQuery(t *testing.T) {
 	om := testdata.SampleCIMOM(t)
-	real := &Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(r *http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }}
+	real := behind(&Handler{Connector: om}, asRoot)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("CIMMethod") == "ExecQuery" {
 			w.Header().Set("Content-Type", "application/xml; charset=utf-8")

@@ -5,41 +5,54 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
-	"time"
+	"sync"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/internal/enumtable"
+	"github.com/wbemd/wbemd/internal/httpstack"
 	"github.com/wbemd/wbemd/wql"
 )
 
-// Authenticator checks a request's credentials and returns the caller;
-// ok is false when they are missing or wrong.
-type Authenticator func(r *http.Request) (p cimom.Principal, ok bool)
-
-// Handler serves CIM-XML operations (DSP0200) on POST /cimom.
+// Handler serves CIM-XML operations (DSP0200) on POST /cimom. It is
+// served behind the filters of package httpstack (see Door), which
+// authenticate the caller, bound the body and the time, and log and count
+// each request.
 type Handler struct {
-	CIMOM *cimom.CIMOM
-	Auth  Authenticator
-	Log   *slog.Logger
-	// MaxRequest bounds a request body (default 16 MiB).
-	MaxRequest int64
-	// Observe, when set, is told of every operation answered: its
-	// method, how long it took, and the WBEM status name of its failure
-	// ("" for success).
-	Observe func(method string, took time.Duration, status string)
+	// Connector opens the namespace of each operation for its caller.
+	Connector cimom.Connector
+	// Host is the server's host name in the object paths of answers
+	// (default os.Hostname()).
+	Host string
 
-	pulls enumtable.Table[*pullContext]
-	reqID atomic.Uint64
+	pulls    enumtable.Table[*pullContext]
+	hostOnce sync.Once
+	host     string
 }
+
+// Door declares the handler to the filters: CIM-XML's operations (the
+// intrinsic methods and InvokeMethod, the extrinsic calls); any request
+// without credentials is refused before it reaches the handler, except
+// those that are not CIM-XML operations at all (which get the HTTP status
+// DSP0200 gives them).
+func (h *Handler) Door() httpstack.Door {
+	ops := make([]string, 0, len(knownMethods)+1)
+	for m := range knownMethods {
+		ops = append(ops, m)
+	}
+	return httpstack.Door{Name: "cimxml", Operations: append(ops, invokeMethod),
+		Anonymous: func(r *http.Request) bool { return r.Method != http.MethodPost && r.Method != "M-POST" }}
+}
+
+// invokeMethod is the operation name of extrinsic method calls in logs
+// and metrics.
+const invokeMethod = "InvokeMethod"
 
 // knownMethods are the intrinsic methods served.
 var knownMethods = map[string]bool{"GetClass": true, "EnumerateClasses": true, "EnumerateClassNames": true, "CreateClass": true,
@@ -57,41 +70,34 @@ var pullMethods = map[string]bool{"OpenEnumerateInstances": true, "OpenEnumerate
 	"OpenReferenceInstances": true, "OpenReferenceInstancePaths": true, "OpenAssociatorInstances": true, "OpenAssociatorInstancePaths": true,
 	"PullInstancesWithPath": true, "PullInstancePaths": true, "PullInstances": true}
 
-func (h *Handler) log() *slog.Logger {
-	if h.Log != nil {
-		return h.Log
-	}
-	return slog.Default()
-}
-
 // ServeHTTP answers one CIM-XML request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !precheck(w, r) {
 		return
 	}
-	p, ok := h.Auth(r)
+	ctx := r.Context()
+	p, ok := httpstack.PrincipalFrom(ctx)
 	if !ok {
-		w.Header().Set("WWW-Authenticate", `Basic realm="wbemd"`)
-		http.Error(w, "authentication required", http.StatusUnauthorized)
+		httpstack.Unauthorized(w)
 		return
 	}
-	p.Remote = true
+	rec := httpstack.RecordFrom(ctx)
 	hdr := headerFunc(r)
 	if op := hdr("CIMOperation"); !strings.EqualFold(op, "MethodCall") || headerCount(r, "CIMOperation") > 1 {
 		w.Header().Set("CIMError", "unsupported-operation")
 		http.Error(w, "CIMOperation must be MethodCall", http.StatusBadRequest)
 		return
 	}
-	maxBody := h.MaxRequest
-	if maxBody <= 0 {
-		maxBody = 16 << 20
-	}
-	root, err := parseTree(http.MaxBytesReader(w, r.Body, maxBody))
+	root, err := parseTree(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) || strings.Contains(err.Error(), "request body too large") {
+			limit := "the server's limit"
+			if mbe != nil {
+				limit = strconv.FormatInt(mbe.Limit, 10) + " bytes"
+			}
 			w.Header().Set("CIMError", "request-not-valid")
-			http.Error(w, "request larger than "+strconv.FormatInt(maxBody, 10)+" bytes", http.StatusRequestEntityTooLarge)
+			http.Error(w, "request larger than "+limit, http.StatusRequestEntityTooLarge)
 			return
 		}
 		if errors.Is(err, errNotWellFormed) {
@@ -125,6 +131,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	if req.intrinsic {
+		rec.SetOperation(req.method, req.ns)
+	} else {
+		rec.SetOperation(invokeMethod, req.ns)
+	}
 	if why := headersMatch(hdr, req); why != "" {
 		w.Header().Set("CIMError", "header-mismatch")
 		http.Error(w, why, http.StatusBadRequest)
@@ -135,9 +146,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	kind := "IMETHODRESPONSE"
+	kind, tail := "IMETHODRESPONSE", intrinsicTail
 	if !req.intrinsic {
-		kind = "METHODRESPONSE"
+		kind, tail = "METHODRESPONSE", extrinsicTail
 	}
 	wrap := req.intrinsic && !pullMethods[req.method]
 	head := getBodyBuf()
@@ -149,7 +160,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hw.attr("NAME", req.method)
 	hw.s(">")
 	hw.release()
-	tail := "</" + kind + "></SIMPLERSP></MESSAGE></CIM>\n"
 	// The results go to a buffer that becomes a chunked stream once they
 	// pass streamThreshold: a large enumeration never sits whole in memory.
 	sp := &spill{w: w, head: head.Bytes(), wrap: wrap, trailers: takesTrailers(r), buf: getBodyBuf()}
@@ -159,20 +169,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	ow := newWriter(sp)
-	started := time.Now()
-	id := h.reqID.Add(1)
-	err = h.call(r.Context(), p, req, ow)
+	err = h.call(ctx, p, req, ow)
 	ow.release()
-	if h.Observe != nil {
-		status := ""
-		if err != nil {
-			status = cim.StatusOf(err).String()
-		}
-		h.Observe(req.method, time.Since(started), status)
-	}
 	if err != nil {
 		e := cim.AsError(err)
-		h.log().Info("cim-xml request failed", "request", id, "method", req.method, "namespace", req.ns, "user", p.Name, "status", e.Status.String(), "err", e.Description)
+		rec.Fail(e.Status, e.Description)
 	}
 	if sp.streaming {
 		sp.finish(err, tail)
@@ -202,7 +203,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	hd["Content-Type"] = xmlContentType // shared: len == cap, so an Add copies
 	hd["Cimoperation"] = methodResponse
-	hd["Content-Length"] = []string{strconv.Itoa(size)}
+	sp.length[0] = strconv.Itoa(size)
+	hd["Content-Length"] = sp.length[:] // in sp: no allocation of its own
 	w.WriteHeader(http.StatusOK)
 	w.Write(head.Bytes())
 	io.WriteString(w, open)
@@ -210,6 +212,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, end)
 	io.WriteString(w, tail)
 }
+
+// The ends of answers.
+const (
+	intrinsicTail = "</IMETHODRESPONSE></SIMPLERSP></MESSAGE></CIM>\n"
+	extrinsicTail = "</METHODRESPONSE></SIMPLERSP></MESSAGE></CIM>\n"
+)
 
 // Header values of answers, shared.
 var (
@@ -263,6 +271,7 @@ type spill struct {
 	trailers  bool
 	buf       *bytes.Buffer // nil once streaming
 	streaming bool
+	length    [1]string // the Content-Length header of a whole answer
 }
 
 func (s *spill) Write(p []byte) (int, error) {
@@ -473,7 +482,7 @@ func take[T any](req *request, n *node, how decoding, decode func() (T, error)) 
 // call runs one method and writes what goes inside IRETURNVALUE.
 func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *writer) error {
 	if !req.intrinsic {
-		svc, err := h.CIMOM.Connect(ctx, req.ns, p)
+		svc, err := h.Connector.Connect(ctx, req.ns, p)
 		if err != nil {
 			return err
 		}
@@ -482,7 +491,7 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 	if !knownMethods[req.method] {
 		return cim.Errorf(cim.ENotSupported, "intrinsic method %s is not supported", req.method)
 	}
-	svc, err := h.CIMOM.Connect(ctx, req.ns, p)
+	svc, err := h.Connector.Connect(ctx, req.ns, p)
 	if err != nil {
 		return err
 	}
@@ -625,7 +634,11 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 	return cim.Errorf(cim.ENotSupported, "intrinsic method %s is not supported", req.method)
 }
 
-func (h *Handler) server() string { return "localhost" }
+// server returns the host name of object paths in answers.
+func (h *Handler) server() string {
+	h.hostOnce.Do(func() { h.host = httpstack.HostName(h.Host) })
+	return h.host
+}
 
 // leafWithoutInstances applies DSP0200's DeleteClass rule: a class with
 // subclasses (CIM_ERR_CLASS_HAS_CHILDREN) or stored instances

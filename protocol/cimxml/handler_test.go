@@ -12,9 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/httpstack"
 	"github.com/wbemd/wbemd/internal/testdata"
 )
 
@@ -49,18 +51,31 @@ func benchServer(t testing.TB) string {
 	return srv.URL
 }
 
-// benchHandler is the handler benchServer serves.
-func benchHandler(t testing.TB) *Handler {
+// benchHandler is the handler benchServer serves: the door behind the
+// daemon's filters (a 1 MiB body limit, no log), as host "localhost".
+func benchHandler(t testing.TB) http.Handler {
 	t.Helper()
 	om := testdata.SampleCIMOM(t)
 	if err := om.RegisterMethodProvider("root/sample", "Sample_Disk", spinProvider{}); err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{CIMOM: om, MaxRequest: 1 << 20, Log: slog.New(slog.DiscardHandler), Auth: func(r *http.Request) (cimom.Principal, bool) {
+	h := &Handler{Connector: om, Host: "localhost"}
+	t.Cleanup(h.Close)
+	auth := func(r *http.Request) (cimom.Principal, bool) {
 		n, p, ok := r.BasicAuth()
 		return cimom.Principal{Name: "root"}, ok && n == "admin" && p == "pw"
-	}}
-	return h
+	}
+	stack := &httpstack.Stack{Observer: httpstack.NewObserver(slog.New(slog.DiscardHandler)), Auth: auth,
+		OperationTimeout: 5 * time.Minute, MaxRequest: 1 << 20}
+	return stack.Serve(h.Door(), h)
+}
+
+// asRoot authenticates every request as the administrator.
+func asRoot(*http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }
+
+// behind serves h behind the filters with auth.
+func behind(h *Handler, auth httpstack.Authenticator) http.Handler {
+	return (&httpstack.Stack{Auth: auth}).Serve(h.Door(), h)
 }
 
 // call posts one intrinsic call and returns the status, the CIMError
@@ -285,8 +300,7 @@ func TestStreamedAnswer(t *testing.T) {
 	if _, err := om.PutInstances(ctx, "root/sample", cimom.Principal{Name: "root"}, batch, cimom.FlagCreateOnly); err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(r *http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(behind(&Handler{Connector: om}, asRoot))
 	defer srv.Close()
 	body := `<?xml version="1.0" encoding="utf-8"?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="9" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="EnumerateInstances"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="sample"/></LOCALNAMESPACEPATH><IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="Sample_Disk"/></IPARAMVALUE></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>`
 	for _, te := range []string{"trailers", ""} {

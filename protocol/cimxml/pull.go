@@ -204,7 +204,7 @@ func (h *Handler) deliver(ctx context.Context, pc *pullContext, id string, max i
 		w.s("<IRETURNVALUE>")
 		for _, o := range objs {
 			path := pathOfObject(o)
-			path.Server = "localhost"
+			path.Server = h.server()
 			if path.Namespace == "" {
 				path.Namespace = pc.ns
 			}

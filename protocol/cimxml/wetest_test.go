@@ -149,11 +149,8 @@ func wetestServer(t *testing.T) (url, addr string) {
 	if err := om.RegisterProvider("test/static", "PG_TestPropertyTypes", &pgTestProvider{cls: cls}); err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{CIMOM: om, Log: slog.New(slog.DiscardHandler), Auth: func(r *http.Request) (cimom.Principal, bool) {
-		return cimom.Principal{Name: "root"}, true
-	}}
 	mux := http.NewServeMux()
-	mux.Handle("/cimom", h)
+	mux.Handle("/cimom", behind(&Handler{Connector: om}, asRoot))
 	mux.Handle("/CIMListener/", &Listener{Log: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() { srv.Close(); om.Close(ctx); db.Close() })

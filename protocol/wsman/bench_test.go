@@ -89,7 +89,7 @@ func BenchmarkEnumerate100k(b *testing.B) {
 		{Name: "Label", Type: cim.TypeString, Value: cim.Null(cim.TypeString)},
 		{Name: "Size", Type: cim.TypeUint64, Value: cim.Null(cim.TypeUint64)},
 	}}
-	svc, err := h.CIMOM.Connect(ctx, sampleNS, cimom.Principal{Name: "root"})
+	svc, err := h.Connector.Connect(ctx, sampleNS, cimom.Principal{Name: "root"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func BenchmarkEnumerate100k(b *testing.B) {
 			inst.Put("Size", cim.Value{Type: cim.TypeUint64, V: uint64(j) * 4096})
 			batch = append(batch, inst)
 		}
-		if _, err := h.CIMOM.PutInstances(ctx, sampleNS, cimom.Principal{Name: "root"}, batch, cimom.FlagCreateOnly); err != nil {
+		if _, err := h.Connector.(*cimom.CIMOM).PutInstances(ctx, sampleNS, cimom.Principal{Name: "root"}, batch, cimom.FlagCreateOnly); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -163,7 +163,7 @@ func (h *Handler) enumerateOrPull(ctx context.Context, w http.ResponseWriter, re
 		}
 		maxElems = n
 	}
-	svc, err := h.CIMOM.Connect(ctx, req.res.ns, req.p)
+	svc, err := h.Connector.Connect(ctx, req.res.ns, req.p)
 	if err != nil {
 		return err
 	}

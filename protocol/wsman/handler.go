@@ -3,42 +3,36 @@ package wsman
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/internal/enumtable"
+	"github.com/wbemd/wbemd/internal/httpstack"
 )
-
-// Authenticator checks a request's credentials and returns the caller;
-// ok is false when they are missing or wrong.
-type Authenticator func(r *http.Request) (p cimom.Principal, ok bool)
 
 // Defaults of the Handler's limits.
 const (
 	DefaultNamespace       = "root/cimv2"
-	DefaultMaxRequest      = 16 << 20
 	DefaultMaxEnvelopeSize = 512000 // WinRM's MaxEnvelopeSizekb = 500
 	DefaultEnumExpiry      = 10 * time.Minute
 	DefaultMaxEnumerations = 1024
 	minEnvelopeSize        = 8192 // DSP0226: a smaller MaxEnvelopeSize is refused
 )
 
-// Handler serves WS-Management on POST /wsman.
+// Handler serves WS-Management on POST /wsman. It is served behind the
+// filters of package httpstack (see Door), which authenticate the caller,
+// bound the body (a larger one is a wsman:EncodingLimit fault) and the
+// time, and log and count each request.
 type Handler struct {
-	CIMOM *cimom.CIMOM  // the object manager every operation calls
-	Auth  Authenticator // checks credentials before anything is decoded
-	Log   *slog.Logger  // failed operations are logged here (default slog.Default())
-	// MaxRequest bounds a request envelope (default DefaultMaxRequest);
-	// a larger one is a wsman:EncodingLimit fault.
-	MaxRequest int64
+	Connector cimom.Connector // opens the namespace of each operation for its caller
+	// Host is the server's host name, the Machine of faults (default
+	// os.Hostname()).
+	Host string
 	// Namespace is the CIM namespace of DMTF-style resource URIs sent
 	// without a __cimnamespace selector (default root/cimv2).
 	Namespace string
@@ -52,31 +46,26 @@ type Handler struct {
 	EnumerationExpiry time.Duration
 	// MaxEnumerations bounds the open enumeration contexts (default 1,024).
 	MaxEnumerations int
-	// Observe, when set, is told of every operation answered: its name,
-	// how long it took, and the WBEM status name of its failure ("" for
-	// success).
-	Observe func(op string, took time.Duration, status string)
 
 	once    sync.Once
 	machine string
 	enums   enumtable.Table[*enumContext]
-	reqID   atomic.Uint64
+}
+
+// operations are the names of the operations served, as route names them.
+var operations = []string{"Identify", "Get", "Put", "Create", "Delete", "Enumerate", "Pull", "Release", "Invoke"}
+
+// Door declares the handler to the filters: its operations, and the
+// requests it answers without credentials: any but a POST (refused with
+// 405) and, with AnonymousIdentify, a POST that may be an Identify (the
+// handler refuses any other).
+func (h *Handler) Door() httpstack.Door {
+	return httpstack.Door{Name: "wsman", MetricsPrefix: "WSMan.", Operations: operations,
+		Anonymous: func(r *http.Request) bool { return r.Method != http.MethodPost || h.AnonymousIdentify }}
 }
 
 func (h *Handler) init() {
-	h.once.Do(func() {
-		h.machine, _ = os.Hostname()
-		if h.machine == "" {
-			h.machine = "localhost"
-		}
-	})
-}
-
-func (h *Handler) log() *slog.Logger {
-	if h.Log != nil {
-		return h.Log
-	}
-	return slog.Default()
+	h.once.Do(func() { h.machine = httpstack.HostName(h.Host) })
 }
 
 func (h *Handler) namespace() string {
@@ -103,21 +92,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "WS-Management takes POST", http.StatusMethodNotAllowed)
 		return
 	}
-	p, authed := h.Auth(r)
-	if !authed && !h.AnonymousIdentify {
-		unauthorized(w)
-		return
-	}
-	p.Remote = true
-	maxReq := h.MaxRequest
-	if maxReq <= 0 {
-		maxReq = DefaultMaxRequest
-	}
-	env, err := decodeEnvelope(http.MaxBytesReader(w, r.Body, maxReq))
+	ctx := r.Context()
+	p, authed := httpstack.PrincipalFrom(ctx)
+	rec := httpstack.RecordFrom(ctx)
+	env, err := decodeEnvelope(r.Body)
 	if !authed {
 		// Only an anonymous Identify gets this far without credentials.
 		if err != nil || !env.payload().is(nsWSMID, "Identify") {
-			unauthorized(w)
+			httpstack.Unauthorized(w)
 			return
 		}
 	}
@@ -128,11 +110,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			err = newFault(faultServiceEnvelopeLimit, "the request is larger than %d bytes", maxReq)
+			err = newFault(faultServiceEnvelopeLimit, "the request is larger than %d bytes", mbe.Limit)
 		} else if errors.Is(err, errMalformed) {
 			err = newFault(faultSchema, "%v", err)
 		}
-		h.fail(w, soap, env, "decode", err)
+		h.fail(w, rec, soap, env, err)
 		return
 	}
 	req := &request{env: env, p: p}
@@ -142,20 +124,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if env.maxEnvelope > 0 {
 		if env.maxEnvelope < minEnvelopeSize {
-			h.fail(w, soap, env, "decode", newFault(faultEncodingLimitValue, "wsman:MaxEnvelopeSize %d is below the %d bytes this service needs", env.maxEnvelope, minEnvelopeSize))
+			h.fail(w, rec, soap, env, newFault(faultEncodingLimitValue, "wsman:MaxEnvelopeSize %d is below the %d bytes this service needs", env.maxEnvelope, minEnvelopeSize))
 			return
 		}
 		req.maxSize = env.maxEnvelope
 	}
-	ctx := r.Context()
 	if env.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, env.timeout)
 		defer cancel()
 	}
-	started := time.Now()
 	op, err := h.route(req)
 	req.op = op
+	ns := ""
+	if req.res != nil {
+		ns = req.res.ns
+	}
+	rec.SetOperation(op, ns)
 	if err == nil {
 		switch op {
 		case "Enumerate", "Pull":
@@ -174,24 +159,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if h.Observe != nil {
-		status := ""
-		if err != nil {
-			status = faultOf(err).status.String()
-		}
-		h.Observe(op, time.Since(started), status)
-	}
 	if err != nil {
-		h.fail(w, soap, env, op, err)
+		h.fail(w, rec, soap, env, err)
 	}
-}
-
-// unauthorized answers HTTP 401 with an empty body, as WinRM does (wsl
-// tells an empty answer as a credentials problem).
-func unauthorized(w http.ResponseWriter) {
-	w.Header().Set("WWW-Authenticate", `Basic realm="wbemd"`)
-	w.Header().Set("Content-Length", "0")
-	w.WriteHeader(http.StatusUnauthorized)
 }
 
 // writeAnswer sends a complete answer.
@@ -209,18 +179,13 @@ func contentType(soap string) string {
 	return "application/soap+xml;charset=UTF-8"
 }
 
-// fail answers a fault.
-func (h *Handler) fail(w http.ResponseWriter, soap string, env *envelope, op string, err error) {
+// fail answers a fault, and tells the filters its WBEM status.
+func (h *Handler) fail(w http.ResponseWriter, rec *httpstack.Record, soap string, env *envelope, err error) {
 	f := faultOf(err)
 	if errors.Is(err, context.DeadlineExceeded) {
 		f = newFault(faultTimedOut, "the operation did not complete within its OperationTimeout")
 	}
-	id := h.reqID.Add(1)
-	level := slog.LevelInfo
-	if f.kind.code == "Receiver" {
-		level = slog.LevelWarn
-	}
-	h.log().Log(context.Background(), level, "ws-man request failed", "request", id, "op", op, "fault", f.kind.sub, "status", f.status.String(), "err", f.reason)
+	rec.Fail(f.status, f.kind.sub+": "+f.reason)
 	var o out
 	relates, has := "", false
 	if env != nil {
@@ -293,7 +258,7 @@ func (h *Handler) call(ctx context.Context, req *request) (*out, error) {
 	case "Release":
 		return h.release(req)
 	}
-	svc, err := h.CIMOM.Connect(ctx, req.res.ns, req.p)
+	svc, err := h.Connector.Connect(ctx, req.res.ns, req.p)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/httpstack"
 	"github.com/wbemd/wbemd/internal/testdata"
 )
 
@@ -26,12 +27,14 @@ const (
 )
 
 // newServer starts the handler on a real repository holding the sample
-// schema, behind real HTTP; "admin" with password "pw" is an
-// administrator. DMTF URIs default to root/sample.
-func newServer(t testing.TB, tune func(h *Handler)) (string, *Handler) {
+// schema, behind real HTTP and the daemon's filters (a 1 MiB body limit);
+// "admin" with password "pw" is an administrator. DMTF URIs default to
+// root/sample.
+func newServer(t testing.TB, tune func(h *Handler, s *httpstack.Stack)) (string, *Handler) {
 	t.Helper()
 	om := testdata.SampleCIMOM(t)
-	h := &Handler{CIMOM: om, MaxRequest: 1 << 20, Namespace: sampleNS, Log: slog.New(slog.DiscardHandler),
+	h := &Handler{Connector: om, Namespace: sampleNS}
+	s := &httpstack.Stack{Observer: httpstack.NewObserver(slog.New(slog.DiscardHandler)), MaxRequest: 1 << 20,
 		Auth: func(r *http.Request) (cimom.Principal, bool) {
 			n, p, ok := r.BasicAuth()
 			if ok && n == "guest" && p == "guest-pw" {
@@ -40,9 +43,9 @@ func newServer(t testing.TB, tune func(h *Handler)) (string, *Handler) {
 			return cimom.Principal{Name: "root"}, ok && n == "admin" && p == "pw"
 		}}
 	if tune != nil {
-		tune(h)
+		tune(h, s)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(s.Serve(h.Door(), h))
 	t.Cleanup(func() { srv.Close(); h.Close() })
 	return srv.URL + "/wsman", h
 }
@@ -283,7 +286,7 @@ func e0(body string) string {
 // TestMalformed sends envelopes that are broken in each way the decoder
 // knows: each gets a precise fault, none a crash.
 func TestMalformed(t *testing.T) {
-	url, _ := newServer(t, func(h *Handler) { h.MaxRequest = 64 << 10 })
+	url, _ := newServer(t, func(_ *Handler, s *httpstack.Stack) { s.MaxRequest = 64 << 10 })
 	get, _ := msg{action: actGet, uri: diskURI, selectors: [][2]string{{"Name", "sda"}}}.build()
 	cases := []struct {
 		name, env, code, subcode string
@@ -509,7 +512,10 @@ func sortedNames(s string) string {
 }
 
 func TestEnumerationExpires(t *testing.T) {
-	url, h := newServer(t, func(h *Handler) { h.EnumerationExpiry = 100 * time.Millisecond; h.MaxEnumerations = 2 })
+	url, h := newServer(t, func(h *Handler, _ *httpstack.Stack) {
+		h.EnumerationExpiry = 100 * time.Millisecond
+		h.MaxEnumerations = 2
+	})
 	ctxRE := regexp.MustCompile(`<wsen:EnumerationContext>([^<]+)<`)
 	open := func() string {
 		body := do(t, url, msg{action: actEnumerate, uri: diskURI, body: "<wsen:Enumerate/>"}, 200, actEnumerate+"Response")
@@ -633,7 +639,7 @@ func TestAccessDenied(t *testing.T) {
 func TestStreamedPull(t *testing.T) {
 	url, h := newServer(t, nil)
 	ctx := context.Background()
-	svc, err := h.CIMOM.Connect(ctx, sampleNS, cimom.Principal{Name: "root"})
+	svc, err := h.Connector.Connect(ctx, sampleNS, cimom.Principal{Name: "root"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -648,7 +654,7 @@ func TestStreamedPull(t *testing.T) {
 		inst.Put("Model", cim.Value{Type: cim.TypeString, V: strings.Repeat("m", 300)})
 		batch = append(batch, inst)
 	}
-	if _, err := h.CIMOM.PutInstances(ctx, sampleNS, cimom.Principal{Name: "root"}, batch, cimom.FlagCreateOnly); err != nil {
+	if _, err := h.Connector.(*cimom.CIMOM).PutInstances(ctx, sampleNS, cimom.Principal{Name: "root"}, batch, cimom.FlagCreateOnly); err != nil {
 		t.Fatal(err)
 	}
 	vol := dmtf + "Sample_Volume"
