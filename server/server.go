@@ -112,7 +112,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	// timeout (past it an operation answers WBEM_E_CALL_CANCELLED), the
 	// body limit, request ids, the access log and the request metrics.
 	obs := httpstack.NewObserver(log)
-	stack := &httpstack.Stack{Observer: obs, Auth: httpstack.PeerCredentials(httpstack.Basic(auth.New(db), log)),
+	stack := &httpstack.Stack{Observer: obs, Auth: httpstack.PeerCredentials(httpstack.Basic(auth.NewWithOptions(db, auth.Options{Logger: log}), log)),
 		OperationTimeout: cfg.OperationTimeout, MaxRequest: cfg.MaxRequest}
 	anyone := func(*http.Request) bool { return true }
 	h := &cimxml.Handler{Connector: om, Host: host}
@@ -273,7 +273,7 @@ func tlsConfig(cfg Config, log *slog.Logger) (*tls.Config, error) {
 	}
 	sum := sha256.Sum256(pair.Certificate[0])
 	log.Info("TLS certificate", "sha256", hex.EncodeToString(sum[:]))
-	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
+	return serverTLSConfig(pair), nil
 }
 
 func selfSigned(certFile, keyFile string) error {

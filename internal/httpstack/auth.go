@@ -2,10 +2,12 @@ package httpstack
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 
+	"github.com/wbemd/wbemd/auth"
 	"github.com/wbemd/wbemd/cimom"
 )
 
@@ -76,7 +78,11 @@ func Basic(v Verifier, log *slog.Logger) Authenticator {
 		}
 		p, err := v.Verify(r.Context(), host, name, pw)
 		if err != nil {
-			log.Warn("login failed", "user", name, "client", host, "id", RequestIDFrom(r.Context()), "err", err)
+			// Wrong credentials and refusals are logged by the user store
+			// (once per back-off); anything else is a fault worth a line.
+			if !errors.Is(err, auth.ErrWrongCredentials) && !errors.Is(err, auth.ErrRateLimited) {
+				log.Warn("login failed", "user", name, "client", host, "id", RequestIDFrom(r.Context()), "err", err)
+			}
 			return cimom.Principal{}, false
 		}
 		return p, true
