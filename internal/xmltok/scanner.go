@@ -74,12 +74,12 @@ type Scanner struct {
 
 	r        io.Reader // the stream; nil when src is the whole document
 	eof      bool      // the stream has ended (r gave an error)
-	rerr     error     // the stream's error, other than io.EOF
 	maxToken int       // the largest token of a stream
 
-	stack     []string // names of the open elements
+	stack     []string // names of the open elements, then of the one just closed
+	deep      int      // the most elements open at once: stack[:deep] is cleared on reset
+	at        int      // where in stack the name of the last element opened or closed is
 	kind      Kind
-	name      string
 	attrs     []Attr
 	text      string
 	closeNext bool // the last start tag closed itself: an EndElement is due
@@ -143,18 +143,25 @@ func (s *Scanner) ResetReader(r io.Reader, maxToken int) {
 // reset clears the Scanner for a new document, keeping its working
 // memory unless it grew large.
 func (s *Scanner) reset() {
-	clear(s.stack[:cap(s.stack)])
+	clear(s.stack[:s.deep])
 	clear(s.attrs[:cap(s.attrs)])
-	stack, attrs, buf := s.stack[:0], s.attrs[:0], s.buf[:0]
-	if cap(stack) > 1024 || cap(attrs) > 1024 || cap(buf) > 64<<10 {
-		stack, attrs, buf = nil, nil, nil
+	s.stack, s.attrs, s.buf = s.stack[:0], s.attrs[:0], s.buf[:0]
+	if cap(s.stack) > 1024 || cap(s.attrs) > 1024 || cap(s.buf) > 64<<10 {
+		s.stack, s.attrs, s.buf = nil, nil, nil
 	}
-	*s = Scanner{MaxDepth: s.MaxDepth, Names: s.Names, line: 1, stack: stack, attrs: attrs, buf: buf}
+	s.src, s.str, s.shared, s.i, s.base, s.line, s.ls = nil, "", false, 0, 0, 1, 0
+	s.r, s.eof, s.maxToken = nil, false, 0
+	s.deep, s.at, s.kind, s.text, s.closeNext, s.err = 0, 0, EOF, "", false, nil
 }
 
 // Name returns the qualified name of the element a StartElement or
 // EndElement opens or closes.
-func (s *Scanner) Name() string { return s.name }
+func (s *Scanner) Name() string {
+	if st := s.stack[:cap(s.stack)]; s.at < len(st) {
+		return st[s.at]
+	}
+	return ""
+}
 
 // Attrs returns the attributes of a StartElement, in document order
 // (duplicates included, as encoding/xml gives them). The slice is the
@@ -454,16 +461,14 @@ func (s *Scanner) endTag() error {
 	}
 	s.i++
 	s.pop()
-	s.kind = EndElement
 	return nil
 }
 
-// pop closes the innermost open element, whose name becomes the token's.
+// pop closes the innermost open element; its name stays just past the
+// stack for Name.
 func (s *Scanner) pop() {
-	n := len(s.stack) - 1
-	s.name = s.stack[n]
-	s.stack[n] = ""
-	s.stack = s.stack[:n]
+	s.stack = s.stack[:len(s.stack)-1]
+	s.at, s.kind = len(s.stack), EndElement
 }
 
 // startTag reads a start tag with its attributes.
@@ -537,7 +542,8 @@ func (s *Scanner) startTag() error {
 		return s.errorf(ErrLimit, "elements nest deeper than %d", s.MaxDepth)
 	}
 	s.stack = append(s.stack, name)
-	s.kind, s.name, s.closeNext = StartElement, name, empty
+	s.at, s.deep = len(s.stack)-1, max(s.deep, len(s.stack))
+	s.kind, s.closeNext = StartElement, empty
 	return nil
 }
 

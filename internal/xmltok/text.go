@@ -37,6 +37,22 @@ var nameClass = func() (t [256]byte) {
 // one colon, between a prefix and a local name.
 func (s *Scanner) scanName(a int) (int, error) {
 	src := s.src
+	if a < len(src) && nameClass[src[a]] == nameFirst {
+		j := a + 1
+		for j < len(src) && nameClass[src[j]]-nameFirst <= nameNext-nameFirst {
+			j++
+		}
+		if j < len(src) && nameClass[src[j]] == nameEnd {
+			return j, nil
+		}
+	}
+	return s.scanQName(a)
+}
+
+// scanQName is scanName for a name with a prefix, and for what is not a
+// name.
+func (s *Scanner) scanQName(a int) (int, error) {
+	src := s.src
 	if a >= len(src) {
 		return 0, s.short()
 	}
@@ -48,8 +64,7 @@ func (s *Scanner) scanName(a int) (int, error) {
 		return 0, s.errorf(nil, "expected a name")
 	}
 	colon := -1
-	j := a + 1
-	for ; j < len(src); j++ {
+	for j := a + 1; j < len(src); j++ {
 		switch nameClass[src[j]] {
 		case nameFirst, nameNext:
 			continue

@@ -55,6 +55,7 @@ const slabMax = 4096
 type builder struct {
 	s     xmltok.Scanner
 	stack []*node
+	deep  int     // the most elements open at once: stack[:deep] is cleared on release
 	marks []int   // for each open element, where its children start in pend
 	pend  []*node // the children of open elements
 	nodes []node  // slab of nodes
@@ -73,11 +74,11 @@ var builders = sync.Pool{New: func() any {
 
 // release clears the builder and gives it back to builders.
 func (b *builder) release() {
-	clear(b.stack[:cap(b.stack)])
-	clear(b.pend[:cap(b.pend)])
+	clear(b.stack[:b.deep])
+	clear(b.pend)
 	b.s.Reset(nil)
 	b.stack, b.marks, b.pend = b.stack[:0], b.marks[:0], b.pend[:0]
-	b.nodes, b.attrs, b.kids, b.count = nil, nil, nil, 0
+	b.nodes, b.attrs, b.kids, b.count, b.deep = nil, nil, nil, 0, 0
 	if cap(b.stack) > 1024 || cap(b.pend) > 1<<16 {
 		return
 	}
@@ -97,6 +98,7 @@ func (b *builder) slabs(size int) {
 // reuse starts the slabs again over their own memory, once nothing holds
 // the nodes built so far.
 func (b *builder) reuse() {
+	clear(b.nodes)
 	b.nodes, b.attrs, b.kids, b.count = b.nodes[:0], b.attrs[:0], b.kids[:0], 0
 }
 
@@ -105,9 +107,7 @@ func (b *builder) newNode() *node {
 		b.nodes = make([]node, 0, max(16, min(2*cap(b.nodes), slabMax)))
 	}
 	b.nodes = b.nodes[:len(b.nodes)+1]
-	n := &b.nodes[len(b.nodes)-1]
-	*n = node{}
-	return n
+	return &b.nodes[len(b.nodes)-1]
 }
 
 // element builds the element whose start tag the Scanner has just read,
@@ -167,6 +167,7 @@ func (b *builder) open() (*node, error) {
 		b.pend = append(b.pend, n)
 	}
 	b.stack = append(b.stack, n)
+	b.deep = max(b.deep, len(b.stack))
 	b.marks = append(b.marks, len(b.pend))
 	return n, nil
 }
@@ -181,7 +182,6 @@ func (b *builder) errorf(format string, args ...any) error {
 func (b *builder) close() {
 	n := b.stack[len(b.stack)-1]
 	mark := b.marks[len(b.marks)-1]
-	b.stack[len(b.stack)-1] = nil
 	b.stack, b.marks = b.stack[:len(b.stack)-1], b.marks[:len(b.marks)-1]
 	if k := len(b.pend) - mark; k > 0 {
 		if cap(b.kids)-len(b.kids) < k {
