@@ -62,6 +62,7 @@ type builder struct {
 	attrs []xml.Attr
 	kids  []*node // slab of children slices
 	count int
+	end   int64 // the offset past which an element is too large; 0: none
 }
 
 // builders keep the working slices of builder between documents; what a
@@ -78,7 +79,7 @@ func (b *builder) release() {
 	clear(b.pend)
 	b.s.Reset(nil)
 	b.stack, b.marks, b.pend = b.stack[:0], b.marks[:0], b.pend[:0]
-	b.nodes, b.attrs, b.kids, b.count, b.deep = nil, nil, nil, 0, 0
+	b.nodes, b.attrs, b.kids, b.count, b.deep, b.end = nil, nil, nil, 0, 0, 0
 	if cap(b.stack) > 1024 || cap(b.pend) > 1<<16 {
 		return
 	}
@@ -122,6 +123,9 @@ func (b *builder) element() (*node, error) {
 		k, err := b.s.Next()
 		if err != nil {
 			return nil, err
+		}
+		if b.end > 0 && b.s.Offset() > b.end {
+			return nil, b.errorf("an element larger than %d bytes", maxResult)
 		}
 		switch k {
 		case xmltok.StartElement:
@@ -175,7 +179,7 @@ func (b *builder) open() (*node, error) {
 // errorf returns an error at the Scanner's position.
 func (b *builder) errorf(format string, args ...any) error {
 	line, col := b.s.Pos()
-	return fmt.Errorf("line %d, column %d: %s", line, col, fmt.Sprintf(format, args...))
+	return &xmltok.Error{Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
 }
 
 // close ends the innermost open element.

@@ -1,4 +1,4 @@
-package cimxml
+package client
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/internal/testdata"
+	"github.com/wbemd/wbemd/protocol/cimxml"
 	"github.com/wbemd/wbemd/wql"
 )
 
@@ -98,15 +99,15 @@ func clientCalls(ctx context.Context, c *Client) []error {
 // are wbemd's own answers to the same calls.
 func FuzzClientAnswer(f *testing.F) {
 	om := testdata.SampleCIMOM(f)
-	if err := om.RegisterMethodProvider("root/sample", "Sample_Disk", spinProvider{}); err != nil {
+	if err := om.RegisterMethodProvider("root/sample", "Sample_Disk", testdata.SpinProvider{}); err != nil {
 		f.Fatal(err)
 	}
-	as := &answerServer{real: &Handler{CIMOM: om, MaxRequest: 1 << 20, Log: slog.New(slog.DiscardHandler),
+	as := &answerServer{real: &cimxml.Handler{CIMOM: om, MaxRequest: 1 << 20, Log: slog.New(slog.DiscardHandler),
 		Auth: func(r *http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }}}
 	srv := httptest.NewServer(as)
 	f.Cleanup(srv.Close)
 	ctx := context.Background()
-	c, err := Dial(ctx, srv.URL, "root/sample", ClientOptions{User: "u", Password: "p", Timeout: 10 * time.Second})
+	c, err := Dial(ctx, srv.URL, "root/sample", Options{User: "u", Password: "p", Timeout: 10 * time.Second})
 	if err != nil {
 		f.Fatal(err)
 	}
