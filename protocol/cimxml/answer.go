@@ -39,6 +39,9 @@ const (
 	maxAnswerToken = 16 << 20
 	// maxResult bounds the XML of one result of a streamed answer.
 	maxResult = 64 << 20
+	// firstSlabs is the size of answer the slabs of a streamed one start
+	// for; they are reused from one result to the next.
+	firstSlabs = 16 << 10
 )
 
 // ReadAnswer reads the answer body, of size bytes (-1 when unknown), to a
@@ -63,7 +66,7 @@ func ReadAnswer(body io.ReadCloser, size int64, intrinsic bool) (*Answer, error)
 		a.b.slabs(a.buf.Len())
 	} else {
 		a.b.s.ResetReader(body, maxAnswerToken)
-		a.b.slabs(wholeAnswer)
+		a.b.slabs(firstSlabs)
 	}
 	if err := a.head(); err != nil {
 		a.Close()
