@@ -246,9 +246,11 @@ func each(ans *cimxml.Answer, f func(*cimxml.Element) error) error {
 	}
 }
 
-// first reads an answer to its end and returns its first result named
-// name, decoded; found is false when it has none.
-func first[T any](ans *cimxml.Answer, name string, decode func(*cimxml.Element) (T, error)) (v T, found bool, err error) {
+// first reads the answer to method to its end and returns its first
+// result named name, decoded; an answer without one is
+// WBEM_E_TRANSPORT_FAILURE.
+func first[T any](ans *cimxml.Answer, method, name string, decode func(*cimxml.Element) (T, error)) (v T, err error) {
+	found := false
 	err = each(ans, func(el *cimxml.Element) error {
 		if found || el.Name() != name {
 			return nil
@@ -257,7 +259,10 @@ func first[T any](ans *cimxml.Answer, name string, decode func(*cimxml.Element) 
 		found = err == nil
 		return err
 	})
-	return v, found, err
+	if err == nil && !found {
+		err = cim.Errorf(cim.ETransportFailure, "%s answered no %s", method, name)
+	}
+	return v, err
 }
 
 func (c *Client) with(obj *cim.Object) *cim.Object {
@@ -360,10 +365,7 @@ func (c *Client) GetObject(ctx context.Context, path string, flags cimom.Flags, 
 		if err != nil {
 			return nil, err
 		}
-		cls, found, err := first(ans, "CLASS", (*cimxml.Element).Class)
-		if err == nil && !found {
-			err = cim.Errorf(cim.ETransportFailure, "GetClass answered no CLASS")
-		}
+		cls, err := first(ans, "GetClass", "CLASS", (*cimxml.Element).Class)
 		if err != nil {
 			return nil, err
 		}
@@ -376,10 +378,7 @@ func (c *Client) GetObject(ctx context.Context, path string, flags cimom.Flags, 
 	if err != nil {
 		return nil, err
 	}
-	inst, found, err := first(ans, "INSTANCE", (*cimxml.Element).Instance)
-	if err == nil && !found {
-		err = cim.Errorf(cim.ETransportFailure, "GetInstance answered no INSTANCE")
-	}
+	inst, err := first(ans, "GetInstance", "INSTANCE", (*cimxml.Element).Instance)
 	if err != nil {
 		return nil, err
 	}
@@ -446,10 +445,7 @@ func (c *Client) PutInstance(ctx context.Context, inst *cim.Object, flags cimom.
 		if err != nil {
 			return "", err
 		}
-		p, found, err := first(ans, "INSTANCENAME", (*cimxml.Element).InstanceName)
-		if err == nil && !found {
-			err = cim.Errorf(cim.ETransportFailure, "CreateInstance answered no INSTANCENAME")
-		}
+		p, err := first(ans, "CreateInstance", "INSTANCENAME", (*cimxml.Element).InstanceName)
 		if err != nil {
 			return "", err
 		}
@@ -669,11 +665,7 @@ func (c *Client) GetQualifier(ctx context.Context, name string) (*cim.QualifierD
 	if err != nil {
 		return nil, err
 	}
-	d, found, err := first(ans, "QUALIFIER.DECLARATION", (*cimxml.Element).QualifierDecl)
-	if err == nil && !found {
-		err = cim.Errorf(cim.ETransportFailure, "GetQualifier answered no QUALIFIER.DECLARATION")
-	}
-	return d, err
+	return first(ans, "GetQualifier", "QUALIFIER.DECLARATION", (*cimxml.Element).QualifierDecl)
 }
 
 // PutQualifier writes a qualifier declaration (SetQualifier).

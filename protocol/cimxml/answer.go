@@ -321,14 +321,7 @@ func (e *Element) OutParam() (cim.Property, error) {
 	if !ok {
 		t = cim.TypeString
 	}
-	var vn *node
-	if len(n.kids) > 0 {
-		vn = n.kids[0]
-		if vn.name == "VALUE.ARRAY" {
-			t = t.ArrayOf()
-		}
-	}
-	v, err := valueOf(vn, t, false, 0)
+	v, t, err := firstValueOf(n, t)
 	if err != nil {
 		return cim.Property{}, cim.Errorf(cim.ETransportFailure, "out-parameter %s: %v", name, err)
 	}
