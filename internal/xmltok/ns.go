@@ -19,12 +19,6 @@ type Namespaces struct {
 
 type binding struct{ prefix, uri string }
 
-// Reset forgets every declaration, keeping the memory.
-func (ns *Namespaces) Reset() {
-	clear(ns.scope[:cap(ns.scope)])
-	ns.scope, ns.marks = ns.scope[:0], ns.marks[:0]
-}
-
 // Open takes the namespace declarations among the attributes of an
 // element that opens. It returns an error that wraps ErrUnsupported where
 // encoding/xml reads the element in its own way: an attribute given twice,
