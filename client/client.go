@@ -1,27 +1,815 @@
-// Package client connects to a CIMOM over CIM-XML and returns the same
-// cimom.Services interface as the in-process core, so that code written
-// against cimom runs against a remote wbemd (or another CIM-XML server)
-// unchanged — the counterpart of WMI's ConnectServer.
 package client
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
+	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/protocol/cimxml"
+	"github.com/wbemd/wbemd/wql"
 )
 
-// Options configure a connection: credentials, TLS trust, timeouts.
-type Options = cimxml.ClientOptions
+// Options configure a CIM-XML connection.
+type Options struct {
+	User, Password string
+	// CAFile names the PEM certificates that sign the server's; Insecure
+	// skips the check (a self-signed wbemd in tests).
+	CAFile   string
+	Insecure bool
+	Timeout  time.Duration // per request, answer included: an enumeration is read within it (default 5 min)
+	// MaxConns bounds the kept-alive connections (default 64).
+	MaxConns int
+	// Socket, when set, is a local socket to reach the server through
+	// (its peer credentials identify the caller; no password is sent).
+	Socket string
+	// ServerQueriesOnly makes ExecQuery return the server's refusal of a
+	// query instead of answering it with other operations (see
+	// refusedQuery): for measuring the server's own ExecQuery.
+	ServerQueriesOnly bool
+}
 
-// Connect connects to the CIMOM at url ("http://host:5988",
-// "https://host:5989") and namespace. A dead or refused server is
-// WBEM_E_TRANSPORT_FAILURE; a draining one WBEM_E_SHUTTING_DOWN; wrong
-// credentials WBEM_E_ACCESS_DENIED.
-func Connect(ctx context.Context, url, namespace string, opts Options) (cimom.Services, error) {
-	c, err := cimxml.Dial(ctx, url, namespace, opts)
+// Client is a cimom.Services over CIM-XML: code written against the
+// in-process core runs against a remote CIMOM unchanged, as WMI's
+// ConnectServer gives the same IWbemServices locally and remotely.
+type Client struct {
+	url  string
+	ns   string
+	opts Options
+	tr   *transport
+
+	mu      sync.Mutex
+	classes map[string]*cim.Object // folded name -> class, to complete instances
+
+	authOnce sync.Once
+	authz    string // the Authorization header
+}
+
+var _ cimom.Services = (*Client)(nil)
+
+// Dial connects to the CIMOM at url (http://host:5988 or https://...) and
+// namespace ns, and checks both by reading the namespace's __Namespace
+// class: a CIMOM that has no such class (OpenPegasus answers
+// CIM_ERR_NOT_FOUND) still proves the namespace exists, since a missing
+// namespace is CIM_ERR_INVALID_NAMESPACE. A dead or refused server is
+// WBEM_E_TRANSPORT_FAILURE.
+func Dial(ctx context.Context, url, ns string, opts Options) (*Client, error) {
+	tlsConf := &tls.Config{InsecureSkipVerify: opts.Insecure}
+	if opts.CAFile != "" {
+		pem, err := os.ReadFile(opts.CAFile)
+		if err != nil {
+			return nil, cim.Errorf(cim.ETransportFailure, "CA file: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, cim.Errorf(cim.ETransportFailure, "CA file %s holds no certificate", opts.CAFile)
+		}
+		tlsConf.RootCAs = pool
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 5 * time.Minute
+	}
+	if opts.MaxConns == 0 {
+		opts.MaxConns = 64
+	}
+	url = strings.TrimSuffix(url, "/")
+	tr, err := newTransport(url, tlsConf, opts.Socket, opts.MaxConns)
+	if err != nil {
+		return nil, cim.Errorf(cim.ETransportFailure, "%v", err)
+	}
+	c := &Client{url: url, ns: strings.Trim(strings.ReplaceAll(ns, "\\", "/"), "/"), opts: opts, tr: tr}
+	if _, err := c.GetObject(ctx, "__Namespace", 0, nil); err != nil {
+		if st := cim.StatusOf(err); st != cim.ENotFound && st != cim.EInvalidClass {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// appendRequest writes the HTTP request of a CIM-XML call with body, byte
+// for byte as net/http's Request.Write writes it: the request line, Host
+// and User-Agent, Content-Length, the other headers sorted by key, then the
+// body.
+func (c *Client) appendRequest(b *bytes.Buffer, method, object string, body []byte) {
+	b.Write(c.tr.head)
+	b.WriteString("Content-Length: ")
+	b.WriteString(strconv.Itoa(len(body)))
+	b.WriteString("\r\n")
+	if c.opts.Socket == "" {
+		b.WriteString("Authorization: ")
+		b.WriteString(c.authorization())
+		b.WriteString("\r\n")
+	}
+	b.WriteString("Cimmethod: ")
+	b.WriteString(headerValue(method))
+	b.WriteString("\r\nCimobject: ")
+	b.WriteString(headerValue(object))
+	b.WriteString("\r\nCimoperation: MethodCall\r\nCimprotocolversion: 1.0\r\nContent-Type: application/xml; charset=\"utf-8\"\r\n\r\n")
+	b.Write(body)
+}
+
+// headerValue is a header value as net/http writes it: new lines become
+// spaces, and white space around is dropped.
+func headerValue(v string) string {
+	if strings.ContainsAny(v, "\r\n") {
+		v = strings.NewReplacer("\n", " ", "\r", " ").Replace(v)
+	}
+	return textproto.TrimString(v)
+}
+
+// authorization returns the Basic credentials, encoded once.
+func (c *Client) authorization() string {
+	c.authOnce.Do(func() {
+		c.authz = headerValue("Basic " + base64.StdEncoding.EncodeToString([]byte(c.opts.User+":"+c.opts.Password)))
+	})
+	return c.authz
+}
+
+// Namespace returns the namespace of the connection.
+func (c *Client) Namespace() string { return c.ns }
+
+// call sends one intrinsic method and returns its answer, read up to its
+// results.
+func (c *Client) call(ctx context.Context, method string, params func(w *cimxml.RequestWriter)) (*cimxml.Answer, error) {
+	ans, _, err := c.send(ctx, method, nil, params)
+	return ans, err
+}
+
+// do sends one intrinsic method whose answer has no results to read.
+func (c *Client) do(ctx context.Context, method string, params func(w *cimxml.RequestWriter)) error {
+	ans, err := c.call(ctx, method, params)
+	if err != nil {
+		return err
+	}
+	return ans.Done()
+}
+
+// send sends one method call, intrinsic (target nil) or extrinsic on
+// target, and returns its answer, read up to its results, and what aborts
+// the exchange (closing the answer ends it too). The whole exchange,
+// answer included, has opts.Timeout.
+func (c *Client) send(ctx context.Context, method string, target *cim.ObjectPath, params func(w *cimxml.RequestWriter)) (*cimxml.Answer, context.CancelFunc, error) {
+	object := strings.ReplaceAll(c.ns, "/", "%2F")
+	if target != nil {
+		t := *target
+		t.Server, t.Namespace = "", ""
+		object = url.PathEscape(c.ns) + ":" + url.PathEscape(t.String())
+	}
+	w := cimxml.NewRequestWriter(c.ns, method, target)
+	defer w.Release()
+	if params != nil {
+		params(w)
+	}
+	wire := wires.Get().(*bytes.Buffer)
+	defer func() {
+		if wire.Cap() <= 1<<20 {
+			wire.Reset()
+			wires.Put(wire)
+		}
+	}()
+	c.appendRequest(wire, method, object, w.Bytes())
+	rctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	rsp, err := c.tr.roundTrip(rctx, wire.Bytes())
+	if err != nil {
+		cancel()
+		err = postError(c.url+"/cimom", err)
+		if ctx.Err() != nil {
+			return nil, nil, cim.Errorf(cim.ECallCancelled, "%v", err)
+		}
+		return nil, nil, cim.Errorf(cim.ETransportFailure, "%s: %v", c.url, err)
+	}
+	switch rsp.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized:
+		io.Copy(io.Discard, rsp.Body)
+		rsp.Body.Close()
+		cancel()
+		return nil, nil, cim.Errorf(cim.EAccessDenied, "%s refused the user name or password", c.url)
+	default:
+		text, _ := io.ReadAll(io.LimitReader(rsp.Body, 4096))
+		rsp.Body.Close()
+		cancel()
+		return nil, nil, cim.Errorf(cim.ETransportFailure, "%s answered HTTP %d (%s): %s", c.url, rsp.StatusCode, rsp.Header.Get("CIMError"), strings.TrimSpace(string(text)))
+	}
+	ans, err := cimxml.ReadAnswer(&answerBody{rsp.Body, cancel}, rsp.ContentLength, target == nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ans, cancel, nil
+}
+
+// wires hold the bytes of requests being sent, for reuse.
+var wires = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// answerBody is the body of an answer, which ends its exchange when
+// closed: the connection goes back first, then the exchange's context is
+// released.
+type answerBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *answerBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// each reads an answer to its end, calling f on each result; an error of
+// f ends it.
+func each(ans *cimxml.Answer, f func(*cimxml.Element) error) error {
+	for {
+		el, err := ans.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err == nil {
+			err = f(el)
+		}
+		if err != nil {
+			ans.Close()
+			return err
+		}
+	}
+}
+
+// first reads the answer to method to its end and returns its first
+// result named name, decoded; an answer without one is
+// WBEM_E_TRANSPORT_FAILURE.
+func first[T any](ans *cimxml.Answer, method, name string, decode func(*cimxml.Element) (T, error)) (v T, err error) {
+	found := false
+	err = each(ans, func(el *cimxml.Element) error {
+		if found || el.Name() != name {
+			return nil
+		}
+		v, err = decode(el)
+		found = err == nil
+		return err
+	})
+	if err == nil && !found {
+		err = cim.Errorf(cim.ETransportFailure, "%s answered no %s", method, name)
+	}
+	return v, err
+}
+
+func (c *Client) with(obj *cim.Object) *cim.Object {
+	if obj != nil && obj.Namespace == "" {
+		obj.Namespace = c.ns
+	}
+	return obj
+}
+
+// complete gives a decoded instance what CIM-XML leaves out without
+// IncludeQualifiers: its class's property qualifiers (Key among them, so
+// that its path is known), derivation and origins. The class is read once
+// per connection.
+func (c *Client) complete(ctx context.Context, inst *cim.Object) (*cim.Object, error) {
+	c.mu.Lock()
+	cls := c.classes[cim.Fold(inst.Class)]
+	c.mu.Unlock()
+	if cls == nil {
+		o, err := c.GetObject(ctx, inst.Class, 0, nil)
+		if err != nil {
+			return nil, err
+		}
+		cls = o
+		c.mu.Lock()
+		if c.classes == nil {
+			c.classes = map[string]*cim.Object{}
+		}
+		c.classes[cim.Fold(inst.Class)] = cls
+		c.mu.Unlock()
+	}
+	out, err := cls.SpawnInstance()
 	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	for _, p := range inst.Properties {
+		if dst, ok := out.Property(p.Name); ok {
+			if v, err := cim.Convert(p.Value, dst.Type); err == nil {
+				dst.Value = v
+			}
+		}
+	}
+	out.Namespace = c.ns
+	return out, nil
+}
+
+func boolParam(w *cimxml.RequestWriter, name string, v bool) {
+	w.Markup(`<IPARAMVALUE NAME="` + name + `"><VALUE>`)
+	if v {
+		w.Markup("TRUE")
+	} else {
+		w.Markup("FALSE")
+	}
+	w.Markup("</VALUE></IPARAMVALUE>")
+}
+
+func classNameParam(w *cimxml.RequestWriter, name, class string) {
+	w.Markup(`<IPARAMVALUE NAME="` + name + `"><CLASSNAME`)
+	w.Attr("NAME", class)
+	w.Markup("></CLASSNAME></IPARAMVALUE>")
+}
+
+func stringParam(w *cimxml.RequestWriter, name, v string) {
+	w.Markup(`<IPARAMVALUE NAME="` + name + `"><VALUE>`)
+	w.Text(v)
+	w.Markup("</VALUE></IPARAMVALUE>")
+}
+
+func instanceNameParam(w *cimxml.RequestWriter, name string, p *cim.ObjectPath) {
+	w.Markup(`<IPARAMVALUE NAME="` + name + `">`)
+	w.InstanceName(p)
+	w.Markup("</IPARAMVALUE>")
+}
+
+// OpenNamespace connects to a child namespace, or with a leading "/" an
+// absolute one.
+func (c *Client) OpenNamespace(ctx context.Context, ns string, flags cimom.Flags, wctx *cimom.Context) (cimom.Services, error) {
+	target := c.ns + "/" + ns
+	if strings.HasPrefix(ns, "/") {
+		target = ns
+	}
+	return Dial(ctx, c.url, target, c.opts)
+}
+
+// GetObject reads a class (GetClass) or an instance (GetInstance).
+func (c *Client) GetObject(ctx context.Context, path string, flags cimom.Flags, wctx *cimom.Context) (*cim.Object, error) {
+	if path == "" {
+		return &cim.Object{Genus: cim.GenusClass}, nil
+	}
+	p, err := cim.ParsePath(path)
+	if err != nil {
+		return nil, err
+	}
+	if p.IsClass() {
+		ans, err := c.call(ctx, "GetClass", func(w *cimxml.RequestWriter) {
+			classNameParam(w, "ClassName", p.Class)
+			boolParam(w, "LocalOnly", false)
+			boolParam(w, "IncludeQualifiers", true)
+			boolParam(w, "IncludeClassOrigin", true)
+		})
+		if err != nil {
+			return nil, err
+		}
+		cls, err := first(ans, "GetClass", "CLASS", (*cimxml.Element).Class)
+		if err != nil {
+			return nil, err
+		}
+		return c.with(cls), nil
+	}
+	ans, err := c.call(ctx, "GetInstance", func(w *cimxml.RequestWriter) {
+		instanceNameParam(w, "InstanceName", p)
+		boolParam(w, "IncludeClassOrigin", true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	inst, err := first(ans, "GetInstance", "INSTANCE", (*cimxml.Element).Instance)
+	if err != nil {
+		return nil, err
+	}
+	return c.complete(ctx, inst)
+}
+
+// PutClass creates (CreateClass) or updates (ModifyClass) a class.
+func (c *Client) PutClass(ctx context.Context, class *cim.Object, flags cimom.Flags, wctx *cimom.Context) error {
+	send := func(method, param string) error {
+		return c.do(ctx, method, func(w *cimxml.RequestWriter) {
+			w.Markup(`<IPARAMVALUE NAME="` + param + `">`)
+			w.Class(class.LocalDefinition())
+			w.Markup("</IPARAMVALUE>")
+		})
+	}
+	switch {
+	case flags&cimom.FlagUpdateOnly != 0:
+		return send("ModifyClass", "ModifiedClass")
+	case flags&cimom.FlagCreateOnly != 0:
+		return send("CreateClass", "NewClass")
+	}
+	err := send("CreateClass", "NewClass")
+	if cim.StatusOf(err) == cim.EAlreadyExists {
+		err = send("ModifyClass", "ModifiedClass")
+	}
+	return err
+}
+
+// DeleteClass deletes a class (DSP0200: a class with subclasses or
+// instances is refused).
+func (c *Client) DeleteClass(ctx context.Context, class string, flags cimom.Flags, wctx *cimom.Context) error {
+	return c.do(ctx, "DeleteClass", func(w *cimxml.RequestWriter) { classNameParam(w, "ClassName", class) })
+}
+
+// CreateClassEnum enumerates subclasses (EnumerateClasses).
+func (c *Client) CreateClassEnum(ctx context.Context, superclass string, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
+	ans, abort, err := c.send(ctx, "EnumerateClasses", nil, func(w *cimxml.RequestWriter) {
+		if superclass != "" {
+			classNameParam(w, "ClassName", superclass)
+		}
+		boolParam(w, "DeepInheritance", flags&cimom.FlagShallow == 0)
+		boolParam(w, "LocalOnly", false)
+		boolParam(w, "IncludeQualifiers", true)
+		boolParam(w, "IncludeClassOrigin", true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.results(ctx, ans, abort, flags, func(_ context.Context, k *cimxml.Element) (*cim.Object, error) {
+		cls, err := k.Class()
+		return c.with(cls), err
+	}), nil
+}
+
+// PutInstance creates (CreateInstance) or updates (ModifyInstance) an
+// instance; a __PUT_EXT_PROPERTIES list becomes the PropertyList.
+func (c *Client) PutInstance(ctx context.Context, inst *cim.Object, flags cimom.Flags, wctx *cimom.Context) (string, error) {
+	opts, err := cimom.PutOptionsOf(flags, wctx)
+	if err != nil {
+		return "", err
+	}
+	create := func() (string, error) {
+		ans, err := c.call(ctx, "CreateInstance", func(w *cimxml.RequestWriter) {
+			w.Markup(`<IPARAMVALUE NAME="NewInstance">`)
+			w.Instance(inst)
+			w.Markup("</IPARAMVALUE>")
+		})
+		if err != nil {
+			return "", err
+		}
+		p, err := first(ans, "CreateInstance", "INSTANCENAME", (*cimxml.Element).InstanceName)
+		if err != nil {
+			return "", err
+		}
+		return p.RelPath(), nil
+	}
+	modify := func() (string, error) {
+		p, err := inst.ObjectPath()
+		if err != nil {
+			return "", err
+		}
+		p.Namespace, p.Server = "", ""
+		list := opts.Properties
+		err = c.do(ctx, "ModifyInstance", func(w *cimxml.RequestWriter) {
+			w.Markup(`<IPARAMVALUE NAME="ModifiedInstance"><VALUE.NAMEDINSTANCE>`)
+			w.InstanceName(p)
+			w.Instance(inst)
+			w.Markup("</VALUE.NAMEDINSTANCE></IPARAMVALUE>")
+			if list != nil {
+				w.Markup(`<IPARAMVALUE NAME="PropertyList"><VALUE.ARRAY>`)
+				for _, n := range list {
+					w.Markup("<VALUE>")
+					w.Text(n)
+					w.Markup("</VALUE>")
+				}
+				w.Markup("</VALUE.ARRAY></IPARAMVALUE>")
+			}
+		})
+		return p.RelPath(), err
+	}
+	switch opts.Mode {
+	case cimom.CreateOnly:
+		return create()
+	case cimom.UpdateOnly:
+		return modify()
+	}
+	path, err := create()
+	if cim.StatusOf(err) == cim.EAlreadyExists {
+		return modify()
+	}
+	return path, err
+}
+
+// DeleteInstance deletes an instance.
+func (c *Client) DeleteInstance(ctx context.Context, path string, flags cimom.Flags, wctx *cimom.Context) error {
+	p, err := cim.ParsePath(path)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, "DeleteInstance", func(w *cimxml.RequestWriter) { instanceNameParam(w, "InstanceName", p) })
+}
+
+// CreateInstanceEnum enumerates instances (EnumerateInstances).
+func (c *Client) CreateInstanceEnum(ctx context.Context, class string, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
+	ans, abort, err := c.send(ctx, "EnumerateInstances", nil, func(w *cimxml.RequestWriter) {
+		classNameParam(w, "ClassName", class)
+		boolParam(w, "DeepInheritance", true)
+		boolParam(w, "IncludeClassOrigin", true)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.results(ctx, ans, abort, flags, func(ctx context.Context, k *cimxml.Element) (*cim.Object, error) {
+		in := k.Kid("INSTANCE")
+		if in == nil {
+			return nil, nil
+		}
+		inst, err := in.Instance()
+		if err != nil {
+			return nil, err
+		}
+		if flags&cimom.FlagShallow != 0 && !cim.EqualFold(inst.Class, class) {
+			return nil, nil
+		}
+		return c.complete(ctx, inst)
+	}), nil
+}
+
+// object decodes a VALUE.OBJECTWITHPATH result; nil when it holds neither
+// an instance nor a class.
+func (c *Client) object(ctx context.Context, k *cimxml.Element) (*cim.Object, error) {
+	if in := k.Kid("INSTANCE"); in != nil {
+		inst, err := in.Instance()
+		if err != nil {
+			return nil, err
+		}
+		return c.complete(ctx, inst)
+	} else if cn := k.Kid("CLASS"); cn != nil {
+		cls, err := cn.Class()
+		if err != nil {
+			return nil, err
+		}
+		return c.with(cls), nil
+	}
+	return nil, nil
+}
+
+// ExecQuery runs a query (ExecQuery).
+func (c *Client) ExecQuery(ctx context.Context, language, query string, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
+	ans, abort, err := c.send(ctx, "ExecQuery", nil, func(w *cimxml.RequestWriter) {
+		stringParam(w, "QueryLanguage", language)
+		stringParam(w, "Query", query)
+	})
+	if err != nil {
+		if c.opts.ServerQueriesOnly {
+			return nil, err
+		}
+		switch q := refusedQuery(language, query, err).(type) {
+		case *wql.Assoc:
+			return c.Associators(ctx, q, flags, wctx)
+		case *wql.Select:
+			return c.selectByEnumeration(ctx, q, flags, wctx)
+		}
+		return nil, err
+	}
+	return c.results(ctx, ans, abort, flags, c.object), nil
+}
+
+// refusedQuery returns a WQL query that the server refused to run
+// (CIM_ERR_NOT_SUPPORTED, as OpenPegasus answers for classes without a
+// query provider, or CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED) when the client
+// can answer it the same with other operations: ASSOCIATORS OF and
+// REFERENCES OF through Associators and References, unless they ask for
+// what those cannot say (KeysOnly, ClassDefsOnly, SchemaOnly, required
+// qualifiers); a data query by enumerating its class. It returns nil
+// otherwise.
+func refusedQuery(language, query string, err error) wql.Query {
+	if st := cim.StatusOf(err); (st != cim.ENotSupported && st != cim.EInvalidQueryType) || !strings.EqualFold(language, "WQL") {
+		return nil
+	}
+	q, perr := wql.Parse(query)
+	if perr != nil {
+		return nil
+	}
+	switch q := q.(type) {
+	case *wql.Assoc:
+		if q.KeysOnly || q.ClassDefsOnly || q.SchemaOnly || q.RequiredQualifier != "" || q.RequiredAssocQualifier != "" {
+			return nil
+		}
+	case *wql.Select:
+		if q.Meta || q.Within != 0 || q.Group != nil {
+			return nil
+		}
+	}
+	return q
+}
+
+// selectByEnumeration answers a data query on the client: the class's
+// instances (its subclasses' included), checked and filtered by the same
+// wql rules as wbemd's ExecQuery.
+func (c *Client) selectByEnumeration(ctx context.Context, q *wql.Select, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
+	cls, err := c.GetObject(ctx, q.From, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := wql.Check(q, cls); err != nil {
+		return nil, err.(*wql.Error).CIMError()
+	}
+	e, err := c.CreateInstanceEnum(ctx, q.From, cimom.FlagForwardOnly, wctx)
+	if err != nil {
+		return nil, err
+	}
+	closeEnum := func() { e.Close() }
+	return stream(ctx, flags, func(yield func(*cim.Object, error) bool) {
+		for inst, err := range cimom.All(ctx, e) {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if wql.Match(q.Where, inst) && !yield(wql.Project(inst, q), nil) {
+				return
+			}
+		}
+	}, closeEnum, closeEnum), nil
+}
+
+// Associators runs Associators or References.
+func (c *Client) Associators(ctx context.Context, q *wql.Assoc, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
+	p, err := cim.ParsePath(q.Path)
+	if err != nil {
+		return nil, err
+	}
+	method := "Associators"
+	if q.References {
+		method = "References"
+	}
+	ans, abort, err := c.send(ctx, method, nil, func(w *cimxml.RequestWriter) {
+		w.Markup(`<IPARAMVALUE NAME="ObjectName">`)
+		w.ObjectPath(&cim.ObjectPath{Class: p.Class, Keys: p.Keys, Singleton: p.Singleton})
+		w.Markup("</IPARAMVALUE>")
+		for name, v := range map[string]string{"AssocClass": q.AssocClass, "ResultClass": q.ResultClass, "Role": q.Role, "ResultRole": q.ResultRole} {
+			if v != "" {
+				if strings.HasSuffix(name, "Class") {
+					classNameParam(w, name, v)
+				} else {
+					stringParam(w, name, v)
+				}
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.results(ctx, ans, abort, flags, c.object), nil
+}
+
+// ExplainQuery is not part of CIM-XML.
+func (c *Client) ExplainQuery(ctx context.Context, query string, wctx *cimom.Context) (string, error) {
+	return "", cim.Errorf(cim.ENotSupported, "query plans are not part of CIM-XML")
+}
+
+// GetQualifier reads a qualifier declaration.
+func (c *Client) GetQualifier(ctx context.Context, name string) (*cim.QualifierDecl, error) {
+	ans, err := c.call(ctx, "GetQualifier", func(w *cimxml.RequestWriter) { stringParam(w, "QualifierName", name) })
+	if err != nil {
+		return nil, err
+	}
+	return first(ans, "GetQualifier", "QUALIFIER.DECLARATION", (*cimxml.Element).QualifierDecl)
+}
+
+// PutQualifier writes a qualifier declaration (SetQualifier).
+func (c *Client) PutQualifier(ctx context.Context, decl *cim.QualifierDecl, flags cimom.Flags) error {
+	return c.do(ctx, "SetQualifier", func(w *cimxml.RequestWriter) {
+		w.Markup(`<IPARAMVALUE NAME="QualifierDeclaration">`)
+		w.QualifierDecl(decl)
+		w.Markup("</IPARAMVALUE>")
+	})
+}
+
+// DeleteQualifier deletes a qualifier declaration.
+func (c *Client) DeleteQualifier(ctx context.Context, name string) error {
+	return c.do(ctx, "DeleteQualifier", func(w *cimxml.RequestWriter) { stringParam(w, "QualifierName", name) })
+}
+
+// EnumQualifiers reads every qualifier declaration.
+func (c *Client) EnumQualifiers(ctx context.Context) ([]*cim.QualifierDecl, error) {
+	ans, err := c.call(ctx, "EnumerateQualifiers", nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []*cim.QualifierDecl
+	err = each(ans, func(k *cimxml.Element) error {
+		d, err := k.QualifierDecl()
+		out = append(out, d)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func async(flags cimom.Flags) bool { return flags&cimom.FlagReturnImmediately != 0 }
+
+// GetObjectCall is GetObject with a call result.
+func (c *Client) GetObjectCall(ctx context.Context, path string, flags cimom.Flags, wctx *cimom.Context) (*cimom.CallResult, error) {
+	return cimom.StartCall(ctx, async(flags), func(ctx context.Context) (string, *cim.Object, error) {
+		o, err := c.GetObject(ctx, path, flags&^cimom.FlagReturnImmediately, wctx)
+		return "", o, err
+	}), nil
+}
+
+// PutClassCall is PutClass with a call result.
+func (c *Client) PutClassCall(ctx context.Context, class *cim.Object, flags cimom.Flags, wctx *cimom.Context) (*cimom.CallResult, error) {
+	return cimom.StartCall(ctx, async(flags), func(ctx context.Context) (string, *cim.Object, error) {
+		return "", nil, c.PutClass(ctx, class, flags&^cimom.FlagReturnImmediately, wctx)
+	}), nil
+}
+
+// DeleteClassCall is DeleteClass with a call result.
+func (c *Client) DeleteClassCall(ctx context.Context, class string, flags cimom.Flags, wctx *cimom.Context) (*cimom.CallResult, error) {
+	return cimom.StartCall(ctx, async(flags), func(ctx context.Context) (string, *cim.Object, error) {
+		return "", nil, c.DeleteClass(ctx, class, flags&^cimom.FlagReturnImmediately, wctx)
+	}), nil
+}
+
+// PutInstanceCall is PutInstance with a call result.
+func (c *Client) PutInstanceCall(ctx context.Context, inst *cim.Object, flags cimom.Flags, wctx *cimom.Context) (*cimom.CallResult, error) {
+	return cimom.StartCall(ctx, async(flags), func(ctx context.Context) (string, *cim.Object, error) {
+		p, err := c.PutInstance(ctx, inst, flags&^cimom.FlagReturnImmediately, wctx)
+		return p, nil, err
+	}), nil
+}
+
+// DeleteInstanceCall is DeleteInstance with a call result.
+func (c *Client) DeleteInstanceCall(ctx context.Context, path string, flags cimom.Flags, wctx *cimom.Context) (*cimom.CallResult, error) {
+	return cimom.StartCall(ctx, async(flags), func(ctx context.Context) (string, *cim.Object, error) {
+		return "", nil, c.DeleteInstance(ctx, path, flags&^cimom.FlagReturnImmediately, wctx)
+	}), nil
+}
+
+var errNoSecurityOverCIMXML = errors.New("namespace security descriptors are not part of CIM-XML")
+
+// GetSD is not part of CIM-XML.
+func (c *Client) GetSD(ctx context.Context) (*cimom.SecurityDescriptor, error) {
+	return nil, &cim.Error{Status: cim.ENotSupported, Description: errNoSecurityOverCIMXML.Error()}
+}
+
+// SetSD is not part of CIM-XML.
+func (c *Client) SetSD(ctx context.Context, sd *cimom.SecurityDescriptor) error {
+	return &cim.Error{Status: cim.ENotSupported, Description: errNoSecurityOverCIMXML.Error()}
+}
+
+// GetCallerAccessRights is not part of CIM-XML.
+func (c *Client) GetCallerAccessRights(ctx context.Context) (cimom.Rights, error) {
+	out, err := c.ExecMethod(ctx, "__SystemSecurity", "GetCallerAccessRights", nil, 0, nil)
+	if err != nil {
+		return 0, err
+	}
+	v, _ := out.Get("Rights")
+	r, ok := v.V.(int32)
+	if !ok {
+		return 0, cim.Errorf(cim.ETransportFailure, "GetCallerAccessRights answered no Rights")
+	}
+	return cimom.Rights(r), nil
+}
+
+// ExecMethod calls an extrinsic method (METHODCALL) on path. The
+// out-parameters come back typed by their PARAMTYPE.
+func (c *Client) ExecMethod(ctx context.Context, path, method string, in *cim.Object, flags cimom.Flags, wctx *cimom.Context) (*cim.Object, error) {
+	if flags != 0 {
+		return nil, cim.Errorf(cim.EInvalidParameter, "flags %#x are not valid for ExecMethod", uint32(flags)).WithParam("lFlags")
+	}
+	target, err := cim.ParsePath(path)
+	if err != nil {
+		return nil, err
+	}
+	ans, _, err := c.send(ctx, method, target, func(w *cimxml.RequestWriter) {
+		if in == nil {
+			return
+		}
+		for i := range in.Properties {
+			p := &in.Properties[i]
+			if strings.HasPrefix(p.Name, "__") || p.Value.IsNull() {
+				continue
+			}
+			w.ParamValue(p)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &cim.Object{Genus: cim.GenusInstance, Class: cimom.ParametersClass}
+	err = each(ans, func(k *cimxml.Element) error {
+		if k.Name() != "PARAMVALUE" && k.Name() != "RETURNVALUE" {
+			return nil
+		}
+		p, err := k.OutParam()
+		out.Properties = append(out.Properties, p)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ExecMethodCall is ExecMethod with a call result.
+func (c *Client) ExecMethodCall(ctx context.Context, path, method string, in *cim.Object, flags cimom.Flags, wctx *cimom.Context) (*cimom.CallResult, error) {
+	return cimom.StartCall(ctx, async(flags), func(ctx context.Context) (string, *cim.Object, error) {
+		o, err := c.ExecMethod(ctx, path, method, in, flags&^cimom.FlagReturnImmediately, wctx)
+		return "", o, err
+	}), nil
 }

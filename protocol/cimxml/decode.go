@@ -303,6 +303,21 @@ func embeddedOf(text string, depth int) (*cim.Object, error) {
 	return nil, requestError("an embedded object is an INSTANCE or a CLASS, not %s", root.name)
 }
 
+// firstValueOf decodes the first child of n, a value of type t (an array
+// of t when it is a VALUE.ARRAY), as QUALIFIER and PARAMVALUE hold it; it
+// returns the type the value was decoded as.
+func firstValueOf(n *node, t cim.Type) (cim.Value, cim.Type, error) {
+	var vn *node
+	if len(n.kids) > 0 {
+		vn = n.kids[0]
+		if vn.name == "VALUE.ARRAY" {
+			t = t.ArrayOf()
+		}
+	}
+	v, err := valueOf(vn, t, false, 0)
+	return v, t, err
+}
+
 // qualifierOf decodes a QUALIFIER.
 func qualifierOf(n *node) (cim.Qualifier, error) {
 	name, err := nameAttr(n, "NAME")
@@ -313,14 +328,7 @@ func qualifierOf(n *node) (cim.Qualifier, error) {
 	if err != nil {
 		return cim.Qualifier{}, err
 	}
-	var vn *node
-	if len(n.kids) > 0 {
-		vn = n.kids[0]
-		if vn.name == "VALUE.ARRAY" {
-			t = t.ArrayOf()
-		}
-	}
-	v, err := valueOf(vn, t, false, 0)
+	v, _, err := firstValueOf(n, t)
 	if err != nil {
 		return cim.Qualifier{}, err
 	}

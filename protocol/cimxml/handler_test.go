@@ -25,24 +25,6 @@ import (
 // administrator.
 func server(t *testing.T) string { return benchServer(t) }
 
-// spinProvider serves Sample_Disk.Spin(Up): ReturnValue 1 when Up is
-// TRUE, 0 when FALSE, CIM_ERR_INVALID_PARAMETER when NULL.
-type spinProvider struct{}
-
-func (spinProvider) Name() string { return "SpinProv" }
-func (spinProvider) ExecMethod(_ context.Context, _ string, _ *cim.ObjectPath, _ *cim.Method, in *cim.Object, _ *cimom.Context) (*cim.Object, error) {
-	up, _ := in.Get("Up")
-	if up.IsNull() {
-		return nil, cim.Errorf(cim.EInvalidMethodParameters, "Up is needed")
-	}
-	rv := uint32(0)
-	if up.V.(bool) {
-		rv = 1
-	}
-	return &cim.Object{Genus: cim.GenusInstance, Class: cimom.ParametersClass, Properties: []cim.Property{
-		{Name: cimom.ReturnValue, Type: cim.TypeUint32, Value: cim.Value{Type: cim.TypeUint32, V: rv}}}}, nil
-}
-
 // benchServer is server for tests and benchmarks alike.
 func benchServer(t testing.TB) string {
 	t.Helper()
@@ -56,7 +38,7 @@ func benchServer(t testing.TB) string {
 func benchHandler(t testing.TB) http.Handler {
 	t.Helper()
 	om := testdata.SampleCIMOM(t)
-	if err := om.RegisterMethodProvider("root/sample", "Sample_Disk", spinProvider{}); err != nil {
+	if err := om.RegisterMethodProvider("root/sample", "Sample_Disk", testdata.SpinProvider{}); err != nil {
 		t.Fatal(err)
 	}
 	h := &Handler{Connector: om, Host: "localhost"}

@@ -1,6 +1,8 @@
 // Package cimxml is wbemd's CIM-XML front door (DMTF DSP0200 operations
 // over HTTP, DSP0201 encoding): it decodes a request, calls cimom, and
-// encodes the answer. It re-checks no repository rule: cimom does.
+// encodes the answer. It re-checks no repository rule: cimom does. It
+// also holds the codec of the client (package client): RequestWriter
+// writes a method call, ReadAnswer reads the answer as it arrives.
 package cimxml
 
 import (

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/wbemd/wbemd/internal/xmltok"
 )
 
 // FuzzDecodeEnvelope feeds arbitrary bytes to the SOAP decoder and to the
@@ -82,7 +84,8 @@ func TestParseFast(t *testing.T) {
 	for _, doc := range []string{get,
 		`<Envelope xmlns="http://www.w3.org/2003/05/soap-envelope"><Header/><Body><Pull xmlns="` + nsWSEN + `"><EnumerationContext>x</EnumerationContext></Pull></Body></Envelope>`,
 		"<a x='1' y=\"2\">t\u00e9xt<b/>more</a>\n",
-		`<a x="` + strings.Repeat("v", substringMax) + `"><b>` + strings.Repeat("t", substringMax) + `</b></a>`, // past substringMax: values are copies
+		"<a><![CDATA[x]]>\r\n</a>",
+		`<a x="` + strings.Repeat("v", xmltok.ShareLimit) + `"><b>` + strings.Repeat("t", xmltok.ShareLimit) + `</b></a>`, // past xmltok.ShareLimit: values are copies
 	} {
 		fast, err := parseFast([]byte(doc))
 		if err != nil {
@@ -97,7 +100,7 @@ func TestParseFast(t *testing.T) {
 			t.Errorf("trees differ:\nfast %s\nslow %s", a, b)
 		}
 	}
-	for _, doc := range []string{`<!DOCTYPE a><a/>`, `<a><![CDATA[x]]></a>`, `<a>&nbsp;</a>`, `<p:a/>`, "<a>\r\n</a>", `<a b="1" b="2"/>`, `<a></b>`, `<a/><b/>`, "\ufeff<a/>", `<?xml version="1.0" encoding="ISO-8859-1"?><a/>`} {
+	for _, doc := range []string{`<!DOCTYPE a><a/>`, `<a>&nbsp;</a>`, `<p:a/>`, `<a b="1" b="2"/>`, `<a></b>`, `<a/><b/>`, "\ufeff<a/>", `<?xml version="1.0" encoding="ISO-8859-1"?><a/>`} {
 		if _, err := parseFast([]byte(doc)); err == nil {
 			t.Errorf("fast tokenizer accepted %q", doc)
 		}

@@ -26,7 +26,6 @@ const (
 	nsWSManF   = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
 	nsXSI      = "http://www.w3.org/2001/XMLSchema-instance"
 	nsCIM      = "http://schemas.dmtf.org/wbem/wscim/1/common"
-	nsXML      = "http://www.w3.org/XML/1998/namespace"
 	anonymous  = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
 	dialectWQL = "http://schemas.microsoft.com/wbem/wsman/1/WQL"
 	dialectSel = "http://schemas.dmtf.org/wbem/wsman/1/wsman/SelectorFilter"

@@ -1,4 +1,4 @@
-package cimxml
+package client
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/internal/testdata"
+	"github.com/wbemd/wbemd/protocol/cimxml"
 	"github.com/wbemd/wbemd/wql"
 )
 
@@ -21,22 +22,22 @@ import (
 // HTTP: the same Services calls as in-process, the same answers and
 // statuses.
 func TestClient(t *testing.T) {
-	url := server(t)
+	url := sampleServer(t)
 	ctx := context.Background()
-	if _, err := Dial(ctx, url, "root/sample", ClientOptions{User: "admin", Password: "wrong"}); cim.StatusOf(err) != cim.EAccessDenied {
+	if _, err := Dial(ctx, url, "root/sample", Options{User: "admin", Password: "wrong"}); cim.StatusOf(err) != cim.EAccessDenied {
 		t.Errorf("wrong password: %v", err)
 	}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := "http://" + ln.Addr().String()
 	ln.Close()
-	if _, err := Dial(ctx, dead, "root/sample", ClientOptions{}); cim.StatusOf(err) != cim.ETransportFailure {
+	if _, err := Dial(ctx, dead, "root/sample", Options{}); cim.StatusOf(err) != cim.ETransportFailure {
 		t.Errorf("dead server: %v", err)
 	}
-	if _, err := Dial(ctx, url, "root/nope", ClientOptions{User: "admin", Password: "pw"}); cim.StatusOf(err) != cim.EInvalidNamespace {
+	if _, err := Dial(ctx, url, "root/nope", Options{User: "admin", Password: "pw"}); cim.StatusOf(err) != cim.EInvalidNamespace {
 		t.Errorf("missing namespace: %v", err)
 	}
 	var svc cimom.Services
-	svc, err := Dial(ctx, url, "root/sample", ClientOptions{User: "admin", Password: "pw"})
+	svc, err := Dial(ctx, url, "root/sample", Options{User: "admin", Password: "pw"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,9 +171,9 @@ func TestClientDraining(t *testing.T) {
 	om := testdata.SampleCIMOM(t)
 	spin := blockingSpin{entered: make(chan struct{}), release: make(chan struct{})}
 	om.RegisterMethodProvider("root/sample", "Sample_Disk", spin)
-	srv := httptest.NewServer(behind(&Handler{Connector: om}, asRoot))
+	srv := httptest.NewServer(behind(&cimxml.Handler{Connector: om}, asRoot))
 	defer srv.Close()
-	svc, err := Dial(ctx, srv.URL, "root/sample", ClientOptions{})
+	svc, err := Dial(ctx, srv.URL, "root/sample", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +213,7 @@ func TestClientDraining(t *testing.T) {
 // connects. A missing namespace still fails.
 func TestDialWithoutNamespaceClass(t *testing.T) {
 	om := testdata.SampleCIMOM(t)
-	real := behind(&Handler{Connector: om}, asRoot)
+	real := behind(&cimxml.Handler{Connector: om}, asRoot)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		// In root/sample, which exists, there is no __Namespace class.
@@ -227,14 +228,14 @@ func TestDialWithoutNamespaceClass(t *testing.T) {
 	}))
 	defer srv.Close()
 	ctx := context.Background()
-	c, err := Dial(ctx, srv.URL, "root/sample", ClientOptions{})
+	c, err := Dial(ctx, srv.URL, "root/sample", Options{})
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
 	if _, err := c.GetObject(ctx, `Sample_Disk.Name="sda"`, 0, nil); err != nil {
 		t.Errorf("after Dial: %v", err)
 	}
-	if _, err := Dial(ctx, srv.URL, "root/nope", ClientOptions{}); cim.StatusOf(err) != cim.EInvalidNamespace {
+	if _, err := Dial(ctx, srv.URL, "root/nope", Options{}); cim.StatusOf(err) != cim.EInvalidNamespace {
 		t.Errorf("missing namespace: %v", err)
 	}
 }
@@ -247,7 +248,7 @@ func TestDialWithoutNamespaceClass(t *testing.T) {
 // operations cannot say (KeysOnly here) keeps the server's error.
 func TestQueryWithoutExecQuery(t *testing.T) {
 	om := testdata.SampleCIMOM(t)
-	real := behind(&Handler{Connector: om}, asRoot)
+	real := behind(&cimxml.Handler{Connector: om}, asRoot)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("CIMMethod") == "ExecQuery" {
 			w.Header().Set("Content-Type", "application/xml; charset=utf-8")
@@ -259,7 +260,7 @@ func TestQueryWithoutExecQuery(t *testing.T) {
 	}))
 	defer srv.Close()
 	ctx := context.Background()
-	c, err := Dial(ctx, srv.URL, "root/sample", ClientOptions{})
+	c, err := Dial(ctx, srv.URL, "root/sample", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +302,7 @@ func TestQueryWithoutExecQuery(t *testing.T) {
 	if _, err := c.ExecQuery(ctx, "WQL", `SELECT Nope FROM Sample_Disk`, 0, nil); cim.StatusOf(err) != cim.EInvalidQuery {
 		t.Errorf("SELECT of an unknown property: %v", err)
 	}
-	strict, err := Dial(ctx, srv.URL, "root/sample", ClientOptions{ServerQueriesOnly: true})
+	strict, err := Dial(ctx, srv.URL, "root/sample", Options{ServerQueriesOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package cimxml
+package client
 
 import (
 	"bufio"
@@ -204,7 +204,7 @@ func TestRequestWire(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cl := &Client{url: c.url, tr: tr, opts: ClientOptions{User: c.user, Password: "pw:x", Socket: c.socket}}
+		cl := &Client{url: c.url, tr: tr, opts: Options{User: c.user, Password: "pw:x", Socket: c.socket}}
 		body := []byte("<CIM>body</CIM>")
 		var got bytes.Buffer
 		cl.appendRequest(&got, c.method, c.object, body)

@@ -1,4 +1,4 @@
-package cimxml
+package client
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/internal/httpstack"
 	"github.com/wbemd/wbemd/internal/testdata"
+	"github.com/wbemd/wbemd/protocol/cimxml"
 	"github.com/wbemd/wbemd/wql"
 )
 
@@ -98,15 +99,15 @@ func clientCalls(ctx context.Context, c *Client) []error {
 // are wbemd's own answers to the same calls.
 func FuzzClientAnswer(f *testing.F) {
 	om := testdata.SampleCIMOM(f)
-	if err := om.RegisterMethodProvider("root/sample", "Sample_Disk", spinProvider{}); err != nil {
+	if err := om.RegisterMethodProvider("root/sample", "Sample_Disk", testdata.SpinProvider{}); err != nil {
 		f.Fatal(err)
 	}
-	h := &Handler{Connector: om}
+	h := &cimxml.Handler{Connector: om}
 	as := &answerServer{real: (&httpstack.Stack{Auth: asRoot, MaxRequest: 1 << 20}).Serve(h.Door(), h)}
 	srv := httptest.NewServer(as)
 	f.Cleanup(srv.Close)
 	ctx := context.Background()
-	c, err := Dial(ctx, srv.URL, "root/sample", ClientOptions{User: "u", Password: "p", Timeout: 10 * time.Second})
+	c, err := Dial(ctx, srv.URL, "root/sample", Options{User: "u", Password: "p", Timeout: 10 * time.Second})
 	if err != nil {
 		f.Fatal(err)
 	}

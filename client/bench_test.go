@@ -1,4 +1,4 @@
-package cimxml
+package client
 
 import (
 	"context"
@@ -20,9 +20,9 @@ import (
 // BenchmarkGetInstanceHTTP measures GetInstance through the CIM-XML
 // client and handler over real HTTP keep-alive connections, 8 at a time.
 func BenchmarkGetInstanceHTTP(b *testing.B) {
-	url := benchServer(b)
+	url := sampleServer(b)
 	ctx := context.Background()
-	c, err := Dial(ctx, url, "root/sample", ClientOptions{User: "admin", Password: "pw", MaxConns: 8})
+	c, err := Dial(ctx, url, "root/sample", Options{User: "admin", Password: "pw", MaxConns: 8})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -41,9 +41,9 @@ func BenchmarkGetInstanceHTTP(b *testing.B) {
 
 // BenchmarkCreateInstanceHTTP measures durable CreateInstance the same way.
 func BenchmarkCreateInstanceHTTP(b *testing.B) {
-	url := benchServer(b)
+	url := sampleServer(b)
 	ctx := context.Background()
-	c, err := Dial(ctx, url, "root/sample", ClientOptions{User: "admin", Password: "pw", MaxConns: 8})
+	c, err := Dial(ctx, url, "root/sample", Options{User: "admin", Password: "pw", MaxConns: 8})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func BenchmarkRoundTripFloor(b *testing.B) {
 			return err
 		})
 	})
-	c, err := Dial(ctx, canned.URL, "root/sample", ClientOptions{User: "admin", Password: "pw", MaxConns: 8})
+	c, err := Dial(ctx, canned.URL, "root/sample", Options{User: "admin", Password: "pw", MaxConns: 8})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -209,7 +209,7 @@ type recorded struct {
 // benchmarks once through the real handler and returns the exchanges by
 // CIMMethod.
 func recordExchanges(b *testing.B) map[string]recorded {
-	h := benchHandler(b)
+	h := sampleHandler(b)
 	var mu sync.Mutex
 	recs := map[string]recorded{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +235,7 @@ func recordExchanges(b *testing.B) map[string]recorded {
 	}))
 	defer srv.Close()
 	ctx := context.Background()
-	c, err := Dial(ctx, srv.URL, "root/sample", ClientOptions{User: "admin", Password: "pw", MaxConns: 8})
+	c, err := Dial(ctx, srv.URL, "root/sample", Options{User: "admin", Password: "pw", MaxConns: 8})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package cimxml
+package client
 
 import (
 	"bufio"
@@ -36,8 +36,9 @@ type transport struct {
 
 // pconn is one connection.
 type pconn struct {
-	c  net.Conn
-	br *bufio.Reader
+	c     net.Conn
+	br    *bufio.Reader
+	extra bool // opened past max for a nested call; closed after its exchange
 }
 
 func newTransport(rawURL string, tlsConf *tls.Config, socket string, max int) (*transport, error) {
@@ -75,7 +76,7 @@ func requestHead(rawURL string) ([]byte, error) {
 	}
 	head, _, ok := bytes.Cut(b.Bytes(), []byte("Content-Length: "))
 	if !ok {
-		return nil, errors.New("cimxml: no Content-Length in a request")
+		return nil, errors.New("client: no Content-Length in a request")
 	}
 	return head, nil
 }
@@ -112,7 +113,11 @@ func (t *transport) connect(ctx context.Context) (*pconn, error) {
 }
 
 // get returns an idle connection the server has not closed, or a new one
-// when fewer than max are open; otherwise it waits for one.
+// when fewer than max are open; otherwise it waits for one. A nested call
+// (made while an answer being read holds a connection, see nestedCall)
+// does not wait: it opens one more connection, closed after its exchange,
+// since the connections it would wait for may all be held by answers that
+// wait for it.
 func (t *transport) get(ctx context.Context) (*pconn, error) {
 	for {
 		select {
@@ -123,6 +128,22 @@ func (t *transport) get(ctx context.Context) (*pconn, error) {
 			t.discard(pc)
 			continue
 		default:
+		}
+		if ctx.Value(nestedCall{}) != nil {
+			select {
+			case t.slots <- struct{}{}:
+				pc, err := t.connect(ctx)
+				if err != nil {
+					<-t.slots
+				}
+				return pc, err
+			default:
+				pc, err := t.connect(ctx)
+				if err == nil {
+					pc.extra = true
+				}
+				return pc, err
+			}
 		}
 		select {
 		case pc := <-t.idle:
@@ -157,6 +178,10 @@ func (pc *pconn) usable() bool {
 
 // put keeps a connection for the next exchange.
 func (t *transport) put(pc *pconn) {
+	if pc.extra {
+		pc.c.Close()
+		return
+	}
 	select {
 	case t.idle <- pc:
 	default:
@@ -167,7 +192,9 @@ func (t *transport) put(pc *pconn) {
 // discard closes a connection and frees its slot.
 func (t *transport) discard(pc *pconn) {
 	pc.c.Close()
-	<-t.slots
+	if !pc.extra {
+		<-t.slots
+	}
 }
 
 // longAgo is a deadline in the past, which interrupts a blocked read or
