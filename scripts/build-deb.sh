@@ -70,7 +70,7 @@ Version: $VERSION
 Architecture: $arch
 Maintainer: $maintainer
 Installed-Size: $(du -sk --exclude=DEBIAN "$root" | cut -f1)
-Depends: passwd
+Depends: passwd, procps
 Section: admin
 Priority: optional
 Description: WMI-compatible CIM object manager (CIM-XML and WS-Management)
