@@ -31,6 +31,7 @@ fi
 deb=$(realpath "$deb")
 
 root=$(mktemp -d /var/tmp/wbemd-check-deb.XXXXXX)
+chmod 0755 "$root" # the new system's /: its users must reach their files
 daemon=""
 cleanup() {
 	if [ -n "$daemon" ]; then kill "$daemon" 2>/dev/null || true; fi
