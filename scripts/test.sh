@@ -20,7 +20,8 @@ packages=(
 	python3-winrm  # pywinrm, the other WS-Management client
 	python3-psutil # Python test helpers
 	systemd        # systemd-analyze: the unit is verified
-	groff-base     # the manual pages are checked with groff
+	groff-base     # the manual pages are checked with groff ...
+	man-db         # ... and found by man, as systemd-analyze verify does
 	etcd-server    # the distributed store's tests start a real etcd cluster
 	chromium       # the web console's tests drive a real browser
 )
