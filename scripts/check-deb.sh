@@ -4,13 +4,17 @@
 # folder, installs the package there with dpkg -i, and checks what it did:
 # wbemd --version and wbem version run, the user wbemd and /var/lib/wbemd
 # exist, the unit is enabled and passes systemd-analyze verify as
-# installed (its manual pages found by man), wbemd serves the packaged configuration as the user wbemd
-# (local socket only) and answers wbem, and a purge removes the package but
-# keeps the repository.
+# installed (its manual pages found by man), wbemd serves the packaged
+# configuration as the user wbemd (local socket only) and answers wbem;
+# then, where systemd-nspawn is installed, the system boots in a container
+# and systemd starts the unit (Type=notify, user wbemd, no capabilities,
+# system call filter), wbem works through it, and it stops cleanly; last,
+# a purge removes the package but keeps the repository.
 #
 #   sudo scripts/check-deb.sh [PACKAGE.deb]   # default: build one with scripts/build-deb.sh
 #
-# Needs root (chroot), debootstrap and the network to the Debian mirror
+# Needs root (chroot), debootstrap (and systemd-container for the boot) and
+# the network to the Debian mirror
 # (MIRROR, default http://deb.debian.org/debian). DEBOOTSTRAP_CACHE names a
 # folder that keeps the downloaded packages between runs. The folder the
 # script makes is deleted at the end; nothing else is.
@@ -25,20 +29,22 @@ if ! command -v debootstrap >/dev/null; then
 	exit 2
 fi
 deb="${1:-}"
+root="" built="" daemon=""
+cleanup() {
+	if [ -n "$daemon" ]; then kill "$daemon" 2>/dev/null || true; fi
+	# --one-file-system: never follow a mount into the host.
+	if [ -n "$root" ]; then rm -rf --one-file-system "$root"; fi
+	if [ -n "$built" ]; then rm -rf "$built"; fi
+}
+trap cleanup EXIT
 if [ -z "$deb" ]; then
-	deb=$(scripts/build-deb.sh "$(mktemp -d)")
+	built=$(mktemp -d)
+	deb=$(scripts/build-deb.sh "$built")
 fi
 deb=$(realpath "$deb")
 
 root=$(mktemp -d /var/tmp/wbemd-check-deb.XXXXXX)
 chmod 0755 "$root" # the new system's /: its users must reach their files
-daemon=""
-cleanup() {
-	if [ -n "$daemon" ]; then kill "$daemon" 2>/dev/null || true; fi
-	# --one-file-system: never follow a mount into the host.
-	rm -rf --one-file-system "$root"
-}
-trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
 in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"; }
@@ -47,13 +53,13 @@ fail() {
 	exit 1
 }
 
-step "debootstrap bookworm (minbase, with systemd and man) into $root"
+step "debootstrap bookworm (minbase, with systemd, dbus and man) into $root"
 cache=()
 if [ -n "${DEBOOTSTRAP_CACHE:-}" ]; then
 	mkdir -p "$DEBOOTSTRAP_CACHE"
 	cache=(--cache-dir="$(realpath "$DEBOOTSTRAP_CACHE")")
 fi
-debootstrap --variant=minbase --include=systemd,procps,man-db "${cache[@]}" bookworm "$root" \
+debootstrap --variant=minbase --include=systemd,dbus,procps,man-db "${cache[@]}" bookworm "$root" \
 	"${MIRROR:-http://deb.debian.org/debian}" >"$root.log" 2>&1 || {
 	tail -20 "$root.log"
 	rm -f "$root.log"
@@ -111,6 +117,56 @@ wait "$daemon" || { cat "$root/tmp/wbemd.log"; fail "wbemd did not stop cleanly"
 daemon=""
 in_root find /var/lib/wbemd -exec stat -c '%U:%G %a %n' {} +
 [ -z "$(in_root find /var/lib/wbemd ! -user wbemd)" ] || fail "files in /var/lib/wbemd not owned by wbemd"
+
+step "boot the system with systemd-nspawn: the unit as systemd runs it"
+if ! command -v systemd-nspawn >/dev/null; then
+	echo "systemd-nspawn is not installed (Debian: systemd-container): the unit is not started by systemd"
+else
+	# A unit of the check's own runs after wbemd.service, writes what it
+	# saw to /root/check.log and powers the container off.
+	cat >"$root/etc/systemd/system/wbemd-check.service" <<'UNIT'
+[Unit]
+Description=check the packaged wbemd under systemd
+Wants=wbemd.service
+After=wbemd.service
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh /root/wbemd-check.sh
+UNIT
+	cat >"$root/root/wbemd-check.sh" <<'SCRIPT'
+exec >/root/check.log 2>&1
+set -x
+ok=true
+check() { "$@" || { echo "wbemd-check: FAILED: $*"; ok=false; }; }
+check systemctl is-active wbemd
+systemctl show wbemd -p Type -p ActiveState -p SubState -p StatusText -p NRestarts -p User
+pid=$(systemctl show -p MainPID --value wbemd)
+check test "$(stat -c %U /proc/$pid)" = wbemd
+grep -E '^(NoNewPrivs|Seccomp|CapEff|CapBnd):' /proc/$pid/status
+check grep -q '^NoNewPrivs:.1' /proc/$pid/status
+check grep -q '^Seccomp:.2' /proc/$pid/status
+check grep -q '^CapEff:.0000000000000000' /proc/$pid/status
+check wbem --repo /var/lib/wbemd ns create checked
+check wbem --repo /var/lib/wbemd ns list
+check wbem --repo /var/lib/wbemd -n root/cimv2 call __SystemSecurity GetCallerAccessRights
+ls -la /var/lib/wbemd
+journalctl -u wbemd --no-pager | tail -12
+check systemctl stop wbemd
+systemctl show wbemd -p Result -p ExecMainStatus -p ActiveState
+check test "$(systemctl show -p Result --value wbemd)" = success
+journalctl -u wbemd --no-pager | tail -3
+if $ok; then echo "wbemd-check: ok"; fi
+systemctl --no-block poweroff
+SCRIPT
+	ln -s /etc/systemd/system/wbemd-check.service "$root/etc/systemd/system/multi-user.target.wants/"
+	# Its own network namespace: wbemd's ports are the container's.
+	timeout 300 systemd-nspawn -q -D "$root" --boot --private-network --register=no --keep-unit \
+		>"$root/tmp/nspawn.log" 2>&1 || true
+	sed 's/^/    /' "$root/root/check.log" 2>/dev/null || { tail -30 "$root/tmp/nspawn.log"; fail "the container did not run the check"; }
+	grep -q '^wbemd-check: ok$' "$root/root/check.log" || { tail -30 "$root/tmp/nspawn.log"; fail "wbemd under systemd"; }
+	rm "$root/etc/systemd/system/multi-user.target.wants/wbemd-check.service" "$root/etc/systemd/system/wbemd-check.service"
+fi
 
 step "dpkg --purge wbemd"
 in_root dpkg --purge wbemd
