@@ -1,20 +1,56 @@
 #!/usr/bin/env bash
 # The main job: build wbem and wbemd, compile the sample schema
-# (examples/sample.mof) into a local repository (./demo-repo, or
-# $WBEM_REPO), show a few CLI commands on it, then serve it over CIM-XML on
-# http://localhost:5988 and https://localhost:5989 and over WS-Management on
-# http://localhost:5985/wsman and https://localhost:5986/wsman (user "admin",
-# password $WBEMD_ADMIN_PASSWORD, "wbemd" by default) until Ctrl-C.
+# (examples/sample.mof) into a repository of its own (./demo-repo, or
+# $WBEMD_DEMO_REPO), show a few CLI commands on it, then serve it over
+# CIM-XML on http://localhost:5988 and https://localhost:5989 and over
+# WS-Management on http://localhost:5985/wsman and
+# https://localhost:5986/wsman, to this machine only (user "admin",
+# password $WBEMD_ADMIN_PASSWORD, "wbemd" by default), until Ctrl-C.
+#
+# The demo deletes only a repository it made itself (it leaves a mark in
+# it); $WBEM_REPO, your own repository, is neither used nor touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 mkdir -p bin
 go build -o bin/wbem ./cmd/wbem
 go build -o bin/wbemd ./cmd/wbemd
-export WBEM_REPO="${WBEM_REPO:-$PWD/demo-repo}"
-rm -rf "$WBEM_REPO"
-w() { echo "\$ wbem $*"; ./bin/wbem "$@" || echo "(exit status $?)"; echo; }
 
+repo="${WBEMD_DEMO_REPO:-$PWD/demo-repo}"
+mark="$repo/.made-by-wbemd-demo"
+if [ -e "$repo" ] && [ ! -e "$mark" ]; then
+	echo "demo: $repo exists and was not made by this demo; remove it yourself, or set WBEMD_DEMO_REPO to another folder" >&2
+	exit 1
+fi
+if [ -e "$mark" ]; then
+	rm -rf -- "$repo" # the demo's own repository of a previous run
+fi
+mkdir -p "$repo"
+echo "made by scripts/demo.sh, which deletes this folder when it runs again" >"$mark"
+export WBEM_REPO="$repo"
+password="${WBEMD_ADMIN_PASSWORD:-wbemd}"
+
+# quote prints its arguments as a shell reads them back: each one that
+# needs it in single quotes.
+quote() {
+	local out=() a
+	for a in "$@"; do
+		if [[ "$a" =~ ^[A-Za-z0-9_./:=,@%+-]+$ ]]; then
+			out+=("$a")
+		else
+			out+=("'${a//\'/\'\\\'\'}'")
+		fi
+	done
+	echo "${out[*]}"
+}
+w() {
+	echo "\$ wbem $(quote "$@")"
+	./bin/wbem "$@" || echo "(exit status $?)"
+	echo
+}
+
+echo "# To run these commands yourself: cd $(quote "$PWD") && export PATH=$(quote "$PWD/bin"):\$PATH WBEM_REPO=$(quote "$repo")"
+echo
 w mofcomp examples/sample.mof
 w -n root/sample classes Sample_StorageElement
 w -n root/sample query "SELECT Name, Model, SizeBytes FROM Sample_StorageElement WHERE SizeBytes > 500000000000"
@@ -24,9 +60,9 @@ w -n root/sample put --update-only --properties Model Sample_Disk Name=sda Model
 w -n root/sample put Sample_Disk Name=sdz SizeBytes=lots
 w -n root/sample -o mof get 'Sample_Disk.Name="sda"'
 w -n root/sample call __SystemSecurity GetCallerAccessRights
-printf '%s\n' "${WBEMD_ADMIN_PASSWORD:-wbemd}" | ./bin/wbem user add admin --admin --password-stdin
+printf '%s\n' "$password" | ./bin/wbem user add admin --admin --password-stdin
 w user list
-echo "Serving. Try: wbemcli ei 'http://admin:${WBEMD_ADMIN_PASSWORD:-wbemd}@localhost:5988/root/sample:Sample_Disk'"
-echo "or: WSENDPOINT=localhost:5985 WSUSER=admin WSPASS=${WBEMD_ADMIN_PASSWORD:-wbemd} WSNOSSL=true wsl enum Sample_Disk -ns root/sample"
-exec ./bin/wbemd --repo "$WBEM_REPO" --http "${WBEMD_HTTP:-:5988}" --https "${WBEMD_HTTPS:-:5989}" \
-  --wsman-http "${WBEMD_WSMAN_HTTP:-:5985}" --wsman-https "${WBEMD_WSMAN_HTTPS:-:5986}"
+echo "Serving. Try: wbemcli ei $(quote "http://admin:$password@localhost:5988/root/sample:Sample_Disk")"
+echo "or: WSENDPOINT=localhost:5985 WSUSER=admin WSPASS=$(quote "$password") WSNOSSL=true wsl enum Sample_Disk -ns root/sample"
+exec ./bin/wbemd --repo "$repo" --http "${WBEMD_HTTP:-127.0.0.1:5988}" --https "${WBEMD_HTTPS:-127.0.0.1:5989}" \
+	--wsman-http "${WBEMD_WSMAN_HTTP:-127.0.0.1:5985}" --wsman-https "${WBEMD_WSMAN_HTTPS:-127.0.0.1:5986}"

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wbemd/wbemd/internal/version"
 	"github.com/wbemd/wbemd/server"
 )
 
@@ -33,6 +34,10 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wbemd: %v\n", err)
 		return 2
 	}
+	if cfg.version {
+		fmt.Println(version.Get().Line("wbemd"))
+		return 0
+	}
 	logw := newBatchWriter(stderr)
 	defer logw.Flush()
 	cfg.Logger = newLogger(cfg.logFormat, logw)
@@ -41,7 +46,12 @@ func run(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := server.Run(ctx, cfg.Config, nil); err != nil {
+	ready, err := serviceManager(ctx, cfg.Logger)
+	if err != nil {
+		cfg.Logger.Error("wbemd", "err", err)
+		return 1
+	}
+	if err := server.Run(ctx, cfg.Config, ready); err != nil {
 		cfg.Logger.Error("wbemd stopped", "err", err)
 		return 1
 	}
@@ -51,6 +61,8 @@ func run(args []string, stderr io.Writer) int {
 // settings are the server's configuration and the process's own.
 type settings struct {
 	server.Config
+	// version: print the version and exit.
+	version bool
 	// gcPercent, if not 0, replaces the Go collector's heap growth
 	// between collections ($GOGC, 100 by default). With a small live heap
 	// every request's garbage makes collections frequent: 400 took 15-20%
@@ -71,6 +83,10 @@ func newLogger(format string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
+// commandLineOnly are the flags that no environment variable or
+// configuration line sets.
+var commandLineOnly = map[string]bool{"config": true, "version": true}
+
 // configure reads the settings from the command line, the environment
 // (getenv) and the configuration file.
 func configure(args []string, getenv func(string) string) (settings, error) {
@@ -79,6 +95,7 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	var config string
 	fs := flag.NewFlagSet("wbemd", flag.ContinueOnError)
 	fs.StringVar(&config, "config", "", "a file of NAME = value settings ($WBEMD_CONFIG)")
+	fs.BoolVar(&s.version, "version", false, "print the version and exit")
 	fs.StringVar(&cfg.Repo, "repo", "/var/lib/wbemd", "repository directory")
 	fs.StringVar(&cfg.HTTP, "http", ":5988", "CIM-XML over HTTP address, or off")
 	fs.StringVar(&cfg.HTTPS, "https", ":5989", "CIM-XML over HTTPS address, or off")
@@ -123,7 +140,7 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 			}
 			name, value, ok := strings.Cut(text, "=")
 			name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-			if !ok || fs.Lookup(name) == nil || name == "config" {
+			if !ok || fs.Lookup(name) == nil || commandLineOnly[name] {
 				return s, fmt.Errorf("%s:%d: expected NAME = value with a wbemd flag name, found %q", config, line, text)
 			}
 			file[name] = value
@@ -131,7 +148,7 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	}
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || err != nil || f.Name == "config" {
+		if set[f.Name] || err != nil || commandLineOnly[f.Name] {
 			return
 		}
 		source, value := "", ""

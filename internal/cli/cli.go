@@ -128,6 +128,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.user, "user", os.Getenv("USER"), "user name for --url")
 	pf.BoolVar(&a.insecure, "insecure", false, "with --url https://...: do not check the server's certificate")
 	root.AddCommand(
+		a.versionCommand(),
 		a.nsCommand(),
 		a.classesCommand(),
 		a.getCommand(),
