@@ -116,8 +116,8 @@ func dial(ctx context.Context, cfg Config, opts Options) (*Store, error) {
 	defer cancel()
 	if err := s.probe(pctx); err != nil {
 		s.cli.Close()
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return nil, fmt.Errorf("%s: no member answered within %v: %w", where, cfg.DialTimeout, err)
+		if ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || isTransient(err)) {
+			return nil, fmt.Errorf("%s: no member answered (waited up to %v): %w", where, cfg.DialTimeout, err)
 		}
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}

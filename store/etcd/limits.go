@@ -29,15 +29,22 @@ const (
 // limit, so that a repository moves between engines.
 const MaxKeyBytes = 32 << 10
 
-// Bytes an etcd request adds around what store.Limits counts (keys, range
-// ends, values): a bound of the protobuf framing of one op and of one
-// compare (field tags, lengths, a revision), each also carrying the root
-// prefix once or twice; and a reserve for the raft request etcd wraps a
-// transaction in (its header holds an id and the user name) before it
-// compares the size with --max-request-bytes.
+// Bytes an etcd request adds around what the limits count (keys, range
+// ends, values), each op and compare also carrying the root prefix once or
+// twice. Bounds of the protobuf framing, for keys under 2 MiB and a request
+// under 256 MiB:
+//
+//	op       its place in the request (1 + 3), the op message (1 + 3),
+//	         key (1 + 3), value or range end (1 + 4)               = 17
+//	compare  its place (1 + 3), result and target (2 + 2), key (1 + 3),
+//	         a revision (1 + 10), range end (2 + 3)                = 28
+//
+// and a reserve for the raft request etcd wraps a transaction in (its
+// header holds an id and the user name) before it compares the size with
+// --max-request-bytes.
 const (
-	opFraming      = 24
-	compareFraming = 32
+	opFraming      = 17
+	compareFraming = 28
 	raftReserve    = 512
 )
 

@@ -156,7 +156,7 @@ func (cfg Config) String() string {
 	if cfg.DialTimeout != defaultDialTimeout {
 		q.Set("dial-timeout", cfg.DialTimeout.String())
 	}
-	s := "etcd://" + strings.Join(cfg.Endpoints, ",") + cfg.Prefix
+	s := "etcd://" + strings.Join(cfg.Endpoints, ",") + (&url.URL{Path: cfg.Prefix}).EscapedPath()
 	if len(q) > 0 {
 		s += "?" + q.Encode()
 	}
@@ -169,12 +169,11 @@ func endpoint(h string) (string, error) {
 		return "", fmt.Errorf("empty")
 	}
 	host, port, err := net.SplitHostPort(h)
+	if err != nil && strings.Contains(err.Error(), "missing port") {
+		host, port, err = net.SplitHostPort(net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"), DefaultPort))
+	}
 	if err != nil {
-		if strings.Contains(err.Error(), "missing port") {
-			host, port = strings.Trim(h, "[]"), DefaultPort
-		} else {
-			return "", err
-		}
+		return "", err
 	}
 	if host == "" {
 		return "", fmt.Errorf("no host")
