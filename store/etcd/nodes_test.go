@@ -29,8 +29,11 @@ type node struct {
 	svc  cimom.Services
 }
 
+// urler names store URLs on a cluster.
+type urler interface{ URL(prefix, query string) string }
+
 // openNodes opens n nodes on the cluster's prefix.
-func openNodes(t testing.TB, c *etcdtest.Cluster, prefix string, n int) []*node {
+func openNodes(t testing.TB, c urler, prefix string, n int) []*node {
 	t.Helper()
 	ctx := context.Background()
 	var nodes []*node
