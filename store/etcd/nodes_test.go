@@ -30,7 +30,9 @@ type node struct {
 }
 
 // urler names store URLs on a cluster.
-type urler interface{ URL(prefix, query string) string }
+type urler interface {
+	URL(prefix, query string) string
+}
 
 // openNodes opens n nodes on the cluster's prefix.
 func openNodes(t testing.TB, c urler, prefix string, n int) []*node {
