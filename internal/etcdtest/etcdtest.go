@@ -119,7 +119,6 @@ func start(t testing.TB, bin string, opts Options, attempt int) (*Cluster, error
 		scheme = "https"
 	}
 	base := t.TempDir()
-	var initial []string
 	for i := 0; i < opts.Members; i++ {
 		m := &Member{
 			Name:      fmt.Sprintf("m%d", i),
@@ -129,10 +128,9 @@ func start(t testing.TB, bin string, opts Options, attempt int) (*Cluster, error
 		}
 		m.Log = m.Dir + ".log"
 		c.members = append(c.members, m)
-		initial = append(initial, m.Name+"="+m.PeerURL)
 	}
 	for _, m := range c.members {
-		if err := c.run(m, strings.Join(initial, ","), "new"); err != nil {
+		if err := c.run(m, c.initialCluster(), "new"); err != nil {
 			c.Stop()
 			return nil, err
 		}
@@ -335,34 +333,40 @@ func (c *Cluster) Leader(ctx context.Context) (int, error) {
 
 // Kill sends SIGKILL to member i and waits for it to exit.
 func (c *Cluster) Kill(i int) {
-	m := c.members[i]
-	m.mu.Lock()
-	cmd, done := m.cmd, m.done
-	m.cmd = nil
-	m.mu.Unlock()
-	if cmd == nil {
-		return
+	if cmd, done := c.members[i].take(); cmd != nil {
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-done
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	<-done
 }
 
 // Restart starts member i again on its data directory, after Kill.
 func (c *Cluster) Restart(i int) error {
+	return c.run(c.members[i], c.initialCluster(), "existing")
+}
+
+// initialCluster is etcd's --initial-cluster of the members.
+func (c *Cluster) initialCluster() string {
 	var initial []string
 	for _, m := range c.members {
 		initial = append(initial, m.Name+"="+m.PeerURL)
 	}
-	return c.run(c.members[i], strings.Join(initial, ","), "existing")
+	return strings.Join(initial, ",")
+}
+
+// take returns the member's process and its exit channel, and forgets
+// them (nil if it is not running).
+func (m *Member) take() (*exec.Cmd, chan struct{}) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cmd := m.cmd
+	m.cmd = nil
+	return cmd, m.done
 }
 
 // Stop ends every member (SIGTERM, then SIGKILL after 10 seconds).
 func (c *Cluster) Stop() {
 	for _, m := range c.members {
-		m.mu.Lock()
-		cmd, done := m.cmd, m.done
-		m.cmd = nil
-		m.mu.Unlock()
+		cmd, done := m.take()
 		if cmd == nil {
 			continue
 		}

@@ -87,15 +87,7 @@ func BenchmarkCreate(b *testing.B) {
 	c := etcdtest.Start(b, etcdtest.Options{Members: 3, MaxTxnOps: DefaultMaxTxnOps, MaxRequestBytes: DefaultMaxRequestBytes})
 	ctx := context.Background()
 	rec := &recorder{Store: mustOpen(b, c.URL("cimom", ""))}
-	om, err := cimom.Open(ctx, rec, cimom.Options{Server: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer om.Close(ctx)
-	svc, err := om.Connect(ctx, "root/cimv2", admin)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, svc := openCIMOM(b, rec, "bench")
 	if err := svc.PutClass(ctx, hostClass(), cimom.FlagCreateOnly, nil); err != nil {
 		b.Fatal(err)
 	}
@@ -190,16 +182,7 @@ func BenchmarkGetObject(b *testing.B) {
 	}
 	for _, name := range []string{"bolt", "etcd"} {
 		b.Run(name, func(b *testing.B) {
-			st := engines[name](b)
-			om, err := cimom.Open(ctx, st, cimom.Options{Server: "bench"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer om.Close(ctx)
-			svc, err := om.Connect(ctx, "root/cimv2", admin)
-			if err != nil {
-				b.Fatal(err)
-			}
+			_, svc := openCIMOM(b, engines[name](b), "bench")
 			if err := svc.PutClass(ctx, hostClass(), cimom.FlagCreateOnly, nil); err != nil {
 				b.Fatal(err)
 			}

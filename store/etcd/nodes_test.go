@@ -14,6 +14,7 @@ import (
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/internal/etcdtest"
+	"github.com/wbemd/wbemd/store"
 )
 
 // Several wbemd nodes on one etcd prefix: each node is a cimom.CIMOM over
@@ -37,23 +38,31 @@ type urler interface {
 // openNodes opens n nodes on the cluster's prefix.
 func openNodes(t testing.TB, c urler, prefix string, n int) []*node {
 	t.Helper()
-	ctx := context.Background()
 	var nodes []*node
 	for i := 0; i < n; i++ {
 		nd := &node{name: fmt.Sprintf("node%c", 'A'+i)}
 		nd.st = mustOpen(t, c.URL(prefix, ""))
-		om, err := cimom.Open(ctx, nd.st, cimom.Options{Server: nd.name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		nd.om = om
-		t.Cleanup(func() { om.Close(context.Background()) })
-		if nd.svc, err = om.Connect(ctx, "root/cimv2", admin); err != nil {
-			t.Fatal(err)
-		}
+		nd.om, nd.svc = openCIMOM(t, nd.st, nd.name)
 		nodes = append(nodes, nd)
 	}
 	return nodes
+}
+
+// openCIMOM opens a CIMOM on st, closed when the test ends, and connects
+// to root/cimv2 as an administrator.
+func openCIMOM(t testing.TB, st store.Store, server string) (*cimom.CIMOM, cimom.Services) {
+	t.Helper()
+	ctx := context.Background()
+	om, err := cimom.Open(ctx, st, cimom.Options{Server: server})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { om.Close(context.Background()) })
+	svc, err := om.Connect(ctx, "root/cimv2", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return om, svc
 }
 
 // hostClass is Test_Host: a string key Name and a uint32 Value.
