@@ -30,13 +30,13 @@ func (c *counters) txn(ok bool, d time.Duration) {
 
 // Stats returns the engine's counters: every etcd transaction is one
 // commit of the cluster.
-func (s *Store) Stats() Stats {
-	return Stats{Commits: s.stats.commits.Load(), Txns: s.stats.txns.Load(), CommitTime: time.Duration(s.stats.nanos.Load())}
+func (s *Store) Stats() store.Stats {
+	return store.Stats{Commits: s.stats.commits.Load(), Txns: s.stats.txns.Load(), CommitTime: time.Duration(s.stats.nanos.Load())}
 }
 
 // Health returns nil while the store takes writes: store.ErrClosed after
 // Close, or the error of the last write if the cluster refused it for
-// lack of space (wrapping ErrReadOnly), until a write succeeds.
+// lack of space (wrapping store.ErrReadOnly), until a write succeeds.
 func (s *Store) Health() error {
 	if s.closed.Load() {
 		return store.ErrClosed

@@ -109,7 +109,7 @@ func (s *Store) restore(ctx context.Context, r io.Reader) (Restored, error) {
 		}
 		n := len(kv.Key) + len(kv.Value)
 		if n > s.limits.MaxBytes {
-			return unfinished(fmt.Errorf("key %q: %w: %d bytes, limit %d", kv.Key, ErrTxnTooLarge, n, s.limits.MaxBytes))
+			return unfinished(fmt.Errorf("key %q: %w: %d bytes, limit %d", kv.Key, store.ErrTxnTooLarge, n, s.limits.MaxBytes))
 		}
 		if len(ops) == s.limits.MaxOps || size+n > s.limits.MaxBytes {
 			if err := flush(); err != nil {

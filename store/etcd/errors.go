@@ -29,11 +29,11 @@ func (s *Store) mapErr(ctx context.Context, what string, err error) error {
 	case errors.Is(err, rpctypes.ErrCompacted):
 		return fmt.Errorf("etcd %s: %w (%v)", what, store.ErrCompacted, err)
 	case errors.Is(err, rpctypes.ErrTooManyOps):
-		return fmt.Errorf("etcd %s: %w: the cluster refused more ops than max-txn-ops=%d says it takes: start every member with --max-txn-ops=%d or more", what, ErrTxnTooLarge, s.cfg.MaxTxnOps, s.cfg.MaxTxnOps)
+		return fmt.Errorf("etcd %s: %w: the cluster refused more ops than max-txn-ops=%d says it takes: start every member with --max-txn-ops=%d or more", what, store.ErrTxnTooLarge, s.cfg.MaxTxnOps, s.cfg.MaxTxnOps)
 	case errors.Is(err, rpctypes.ErrRequestTooLarge) || isMessageTooLarge(err):
-		return fmt.Errorf("etcd %s: %w: the cluster refused a request max-request-bytes=%d says it takes: start every member with --max-request-bytes=%d or more", what, ErrTxnTooLarge, s.cfg.MaxRequestBytes, s.cfg.MaxRequestBytes)
+		return fmt.Errorf("etcd %s: %w: the cluster refused a request max-request-bytes=%d says it takes: start every member with --max-request-bytes=%d or more", what, store.ErrTxnTooLarge, s.cfg.MaxRequestBytes, s.cfg.MaxRequestBytes)
 	case errors.Is(err, rpctypes.ErrNoSpace):
-		return fmt.Errorf("etcd %s: %w: %v (compact, defragment and disarm the NOSPACE alarm, or raise --quota-backend-bytes)", what, ErrReadOnly, err)
+		return fmt.Errorf("etcd %s: %w: %v (compact, defragment and disarm the NOSPACE alarm, or raise --quota-backend-bytes)", what, store.ErrReadOnly, err)
 	}
 	return fmt.Errorf("etcd %s: %w", what, err)
 }

@@ -20,6 +20,15 @@ import (
 	"github.com/wbemd/wbemd/store"
 )
 
+// The optional parts of the store contract the engine implements.
+var (
+	_ store.Store     = (*Store)(nil)
+	_ store.Healther  = (*Store)(nil)
+	_ store.Statser   = (*Store)(nil)
+	_ store.Checker   = (*Store)(nil)
+	_ store.Compactor = (*Store)(nil)
+)
+
 // Options configure Open.
 type Options struct {
 	// Logger receives the engine's and the etcd client's warnings (default
@@ -38,7 +47,7 @@ type Store struct {
 	log    *slog.Logger
 	root   []byte // the root key: Config.Prefix
 	pfx    []byte // the prefix of every store key: root + "/"
-	limits Limits
+	limits store.Limits
 
 	closed  atomic.Bool
 	noSpace atomic.Pointer[error] // the last write's ErrReadOnly, until a write succeeds
@@ -199,7 +208,7 @@ func probeTime(cfg Config) time.Duration {
 
 func (s *Store) probeErr(ctx context.Context, what string, n int, err error) error {
 	err = s.mapErr(ctx, "probe", err)
-	if !errors.Is(err, ErrTxnTooLarge) {
+	if !errors.Is(err, store.ErrTxnTooLarge) {
 		return fmt.Errorf("probe: %w", err)
 	}
 	flag := "max-txn-ops"
@@ -207,7 +216,7 @@ func (s *Store) probeErr(ctx context.Context, what string, n int, err error) err
 		flag = "max-request-bytes"
 	}
 	return fmt.Errorf("the cluster refuses %s (%w): start every member with --%s=%d or more, or state the cluster's value with %s= in the store URL (wbemd then writes less in one transaction, and a MOF compile of the CIM schema needs %s)",
-		fmt.Sprintf(what, n), ErrTxnTooLarge, flag, n, flag, schemaNeeds[flag])
+		fmt.Sprintf(what, n), store.ErrTxnTooLarge, flag, n, flag, schemaNeeds[flag])
 }
 
 // schemaNeeds is what a compile of the DMTF CIM schema 2.49 needs (see
@@ -215,8 +224,9 @@ func (s *Store) probeErr(ctx context.Context, what string, n int, err error) err
 var schemaNeeds = map[string]string{"max-txn-ops": "3,332 ops", "max-request-bytes": "about 4.5 MB"}
 
 // Limits returns the engine's limits on one transaction: those of the
-// URL, less the framing etcd adds (see DefaultMaxTxnOps).
-func (s *Store) Limits() Limits { return s.limits }
+// URL, less the framing etcd adds (see DefaultMaxTxnOps). A transaction
+// within them is never refused by the cluster for its size.
+func (s *Store) Limits() store.Limits { return s.limits }
 
 // Config returns the parsed URL the store was opened with.
 func (s *Store) Config() Config { return s.cfg }

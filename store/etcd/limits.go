@@ -1,6 +1,10 @@
 package etcd
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/wbemd/wbemd/store"
+)
 
 // What the engine asks of the cluster by default, and why: wbemd's largest
 // atomic writes, measured on the DMTF CIM schema 2.49 (1,631 classes, 70
@@ -51,14 +55,14 @@ const (
 // limitsFor returns the limits a cluster configured as cfg allows to a
 // store whose keys are under a prefix of prefixLen bytes: the request size
 // less the largest framing MaxOps ops and as many compares can add.
-func limitsFor(cfg Config, prefixLen int) (Limits, error) {
+func limitsFor(cfg Config, prefixLen int) (store.Limits, error) {
 	framing := cfg.MaxTxnOps * (opFraming + compareFraming + 4*prefixLen)
 	bytes := cfg.MaxRequestBytes - raftReserve - len(cfg.User) - framing
 	if bytes < cfg.MaxRequestBytes/2 {
-		return Limits{}, fmt.Errorf("max-txn-ops=%d needs more than max-request-bytes=%d: the framing of that many ops takes %d bytes of each request; raise --max-request-bytes (and max-request-bytes=) or lower max-txn-ops=",
+		return store.Limits{}, fmt.Errorf("max-txn-ops=%d needs more than max-request-bytes=%d: the framing of that many ops takes %d bytes of each request; raise --max-request-bytes (and max-request-bytes=) or lower max-txn-ops=",
 			cfg.MaxTxnOps, cfg.MaxRequestBytes, framing)
 	}
-	return Limits{MaxOps: cfg.MaxTxnOps, MaxBytes: bytes, MaxKeyBytes: MaxKeyBytes}, nil
+	return store.Limits{MaxOps: cfg.MaxTxnOps, MaxBytes: bytes, MaxKeyBytes: MaxKeyBytes}, nil
 }
 
 // requestBudget is the largest encoded transaction request the engine

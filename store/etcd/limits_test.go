@@ -16,7 +16,7 @@ import (
 // MaxOps range deletes and MaxOps compares of a ModRev of 9 bytes, whose
 // keys add up to MaxBytes. The compares fail (the keys are absent): the
 // cluster answers ErrCompareFailed exactly when it takes the size.
-func worstCase(l Limits) ([]store.Compare, []store.Op) {
+func worstCase(l store.Limits) ([]store.Compare, []store.Op) {
 	slots := 3 * l.MaxOps // a compare's key, a range's start and end
 	per := l.MaxBytes / slots
 	extra := l.MaxBytes - per*slots
@@ -78,16 +78,16 @@ func TestLimitsAreHonest(t *testing.T) {
 				t.Fatalf("the largest transaction within %+v: %v, want ErrCompareFailed", l, err)
 			}
 			_, err := s.Txn(ctx, cmps, append(ops, store.Put([]byte("one-more"), nil)))
-			if !errors.Is(err, ErrTxnTooLarge) {
+			if !errors.Is(err, store.ErrTxnTooLarge) {
 				t.Errorf("MaxOps+1 ops: %v", err)
 			}
 			ops[0].End = append(ops[0].End, 'x')
 			_, err = s.Txn(ctx, cmps, ops)
-			if !errors.Is(err, ErrTxnTooLarge) {
+			if !errors.Is(err, store.ErrTxnTooLarge) {
 				t.Errorf("MaxBytes+1 bytes: %v", err)
 			}
 			_, err = s.Txn(ctx, nil, []store.Op{store.Put([]byte("a"), nil), store.Put(bytes.Repeat([]byte("k"), MaxKeyBytes+1), nil)})
-			if !errors.Is(err, ErrTxnTooLarge) {
+			if !errors.Is(err, store.ErrTxnTooLarge) {
 				t.Errorf("a key past MaxKeyBytes: %v", err)
 			}
 			if r, _ := s.Rev(ctx); r != r0 {
@@ -106,11 +106,11 @@ func TestOpenChecksClusterLimits(t *testing.T) {
 	c := etcdtest.Start(t, etcdtest.Options{})
 	ctx := context.Background()
 	_, err := Open(ctx, c.URL("p", ""), Options{})
-	if !errors.Is(err, ErrTxnTooLarge) || !strings.Contains(err.Error(), "--max-txn-ops=8192") {
+	if !errors.Is(err, store.ErrTxnTooLarge) || !strings.Contains(err.Error(), "--max-txn-ops=8192") {
 		t.Errorf("open of a default etcd: %v, want a refusal naming --max-txn-ops=8192", err)
 	}
 	_, err = Open(ctx, c.URL("p", "max-txn-ops=128"), Options{})
-	if !errors.Is(err, ErrTxnTooLarge) || !strings.Contains(err.Error(), "--max-request-bytes=8388608") {
+	if !errors.Is(err, store.ErrTxnTooLarge) || !strings.Contains(err.Error(), "--max-request-bytes=8388608") {
 		t.Errorf("open of a default etcd with max-txn-ops=128: %v, want a refusal naming --max-request-bytes=8388608", err)
 	}
 	_, err = Open(ctx, c.URL("p", "max-txn-ops=129&max-request-bytes=1572864"), Options{})

@@ -80,7 +80,7 @@ func TestUserPassword(t *testing.T) {
 	if _, err := Open(ctx, c.URL("wbemd", "user=wbemd"), Options{}); err == nil || !strings.Contains(err.Error(), PasswordEnv) {
 		t.Errorf("open without a password: %v", err)
 	}
-	if _, err := Open(ctx, c.URL("wbemd", ""), Options{}); err == nil || errors.Is(err, ErrTxnTooLarge) {
+	if _, err := Open(ctx, c.URL("wbemd", ""), Options{}); err == nil || errors.Is(err, store.ErrTxnTooLarge) {
 		t.Errorf("open without a user on a cluster with authentication: %v", err)
 	}
 }

@@ -15,37 +15,41 @@ import (
 
 // Txn applies ops atomically if every compare holds, in one etcd
 // transaction, and returns its revision. A transaction beyond Limits fails
-// with an error wrapping ErrTxnTooLarge before anything is sent; an
-// ill-formed one with ErrInvalidTxn.
+// with an error wrapping store.ErrTxnTooLarge before anything is sent; an
+// ill-formed one with store.ErrInvalidTxn.
 //
-// An error other than those, ErrCompareFailed, ErrClosed, ErrReadOnly and
-// ErrTxnTooLarge leaves the outcome unknown: the cluster may have committed
+// An error other than those, ErrCompareFailed, ErrClosed and ErrReadOnly
+// leaves the outcome unknown: the cluster may have committed
 // the transaction before the answer was lost (a member or the network
 // failed). Callers that must know read the keys back.
 func (s *Store) Txn(ctx context.Context, cmps []store.Compare, ops []store.Op) (int64, error) {
 	if err := s.usable(ctx); err != nil {
 		return 0, err
 	}
-	if err := checkTxn(s.limits, cmps, ops); err != nil {
+	if err := store.CheckTxn(s.limits, cmps, ops); err != nil {
 		return 0, err
 	}
 	req := &pb.TxnRequest{Compare: s.compares(cmps), Success: s.requestOps(ops)}
 	if n := len(req.Success); n > s.cfg.MaxTxnOps {
-		return 0, fmt.Errorf("%w: %d ops become %d etcd ops (a range delete split around the keys the transaction also puts), limit %d", ErrTxnTooLarge, len(ops), n, s.cfg.MaxTxnOps)
+		return 0, fmt.Errorf("%w: %d ops become %d etcd ops (a range delete split around the keys the transaction also puts), limit %d", store.ErrTxnTooLarge, len(ops), n, s.cfg.MaxTxnOps)
 	}
 	if size, budget := req.Size(), requestBudget(s.cfg); size > budget {
-		return 0, fmt.Errorf("%w: an etcd request of %d bytes, limit %d", ErrTxnTooLarge, size, budget)
+		return 0, fmt.Errorf("%w: an etcd request of %d bytes, limit %d", store.ErrTxnTooLarge, size, budget)
 	}
 	return s.rawTxn(ctx, "txn", req.Compare, req.Success)
 }
 
 // compares turns the store's compares into etcd's: a ModRev is compared
-// with mod_revision, absence with create_revision = 0 (over a range, it
-// holds when no key of the range exists).
+// with mod_revision, absence with create_revision = 0; a range-absence
+// compare is create_revision = 0 over the range, which etcd holds when no
+// key of the range exists.
 func (s *Store) compares(cmps []store.Compare) []*pb.Compare {
 	out := make([]*pb.Compare, 0, len(cmps))
 	for _, c := range cmps {
 		pc := &pb.Compare{Key: s.key(c.Key), Result: pb.Compare_EQUAL}
+		if c.End != nil {
+			pc.RangeEnd = s.key(c.End)
+		}
 		if c.ModRev == 0 {
 			pc.Target, pc.TargetUnion = pb.Compare_CREATE, &pb.Compare_CreateRevision{CreateRevision: 0}
 		} else {
@@ -167,7 +171,7 @@ func (s *Store) rawTxn(ctx context.Context, what string, cmps []*pb.Compare, ops
 	s.stats.txn(err == nil, time.Since(start))
 	if err != nil {
 		err = s.mapErr(ctx, what, err)
-		if errors.Is(err, ErrReadOnly) {
+		if errors.Is(err, store.ErrReadOnly) {
 			s.noSpace.Store(&err)
 		}
 		return 0, err
