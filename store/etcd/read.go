@@ -1,0 +1,97 @@
+package etcd
+
+import (
+	"bytes"
+	"context"
+	"iter"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+
+	"github.com/wbemd/wbemd/store"
+)
+
+// RangePage is the number of keys Range reads from the cluster at a time.
+const RangePage = 256
+
+// Get returns the key's value and ModRev (a linearizable read).
+func (s *Store) Get(ctx context.Context, key []byte) (store.KV, bool, error) {
+	if err := s.usable(ctx); err != nil {
+		return store.KV{}, false, err
+	}
+	resp, err := s.kv.Range(ctx, &pb.RangeRequest{Key: s.key(key)})
+	if err != nil {
+		return store.KV{}, false, s.mapErr(ctx, "get", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return store.KV{}, false, nil
+	}
+	kv := resp.Kvs[0]
+	return store.KV{Key: s.storeKey(kv.Key), Value: nonNil(kv.Value), ModRev: kv.ModRevision}, true, nil
+}
+
+// Rev returns the cluster's current revision (a linearizable read of the
+// root key, which holds nothing).
+func (s *Store) Rev(ctx context.Context) (int64, error) {
+	if err := s.usable(ctx); err != nil {
+		return 0, err
+	}
+	resp, err := s.kv.Range(ctx, &pb.RangeRequest{Key: s.root, CountOnly: true})
+	if err != nil {
+		return 0, s.mapErr(ctx, "rev", err)
+	}
+	return resp.Header.Revision, nil
+}
+
+// Range yields the keys in [start, end) in key order, RangePage keys at a
+// time, every page at the revision of the first: one consistent snapshot.
+func (s *Store) Range(ctx context.Context, start, end []byte) iter.Seq2[store.KV, error] {
+	return func(yield func(store.KV, error) bool) {
+		s.scan(ctx, start, end, 0, func(kv store.KV) bool { return yield(kv, nil) },
+			func(err error) { yield(store.KV{}, err) })
+	}
+}
+
+// scan calls fn for each key in [start, end) as of revision rev (0: the
+// current one) until fn returns false, and fail once on an error.
+func (s *Store) scan(ctx context.Context, start, end []byte, rev int64, fn func(kv store.KV) bool, fail func(error)) {
+	if err := s.usable(ctx); err != nil {
+		fail(err)
+		return
+	}
+	from, to := s.key(start), s.end(end)
+	if bytes.Compare(from, to) >= 0 {
+		return
+	}
+	for {
+		resp, err := s.kv.Range(ctx, &pb.RangeRequest{Key: from, RangeEnd: to, Limit: RangePage, Revision: rev})
+		if err == nil && s.closed.Load() {
+			err = store.ErrClosed
+		}
+		if err != nil {
+			fail(s.mapErr(ctx, "range", err))
+			return
+		}
+		if rev == 0 {
+			rev = resp.Header.Revision
+		}
+		for _, kv := range resp.Kvs {
+			if !fn(store.KV{Key: s.storeKey(kv.Key), Value: nonNil(kv.Value), ModRev: kv.ModRevision}) {
+				return
+			}
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return
+		}
+		last := resp.Kvs[len(resp.Kvs)-1].Key
+		from = append(append(make([]byte, 0, len(last)+1), last...), 0)
+	}
+}
+
+// nonNil returns b, or an empty slice for nil: etcd does not tell an empty
+// value from a missing one, and a stored key's value is never nil.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
