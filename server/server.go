@@ -31,7 +31,7 @@ import (
 	"github.com/wbemd/wbemd/internal/httpstack"
 	"github.com/wbemd/wbemd/protocol/cimxml"
 	"github.com/wbemd/wbemd/protocol/wsman"
-	"github.com/wbemd/wbemd/store/bolt"
+	"github.com/wbemd/wbemd/store/engine"
 )
 
 // RepoFile is the store file inside a repository directory.
@@ -45,7 +45,8 @@ const Off = "off"
 
 // Config configures the daemon.
 type Config struct {
-	Repo              string        // repository directory
+	Repo              string        // repository directory: the local socket, the self-signed certificate, and the embedded store unless Store says otherwise
+	Store             string        // the store's URL (store/engine): "" for bolt:<Repo>; etcd://host:port,.../prefix for an etcd cluster
 	HTTP, HTTPS       string        // listen addresses (":5988", ":5989"), or "off"
 	Socket            string        // the local socket ("" for <Repo>/wbemd.sock), or "off"
 	CertFile, KeyFile string        // TLS pair; empty: a self-signed pair in Repo
@@ -97,7 +98,11 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	if err := os.MkdirAll(cfg.Repo, 0o700); err != nil {
 		return fmt.Errorf("server: repository %s: %w", cfg.Repo, err)
 	}
-	db, err := bolt.Open(filepath.Join(cfg.Repo, RepoFile), bolt.Options{})
+	storeURL := cfg.Store
+	if storeURL == "" {
+		storeURL = "bolt:" + cfg.Repo
+	}
+	db, err := engine.Open(ctx, storeURL, engine.Options{Logger: log})
 	if err != nil {
 		return fmt.Errorf("server: open repository: %w", err)
 	}
@@ -119,8 +124,8 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	wh := &wsman.Handler{Connector: om, Host: host, Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify}
 	// /metrics and /healthz answer anyone, on every listener.
 	status := http.NewServeMux()
-	status.Handle("/metrics", newMetrics(filepath.Join(cfg.Repo, RepoFile), db.Stats, obs))
-	status.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	status.Handle("/metrics", newMetrics(db, obs))
+	status.Handle("/healthz", healthz(db))
 	statusDoor := stack.Serve(httpstack.Door{Name: "status", Anonymous: anyone}, status)
 	notFound := stack.Serve(httpstack.Door{Name: "none", Anonymous: anyone}, http.NotFoundHandler())
 	wsMux := http.NewServeMux()

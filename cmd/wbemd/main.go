@@ -97,6 +97,7 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	fs.StringVar(&config, "config", "", "a file of NAME = value settings ($WBEMD_CONFIG)")
 	fs.BoolVar(&s.version, "version", false, "print the version and exit")
 	fs.StringVar(&cfg.Repo, "repo", "/var/lib/wbemd", "repository directory")
+	fs.StringVar(&cfg.Store, "store", "", "the store's URL: bolt:DIR, or etcd://HOST:PORT,.../PREFIX (default bolt:<repo>)")
 	fs.StringVar(&cfg.HTTP, "http", ":5988", "CIM-XML over HTTP address, or off")
 	fs.StringVar(&cfg.HTTPS, "https", ":5989", "CIM-XML over HTTPS address, or off")
 	fs.StringVar(&cfg.WSManHTTP, "wsman-http", ":5985", "WS-Management over HTTP address, or off")

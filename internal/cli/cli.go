@@ -22,7 +22,8 @@ import (
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/client"
 	"github.com/wbemd/wbemd/server"
-	"github.com/wbemd/wbemd/store/bolt"
+	"github.com/wbemd/wbemd/store"
+	"github.com/wbemd/wbemd/store/engine"
 )
 
 // repoFile is the name of the store file inside a repository directory.
@@ -41,6 +42,7 @@ func usagef(format string, args ...any) error {
 // repository it opened (lazily, on the first verb that needs it).
 type app struct {
 	repo      string
+	store     string // the store's URL ("" for bolt:<repo>)
 	namespace string
 	output    string
 	url       string // a server to talk to over CIM-XML instead of the repository
@@ -50,7 +52,7 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 
-	db *bolt.DB
+	db store.Store
 	om *cimom.CIMOM
 
 	sockOnce sync.Once
@@ -122,6 +124,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usagef("%v", err) })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.repo, "repo", os.Getenv("WBEM_REPO"), "repository directory (default $WBEM_REPO)")
+	pf.StringVar(&a.store, "store", os.Getenv("WBEM_STORE"), "the repository's store URL: bolt:DIR or etcd://HOST:PORT,.../PREFIX (default bolt:<repo>; $WBEM_STORE)")
 	pf.StringVarP(&a.namespace, "namespace", "n", "root/cimv2", "namespace")
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table, json or mof")
 	pf.StringVar(&a.url, "url", os.Getenv("WBEM_URL"), "a CIM-XML server to use instead of --repo (password in $WBEM_PASSWORD)")
@@ -163,7 +166,7 @@ func (a *app) open(ctx context.Context) (*cimom.CIMOM, error) {
 	if a.url != "" {
 		return nil, usagef("this verb works on a repository directly; it cannot go through --url")
 	}
-	if a.repo == "" {
+	if a.repo == "" && a.store == "" {
 		return nil, usagef("no repository: give --repo DIR or set WBEM_REPO")
 	}
 	if sock := a.socket(); sock != "" {
@@ -174,12 +177,13 @@ func (a *app) open(ctx context.Context) (*cimom.CIMOM, error) {
 	default:
 		return nil, usagef("unknown output format %q (want table, json or mof)", a.output)
 	}
-	if err := os.MkdirAll(a.repo, 0o700); err != nil {
-		return nil, &runError{fmt.Errorf("repository %s: %w", a.repo, err)}
+	url := a.store
+	if url == "" {
+		url = "bolt:" + a.repo
 	}
-	db, err := bolt.Open(filepath.Join(a.repo, repoFile), bolt.Options{})
+	db, err := engine.Open(ctx, url, engine.Options{})
 	if err != nil {
-		return nil, &runError{fmt.Errorf("open repository %s: %w", a.repo, err)}
+		return nil, &runError{fmt.Errorf("open repository %s: %w", url, err)}
 	}
 	om, err := cimom.Open(ctx, db, cimom.Options{})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/wbemd/wbemd/cim/cimjson"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/mof"
+	"github.com/wbemd/wbemd/store"
 )
 
 func (a *app) nsCommand() *cobra.Command {
@@ -387,8 +388,10 @@ func (a *app) repoCommand() *cobra.Command {
 			if _, err := a.open(ctx); err != nil {
 				return err
 			}
-			if err := a.db.Check(ctx); err != nil {
-				return &runError{fmt.Errorf("store check: %w", err)}
+			if c, ok := a.db.(store.Checker); ok {
+				if err := c.Check(ctx); err != nil {
+					return &runError{fmt.Errorf("store check: %w", err)}
+				}
 			}
 			rep, err := cimom.Check(ctx, a.db)
 			if err != nil {

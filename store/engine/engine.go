@@ -23,6 +23,7 @@ import (
 
 	"github.com/wbemd/wbemd/store"
 	"github.com/wbemd/wbemd/store/bolt"
+	"github.com/wbemd/wbemd/store/etcd"
 )
 
 // BoltFile is the store file inside a bolt repository directory.
@@ -131,6 +132,12 @@ func Open(ctx context.Context, url string, opts Options) (store.Store, error) {
 			return nil, err // it names the file
 		}
 		return db, nil
+	case Etcd:
+		s, err := etcd.Open(ctx, url, etcd.Options{Logger: opts.Logger})
+		if err != nil {
+			return nil, err // not a nil *etcd.Store inside a non-nil store.Store
+		}
+		return s, nil
 	default:
 		return nil, fmt.Errorf("store URL %q: the %s engine: %w in this wbemd", url, spec.Engine, ErrNotBuiltIn)
 	}
