@@ -22,6 +22,8 @@ import (
 //	x 0 <ns> 0 <keyclass> 0 <prop> 0 <value> 0 0 <keys>
 //	                                           secondary index entry of an Indexed property;
 //	                                           value is an order-preserving encoding
+//	p 0 <ns>                                   registration revision: rewritten with every
+//	                                           provider registration write (providerreg.go)
 const sep = 0
 
 func key(kind byte, parts ...string) []byte {
@@ -66,7 +68,7 @@ func idxKey(ns, keyClass, prop string, v cim.Value, keys string) []byte {
 }
 
 // nsKinds lists the record kinds that live inside a namespace.
-var nsKinds = []byte{'c', 'q', 's', 'i', 'x'}
+var nsKinds = []byte{'c', 'q', 's', 'i', 'x', 'p'}
 
 // appendOrdered encodes a scalar value so that byte order is value order
 // (integers big-endian with the sign flipped, reals by IEEE order, strings

@@ -43,18 +43,25 @@ func (c *CIMOM) RegisterMethodProvider(ns, class string, p MethodProvider) error
 	return nil
 }
 
-// methodProvider returns the provider of cls's methods: its own or its
-// nearest ancestor's.
-func (c *CIMOM) methodProvider(ns string, cls *cim.Object) MethodProvider {
+// methodProvider returns the provider of cls's methods: the in-process
+// one of the class or its nearest ancestor, else the registered provider
+// the class's Provider qualifier names.
+func (c *CIMOM) methodProvider(ctx context.Context, ns string, cls *cim.Object) MethodProvider {
 	c.providersMu.RLock()
-	defer c.providersMu.RUnlock()
-	if p := c.methodProviders[cacheKey(ns, cls.Class)]; p != nil {
+	p := c.methodProviders[cacheKey(ns, cls.Class)]
+	for _, d := range cls.Derivation {
+		if p != nil {
+			break
+		}
+		p = c.methodProviders[cacheKey(ns, d)]
+	}
+	c.providersMu.RUnlock()
+	if p != nil {
 		return p
 	}
-	for _, d := range cls.Derivation {
-		if p := c.methodProviders[cacheKey(ns, d)]; p != nil {
-			return p
-		}
+	if name := c.namedProvider(ctx, ns, cls); name != "" {
+		mp, _ := c.registeredProvider(ctx, ns, name).(MethodProvider)
+		return mp
 	}
 	return nil
 }
@@ -116,7 +123,7 @@ func (s *services) execMethod(ctx context.Context, path, method string, in *cim.
 	}
 	// A class no provider serves has no methods to run, whatever it
 	// declares (OpenPegasus's order: CIM_ERR_METHOD_NOT_AVAILABLE first).
-	p := t.c.methodProvider(t.ns, ci.cls)
+	p := t.c.methodProvider(ctx, t.ns, ci.cls)
 	if p == nil && !sys {
 		return nil, cim.Errorf(cim.EMethodNotImplemented, "no provider serves the methods of %s", ci.cls.Class).WithParam(method)
 	}
