@@ -117,8 +117,8 @@ func TestRegistrationNeedsAdmin(t *testing.T) {
 		kv   []any
 		want cim.Status
 	}{
-		{[]any{"Name", "A", "Command", "/bin/p"}, cim.EAccessDenied},                                  // the provider user
-		{[]any{"Name", "A", "Command", "/bin/p", "User", "bob"}, cim.EAccessDenied},                   // someone else
+		{[]any{"Name", "A", "Command", "/bin/p"}, cim.EAccessDenied},                                    // the provider user
+		{[]any{"Name", "A", "Command", "/bin/p", "User", "bob"}, cim.EAccessDenied},                     // someone else
 		{[]any{"Name", "A", "Command", "/bin/p", "HostingModel", "LocalSystemHost"}, cim.EAccessDenied}, // root
 		{[]any{"Name", "A", "Command", "/bin/p", "User", "alice"}, cim.SNoError},
 	} {
