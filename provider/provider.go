@@ -159,3 +159,34 @@ func (i Instance) Bool(name string) (b, ok bool) {
 	b, ok = v.(bool)
 	return b, ok
 }
+
+// Apply returns the instance a put stores: r.Instance without system
+// properties ("__CLASS" aside), or, for a partial update (r.Properties),
+// old with those properties taken from r.Instance.
+func (r *Request) Apply(old Instance) Instance {
+	out := Instance{}
+	if len(r.Properties) > 0 {
+		for k, v := range old {
+			out[k] = v
+		}
+		for _, name := range r.Properties {
+			v, ok := r.Instance.Get(name)
+			if !ok {
+				continue
+			}
+			for k := range out {
+				if strings.EqualFold(k, name) {
+					delete(out, k)
+				}
+			}
+			out[name] = v
+		}
+		return out
+	}
+	for k, v := range r.Instance {
+		if !strings.HasPrefix(k, "__") || strings.EqualFold(k, "__CLASS") {
+			out[k] = v
+		}
+	}
+	return out
+}

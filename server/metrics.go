@@ -23,6 +23,7 @@ type metrics struct {
 	errors   map[string]uint64     // status -> count
 	storeFn  func() (int64, error) // store file size
 	commits  func() bolt.Stats     // the store's group commits
+	extra    []func(io.Writer)     // more metrics (the providers')
 }
 
 // buckets are the latency histogram's upper bounds, in seconds.
@@ -131,4 +132,7 @@ func (m *metrics) write(w io.Writer) {
 	fmt.Fprintln(w, "# HELP wbemd_store_checkpoints_total Checkpoints: B+tree commits that moved the write-ahead log's writes into the repository file.")
 	fmt.Fprintln(w, "# TYPE wbemd_store_checkpoints_total counter")
 	fmt.Fprintf(w, "wbemd_store_checkpoints_total %d\n", st.Checkpoints)
+	for _, f := range m.extra {
+		f(w)
+	}
 }

@@ -91,6 +91,7 @@ type Config struct {
 	WSManAnonIdentify     bool   // answer Identify without credentials
 	ShutdownTimeout       time.Duration
 	Logger                *slog.Logger
+	Providers             ProviderConfig // out-of-process providers (providers.go)
 }
 
 // Ready is called once the listeners are open, with their addresses.
@@ -153,6 +154,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	h := &cimxml.Handler{CIMOM: om, Log: log, MaxRequest: cfg.MaxRequest, Auth: authenticate}
 	m := newMetrics(filepath.Join(cfg.Repo, RepoFile), db.Stats)
 	h.Observe = m.observe
+	defer serveProviders(ctx, cfg, om, m, log)()
 	wh := &wsman.Handler{CIMOM: om, Log: log, MaxRequest: cfg.MaxRequest, Auth: authenticate,
 		Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify,
 		Observe: func(op string, took time.Duration, status string) { m.observe("WSMan."+op, took, status) }}

@@ -83,6 +83,9 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time to read a whole request")
 	fs.DurationVar(&cfg.OperationTimeout, "operation-timeout", 5*time.Minute, "time an operation may run")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time requests in flight get at SIGTERM")
+	fs.StringVar(&cfg.Providers.User, "provider-user", "nobody", "user that runs provider hosts whose registration names none (when wbemd runs as root)")
+	fs.DurationVar(&cfg.Providers.Timeout, "provider-timeout", time.Minute, "time a provider call may take, unless its registration says (OperationTimeoutInterval)")
+	fs.StringVar(&cfg.Providers.Limits, "provider-limits", "auto", "how provider host quotas are enforced: auto, cgroup2, cgroup1 or rlimit")
 	fs.IntVar(&s.gcPercent, "gc-percent", 0, "Go garbage collector target, as GOGC; 400 trades heap for CPU (0: $GOGC, or 100)")
 	if err := fs.Parse(args); err != nil {
 		return s, err

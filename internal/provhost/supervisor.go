@@ -19,6 +19,7 @@ package provhost
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sort"
@@ -527,4 +528,42 @@ func userOf(pid int) string {
 		return ""
 	}
 	return ownerName(fi)
+}
+
+// WriteMetrics writes the providers' counters in Prometheus's text
+// format, for /metrics.
+func (s *Supervisor) WriteMetrics(w io.Writer) {
+	sts := s.Statuses()
+	s.mu.Lock()
+	running := s.running
+	s.mu.Unlock()
+	fmt.Fprintln(w, "# HELP wbemd_provider_hosts Provider host processes running.")
+	fmt.Fprintln(w, "# TYPE wbemd_provider_hosts gauge")
+	fmt.Fprintf(w, "wbemd_provider_hosts %d\n", running)
+	for _, m := range []struct {
+		name, kind, help string
+		value            func(Status) uint64
+	}{
+		{"wbemd_provider_calls_total", "counter", "Calls to a provider.", func(st Status) uint64 { return st.Calls }},
+		{"wbemd_provider_errors_total", "counter", "Calls to a provider that failed.", func(st Status) uint64 { return st.Errors }},
+		{"wbemd_provider_restarts_total", "counter", "Starts of a provider's host after its first.", func(st Status) uint64 { return st.Restarts }},
+		{"wbemd_provider_up", "gauge", "1 when a provider's host runs.", func(st Status) uint64 {
+			if st.State == "running" {
+				return 1
+			}
+			return 0
+		}},
+		{"wbemd_provider_disabled", "gauge", "1 when a provider's host is disabled after crashing.", func(st Status) uint64 {
+			if st.State == "disabled" {
+				return 1
+			}
+			return 0
+		}},
+		{"wbemd_provider_memory_bytes", "gauge", "Memory of a provider's host.", func(st Status) uint64 { return st.MemoryBytes }},
+	} {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", m.name, m.help, m.name, m.kind)
+		for _, st := range sts {
+			fmt.Fprintf(w, "%s{namespace=%q,provider=%q} %d\n", m.name, st.Namespace, st.Name, m.value(st))
+		}
+	}
 }
