@@ -146,8 +146,13 @@ func (c *callHandle) next(ctx context.Context) (*wire.Message, error) {
 		return nil, timedOut(c.provider, c.timeout)
 	case <-ctx.Done():
 		c.cancel()
-		return nil, ctx.Err()
+		return nil, callerGone(ctx)
 	}
+}
+
+// callerGone is the error of a call whose caller went away.
+func callerGone(ctx context.Context) error {
+	return &cim.Error{Status: cim.ECallCancelled, Description: "the call was cancelled: " + ctx.Err().Error(), Err: ctx.Err()}
 }
 
 func (c *callHandle) took(m *wire.Message) (*wire.Message, error) {

@@ -184,8 +184,8 @@ func (sl *slot) start(ctx context.Context) (*process, error) {
 			s.releaseProcess()
 		}
 	}
-	q := s.quotas()
-	lim, err := s.conf.host(s.nextHostID(), q)
+	s.refreshConfig(ctx) // a host starts with the quotas of the moment
+	lim, err := s.conf.host(s.nextHostID(), s.quotas())
 	if err != nil {
 		release()
 		return nil, cim.Errorf(cim.EProviderLoadFailure, "cannot confine the host: %v", err)
@@ -485,10 +485,12 @@ func (p *process) logOutput(r io.Reader, done chan<- struct{}) {
 	}
 }
 
-// tailBuffer keeps the last few lines of a host's output, for errors.
+// tailBuffer keeps what an error about a host should quote of its
+// output: the last line, and the last "fatal error:" or "panic:" line of
+// a Go runtime (its goroutine stacks follow it).
 type tailBuffer struct {
-	mu    sync.Mutex
-	lines []string
+	mu          sync.Mutex
+	fatal, last string
 }
 
 func (t *tailBuffer) add(line string) {
@@ -497,18 +499,21 @@ func (t *tailBuffer) add(line string) {
 	if len(line) > 200 {
 		line = line[:200] + "..."
 	}
-	t.lines = append(t.lines, line)
-	if len(t.lines) > 3 {
-		t.lines = t.lines[1:]
+	if strings.HasPrefix(line, "fatal error:") || strings.HasPrefix(line, "panic:") {
+		t.fatal = line
 	}
+	t.last = line
 }
 
 // suffix is "; its last output: ..." or "".
 func (t *tailBuffer) suffix() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.lines) == 0 {
+	switch {
+	case t.last == "":
 		return ""
+	case t.fatal == "" || t.fatal == t.last:
+		return "; its last output: " + t.last
 	}
-	return "; its last output: " + strings.Join(t.lines, " | ")
+	return "; its last output: " + t.fatal + " ... " + t.last
 }

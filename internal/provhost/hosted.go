@@ -47,7 +47,10 @@ func (h *hosted) begin(ctx context.Context, m *wire.Message, call *cimom.Provide
 	start := time.Now()
 	p, err := sl.acquire(sctx)
 	if err != nil {
-		if ctx.Err() == nil && sctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
+			err = callerGone(ctx)
+		case sctx.Err() != nil:
 			err = timedOut(reg.Name, timeout)
 		}
 		return nil, h.failed(err)

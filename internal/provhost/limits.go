@@ -31,7 +31,7 @@ const (
 	LimitsAuto    = "auto"    // cgroup2 if usable, else cgroup1, else rlimit
 	LimitsCgroup2 = "cgroup2" // memory.max, pids.max in a cgroup v2 subtree
 	LimitsCgroup1 = "cgroup1" // memory.limit_in_bytes, pids.max in cgroup v1 hierarchies
-	LimitsRlimit  = "rlimit"  // RLIMIT_AS for memory; threads are not limited
+	LimitsRlimit  = "rlimit"  // RLIMIT_DATA for memory; threads are not limited
 )
 
 // confiner makes the kernel enforce the quotas of each host.
@@ -301,8 +301,12 @@ func (c *confiner) host(id uint64, q Quotas) (*confinement, error) {
 	}
 	switch c.mode {
 	case LimitsRlimit:
+		// RLIMIT_DATA bounds private writable memory (heap, anonymous
+		// mappings), close to what a host uses; RLIMIT_AS also counts
+		// address space reserved but unused, and a Go program reserves
+		// more than 512 MiB of it at start.
 		if q.MemoryPerHost > 0 {
-			h.rlimits[syscall.RLIMIT_AS] = q.MemoryPerHost
+			h.rlimits[syscall.RLIMIT_DATA] = q.MemoryPerHost
 		}
 		return h, nil
 	case LimitsCgroup2:

@@ -331,7 +331,7 @@ func (s *Supervisor) sweep() {
 	defer s.wg.Done()
 	for {
 		s.mu.Lock()
-		every := min(max(s.config.ClearAfter/2, 50*time.Millisecond), 5*time.Second)
+		every := min(max(s.config.ClearAfter/2, 50*time.Millisecond), time.Second)
 		s.mu.Unlock()
 		t := time.NewTimer(every)
 		select {

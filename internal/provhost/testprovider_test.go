@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -222,6 +223,29 @@ func itemsProvider() *provider.Provider {
 					}
 					return provider.Instance{"ReturnValue": 0}, nil
 				},
+				"Threads": func(ctx context.Context, r *provider.Request) (provider.Instance, error) {
+					n, _ := r.In.Int("Count")
+					var wg sync.WaitGroup
+					for range n {
+						wg.Add(1)
+						go func() {
+							runtime.LockOSThread() // one more thread each
+							wg.Done()
+							select {}
+						}()
+					}
+					wg.Wait()
+					return provider.Instance{"ReturnValue": 0}, nil
+				},
+				"Files": func(ctx context.Context, r *provider.Request) (provider.Instance, error) {
+					n, _ := r.In.Int("Count")
+					for range n {
+						if _, err := os.Open("/dev/null"); err != nil {
+							return nil, err
+						}
+					}
+					return provider.Instance{"ReturnValue": 0}, nil
+				},
 				"Whoami": func(ctx context.Context, r *provider.Request) (provider.Instance, error) {
 					u, _ := user.Current()
 					mu.Lock()
@@ -288,6 +312,8 @@ class Test_Item {
 	[Static] uint32 Hang([In] boolean IgnoreCancel);
 	[Static] uint32 Crash();
 	[Static] uint32 Alloc([In] uint32 MiB);
+	[Static] uint32 Threads([In] uint32 Count);
+	[Static] uint32 Files([In] uint32 Count);
 	[Static] uint32 Whoami([Out] uint32 Pid, [Out] string User, [Out] string Queries);
 };
 [Dynamic, Provider("TestItems")]
