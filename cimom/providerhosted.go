@@ -32,6 +32,10 @@ type HostedProvider interface {
 type ProviderCall struct {
 	Namespace string
 	Class     *cim.Object // the class of the call, resolved; read-only
+	// ProviderClass is the class whose Provider qualifier binds the
+	// provider: Class or an ancestor (the top of a put chain, or the
+	// class a dynamic subclass inherits its provider from).
+	ProviderClass string
 	// Properties lists the properties of a partial update
 	// (__PUT_EXT_PROPERTIES); nil for a whole instance.
 	Properties []string
@@ -100,7 +104,21 @@ func (h *hostedProvider) call(ctx context.Context, ns, class string) (*ProviderC
 	if ci == nil {
 		return nil, cim.Errorf(cim.EInvalidClass, "class %s does not exist in %s", class, ns).WithParam(class)
 	}
-	return &ProviderCall{Namespace: ns, Class: ci.cls, Lookup: func(name string) (*cim.Object, error) {
+	bound := ci.cls.Class
+	for i, level := -1, ci.cls; i < len(ci.cls.Derivation); i++ {
+		if i >= 0 {
+			lci, err := h.c.resolve(ctx, ns, ci.cls.Derivation[i])
+			if err != nil || lci == nil {
+				break
+			}
+			level = lci.cls
+		}
+		if cim.EqualFold(ownProviderQualifier(level), h.reg.Name) {
+			bound = level.Class
+			break
+		}
+	}
+	return &ProviderCall{Namespace: ns, Class: ci.cls, ProviderClass: bound, Lookup: func(name string) (*cim.Object, error) {
 		ci, err := h.c.resolve(ctx, ns, name)
 		if err != nil {
 			return nil, err

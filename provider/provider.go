@@ -82,8 +82,13 @@ type Request struct {
 	Provider  string // the provider called
 	Namespace string // e.g. "root/cimv2"
 	Class     string // the class the call is about
-	User      string // the user wbemd serves the call for
-	Path      string // the target's object path (get, delete, invoke)
+	// ProviderClass is the class whose Provider qualifier names this
+	// provider: Class, or an ancestor of it (the top of a put chain). The
+	// handler of Class serves the call, else the handler of
+	// ProviderClass.
+	ProviderClass string
+	User          string // the user wbemd serves the call for
+	Path          string // the target's object path (get, delete, invoke)
 
 	Keys     Instance // the target's keys (get, delete, invoke on an instance)
 	Instance Instance // put

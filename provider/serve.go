@@ -200,13 +200,16 @@ func (s *server) serve(ctx context.Context, m *wire.Message, c *call) (answer *w
 		return errorMessage(m.ID, cim.Errorf(cim.EProviderNotFound, "this host serves no provider %s", m.Provider))
 	}
 	cls := findClass(p, m.Class)
+	if cls == nil && m.ProviderClass != "" {
+		cls = findClass(p, m.ProviderClass)
+	}
 	notCapable := func(what string) *wire.Message {
 		return errorMessage(m.ID, cim.Errorf(cim.EProviderNotCapable, "provider %s does not %s %s", p.Name, what, m.Class))
 	}
 	if cls == nil {
 		return notCapable("serve")
 	}
-	r := &Request{Provider: m.Provider, Namespace: m.Namespace, Class: m.Class, User: m.User, Path: m.Path,
+	r := &Request{Provider: m.Provider, Namespace: m.Namespace, Class: m.Class, ProviderClass: m.ProviderClass, User: m.User, Path: m.Path,
 		CreateOnly: m.CreateOnly, UpdateOnly: m.UpdateOnly, Properties: m.Properties, Method: m.Method, Query: m.Query}
 	for _, f := range []struct {
 		raw json.RawMessage

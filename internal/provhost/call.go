@@ -2,6 +2,7 @@ package provhost
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -100,16 +101,18 @@ func (p *process) begin(ctx context.Context, m *wire.Message, provider string, t
 	m.ID, m.TimeoutMS, m.Window = id, timeout.Milliseconds()+1, window
 	c := &callHandle{p: p, id: id, pd: pd, provider: provider, timeout: timeout, timer: time.NewTimer(timeout), window: window}
 	if err := p.w.Write(m); err != nil {
+		// The host is gone (or going): the call did not reach it.
 		c.end()
-		select {
-		case <-p.done:
-			return nil, p.reason
-		case <-time.After(time.Second):
-			return nil, cim.Errorf(cim.EProviderFailure, "the host's wire failed: %v", err)
-		}
+		p.kill(fmt.Errorf("its wire failed: %v", err))
+		<-p.done
+		return nil, errUndelivered
 	}
 	return c, nil
 }
+
+// errUndelivered is the error of a call that never reached its host: it
+// may go to the next host.
+var errUndelivered = errors.New("the call did not reach the host")
 
 func timedOut(provider string, after time.Duration) error {
 	e := cim.Errorf(cim.EProviderTimedOut, "provider %s did not answer within %v", provider, after.Round(time.Millisecond))

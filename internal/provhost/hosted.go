@@ -45,25 +45,30 @@ func (h *hosted) begin(ctx context.Context, m *wire.Message, call *cimom.Provide
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	p, err := sl.acquire(sctx)
-	if err != nil {
-		switch {
-		case ctx.Err() != nil:
-			err = callerGone(ctx)
-		case sctx.Err() != nil:
-			err = timedOut(reg.Name, timeout)
+	m.Provider, m.Namespace, m.Class, m.ProviderClass = reg.Name, call.Namespace, call.Class.Class, call.ProviderClass
+	for {
+		p, err := sl.acquire(sctx)
+		if err != nil {
+			switch {
+			case ctx.Err() != nil:
+				err = callerGone(ctx)
+			case sctx.Err() != nil:
+				err = timedOut(reg.Name, timeout)
+			}
+			return nil, h.failed(err)
 		}
-		return nil, h.failed(err)
+		if !p.serves(reg.Name) {
+			return nil, h.failed(cim.Errorf(cim.EProviderNotFound, "the host %s started, but does not serve provider %s", reg.Command, reg.Name))
+		}
+		c, err := p.begin(ctx, m, reg.Name, timeout-time.Since(start), window)
+		if err == errUndelivered {
+			continue // the host died before the call reached it: the next one gets it
+		}
+		if err != nil {
+			return nil, h.failed(err)
+		}
+		return c, nil
 	}
-	if !p.serves(reg.Name) {
-		return nil, h.failed(cim.Errorf(cim.EProviderNotFound, "the host %s started, but does not serve provider %s", reg.Command, reg.Name))
-	}
-	m.Provider, m.Namespace, m.Class = reg.Name, call.Namespace, call.Class.Class
-	c, err := p.begin(ctx, m, reg.Name, timeout-time.Since(start), window)
-	if err != nil {
-		return nil, h.failed(err)
-	}
-	return c, nil
 }
 
 // failed counts an error and names the provider in it.
