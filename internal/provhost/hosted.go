@@ -219,7 +219,12 @@ func (h *hosted) ExecMethod(ctx context.Context, call *cimom.ProviderCall, targe
 	if m.Out == nil {
 		return nil, nil
 	}
-	// The out-parameters are typed as the method declares them.
+	return h.outParameters(m.Out, call, method)
+}
+
+// outParameters types the out-parameters a provider answered as method
+// declares them.
+func (h *hosted) outParameters(raw json.RawMessage, call *cimom.ProviderCall, method *cim.Method) (*cim.Object, error) {
 	params := &cim.Object{Genus: cim.GenusClass, Class: cimom.ParametersClass}
 	if method.ReturnType != cim.TypeNone {
 		params.Properties = append(params.Properties, cim.Property{Name: cimom.ReturnValue, Type: method.ReturnType, Value: cim.Null(method.ReturnType)})
@@ -229,7 +234,7 @@ func (h *hosted) ExecMethod(ctx context.Context, call *cimom.ProviderCall, targe
 			params.Properties = append(params.Properties, cim.Property{Name: prm.Name, Type: prm.Type, RefClass: prm.RefClass, Value: cim.Null(prm.Type)})
 		}
 	}
-	out, err := cimjson.Decode(m.Out, cimom.ParametersClass, func(name string) (*cim.Object, error) {
+	out, err := cimjson.Decode(raw, cimom.ParametersClass, func(name string) (*cim.Object, error) {
 		if cim.EqualFold(name, cimom.ParametersClass) {
 			return params, nil
 		}
