@@ -25,9 +25,10 @@
 //
 // Instances, keys and parameters are Instance maps from property names to
 // values: strings, numbers, booleans, nil for NULL, slices for arrays and
-// Instance for embedded objects. wbemd converts every value to the type
-// the class declares, so a provider may answer 42 for a uint8 or "42" for a
-// uint64. To fail with a WBEM status, return a *cim.Error (cim.Errorf(
+// Instance for embedded objects, as package cimjson reads them: wbemd
+// converts every value to the type the class declares (42 fits a uint8; a
+// uint64 or sint64 may also be a decimal string; datetimes and references
+// are strings). To fail with a WBEM status, return a *cim.Error (cim.Errorf(
 // cim.ENotFound, ...)); any other error is WBEM_E_PROVIDER_FAILURE with its
 // text. Handlers run concurrently, one goroutine per call; ctx ends when
 // wbemd cancels the call or its deadline passes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -71,19 +72,25 @@ func (h *hosted) begin(ctx context.Context, m *wire.Message, call *cimom.Provide
 	}
 }
 
-// failed counts an error and names the provider in it.
+// failed counts an error and names the provider in it: as ProviderName,
+// and in the description of wbemd's own errors about it (doors that carry
+// only a description still tell which provider failed).
 func (h *hosted) failed(err error) error {
 	if err == nil {
 		return nil
 	}
 	h.e.errors.Add(1)
 	h.e.lastError.Store(err.Error())
-	if ce, ok := err.(*cim.Error); ok && ce.Provider == "" {
-		cp := *ce
-		cp.Provider = h.e.reg.Name
-		return &cp
+	ce, ok := err.(*cim.Error)
+	if !ok || ce.Provider != "" {
+		return err
 	}
-	return err
+	cp := *ce
+	cp.Provider = h.e.reg.Name
+	if !strings.Contains(cp.Description, h.e.reg.Name) {
+		cp.Description = "provider " + h.e.reg.Name + ": " + cp.Description
+	}
+	return &cp
 }
 
 // finish waits for a call's last message: its result, or its error.
