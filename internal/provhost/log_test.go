@@ -9,7 +9,7 @@ import (
 type slogLogger = slog.Logger
 
 // newTestLogger logs to the test's output when -v, else only warnings.
-func newTestLogger(t *testing.T) *slog.Logger {
+func newTestLogger(t testing.TB) *slog.Logger {
 	level := slog.LevelWarn
 	if testing.Verbose() {
 		level = slog.LevelInfo

@@ -20,7 +20,7 @@ var admin = cimom.Principal{Name: "root"}
 
 // harness is a real repository on disk with a supervisor attached.
 type harness struct {
-	t   *testing.T
+	t   testing.TB
 	om  *cimom.CIMOM
 	sup *provhost.Supervisor
 	svc cimom.Services // root/cimv2 as the administrator
@@ -28,7 +28,7 @@ type harness struct {
 
 // newHarness opens a repository, compiles the MOF texts into it (each a
 // format with the provider binary as %[1]s), and attaches a supervisor.
-func newHarness(t *testing.T, opts provhost.Options, mofs ...string) *harness {
+func newHarness(t testing.TB, opts provhost.Options, mofs ...string) *harness {
 	t.Helper()
 	ctx := context.Background()
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "repo.db"), bolt.Options{})
@@ -278,7 +278,7 @@ func (h *harness) inst(class string, kv ...any) (*cim.Object, error) {
 	return o, nil
 }
 
-func testLogger(t *testing.T) *slogLogger {
+func testLogger(t testing.TB) *slogLogger {
 	return newTestLogger(t)
 }
 
