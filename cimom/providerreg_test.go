@@ -136,3 +136,38 @@ func TestRegistrationNeedsAdmin(t *testing.T) {
 		t.Errorf("alice deleting her own registration: %v", err)
 	}
 }
+
+// TestProvidersNotReplayed: a provider is called without the instance's
+// lock; when another writer changes the instance meanwhile, the put fails
+// with WBEM_E_TRANSACTION_CONFLICT and the provider is not called again.
+func TestProvidersNotReplayed(t *testing.T) {
+	ctx := context.Background()
+	r := newRepo(t)
+	r.baseSchema()
+	r.put(r.inst("Item", "Id", "a", "Size", uint32(1)), 0)
+	calls := 0
+	r.c.RegisterProvider("root/cimv2", "Item", &fnProvider{name: "P", put: func(inst *cim.Object, _ *Context) error {
+		calls++
+		if calls == 1 {
+			// Another writer, while the provider works (the lock is free).
+			other, err := r.c.Connect(ctx, "root/cimv2", admin)
+			if err != nil {
+				return err
+			}
+			r.c.UnregisterProvider("root/cimv2", "Item")
+			defer r.c.RegisterProvider("root/cimv2", "Item", &fnProvider{name: "P2"})
+			_, err = other.PutInstance(ctx, r.inst("Item", "Id", "a", "Size", uint32(2)), 0, nil)
+			return err
+		}
+		return nil
+	}})
+	_, err := r.svc.PutInstance(ctx, r.inst("Item", "Id", "a", "Size", uint32(3)), 0, nil)
+	wantStatus(t, err, cim.ETransactionConflict)
+	if calls != 1 {
+		t.Errorf("the provider was called %d times", calls)
+	}
+	o, _ := r.svc.GetObject(ctx, `Item.Id="a"`, 0, nil)
+	if v, _ := o.Get("Size"); v.V != uint32(2) {
+		t.Errorf("Size = %v, want the other writer's 2", v.V)
+	}
+}

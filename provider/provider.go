@@ -88,7 +88,6 @@ type Request struct {
 	// handler of Class serves the call, else the handler of
 	// ProviderClass.
 	ProviderClass string
-	User          string // the user wbemd serves the call for
 	Path          string // the target's object path (get, delete, invoke)
 
 	Keys     Instance // the target's keys (get, delete, invoke on an instance)

@@ -209,7 +209,7 @@ func (s *server) serve(ctx context.Context, m *wire.Message, c *call) (answer *w
 	if cls == nil {
 		return notCapable("serve")
 	}
-	r := &Request{Provider: m.Provider, Namespace: m.Namespace, Class: m.Class, ProviderClass: m.ProviderClass, User: m.User, Path: m.Path,
+	r := &Request{Provider: m.Provider, Namespace: m.Namespace, Class: m.Class, ProviderClass: m.ProviderClass, Path: m.Path,
 		CreateOnly: m.CreateOnly, UpdateOnly: m.UpdateOnly, Properties: m.Properties, Method: m.Method, Query: m.Query}
 	for _, f := range []struct {
 		raw json.RawMessage

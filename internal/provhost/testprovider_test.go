@@ -255,6 +255,11 @@ func itemsProvider() *provider.Provider {
 				},
 			},
 		},
+		"Test_Assoc": {
+			Enumerate: func(ctx context.Context, r *provider.Request, send func(provider.Instance) error) error {
+				return send(provider.Instance{"Item": `Test_Item.Name="a"`, "Repo": `Test_Repo.Name="r"`})
+			},
+		},
 		"Test_Many": {
 			Enumerate: func(ctx context.Context, r *provider.Request, send func(provider.Instance) error) error {
 				for i := 0; i < many; i++ {
@@ -321,6 +326,14 @@ class Test_Many {
 	[Key] uint32 Id;
 	string Payload;
 };
+class Test_Repo { [Key] string Name; };
+instance of Test_Repo { Name = "r"; };
+instance of Test_Repo { Name = "s"; };
+[Association, Dynamic, Provider("TestItems")]
+class Test_Assoc { [Key] Test_Item ref Item; [Key] Test_Repo ref Repo; };
+[Association]
+class Test_StaticLink { [Key] Test_Item ref Item; [Key] Test_Repo ref Repo; };
+instance of Test_StaticLink { Item = "Test_Item.Name=\"b\""; Repo = "Test_Repo.Name=\"s\""; };
 [Dynamic, Provider("TestOther")]
 class Test_Other {
 	[Key] string Name;

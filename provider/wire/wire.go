@@ -67,14 +67,13 @@ type Message struct {
 
 	// Calls: the provider and namespace, the class the call is about,
 	// the class whose Provider qualifier binds the provider (Class or
-	// an ancestor: the top of a put chain), the remaining time in
-	// milliseconds, and the user who called.
+	// an ancestor: the top of a put chain), and the remaining time in
+	// milliseconds.
 	Provider      string `json:"provider,omitempty"`
 	Namespace     string `json:"namespace,omitempty"`
 	Class         string `json:"class,omitempty"`
 	ProviderClass string `json:"providerClass,omitempty"`
 	TimeoutMS     int64  `json:"timeoutMs,omitempty"`
-	User          string `json:"user,omitempty"`
 
 	// Path is the target's object path as text and Keys its key
 	// properties as a flat JSON object (get, delete, invoke on an
