@@ -291,11 +291,11 @@ func TestAssociations(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, provhost.Options{}, testSchema)
 	for _, c := range []struct{ query, prop, want string }{
-		{`ASSOCIATORS OF {Test_Repo.Name="r"}`, "Name", "a"},                             // provider link, provider end
-		{`ASSOCIATORS OF {Test_Item.Name="a"}`, "Name", "r"},                             // provider link, repository end
-		{`ASSOCIATORS OF {Test_Repo.Name="s"}`, "Name", "b"},                             // repository link, provider end
-		{`ASSOCIATORS OF {Test_Item.Name="b"}`, "Name", "s"},                             // repository link, repository end
-		{`REFERENCES OF {Test_Item.Name="a"}`, "Repo", `Test_Repo.Name="r"`},             // the provider's link
+		{`ASSOCIATORS OF {Test_Repo.Name="r"}`, "Name", "a"},                 // provider link, provider end
+		{`ASSOCIATORS OF {Test_Item.Name="a"}`, "Name", "r"},                 // provider link, repository end
+		{`ASSOCIATORS OF {Test_Repo.Name="s"}`, "Name", "b"},                 // repository link, provider end
+		{`ASSOCIATORS OF {Test_Item.Name="b"}`, "Name", "s"},                 // repository link, repository end
+		{`REFERENCES OF {Test_Item.Name="a"}`, "Repo", `Test_Repo.Name="r"`}, // the provider's link
 		{`REFERENCES OF {Test_Repo.Name="s"} WHERE ResultClass = Test_StaticLink`, "Item", `Test_Item.Name="b"`},
 	} {
 		objs, err := all(h.svc.ExecQuery(ctx, "WQL", c.query, cimom.FlagForwardOnly, nil))
