@@ -3,6 +3,7 @@ package cimom
 import (
 	"context"
 	"fmt"
+	"iter"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -48,8 +49,13 @@ type InstanceRegistration struct {
 // SupportsQuery reports whether QuerySupportLevels holds level
 // ("WQL:UnarySelect", ...).
 func (r *InstanceRegistration) SupportsQuery(level string) bool {
-	for _, l := range r.QuerySupportLevels {
-		if strings.EqualFold(l, level) {
+	return oneOf(r.QuerySupportLevels, level)
+}
+
+// oneOf reports whether list holds s, compared without regard to case.
+func oneOf(list []string, s string) bool {
+	for _, l := range list {
+		if strings.EqualFold(l, s) {
 			return true
 		}
 	}
@@ -223,12 +229,7 @@ func (c *CIMOM) ProviderNames(ctx context.Context, ns string) ([]string, error) 
 		return nil, err
 	}
 	var out []string
-	p := instPrefix(n, providerClass)
-	for kv, err := range c.st.Range(ctx, p, store.PrefixEnd(p)) {
-		if err != nil {
-			return nil, err
-		}
-		inst, _, err := c.decodeInstance(ctx, n, kv.Value)
+	for inst, err := range c.storedInstances(ctx, n, providerClass) {
 		if err != nil {
 			return nil, err
 		}
@@ -264,12 +265,7 @@ func (c *CIMOM) loadRegistration(ctx context.Context, ns, name string, rev int64
 	}
 	reg.Revision = rev
 	for _, class := range []string{instanceProvRegClass, methodProvRegClass} {
-		p := instPrefix(ns, class)
-		for kv, err := range c.st.Range(ctx, p, store.PrefixEnd(p)) {
-			if err != nil {
-				return nil, err
-			}
-			ri, _, err := c.decodeInstance(ctx, ns, kv.Value)
+		for ri, err := range c.storedInstances(ctx, ns, class) {
 			if err != nil {
 				return nil, err
 			}
@@ -289,6 +285,22 @@ func (c *CIMOM) loadRegistration(ctx context.Context, ns, name string, rev int64
 		return nil, invalidRegistration(reg.Name, providerStartProperty, "provider %s has no Command: wbemd starts every provider from the executable Command names", reg.Name)
 	}
 	return reg, nil
+}
+
+// storedInstances streams the instances stored under keyClass in ns.
+func (c *CIMOM) storedInstances(ctx context.Context, ns, keyClass string) iter.Seq2[*cim.Object, error] {
+	return func(yield func(*cim.Object, error) bool) {
+		p := instPrefix(ns, keyClass)
+		for kv, err := range c.st.Range(ctx, p, store.PrefixEnd(p)) {
+			var inst *cim.Object
+			if err == nil {
+				inst, _, err = c.decodeInstance(ctx, ns, kv.Value)
+			}
+			if !yield(inst, err) || err != nil {
+				return
+			}
+		}
+	}
 }
 
 func invalidRegistration(provider, param, format string, args ...any) error {
@@ -332,14 +344,10 @@ func registrationOf(ns string, inst *cim.Object) (*Registration, error) {
 		}
 	}
 	if model, _ := reg.Hosting(); reg.HostingModel != "" {
-		known := false
-		for _, m := range hostingModels {
-			known = known || strings.EqualFold(m, model)
-		}
 		switch {
 		case strings.EqualFold(model, "Decoupled"):
 			return bad("HostingModel", "decoupled providers are not supported: wbemd starts every provider itself (Command)")
-		case !known:
+		case !oneOf(hostingModels, model):
 			return bad("HostingModel", "unknown HostingModel %q (want one of %s, optionally followed by :group)", reg.HostingModel, strings.Join(hostingModels, ", "))
 		}
 		if reg.RunsAsRoot() && reg.User != "" && reg.User != "root" {
@@ -382,11 +390,7 @@ func instanceRegistrationOf(inst *cim.Object) (*InstanceRegistration, error) {
 	v, _ := inst.Get("QuerySupportLevels")
 	levels, _ := v.V.([]string)
 	for _, l := range levels {
-		known := false
-		for _, k := range querySupportLevels {
-			known = known || strings.EqualFold(k, l)
-		}
-		if !known {
+		if !oneOf(querySupportLevels, l) {
 			return nil, invalidRegistration(provider, "QuerySupportLevels", "unknown QuerySupportLevels value %q (want %s)", l, strings.Join(querySupportLevels, ", "))
 		}
 	}

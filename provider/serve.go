@@ -321,28 +321,22 @@ func decodeInstance(raw json.RawMessage) (Instance, error) {
 	return inst, nil
 }
 
-func findClass(p *Provider, name string) *Class {
-	if c, ok := p.Classes[name]; ok {
-		return c
-	}
-	for k, c := range p.Classes {
-		if strings.EqualFold(k, name) {
-			return c
-		}
-	}
-	return nil
-}
+func findClass(p *Provider, name string) *Class { return lookupFold(p.Classes, name) }
 
-func findMethod(c *Class, name string) Method {
-	if m, ok := c.Methods[name]; ok {
-		return m
+func findMethod(c *Class, name string) Method { return lookupFold(c.Methods, name) }
+
+// lookupFold finds name in m, exactly or else without regard to case.
+func lookupFold[V any](m map[string]V, name string) V {
+	if v, ok := m[name]; ok {
+		return v
 	}
-	for k, m := range c.Methods {
+	for k, v := range m {
 		if strings.EqualFold(k, name) {
-			return m
+			return v
 		}
 	}
-	return nil
+	var zero V
+	return zero
 }
 
 func contains(vs []int, v int) bool {

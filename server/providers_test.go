@@ -65,6 +65,17 @@ func installExamples(t *testing.T) string {
 	return examplesDir
 }
 
+// wbemcli runs wbemcli and returns its output, errors and exit code.
+func wbemcli(args ...string) (stdout, stderr string, code int) {
+	cmd := exec.Command("wbemcli", args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if ee, ok := cmd.Run().(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	return out.String(), errb.String(), code
+}
+
 // registerExamples compiles both examples' registrations into a running
 // wbemd (through its local socket).
 func registerExamples(t *testing.T, d *daemon) {
@@ -116,22 +127,15 @@ func TestProvidersWbemcli(t *testing.T) {
 		{"py gi deleted", []string{"gi", base + `:Example_Note.Title="todo"`}, 16, "CIM_ERR_NOT_FOUND"},
 	}
 	for _, c := range cases {
-		cmd := exec.Command("wbemcli", append([]string{"-dx", "-noverify"}, c.args...)...)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
-		text := out.String()
+		out, stderr, code := wbemcli(append([]string{"-dx", "-noverify"}, c.args...)...)
+		text := out
 		if c.exit != 0 {
-			text = errb.String()
+			text = stderr
 		}
 		if code != c.exit || !strings.Contains(text, c.want) {
 			t.Errorf("%s: exit %d, want %d with %q in:\n%s", c.name, code, c.exit, c.want, text)
 		}
-		for _, rsp := range responses(errb.String()) {
+		for _, rsp := range responses(stderr) {
 			validate(t, rsp)
 		}
 	}
@@ -232,17 +236,6 @@ func TestProviderCrashThroughCIMXML(t *testing.T) {
 		t.Fatalf("mofcomp: %v\n%s", err, out)
 	}
 	base := "http://admin:secret@" + d.http + "/root/cimv2"
-	wbemcli := func(args ...string) (string, string, int) {
-		cmd := exec.Command("wbemcli", args...)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
-		return out.String(), errb.String(), code
-	}
 	out, stderr, code := wbemcli("gi", base+`:Test_Slow.Id=1`)
 	pid := regexp.MustCompile(`Pid=(\d+)`).FindStringSubmatch(out)
 	if code != 0 || pid == nil {

@@ -2,7 +2,6 @@ package provhost_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -149,7 +148,7 @@ func BenchmarkEnumerate100k(b *testing.B) {
 				}
 				e.Close()
 				if n != 100000 {
-					b.Fatal(fmt.Sprintf("%d instances", n))
+					b.Fatalf("%d instances", n)
 				}
 			}
 			close(stop)

@@ -176,18 +176,26 @@ func (c *callHandle) took(m *wire.Message) (*wire.Message, error) {
 }
 
 // end forgets a call that is over.
-func (c *callHandle) end() {
+func (c *callHandle) end() { c.close(true) }
+
+// close marks the call over; forget removes it from the process's calls.
+// It reports whether the call was still waiting for its last message.
+func (c *callHandle) close(forget bool) (open bool) {
 	if c.ended {
-		return
+		return false
 	}
 	c.ended = true
 	c.timer.Stop()
 	p := c.p
 	p.mu.Lock()
-	delete(p.calls, c.id)
+	_, open = p.calls[c.id]
+	if forget {
+		delete(p.calls, c.id)
+	}
 	p.inflight--
 	p.lastUsed = time.Now()
 	p.mu.Unlock()
+	return open
 }
 
 // cancel ends a call before its last message: the host is told, and a
@@ -195,20 +203,10 @@ func (c *callHandle) end() {
 // (a provider that ignores cancellation would hold its resources for
 // ever).
 func (c *callHandle) cancel() {
-	if c.ended {
-		return
+	if !c.close(false) {
+		return // over, or its last message is in: nothing to cancel
 	}
-	c.ended = true
-	c.timer.Stop()
 	p := c.p
-	p.mu.Lock()
-	_, open := p.calls[c.id]
-	p.inflight--
-	p.lastUsed = time.Now()
-	p.mu.Unlock()
-	if !open {
-		return // its last message is in; nothing to cancel
-	}
 	grace := p.slot.sup.opts.CancelGrace
 	c.pd.mu.Lock()
 	c.pd.cancelled = true

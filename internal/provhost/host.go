@@ -26,7 +26,6 @@ import (
 type slot struct {
 	sup  *Supervisor
 	key  string
-	id   uint64
 	spec hostSpec
 
 	mu        sync.Mutex

@@ -137,12 +137,18 @@ func ownCgroups() (map[string]string, error) {
 	return out, nil
 }
 
-func cgroup2Confiner(tag string) (*confiner, error) {
-	mounts, err := cgroupMounts()
-	if err != nil {
-		return nil, err
+// cgroupsOf returns the mount points of the cgroup hierarchies and this
+// process's cgroup in each ("" names cgroup2).
+func cgroupsOf() (mounts, own map[string]string, err error) {
+	if mounts, err = cgroupMounts(); err != nil {
+		return nil, nil, err
 	}
-	own, err := ownCgroups()
+	own, err = ownCgroups()
+	return mounts, own, err
+}
+
+func cgroup2Confiner(tag string) (*confiner, error) {
+	mounts, own, err := cgroupsOf()
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +161,7 @@ func cgroup2Confiner(tag string) (*confiner, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !strings.Contains(" "+string(ctrl)+" ", " memory ") || !strings.Contains(" "+strings.TrimSpace(string(ctrl))+" ", " pids ") {
+	if have := " " + strings.Join(strings.Fields(string(ctrl)), " ") + " "; !strings.Contains(have, " memory ") || !strings.Contains(have, " pids ") {
 		return nil, fmt.Errorf("provhost: cgroup2 %s lacks the memory and pids controllers (has %q)", base, strings.TrimSpace(string(ctrl)))
 	}
 	enable := func(dir string) error {
@@ -191,11 +197,7 @@ func cgroup2Confiner(tag string) (*confiner, error) {
 }
 
 func cgroup1Confiner(tag string) (*confiner, error) {
-	mounts, err := cgroupMounts()
-	if err != nil {
-		return nil, err
-	}
-	own, err := ownCgroups()
+	mounts, own, err := cgroupsOf()
 	if err != nil {
 		return nil, err
 	}

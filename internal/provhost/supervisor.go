@@ -182,8 +182,7 @@ func (s *Supervisor) Provider(reg *cimom.Registration) (cimom.HostedProvider, er
 	e.reg = reg
 	sl := s.slots[key]
 	if sl == nil {
-		s.hostIDs++
-		sl = &slot{sup: s, key: key, id: s.hostIDs, spec: spec, providers: map[string]*entry{}}
+		sl = &slot{sup: s, key: key, spec: spec, providers: map[string]*entry{}}
 		s.slots[key] = sl
 	}
 	if old := e.slot; old != nil && old != sl {
