@@ -45,7 +45,9 @@ func (c *CIMOM) RegisterMethodProvider(ns, class string, p MethodProvider) error
 
 // methodProvider returns the provider of cls's methods: the in-process
 // one of the class or its nearest ancestor, else the registered provider
-// the class's Provider qualifier names.
+// the class's Provider qualifier names, if a __MethodProviderRegistration
+// makes it a method provider (nil otherwise: the class has no methods to
+// run, as when no provider is registered at all).
 func (c *CIMOM) methodProvider(ctx context.Context, ns string, cls *cim.Object) MethodProvider {
 	c.providersMu.RLock()
 	p := c.methodProviders[cacheKey(ns, cls.Class)]
@@ -60,8 +62,16 @@ func (c *CIMOM) methodProvider(ctx context.Context, ns string, cls *cim.Object) 
 		return p
 	}
 	if name := c.namedProvider(ctx, ns, cls); name != "" {
-		mp, _ := c.registeredProvider(ctx, ns, name).(MethodProvider)
-		return mp
+		switch rp := c.registeredProvider(ctx, ns, name).(type) {
+		case *hostedProvider:
+			if rp.reg.Method {
+				return rp
+			}
+		case *failedProvider:
+			if cim.StatusOf(rp.err) != cim.EProviderNotFound {
+				return rp
+			}
+		}
 	}
 	return nil
 }

@@ -71,6 +71,7 @@ type callHandle struct {
 	pd       *pending
 	provider string
 	timeout  time.Duration
+	deadline time.Time
 	timer    *time.Timer
 	window   int
 	taken    int // items read since the last grant
@@ -99,7 +100,8 @@ func (p *process) begin(ctx context.Context, m *wire.Message, provider string, t
 	p.lastUsed = time.Now()
 	p.mu.Unlock()
 	m.ID, m.TimeoutMS, m.Window = id, timeout.Milliseconds()+1, window
-	c := &callHandle{p: p, id: id, pd: pd, provider: provider, timeout: timeout, timer: time.NewTimer(timeout), window: window}
+	c := &callHandle{p: p, id: id, pd: pd, provider: provider, timeout: timeout, deadline: time.Now().Add(timeout),
+		timer: time.NewTimer(timeout), window: window}
 	if err := p.w.Write(m); err != nil {
 		// The host is gone (or going): the call did not reach it.
 		c.end()
@@ -161,6 +163,10 @@ func callerGone(ctx context.Context) error {
 func (c *callHandle) took(m *wire.Message) (*wire.Message, error) {
 	if m.Type != wire.TypeInstance {
 		c.end()
+		if m.Type == wire.TypeError && m.Status == cim.ECallCancelled.String() && !time.Now().Before(c.deadline) {
+			// The host's own deadline, a moment before wbemd's timer.
+			return nil, timedOut(c.provider, c.timeout)
+		}
 		return m, nil
 	}
 	if c.window == 0 {

@@ -88,8 +88,10 @@ func TestRegistrationIsLive(t *testing.T) {
 	if err := h.svc.DeleteInstance(ctx, `__Win32Provider.Name="TestItems"`, 0, nil); err != nil {
 		t.Fatal(err)
 	}
-	_, err = h.call("Test_Item", "Whoami")
+	_, err = h.svc.GetObject(ctx, `Test_Item.Name="a"`, 0, nil)
 	wantStatus(t, err, cim.EProviderNotFound, "TestItems")
+	_, err = h.call("Test_Item", "Whoami") // no method provider either
+	wantStatus(t, err, cim.EMethodNotImplemented, "")
 	waitGone(t, pid2)
 }
 
