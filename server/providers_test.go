@@ -29,12 +29,13 @@ var (
 func installExamples(t *testing.T) string {
 	t.Helper()
 	examplesOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "wbemd-examples")
-		if err != nil {
+		// Under the test binaries' directory, which TestMain removes.
+		os.Chmod(bin, 0o755)
+		dir := filepath.Join(bin, "examples")
+		if err := os.Mkdir(dir, 0o755); err != nil {
 			examplesErr = err
 			return
 		}
-		os.Chmod(dir, 0o755)
 		build := exec.Command("go", "build", "-o", filepath.Join(dir, "widgets"), "github.com/wbemd/wbemd/examples/providers/widgets")
 		if out, err := build.CombinedOutput(); err != nil {
 			examplesErr = err
