@@ -93,6 +93,11 @@ func (c *CIMOM) putInstances(ctx context.Context, namespace string, p Principal,
 		return paths, nil
 	}
 	if _, err := c.commit(ctx, cmps, ops); err != nil {
+		for i := range preps {
+			if preps[i].called && errors.Is(err, store.ErrCompareFailed) {
+				return nil, cim.Errorf(cim.ETransactionConflict, "the repository changed while the batch's providers ran; nothing was written, and the providers are not called again")
+			}
+		}
 		return nil, err
 	}
 	return paths, nil

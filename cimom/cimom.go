@@ -40,6 +40,7 @@ type CIMOM struct {
 	providersMu     sync.RWMutex
 	providers       map[nameKey]InstanceProvider
 	methodProviders map[nameKey]MethodProvider
+	registry        registry // registered (out-of-process) providers: providerreg.go
 
 	feed  feed
 	locks [256]sync.Mutex // striped by instance key: serialises writers of one instance
@@ -176,7 +177,7 @@ type nsRecord struct {
 func namespaceOps(ns string, sd *SecurityDescriptor) []store.Op {
 	rec, _ := json.Marshal(nsRecord{Name: ns, SD: sd})
 	ops := []store.Op{store.Put(nsKey(ns), rec)}
-	for _, cls := range systemClasses() {
+	for _, cls := range append(systemClasses(), providerClasses(ns)...) {
 		ops = append(ops, classOps(ns, cls)...)
 	}
 	return ops

@@ -136,6 +136,9 @@ func (s *services) putInstanceOnce(ctx context.Context, in *cim.Object, flags Fl
 	// 10. Store (static classes), then the event.
 	if len(pp.ops) > 0 {
 		if _, err := s.c.commit(ctx, pp.cmps, pp.ops); err != nil {
+			if pp.called && errors.Is(err, store.ErrCompareFailed) {
+				return "", cim.Errorf(cim.ETransactionConflict, "instance %s changed while its providers ran; the providers are not called again: retry", pp.rel)
+			}
 			return "", err
 		}
 	}
@@ -151,6 +154,7 @@ type preparedPut struct {
 	ops        []store.Op
 	cmps       []store.Compare
 	shared     bool // inst's properties are the caller's (see conform)
+	called     bool // providers accepted the write: it is not redone
 }
 
 // putMode says how preparePut tests existence.
@@ -199,10 +203,21 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 	}
 	var owner InstanceProvider
 	if ci.dynamic {
-		owner = s.c.dynamicProvider(s.ns, cls)
+		owner = s.c.dynamicProvider(ctx, s.ns, cls)
 		if owner == nil {
 			return none, nil, cim.Errorf(cim.EProviderNotCapable, "no provider serves the dynamic class %s", cls.Class).WithParam(cls.Class)
 		}
+	}
+	// The provider chain (step 9), top first; for a dynamic class the
+	// owner provider writes the data. Providers are never called under
+	// the instance's lock: with a chain, existence is read without it and
+	// the commit's compares catch a concurrent writer.
+	chain := s.c.providerChain(ctx, s.ns, cls)
+	if ci.dynamic && !containsProvider(chain, owner) {
+		chain = append(chain, owner)
+	}
+	if len(chain) > 0 {
+		mode = putRead
 	}
 	// 5. Put extensions.
 	ext, err := putExtensions(wctx, flags, ci)
@@ -287,12 +302,11 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 			return bail(err)
 		}
 	}
-	// 9. The provider chain, top first; for a dynamic class the owner
-	// provider writes the data.
-	chain := s.c.providerChain(s.ns, cls)
-	if ci.dynamic && !containsProvider(chain, owner) {
-		chain = append(chain, owner)
+	regOps, err := s.registrationPut(ctx, ci, inst)
+	if err != nil {
+		return bail(err)
 	}
+	// 9. The provider chain.
 	if len(chain) > 0 {
 		own(inst, &shared) // providers may change it
 	}
@@ -306,9 +320,10 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 		return bail(cim.Errorf(cim.EProviderFailure, "a provider changed the keys of %s", rel))
 	}
 	inst.Namespace, inst.Server = s.ns, s.c.opts.Server
-	pp := preparedPut{rel: rel, inst: inst, prev: prev, shared: shared}
+	pp := preparedPut{rel: rel, inst: inst, prev: prev, shared: shared, called: len(chain) > 0}
 	if !ci.dynamic {
 		pp.ops = []store.Op{store.Put(ik, cim.EncodeInstance(nil, inst))}
+		pp.ops = append(pp.ops, regOps...)
 		pp.ops = append(pp.ops, indexOps(s.ns, ci, prev, inst, keyStr)...)
 		pp.cmps = []store.Compare{{Key: ik, ModRev: prevRev}, {Key: classKey(s.ns, cls.Class), ModRev: ci.modRev}}
 		if cim.EqualFold(cls.Class, namespaceClass) || cls.InheritsFrom(namespaceClass) {

@@ -23,6 +23,8 @@ import (
 //	x 0 <ns> 0 <keyclass> 0 <prop> 0 <value> 0 0 <keys>
 //	                                           secondary index entry of an Indexed property;
 //	                                           value is an order-preserving encoding
+//	p 0 <ns>                                   registration revision: rewritten with every
+//	                                           provider registration write (providerreg.go)
 //	z                                          the revision marker: the last key of every transaction
 //	                                           that writes a c, q, s or n record (see feed.go)
 const sep = 0
@@ -91,7 +93,7 @@ func keyParts(k []byte, n int) (kind byte, parts []string, ok bool) {
 }
 
 // nsKinds lists the record kinds that live inside a namespace.
-var nsKinds = []byte{'c', 'q', 's', 'i', 'x'}
+var nsKinds = []byte{'c', 'q', 's', 'i', 'x', 'p'}
 
 // appendOrdered encodes a scalar value so that byte order is value order
 // (integers big-endian with the sign flipped, reals by IEEE order, strings

@@ -45,17 +45,34 @@ func (c *CIMOM) RegisterMethodProvider(ns, class string, p MethodProvider) error
 	return nil
 }
 
-// methodProvider returns the provider of cls's methods: its own or its
-// nearest ancestor's.
-func (c *CIMOM) methodProvider(ns string, cls *cim.Object) MethodProvider {
+// methodProvider returns the provider of cls's methods: the in-process
+// one of the class or its nearest ancestor, else the registered provider
+// the class's Provider qualifier names, if a __MethodProviderRegistration
+// makes it a method provider (nil otherwise: the class has no methods to
+// run, as when no provider is registered at all).
+func (c *CIMOM) methodProvider(ctx context.Context, ns string, cls *cim.Object) MethodProvider {
 	c.providersMu.RLock()
-	defer c.providersMu.RUnlock()
-	if p := c.methodProviders[cacheKey(ns, cls.Class)]; p != nil {
+	p := c.methodProviders[cacheKey(ns, cls.Class)]
+	for _, d := range cls.Derivation {
+		if p != nil {
+			break
+		}
+		p = c.methodProviders[cacheKey(ns, d)]
+	}
+	c.providersMu.RUnlock()
+	if p != nil {
 		return p
 	}
-	for _, d := range cls.Derivation {
-		if p := c.methodProviders[cacheKey(ns, d)]; p != nil {
-			return p
+	if name := c.namedProvider(ctx, ns, cls); name != "" {
+		switch rp := c.registeredProvider(ctx, ns, name).(type) {
+		case *hostedProvider:
+			if rp.reg.Method {
+				return rp
+			}
+		case *failedProvider:
+			if cim.StatusOf(rp.err) != cim.EProviderNotFound {
+				return rp
+			}
 		}
 	}
 	return nil
@@ -118,7 +135,7 @@ func (s *services) execMethod(ctx context.Context, path, method string, in *cim.
 	}
 	// A class no provider serves has no methods to run, whatever it
 	// declares (OpenPegasus's order: CIM_ERR_METHOD_NOT_AVAILABLE first).
-	p := t.c.methodProvider(t.ns, ci.cls)
+	p := t.c.methodProvider(ctx, t.ns, ci.cls)
 	if p == nil && !sys {
 		return nil, cim.Errorf(cim.EMethodNotImplemented, "no provider serves the methods of %s", ci.cls.Class).WithParam(method)
 	}

@@ -7,15 +7,18 @@ import (
 	"github.com/wbemd/wbemd/cim"
 )
 
-// InstanceProvider is an in-process provider registered for a class. For a
+// InstanceProvider is a provider of a class's instances: one compiled into
+// the process (RegisterProvider) or one that a ProviderHost runs, found
+// through the repository's registrations (see providerreg.go). For a
 // static class the repository stores the instance after every provider on
 // the class path accepted it; for a [Dynamic] class the provider of the
-// instance's class (or its nearest ancestor that has one) owns the data and
-// nothing is stored.
+// instance's class (or its nearest ancestor that has one) owns the data
+// and nothing is stored.
 //
 // A provider answers with a *cim.Error to choose the status
 // (WBEM_E_VETO_PUT, WBEM_E_PROVIDER_NOT_CAPABLE, ...); any other error is
-// reported as WBEM_E_PROVIDER_FAILURE.
+// reported as WBEM_E_PROVIDER_FAILURE. Providers are never called while
+// the repository holds a lock, and once per operation.
 type InstanceProvider interface {
 	// Name identifies the provider in extended status (ProviderName).
 	Name() string
@@ -42,7 +45,8 @@ type InstanceEnumerator interface {
 }
 
 // RegisterProvider registers p for class in namespace ns, replacing any
-// earlier registration.
+// earlier registration. An in-process provider comes before any provider
+// that the class's Provider qualifier names.
 func (c *CIMOM) RegisterProvider(ns, class string, p InstanceProvider) error {
 	n, err := cim.NormalizeNamespace(ns)
 	if err != nil {
@@ -67,30 +71,72 @@ func (c *CIMOM) provider(ns, class string) InstanceProvider {
 	return c.providers[cacheKey(ns, class)]
 }
 
-// providerChain returns the providers registered on the class path from
-// the top-most class down to class, top first.
-func (c *CIMOM) providerChain(ns string, cls *cim.Object) []InstanceProvider {
-	c.providersMu.RLock()
-	defer c.providersMu.RUnlock()
-	if len(c.providers) == 0 {
-		return nil
-	}
+// providerChain returns the providers on the class path from the top-most
+// class down to cls, top first: at each level the in-process provider of
+// that class, else the registered provider its own Provider qualifier
+// names. A provider serving several levels is called once.
+func (c *CIMOM) providerChain(ctx context.Context, ns string, cls *cim.Object) []InstanceProvider {
 	var out []InstanceProvider
 	for i := len(cls.Derivation) - 1; i >= -1; i-- {
-		name := cls.Class
+		name, level := cls.Class, cls
 		if i >= 0 {
-			name = cls.Derivation[i]
+			name, level = cls.Derivation[i], nil
 		}
-		if p := c.providers[cacheKey(ns, name)]; p != nil {
+		p := c.provider(ns, name)
+		if p == nil {
+			if level == nil {
+				ci, err := c.resolve(ctx, ns, name)
+				if err != nil || ci == nil {
+					continue
+				}
+				level = ci.cls
+			}
+			if pname := ownProviderQualifier(level); pname != "" {
+				p = c.registeredProvider(ctx, ns, pname)
+			}
+		}
+		if p != nil && !containsProvider(out, p) {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
+// ownProviderQualifier returns the Provider qualifier a class declares
+// itself (not one it inherits).
+func ownProviderQualifier(cls *cim.Object) string {
+	if q, ok := cim.FindQualifier(cls.Qualifiers, "Provider"); ok && q.Flavor&cim.FlavorOriginPropagated == 0 {
+		name, _ := q.Value.V.(string)
+		return name
+	}
+	return ""
+}
+
+// namedProvider returns the provider that the Provider qualifier of cls
+// or of its nearest ancestor declaring one names ("" for none).
+func (c *CIMOM) namedProvider(ctx context.Context, ns string, cls *cim.Object) string {
+	if q, ok := cim.FindQualifier(cls.Qualifiers, "Provider"); ok {
+		if name, _ := q.Value.V.(string); name != "" {
+			return name
+		}
+	}
+	for _, d := range cls.Derivation {
+		ci, err := c.resolve(ctx, ns, d)
+		if err != nil || ci == nil {
+			return ""
+		}
+		if name := ownProviderQualifier(ci.cls); name != "" {
+			return name
+		}
+	}
+	return ""
+}
+
 // dynamicProvider returns the provider that owns a dynamic class's
-// instances: the one of the class, else of its nearest ancestor.
-func (c *CIMOM) dynamicProvider(ns string, cls *cim.Object) InstanceProvider {
+// instances: the in-process one of the class or its nearest ancestor, else
+// the registered provider the class's Provider qualifier names; nil when
+// there is none.
+func (c *CIMOM) dynamicProvider(ctx context.Context, ns string, cls *cim.Object) InstanceProvider {
 	if p := c.provider(ns, cls.Class); p != nil {
 		return p
 	}
@@ -98,6 +144,9 @@ func (c *CIMOM) dynamicProvider(ns string, cls *cim.Object) InstanceProvider {
 		if p := c.provider(ns, d); p != nil {
 			return p
 		}
+	}
+	if name := c.namedProvider(ctx, ns, cls); name != "" {
+		return c.registeredProvider(ctx, ns, name)
 	}
 	return nil
 }

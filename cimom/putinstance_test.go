@@ -132,7 +132,13 @@ func TestPutInstanceReturnCodes(t *testing.T) {
 			_, err := r.svc.PutInstance(context.Background(), r.inst("Item", "Id", "a"), FlagUpdateOnly, partial("Nope"))
 			return err
 		}, cim.EInvalidContext},
-		{"E_PROVIDER_NOT_CAPABLE dynamic class without provider", nil, func(r *testRepo) error {
+		{"E_PROVIDER_NOT_FOUND dynamic class without provider", nil, func(r *testRepo) error {
+			_, err := r.svc.PutInstance(context.Background(), r.inst("Dyn", "Id", "a"), 0, nil)
+			return err
+		}, cim.EProviderNotFound},
+		{"E_PROVIDER_NOT_CAPABLE dynamic class whose provider cannot put", func(r *testRepo) {
+			r.registerProvider("DynProv", "SupportsGet", true)
+		}, func(r *testRepo) error {
 			_, err := r.svc.PutInstance(context.Background(), r.inst("Dyn", "Id", "a"), 0, nil)
 			return err
 		}, cim.EProviderNotCapable},

@@ -486,7 +486,7 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 				}
 			}
 		default:
-			src, err := s.instanceSource(ctx, p.ci.cls.Class, FlagForwardOnly, wctx)
+			src, err := s.querySource(ctx, p.ci.cls.Class, FlagForwardOnly, wctx, q)
 			if err != nil {
 				yield(nil, err)
 				return

@@ -5,6 +5,7 @@ import (
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/store"
+	"github.com/wbemd/wbemd/wql"
 )
 
 // instanceRef is an instance path resolved against its class.
@@ -161,7 +162,7 @@ func (s *services) getObject(ctx context.Context, path string, flags Flags, wctx
 // getInstance reads one instance by its resolved path.
 func (s *services) getInstance(ctx context.Context, ref *instanceRef, wctx *Context) (*cim.Object, error) {
 	if ref.ci.dynamic {
-		p := s.c.dynamicProvider(s.ns, ref.ci.cls)
+		p := s.c.dynamicProvider(ctx, s.ns, ref.ci.cls)
 		g, ok := p.(InstanceGetter)
 		if !ok {
 			return nil, cim.Errorf(cim.EProviderNotCapable, "no provider can get instances of %s", ref.ci.cls.Class).WithParam(ref.ci.cls.Class)
@@ -284,7 +285,7 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 		return err
 	}
 	if ref.ci.dynamic {
-		p := t.c.dynamicProvider(t.ns, ref.ci.cls)
+		p := t.c.dynamicProvider(ctx, t.ns, ref.ci.cls)
 		d, ok := p.(InstanceDeleter)
 		if !ok {
 			return cim.Errorf(cim.EProviderNotCapable, "no provider can delete instances of %s", ref.ci.cls.Class).WithParam(ref.ci.cls.Class)
@@ -296,7 +297,12 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 	}
 	lock := t.c.lockFor(ref.key)
 	lock.Lock()
-	defer lock.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			lock.Unlock()
+		}
+	}()
 	kv, found, err := t.c.st.Get(ctx, ref.key)
 	if err != nil {
 		return err
@@ -311,14 +317,25 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 	if !prev.IsA(ref.ci.cls.Class) {
 		return cim.Errorf(cim.ENotFound, "instance %s does not exist", ref.path.RelPath()).WithParam(ref.path.RelPath())
 	}
-	for _, p := range t.c.providerChain(t.ns, pci.cls) {
+	regOps, err := t.registrationDelete(ctx, pci, prev)
+	if err != nil {
+		return err
+	}
+	chain := t.c.providerChain(ctx, t.ns, pci.cls)
+	if len(chain) > 0 {
+		// Providers are never called under a lock; the commit's compare
+		// catches a concurrent writer.
+		lock.Unlock()
+		locked = false
+	}
+	for _, p := range chain {
 		if d, ok := p.(InstanceDeleter); ok {
 			if err := d.DeleteInstance(ctx, t.ns, ref.path, wctx); err != nil {
 				return providerError(p, err)
 			}
 		}
 	}
-	ops := []store.Op{store.Delete(ref.key)}
+	ops := append([]store.Op{store.Delete(ref.key)}, regOps...)
 	for _, i := range pci.indexed {
 		if v := prev.Properties[i].Value; !v.IsNull() && !v.Type.IsArray() {
 			ops = append(ops, store.Delete(idxKey(t.ns, pci.keyClass, pci.cls.Properties[i].Name, v, ref.keys)))
@@ -350,6 +367,12 @@ func (s *services) CreateInstanceEnum(ctx context.Context, class string, flags F
 // the key-class ranges of the classes involved, or from providers for
 // dynamic classes.
 func (s *services) instanceSource(ctx context.Context, class string, flags Flags, wctx *Context) (source, error) {
+	return s.querySource(ctx, class, flags, wctx, nil)
+}
+
+// querySource is instanceSource for the data query q, which it gives to
+// the providers that take queries (nil: an enumeration).
+func (s *services) querySource(ctx context.Context, class string, flags Flags, wctx *Context, q *wql.Select) (source, error) {
 	if err := checkFlags(flags, FlagShallow|FlagForwardOnly|FlagReturnImmediately|FlagUseAmendedQualifiers|FlagDirectRead); err != nil {
 		return nil, err
 	}
@@ -435,13 +458,17 @@ func (s *services) instanceSource(ctx context.Context, class string, flags Flags
 			}
 		}
 		for _, dci := range dynamic {
-			p := s.c.dynamicProvider(s.ns, dci.cls)
-			e, ok := p.(InstanceEnumerator)
-			if !ok {
+			p := s.c.dynamicProvider(ctx, s.ns, dci.cls)
+			var insts source
+			if qp, ok := p.(InstanceQuerier); ok && q != nil {
+				insts = qp.ExecQuery(ctx, s.ns, dci.cls.Class, q, wctx)
+			} else if e, ok := p.(InstanceEnumerator); ok {
+				insts = e.EnumerateInstances(ctx, s.ns, dci.cls.Class, wctx)
+			} else {
 				yield(nil, cim.Errorf(cim.EProviderNotCapable, "no provider can enumerate %s", dci.cls.Class))
 				return
 			}
-			for inst, err := range e.EnumerateInstances(ctx, s.ns, dci.cls.Class, wctx) {
+			for inst, err := range insts {
 				if err != nil {
 					yield(nil, providerError(p, err))
 					return

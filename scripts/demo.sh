@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The main job: build wbem and wbemd, compile the sample schema
 # (examples/sample.mof) into a repository of its own (./demo-repo, or
-# $WBEMD_DEMO_REPO), show a few CLI commands on it, then serve it over
-# CIM-XML on http://localhost:5988 and https://localhost:5989 and over
-# WS-Management on http://localhost:5985/wsman and
-# https://localhost:5986/wsman, to this machine only (user "admin",
-# password $WBEMD_ADMIN_PASSWORD, "wbemd" by default), until Ctrl-C.
+# $WBEMD_DEMO_REPO), show a few CLI commands on it, register the Go example
+# provider and call it through wbemd, which serves it all over CIM-XML on
+# http://localhost:5988 and https://localhost:5989 and over WS-Management
+# on http://localhost:5985/wsman and https://localhost:5986/wsman, to this
+# machine only (user "admin", password $WBEMD_ADMIN_PASSWORD, "wbemd" by
+# default), until Ctrl-C.
 #
 # The demo deletes only a repository it made itself (it leaves a mark in
 # it); $WBEM_REPO, your own repository, is neither used nor touched.
@@ -62,7 +63,23 @@ w -n root/sample -o mof get 'Sample_Disk.Name="sda"'
 w -n root/sample call __SystemSecurity GetCallerAccessRights
 printf '%s\n' "$password" | ./bin/wbem user add admin --admin --password-stdin
 w user list
+# A provider: the Go example (examples/providers/widgets) built into bin/,
+# its registration compiled with Command pointing there; wbemd starts it
+# on the first call.
+go build -o bin/widgets ./examples/providers/widgets
+sed "s|/usr/local/lib/wbemd/providers/widgets|$PWD/bin/widgets|" examples/providers/widgets/widgets.mof >"$repo/widgets.mof"
+w mofcomp "$repo/widgets.mof"
+./bin/wbemd --repo "$repo" --http "${WBEMD_HTTP:-127.0.0.1:5988}" --https "${WBEMD_HTTPS:-127.0.0.1:5989}" \
+	--wsman-http "${WBEMD_WSMAN_HTTP:-127.0.0.1:5985}" --wsman-https "${WBEMD_WSMAN_HTTPS:-127.0.0.1:5986}" \
+	2>"$repo/wbemd.log" &
+wbemd=$!
+trap 'kill -TERM $wbemd; wait $wbemd; exit $?' INT TERM
+for _ in $(seq 100); do [ -S "$repo/wbemd.sock" ] && break; sleep 0.1; done
+echo "# wbemd serves $(quote "$repo") (its log: $(quote "$repo/wbemd.log")); through its local socket, the provider answers:"
+w enum Example_Widget
+w call 'Example_Widget.Name="gear"' Resize Size=8
+w provider list
 echo "Serving. Try: wbemcli ei $(quote "http://admin:$password@localhost:5988/root/sample:Sample_Disk")"
+echo "or: wbemcli cm $(quote "http://admin:$password@localhost:5988/root/cimv2:Example_Widget") Count"
 echo "or: WSENDPOINT=localhost:5985 WSUSER=admin WSPASS=$(quote "$password") WSNOSSL=true wsl enum Sample_Disk -ns root/sample"
-exec ./bin/wbemd --repo "$repo" --http "${WBEMD_HTTP:-127.0.0.1:5988}" --https "${WBEMD_HTTPS:-127.0.0.1:5989}" \
-	--wsman-http "${WBEMD_WSMAN_HTTP:-127.0.0.1:5985}" --wsman-https "${WBEMD_WSMAN_HTTPS:-127.0.0.1:5986}"
+wait $wbemd

@@ -17,6 +17,7 @@ import (
 type metrics struct {
 	requests *httpstack.Observer
 	st       store.Store
+	extra    []func(io.Writer) // more metrics (the providers'), set before serving
 }
 
 func newMetrics(st store.Store, requests *httpstack.Observer) *metrics {
@@ -35,6 +36,9 @@ func (m *metrics) write(w io.Writer) {
 	fmt.Fprintln(w, "# HELP wbemd_heap_inuse_bytes Go heap in use.")
 	fmt.Fprintln(w, "# TYPE wbemd_heap_inuse_bytes gauge")
 	fmt.Fprintf(w, "wbemd_heap_inuse_bytes %d\n", ms.HeapInuse)
+	for _, f := range m.extra {
+		f(w)
+	}
 	statser, ok := m.st.(store.Statser)
 	if !ok {
 		return

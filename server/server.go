@@ -64,7 +64,8 @@ type Config struct {
 	Logger                *slog.Logger // the daemon's log, access log included
 	// Host is the server's host name in the object paths of answers
 	// (default os.Hostname()).
-	Host string
+	Host      string
+	Providers ProviderConfig // out-of-process providers (providers.go)
 }
 
 // Ready is called once the listeners are open, with their addresses.
@@ -124,7 +125,9 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	wh := &wsman.Handler{Connector: om, Host: host, Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify}
 	// /metrics and /healthz answer anyone, on every listener.
 	status := http.NewServeMux()
-	status.Handle("/metrics", newMetrics(db, obs))
+	m := newMetrics(db, obs)
+	defer serveProviders(ctx, cfg, om, m, log)()
+	status.Handle("/metrics", m)
 	status.Handle("/healthz", healthz(db))
 	statusDoor := stack.Serve(httpstack.Door{Name: "status", Anonymous: anyone}, status)
 	notFound := stack.Serve(httpstack.Door{Name: "none", Anonymous: anyone}, http.NotFoundHandler())

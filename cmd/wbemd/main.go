@@ -116,6 +116,9 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time requests in flight get at SIGTERM")
 	fs.StringVar(&s.logFormat, "log-format", "text", "log format: text or json (one object a line); every request is logged")
 	fs.StringVar(&cfg.Host, "hostname", "", "the server's host name in the object paths of answers (default: the system's host name)")
+	fs.StringVar(&cfg.Providers.User, "provider-user", "nobody", "user that runs provider hosts whose registration names none (when wbemd runs as root)")
+	fs.DurationVar(&cfg.Providers.Timeout, "provider-timeout", time.Minute, "time a provider call may take, unless its registration says (OperationTimeoutInterval)")
+	fs.StringVar(&cfg.Providers.Limits, "provider-limits", "auto", "how provider host quotas are enforced: auto, cgroup2, cgroup1 or rlimit")
 	fs.IntVar(&s.gcPercent, "gc-percent", 0, "Go garbage collector target, as GOGC; 400 trades heap for CPU (0: $GOGC, or 100)")
 	if err := fs.Parse(args); err != nil {
 		return s, err

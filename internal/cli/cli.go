@@ -144,6 +144,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.queryCommand(),
 		a.userCommand(),
 		a.benchCommand(),
+		a.providerCommand(),
 	)
 	return root
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package provhost_test
+
+const raceEnabled = false
