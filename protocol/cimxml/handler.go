@@ -519,10 +519,7 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 		if err != nil {
 			return err
 		}
-		if err := leafWithoutInstances(ctx, svc, name); err != nil {
-			return err
-		}
-		return svc.DeleteClass(ctx, name, 0, nil)
+		return cimom.DeleteClassLeaf(ctx, svc, name)
 	case "GetInstance":
 		return getInstance(ctx, svc, req, w)
 	case "EnumerateInstances", "EnumerateInstanceNames":
@@ -638,45 +635,6 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 func (h *Handler) server() string {
 	h.hostOnce.Do(func() { h.host = httpstack.HostName(h.Host) })
 	return h.host
-}
-
-// leafWithoutInstances applies DSP0200's DeleteClass rule: a class with
-// subclasses (CIM_ERR_CLASS_HAS_CHILDREN) or stored instances
-// (CIM_ERR_CLASS_HAS_INSTANCES) is not deleted. (WMI's DeleteClass, which
-// cimom implements, deletes them all.)
-func leafWithoutInstances(ctx context.Context, svc cimom.Services, class string) error {
-	kids, err := svc.CreateClassEnum(ctx, class, cimom.FlagShallow|cimom.FlagForwardOnly, nil)
-	if err != nil {
-		if cim.StatusOf(err) == cim.EInvalidClass {
-			return cim.Errorf(cim.ENotFound, "class %s does not exist", class)
-		}
-		return err
-	}
-	objs, _, err := kids.Next(ctx, cimom.Infinite, 1)
-	kids.Close()
-	if err != nil {
-		return err
-	}
-	if len(objs) > 0 {
-		return cim.Errorf(cim.EClassHasChildren, "class %s has subclasses (%s first)", class, objs[0].Class)
-	}
-	cls, err := svc.GetObject(ctx, class, 0, nil)
-	if err != nil || cim.HasTrueQualifier(cls.Qualifiers, "Dynamic") {
-		return err // a provider's instances are not the repository's
-	}
-	insts, err := svc.CreateInstanceEnum(ctx, class, cimom.FlagForwardOnly, nil)
-	if err != nil {
-		return err
-	}
-	objs, _, err = insts.Next(ctx, cimom.Infinite, 1)
-	insts.Close()
-	if err != nil {
-		return err
-	}
-	if len(objs) > 0 {
-		return cim.Errorf(cim.EClassHasInstances, "class %s has instances", class)
-	}
-	return nil
 }
 
 func getClass(ctx context.Context, svc cimom.Services, req *request, w *writer) error {
