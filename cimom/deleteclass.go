@@ -97,8 +97,10 @@ func (s *services) leafGuards(ctx context.Context, ci *classInfo) ([]store.Compa
 	// The class inherits its keys: its instances would share the key
 	// class's prefix with those of other classes. The guard is the prefix
 	// as read: each key keeps its revision, and no key appears between
-	// them (a transaction too large for the store is refused whole).
+	// them; a store that takes fewer compares in one transaction refuses
+	// the delete.
 	from := p
+	others := 0
 	for kv, err := range s.c.st.Range(ctx, p, store.PrefixEnd(p)) {
 		if err != nil {
 			return nil, err
@@ -116,6 +118,13 @@ func (s *services) leafGuards(ctx context.Context, ci *classInfo) ([]store.Compa
 		}
 		cmps = append(cmps, store.Compare{Key: k, ModRev: kv.ModRev})
 		from = append(k[:len(k):len(k)], 0) // the first key after k
+		others++
 	}
-	return append(cmps, store.Absent(from, store.PrefixEnd(p))), nil
+	cmps = append(cmps, store.Absent(from, store.PrefixEnd(p)))
+	if limit := s.c.st.Limits().MaxOps; limit > 0 && len(cmps)+1 > limit {
+		return nil, cim.Errorf(cim.EQuotaViolation, "class %s shares its key class %s with %d instances of other classes: "+
+			"a leaf-only delete guards each of them, and this store takes %d compares in one transaction; nothing was deleted",
+			class, ci.keyClass, others, limit).WithParam(class)
+	}
+	return cmps, nil
 }

@@ -18,6 +18,15 @@ type interleaved struct {
 	store.Store
 	ns, class string
 	write     func() // run once, then cleared
+	maxOps    int    // the store's compare limit when set
+}
+
+func (s *interleaved) Limits() store.Limits {
+	l := s.Store.Limits()
+	if s.maxOps > 0 {
+		l.MaxOps = s.maxOps
+	}
+	return l
 }
 
 func (s *interleaved) Txn(ctx context.Context, cmps []store.Compare, ops []store.Op) (int64, error) {
@@ -125,6 +134,21 @@ func TestDeleteClassLeaf(t *testing.T) {
 	}
 	if _, err := r.svc.GetObject(ctx, "Sibling", 0, nil); cim.StatusOf(err) != cim.ENotFound {
 		t.Fatalf("Sibling after its superclass's delete: %v", err)
+	}
+
+	// A store that takes few compares refuses the guard of a class with
+	// inherited keys and many neighbours, and deletes nothing.
+	r.putClass(class("Base", "", nil, prop("Name", cim.TypeString, qTrue("Key"))))
+	r.putClass(class("Leaf", "Base", nil))
+	r.putClass(class("Sibling", "Base", nil))
+	for _, n := range []string{"a", "b", "c", "d"} {
+		r.put(r.inst("Sibling", "Name", n), FlagCreateOnly)
+	}
+	st.maxOps = 8
+	wantStatus(t, DeleteClassLeaf(ctx, r.svc, "Leaf"), cim.EQuotaViolation)
+	st.maxOps = 0
+	if err := DeleteClassLeaf(ctx, r.svc, "Leaf"); err != nil {
+		t.Fatalf("the same delete on a store that takes it: %v", err)
 	}
 
 	bad := NewContext()
