@@ -21,12 +21,8 @@ func FuzzDecodeRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		root, err := parseTree(bytes.NewReader(body))
-		if err != nil {
-			return
-		}
-		req, err := decodeRequest(root)
-		if err != nil {
+		req := fuzzedRequest(body)
+		if req == nil {
 			return
 		}
 		req.propertyList()
@@ -71,12 +67,8 @@ func FuzzDecodeOperation(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		root, err := parseTree(bytes.NewReader(body))
-		if err != nil {
-			return
-		}
-		req, err := decodeRequest(root)
-		if err != nil {
+		req := fuzzedRequest(body)
+		if req == nil {
 			return
 		}
 		check := func(method string, err error) {
@@ -109,4 +101,17 @@ func FuzzDecodeOperation(f *testing.F) {
 			check(method, ops[method].decode(req))
 		}
 	})
+}
+
+// fuzzedRequest decodes a fuzzed body as a request, or returns nil.
+func fuzzedRequest(body []byte) *request {
+	root, err := parseTree(bytes.NewReader(body))
+	if err != nil {
+		return nil
+	}
+	req, err := decodeRequest(root)
+	if err != nil {
+		return nil
+	}
+	return req
 }

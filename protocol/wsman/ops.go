@@ -59,16 +59,10 @@ func noBody(*request) (none, error) { return none{}, nil }
 // answered makes the op of an action answered in one piece, within the
 // envelope limit.
 func answered[T any](o op, decode func(*request) (T, error), run func(h *Handler, ctx context.Context, req *request, r T) (*out, error)) op {
-	o.decode = func(req *request) error {
-		_, err := decode(req)
-		return err
-	}
+	prepare := typed(&o, decode)
 	o.serve = func(h *Handler, ctx context.Context, w http.ResponseWriter, req *request) error {
-		r, err := decode(req)
+		r, err := prepare(h, ctx, req)
 		if err != nil {
-			return err
-		}
-		if err := h.connect(ctx, req); err != nil {
 			return err
 		}
 		a, err := run(h, ctx, req, r)
@@ -89,21 +83,32 @@ func answered[T any](o op, decode func(*request) (T, error), run func(h *Handler
 // streamed makes the op of an action whose run writes its answer itself
 // (streaming it when it is long).
 func streamed[T any](o op, decode func(*request) (T, error), run func(h *Handler, ctx context.Context, w http.ResponseWriter, req *request, r T) error) op {
-	o.decode = func(req *request) error {
-		_, err := decode(req)
-		return err
-	}
+	prepare := typed(&o, decode)
 	o.serve = func(h *Handler, ctx context.Context, w http.ResponseWriter, req *request) error {
-		r, err := decode(req)
+		r, err := prepare(h, ctx, req)
 		if err != nil {
-			return err
-		}
-		if err := h.connect(ctx, req); err != nil {
 			return err
 		}
 		return run(h, ctx, w, req, r)
 	}
 	return o
+}
+
+// typed sets o's decode from the decoder of its typed request, and
+// returns what each request goes through before the action runs: the
+// typed decoding, then the opening of the resource's namespace.
+func typed[T any](o *op, decode func(*request) (T, error)) func(h *Handler, ctx context.Context, req *request) (T, error) {
+	o.decode = func(req *request) error {
+		_, err := decode(req)
+		return err
+	}
+	return func(h *Handler, ctx context.Context, req *request) (T, error) {
+		r, err := decode(req)
+		if err == nil {
+			err = h.connect(ctx, req)
+		}
+		return r, err
+	}
 }
 
 // request is one decoded call with what its action needs. It is valid

@@ -19,17 +19,7 @@ func (h *Handler) get(ctx context.Context, req *request, _ none) (*out, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := answer(req, actGet+"Response")
-	if req.env.hasFragment {
-		if err := writeFragment(o, inst, req.env.fragment); err != nil {
-			return nil, err
-		}
-	} else {
-		enc := encoder{res: req.res}
-		enc.instance(o, inst, "p", true, 0)
-	}
-	o.tail()
-	return o, nil
+	return instanceAnswer(req, actGet+"Response", inst)
 }
 
 // put answers WS-Transfer Put. Every Put updates the properties that its
@@ -76,17 +66,7 @@ func (h *Handler) put(ctx context.Context, req *request, _ none) (*out, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := answer(req, actPut+"Response")
-	if req.env.hasFragment {
-		if err := writeFragment(o, stored, req.env.fragment); err != nil {
-			return nil, err
-		}
-	} else {
-		enc := encoder{res: req.res}
-		enc.instance(o, stored, "p", true, 0)
-	}
-	o.tail()
-	return o, nil
+	return instanceAnswer(req, actPut+"Response", stored)
 }
 
 // create answers WS-Transfer Create: the new instance is the body, the
@@ -145,6 +125,22 @@ func (h *Handler) delete(ctx context.Context, req *request, _ none) (*out, error
 		return nil, err
 	}
 	o := answer(req, actDelete+"Response")
+	o.tail()
+	return o, nil
+}
+
+// instanceAnswer answers with an instance or, with FragmentTransfer, the
+// fragment of it the request names.
+func instanceAnswer(req *request, action string, inst *cim.Object) (*out, error) {
+	o := answer(req, action)
+	if req.env.hasFragment {
+		if err := writeFragment(o, inst, req.env.fragment); err != nil {
+			return nil, err
+		}
+	} else {
+		enc := encoder{res: req.res}
+		enc.instance(o, inst, "p", true, 0)
+	}
 	o.tail()
 	return o, nil
 }
