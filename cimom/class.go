@@ -447,34 +447,58 @@ func (s *services) deleteInstancesOps(ctx context.Context, classes []string) ([]
 
 func (s *services) DeleteClass(ctx context.Context, class string, flags Flags, wctx *Context) error {
 	return s.call("DeleteClass", func() error {
-		if err := checkDeleteClass(flags); err != nil {
+		o, err := checkDeleteClass(flags, wctx)
+		if err != nil {
 			return err
 		}
-		return s.deleteClass(ctx, class)
+		return s.deleteClass(ctx, class, o)
 	})
 }
 
 func (s *services) DeleteClassCall(ctx context.Context, class string, flags Flags, wctx *Context) (*CallResult, error) {
-	if err := checkDeleteClass(flags &^ FlagReturnImmediately); err != nil {
+	o, err := checkDeleteClass(flags&^FlagReturnImmediately, wctx)
+	if err != nil {
 		return nil, fail("DeleteClass", err)
 	}
 	return s.startCall(ctx, "DeleteClass", flags, func(ctx context.Context) (string, *cim.Object, error) {
-		return "", nil, s.deleteClass(ctx, class)
+		return "", nil, s.deleteClass(ctx, class, o)
 	})
 }
 
-func checkDeleteClass(flags Flags) error {
+// checkDeleteClass checks DeleteClass's flags and reads its options.
+func checkDeleteClass(flags Flags, wctx *Context) (DeleteClassOptions, error) {
 	if flags&FlagUseAmendedQualifiers != 0 {
-		return cim.Errorf(cim.EInvalidParameter, "DeleteClass does not take WBEM_FLAG_USE_AMENDED_QUALIFIERS").WithParam("lFlags")
+		return DeleteClassOptions{}, cim.Errorf(cim.EInvalidParameter, "DeleteClass does not take WBEM_FLAG_USE_AMENDED_QUALIFIERS").WithParam("lFlags")
 	}
-	return checkFlags(flags, 0)
+	if err := checkFlags(flags, 0); err != nil {
+		return DeleteClassOptions{}, err
+	}
+	return DeleteClassOptionsOf(wctx)
 }
 
 // deleteClass deletes a class, its subclasses, and all their instances and
-// index entries in one transaction. It raises one __ClassDeletionEvent per
-// class and no per-instance events (WMI does not document them; a class
-// delete would otherwise flood subscribers).
-func (s *services) deleteClass(ctx context.Context, class string) error {
+// index entries in one transaction; a leaf-only delete (o.LeafOnly) is
+// refused when there are subclasses or instances, and redone when one
+// appears before it commits, so that it answers with the precise refusal.
+// It raises one __ClassDeletionEvent per class and no per-instance events
+// (WMI does not document them; a class delete would otherwise flood
+// subscribers).
+func (s *services) deleteClass(ctx context.Context, class string, o DeleteClassOptions) error {
+	for attempt := 0; ; attempt++ {
+		err := s.deleteClassOnce(ctx, class, o)
+		if !errors.Is(err, store.ErrCompareFailed) {
+			return err
+		}
+		if !o.LeafOnly || attempt == maxTxnRetries {
+			return cim.Errorf(cim.ETransactionConflict, "class %s changed during the delete; retry", class)
+		}
+		if err := s.c.sync(ctx); err != nil { // bring the caches up to date before the new check
+			return err
+		}
+	}
+}
+
+func (s *services) deleteClassOnce(ctx context.Context, class string, o DeleteClassOptions) error {
 	if err := s.require(ctx, RightEnable); err != nil {
 		return err
 	}
@@ -495,16 +519,25 @@ func (s *services) deleteClass(ctx context.Context, class string) error {
 	if err := s.require(ctx, need); err != nil {
 		return err
 	}
-	kids, err := s.c.deepSubclasses(ctx, s.ns, ci.cls.Class)
-	if err != nil {
-		return err
-	}
-	classes := append([]string{ci.cls.Class}, kids...)
-	ops, err := s.deleteInstancesOps(ctx, classes)
-	if err != nil {
-		return err
-	}
 	cmps := []store.Compare{{Key: classKey(s.ns, ci.cls.Class), ModRev: ci.modRev}}
+	classes := []string{ci.cls.Class}
+	var ops []store.Op
+	if o.LeafOnly {
+		guards, err := s.leafGuards(ctx, ci)
+		if err != nil {
+			return err
+		}
+		cmps = append(cmps, guards...)
+	} else {
+		kids, err := s.c.deepSubclasses(ctx, s.ns, ci.cls.Class)
+		if err != nil {
+			return err
+		}
+		classes = append(classes, kids...)
+		if ops, err = s.deleteInstancesOps(ctx, classes); err != nil {
+			return err
+		}
+	}
 	for _, name := range classes {
 		k, err := s.c.resolve(ctx, s.ns, name)
 		if err != nil {
@@ -515,13 +548,8 @@ func (s *services) deleteClass(ctx context.Context, class string) error {
 		}
 		ops = append(ops, store.Delete(classKey(s.ns, name)), store.Delete(subKey(s.ns, k.cls.Superclass, name)))
 	}
-	if _, err := s.c.commit(ctx, cmps, ops); err != nil {
-		if errors.Is(err, store.ErrCompareFailed) {
-			return cim.Errorf(cim.ETransactionConflict, "class %s changed during the delete; retry", class)
-		}
-		return err
-	}
-	return nil
+	_, err = s.c.commit(ctx, cmps, ops)
+	return err
 }
 
 func (s *services) CreateClassEnum(ctx context.Context, superclass string, flags Flags, wctx *Context) (Enumerator, error) {

@@ -1,105 +1,11 @@
 package cimxml
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/wbemd/wbemd/cim"
 )
-
-// request is a decoded CIM-XML method call.
-type request struct {
-	id        string
-	intrinsic bool
-	method    string
-	ns        string
-	params    map[string]*node   // IPARAMVALUE or PARAMVALUE by folded name
-	target    *node              // extrinsic: LOCALINSTANCEPATH or LOCALCLASSPATH
-	decoded   map[decodedKey]any // objects validateParams decoded, until the operation takes them
-}
-
-// decodeRequest reads the MESSAGE of a CIM-XML request.
-func decodeRequest(root *node) (*request, error) {
-	if root.name != "CIM" {
-		return nil, requestError("the root element is %s, not CIM", root.name)
-	}
-	msg := root.kid("MESSAGE")
-	if msg == nil {
-		return nil, requestError("CIM holds no MESSAGE")
-	}
-	req := &request{params: map[string]*node{}}
-	req.id, _ = msg.attr("ID")
-	simple := msg.kid("SIMPLEREQ")
-	if simple == nil {
-		if msg.kid("MULTIREQ") != nil {
-			return nil, cim.Errorf(cim.ENotSupported, "multiple requests (MULTIREQ) are not supported")
-		}
-		return nil, requestError("MESSAGE holds no SIMPLEREQ (%s)", msg.where())
-	}
-	call := simple.kid("IMETHODCALL")
-	pname := "IPARAMVALUE"
-	if call != nil {
-		req.intrinsic = true
-		nsPath := call.kid("LOCALNAMESPACEPATH")
-		if nsPath == nil {
-			return nil, requestError("IMETHODCALL holds no LOCALNAMESPACEPATH (%s)", call.where())
-		}
-		req.ns = namespaceOf(nsPath)
-	} else if call = simple.kid("METHODCALL"); call != nil {
-		pname = "PARAMVALUE"
-		if req.target = call.kid("LOCALINSTANCEPATH"); req.target == nil {
-			req.target = call.kid("LOCALCLASSPATH")
-		}
-		if req.target == nil {
-			return nil, requestError("METHODCALL names no LOCALINSTANCEPATH or LOCALCLASSPATH (%s)", call.where())
-		}
-		if nsPath := req.target.kid("LOCALNAMESPACEPATH"); nsPath != nil {
-			req.ns = namespaceOf(nsPath)
-		}
-	} else {
-		return nil, requestError("SIMPLEREQ holds no IMETHODCALL or METHODCALL (%s)", simple.where())
-	}
-	req.method, _ = call.attr("NAME")
-	if req.method == "" {
-		return nil, requestError("the method call has no NAME (%s)", call.where())
-	}
-	for _, k := range call.kids {
-		if k.name != pname {
-			continue
-		}
-		name, _ := k.attr("NAME")
-		if name == "" {
-			return nil, requestError("%s without NAME (%s)", pname, k.where())
-		}
-		key := lowerName(name)
-		if _, dup := req.params[key]; dup {
-			return nil, requestError("parameter %s is given twice (%s)", name, k.where())
-		}
-		req.params[key] = k
-	}
-	return req, nil
-}
-
-// lowerNames are the parameter names of DSP0200 in lower case, made once.
-var lowerNames = func() map[string]string {
-	m := map[string]string{}
-	for _, n := range strings.Fields(`InstanceName IncludeQualifiers IncludeClassOrigin PropertyList LocalOnly
-		DeepInheritance ClassName NewInstance ModifiedInstance NewClass ModifiedClass ObjectName AssocClass
-		ResultClass Role ResultRole PropertyName NewValue QualifierName QualifierDeclaration QueryLanguage Query
-		EnumerationContext MaxObjectCount OperationTimeout ContinueOnError FilterQueryLanguage FilterQuery
-		ReturnQueryResultClass InstancePath`) {
-		m[n] = strings.ToLower(n)
-	}
-	return m
-}()
-
-// lowerName is strings.ToLower(name), without allocating for the names of
-// DSP0200.
-func lowerName(name string) string {
-	if l, ok := lowerNames[name]; ok {
-		return l
-	}
-	return strings.ToLower(name)
-}
 
 // namespaceOf joins the NAMESPACE elements of a LOCALNAMESPACEPATH.
 func namespaceOf(n *node) string {
@@ -116,74 +22,6 @@ func namespaceOf(n *node) string {
 		}
 	}
 	return strings.Join(parts, "/")
-}
-
-// param returns an IPARAMVALUE's first child element, or nil.
-func (r *request) param(name string) (*node, bool) {
-	p, ok := r.params[lowerName(name)]
-	if !ok {
-		return nil, false
-	}
-	if len(p.kids) == 0 {
-		return nil, true
-	}
-	return p.kids[0], true
-}
-
-// boolParam reads a boolean IPARAMVALUE, with its default.
-func (r *request) boolParam(name string, def bool) (bool, error) {
-	v, ok := r.param(name)
-	if !ok {
-		return def, nil
-	}
-	if v == nil {
-		return false, requestError("parameter %s holds no value", name)
-	}
-	if v.name != "VALUE" {
-		return false, requestError("parameter %s must be a VALUE, not %s", name, v.name)
-	}
-	switch strings.ToLower(strings.TrimSpace(v.text.String())) {
-	case "true":
-		return true, nil
-	case "false":
-		return false, nil
-	}
-	return false, requestError("parameter %s must be TRUE or FALSE, not %q", name, v.text.String())
-}
-
-// stringParam reads a string-valued parameter (VALUE or CLASSNAME NAME).
-func (r *request) stringParam(name string) (string, bool, error) {
-	v, ok := r.param(name)
-	if !ok || v == nil {
-		return "", false, nil
-	}
-	switch v.name {
-	case "VALUE":
-		return strings.TrimSpace(v.text.String()), true, nil
-	case "CLASSNAME":
-		n, err := nameAttr(v, "NAME")
-		return n, err == nil, err
-	}
-	return "", false, requestError("parameter %s must be a VALUE or CLASSNAME, not %s", name, v.name)
-}
-
-// propertyList reads PropertyList: nil when absent or NULL (all
-// properties), else the names (possibly none).
-func (r *request) propertyList() ([]string, error) {
-	v, ok := r.param("PropertyList")
-	if !ok || v == nil {
-		return nil, nil
-	}
-	if v.name != "VALUE.ARRAY" {
-		return nil, requestError("PropertyList must be a VALUE.ARRAY, not %s", v.name)
-	}
-	out := []string{}
-	for _, k := range v.kids {
-		if k.name == "VALUE" {
-			out = append(out, strings.TrimSpace(k.text.String()))
-		}
-	}
-	return out, nil
 }
 
 // nameAttr reads a required name attribute (a class, property,
@@ -706,4 +544,50 @@ func pathOf(n *node) (*cim.ObjectPath, error) {
 		return p, nil
 	}
 	return nil, requestError("expected an object path, found %s (%s)", n.name, n.where())
+}
+
+// qualifierDeclOf decodes a QUALIFIER.DECLARATION.
+func qualifierDeclOf(n *node) (*cim.QualifierDecl, error) {
+	if n.name != "QUALIFIER.DECLARATION" {
+		return nil, requestError("expected QUALIFIER.DECLARATION, found %s", n.name)
+	}
+	d := &cim.QualifierDecl{}
+	var err error
+	if d.Name, err = nameAttr(n, "NAME"); err != nil {
+		return nil, err
+	}
+	if _, ok := n.attr("TYPE"); !ok {
+		return nil, requestError("QUALIFIER.DECLARATION %s has no TYPE", d.Name)
+	}
+	t, err := typeOf(n, "TYPE")
+	if err != nil {
+		return nil, err
+	}
+	if a, _ := n.attr("ISARRAY"); strings.EqualFold(a, "true") {
+		t = t.ArrayOf()
+	}
+	d.Type = t
+	if size, ok := n.attr("ARRAYSIZE"); ok {
+		d.ArraySize, _ = strconv.Atoi(size)
+	}
+	d.Flavor = flavorOf(n, cim.FlavorToSubclass)
+	if sc := n.kid("SCOPE"); sc != nil {
+		for _, a := range sc.attrs {
+			if strings.EqualFold(a.Value, "true") {
+				if s, ok := cim.ParseScope(a.Name.Local); ok {
+					d.Scope |= s
+				}
+			}
+		}
+	}
+	var vn *node
+	for _, k := range n.kids {
+		if strings.HasPrefix(k.name, "VALUE") {
+			vn = k
+		}
+	}
+	if d.Value, err = valueOf(vn, t, false, 0); err != nil {
+		return nil, err
+	}
+	return d, nil
 }

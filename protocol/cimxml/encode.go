@@ -473,3 +473,94 @@ func (w *writer) paramValue(p *cim.Property) {
 	w.value(p.Value)
 	w.s("</PARAMVALUE>")
 }
+
+// responseHead writes an answer up to its results: the MESSAGE with the
+// request's ID, the SIMPLERSP and the response element (IMETHODRESPONSE,
+// or METHODRESPONSE for an extrinsic call) naming the method.
+func (w *writer) responseHead(id, method string, intrinsic bool) {
+	w.s(`<?xml version="1.0" encoding="utf-8" ?>` + "\n" + `<CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE`)
+	w.attr("ID", id)
+	if intrinsic {
+		w.s(` PROTOCOLVERSION="1.0"><SIMPLERSP><IMETHODRESPONSE`)
+	} else {
+		w.s(` PROTOCOLVERSION="1.0"><SIMPLERSP><METHODRESPONSE`)
+	}
+	w.attr("NAME", method)
+	w.s(">")
+}
+
+// responseTail returns the end of an answer after its results.
+func responseTail(intrinsic bool) string {
+	if intrinsic {
+		return "</IMETHODRESPONSE></SIMPLERSP></MESSAGE></CIM>\n"
+	}
+	return "</METHODRESPONSE></SIMPLERSP></MESSAGE></CIM>\n"
+}
+
+// The results of operations.
+
+// className writes a CLASSNAME.
+func (w *writer) className(name string) {
+	w.s("<CLASSNAME")
+	w.attr("NAME", name)
+	w.s("></CLASSNAME>")
+}
+
+// namedInstance writes an instance with its name, as VALUE.NAMEDINSTANCE.
+func (w *writer) namedInstance(p *cim.ObjectPath, inst *cim.Object, o options) {
+	w.s("<VALUE.NAMEDINSTANCE>")
+	w.instanceName(p)
+	w.instance(inst, o)
+	w.s("</VALUE.NAMEDINSTANCE>")
+}
+
+// objectWithPath writes a class or an instance with its path, as
+// VALUE.OBJECTWITHPATH.
+func (w *writer) objectWithPath(p *cim.ObjectPath, obj *cim.Object, o options) {
+	w.s("<VALUE.OBJECTWITHPATH>")
+	w.objectPath(p)
+	if obj.Genus == cim.GenusClass {
+		w.class(obj, o)
+	} else {
+		w.instance(obj, o)
+	}
+	w.s("</VALUE.OBJECTWITHPATH>")
+}
+
+// instanceWithPath writes an instance with its path, as
+// VALUE.INSTANCEWITHPATH.
+func (w *writer) instanceWithPath(p *cim.ObjectPath, inst *cim.Object, o options) {
+	w.s("<VALUE.INSTANCEWITHPATH>")
+	w.objectPath(p)
+	w.instance(inst, o)
+	w.s("</VALUE.INSTANCEWITHPATH>")
+}
+
+// objectPathElem writes a path as OBJECTPATH.
+func (w *writer) objectPathElem(p *cim.ObjectPath) {
+	w.s("<OBJECTPATH>")
+	w.objectPath(p)
+	w.s("</OBJECTPATH>")
+}
+
+// returnValue writes an extrinsic method's return value as RETURNVALUE.
+func (w *writer) returnValue(rv *cim.Property) {
+	w.s("<RETURNVALUE")
+	w.attr("PARAMTYPE", typeName(rv.Type))
+	w.s(">")
+	w.value(rv.Value)
+	w.s("</RETURNVALUE>")
+}
+
+// endOfSequence writes the PARAMVALUEs that end a pull operation's
+// answer: EndOfSequence, and the context to pull from next ("" at the
+// end).
+func (w *writer) endOfSequence(end bool, next string) {
+	w.s(`<PARAMVALUE NAME="EndOfSequence"><VALUE>`)
+	if end {
+		w.s("TRUE")
+	} else {
+		w.s("FALSE")
+	}
+	w.s(`</VALUE></PARAMVALUE><PARAMVALUE NAME="EnumerationContext"><VALUE>` + next + `</VALUE></PARAMVALUE>`)
+}

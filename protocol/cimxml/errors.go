@@ -1,6 +1,11 @@
 package cimxml
 
-import "github.com/wbemd/wbemd/cim"
+import (
+	"errors"
+	"strconv"
+
+	"github.com/wbemd/wbemd/cim"
+)
 
 // CIM status codes of DSP0200 (CIM_ERR_*).
 const (
@@ -23,6 +28,13 @@ const (
 	errMethodNotFound            = 17
 	errServerLimitsExceeded      = 27
 	errServerIsShuttingDown      = 28
+)
+
+// CIM status codes of the pull operations (DSP0200 1.3).
+const (
+	errInvalidEnumerationContext       = 21
+	errInvalidOperationTimeout         = 22
+	errFilteredEnumerationNotSupported = 25
 )
 
 // toCIM is the one table from WBEM_E_* to CIM_ERR_*. A status missing
@@ -104,4 +116,53 @@ func StatusOf(code int) cim.Status {
 		return s
 	}
 	return cim.EFailed
+}
+
+// writeError writes an ERROR element for a failed operation.
+func writeError(w *writer, method string, err error) {
+	var ce *codeError
+	if errors.As(err, &ce) {
+		w.s(`<ERROR CODE="` + strconv.Itoa(ce.code) + `"`)
+		w.attr("DESCRIPTION", ce.msg)
+		w.s("></ERROR>")
+		return
+	}
+	e := cim.AsError(err)
+	code := cimCode(e.Status)
+	switch {
+	case code == errNotFound && (method == "CreateClass" || method == "ModifyClass"):
+		code = errInvalidSuperclass
+	case code == errNoSuchProperty && (method == "CreateInstance" || method == "ModifyInstance"):
+		code = errInvalidParameter // DSP0200: an unrecognized property is an invalid parameter there
+	}
+	w.s(`<ERROR CODE="` + strconv.Itoa(code) + `"`)
+	w.attr("DESCRIPTION", e.Status.String()+": "+e.Description)
+	w.s("></ERROR>")
+}
+
+// codeError is an error answered with a CIM status code that has no WBEM
+// counterpart.
+type codeError struct {
+	code int
+	msg  string
+}
+
+func (e *codeError) Error() string { return e.msg }
+
+// errBadRequest marks an error in the request's XML itself (structure or
+// value text): the answer is HTTP 400 with "CIMError: request-not-valid",
+// as DSP0200 and OpenPegasus do, not a CIM error.
+var errBadRequest = errors.New("request not valid")
+
+// errNotWellFormed marks XML that does not lex (a bad character or entity
+// reference, a bad attribute): "CIMError: request-not-well-formed".
+// Structural errors (a missing end tag of an element with children) are
+// request-not-valid, as OpenPegasus classifies them.
+var errNotWellFormed = errors.New("request not well-formed")
+
+// requestError is a malformed request, with the position in its message.
+func requestError(format string, args ...any) *cim.Error {
+	e := cim.Errorf(cim.EInvalidParameter, format, args...)
+	e.Err = errBadRequest
+	return e
 }

@@ -6,9 +6,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"mime"
 	"net/http"
-	"net/textproto"
 	"strconv"
 	"strings"
 
@@ -24,79 +22,6 @@ type Listener struct {
 	Log     *slog.Logger
 	// MaxRequest bounds a request body (default 16 MiB).
 	MaxRequest int64
-}
-
-// headerFunc reads a CIM header, with M-POST's numbered prefix or not.
-func headerFunc(r *http.Request) func(string) string {
-	return func(name string) string {
-		key, ok := cimHeaderKeys[name]
-		if !ok {
-			key = textproto.CanonicalMIMEHeaderKey(name)
-		}
-		if vs := r.Header[key]; len(vs) > 0 && vs[0] != "" {
-			return vs[0]
-		}
-		for k, vs := range r.Header {
-			if len(k) > 3 && k[2] == '-' && strings.EqualFold(k[3:], name) && len(vs) > 0 {
-				return vs[0]
-			}
-		}
-		return ""
-	}
-}
-
-// cimHeaderKeys are the canonical keys of the CIM headers, made once.
-var cimHeaderKeys = func() map[string]string {
-	m := map[string]string{}
-	for _, h := range []string{"CIMOperation", "CIMProtocolVersion", "CIMMethod", "CIMObject", "CIMBatch",
-		"CIMExport", "CIMExportMethod", "CIMExportBatch"} {
-		m[h] = textproto.CanonicalMIMEHeaderKey(h)
-	}
-	return m
-}()
-
-// plainXMLTypes are Content-Types that are XML without parsing them.
-var plainXMLTypes = map[string]bool{`application/xml; charset="utf-8"`: true, `application/xml; charset=utf-8`: true,
-	`application/xml`: true, `text/xml; charset="utf-8"`: true, `text/xml; charset=utf-8`: true, `text/xml`: true}
-
-// headerCount counts the values of a CIM header, with M-POST's numbered
-// prefixes or not; a header with an empty value counts.
-func headerCount(r *http.Request, name string) int {
-	n := 0
-	for k, vs := range r.Header {
-		if strings.EqualFold(k, name) || (len(k) > 3 && k[2] == '-' && strings.EqualFold(k[3:], name)) {
-			n += len(vs)
-		}
-	}
-	return n
-}
-
-// precheck applies the HTTP rules of DSP0200 §7 common to operations and
-// exports: POST or M-POST (M-POST over HTTP/1.1), an XML content type.
-// It answers and returns false when the request breaks one.
-func precheck(w http.ResponseWriter, r *http.Request) bool {
-	switch {
-	case r.Method != http.MethodPost && r.Method != "M-POST":
-		http.Error(w, "CIM-XML takes POST or M-POST", http.StatusNotImplemented)
-		return false
-	case r.Method == "M-POST" && !r.ProtoAtLeast(1, 1):
-		http.Error(w, "M-POST needs HTTP/1.1", http.StatusBadRequest)
-		return false
-	}
-	ct := r.Header.Values("Content-Type")
-	if len(ct) != 1 {
-		http.Error(w, "exactly one Content-Type is needed", http.StatusBadRequest)
-		return false
-	}
-	if plainXMLTypes[ct[0]] {
-		return true
-	}
-	mt, _, err := mime.ParseMediaType(ct[0])
-	if err != nil || (mt != "application/xml" && mt != "text/xml") {
-		http.Error(w, "Content-Type must be application/xml or text/xml", http.StatusBadRequest)
-		return false
-	}
-	return true
 }
 
 // ServeHTTP answers one export request.

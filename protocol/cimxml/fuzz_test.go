@@ -2,7 +2,12 @@ package cimxml
 
 import (
 	"bytes"
+	"errors"
+	"maps"
+	"slices"
 	"testing"
+
+	"github.com/wbemd/wbemd/cim"
 )
 
 // FuzzDecodeRequest: any body decodes or fails with an error, without a
@@ -16,12 +21,8 @@ func FuzzDecodeRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		root, err := parseTree(bytes.NewReader(body))
-		if err != nil {
-			return
-		}
-		req, err := decodeRequest(root)
-		if err != nil {
+		req := fuzzedRequest(body)
+		if req == nil {
 			return
 		}
 		req.propertyList()
@@ -40,4 +41,77 @@ func FuzzDecodeRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzDecodeOperation: any request that decodes as a message decodes as
+// the typed request of every operation, or fails with an error that has a
+// CIM status, which encodes as a well-formed ERROR element; never a panic.
+func FuzzDecodeOperation(f *testing.F) {
+	nsPath := `<LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="cimv2"/></LOCALNAMESPACEPATH>`
+	intrinsic := func(method, params string) string {
+		return `<CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="` + method + `">` +
+			nsPath + params + `</IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>`
+	}
+	name := `<INSTANCENAME CLASSNAME="A"><KEYBINDING NAME="K"><KEYVALUE VALUETYPE="string">x</KEYVALUE></KEYBINDING></INSTANCENAME>`
+	for _, s := range []string{
+		intrinsic("GetClass", `<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="A"/></IPARAMVALUE><IPARAMVALUE NAME="LocalOnly"><VALUE>FALSE</VALUE></IPARAMVALUE><IPARAMVALUE NAME="PropertyList"><VALUE.ARRAY><VALUE>P</VALUE></VALUE.ARRAY></IPARAMVALUE>`),
+		intrinsic("ModifyInstance", `<IPARAMVALUE NAME="ModifiedInstance"><VALUE.NAMEDINSTANCE>`+name+`<INSTANCE CLASSNAME="A"><PROPERTY NAME="K" TYPE="string"><VALUE>x</VALUE></PROPERTY></INSTANCE></VALUE.NAMEDINSTANCE></IPARAMVALUE>`),
+		intrinsic("Associators", `<IPARAMVALUE NAME="ObjectName">`+name+`</IPARAMVALUE><IPARAMVALUE NAME="ResultRole"><VALUE>R</VALUE></IPARAMVALUE>`),
+		intrinsic("SetProperty", `<IPARAMVALUE NAME="InstanceName">`+name+`</IPARAMVALUE><IPARAMVALUE NAME="PropertyName"><VALUE>P</VALUE></IPARAMVALUE><IPARAMVALUE NAME="NewValue"><VALUE>7</VALUE></IPARAMVALUE>`),
+		intrinsic("OpenAssociatorInstances", `<IPARAMVALUE NAME="InstanceName">`+name+`</IPARAMVALUE><IPARAMVALUE NAME="OperationTimeout"><VALUE>40</VALUE></IPARAMVALUE><IPARAMVALUE NAME="MaxObjectCount"><VALUE>5</VALUE></IPARAMVALUE><IPARAMVALUE NAME="ContinueOnError"><VALUE>FALSE</VALUE></IPARAMVALUE>`),
+		intrinsic("PullInstancePaths", `<IPARAMVALUE NAME="EnumerationContext"><VALUE>3</VALUE></IPARAMVALUE><IPARAMVALUE NAME="MaxObjectCount"><VALUE>x</VALUE></IPARAMVALUE>`),
+		intrinsic("SetQualifier", `<IPARAMVALUE NAME="QualifierDeclaration"><QUALIFIER.DECLARATION NAME="Q" TYPE="uint8"><SCOPE PROPERTY="true"/><VALUE>3</VALUE></QUALIFIER.DECLARATION></IPARAMVALUE>`),
+		`<CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="2" PROTOCOLVERSION="1.0"><SIMPLEREQ><METHODCALL NAME="Spin"><LOCALINSTANCEPATH>` + nsPath + name +
+			`</LOCALINSTANCEPATH><PARAMVALUE NAME="N" PARAMTYPE="uint32"><VALUE>3</VALUE></PARAMVALUE><PARAMVALUE NAME="L"><VALUE.ARRAY><VALUE>a</VALUE></VALUE.ARRAY></PARAMVALUE></METHODCALL></SIMPLEREQ></MESSAGE></CIM>`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := fuzzedRequest(body)
+		if req == nil {
+			return
+		}
+		check := func(method string, err error) {
+			if err == nil {
+				return
+			}
+			var ce *cim.Error
+			var code *codeError
+			if !errors.As(err, &ce) && !errors.As(err, &code) {
+				t.Fatalf("%s: an error without a CIM status: %v", method, err)
+			}
+			var b bytes.Buffer
+			w := newWriter(&b)
+			writeError(w, method, err)
+			w.release()
+			if _, err := parseTree(&b); err != nil {
+				t.Fatalf("%s: the ERROR element does not parse: %v\n%s", method, err, b.String())
+			}
+		}
+		if err := validateParams(req); err != nil {
+			check(req.method, err)
+			return
+		}
+		if !req.intrinsic {
+			check(req.method, extrinsic.decode(req))
+			return
+		}
+		for _, method := range slices.Sorted(maps.Keys(ops)) {
+			req.method = method
+			check(method, ops[method].decode(req))
+		}
+	})
+}
+
+// fuzzedRequest decodes a fuzzed body as a request, or returns nil.
+func fuzzedRequest(body []byte) *request {
+	root, err := parseTree(bytes.NewReader(body))
+	if err != nil {
+		return nil
+	}
+	req, err := decodeRequest(root)
+	if err != nil {
+		return nil
+	}
+	return req
 }

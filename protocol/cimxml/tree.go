@@ -1,8 +1,3 @@
-// Package cimxml is wbemd's CIM-XML front door (DMTF DSP0200 operations
-// over HTTP, DSP0201 encoding): it decodes a request, calls cimom, and
-// encodes the answer. It re-checks no repository rule: cimom does. It
-// also holds the codec of the client (package client): RequestWriter
-// writes a method call, ReadAnswer reads the answer as it arrives.
 package cimxml
 
 import (
@@ -12,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/wbemd/wbemd/cim"
 )
 
 // node is one XML element of a request, with its position.
@@ -56,24 +49,6 @@ const maxElements = 4 << 20
 // maxProperties bounds the properties of one instance in a request, as
 // OpenPegasus bounds them (CIM_ERR_INVALID_PARAMETER past it).
 const maxProperties = 1000
-
-// errBadRequest marks an error in the request's XML itself (structure or
-// value text): the answer is HTTP 400 with "CIMError: request-not-valid",
-// as DSP0200 and OpenPegasus do, not a CIM error.
-var errBadRequest = errors.New("request not valid")
-
-// errNotWellFormed marks XML that does not lex (a bad character or entity
-// reference, a bad attribute): "CIMError: request-not-well-formed".
-// Structural errors (a missing end tag of an element with children) are
-// request-not-valid, as OpenPegasus classifies them.
-var errNotWellFormed = errors.New("request not well-formed")
-
-// requestError is a malformed request, with the position in its message.
-func requestError(format string, args ...any) *cim.Error {
-	e := cim.Errorf(cim.EInvalidParameter, format, args...)
-	e.Err = errBadRequest
-	return e
-}
 
 // openValue reports whether the innermost open element is a VALUE or
 // KEYVALUE holding text: a value whose end tag is missing.

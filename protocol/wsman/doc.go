@@ -29,4 +29,33 @@
 // Failures are *cim.Error values whose WBEM status becomes a SOAP fault
 // through one table (faults.go). Enumerations are streamed: each Pull
 // writes its items as the enumerator produces them.
+//
+// The door is built in three layers, one concept per file:
+//
+//   - the codec: xml.go and fast.go read XML into a tree of elements;
+//     envelope.go reads the SOAP envelope and its WS-Addressing and WS-Man
+//     headers (pure and fuzzed, as is params.go, which decodes the typed
+//     request of the actions whose body needs no schema); uri.go reads
+//     resource URIs; decode.go reads instances, parameters and selectors
+//     as their class types them; encode.go writes answers and WS-CIM
+//     objects; faults.go holds the fault table; duration.go xs:duration.
+//   - the op table (ops.go), keyed by wsa:Action URI: each op is made by
+//     answered (an answer in one piece, held to the envelope limit) or
+//     streamed (the action writes its answer) from the decoder of its
+//     typed request and a run function; the op says whether the action
+//     addresses a resource, whose namespace is then opened for the caller
+//     (request.svc). Identify (identify.go) and the custom method actions
+//     (invoke.go) are found by their body and their URI. transfer.go
+//     serves WS-Transfer, enum.go WS-Enumeration.
+//   - the transport (transport.go): POST, the envelope limits, the
+//     operation timeout, and faults as answers.
+//
+// To add an action (WS-Eventing's Subscribe, Renew, GetStatus,
+// Unsubscribe): declare its action URI beside the others (envelope.go),
+// its typed request and decoder in params.go (failing with newFault),
+// and its run function as a Handler method in a file for its protocol;
+// then add answered(op{name: ..., resource: ...}, decode, (*Handler).run)
+// to ops under the action URI. The op's name is the operation's in logs
+// and metrics; Door declares it. A header the action acts on goes to
+// envelope.go's understood set (or is read there).
 package wsman

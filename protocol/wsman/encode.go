@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -326,4 +327,16 @@ func (enc *encoder) instanceEPR(o *out, inst *cim.Object) error {
 	}
 	enc.epr(o, ns, inst.Class, p.Keys)
 	return nil
+}
+
+// outs holds answer buffers for reuse.
+var outs = sync.Pool{New: func() any { return &out{b: make([]byte, 0, 4096)} }}
+
+// answer starts an answer with the action of the request plus
+// "Response".
+func answer(req *request, action string) *out {
+	o := outs.Get().(*out)
+	o.b = o.b[:0]
+	o.head(req.env.soap, action, req.env.messageID, req.env.hasMsgID)
+	return o
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -114,61 +113,17 @@ func (ec *enumContext) atEnd(ctx context.Context, deadline time.Time) bool {
 	return false
 }
 
-// enumerateOrPull answers Enumerate and Pull, whose answers stream.
-func (h *Handler) enumerateOrPull(ctx context.Context, w http.ResponseWriter, req *request) error {
-	if req.op == "Pull" {
-		return h.pull(ctx, w, req)
-	}
-	body := req.env.payload()
-	if !body.is(nsWSEN, "Enumerate") {
-		return newFault(faultSchema, "the Body of an Enumerate holds no wsen:Enumerate")
-	}
-	if body.kid(nsWSEN, "EndTo") != nil {
-		return newFault(faultUnsupportedFeature, "wsen:EndTo is not supported")
-	}
-	ec := &enumContext{res: req.res, soap: req.env.soap, life: h.EnumerationExpiry}
+// enumerate answers an Enumerate: it opens the enumeration, and answers
+// with its context or, optimized, with its first items (streamed).
+func (h *Handler) enumerate(ctx context.Context, w http.ResponseWriter, req *request, r enumerateRequest) error {
+	ec := &enumContext{res: req.res, soap: req.env.soap, life: r.life, mode: r.mode}
 	if ec.life <= 0 {
-		ec.life = DefaultEnumExpiry
-	}
-	if x := body.kid(nsWSEN, "Expires"); x != nil {
-		text := x.trimmed()
-		if d, err := parseDuration(text); err == nil {
-			if d <= 0 {
-				return newFault(faultInvalidExpiration, "wsen:Expires %q is not in the future", text)
-			}
-			ec.life = d
-		} else if t, err := time.Parse(time.RFC3339Nano, text); err == nil {
-			if ec.life = time.Until(t); ec.life <= 0 {
-				return newFault(faultInvalidExpiration, "wsen:Expires %q is in the past", text)
-			}
-		} else {
-			return newFault(faultInvalidExpiration, "wsen:Expires %q is neither an xs:duration nor an xs:dateTime", text)
+		if ec.life = h.EnumerationExpiry; ec.life <= 0 {
+			ec.life = DefaultEnumExpiry
 		}
-	}
-	switch m := body.kid(nsWSMan, "EnumerationMode").trimmed(); m {
-	case "":
-	case "EnumerateEPR":
-		ec.mode = modeEPR
-	case "EnumerateObjectAndEPR":
-		ec.mode = modeObjectAndEPR
-	default:
-		return newFault(faultUnsupportedFeature, "wsman:EnumerationMode %q is not EnumerateEPR or EnumerateObjectAndEPR", m)
-	}
-	optimized := body.kid(nsWSMan, "OptimizeEnumeration") != nil
-	maxElems := 1
-	if me := body.kid(nsWSMan, "MaxElements"); me != nil {
-		n, err := strconv.Atoi(me.trimmed())
-		if err != nil || n <= 0 {
-			return newFault(faultSchema, "wsman:MaxElements %q is not a positive integer", me.trimmed())
-		}
-		maxElems = n
-	}
-	svc, err := h.Connector.Connect(ctx, req.res.ns, req.p)
-	if err != nil {
-		return err
 	}
 	// The enumeration outlives this request: its Pulls come later.
-	e, err := h.openEnumeration(context.WithoutCancel(ctx), svc, req, body)
+	e, err := h.openEnumeration(context.WithoutCancel(ctx), req.svc, req.res, r.filter)
 	if err != nil {
 		return err
 	}
@@ -185,50 +140,25 @@ func (h *Handler) enumerateOrPull(ctx context.Context, w http.ResponseWriter, re
 	ec.id = id
 	ec.Lock()
 	defer ec.Unlock()
-	if !optimized {
+	if !r.optimized {
 		o := answer(req, actEnumerate+"Response")
 		o.s("<wsen:EnumerateResponse><wsen:Expires>" + formatDuration(ec.life) + "</wsen:Expires><wsen:EnumerationContext>" + ec.id + "</wsen:EnumerationContext></wsen:EnumerateResponse>")
 		o.tail()
 		writeAnswer(w, req.env.soap, o.b)
 		return nil
 	}
-	return h.batch(ctx, w, req, ec, maxElems, 0, time.Time{}, true)
+	return h.batch(ctx, w, req, ec, r.max, 0, time.Time{}, true)
 }
 
 // pull answers a Pull.
-func (h *Handler) pull(ctx context.Context, w http.ResponseWriter, req *request) error {
-	body := req.env.payload()
-	if !body.is(nsWSEN, "Pull") {
-		return newFault(faultSchema, "the Body of a Pull holds no wsen:Pull")
-	}
-	id := body.kid(nsWSEN, "EnumerationContext").trimmed()
-	maxElems := 1
-	if me := body.kid(nsWSEN, "MaxElements"); me != nil {
-		n, err := strconv.Atoi(me.trimmed())
-		if err != nil || n <= 0 {
-			return newFault(faultSchema, "wsen:MaxElements %q is not a positive integer", me.trimmed())
-		}
-		maxElems = n
-	}
-	maxChars := 0
-	if mc := body.kid(nsWSEN, "MaxCharacters"); mc != nil {
-		n, err := strconv.Atoi(mc.trimmed())
-		if err != nil || n <= 0 {
-			return newFault(faultSchema, "wsen:MaxCharacters %q is not a positive integer", mc.trimmed())
-		}
-		maxChars = n
-	}
+func (h *Handler) pull(ctx context.Context, w http.ResponseWriter, req *request, r pullRequest) error {
 	var deadline time.Time
-	if mt := body.kid(nsWSEN, "MaxTime"); mt != nil {
-		d, err := parseDuration(mt.trimmed())
-		if err != nil || d <= 0 {
-			return newFault(faultInvalidTimeout, "wsen:MaxTime %q is not a positive xs:duration", mt.trimmed())
-		}
-		deadline = time.Now().Add(d)
+	if r.maxTime > 0 {
+		deadline = time.Now().Add(r.maxTime)
 	} else if req.env.timeout > 0 {
 		deadline = time.Now().Add(req.env.timeout)
 	}
-	ec, err := h.getEnum(id, req.p.Name)
+	ec, err := h.getEnum(r.context, req.p.Name)
 	if err != nil {
 		return err
 	}
@@ -246,7 +176,7 @@ func (h *Handler) pull(ctx context.Context, w http.ResponseWriter, req *request)
 		writeAnswer(w, req.env.soap, o.b)
 		return nil
 	}
-	return h.batch(ctx, w, req, ec, maxElems, maxChars, deadline, false)
+	return h.batch(ctx, w, req, ec, r.max, r.maxChars, deadline, false)
 }
 
 // Close releases every open enumeration (their enumerators hold the
@@ -257,12 +187,8 @@ func (h *Handler) Close() { h.enums.CloseAll() }
 func (h *Handler) forget(ec *enumContext) { h.enums.Forget(ec.id) }
 
 // release answers a Release.
-func (h *Handler) release(req *request) (*out, error) {
-	body := req.env.payload()
-	if !body.is(nsWSEN, "Release") {
-		return nil, newFault(faultSchema, "the Body of a Release holds no wsen:Release")
-	}
-	ec, err := h.getEnum(body.kid(nsWSEN, "EnumerationContext").trimmed(), req.p.Name)
+func (h *Handler) release(_ context.Context, req *request, id string) (*out, error) {
+	ec, err := h.getEnum(id, req.p.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -405,12 +331,7 @@ func (enc *encoder) item(o *out, inst *cim.Object, mode int) error {
 
 // openEnumeration starts the cimom enumeration a request asks for: all
 // instances of the class, or the result of its filter.
-func (h *Handler) openEnumeration(ctx context.Context, svc cimom.Services, req *request, body *elem) (cimom.Enumerator, error) {
-	filter := body.kid(nsWSMan, "Filter")
-	if filter == nil {
-		filter = body.kid(nsWSEN, "Filter")
-	}
-	res := req.res
+func (h *Handler) openEnumeration(ctx context.Context, svc cimom.Services, res *resource, filter *elem) (cimom.Enumerator, error) {
 	if filter == nil {
 		if res.all {
 			return nil, newFault(faultFilteringRequired, "the all-classes URI %s needs a WQL or association filter", res.uri)

@@ -1,7 +1,10 @@
 package wsman
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,6 +56,43 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		}
 		if env.timeout < 0 {
 			t.Fatalf("negative timeout from %q", doc)
+		}
+	})
+}
+
+// FuzzDecodeAction feeds arbitrary envelopes to the typed decoding of
+// every action: each gives its typed request or a fault (an error with a
+// WBEM status), which encodes as a well-formed SOAP fault; never a panic.
+func FuzzDecodeAction(f *testing.F) {
+	for _, m := range []msg{
+		{action: actEnumerate, uri: diskURI, body: `<wsen:Enumerate><wsen:Expires>PT30S</wsen:Expires><wsman:EnumerationMode>EnumerateObjectAndEPR</wsman:EnumerationMode><wsman:OptimizeEnumeration/><wsman:MaxElements>3</wsman:MaxElements><wsman:Filter Dialect="` + dialectWQL + `">SELECT * FROM Sample_Disk</wsman:Filter></wsen:Enumerate>`},
+		{action: actEnumerate, uri: diskURI, body: `<wsen:Enumerate><wsen:Expires>2001-01-01T00:00:00Z</wsen:Expires></wsen:Enumerate>`},
+		{action: actPull, uri: diskURI, body: `<wsen:Pull><wsen:EnumerationContext>uuid:1</wsen:EnumerationContext><wsen:MaxElements>2</wsen:MaxElements><wsen:MaxCharacters>100</wsen:MaxCharacters><wsen:MaxTime>PT1S</wsen:MaxTime></wsen:Pull>`},
+		{action: actRelease, uri: diskURI, body: `<wsen:Release><wsen:EnumerationContext>uuid:1</wsen:EnumerationContext></wsen:Release>`},
+	} {
+		env, _ := m.build()
+		f.Add(env)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		env, err := decodeEnvelope(strings.NewReader(doc))
+		if err != nil {
+			return
+		}
+		req := &request{env: env}
+		for _, action := range slices.Sorted(maps.Keys(ops)) {
+			err := ops[action].decode(req)
+			if err == nil {
+				continue
+			}
+			var fault *Fault
+			if !errors.As(err, &fault) {
+				t.Fatalf("%s: an error that is no fault: %v", action, err)
+			}
+			var o out
+			writeFault(&o, env.soap, env.messageID, env.hasMsgID, "m", fault)
+			if _, perr := parseXML(strings.NewReader(string(o.b))); perr != nil {
+				t.Fatalf("%s: the fault is not well-formed: %v", action, perr)
+			}
 		}
 	})
 }

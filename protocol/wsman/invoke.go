@@ -12,7 +12,8 @@ import (
 // the class (no key selectors: a static call) or of the instance the
 // selectors name, with the in-parameters of <Method>_INPUT. The answer is
 // <Method>_OUTPUT with the out-parameters and ReturnValue.
-func (h *Handler) invoke(ctx context.Context, svc cimom.Services, req *request) (*out, error) {
+func (h *Handler) invoke(ctx context.Context, req *request, _ none) (*out, error) {
+	svc := req.svc
 	method := req.env.action[len(req.env.resourceURI)+1:]
 	cls, err := getClass(ctx, svc, req.res.class)
 	if err != nil {
