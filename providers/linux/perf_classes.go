@@ -102,7 +102,7 @@ func perfMemory() provider.Instance {
 		"CacheBytes": (m.Cached + m.Buffers) * 1024, "FreeAndZeroPageListBytes": m.Free * 1024,
 		"PageFaultsPersec": rate("pgfault"), "PageReadsPersec": rate("pgmajfault"),
 		"PagesInputPersec": rate("pswpin"), "PagesOutputPersec": rate("pswpout"), "PagesPersec": rate("pswpin", "pswpout"),
-		"PageWritesPersec": rate("pswpout"),
+		"PageWritesPersec":   rate("pswpout"),
 		"Frequency_PerfTime": uint64(1e9), "Frequency_Sys100NS": uint64(1e7), "Timestamp_PerfTime": uint64(time.Now().UnixNano()),
 	}
 	if m.CommitLimit > 0 {

@@ -67,12 +67,12 @@ const (
 // unit is a systemd service unit.
 type unit struct {
 	Name, Description, LoadState, ActiveState, SubState string
-	Path                                                 dbus.ObjectPath
-	FileState                                            string
-	MainPID                                              uint32
-	ExecStart, User                                      string
-	ExitStatus                                           int32
-	CanStop                                              bool
+	Path                                                dbus.ObjectPath
+	FileState                                           string
+	MainPID                                             uint32
+	ExecStart, User                                     string
+	ExitStatus                                          int32
+	CanStop                                             bool
 }
 
 // serviceUnits lists the loaded service units (all of them, or the one
