@@ -58,10 +58,10 @@ func createProcess(ctx context.Context, r *provider.Request) (provider.Instance,
 	u := r.Caller.Unix
 	dir := r.In.String("CurrentDirectory")
 	if dir == "" {
-		dir = u.Home
-	}
-	if dir == "" {
-		dir = "/"
+		dir = "/" // the caller's home when it exists
+		if fi, err := os.Stat(u.Home); err == nil && fi.IsDir() {
+			dir = u.Home
+		}
 	}
 	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
 		"HOME=" + u.Home, "USER=" + u.Name, "LOGNAME=" + u.Name}
