@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wbemd/wbemd/server"
 )
 
 // TestBuiltinClients: the built-in classes answer wbemcli (ei, gi, cm),
@@ -112,10 +114,10 @@ func TestBuiltinClients(t *testing.T) {
 	if err != nil || !regexp.MustCompile(`(?m)^ReturnValue +0$`).MatchString(out) {
 		t.Errorf("wbem call Terminate: %v\n%s", err, out)
 	}
-	for i := 0; i < 100 && processRuns(created); i++ {
+	for i := 0; i < 100 && server.Alive(created); i++ {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if processRuns(created) {
+	if server.Alive(created) {
 		t.Errorf("process %d runs after Terminate", created)
 	}
 
@@ -135,15 +137,4 @@ func TestBuiltinClients(t *testing.T) {
 	if err == nil || !strings.Contains(out, "WBEM_E_PROVIDER_DISABLED") {
 		t.Errorf("a disabled built-in provider: %v\n%s", err, out)
 	}
-}
-
-// processRuns reports whether pid runs (a zombie does not).
-func processRuns(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && i+2 < len(s) && s[i+2] != 'Z'
 }

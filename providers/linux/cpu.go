@@ -13,14 +13,6 @@ import (
 // "cpuN"): user, nice, system, idle, iowait, irq, softirq, steal.
 type cpuTimes [8]uint64
 
-func (t cpuTimes) total() uint64 {
-	var s uint64
-	for _, v := range t {
-		s += v
-	}
-	return s
-}
-
 // sample is one reading of /proc/stat and /proc/vmstat.
 type sample struct {
 	at       time.Time

@@ -1,20 +1,19 @@
 package linux
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/user"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/internal/provhost"
 	"github.com/wbemd/wbemd/provider"
 )
 
@@ -80,7 +79,7 @@ func createProcess(ctx context.Context, r *provider.Request) (provider.Instance,
 	}
 	task := helperTask{Spawn: true, Argv: argv, Dir: dir, Env: env, UID: cred.Uid, GID: cred.Gid, Groups: append([]uint32{cred.Gid}, cred.Groups...)}
 	if os.Geteuid() == 0 {
-		task.CgroupProcs = cgroupProcsOf(os.Getppid())
+		task.CgroupProcs = provhost.CgroupProcs(os.Getppid())
 		task.LimitsOf = os.Getppid()
 	}
 	cmd, err := helperCmd(task)
@@ -241,54 +240,4 @@ func splitCommandLine(s string) ([]string, error) {
 		out = append(out, cur.String())
 	}
 	return out, nil
-}
-
-// cgroupProcsOf lists the cgroup.procs files of process pid's cgroups,
-// one per mounted hierarchy.
-func cgroupProcsOf(pid int) []string {
-	b, err := os.ReadFile(fmt.Sprintf("%s/%d/cgroup", procRoot, pid))
-	if err != nil {
-		return nil
-	}
-	mi, err := os.ReadFile(procRoot + "/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	// Mount points by hierarchy: "" for cgroup2, else the controllers
-	// (or name=...) of a cgroup v1 mount.
-	points := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(string(mi)))
-	for sc.Scan() {
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		f, g := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(f) < 5 || len(g) < 3 || f[3] != "/" {
-			continue
-		}
-		switch g[0] {
-		case "cgroup2":
-			points[""] = f[4]
-		case "cgroup":
-			var ctrls []string
-			for _, o := range strings.Split(g[2], ",") {
-				if o != "rw" && o != "ro" && !strings.HasPrefix(o, "clone_children") && o != "noprefix" && !strings.HasPrefix(o, "release_agent") && o != "xattr" {
-					ctrls = append(ctrls, o)
-				}
-			}
-			points[strings.Join(ctrls, ",")] = f[4]
-		}
-	}
-	var out []string
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		if mp, ok := points[parts[1]]; ok {
-			f := filepath.Join(mp, parts[2], "cgroup.procs")
-			if _, err := os.Stat(f); err == nil {
-				out = append(out, f)
-			}
-		}
-	}
-	return out
 }

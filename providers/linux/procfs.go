@@ -59,12 +59,6 @@ func (r *reader) read(path string) ([]byte, error) {
 	return r.buf[:n], nil
 }
 
-// readString is read as a string.
-func (r *reader) readString(path string) (string, error) {
-	b, err := r.read(path)
-	return string(b), err
-}
-
 // field returns the value of the line "key:<spaces>value" of a
 // /proc/[pid]/status or /proc/meminfo text, without its spaces.
 func field(text []byte, key string) []byte {

@@ -110,16 +110,6 @@ func getFrom(enum func(ctx context.Context, r *provider.Request, send func(provi
 	}
 }
 
-// sendAll sends instances until send fails.
-func sendAll(send func(provider.Instance) error, insts ...provider.Instance) error {
-	for _, inst := range insts {
-		if err := send(inst); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // single is an enumeration of one instance made by f.
 func single(f func() provider.Instance) func(ctx context.Context, r *provider.Request, send func(provider.Instance) error) error {
 	return func(ctx context.Context, r *provider.Request, send func(provider.Instance) error) error {

@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -158,15 +159,8 @@ func dmi(name string) any {
 
 // cpuFlag reports whether the first CPU of /proc/cpuinfo has flag.
 func cpuFlag(flag string) bool {
-	for _, c := range readCPUInfo() {
-		for _, f := range strings.Fields(c.Flags) {
-			if f == flag {
-				return true
-			}
-		}
-		return false
-	}
-	return false
+	cpus := readCPUInfo()
+	return len(cpus) > 0 && slices.Contains(strings.Fields(cpus[0].Flags), flag)
 }
 
 // birthTime is the creation time of a file (statx(2) STATX_BTIME).
