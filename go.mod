@@ -3,6 +3,7 @@ module github.com/wbemd/wbemd
 go 1.26.0
 
 require (
+	github.com/godbus/dbus/v5 v5.0.4
 	github.com/google/btree v1.1.3
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10

@@ -311,7 +311,7 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 		own(inst, &shared) // providers may change it
 	}
 	for _, p := range chain {
-		if err := p.PutInstance(ctx, s.ns, inst, flags, wctx); err != nil {
+		if err := p.PutInstance(s.forProvider(ctx), s.ns, inst, flags, wctx); err != nil {
 			return bail(providerError(p, err))
 		}
 	}

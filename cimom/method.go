@@ -170,7 +170,7 @@ func (s *services) execMethod(ctx context.Context, path, method string, in *cim.
 	name := providerSelf
 	if p != nil {
 		name = p.Name()
-		out, err = p.ExecMethod(ctx, t.ns, target, m, args, wctx)
+		out, err = p.ExecMethod(t.forProvider(ctx), t.ns, target, m, args, wctx)
 	} else {
 		out, err = t.systemSecurity(ctx, m)
 	}

@@ -42,6 +42,9 @@ type ProviderCall struct {
 	// Lookup resolves a class of Namespace, to type what the provider
 	// answers; the class is shared and read-only.
 	Lookup func(class string) (*cim.Object, error)
+	// Caller is the principal the call is made for (see CallerOf); its
+	// Name is empty when the call is not made for a Services operation.
+	Caller Principal
 }
 
 // InstanceQuerier is implemented by providers that take a data query:
@@ -118,7 +121,8 @@ func (h *hostedProvider) call(ctx context.Context, ns, class string) (*ProviderC
 			break
 		}
 	}
-	return &ProviderCall{Namespace: ns, Class: ci.cls, ProviderClass: bound, Lookup: func(name string) (*cim.Object, error) {
+	caller, _ := CallerOf(ctx)
+	return &ProviderCall{Namespace: ns, Class: ci.cls, ProviderClass: bound, Caller: caller, Lookup: func(name string) (*cim.Object, error) {
 		ci, err := h.c.resolve(ctx, ns, name)
 		if err != nil {
 			return nil, err

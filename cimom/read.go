@@ -167,7 +167,7 @@ func (s *services) getInstance(ctx context.Context, ref *instanceRef, wctx *Cont
 		if !ok {
 			return nil, cim.Errorf(cim.EProviderNotCapable, "no provider can get instances of %s", ref.ci.cls.Class).WithParam(ref.ci.cls.Class)
 		}
-		inst, err := g.GetInstance(ctx, s.ns, ref.path, wctx)
+		inst, err := g.GetInstance(s.forProvider(ctx), s.ns, ref.path, wctx)
 		if err != nil {
 			return nil, providerError(p, err)
 		}
@@ -290,7 +290,7 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 		if !ok {
 			return cim.Errorf(cim.EProviderNotCapable, "no provider can delete instances of %s", ref.ci.cls.Class).WithParam(ref.ci.cls.Class)
 		}
-		if err := d.DeleteInstance(ctx, t.ns, ref.path, wctx); err != nil {
+		if err := d.DeleteInstance(t.forProvider(ctx), t.ns, ref.path, wctx); err != nil {
 			return providerError(p, err)
 		}
 		return nil
@@ -330,7 +330,7 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 	}
 	for _, p := range chain {
 		if d, ok := p.(InstanceDeleter); ok {
-			if err := d.DeleteInstance(ctx, t.ns, ref.path, wctx); err != nil {
+			if err := d.DeleteInstance(t.forProvider(ctx), t.ns, ref.path, wctx); err != nil {
 				return providerError(p, err)
 			}
 		}
@@ -461,9 +461,9 @@ func (s *services) querySource(ctx context.Context, class string, flags Flags, w
 			p := s.c.dynamicProvider(ctx, s.ns, dci.cls)
 			var insts source
 			if qp, ok := p.(InstanceQuerier); ok && q != nil {
-				insts = qp.ExecQuery(ctx, s.ns, dci.cls.Class, q, wctx)
+				insts = qp.ExecQuery(s.forProvider(ctx), s.ns, dci.cls.Class, q, wctx)
 			} else if e, ok := p.(InstanceEnumerator); ok {
-				insts = e.EnumerateInstances(ctx, s.ns, dci.cls.Class, wctx)
+				insts = e.EnumerateInstances(s.forProvider(ctx), s.ns, dci.cls.Class, wctx)
 			} else {
 				yield(nil, cim.Errorf(cim.EProviderNotCapable, "no provider can enumerate %s", dci.cls.Class))
 				return

@@ -100,6 +100,11 @@ type Request struct {
 	In     Instance // invoke: the in-parameters
 
 	Query *wire.Query // query
+
+	// Caller is who the call is made for, and the Unix account wbemd
+	// maps it to (Caller.Unix, nil when none): a provider that acts on
+	// the machine acts as that account (see Credential).
+	Caller *wire.Caller
 }
 
 // Instance is a CIM object as a provider reads and writes it: property

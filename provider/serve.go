@@ -210,7 +210,8 @@ func (s *server) serve(ctx context.Context, m *wire.Message, c *call) (answer *w
 		return notCapable("serve")
 	}
 	r := &Request{Provider: m.Provider, Namespace: m.Namespace, Class: m.Class, ProviderClass: m.ProviderClass, Path: m.Path,
-		CreateOnly: m.CreateOnly, UpdateOnly: m.UpdateOnly, Properties: m.Properties, Method: m.Method, Query: m.Query}
+		CreateOnly: m.CreateOnly, UpdateOnly: m.UpdateOnly, Properties: m.Properties, Method: m.Method, Query: m.Query,
+		Caller: m.Caller}
 	for _, f := range []struct {
 		raw json.RawMessage
 		dst *Instance

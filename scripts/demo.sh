@@ -78,6 +78,8 @@ for _ in $(seq 100); do [ -S "$repo/wbemd.sock" ] && break; sleep 0.1; done
 echo "# wbemd serves $(quote "$repo") (its log: $(quote "$repo/wbemd.log")); through its local socket, the provider answers:"
 w enum Example_Widget
 w call 'Example_Widget.Name="gear"' Resize Size=8
+echo "# and the built-in providers (installed into root/cimv2 at wbemd's first start) show this machine:"
+w -o mof enum Win32_OperatingSystem
 w provider list
 echo "Serving. Try: wbemcli ei $(quote "http://admin:$password@localhost:5988/root/sample:Sample_Disk")"
 echo "or: wbemcli cm $(quote "http://admin:$password@localhost:5988/root/cimv2:Example_Widget") Count"

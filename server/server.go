@@ -112,6 +112,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	if err != nil {
 		return fmt.Errorf("server: open repository: %w", err)
 	}
+	installBuiltins(ctx, om, log)
 	host := httpstack.HostName(cfg.Host)
 	// Every door is served through the same filters: authentication (HTTP
 	// Basic against the users, or the local socket's peer), the operation

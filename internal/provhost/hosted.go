@@ -38,6 +38,11 @@ func (h *hosted) begin(ctx context.Context, m *wire.Message, call *cimom.Provide
 	reg, sl := h.e.reg, h.e.slot
 	h.s.mu.Unlock()
 	h.e.calls.Add(1)
+	caller, err := h.s.callerOf(call.Caller, reg.Name)
+	if err != nil {
+		return nil, h.failed(err)
+	}
+	m.Caller = caller
 	timeout := reg.OperationTimeout
 	if timeout <= 0 {
 		timeout = h.s.opts.Timeout

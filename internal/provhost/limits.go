@@ -114,8 +114,12 @@ func cgroupMounts() (map[string]string, error) {
 }
 
 // ownCgroups returns this process's cgroup per hierarchy ("" for v2).
-func ownCgroups() (map[string]string, error) {
-	b, err := os.ReadFile("/proc/self/cgroup")
+func ownCgroups() (map[string]string, error) { return processCgroups("self") }
+
+// processCgroups returns the cgroup of process pid ("self" for this
+// one) per hierarchy wbemd confines hosts in: memory, pids ("" for v2).
+func processCgroups(pid string) (map[string]string, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/cgroup")
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +139,32 @@ func ownCgroups() (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// CgroupProcs returns the cgroup.procs files of process pid's cgroups in
+// the hierarchies wbemd confines hosts in: a process a host starts that
+// must outlive the host (a process created for a caller) joins them,
+// leaving the host's confinement for wbemd's own (pid is wbemd's, a
+// host's parent).
+func CgroupProcs(pid int) []string {
+	mounts, err := cgroupMounts()
+	if err != nil {
+		return nil
+	}
+	groups, err := processCgroups(strconv.Itoa(pid))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for h, g := range groups {
+		if m, ok := mounts[h]; ok {
+			f := filepath.Join(m, g, "cgroup.procs")
+			if _, err := os.Stat(f); err == nil {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
 }
 
 // cgroupsOf returns the mount points of the cgroup hierarchies and this

@@ -102,6 +102,8 @@ type Supervisor struct {
 	hostIDs uint64
 	config  Config
 
+	accounts accounts // wbemd users to Unix accounts, for the wire's caller
+
 	wg     sync.WaitGroup // background work (sweep, disable writes)
 	stop   chan struct{}
 	closed bool

@@ -74,6 +74,9 @@ type Message struct {
 	Class         string `json:"class,omitempty"`
 	ProviderClass string `json:"providerClass,omitempty"`
 	TimeoutMS     int64  `json:"timeoutMs,omitempty"`
+	// Caller is who the call is made for: every call from wbemd carries
+	// it (wbemd calls no provider for an unauthenticated request).
+	Caller *Caller `json:"caller,omitempty"`
 
 	// Path is the target's object path as text and Keys its key
 	// properties as a flat JSON object (get, delete, invoke on an
@@ -107,6 +110,29 @@ type Message struct {
 	// description.
 	Status      string `json:"status,omitempty"`
 	Description string `json:"description,omitempty"`
+}
+
+// Caller is the authenticated principal a call is made for, and the Unix
+// account wbemd maps it to. A provider that acts on the machine for the
+// caller (starts or signals a process, starts a service) acts as Unix and
+// refuses when Unix is absent; it never acts as its own identity instead.
+type Caller struct {
+	Name   string   `json:"name"`             // the wbemd user ("root" for the Unix superuser)
+	Groups []string `json:"groups,omitempty"` // the wbemd user's groups
+	Admin  bool     `json:"admin,omitempty"`  // root or a member of Administrators
+	Remote bool     `json:"remote,omitempty"` // the request came over the network
+	// Unix is the Unix account of the same name; nil when there is none.
+	Unix *UnixUser `json:"unix,omitempty"`
+}
+
+// UnixUser is a Unix account: its name, user and group ids, and the ids
+// of the groups it is a member of (the primary group included).
+type UnixUser struct {
+	Name   string   `json:"name"`
+	UID    uint32   `json:"uid"`
+	GID    uint32   `json:"gid"`
+	Groups []uint32 `json:"groups,omitempty"`
+	Home   string   `json:"home,omitempty"`
 }
 
 // Query is a WQL data query in a form a provider can read without a WQL

@@ -1,0 +1,141 @@
+package linux
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestSplitCommandLine(t *testing.T) {
+	cases := []struct {
+		in   string
+		want []string
+		bad  bool
+	}{
+		{"sleep 10", []string{"sleep", "10"}, false},
+		{"  a\t b  ", []string{"a", "b"}, false},
+		{`echo "a b" 'c d' e\ f`, []string{"echo", "a b", "c d", "e f"}, false},
+		{`x "q\"uote" "back\\slash" "a\n"`, []string{"x", `q"uote`, `back\slash`, `a\n`}, false},
+		{`a''b ""`, []string{"ab", ""}, false},
+		{`'$HOME' *`, []string{"$HOME", "*"}, false},
+		{"", nil, false},
+		{`"open`, nil, true},
+		{`'open`, nil, true},
+	}
+	for _, c := range cases {
+		got, err := splitCommandLine(c.in)
+		if (err != nil) != c.bad || !c.bad && !reflect.DeepEqual(got, c.want) {
+			t.Errorf("splitCommandLine(%q) = %q, %v; want %q (error %v)", c.in, got, err, c.want, c.bad)
+		}
+	}
+}
+
+// FuzzSplitCommandLine: any command line splits or fails, never panics;
+// what a process's CommandLine prints splits back into its arguments.
+func FuzzSplitCommandLine(f *testing.F) {
+	f.Add(`echo "a b" 'c' d\ e`)
+	f.Add(`"`)
+	f.Add("a\x00b")
+	f.Fuzz(func(t *testing.T, s string) {
+		args, err := splitCommandLine(s)
+		if err != nil {
+			return
+		}
+		for _, a := range args {
+			if a == "" || strings.ContainsFunc(a, func(r rune) bool { return r < ' ' || r > '~' || r == '"' || r == '\'' || r == '\\' }) {
+				return // CommandLine quotes as Go does, not as a shell: compare only printable words
+			}
+		}
+		p := &proc{Args: args}
+		back, err := splitCommandLine(p.CommandLine())
+		if err != nil || !reflect.DeepEqual(back, args) && len(args) > 0 {
+			t.Fatalf("%q: CommandLine %q splits to %q, %v", s, p.CommandLine(), back, err)
+		}
+	})
+}
+
+func TestParseStat(t *testing.T) {
+	line := "4242 (a) b (c)) S 1 4242 4242 34816 4242 4194560 120 0 3 0 7 5 0 0 20 0 1 0 123456 8654848 230 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+	p := &proc{}
+	if err := p.parseStat([]byte(line)); err != nil {
+		t.Fatal(err)
+	}
+	if p.Comm != "a) b (c)" || p.State != 'S' || p.PPID != 1 || p.Session != 4242 || p.TTY != 34816 || p.MinFlt != 120 || p.MajFlt != 3 ||
+		p.UTime != 7 || p.STime != 5 || p.Priority != 20 || p.Nice != 0 || p.Threads != 1 || p.Start != 123456 || p.VSize != 8654848 || p.RSS != 230*pageSize {
+		t.Errorf("parsed %+v", p)
+	}
+	if ttyName(p.TTY) != "pts/0" {
+		t.Errorf("tty %q", ttyName(p.TTY))
+	}
+	for _, bad := range []string{"", "1 (x", "1 (x) S 1 2"} {
+		if err := (&proc{}).parseStat([]byte(bad)); err == nil {
+			t.Errorf("parseStat(%q) passed", bad)
+		}
+	}
+}
+
+// FuzzParseStat: whatever /proc/[pid]/stat holds, parsing it ends with
+// values or an error, never a panic.
+func FuzzParseStat(f *testing.F) {
+	f.Add("1 (init) S 0 1 1 0 -1 4194560 1 2 3 4 5 6 7 8 20 0 1 0 9 10 11 12")
+	f.Add("1 () ")
+	f.Add(")(")
+	f.Fuzz(func(t *testing.T, s string) {
+		p := &proc{}
+		if p.parseStat([]byte(s)) == nil {
+			_ = executionState(p.State)
+			_ = ttyName(p.TTY)
+		}
+		p.parseStatus([]byte(s))
+	})
+}
+
+// TestReadSelf reads this test's own process and compares it with what
+// the os package says.
+func TestReadSelf(t *testing.T) {
+	p, err := readProc(&reader{}, os.Getpid(), allNeeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, _ := os.Executable()
+	if p.PID != os.Getpid() || p.PPID != os.Getppid() || p.UID != uint32(os.Getuid()) || p.Exe != exe ||
+		!reflect.DeepEqual(p.Args, os.Args) || p.FDs < 3 || p.Threads < 1 || !p.hasStatus {
+		t.Errorf("read %+v", p)
+	}
+	if _, err := readProc(&reader{}, 1<<30, allNeeds); err != errGone {
+		t.Errorf("a process that does not exist: %v", err)
+	}
+}
+
+func TestUnescape(t *testing.T) {
+	if got := unescapeMount(`/mnt/a\040b\134c`); got != `/mnt/a b\c` {
+		t.Errorf("unescapeMount: %q", got)
+	}
+	if got := unescapeUdev(`My\x20Disk\xZZ`); got != `My Disk\xZZ` {
+		t.Errorf("unescapeUdev: %q", got)
+	}
+}
+
+// TestMountsRoot: "/" is listed, once, with its size.
+func TestMountsRoot(t *testing.T) {
+	all, err := mounts(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range all {
+		if m.Point == "/" {
+			n++
+			if m.statErr != nil || m.Size() == 0 {
+				t.Errorf("/: %v, size %d", m.statErr, m.Size())
+			}
+		}
+		if strings.HasPrefix(m.Point, "/proc") || m.Type == "proc" || m.Type == "sysfs" || m.Type == "cgroup" {
+			t.Errorf("pseudo file system listed: %+v", m)
+		}
+	}
+	if n != 1 {
+		t.Errorf("/ listed %d times", n)
+	}
+}

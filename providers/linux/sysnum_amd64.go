@@ -1,0 +1,3 @@
+package linux
+
+const sysStatx = 332
