@@ -10,22 +10,44 @@ import (
 	"github.com/wbemd/wbemd/store"
 )
 
-// CheckReport counts what Check verified.
+// CheckReport counts what Check verified, and lists the references that
+// point at nothing.
 type CheckReport struct {
 	Namespaces, Classes, Qualifiers, Instances, IndexEntries int
+	References                                               int // reference values checked
+	// Dangling lists the first maxDangling references (of stored
+	// instances) whose target does not exist, as "ns:path.Property ->
+	// target"; DanglingCount counts them all.
+	Dangling      []string
+	DanglingCount int
 }
 
-// String summarises the report on one line.
+// maxDangling bounds CheckReport.Dangling.
+const maxDangling = 100
+
+// String summarises the report on one line: "ok: ..." when every record
+// is sound and every reference points at an instance.
 func (r CheckReport) String() string {
-	return fmt.Sprintf("ok: %d namespaces, %d classes, %d qualifier declarations, %d instances, %d index entries", r.Namespaces, r.Classes, r.Qualifiers, r.Instances, r.IndexEntries)
+	counts := fmt.Sprintf("%d namespaces, %d classes, %d qualifier declarations, %d instances, %d index entries, %d references",
+		r.Namespaces, r.Classes, r.Qualifiers, r.Instances, r.IndexEntries, r.References)
+	if r.DanglingCount > 0 {
+		return fmt.Sprintf("%d dangling references: %s", r.DanglingCount, counts)
+	}
+	return "ok: " + counts
 }
 
 // Check verifies a repository: every namespace record, class record and
 // qualifier declaration decodes and every class resolves; every instance decodes against its
 // class and is stored under its class's key class and keys; every Indexed
 // property value of an instance has its index entry, and every index entry
-// belongs to an instance with that value. It reads from one store snapshot
-// per record kind and returns the first problem found.
+// belongs to an instance with that value. A damaged record is an error
+// (the first found). Every reference of a stored instance is followed: one
+// whose target is missing — its namespace, its class or the instance —
+// is listed in the report as dangling (WMI does not keep references
+// whole: deleting an instance or a class leaves the associations that
+// point at it); targets of [Dynamic] classes, which only their provider
+// knows, are not followed. It reads from one store snapshot per record
+// kind: writes made while it runs may be reported as problems.
 func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 	var rep CheckReport
 	c, err := Open(ctx, st, Options{})
@@ -96,6 +118,18 @@ func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 			if !bytes.Equal(ikv.Key, instKey(ns, ci.keyClass, keys)) {
 				return rep, fmt.Errorf("instance %s is stored under the wrong key %q", op.RelPath(), ikv.Key)
 			}
+			for _, p := range inst.Properties {
+				if p.Type != cim.TypeReference || p.Value.IsNull() {
+					continue
+				}
+				rep.References++
+				target, _ := p.Value.V.(string)
+				if why := c.danglingReason(ctx, ns, target); why != "" {
+					if rep.DanglingCount++; len(rep.Dangling) < maxDangling {
+						rep.Dangling = append(rep.Dangling, fmt.Sprintf("%s:%s.%s -> %s (%s)", ns, op.RelPath(), p.Name, target, why))
+					}
+				}
+			}
 			for _, i := range ci.indexed {
 				if v := inst.Properties[i].Value; !v.IsNull() && !v.Type.IsArray() {
 					expectIdx[string(idxKey(ns, ci.keyClass, ci.cls.Properties[i].Name, v, keys))] = true
@@ -118,4 +152,37 @@ func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 		return rep, fmt.Errorf("index entry %q is missing", k)
 	}
 	return rep, nil
+}
+
+// danglingReason says why the reference target, held by an instance of
+// namespace ns, names no instance ("" when it does, or when its class is
+// [Dynamic]).
+func (c *CIMOM) danglingReason(ctx context.Context, ns, target string) string {
+	op, err := cim.ParsePath(target)
+	if err != nil {
+		return "not an object path"
+	}
+	tns := ns
+	if op.Namespace != "" {
+		if tns, err = cim.NormalizeNamespace(op.Namespace); err != nil {
+			return "not a namespace"
+		}
+	}
+	if _, found, err := c.namespaceName(ctx, tns); err != nil || !found {
+		return "no namespace " + tns
+	}
+	s := &services{c: c, ns: tns, p: Principal{Name: providerSelf, Groups: []string{GroupAdministrators}}}
+	ref, err := s.bindPath(ctx, op)
+	switch {
+	case cim.StatusOf(err) == cim.EInvalidClass:
+		return "no class " + op.Class
+	case err != nil:
+		return cim.AsError(err).Description
+	case ref.ci.dynamic:
+		return ""
+	}
+	if _, err := s.getInstance(ctx, ref, nil); err != nil {
+		return "no such instance"
+	}
+	return ""
 }
