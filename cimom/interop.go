@@ -42,14 +42,14 @@ func interopAlias(ns string) (string, bool) {
 
 // The concrete discovery classes, served by interopProvider.
 const (
-	objectManagerClass        = "CIM_ObjectManager"
-	namespaceInstanceClass    = "CIM_Namespace"
-	namespaceInManagerClass   = "CIM_NamespaceInManager"
-	registeredProfileClass    = "CIM_RegisteredProfile"
-	elementConformsToProfile  = "CIM_ElementConformsToProfile"
-	computerSystemClass       = "CIM_ComputerSystem"
-	objectManagerName         = "wbemd"
-	profileRegistrationName   = "Profile Registration"
+	objectManagerClass         = "CIM_ObjectManager"
+	namespaceInstanceClass     = "CIM_Namespace"
+	namespaceInManagerClass    = "CIM_NamespaceInManager"
+	registeredProfileClass     = "CIM_RegisteredProfile"
+	elementConformsToProfile   = "CIM_ElementConformsToProfile"
+	computerSystemClass        = "CIM_ComputerSystem"
+	objectManagerName          = "wbemd"
+	profileRegistrationName    = "Profile Registration"
 	profileRegistrationVersion = "1.0.0"
 )
 
