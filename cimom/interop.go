@@ -2,12 +2,10 @@ package cimom
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 
 	"github.com/wbemd/wbemd/cim"
-	"github.com/wbemd/wbemd/store"
 )
 
 // The interop namespace (DSP1033, Profile Registration) is where a client
@@ -147,7 +145,8 @@ func keyQualifier() cim.Qualifier {
 }
 
 // ServeInterop creates the interop namespace if it is missing (through
-// CreateNamespace's path, inheriting root's security), declares there the
+// CreateNamespace's path; its own ACE lets every authenticated user read
+// it, remotely too, besides what it inherits from root), declares there the
 // discovery classes it lacks (a class already declared, by a schema
 // compiled into the namespace, is kept), and serves their instances: one
 // CIM_ObjectManager (ElementName "wbemd", Description "wbemd version
@@ -156,11 +155,13 @@ func keyQualifier() cim.Qualifier {
 // wbemd implements — Profile Registration 1.0.0 (DSP1033), tied to the
 // object manager by CIM_ElementConformsToProfile.
 func (c *CIMOM) ServeInterop(ctx context.Context, version string) error {
-	if _, err := c.createNamespace(ctx, InteropNamespace, Principal{Name: providerSelf, Groups: []string{GroupAdministrators}}, nil); err != nil &&
-		cim.StatusOf(err) != cim.ETransactionConflict {
+	// Any authenticated user may discover the server, remotely too.
+	own := &SecurityDescriptor{Owner: GroupAdministrators, Group: GroupAdministrators, DACL: []ACE{
+		{Trustee: GroupAuthenticatedUsers, Mask: RightEnable | RightRemoteEnable, Flags: ACEContainerInherit}}}
+	if _, err := c.CreateNamespaceWith(ctx, InteropNamespace, self, own); err != nil && cim.StatusOf(err) != cim.ETransactionConflict {
 		return fmt.Errorf("cimom: interop namespace: %w", err)
 	}
-	if err := c.declareMissing(ctx, InteropNamespace, interopClasses()); err != nil {
+	if err := c.DeclareClasses(ctx, InteropNamespace, interopClasses()); err != nil {
 		return fmt.Errorf("cimom: interop classes: %w", err)
 	}
 	p := &interopProvider{c: c, version: version}
@@ -170,32 +171,6 @@ func (c *CIMOM) ServeInterop(ctx context.Context, version string) error {
 		}
 	}
 	return nil
-}
-
-// declareMissing stores the classes of ns (parents first) that are not
-// declared yet, in one transaction.
-func (c *CIMOM) declareMissing(ctx context.Context, ns string, classes []*cim.Object) error {
-	for attempt := 0; ; attempt++ {
-		var ops []store.Op
-		var cmps []store.Compare
-		for _, cls := range classes {
-			_, found, err := c.st.Get(ctx, classKey(ns, cls.Class))
-			if err != nil {
-				return err
-			}
-			if !found {
-				ops = append(ops, classOps(ns, cls)...)
-				cmps = append(cmps, store.Compare{Key: classKey(ns, cls.Class)})
-			}
-		}
-		if len(ops) == 0 {
-			return nil
-		}
-		_, err := c.commit(ctx, cmps, ops)
-		if !errors.Is(err, store.ErrCompareFailed) || attempt == 2 {
-			return err
-		}
-	}
 }
 
 // interopProvider serves the discovery classes of the interop namespace.
