@@ -163,3 +163,14 @@ func TestAdministrationUnderLoad(t *testing.T) {
 	}
 	loaded("the administration through --url")
 }
+
+// TestRepositoryInUse: a second wbemd on a served repository stops at
+// once, saying which wbemd holds it.
+func TestRepositoryInUse(t *testing.T) {
+	d := startDaemon(t)
+	out, err := exec.Command(filepath.Join(bin, "wbemd"), "--repo", d.repo, "--http", "127.0.0.1:0", "--https", "off",
+		"--wsman-http", "off", "--wsman-https", "off").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "is in use: another wbemd serves it (its socket "+filepath.Join(d.repo, "wbemd.sock")+" answers)") {
+		t.Errorf("a second wbemd: %v\n%s", err, out)
+	}
+}
