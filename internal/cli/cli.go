@@ -226,9 +226,7 @@ func (a *app) services(ctx context.Context) (cimom.Services, error) {
 // as services does; on a repository it opens itself, as an administrator,
 // since whoever can write the repository's files can change anything.
 func (a *app) adminServices(ctx context.Context) (cimom.Services, error) {
-	p := localPrincipal()
-	p.Groups = append(p.Groups, cimom.GroupAdministrators)
-	return a.connect(ctx, admin.Namespace, p)
+	return a.connect(ctx, admin.Namespace, localAdmin())
 }
 
 // connect connects to namespace ns through --url or the socket, else in
@@ -287,6 +285,13 @@ func (a *app) close(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// localAdmin is the user running wbem as an administrator.
+func localAdmin() cimom.Principal {
+	p := localPrincipal()
+	p.Groups = append(p.Groups, cimom.GroupAdministrators)
+	return p
 }
 
 // localPrincipal identifies the user running wbem. Whoever can open the

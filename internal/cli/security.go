@@ -11,13 +11,19 @@ import (
 	"github.com/wbemd/wbemd/cimom"
 )
 
-// securityServices connects to namespace ns for the security verbs: as
-// the caller through --url or the socket; on a repository opened here, as
-// an administrator (see adminServices).
-func (a *app) securityServices(ctx context.Context, ns string) (cimom.Services, error) {
-	p := localPrincipal()
-	p.Groups = append(p.Groups, cimom.GroupAdministrators)
-	return a.connect(ctx, ns, p)
+// descriptor connects to namespace ns for the security verbs — as the
+// caller through --url or the socket; on a repository opened here, as an
+// administrator (see adminServices) — and reads its security descriptor.
+func (a *app) descriptor(ctx context.Context, ns string) (cimom.Services, *cimom.SecurityDescriptor, error) {
+	svc, err := a.connect(ctx, ns, localAdmin())
+	if err != nil {
+		return nil, nil, err
+	}
+	sd, err := svc.GetSD(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return svc, sd, nil
 }
 
 func (a *app) securityCommand() *cobra.Command {
@@ -45,12 +51,7 @@ child namespaces too (CONTAINER_INHERIT).`}
 		Short: "Show the security descriptor of NAMESPACE",
 		Args:  args(1, 1, "one namespace"),
 		RunE: func(cmd *cobra.Command, as []string) error {
-			ctx := cmd.Context()
-			svc, err := a.securityServices(ctx, as[0])
-			if err != nil {
-				return err
-			}
-			sd, err := svc.GetSD(ctx)
+			svc, sd, err := a.descriptor(cmd.Context(), as[0])
 			if err != nil {
 				return err
 			}
@@ -70,11 +71,7 @@ child namespaces too (CONTAINER_INHERIT).`}
 			if inherit {
 				flags = cimom.ACEContainerInherit
 			}
-			svc, err := a.securityServices(ctx, as[0])
-			if err != nil {
-				return err
-			}
-			sd, err := svc.GetSD(ctx)
+			svc, sd, err := a.descriptor(ctx, as[0])
 			if err != nil {
 				return err
 			}

@@ -34,6 +34,24 @@ func namePath(class, name string) string {
 	return p.String()
 }
 
+// createNamed creates the instance of class whose key Name is name
+// (WBEM_FLAG_CREATE_ONLY).
+func createNamed(ctx context.Context, svc cimom.Services, class, name string) error {
+	cls, err := svc.GetObject(ctx, class, 0, nil)
+	if err != nil {
+		return err
+	}
+	inst, err := cls.SpawnInstance()
+	if err != nil {
+		return err
+	}
+	if err := inst.Put("Name", cim.Value{Type: cim.TypeString, V: name}); err != nil {
+		return err
+	}
+	_, err = svc.PutInstance(ctx, inst, cimom.FlagCreateOnly, nil)
+	return err
+}
+
 // strParams returns a __PARAMETERS object with string values (name,
 // value, name, value, ...).
 func strParams(kv ...string) *cim.Object {
@@ -187,19 +205,7 @@ func (a *app) groupCommand() *cobra.Command {
 		Short: "Create a group (with no members)",
 		Args:  args(1, 1, "one group name"),
 		RunE: a.withAdmin(func(ctx context.Context, svc cimom.Services, as []string) error {
-			cls, err := svc.GetObject(ctx, admin.GroupClass, 0, nil)
-			if err != nil {
-				return err
-			}
-			inst, err := cls.SpawnInstance()
-			if err != nil {
-				return err
-			}
-			if err := inst.Put("Name", cim.Value{Type: cim.TypeString, V: as[0]}); err != nil {
-				return err
-			}
-			_, err = svc.PutInstance(ctx, inst, cimom.FlagCreateOnly, nil)
-			return err
+			return createNamed(ctx, svc, admin.GroupClass, as[0])
 		}),
 	}, &cobra.Command{
 		Use:   "delete NAME",

@@ -52,18 +52,7 @@ func (a *app) nsCommand() *cobra.Command {
 				fmt.Fprintln(a.stdout, path)
 				return nil
 			}
-			cls, err := svc.GetObject(ctx, "__Namespace", 0, nil)
-			if err != nil {
-				return err
-			}
-			inst, err := cls.SpawnInstance()
-			if err != nil {
-				return err
-			}
-			if err := inst.Put("Name", cim.Value{Type: cim.TypeString, V: as[0]}); err != nil {
-				return err
-			}
-			if _, err := svc.PutInstance(ctx, inst, cimom.FlagCreateOnly, nil); err != nil {
+			if err := createNamed(ctx, svc, "__Namespace", as[0]); err != nil {
 				return err
 			}
 			fmt.Fprintln(a.stdout, strings.TrimSuffix(svc.Namespace(), "/")+"/"+as[0])
