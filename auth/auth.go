@@ -176,27 +176,42 @@ func (u *Users) Delete(ctx context.Context, name string) error {
 	return err
 }
 
-// User is a user as listed.
+// User is a user as listed: its name, its groups, and whether it is an
+// administrator (a member of Administrators).
 type User struct {
-	Name  string
-	Admin bool
+	Name   string
+	Groups []string
+	Admin  bool
 }
 
 // List returns every user by name.
 func (u *Users) List(ctx context.Context) ([]User, error) {
 	var out []User
-	for kv, err := range u.st.Range(ctx, userPrefix, store.PrefixEnd(userPrefix)) {
+	for su, err := range u.records(ctx) {
 		if err != nil {
 			return nil, err
 		}
-		var rec record
-		if err := json.Unmarshal(kv.Value, &rec); err != nil {
-			return nil, fmt.Errorf("auth: user record %q: %w", kv.Key, err)
-		}
-		out = append(out, User{Name: rec.Name, Admin: (cimom.Principal{Name: rec.Name, Groups: rec.Groups}).IsAdmin()})
+		out = append(out, su.user())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// Lookup returns the user called name; found is false if there is none.
+func (u *Users) Lookup(ctx context.Context, name string) (usr User, found bool, err error) {
+	kv, found, err := u.st.Get(ctx, userKey(name))
+	if err != nil || !found {
+		return User{}, false, err
+	}
+	var rec record
+	if err := json.Unmarshal(kv.Value, &rec); err != nil {
+		return User{}, false, fmt.Errorf("auth: user record %s: %w", name, err)
+	}
+	return rec.user(), true, nil
+}
+
+func (rec record) user() User {
+	return User{Name: rec.Name, Groups: rec.Groups, Admin: (cimom.Principal{Name: rec.Name, Groups: rec.Groups}).IsAdmin()}
 }
 
 // ErrRateLimited is returned by Verify, without checking the password, for

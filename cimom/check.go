@@ -10,22 +10,44 @@ import (
 	"github.com/wbemd/wbemd/store"
 )
 
-// CheckReport counts what Check verified.
+// CheckReport counts what Check verified, and lists the references that
+// point at nothing.
 type CheckReport struct {
 	Namespaces, Classes, Qualifiers, Instances, IndexEntries int
+	References                                               int // reference values checked
+	// Dangling lists the first maxDangling references (of stored
+	// instances) whose target does not exist, as "ns:path.Property ->
+	// target"; DanglingCount counts them all.
+	Dangling      []string
+	DanglingCount int
 }
 
-// String summarises the report on one line.
+// maxDangling bounds CheckReport.Dangling.
+const maxDangling = 100
+
+// String summarises the report on one line: "ok: ..." when every record
+// is sound and every reference points at an instance.
 func (r CheckReport) String() string {
-	return fmt.Sprintf("ok: %d namespaces, %d classes, %d qualifier declarations, %d instances, %d index entries", r.Namespaces, r.Classes, r.Qualifiers, r.Instances, r.IndexEntries)
+	counts := fmt.Sprintf("%d namespaces, %d classes, %d qualifier declarations, %d instances, %d index entries, %d references",
+		r.Namespaces, r.Classes, r.Qualifiers, r.Instances, r.IndexEntries, r.References)
+	if r.DanglingCount > 0 {
+		return fmt.Sprintf("%d dangling references: %s", r.DanglingCount, counts)
+	}
+	return "ok: " + counts
 }
 
 // Check verifies a repository: every namespace record, class record and
 // qualifier declaration decodes and every class resolves; every instance decodes against its
 // class and is stored under its class's key class and keys; every Indexed
 // property value of an instance has its index entry, and every index entry
-// belongs to an instance with that value. It reads from one store snapshot
-// per record kind and returns the first problem found.
+// belongs to an instance with that value. A damaged record is an error
+// (the first found). Every reference of a stored instance is followed: one
+// whose target is missing — its namespace, its class or the instance —
+// is listed in the report as dangling (WMI does not keep references
+// whole: deleting an instance or a class leaves the associations that
+// point at it); targets of [Dynamic] classes, which only their provider
+// knows, are not followed. It reads from one store snapshot per record
+// kind: writes made while it runs may be reported as problems.
 func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 	var rep CheckReport
 	c, err := Open(ctx, st, Options{})
@@ -96,6 +118,7 @@ func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 			if !bytes.Equal(ikv.Key, instKey(ns, ci.keyClass, keys)) {
 				return rep, fmt.Errorf("instance %s is stored under the wrong key %q", op.RelPath(), ikv.Key)
 			}
+			c.checkReferences(ctx, ns, inst, op, &rep)
 			for _, i := range ci.indexed {
 				if v := inst.Properties[i].Value; !v.IsNull() && !v.Type.IsArray() {
 					expectIdx[string(idxKey(ns, ci.keyClass, ci.cls.Properties[i].Name, v, keys))] = true

@@ -300,6 +300,9 @@ func (c *CIMOM) connect(ctx context.Context, namespace string, p Principal) (*se
 		return nil, cim.AsError(err).WithParam(namespace)
 	}
 	name, found, err := c.namespaceName(ctx, ns)
+	if alias, ok := interopAlias(ns); ok && err == nil && !found {
+		name, found, err = c.namespaceName(ctx, alias)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -406,19 +409,25 @@ func (s *services) OpenNamespace(ctx context.Context, ns string, flags Flags, wc
 func (s *services) GetSD(ctx context.Context) (*SecurityDescriptor, error) {
 	var out *SecurityDescriptor
 	err := s.call("GetSD", func() error {
-		if err := s.require(ctx, RightReadControl); err != nil {
-			return err
-		}
-		sd, err := s.c.namespaceSD(ctx, s.ns)
-		if err != nil {
-			return err
-		}
-		cp := *sd
-		cp.DACL = append([]ACE(nil), sd.DACL...)
-		out = &cp
-		return nil
+		var err error
+		out, err = s.getSD(ctx)
+		return err
 	})
 	return out, err
+}
+
+// getSD is GetSD without the call's gate.
+func (s *services) getSD(ctx context.Context) (*SecurityDescriptor, error) {
+	if err := s.require(ctx, RightReadControl); err != nil {
+		return nil, err
+	}
+	sd, err := s.c.namespaceSD(ctx, s.ns)
+	if err != nil {
+		return nil, err
+	}
+	cp := *sd
+	cp.DACL = append([]ACE(nil), sd.DACL...)
+	return &cp, nil
 }
 
 func (s *services) GetCallerAccessRights(ctx context.Context) (Rights, error) {
@@ -437,59 +446,62 @@ func (s *services) GetCallerAccessRights(ctx context.Context) (Rights, error) {
 // SetSD replaces the namespace's own ACEs and recomputes the inherited ones
 // here and in every descendant namespace, in one transaction.
 func (s *services) SetSD(ctx context.Context, sd *SecurityDescriptor) error {
-	return s.call("SetSD", func() error {
-		if err := s.require(ctx, RightWriteDAC); err != nil {
+	return s.call("SetSD", func() error { return s.setSD(ctx, sd) })
+}
+
+// setSD is SetSD without the call's gate.
+func (s *services) setSD(ctx context.Context, sd *SecurityDescriptor) error {
+	if err := s.require(ctx, RightWriteDAC); err != nil {
+		return err
+	}
+	if err := validateSD(sd); err != nil {
+		return err
+	}
+	var parentSD *SecurityDescriptor
+	if i := strings.LastIndexByte(s.ns, '/'); i > 0 {
+		p, err := s.c.namespaceSD(ctx, s.ns[:i])
+		if err != nil {
 			return err
 		}
-		if err := validateSD(sd); err != nil {
+		parentSD = p
+	}
+	// Collect this namespace and its descendants, parents before children.
+	recs := map[string]*nsRecord{}
+	var order []string
+	var cmps []store.Compare
+	start := nsKey(s.ns)
+	for kv, err := range s.c.st.Range(ctx, start, store.PrefixEnd(append(nsKey(s.ns)[:len(start):len(start)], '/'))) {
+		if err != nil {
 			return err
 		}
-		var parentSD *SecurityDescriptor
-		if i := strings.LastIndexByte(s.ns, '/'); i > 0 {
-			p, err := s.c.namespaceSD(ctx, s.ns[:i])
-			if err != nil {
-				return err
-			}
-			parentSD = p
+		var rec nsRecord
+		if err := json.Unmarshal(kv.Value, &rec); err != nil {
+			return cim.Errorf(cim.ECriticalError, "corrupt namespace record %q", kv.Key)
 		}
-		// Collect this namespace and its descendants, parents before children.
-		recs := map[string]*nsRecord{}
-		var order []string
-		var cmps []store.Compare
-		start := nsKey(s.ns)
-		for kv, err := range s.c.st.Range(ctx, start, store.PrefixEnd(append(nsKey(s.ns)[:len(start):len(start)], '/'))) {
-			if err != nil {
-				return err
-			}
-			var rec nsRecord
-			if err := json.Unmarshal(kv.Value, &rec); err != nil {
-				return cim.Errorf(cim.ECriticalError, "corrupt namespace record %q", kv.Key)
-			}
-			if !cim.EqualFold(rec.Name, s.ns) && !strings.HasPrefix(cim.Fold(rec.Name), cim.Fold(s.ns)+"/") {
-				continue
-			}
-			recs[cim.Fold(rec.Name)] = &rec
-			order = append(order, rec.Name)
-			cmps = append(cmps, store.Compare{Key: append([]byte(nil), kv.Key...), ModRev: kv.ModRev})
+		if !cim.EqualFold(rec.Name, s.ns) && !strings.HasPrefix(cim.Fold(rec.Name), cim.Fold(s.ns)+"/") {
+			continue
 		}
-		var ops []store.Op
-		for _, name := range order {
-			rec := recs[cim.Fold(name)]
-			if cim.EqualFold(name, s.ns) {
-				rec.SD = inheritSD(sd, parentSD)
-			} else {
-				parent := recs[cim.Fold(name[:strings.LastIndexByte(name, '/')])]
-				rec.SD = inheritSD(rec.SD, parent.SD)
-			}
-			b, _ := json.Marshal(rec)
-			ops = append(ops, store.Put(nsKey(name), b))
+		recs[cim.Fold(rec.Name)] = &rec
+		order = append(order, rec.Name)
+		cmps = append(cmps, store.Compare{Key: append([]byte(nil), kv.Key...), ModRev: kv.ModRev})
+	}
+	var ops []store.Op
+	for _, name := range order {
+		rec := recs[cim.Fold(name)]
+		if cim.EqualFold(name, s.ns) {
+			rec.SD = inheritSD(sd, parentSD)
+		} else {
+			parent := recs[cim.Fold(name[:strings.LastIndexByte(name, '/')])]
+			rec.SD = inheritSD(rec.SD, parent.SD)
 		}
-		if _, err := s.c.commit(ctx, cmps, ops); err != nil {
-			if errors.Is(err, store.ErrCompareFailed) {
-				return cim.Errorf(cim.ETransactionConflict, "namespace security changed concurrently; retry")
-			}
-			return err
+		b, _ := json.Marshal(rec)
+		ops = append(ops, store.Put(nsKey(name), b))
+	}
+	if _, err := s.c.commit(ctx, cmps, ops); err != nil {
+		if errors.Is(err, store.ErrCompareFailed) {
+			return cim.Errorf(cim.ETransactionConflict, "namespace security changed concurrently; retry")
 		}
-		return nil
-	})
+		return err
+	}
+	return nil
 }

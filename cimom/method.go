@@ -125,10 +125,10 @@ func (s *services) execMethod(ctx context.Context, path, method string, in *cim.
 	if ci == nil {
 		return nil, cim.Errorf(cim.EInvalidClass, "class %s does not exist in %s", op.Class, t.ns).WithParam(op.Class)
 	}
-	// __SystemSecurity.GetCallerAccessRights is open to every enabled
-	// caller; any other method needs METHOD_EXECUTE.
+	// The methods of __SystemSecurity check their own rights (see
+	// systemsecurity.go); any other method needs METHOD_EXECUTE.
 	sys := cim.EqualFold(ci.cls.Class, systemSecurityClass)
-	if !(sys && cim.EqualFold(method, "GetCallerAccessRights")) {
+	if !sys {
 		if err := t.require(ctx, RightMethodExecute); err != nil {
 			return nil, err
 		}
@@ -172,7 +172,7 @@ func (s *services) execMethod(ctx context.Context, path, method string, in *cim.
 		name = p.Name()
 		out, err = p.ExecMethod(t.forProvider(ctx), t.ns, target, m, args, wctx)
 	} else {
-		out, err = t.systemSecurity(ctx, m)
+		out, err = t.systemSecurity(ctx, m, args)
 	}
 	if err == nil {
 		out, err = outParameters(m, out)
@@ -334,26 +334,4 @@ func isParam(prm cim.Parameter, dir string) bool {
 		return !out
 	}
 	return false
-}
-
-// systemSecurityClass is WMI's class whose methods read and change a
-// namespace's security.
-const systemSecurityClass = "__SystemSecurity"
-
-// systemSecurity runs the methods of __SystemSecurity, which every
-// namespace has: GetCallerAccessRights returns the caller's rights in
-// Rights.
-func (s *services) systemSecurity(ctx context.Context, m *cim.Method) (*cim.Object, error) {
-	if !cim.EqualFold(m.Name, "GetCallerAccessRights") {
-		return nil, cim.Errorf(cim.EMethodNotImplemented, "__SystemSecurity.%s is not implemented", m.Name).WithParam(m.Name)
-	}
-	sd, err := s.c.namespaceSD(ctx, s.ns)
-	if err != nil {
-		return nil, err
-	}
-	rights := accessRights(sd, s.p)
-	return &cim.Object{Genus: cim.GenusInstance, Class: ParametersClass, Properties: []cim.Property{
-		{Name: ReturnValue, Type: cim.TypeUint32, Value: cim.Value{Type: cim.TypeUint32, V: uint32(0)}},
-		{Name: "Rights", Type: cim.TypeSint32, Value: cim.Value{Type: cim.TypeSint32, V: int32(rights)}},
-	}}, nil
 }

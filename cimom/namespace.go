@@ -70,11 +70,13 @@ func (c *CIMOM) CreateNamespace(ctx context.Context, ns string, p Principal) (bo
 		return false, fail("CreateNamespace", err)
 	}
 	defer c.leave()
-	created, err := c.createNamespace(ctx, ns, p)
+	created, err := c.createNamespace(ctx, ns, p, nil)
 	return created, fail("CreateNamespace", err)
 }
 
-func (c *CIMOM) createNamespace(ctx context.Context, ns string, p Principal) (bool, error) {
+// createNamespace is CreateNamespace; own, if not nil, gives the new
+// namespace ns its own ACEs (and Protected), ahead of those it inherits.
+func (c *CIMOM) createNamespace(ctx context.Context, ns string, p Principal, own *SecurityDescriptor) (bool, error) {
 	if !p.IsAdmin() {
 		return false, cim.Errorf(cim.EAccessDenied, "%s is not an administrator: only administrators create namespaces by path", p.Name)
 	}
@@ -102,6 +104,9 @@ func (c *CIMOM) createNamespace(ctx context.Context, ns string, p Principal) (bo
 			}
 		}
 		sd := inheritSD(&SecurityDescriptor{Owner: parentSD.Owner, Group: parentSD.Group}, parentSD)
+		if own != nil && i == len(parts)-1 {
+			sd = inheritSD(own, parentSD)
+		}
 		ops = append(ops, namespaceOps(path, sd)...)
 		if i > 0 {
 			ops = append(ops, namespaceInstanceOp(strings.Join(parts[:i], "/"), parts[i]))

@@ -283,16 +283,6 @@ func systemClasses() []*cim.Object {
 	}
 }
 
-// systemSecurityDecl declares the methods of __SystemSecurity that wbemd
-// serves: static here, since they act on the namespace, not an instance.
-func systemSecurityDecl(o *cim.Object) *cim.Object {
-	yes := cim.Value{Type: cim.TypeBoolean, V: true}
-	o.Methods = []cim.Method{{Name: "GetCallerAccessRights", ReturnType: cim.TypeUint32, Origin: o.Class,
-		Qualifiers: []cim.Qualifier{{Name: "Static", Value: yes}},
-		Parameters: []cim.Parameter{{Name: "Rights", Type: cim.TypeSint32, Qualifiers: []cim.Qualifier{{Name: "Out", Value: yes}}}}}}
-	return o
-}
-
 // isLocaleNamespace reports whether ns is a localization namespace
 // (its last component is ms_<lcid>).
 func isLocaleNamespace(ns string) bool {

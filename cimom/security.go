@@ -2,6 +2,8 @@ package cimom
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/wbemd/wbemd/cim"
 )
@@ -148,7 +150,7 @@ func (a ACE) appliesTo(p Principal) bool {
 		return p.Name != ""
 	case cim.EqualFold(a.Trustee, GroupAdministrators) && p.IsAdmin():
 		return true
-	case a.Trustee == p.Name:
+	case cim.EqualFold(a.Trustee, p.Name):
 		return true
 	}
 	for _, g := range p.Groups {
@@ -200,4 +202,146 @@ func rightName(r Rights) string {
 		return n
 	}
 	return fmt.Sprintf("%#x", uint32(r))
+}
+
+// rightNames are the names of rights and sets of rights that ParseRights
+// reads and FormatRights writes, sets first.
+var rightNames = []struct {
+	name   string
+	rights Rights
+}{
+	{"all", rightsAll},
+	{"write", RightEnable | RightRemoteEnable | RightPartialWrite | RightWriteProvider},
+	{"read", RightEnable | RightRemoteEnable},
+	{"enable", RightEnable},
+	{"execute", RightMethodExecute},
+	{"full-write", RightFullWrite | RightPartialWrite | RightWriteProvider},
+	{"partial-write", RightPartialWrite},
+	{"provider-write", RightWriteProvider},
+	{"remote", RightRemoteEnable},
+	{"subscribe", RightSubscribe},
+	{"publish", RightPublish},
+	{"read-security", RightReadControl},
+	{"edit-security", RightWriteDAC},
+}
+
+// ParseRights reads rights as a comma-separated list of names — enable,
+// execute, full-write (which includes partial-write and provider-write, as
+// WMI requires), partial-write, provider-write, remote, subscribe, publish,
+// read-security, edit-security — and sets of them: read (enable and
+// remote: what a remote reader needs), write (read, partial-write and
+// provider-write) and all; or as a number (0x23). An unknown name is
+// WBEM_E_INVALID_PARAMETER.
+func ParseRights(s string) (Rights, error) {
+	var r Rights
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part != "" && part[0] >= '0' && part[0] <= '9' {
+			n, err := strconv.ParseUint(part, 0, 32)
+			if err != nil || Rights(n)&^rightsAll != 0 {
+				return 0, cim.Errorf(cim.EInvalidParameter, "rights %q: not a mask of known rights", part).WithParam("Rights")
+			}
+			r |= Rights(n)
+			continue
+		}
+		found := false
+		for _, n := range rightNames {
+			if strings.EqualFold(part, n.name) {
+				r |= n.rights
+				found = true
+			}
+		}
+		if !found {
+			names := make([]string, len(rightNames))
+			for i, n := range rightNames {
+				names[i] = n.name
+			}
+			return 0, cim.Errorf(cim.EInvalidParameter, "unknown right %q (known: %s)", part, strings.Join(names, ", ")).WithParam("Rights")
+		}
+	}
+	return r, nil
+}
+
+// FormatRights names rights the way ParseRights reads them, sets first:
+// "read,execute".
+func FormatRights(r Rights) string {
+	if r == 0 {
+		return "none"
+	}
+	var names []string
+	for _, n := range rightNames {
+		if r&n.rights == n.rights {
+			names = append(names, n.name)
+			r &^= n.rights
+		}
+	}
+	if r != 0 {
+		names = append(names, fmt.Sprintf("%#x", uint32(r)))
+	}
+	return strings.Join(names, ",")
+}
+
+// Grant returns a copy of sd whose own ACEs allow trustee the rights mask
+// with the inheritance flags: they are added to its own allow ACE with
+// those flags (or a new one after the own ACEs), and removed from its own
+// deny ACEs. Inherited ACEs are kept as they are (SetSD recomputes them).
+func (sd *SecurityDescriptor) Grant(trustee string, mask Rights, flags ACEFlags) *SecurityDescriptor {
+	out := sd.without(trustee, mask, true)
+	n := out.ownCount()
+	for i := range out.DACL[:n] {
+		a := &out.DACL[i]
+		if !a.Deny && a.Flags == flags && cim.EqualFold(a.Trustee, trustee) {
+			a.Mask |= mask
+			return out
+		}
+	}
+	out.DACL = append(out.DACL[:n:n], append([]ACE{{Trustee: trustee, Mask: mask, Flags: flags}}, out.DACL[n:]...)...)
+	return out
+}
+
+// Revoke returns a copy of sd whose own allow ACEs no longer give trustee
+// the rights mask (ACEs left with no right go). Rights the trustee holds
+// through a group or an inherited ACE stay; Deny takes them away.
+func (sd *SecurityDescriptor) Revoke(trustee string, mask Rights) *SecurityDescriptor {
+	return sd.without(trustee, mask, false)
+}
+
+// Deny returns a copy of sd that denies trustee the rights mask, whatever
+// other ACEs allow: a deny ACE first among the own ACEs, and the rights
+// removed from the trustee's own allow ACEs.
+func (sd *SecurityDescriptor) Deny(trustee string, mask Rights, flags ACEFlags) *SecurityDescriptor {
+	out := sd.without(trustee, mask, false)
+	out.DACL = append([]ACE{{Trustee: trustee, Deny: true, Mask: mask, Flags: flags}}, out.DACL...)
+	return out
+}
+
+// without returns a copy of sd in which trustee's own allow ACEs (deny
+// ACEs when deny) lack mask. Removing a narrower write right also removes
+// FULL_WRITE, which needs both (validateSD).
+func (sd *SecurityDescriptor) without(trustee string, mask Rights, deny bool) *SecurityDescriptor {
+	out := &SecurityDescriptor{Owner: sd.Owner, Group: sd.Group, Protected: sd.Protected, DACL: make([]ACE, 0, len(sd.DACL)+1)}
+	for _, a := range sd.DACL {
+		if a.Flags&ACEInherited == 0 && a.Deny == deny && cim.EqualFold(a.Trustee, trustee) {
+			a.Mask &^= mask
+			if mask&(RightPartialWrite|RightWriteProvider) != 0 {
+				a.Mask &^= RightFullWrite
+			}
+			if a.Mask == 0 {
+				continue
+			}
+		}
+		out.DACL = append(out.DACL, a)
+	}
+	return out
+}
+
+// ownCount returns the number of the descriptor's own ACEs, which come
+// before the inherited ones.
+func (sd *SecurityDescriptor) ownCount() int {
+	for i, a := range sd.DACL {
+		if a.Flags&ACEInherited != 0 {
+			return i
+		}
+	}
+	return len(sd.DACL)
 }

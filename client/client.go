@@ -51,8 +51,9 @@ type Client struct {
 	opts Options
 	tr   *transport
 
-	mu      sync.Mutex
-	classes map[string]*cim.Object // folded name -> class, to complete instances
+	mu       sync.Mutex
+	classes  map[string]*cim.Object // folded name -> class, to complete instances
+	ancestry map[string][]string    // folded name -> the class and its ancestors (derive)
 
 	authOnce sync.Once
 	authz    string // the Authorization header
@@ -67,17 +68,9 @@ var _ cimom.Services = (*Client)(nil)
 // namespace is CIM_ERR_INVALID_NAMESPACE. A dead or refused server is
 // WBEM_E_TRANSPORT_FAILURE.
 func Dial(ctx context.Context, url, ns string, opts Options) (*Client, error) {
-	tlsConf := &tls.Config{InsecureSkipVerify: opts.Insecure}
-	if opts.CAFile != "" {
-		pem, err := os.ReadFile(opts.CAFile)
-		if err != nil {
-			return nil, cim.Errorf(cim.ETransportFailure, "CA file: %v", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, cim.Errorf(cim.ETransportFailure, "CA file %s holds no certificate", opts.CAFile)
-		}
-		tlsConf.RootCAs = pool
+	tlsConf, err := tlsConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = 5 * time.Minute
@@ -97,6 +90,24 @@ func Dial(ctx context.Context, url, ns string, opts Options) (*Client, error) {
 		}
 	}
 	return c, nil
+}
+
+// tlsConfig is the TLS configuration of opts: the server's certificate
+// checked against CAFile's (or the system's) unless Insecure.
+func tlsConfig(opts Options) (*tls.Config, error) {
+	conf := &tls.Config{InsecureSkipVerify: opts.Insecure}
+	if opts.CAFile != "" {
+		pem, err := os.ReadFile(opts.CAFile)
+		if err != nil {
+			return nil, cim.Errorf(cim.ETransportFailure, "CA file: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, cim.Errorf(cim.ETransportFailure, "CA file %s holds no certificate", opts.CAFile)
+		}
+		conf.RootCAs = pool
+	}
+	return conf, nil
 }
 
 // appendRequest writes the HTTP request of a CIM-XML call with body, byte
@@ -369,7 +380,7 @@ func (c *Client) GetObject(ctx context.Context, path string, flags cimom.Flags, 
 		if err != nil {
 			return nil, err
 		}
-		return c.with(cls), nil
+		return c.with(cls), c.derive(ctx, cls)
 	}
 	ans, err := c.call(ctx, "GetInstance", func(w *cimxml.RequestWriter) {
 		instanceNameParam(w, "InstanceName", p)
@@ -427,8 +438,11 @@ func (c *Client) CreateClassEnum(ctx context.Context, superclass string, flags c
 	if err != nil {
 		return nil, err
 	}
-	return c.results(ctx, ans, abort, flags, func(_ context.Context, k *cimxml.Element) (*cim.Object, error) {
+	return c.results(ctx, ans, abort, flags, func(ctx context.Context, k *cimxml.Element) (*cim.Object, error) {
 		cls, err := k.Class()
+		if err == nil {
+			err = c.derive(ctx, cls)
+		}
 		return c.with(cls), err
 	}), nil
 }
@@ -740,19 +754,36 @@ func (c *Client) DeleteInstanceCall(ctx context.Context, path string, flags cimo
 	}), nil
 }
 
-var errNoSecurityOverCIMXML = errors.New("namespace security descriptors are not part of CIM-XML")
-
-// GetSD is not part of CIM-XML.
+// GetSD reads the namespace's security descriptor with the method
+// __SystemSecurity.GetSD, which wbemd answers in SDDL (cimom.FormatSDDL).
 func (c *Client) GetSD(ctx context.Context) (*cimom.SecurityDescriptor, error) {
-	return nil, &cim.Error{Status: cim.ENotSupported, Description: errNoSecurityOverCIMXML.Error()}
+	out, err := c.ExecMethod(ctx, "__SystemSecurity", "GetSD", nil, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	v, _ := out.Get("SDDL")
+	text, ok := v.V.(string)
+	if !ok {
+		return nil, cim.Errorf(cim.ETransportFailure, "GetSD answered no SDDL")
+	}
+	sd, err := cimom.ParseSDDL(text)
+	if err != nil {
+		return nil, cim.Errorf(cim.ETransportFailure, "GetSD answered a descriptor that does not read: %v", err)
+	}
+	return sd, nil
 }
 
-// SetSD is not part of CIM-XML.
+// SetSD replaces the namespace's security descriptor with the method
+// __SystemSecurity.SetSD, given in SDDL.
 func (c *Client) SetSD(ctx context.Context, sd *cimom.SecurityDescriptor) error {
-	return &cim.Error{Status: cim.ENotSupported, Description: errNoSecurityOverCIMXML.Error()}
+	in := &cim.Object{Genus: cim.GenusInstance, Class: cimom.ParametersClass, Properties: []cim.Property{
+		{Name: "SDDL", Type: cim.TypeString, Value: cim.Value{Type: cim.TypeString, V: cimom.FormatSDDL(sd)}}}}
+	_, err := c.ExecMethod(ctx, "__SystemSecurity", "SetSD", in, 0, nil)
+	return err
 }
 
-// GetCallerAccessRights is not part of CIM-XML.
+// GetCallerAccessRights reads the caller's rights with the method
+// __SystemSecurity.GetCallerAccessRights.
 func (c *Client) GetCallerAccessRights(ctx context.Context) (cimom.Rights, error) {
 	out, err := c.ExecMethod(ctx, "__SystemSecurity", "GetCallerAccessRights", nil, 0, nil)
 	if err != nil {

@@ -48,6 +48,12 @@ func TestClient(t *testing.T) {
 	if p, ok := cls.Property("Name"); !ok || !p.IsKey() || !p.Propagated || p.Origin != "Sample_StorageElement" {
 		t.Errorf("class over the wire: Name = %+v", p)
 	}
+	// CIM-XML carries only the superclass: the derivation is read from it.
+	dyn, _ := cls.SystemProperty("__DYNASTY")
+	der, _ := cls.SystemProperty("__DERIVATION")
+	if dyn.V != "Sample_StorageElement" || fmt.Sprint(der.V) != "[Sample_StorageElement]" {
+		t.Errorf("class over the wire: __DYNASTY %v, __DERIVATION %v", dyn.V, der.V)
+	}
 	inst, _ := cls.SpawnInstance()
 	inst.Put("Name", cim.Value{Type: cim.TypeString, V: "remote"})
 	inst.Put("Model", cim.Value{Type: cim.TypeString, V: `quotes " and <tags> & ü`})
@@ -109,6 +115,25 @@ func TestClient(t *testing.T) {
 	if n := count(svc.CreateClassEnum(ctx, "Sample_StorageElement", 0, nil)); n != 2 {
 		t.Errorf("class enumeration: %d", n)
 	}
+	ce, err := svc.CreateClassEnum(ctx, "", 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for o, err := range cimom.All(ctx, ce) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Class == "Sample_Volume" {
+			if dyn, _ := o.SystemProperty("__DYNASTY"); dyn.V != "Sample_StorageElement" {
+				t.Errorf("enumerated class %s: __DYNASTY %v", o.Class, dyn.V)
+			}
+		}
+	}
+	if back, err := svc.GetObject(ctx, `Sample_Disk.Name="sda"`, 0, nil); err != nil {
+		t.Fatal(err)
+	} else if dyn, _ := back.SystemProperty("__DYNASTY"); dyn.V != "Sample_StorageElement" {
+		t.Errorf("instance over the wire: __DYNASTY %v", dyn.V)
+	}
 	if d, err := svc.GetQualifier(ctx, "Key"); err != nil || d.Type != cim.TypeBoolean {
 		t.Errorf("GetQualifier: %+v %v", d, err)
 	}
@@ -122,8 +147,19 @@ func TestClient(t *testing.T) {
 	if _, err := svc.GetObject(ctx, path, 0, nil); cim.StatusOf(err) != cim.ENotFound {
 		t.Errorf("after the delete: %v", err)
 	}
-	if _, err := svc.GetSD(ctx); cim.StatusOf(err) != cim.ENotSupported {
-		t.Errorf("GetSD: %v", err)
+	// The namespace's security, as SDDL through __SystemSecurity.
+	sd, err := svc.GetSD(ctx)
+	if err != nil || sd.Owner != cimom.GroupAdministrators || len(sd.DACL) == 0 {
+		t.Fatalf("GetSD: %+v %v", sd, err)
+	}
+	if err := svc.SetSD(ctx, sd.Grant("carol", cimom.RightEnable|cimom.RightRemoteEnable, 0)); err != nil {
+		t.Fatalf("SetSD: %v", err)
+	}
+	if again, err := svc.GetSD(ctx); err != nil || again.DACL[0].Trustee != "carol" || len(again.DACL) != len(sd.DACL)+1 {
+		t.Errorf("GetSD after SetSD: %+v %v", again, err)
+	}
+	if err := svc.SetSD(ctx, &cimom.SecurityDescriptor{Owner: "x", Group: "x", DACL: []cimom.ACE{{Trustee: "y", Mask: cimom.RightFullWrite}}}); cim.StatusOf(err) != cim.EInvalidParameter {
+		t.Errorf("SetSD of an invalid descriptor: %v", err)
 	}
 	// Methods: out-parameters, in-parameters, and exact statuses.
 	if r, err := svc.GetCallerAccessRights(ctx); err != nil || r&cimom.RightWriteDAC == 0 {

@@ -291,12 +291,22 @@ func TestLocalSocketAndURL(t *testing.T) {
 		t.Errorf("write through the socket: %v\n%s", err, out)
 	}
 	out, err = wbem(nil, "--repo", d.repo, "repo", "check")
-	if err == nil || !strings.Contains(out, "a wbemd serves") {
+	if err != nil || !strings.HasPrefix(out, "ok: ") {
 		t.Errorf("repo check while wbemd runs: %v\n%s", err, out)
 	}
 	out, err = wbem([]string{"WBEM_PASSWORD=secret"}, "--url", "http://"+d.http, "--user", "admin", "-n", "root/sample", "get", `Sample_Disk.Name="viasocket"`)
 	if err != nil || !strings.Contains(out, "viasocket") {
 		t.Errorf("wbem --url: %v\n%s", err, out)
+	}
+	// HTTPS with the daemon's self-signed certificate: --cacert trusts it.
+	https := []string{"--url", "https://" + d.https, "--user", "admin", "-n", "root/sample", "get", "Sample_Disk"}
+	out, err = wbem([]string{"WBEM_PASSWORD=secret"}, append([]string{"--cacert", filepath.Join(d.repo, "cert.pem")}, https...)...)
+	if err != nil || !strings.Contains(out, "CLASS") {
+		t.Errorf("wbem --url https:// --cacert: %v\n%s", err, out)
+	}
+	out, err = wbem([]string{"WBEM_PASSWORD=secret"}, https...)
+	if err == nil || !strings.Contains(out, "WBEM_E_TRANSPORT_FAILURE") || !strings.Contains(out, "certificate") {
+		t.Errorf("wbem --url https:// without --cacert: %v\n%s", err, out)
 	}
 	out, err = wbem([]string{"WBEM_PASSWORD=wrong"}, "--url", "http://"+d.http, "--user", "admin", "-n", "root/sample", "get", "Sample_Disk")
 	if err == nil || !strings.Contains(out, "WBEM_E_ACCESS_DENIED") {

@@ -105,7 +105,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	}
 	db, err := engine.Open(ctx, storeURL, engine.Options{Logger: log})
 	if err != nil {
-		return fmt.Errorf("server: open repository: %w", err)
+		return openError(cfg, err)
 	}
 	defer db.Close()
 	om, err := cimom.Open(ctx, db, cimom.Options{Logger: log})
@@ -139,6 +139,9 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	wsMux.Handle("/", notFound)
 	mux := http.NewServeMux()
 	mux.Handle("/cimom", stack.Serve(h.Door(), h))
+	if err := serveAdmin(ctx, cfg, om, db, stack, mux); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
 	// The indication listener: exported indications are logged (the
 	// events issue routes them to subscribers).
 	mux.Handle("/CIMListener/", stack.Serve(httpstack.Door{Name: "export", Anonymous: anyone}, &cimxml.Listener{Log: log, MaxRequest: cfg.MaxRequest,

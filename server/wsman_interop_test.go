@@ -135,6 +135,11 @@ func TestPywinrm(t *testing.T) {
 		if !regexp.MustCompile(`<p:GetCallerAccessRights_OUTPUT[^>]*><p:Rights>\d+</p:Rights><p:ReturnValue>0</p:ReturnValue>`).MatchString(r.Answers[0]) {
 			t.Errorf("invoke: %s", r.Answers[0])
 		}
+		// The namespace's security descriptor, as SDDL.
+		r = run("invoke", map[string]any{"uri": dmtfURI + secClass, "method": "GetSD"})
+		if !regexp.MustCompile(`<p:GetSD_OUTPUT[^>]*><p:SDDL>O:BAG:BAD:\(A;CIID;CCDCLCSWRPWPDTLORCWD;;;BA\)`).MatchString(r.Answers[0]) {
+			t.Errorf("invoke GetSD: %s", r.Answers[0])
+		}
 		// Faults come back as WinRMError with their subcode.
 		for _, c := range []struct {
 			op, want string

@@ -61,7 +61,7 @@ func methodArguments(ctx context.Context, svc cimom.Services, path, method strin
 			return nil, usagef("%q is not a parameter=value pair", pair)
 		}
 		args = append(args, cimom.Argument{Name: name, Decode: func(prm *cim.Parameter) (cim.Value, error) {
-			return cim.ParseValue(prm.Type, text)
+			return parseArg(prm.Type, text)
 		}})
 	}
 	return cimom.TypeInParameters(m, args)

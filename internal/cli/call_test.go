@@ -20,12 +20,12 @@ func TestCall(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{[]string{"call", `Sample_Disk.Name="sda"`, "Spin", "Up=true"}, 1, "wbem: WBEM_E_METHOD_NOT_IMPLEMENTED (0x80041055): no provider serves the methods of Sample_Disk\n"},
-		{[]string{"call", `Sample_Disk.Name="sda"`, "Spin", "Up=maybe"}, 1, "wbem: WBEM_E_TYPE_MISMATCH (0x80041005): boolean value \"maybe\" is neither TRUE nor FALSE\n"},
-		{[]string{"call", `Sample_Disk.Name="sda"`, "Spin", "Down=true"}, 1, "wbem: WBEM_E_INVALID_METHOD_PARAMETERS (0x8004102F): method Spin has no parameter Down\n"},
+		{[]string{"call", `Sample_Disk.Name="sda"`, "Spin", "Up=true"}, 1, "wbem: WBEM_E_METHOD_NOT_IMPLEMENTED (0x80041055): no provider serves the methods of Sample_Disk [operation ExecMethod, parameter Spin, provider wbemd]\n"},
+		{[]string{"call", `Sample_Disk.Name="sda"`, "Spin", "Up=maybe"}, 1, "wbem: WBEM_E_TYPE_MISMATCH (0x80041005): boolean value \"maybe\" is neither TRUE nor FALSE [parameter Up]\n"},
+		{[]string{"call", `Sample_Disk.Name="sda"`, "Spin", "Down=true"}, 1, "wbem: WBEM_E_INVALID_METHOD_PARAMETERS (0x8004102F): method Spin has no parameter Down [parameter Down]\n"},
 		{[]string{"call", `Sample_Disk.Name="sda"`, "Spin", "Up"}, 2, "wbem: \"Up\" is not a parameter=value pair\nRun 'wbem --help' for usage.\n"},
 		{[]string{"call", "__SystemSecurity"}, 2, ""},
-		{[]string{"call", "Nope", "Ping"}, 1, "wbem: WBEM_E_INVALID_CLASS (0x80041010): class Nope does not exist in root/sample\n"},
+		{[]string{"call", "Nope", "Ping"}, 1, "wbem: WBEM_E_INVALID_CLASS (0x80041010): class Nope does not exist in root/sample [operation ExecMethod, parameter Nope, provider wbemd]\n"},
 	} {
 		r := run(t, repo, "", append([]string{"-n", "root/sample"}, c.args...)...)
 		if r.code != c.code || (c.stderr != "" && r.stderr != c.stderr) {

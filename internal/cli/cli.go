@@ -12,15 +12,19 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wbemd/wbemd/auth"
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/client"
+	"github.com/wbemd/wbemd/internal/admin"
+	"github.com/wbemd/wbemd/internal/version"
 	"github.com/wbemd/wbemd/server"
 	"github.com/wbemd/wbemd/store"
 	"github.com/wbemd/wbemd/store/engine"
@@ -48,12 +52,16 @@ type app struct {
 	url       string // a server to talk to over CIM-XML instead of the repository
 	user      string
 	insecure  bool
+	cacert    string        // PEM file of the CAs that sign the --url server's certificate
+	locale    string        // WMI locale (MS_409) of amended qualifiers, "" for none
+	semisync  time.Duration // poll semisynchronous calls this often; 0: synchronous calls
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
 
-	db store.Store
-	om *cimom.CIMOM
+	db       store.Store
+	om       *cimom.CIMOM
+	attached bool // om serves the administration classes (admin.Attach)
 
 	sockOnce sync.Once
 	sock     string // see socket
@@ -86,7 +94,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wbem: %s\n", xe.msg)
 		return xe.code
 	case errors.As(err, &ce):
-		fmt.Fprintf(stderr, "wbem: %s\n", ce.Error())
+		fmt.Fprintf(stderr, "wbem: %s\n", errorText(ce))
 		return 1
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "wbem: %s\nRun 'wbem --help' for usage.\n", ue.msg)
@@ -130,6 +138,9 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVar(&a.url, "url", os.Getenv("WBEM_URL"), "a CIM-XML server to use instead of --repo (password in $WBEM_PASSWORD)")
 	pf.StringVar(&a.user, "user", os.Getenv("USER"), "user name for --url")
 	pf.BoolVar(&a.insecure, "insecure", false, "with --url https://...: do not check the server's certificate")
+	pf.StringVar(&a.cacert, "cacert", os.Getenv("WBEM_CACERT"), "with --url https://...: the PEM file of the CAs that sign the server's certificate (default the system's; $WBEM_CACERT)")
+	pf.StringVar(&a.locale, "locale", "", "read and write localized objects in this WMI locale (MS_409): WBEM_FLAG_USE_AMENDED_QUALIFIERS")
+	pf.DurationVar(&a.semisync, "semisync", 0, "make semisynchronous calls (WBEM_FLAG_RETURN_IMMEDIATELY) and poll them at this interval (100ms), showing each WBEM_S_TIMEDOUT")
 	root.AddCommand(
 		a.versionCommand(),
 		a.nsCommand(),
@@ -143,6 +154,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.mofcompCommand(),
 		a.queryCommand(),
 		a.userCommand(),
+		a.groupCommand(),
+		a.securityCommand(),
 		a.benchCommand(),
 		a.providerCommand(),
 	)
@@ -197,19 +210,50 @@ func (a *app) open(ctx context.Context) (*cimom.CIMOM, error) {
 
 // services connects to the namespace of -n: through --url, through the
 // local socket of a wbemd serving --repo (as the calling user, by its
-// credentials), or by opening the repository.
+// credentials), or by opening the repository (as the user running wbem).
 func (a *app) services(ctx context.Context) (cimom.Services, error) {
+	if a.locale != "" && !strings.HasPrefix(strings.ToLower(a.locale), "ms_") {
+		return nil, usagef("--locale %s: give a WMI locale, MS_ and the hexadecimal LCID (MS_409 for en-US)", a.locale)
+	}
+	svc, err := a.connect(ctx, a.namespace, localPrincipal())
+	if err != nil {
+		return nil, err
+	}
+	return a.style(svc), nil
+}
+
+// adminServices connects to the administration namespace (package admin)
+// as services does; on a repository it opens itself, as an administrator,
+// since whoever can write the repository's files can change anything.
+func (a *app) adminServices(ctx context.Context) (cimom.Services, error) {
+	return a.connect(ctx, admin.Namespace, localAdmin())
+}
+
+// connect connects to namespace ns through --url or the socket, else in
+// process as local, with the administration served as by wbemd.
+func (a *app) connect(ctx context.Context, ns string, local cimom.Principal) (cimom.Services, error) {
 	if a.url != "" {
-		return client.Connect(ctx, a.url, a.namespace, client.Options{User: a.user, Password: os.Getenv("WBEM_PASSWORD"), Insecure: a.insecure})
+		return client.Connect(ctx, a.url, ns, a.clientOptions())
 	}
 	if sock := a.socket(); sock != "" {
-		return client.Connect(ctx, "http://localhost", a.namespace, client.Options{Socket: sock})
+		return client.Connect(ctx, "http://localhost", ns, client.Options{Socket: sock})
 	}
 	om, err := a.open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return om.Connect(ctx, a.namespace, localPrincipal())
+	if !a.attached {
+		if err := admin.Attach(ctx, om, a.db, auth.New(a.db), admin.Options{Version: version.Get().Version, TempDir: a.repo}); err != nil {
+			return nil, err
+		}
+		a.attached = true
+	}
+	return om.Connect(ctx, ns, local)
+}
+
+// clientOptions are the options of a connection to --url.
+func (a *app) clientOptions() client.Options {
+	return client.Options{User: a.user, Password: os.Getenv("WBEM_PASSWORD"), Insecure: a.insecure, CAFile: a.cacert}
 }
 
 // socket returns the socket of a wbemd serving --repo, or "" when none
@@ -243,6 +287,13 @@ func (a *app) close(ctx context.Context) error {
 	return err
 }
 
+// localAdmin is the user running wbem as an administrator.
+func localAdmin() cimom.Principal {
+	p := localPrincipal()
+	p.Groups = append(p.Groups, cimom.GroupAdministrators)
+	return p
+}
+
 // localPrincipal identifies the user running wbem. Whoever can open the
 // repository file directly is trusted as that user; root is the
 // administrator.
@@ -255,4 +306,20 @@ func localPrincipal() cimom.Principal {
 		name = fmt.Sprintf("uid:%d", os.Geteuid())
 	}
 	return cimom.Principal{Name: name}
+}
+
+// errorText is a WBEM failure on one line, with every field of its
+// extended status: "WBEM_E_NOT_FOUND (0x80041002): ... [operation
+// GetObject, parameter X, provider wbemd]".
+func errorText(e *cim.Error) string {
+	var fields []string
+	for _, f := range []struct{ name, v string }{{"operation", e.Operation}, {"parameter", e.Parameter}, {"provider", e.Provider}} {
+		if f.v != "" {
+			fields = append(fields, f.name+" "+f.v)
+		}
+	}
+	if len(fields) == 0 {
+		return e.Error()
+	}
+	return e.Error() + " [" + strings.Join(fields, ", ") + "]"
 }

@@ -36,7 +36,7 @@ func TestQuery(t *testing.T) {
 		t.Errorf("mof: %s", got)
 	}
 	r := run(t, repo, "", "-n", "root/sample", "query", "SELECT * FROM Sample_Disk WHERE Size = 1")
-	if r.code != 1 || r.stderr != "wbem: WBEM_E_INVALID_PROPERTY (0x80041031): 1:33: class Sample_Disk has no property Size\n" {
+	if r.code != 1 || r.stderr != "wbem: WBEM_E_INVALID_PROPERTY (0x80041031): 1:33: class Sample_Disk has no property Size [operation ExecQuery, provider wbemd]\n" {
 		t.Errorf("bad query: exit %d, %q", r.code, r.stderr)
 	}
 }

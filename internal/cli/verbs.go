@@ -15,8 +15,9 @@ import (
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cim/cimjson"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/client"
+	"github.com/wbemd/wbemd/internal/admin"
 	"github.com/wbemd/wbemd/mof"
-	"github.com/wbemd/wbemd/store"
 )
 
 func (a *app) nsCommand() *cobra.Command {
@@ -41,32 +42,17 @@ func (a *app) nsCommand() *cobra.Command {
 		Args:  args(1, 1, "one namespace name"),
 		RunE: a.withServices(func(ctx context.Context, svc cimom.Services, as []string) error {
 			if path, abs := strings.CutPrefix(as[0], "/"); abs {
-				om, err := a.open(ctx)
+				asvc, err := a.adminServices(ctx)
 				if err != nil {
 					return err
 				}
-				created, err := om.CreateNamespace(ctx, path, localPrincipal())
-				if err != nil {
+				if _, err := asvc.ExecMethod(ctx, admin.RepositoryClass, "CreateNamespace", strParams("Name", path), 0, nil); err != nil {
 					return err
-				}
-				if !created {
-					return cim.Errorf(cim.EAlreadyExists, "namespace %s already exists", path)
 				}
 				fmt.Fprintln(a.stdout, path)
 				return nil
 			}
-			cls, err := svc.GetObject(ctx, "__Namespace", 0, nil)
-			if err != nil {
-				return err
-			}
-			inst, err := cls.SpawnInstance()
-			if err != nil {
-				return err
-			}
-			if err := inst.Put("Name", cim.Value{Type: cim.TypeString, V: as[0]}); err != nil {
-				return err
-			}
-			if _, err := svc.PutInstance(ctx, inst, cimom.FlagCreateOnly, nil); err != nil {
+			if err := createNamed(ctx, svc, "__Namespace", as[0]); err != nil {
 				return err
 			}
 			fmt.Fprintln(a.stdout, strings.TrimSuffix(svc.Namespace(), "/")+"/"+as[0])
@@ -292,7 +278,7 @@ func instanceFromPairs(ctx context.Context, svc cimom.Services, class string, pa
 		if !ok {
 			return nil, cim.Errorf(cim.EInvalidProperty, "class %s has no property %s", cls.Class, name).WithParam(name)
 		}
-		v, err := cim.ParseValue(p.Type, text)
+		v, err := parseArg(p.Type, text)
 		if err != nil {
 			return nil, cim.AsError(err).WithParam(name)
 		}
@@ -336,7 +322,7 @@ func (a *app) deleteCommand() *cobra.Command {
 				return err
 			}
 			if p.IsClass() {
-				return svc.DeleteClass(ctx, p.Class, 0, nil)
+				return deleteClass(ctx, svc, p.Class)
 			}
 			return svc.DeleteInstance(ctx, as[0], 0, nil)
 		}),
@@ -378,54 +364,105 @@ func (a *app) enumCommand() *cobra.Command {
 }
 
 func (a *app) repoCommand() *cobra.Command {
-	r := &cobra.Command{Use: "repo", Short: "Check or back up the repository"}
+	r := &cobra.Command{Use: "repo", Short: "Check or back up the repository, also while wbemd serves it"}
 	r.AddCommand(&cobra.Command{
 		Use:   "check",
-		Short: "Verify that every record decodes and every index entry matches",
+		Short: "Verify every record, index entry and reference (exit status 1 for a damaged record or a dangling reference)",
 		Args:  args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if _, err := a.open(ctx); err != nil {
-				return err
-			}
-			if c, ok := a.db.(store.Checker); ok {
-				if err := c.Check(ctx); err != nil {
-					return &runError{fmt.Errorf("store check: %w", err)}
+			var rv uint32
+			var report string
+			var dangling []string
+			if a.url != "" || a.socket() != "" {
+				svc, err := a.adminServices(ctx)
+				if err != nil {
+					return err
+				}
+				out, err := svc.ExecMethod(ctx, admin.RepositoryClass, "Check", nil, 0, nil)
+				if err != nil {
+					return err
+				}
+				v, _ := out.Get(cimom.ReturnValue)
+				rv, _ = v.V.(uint32)
+				t, _ := out.Get("Report")
+				report, _ = t.V.(string)
+				dangling = stringsOf(out, "Dangling")
+			} else {
+				if _, err := a.open(ctx); err != nil {
+					return err
+				}
+				rep, err := admin.Check(ctx, a.db)
+				report, dangling = rep.String(), rep.Dangling
+				switch {
+				case err != nil:
+					rv, report = admin.CheckDamaged, err.Error()
+				case rep.DanglingCount > 0:
+					rv = admin.CheckDangling
 				}
 			}
-			rep, err := cimom.Check(ctx, a.db)
-			if err != nil {
-				return &runError{fmt.Errorf("repository check: %w", err)}
+			if rv == admin.CheckDamaged {
+				return &runError{fmt.Errorf("%s", report)}
 			}
-			fmt.Fprintln(a.stdout, rep.String())
+			fmt.Fprintln(a.stdout, report)
+			for _, d := range dangling {
+				fmt.Fprintln(a.stdout, "  dangling:", d)
+			}
+			if rv != admin.CheckSound {
+				return &exitError{code: 1, msg: "the repository holds dangling references"}
+			}
 			return nil
 		},
 	}, &cobra.Command{
 		Use:   "backup FILE",
-		Short: "Copy a consistent snapshot of the repository to FILE",
+		Short: "Copy a consistent snapshot of the repository to FILE (while wbemd serves it, too)",
 		Args:  args(1, 1, "one output file"),
 		RunE: func(cmd *cobra.Command, as []string) error {
 			ctx := cmd.Context()
-			if _, err := a.open(ctx); err != nil {
-				return err
+			var write func(w io.Writer) error
+			switch {
+			case a.url != "" || a.socket() != "":
+				url, opts := a.url, a.clientOptions()
+				if a.url == "" {
+					url, opts = "http://localhost", client.Options{Socket: a.socket()}
+				}
+				write = func(w io.Writer) error {
+					body, err := client.Fetch(ctx, url, admin.BackupPath, opts)
+					if err != nil {
+						return err
+					}
+					defer body.Close()
+					if _, err := io.Copy(w, body); err != nil {
+						return &runError{fmt.Errorf("backup from %s: %w", url, err)}
+					}
+					return nil
+				}
+			default:
+				if _, err := a.open(ctx); err != nil {
+					return err
+				}
+				write = func(w io.Writer) error { return a.db.Backup(ctx, w) }
 			}
-			return backupTo(ctx, a, as[0])
+			return a.backupTo(as[0], write)
 		},
 	})
 	return r
 }
 
-// backupTo writes the snapshot to a temporary file beside dst, syncs it and
+// backupTo writes a backup to a temporary file beside dst, syncs it and
 // renames it into place, so that dst is either the old file or a whole
 // snapshot.
-func backupTo(ctx context.Context, a *app, dst string) error {
+func (a *app) backupTo(dst string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(dst), ".wbem-backup-*")
 	if err != nil {
 		return &runError{err}
 	}
 	defer os.Remove(tmp.Name())
-	if err := a.db.Backup(ctx, tmp); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
+		if _, ok := err.(*cim.Error); ok {
+			return err
+		}
 		return &runError{fmt.Errorf("backup: %w", err)}
 	}
 	if err := tmp.Sync(); err != nil {
@@ -498,4 +535,57 @@ func childNamespaces(ctx context.Context, svc cimom.Services) ([]string, error) 
 		return kids, nil
 	}
 	return nil, err
+}
+
+// deleteClass deletes a class with its subclasses and instances, as
+// WMI's DeleteClass: one call to a server that does so (wbemd in process,
+// WMI), and for a server that deletes only classes with neither (DSP0200's
+// DeleteClass, which CIM-XML serves) the subclasses, deepest first, and
+// the stored instances one by one before the class. A class served by a
+// provider ([Dynamic]) keeps its provider's instances, as in WMI.
+func deleteClass(ctx context.Context, svc cimom.Services, class string) error {
+	err := svc.DeleteClass(ctx, class, 0, nil)
+	if st := cim.StatusOf(err); st != cim.EClassHasChildren && st != cim.EClassHasInstances {
+		return err
+	}
+	e, err := svc.CreateClassEnum(ctx, class, cimom.FlagShallow|cimom.FlagForwardOnly, nil)
+	if err != nil {
+		return err
+	}
+	var kids []string
+	for o, err := range cimom.All(ctx, e) {
+		if err != nil {
+			e.Close()
+			return err
+		}
+		kids = append(kids, o.Class)
+	}
+	e.Close()
+	for _, kid := range kids {
+		if err := deleteClass(ctx, svc, kid); err != nil {
+			return err
+		}
+	}
+	cls, err := svc.GetObject(ctx, class, 0, nil)
+	if err != nil {
+		return err
+	}
+	if !cim.HasTrueQualifier(cls.Qualifiers, "Dynamic") {
+		var paths []string
+		err := eachInstance(ctx, svc, class, cimom.FlagShallow, func(o *cim.Object) error {
+			if p, err := o.ObjectPath(); err == nil {
+				paths = append(paths, p.RelPath())
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, p := range paths {
+			if err := svc.DeleteInstance(ctx, p, 0, nil); err != nil && cim.StatusOf(err) != cim.ENotFound {
+				return err
+			}
+		}
+	}
+	return svc.DeleteClass(ctx, class, 0, nil)
 }
