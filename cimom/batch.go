@@ -279,7 +279,7 @@ func (o *overlay) Rev(ctx context.Context) (int64, error) {
 	return base + o.rev, err
 }
 
-func (o *overlay) Watch(ctx context.Context, prefix []byte, from int64) iter.Seq2[store.Event, error] {
+func (o *overlay) Watch(ctx context.Context, prefix []byte, from int64, _ ...store.WatchOption) iter.Seq2[store.Event, error] {
 	return func(yield func(store.Event, error) bool) { yield(store.Event{}, errNotInBatch) }
 }
 
