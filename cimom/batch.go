@@ -224,7 +224,6 @@ func (o *overlay) Txn(ctx context.Context, cmps []store.Compare, ops []store.Op)
 	rev := base + o.rev
 	for _, op := range ops {
 		switch {
-		case isMarker(op.Key): // the batch's own commit ends with one
 		case op.Kind == store.OpPut:
 			o.writes[string(op.Key)] = &pendingKV{value: op.Value, modRev: rev}
 		case op.Kind == store.OpDelete:

@@ -58,8 +58,8 @@ func (p position) done() int64 {
 //
 // The namespace rule needs the whole revision (namespace records sort
 // after the records inside them), so a revision that writes a class record
-// (they sort first) is held until it is complete; such a revision always
-// ends with the revision marker. Other revisions are decoded as they come.
+// (they sort first) is held until it is complete (its Last event). Other
+// revisions are decoded as they come.
 type revDecoder struct {
 	c   *CIMOM
 	ctx context.Context
