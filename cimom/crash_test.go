@@ -92,6 +92,7 @@ func TestCrashChild(t *testing.T) {
 // then reopens the repository: it must open, pass both checks, hold every
 // acknowledged write with its value and index entry, and hold no torn one.
 func TestCrashRecovery(t *testing.T) {
+	skipOnEtcd(t, "it kills a process writing to the embedded engine (store/etcd and server test kills on etcd)")
 	if testing.Short() {
 		t.Skip("crash test skipped in -short mode")
 	}

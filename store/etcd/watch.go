@@ -34,6 +34,12 @@ import (
 // A revision's events come in one watch response (etcd cuts its
 // responses between revisions), so the last event of a revision in a
 // response is its Last.
+//
+// Each etcd watch starts one revision before the first one wanted and
+// passes over that revision's events: etcd accepts a watch from the
+// revision it compacted to, but the previous values of that revision's
+// events may be gone, so a store Watch from an earlier revision than the
+// compaction's fails, as the contract says.
 func (s *Store) Watch(ctx context.Context, prefix []byte, from int64, opts ...store.WatchOption) iter.Seq2[store.Event, error] {
 	o := store.NewWatchOptions(opts...)
 	return func(yield func(store.Event, error) bool) {
@@ -93,7 +99,8 @@ type watchState struct {
 func (s *Store) watchOnce(ctx context.Context, key, end []byte, w *watchState, yield func(store.Event, error) bool) error {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
-	ch := s.cli.Watch(wctx, string(key), clientv3.WithRange(string(end)), clientv3.WithRev(w.next),
+	first := w.next
+	ch := s.cli.Watch(wctx, string(key), clientv3.WithRange(string(end)), clientv3.WithRev(max(first-1, 1)),
 		clientv3.WithPrevKV(), clientv3.WithProgressNotify())
 	for resp := range ch {
 		if resp.CompactRevision != 0 {
@@ -106,6 +113,9 @@ func (s *Store) watchOnce(ctx context.Context, key, end []byte, w *watchState, y
 			return s.mapErr(ctx, "watch", err)
 		}
 		for i, ev := range resp.Events {
+			if ev.Kv.ModRevision < first {
+				continue // the revision before the first wanted
+			}
 			e := s.event(ev)
 			e.Last = i == len(resp.Events)-1 || resp.Events[i+1].Kv.ModRevision != e.Rev
 			w.next, w.sent = e.Rev+1, e.Rev

@@ -602,6 +602,7 @@ func testCompact(t *testing.T, s store.Store) {
 		t.Fatalf("Compact: %v", err)
 	}
 	wantErr(t, "Watch from a compacted revision", watch(t, ctx, s, "", revs[0]).err(), store.ErrCompacted)
+	wantErr(t, "Watch from the revision before the compaction's", watch(t, ctx, s, "", revs[2]-1).err(), store.ErrCompacted)
 	w := watch(t, ctx, s, "", revs[2])
 	if ev := w.next(); ev.Rev != revs[3] || string(ev.Value) != "3" {
 		t.Fatalf("Watch from the compaction point: %+v, want revision %d", ev, revs[3])
