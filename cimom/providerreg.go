@@ -1,6 +1,7 @@
 package cimom
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"iter"
@@ -141,12 +142,23 @@ type registry struct {
 // forms, and only wbemd defines system classes), and returns its folded
 // namespace.
 func registrationKey(k []byte) (string, bool) {
-	kind, parts, ok := keyParts(k, 3)
-	if !ok || kind != 'i' {
+	// i 0 <ns> 0 <keyclass> 0 <keys>, read without allocating: every
+	// instance write and feed event asks.
+	if len(k) < 2 || k[0] != 'i' || k[1] != sep {
 		return "", false
 	}
-	kc := parts[1]
-	return parts[0], kc == "__provider" || strings.HasPrefix(kc, "__") && strings.HasSuffix(kc, "providerregistration")
+	ns, rest, ok := bytes.Cut(k[2:], []byte{sep})
+	if !ok {
+		return "", false
+	}
+	kc, _, ok := bytes.Cut(rest, []byte{sep})
+	if !ok || !bytes.HasPrefix(kc, []byte("__")) {
+		return "", false
+	}
+	if string(kc) != "__provider" && !bytes.HasSuffix(kc, []byte("providerregistration")) {
+		return "", false
+	}
+	return string(ns), true
 }
 
 // registrationRevision returns the revision of the last change of a
