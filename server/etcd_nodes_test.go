@@ -2,10 +2,7 @@ package server_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -210,7 +207,7 @@ func TestEtcdNodes(t *testing.T) {
 	})
 
 	t.Run("EnumerationContextIsPerNode", func(t *testing.T) {
-		body := cimxmlCall(t, nodes[0], "OpenEnumerateInstances", `<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="Sample_Disk"/></IPARAMVALUE><IPARAMVALUE NAME="MaxObjectCount"><VALUE>1</VALUE></IPARAMVALUE>`)
+		_, body := cimCall(t, nodes[0], "admin", "secret", "OpenEnumerateInstances", `<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="Sample_Disk"/></IPARAMVALUE><IPARAMVALUE NAME="MaxObjectCount"><VALUE>1</VALUE></IPARAMVALUE>`)
 		const open = `<PARAMVALUE NAME="EnumerationContext"><VALUE>`
 		i := strings.Index(body, open)
 		if i < 0 {
@@ -219,10 +216,10 @@ func TestEtcdNodes(t *testing.T) {
 		id := body[i+len(open):]
 		id = id[:strings.Index(id, "<")]
 		pull := `<IPARAMVALUE NAME="EnumerationContext"><VALUE>` + id + `</VALUE></IPARAMVALUE><IPARAMVALUE NAME="MaxObjectCount"><VALUE>1</VALUE></IPARAMVALUE>`
-		if body := cimxmlCall(t, nodes[1], "PullInstancesWithPath", pull); !strings.Contains(body, `<ERROR CODE="21"`) {
+		if _, body := cimCall(t, nodes[1], "admin", "secret", "PullInstancesWithPath", pull); !strings.Contains(body, `<ERROR CODE="21"`) {
 			t.Errorf("another node pulls the context: %s, want CIM_ERR_INVALID_ENUMERATION_CONTEXT", body)
 		}
-		if body := cimxmlCall(t, nodes[0], "PullInstancesWithPath", pull); !strings.Contains(body, "<VALUE.INSTANCEWITHPATH>") {
+		if _, body := cimCall(t, nodes[0], "admin", "secret", "PullInstancesWithPath", pull); !strings.Contains(body, "<VALUE.INSTANCEWITHPATH>") {
 			t.Errorf("the node that opened the context: %s", body)
 		}
 	})
@@ -331,31 +328,3 @@ func disk(name, model string) *cim.Object {
 }
 
 func diskPath(name string) string { return fmt.Sprintf("Sample_Disk.Name=%q", name) }
-
-// cimxmlCall posts one intrinsic CIM-XML call to root/sample on a daemon
-// as the administrator and returns the answer.
-func cimxmlCall(t *testing.T, d *daemon, method, params string) string {
-	t.Helper()
-	body := `<?xml version="1.0" encoding="utf-8"?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ>` +
-		`<IMETHODCALL NAME="` + method + `"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="sample"/></LOCALNAMESPACEPATH>` +
-		params + `</IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>`
-	req, err := http.NewRequest("POST", "http://"+d.http+"/cimom", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth("admin", "secret")
-	req.Header.Set("Content-Type", "application/xml; charset=utf-8")
-	req.Header.Set("CIMOperation", "MethodCall")
-	req.Header.Set("CIMMethod", method)
-	req.Header.Set("CIMObject", "root%2Fsample")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil && !errors.Is(err, io.EOF) {
-		t.Fatal(err)
-	}
-	return string(b)
-}
