@@ -28,7 +28,9 @@ import (
 func TestEtcdNodes(t *testing.T) {
 	cluster := etcdtest.Start(t, etcdtest.Options{Members: 3, MaxTxnOps: etcd.DefaultMaxTxnOps,
 		MaxRequestBytes: etcd.DefaultMaxRequestBytes, ProgressNotify: 200 * time.Millisecond})
-	url := cluster.URL("wbemd", "")
+	// A loaded machine can make a fresh three-member cluster take
+	// seconds to commit the engine's probe: a longer dial timeout.
+	url := cluster.URL("wbemd", "dial-timeout=30s")
 	wbemOn(t, url, "", "mofcomp", "../examples/sample.mof")
 	wbemOn(t, url, "secret\n", "user", "add", "admin", "--admin", "--password-stdin")
 	wbemOn(t, url, "guest-pw\n", "user", "add", "guest", "--password-stdin")
