@@ -224,7 +224,6 @@ func (o *overlay) Txn(ctx context.Context, cmps []store.Compare, ops []store.Op)
 	rev := base + o.rev
 	for _, op := range ops {
 		switch {
-		case isMarker(op.Key): // the batch's own commit ends with one
 		case op.Kind == store.OpPut:
 			o.writes[string(op.Key)] = &pendingKV{value: op.Value, modRev: rev}
 		case op.Kind == store.OpDelete:
@@ -279,7 +278,7 @@ func (o *overlay) Rev(ctx context.Context) (int64, error) {
 	return base + o.rev, err
 }
 
-func (o *overlay) Watch(ctx context.Context, prefix []byte, from int64) iter.Seq2[store.Event, error] {
+func (o *overlay) Watch(ctx context.Context, prefix []byte, from int64, _ ...store.WatchOption) iter.Seq2[store.Event, error] {
 	return func(yield func(store.Event, error) bool) { yield(store.Event{}, errNotInBatch) }
 }
 

@@ -1,7 +1,9 @@
 package cimom
 
 import (
+	"bytes"
 	"context"
+	"time"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/store"
@@ -58,8 +60,8 @@ func (p position) done() int64 {
 //
 // The namespace rule needs the whole revision (namespace records sort
 // after the records inside them), so a revision that writes a class record
-// (they sort first) is held until it is complete; such a revision always
-// ends with the revision marker. Other revisions are decoded as they come.
+// (they sort first) is held until it is complete (its Last event). Other
+// revisions are decoded as they come.
 type revDecoder struct {
 	c   *CIMOM
 	ctx context.Context
@@ -74,11 +76,17 @@ type revDecoder struct {
 	nsChange map[string]bool // folded namespaces the revision creates or deletes
 	classes  map[nameKey]bool
 	gone     map[nameKey][]byte // class records the revision deletes
+
+	// Read once per revision and namespace: the last namespace an event
+	// was raised in (folded, and as named), and the revision's time.
+	nsFolded, nsLabel string
+	now               time.Time
 }
 
 // begin starts revision rev; on says whether to decode it.
 func (d *revDecoder) begin(rev int64, on bool) {
 	d.rev, d.on, d.first, d.held, d.n = rev, on, true, false, 0
+	d.nsFolded, d.nsLabel, d.now = "", "", time.Time{}
 	d.pending = d.pending[:0]
 	clear(d.nsChange)
 	clear(d.classes)
@@ -141,13 +149,28 @@ func (d *revDecoder) note(ev store.Event) {
 }
 
 func (d *revDecoder) decode(ev store.Event) {
-	kind, parts, ok := keyParts(ev.Key, 2)
-	if !ok || (kind != 'c' && kind != 'i') || d.nsChange[parts[0]] {
+	k := ev.Key
+	if len(k) < 2 || (k[0] != 'c' && k[0] != 'i') || k[1] != sep {
 		return
 	}
-	ns := d.c.namespaceLabel(d.ctx, parts[0])
+	kind := k[0]
+	folded, _, ok := bytes.Cut(k[2:], []byte{sep})
+	if !ok {
+		return
+	}
+	if d.nsLabel == "" || string(folded) != d.nsFolded {
+		d.nsFolded = string(folded)
+		d.nsLabel = d.c.namespaceLabel(d.ctx, d.nsFolded)
+	}
+	if d.nsChange[d.nsFolded] {
+		return
+	}
+	if d.now.IsZero() {
+		d.now = d.c.opts.Now()
+	}
+	ns, nsFolded := d.nsLabel, d.nsFolded
 	emit := func(class string, target, previous *cim.Object) {
-		d.out(entry{ev: Event{Class: class, Namespace: ns, Target: target, Previous: previous, Time: d.c.opts.Now(), Rev: d.rev}, ns: parts[0], idx: d.n})
+		d.out(entry{ev: Event{Class: class, Namespace: ns, Target: target, Previous: previous, Time: d.now, Rev: d.rev}, ns: nsFolded, idx: d.n})
 		d.n++
 	}
 	if kind == 'c' {
@@ -163,7 +186,7 @@ func (d *revDecoder) decode(ev store.Event) {
 	}
 	switch {
 	case ev.Type == store.EventDelete:
-		if d.deletedWithClass(ns, parts[0], ev.PrevValue) {
+		if d.deletedWithClass(ns, nsFolded, ev.PrevValue) {
 			return
 		}
 		prev := d.instance(ns, ev.PrevValue)

@@ -14,18 +14,17 @@ import (
 // The change feed drives a CIMOM. One reader per CIMOM follows the store's
 // feed from the revision current at Open; it is the only way the caches
 // (resolved classes, qualifier declarations, namespace security
-// descriptors and names) learn of a write, whether this process made it or
-// another one sharing the store, and the only source of intrinsic events
-// (see subscribe.go).
+// descriptors and names, provider registrations) learn of a write, whether
+// this process made it or another one sharing the store, and the only
+// source of intrinsic events (see subscribe.go).
 //
-// The feed tells revisions apart only by their numbers, so the reader
-// knows that a revision is complete when it reads an event of a later one.
-// A transaction that writes a record kind a cache depends on (classes,
-// subclass index, qualifier declarations, namespace records) ends with the
-// revision marker, whose key sorts after every record: reading it tells the
-// reader at once that the revision is complete. Such a write returns only
-// after this CIMOM's reader has applied it (read-your-writes); instance
-// writes carry no marker and do not wait, since no cache holds instances.
+// The store marks the last event of each revision (store.Event.Last) and
+// sends progress notifications for revisions without events, so the
+// reader knows a revision is complete as soon as it has read it. A write
+// of a record kind a cache depends on (classes, subclass index, qualifier
+// declarations, namespace records, provider registrations) returns only
+// after this CIMOM's reader has applied it (read-your-writes); other
+// instance writes do not wait, since no cache holds instances.
 //
 // A cache load that read the store before an invalidation must not insert
 // what it read after it: each cache has a generation, raised by every
@@ -111,7 +110,7 @@ func (f *feed) run(ctx context.Context, from int64) {
 				break
 			}
 			f.c.log.Warn("the change feed no longer holds the revisions after the last one applied; caches emptied", "applied", f.applied.Load(), "now", rev)
-			f.c.forgetAll()
+			f.c.forgetAll(rev)
 			f.ring.reset(rev)
 			f.advance(rev)
 			from = rev
@@ -158,32 +157,39 @@ type revisionHandler interface {
 	complete(rev int64)   // every revision up to rev is complete
 }
 
+// feedProgress is the interval of the progress notifications the feed's
+// readers ask the store for: they complete revisions without events (a
+// transaction that changed nothing, or, on a shared etcd cluster, another
+// deployment's). The embedded engine sends them at once; etcd at the
+// cluster's --experimental-watch-progress-notify-interval.
+const feedProgress = 100 * time.Millisecond
+
 // walkFeed reads the store's feed after revision from, revision by
 // revision, until it fails or ctx ends.
 func walkFeed(ctx context.Context, st store.Store, from int64, h revisionHandler) error {
 	cur, done := from, from
-	for ev, err := range st.Watch(ctx, nil, from) {
+	for ev, err := range st.Watch(ctx, nil, from, store.WithProgress(feedProgress)) {
 		if err != nil {
 			return err
 		}
-		if ev.Rev > cur {
-			if ev.Rev-1 > done {
-				h.complete(ev.Rev - 1)
-				done = ev.Rev - 1
+		if ev.Type != store.EventProgress {
+			if ev.Rev > cur {
+				if ev.Rev-1 > done {
+					h.complete(ev.Rev - 1) // revisions without events
+					done = ev.Rev - 1
+				}
+				cur = ev.Rev
+				h.begin(cur)
 			}
-			cur = ev.Rev
-			h.begin(cur)
+			h.event(ev)
 		}
-		h.event(ev)
-		if isMarker(ev.Key) {
-			h.complete(cur)
-			done = cur
+		if ev.Last && ev.Rev > done {
+			h.complete(ev.Rev)
+			done = ev.Rev
 		}
 	}
 	return ctx.Err()
 }
-
-func isMarker(k []byte) bool { return len(k) == 1 && k[0] == revisionMarker[0] }
 
 // advance records that every revision up to rev is applied.
 func (f *feed) advance(rev int64) {
@@ -245,10 +251,10 @@ func (f *feed) wait(ctx context.Context, rev int64) error {
 
 // WaitRevision returns once this CIMOM's caches reflect every write up to
 // store revision rev, made through any CIMOM on the same store: after it,
-// no call answers from what a cache held before rev. A revision is known
-// applied when the feed reader has read its revision marker (every write
-// of classes, qualifier declarations, namespaces or security has one) or
-// any event of a later revision. It fails if ctx ends or the CIMOM closes.
+// no call answers from what a cache held before rev. It returns as soon as
+// the feed reader has applied the last event of rev (or learnt from the
+// store that rev had none under the repository). It fails if ctx ends or
+// the CIMOM closes.
 func (c *CIMOM) WaitRevision(ctx context.Context, rev int64) error {
 	return fail("WaitRevision", c.feed.wait(ctx, rev))
 }
@@ -258,8 +264,8 @@ func (c *CIMOM) WaitRevision(ctx context.Context, rev int64) error {
 func (c *CIMOM) AppliedRevision() int64 { return c.feed.applied.Load() }
 
 // cached reports whether a key belongs to a record kind that a cache
-// depends on: a class, the subclass index, a qualifier declaration or a
-// namespace record.
+// depends on: a class, the subclass index, a qualifier declaration, a
+// namespace record or a provider registration instance.
 func cached(k []byte) bool {
 	if len(k) == 0 {
 		return false
@@ -267,6 +273,9 @@ func cached(k []byte) bool {
 	switch k[0] {
 	case 'c', 'n', 'q', 's':
 		return true
+	case 'i':
+		_, ok := registrationKey(k)
+		return ok
 	}
 	return false
 }
@@ -282,25 +291,25 @@ func touchesCache(ops []store.Op) bool {
 }
 
 // commit applies ops if every compare holds and returns the revision. A
-// write that touches what a cache depends on ends with the revision marker
-// and returns once this CIMOM's feed has applied it; as with the store's
-// Txn, if ctx ends meanwhile the write may or may not have been applied.
+// write that touches what a cache depends on returns once this CIMOM's
+// feed has applied it; as with the store's Txn, if ctx ends meanwhile the
+// write may or may not have been applied.
 func (c *CIMOM) commit(ctx context.Context, cmps []store.Compare, ops []store.Op) (int64, error) {
-	cached := touchesCache(ops)
-	if cached {
-		ops = append(ops[:len(ops):len(ops)], store.Put(revisionMarker, nil))
-	}
 	rev, err := txn(ctx, c.st, cmps, ops)
-	if err != nil || !cached {
+	if err != nil || !touchesCache(ops) {
 		return rev, err
 	}
 	return rev, c.feed.wait(ctx, rev)
 }
 
 // sync brings the caches up to date with every write committed before
-// the call: it commits a marker alone and waits for it.
+// the call. A batch's view applies its writes as it makes them: it has
+// nothing to wait for.
 func (c *CIMOM) sync(ctx context.Context) error {
-	rev, err := txn(ctx, c.st, nil, []store.Op{store.Put(revisionMarker, nil)})
+	if c.feed.local {
+		return nil
+	}
+	rev, err := c.st.Rev(ctx)
 	if err != nil {
 		return err
 	}
@@ -315,6 +324,9 @@ func (c *CIMOM) invalidate(ev store.Event) {
 	}
 	switch ev.Key[0] {
 	case 'c':
+		if _, parts, ok := keyParts(ev.Key, 2); ok {
+			c.forgetRegistrations(parts[0], 0) // they were read against the classes
+		}
 		if ev.Type == store.EventPut && ev.PrevValue == nil {
 			return // a new class: the cache holds found classes, never absences
 		}
@@ -325,12 +337,21 @@ func (c *CIMOM) invalidate(ev store.Event) {
 		}
 	case 'n':
 		c.forgetSDs()
+		if _, parts, ok := keyParts(ev.Key, 1); ok {
+			c.forgetRegistrations(parts[0], 0)
+		}
+	case 'i':
+		if ns, ok := registrationKey(ev.Key); ok {
+			c.forgetRegistrations(ns, ev.Rev)
+		}
 	}
 }
 
-// forgetAll empties every cache.
-func (c *CIMOM) forgetAll() {
+// forgetAll empties every cache after the reader lost its place in the
+// feed; rev is where it starts again.
+func (c *CIMOM) forgetAll(rev int64) {
 	c.schema.clear()
 	c.forgetSDs()
 	c.quals.clear()
+	c.forgetRegistrations("", rev)
 }

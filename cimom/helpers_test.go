@@ -2,25 +2,107 @@ package cimom
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/internal/etcdtest"
+	"github.com/wbemd/wbemd/store"
 	"github.com/wbemd/wbemd/store/bolt"
+	"github.com/wbemd/wbemd/store/etcd"
 )
 
 var admin = Principal{Name: "root"}
 
-// testRepo is a real repository in a temporary directory.
+// testRepo is a real repository: in a temporary directory, or on an etcd
+// cluster (see testEngine).
 type testRepo struct {
 	t   *testing.T
-	db  *bolt.DB
+	db  store.Store
 	c   *CIMOM
 	svc Services
 }
 
 func newRepo(t *testing.T) *testRepo {
 	t.Helper()
-	return repoOn(t, bolt.Options{}, Options{})
+	return repoOn(t, testStoreOptions(), Options{})
+}
+
+// The store engine the tests run on: the embedded one, or with
+// WBEMD_TEST_STORE=etcd an etcd cluster of one member that TestMain
+// starts for the package (each test on a prefix of its own).
+const storeEnv = "WBEMD_TEST_STORE"
+
+var (
+	testEngine  = os.Getenv(storeEnv)
+	testCluster *etcdtest.Cluster
+	prefixes    atomic.Int64
+)
+
+// onEtcd reports whether the tests run on etcd.
+func onEtcd() bool { return testEngine == "etcd" }
+
+func TestMain(m *testing.M) {
+	switch testEngine {
+	case "", "bolt":
+		os.Exit(m.Run())
+	case "etcd":
+	default:
+		fmt.Fprintf(os.Stderr, "%s=%s: want bolt or etcd\n", storeEnv, testEngine)
+		os.Exit(2)
+	}
+	dir, err := os.MkdirTemp("", "wbemd-cimom-etcd-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	// The limits wbemd needs (see store/etcd), and progress notifications
+	// often enough that revisions other tests make complete quickly.
+	testCluster, err = etcdtest.StartIn(dir, etcdtest.Options{MaxTxnOps: etcd.DefaultMaxTxnOps,
+		MaxRequestBytes: etcd.DefaultMaxRequestBytes, ProgressNotify: 100 * time.Millisecond})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s=etcd: %v\n", storeEnv, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	testCluster.Stop()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// testStoreOptions are the embedded engine's options most tests use.
+func testStoreOptions() bolt.Options { return bolt.Options{} }
+
+// skipOnEtcd skips a test that depends on the embedded engine.
+func skipOnEtcd(t testing.TB, why string) {
+	t.Helper()
+	if onEtcd() {
+		t.Skipf("%s=etcd: %s", storeEnv, why)
+	}
+}
+
+// openStore opens a store for one test, closed at its end: a bolt store
+// in a temporary directory with opts, or a fresh prefix of the etcd
+// cluster (opts are the embedded engine's: etcd ignores them).
+func openStore(t *testing.T, opts bolt.Options) store.Store {
+	t.Helper()
+	var st store.Store
+	var err error
+	if onEtcd() {
+		st, err = etcd.Open(context.Background(), testCluster.URL(fmt.Sprintf("t%d", prefixes.Add(1)), ""), etcd.Options{})
+	} else {
+		st, err = bolt.Open(filepath.Join(t.TempDir(), "repo.db"), opts)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 // qualifiers

@@ -302,8 +302,7 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 			return bail(err)
 		}
 	}
-	regOps, err := s.registrationPut(ctx, ci, inst)
-	if err != nil {
+	if err := s.registrationPut(ctx, ci, inst); err != nil {
 		return bail(err)
 	}
 	// 9. The provider chain.
@@ -323,7 +322,6 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 	pp := preparedPut{rel: rel, inst: inst, prev: prev, shared: shared, called: len(chain) > 0}
 	if !ci.dynamic {
 		pp.ops = []store.Op{store.Put(ik, cim.EncodeInstance(nil, inst))}
-		pp.ops = append(pp.ops, regOps...)
 		pp.ops = append(pp.ops, indexOps(s.ns, ci, prev, inst, keyStr)...)
 		pp.cmps = []store.Compare{{Key: ik, ModRev: prevRev}, {Key: classKey(s.ns, cls.Class), ModRev: ci.modRev}}
 		if cim.EqualFold(cls.Class, namespaceClass) || cls.InheritsFrom(namespaceClass) {

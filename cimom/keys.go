@@ -23,10 +23,8 @@ import (
 //	x 0 <ns> 0 <keyclass> 0 <prop> 0 <value> 0 0 <keys>
 //	                                           secondary index entry of an Indexed property;
 //	                                           value is an order-preserving encoding
-//	p 0 <ns>                                   registration revision: rewritten with every
-//	                                           provider registration write (providerreg.go)
-//	z                                          the revision marker: the last key of every transaction
-//	                                           that writes a c, q, s or n record (see feed.go)
+//	p 0 <ns>                                   no longer written (a registration revision record
+//	                                           of earlier versions); deleted with its namespace
 const sep = 0
 
 func key(kind byte, parts ...string) []byte {
@@ -69,9 +67,6 @@ func idxKey(ns, keyClass, prop string, v cim.Value, keys string) []byte {
 	b = append(b, sep, sep)
 	return append(b, keys...)
 }
-
-// revisionMarker is the revision marker's key; it sorts after every record.
-var revisionMarker = []byte{'z'}
 
 // keyParts splits a key into its kind and its first n parts (the last of
 // them takes the rest of the key); ok is false if the key has fewer parts.

@@ -1,6 +1,7 @@
 package cimom
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"iter"
@@ -20,8 +21,9 @@ import (
 type Registration struct {
 	Namespace string
 	Name      string
-	// Revision changes whenever a registration in the namespace is
-	// written or deleted.
+	// Revision is the store revision of the last write or delete of a
+	// registration in the namespace that this CIMOM's change feed applied
+	// (0 if none since it opened): it grows with every such change.
 	Revision int64
 
 	HostingModel     string // as written ("" for NULL: NetworkServiceHostOrSelfHost)
@@ -118,56 +120,67 @@ func (c *CIMOM) SetProviderHost(h ProviderHost) {
 	defer c.registry.mu.Unlock()
 	c.registry.host = h
 	c.registry.entries = nil
+	c.registry.gen++
 }
 
-// registry caches the registered providers by namespace and name, each
-// with the namespace's registration revision it was read at.
+// registry caches the registered providers by namespace and name. The
+// change feed invalidates it (see CIMOM.invalidate): a registration
+// written through any CIMOM on the store takes effect on every one once
+// its feed has applied the write.
 type registry struct {
 	mu      sync.Mutex
 	host    ProviderHost
-	entries map[nameKey]*regEntry
+	entries map[nameKey]InstanceProvider // *hostedProvider, or *failedProvider
+	gen     uint64                       // raised by every invalidation
+	revs    map[string]int64             // by folded namespace: the revision of its last registration change
+	base    int64                        // the revision every namespace's counts from (the last reset)
 }
 
-type regEntry struct {
-	rev int64
-	p   InstanceProvider // *hostedProvider, or *failedProvider
-}
-
-// regRevKey is the namespace's registration revision record: every write
-// of a registration instance rewrites it in the same transaction, so its
-// ModRev changes with any registration.
-func regRevKey(ns string) []byte { return key('p', cim.Fold(ns)) }
-
-// registrationRevision returns the ModRev of ns's registration revision
-// record (0 before the first registration).
-func (c *CIMOM) registrationRevision(ctx context.Context, ns string) (int64, error) {
-	kv, found, err := c.st.Get(ctx, regRevKey(ns))
-	if err != nil || !found {
-		return 0, err
+// registrationKey reports whether k is the key of a provider registration
+// instance (a __Provider or a *ProviderRegistration: the registration
+// classes whose instances are registrations all have names of those
+// forms, and only wbemd defines system classes), and returns its folded
+// namespace.
+func registrationKey(k []byte) (string, bool) {
+	// i 0 <ns> 0 <keyclass> 0 <keys>, read without allocating: every
+	// instance write and feed event asks.
+	if len(k) < 2 || k[0] != 'i' || k[1] != sep {
+		return "", false
 	}
-	return kv.ModRev, nil
+	ns, rest, ok := bytes.Cut(k[2:], []byte{sep})
+	if !ok {
+		return "", false
+	}
+	kc, _, ok := bytes.Cut(rest, []byte{sep})
+	if !ok || !bytes.HasPrefix(kc, []byte("__")) {
+		return "", false
+	}
+	if string(kc) != "__provider" && !bytes.HasSuffix(kc, []byte("providerregistration")) {
+		return "", false
+	}
+	return string(ns), true
+}
+
+// registrationRevision returns the revision of the last change of a
+// registration in ns that the feed applied.
+func (c *CIMOM) registrationRevision(ns string) int64 {
+	c.registry.mu.Lock()
+	defer c.registry.mu.Unlock()
+	return max(c.registry.revs[cim.Fold(ns)], c.registry.base)
 }
 
 // registeredProvider returns the provider called name in ns, bound to the
 // host: a provider whose calls fail with the reason (PROVIDER_NOT_FOUND,
 // INVALID_PROVIDER_REGISTRATION, ...) when it cannot be used.
 func (c *CIMOM) registeredProvider(ctx context.Context, ns, name string) InstanceProvider {
-	rev, err := c.registrationRevision(ctx, ns)
-	if err != nil {
-		return &failedProvider{name: name, err: err}
-	}
 	k := cacheKey(ns, name)
 	c.registry.mu.Lock()
-	e := c.registry.entries[k]
-	host := c.registry.host
+	p, host, gen := c.registry.entries[k], c.registry.host, c.registry.gen
+	rev := max(c.registry.revs[cim.Fold(ns)], c.registry.base)
 	c.registry.mu.Unlock()
-	if e != nil && e.rev == rev {
-		return e.p
+	if p != nil {
+		return p
 	}
-	if e != nil {
-		c.forgetRegistrations(ns)
-	}
-	var p InstanceProvider
 	reg, err := c.loadRegistration(ctx, ns, name, rev)
 	switch {
 	case err != nil:
@@ -183,26 +196,38 @@ func (c *CIMOM) registeredProvider(ctx context.Context, ns, name string) Instanc
 		}
 	}
 	c.registry.mu.Lock()
-	if c.registry.entries == nil {
-		c.registry.entries = map[nameKey]*regEntry{}
-	}
-	if cur := c.registry.entries[k]; cur == nil || cur.rev <= rev {
-		c.registry.entries[k] = &regEntry{rev: rev, p: p}
+	if c.registry.gen == gen { // else a change came in while it was read: read it again next time
+		if c.registry.entries == nil {
+			c.registry.entries = map[nameKey]InstanceProvider{}
+		}
+		c.registry.entries[k] = p
 	}
 	c.registry.mu.Unlock()
 	return p
 }
 
-// forgetRegistrations drops the cached providers of namespace ns: the one
-// place that invalidates them, whatever noticed the change.
-func (c *CIMOM) forgetRegistrations(ns string) {
-	f := cim.Fold(ns)
+// forgetRegistrations drops the cached providers of folded namespace ns
+// (of every namespace for ""): the one place that invalidates them. A
+// positive rev is the revision of a registration change, which becomes
+// the namespace's registration revision (of every namespace for "").
+func (c *CIMOM) forgetRegistrations(ns string, rev int64) {
 	c.registry.mu.Lock()
 	defer c.registry.mu.Unlock()
+	c.registry.gen++
 	for k := range c.registry.entries {
-		if k.ns == f {
+		if ns == "" || k.ns == ns {
 			delete(c.registry.entries, k)
 		}
+	}
+	switch {
+	case rev <= 0:
+	case ns == "":
+		c.registry.base, c.registry.revs = rev, nil
+	default:
+		if c.registry.revs == nil {
+			c.registry.revs = map[string]int64{}
+		}
+		c.registry.revs[ns] = rev
 	}
 }
 
@@ -214,11 +239,7 @@ func (c *CIMOM) ProviderRegistration(ctx context.Context, ns, name string) (*Reg
 	if err != nil {
 		return nil, err
 	}
-	rev, err := c.registrationRevision(ctx, n)
-	if err != nil {
-		return nil, err
-	}
-	return c.loadRegistration(ctx, n, name, rev)
+	return c.loadRegistration(ctx, n, name, c.registrationRevision(n))
 }
 
 // ProviderNames returns the names of the providers registered in ns
@@ -420,50 +441,40 @@ func refersToProvider(inst *cim.Object) (string, error) {
 // registrationPut checks a write of a registration instance: a well-formed
 // registration, a provider reference to a registered provider, and an
 // administrator when the provider runs as another user than the writer.
-// It returns the write of the namespace's registration revision, which
-// goes in the same transaction.
-func (s *services) registrationPut(ctx context.Context, ci *classInfo, inst *cim.Object) ([]store.Op, error) {
+func (s *services) registrationPut(ctx context.Context, ci *classInfo, inst *cim.Object) error {
 	if !ci.system || !isRegistrationClass(ci.cls) {
-		return nil, nil
+		return nil
 	}
 	var reg *Registration
 	if inst.IsA(win32ProviderClass) {
 		r, err := registrationOf(s.ns, inst)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		reg = r
 	} else if inst.IsA(providerRegClass) {
 		name, err := refersToProvider(inst)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		rev, err := s.c.registrationRevision(ctx, s.ns)
-		if err != nil {
-			return nil, err
-		}
-		if reg, err = s.c.loadRegistration(ctx, s.ns, name, rev); cim.StatusOf(err) == cim.EProviderNotFound {
-			return nil, cim.Errorf(cim.EInvalidProviderRegistration, "%s refers to provider %s, which is not registered in %s: write its __Win32Provider first", inst.Class, name, s.ns).WithParam(providerRefProperty)
+		if reg, err = s.c.loadRegistration(ctx, s.ns, name, s.c.registrationRevision(s.ns)); cim.StatusOf(err) == cim.EProviderNotFound {
+			return cim.Errorf(cim.EInvalidProviderRegistration, "%s refers to provider %s, which is not registered in %s: write its __Win32Provider first", inst.Class, name, s.ns).WithParam(providerRefProperty)
 		} else if err != nil && cim.StatusOf(err) != cim.EInvalidProviderRegistration {
-			return nil, err
+			return err
 		}
 		if inst.IsA(instanceProvRegClass) {
 			if _, err := instanceRegistrationOf(inst); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	if err := s.mayRegister(reg); err != nil {
-		return nil, err
-	}
-	return []store.Op{store.Put(regRevKey(s.ns), nil)}, nil
+	return s.mayRegister(reg)
 }
 
-// registrationDelete checks the delete of a registration instance prev and
-// returns the write of the registration revision.
-func (s *services) registrationDelete(ctx context.Context, ci *classInfo, prev *cim.Object) ([]store.Op, error) {
+// registrationDelete checks the delete of a registration instance prev.
+func (s *services) registrationDelete(ctx context.Context, ci *classInfo, prev *cim.Object) error {
 	if !ci.system || !isRegistrationClass(ci.cls) {
-		return nil, nil
+		return nil
 	}
 	name := ""
 	if prev.IsA(win32ProviderClass) {
@@ -472,18 +483,12 @@ func (s *services) registrationDelete(ctx context.Context, ci *classInfo, prev *
 	} else {
 		name, _ = refersToProvider(prev)
 	}
-	rev, err := s.c.registrationRevision(ctx, s.ns)
-	if err != nil {
-		return nil, err
-	}
-	if reg, err := s.c.loadRegistration(ctx, s.ns, name, rev); err == nil {
-		if err := s.mayRegister(reg); err != nil {
-			return nil, err
-		}
+	if reg, err := s.c.loadRegistration(ctx, s.ns, name, s.c.registrationRevision(s.ns)); err == nil {
+		return s.mayRegister(reg)
 	} else if !s.p.IsAdmin() {
-		return nil, cim.Errorf(cim.EAccessDenied, "%s is not an administrator: only administrators delete a registration that is not valid", s.p.Name)
+		return cim.Errorf(cim.EAccessDenied, "%s is not an administrator: only administrators delete a registration that is not valid", s.p.Name)
 	}
-	return []store.Op{store.Put(regRevKey(s.ns), nil)}, nil
+	return nil
 }
 
 // mayRegister applies the rule for writing registrations: a provider that

@@ -170,3 +170,56 @@ func TestProvidersNotReplayed(t *testing.T) {
 		t.Errorf("Size = %v, want the other writer's 2", v.V)
 	}
 }
+
+// TestRegistrationFollowsFeed: a registration written through one CIMOM
+// takes effect on another over the same store once its feed has applied
+// the write, though the other cached the provider as unregistered; the
+// registration's Revision grows with each change, and the writer itself
+// reads its own write at once.
+func TestRegistrationFollowsFeed(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t, testStoreOptions())
+	a, b := openOn(t, db, Options{}), openOn(t, db, Options{})
+	ra := &testRepo{t: t, db: db, c: a, svc: mustConnect(t, a, "root/cimv2", admin)}
+	sb := mustConnect(t, b, "root/cimv2", admin)
+	ra.baseSchema()
+	caughtUp := func() {
+		t.Helper()
+		if err := b.WaitRevision(ctx, storeRev(t, db)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	caughtUp()
+	_, err := sb.GetObject(ctx, `Dyn.Id="a"`, 0, nil)
+	wantStatus(t, err, cim.EProviderNotFound) // now cached in b
+
+	ra.registerProvider("DynProv")
+	_, err = ra.svc.GetObject(ctx, `Dyn.Id="a"`, 0, nil)
+	wantStatus(t, err, cim.EProviderNotCapable) // the writer: at once
+	caughtUp()
+	_, err = sb.GetObject(ctx, `Dyn.Id="a"`, 0, nil)
+	wantStatus(t, err, cim.EProviderNotCapable)
+	reg1, err := b.ProviderRegistration(ctx, "root/cimv2", "DynProv")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ra.put(ra.inst("__Win32Provider", "Name", "DynProv", "Command", "/bin/true", "Enabled", false), 0)
+	caughtUp()
+	_, err = sb.GetObject(ctx, `Dyn.Id="a"`, 0, nil)
+	wantStatus(t, err, cim.EProviderDisabled)
+	reg2, err := b.ProviderRegistration(ctx, "root/cimv2", "DynProv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reg2.Revision <= reg1.Revision || reg1.Revision == 0 {
+		t.Errorf("registration revisions %d then %d: want them to grow", reg1.Revision, reg2.Revision)
+	}
+
+	if err := ra.svc.DeleteInstance(ctx, `__Win32Provider.Name="DynProv"`, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	caughtUp()
+	_, err = sb.GetObject(ctx, `Dyn.Id="a"`, 0, nil)
+	wantStatus(t, err, cim.EProviderNotFound)
+}

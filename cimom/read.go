@@ -317,8 +317,7 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 	if !prev.IsA(ref.ci.cls.Class) {
 		return cim.Errorf(cim.ENotFound, "instance %s does not exist", ref.path.RelPath()).WithParam(ref.path.RelPath())
 	}
-	regOps, err := t.registrationDelete(ctx, pci, prev)
-	if err != nil {
+	if err := t.registrationDelete(ctx, pci, prev); err != nil {
 		return err
 	}
 	chain := t.c.providerChain(ctx, t.ns, pci.cls)
@@ -335,7 +334,7 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 			}
 		}
 	}
-	ops := append([]store.Op{store.Delete(ref.key)}, regOps...)
+	ops := []store.Op{store.Delete(ref.key)}
 	for _, i := range pci.indexed {
 		if v := prev.Properties[i].Value; !v.IsNull() && !v.Type.IsArray() {
 			ops = append(ops, store.Delete(idxKey(t.ns, pci.keyClass, pci.cls.Properties[i].Name, v, ref.keys)))

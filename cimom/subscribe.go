@@ -279,10 +279,8 @@ func (cur *cursor) fromStore(ctx context.Context) error {
 			if err := cur.progressDue(ctx); err != nil {
 				return err
 			}
-			if len(items) == 0 {
-				if _, ok := r.seek(cur.pos); ok {
-					return nil
-				}
+			if _, ok := r.seek(cur.pos); ok {
+				return nil // back to the ring as soon as it holds the place: reading the store costs a decoding of its own
 			}
 		case <-ctx.Done():
 			return ctx.Err()

@@ -44,6 +44,13 @@ type daemon struct {
 	repo        string
 	cmd         *exec.Cmd
 	log         *daemonLog
+	killed      bool // by kill: the cleanup only reaps it
+}
+
+// kill ends the daemon with SIGKILL, as a lost node.
+func (d *daemon) kill() {
+	d.killed = true
+	d.cmd.Process.Kill()
 }
 
 // daemonLog is what a daemon has logged so far.
@@ -120,6 +127,10 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 		}
 	}()
 	t.Cleanup(func() {
+		if d.killed {
+			d.cmd.Wait()
+			return
+		}
 		d.cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan error, 1)
 		go func() { done <- d.cmd.Wait() }()

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"io"
 	"iter"
+	"time"
 )
 
 // ErrCompareFailed is returned by Txn when a compare did not hold; nothing
@@ -115,17 +116,73 @@ type EventType uint8
 const (
 	EventPut EventType = iota + 1
 	EventDelete
+	// EventProgress is a progress notification (see WithProgress): no key
+	// changed; every event of the watch up to revision Rev has been
+	// yielded.
+	EventProgress
 )
 
-// Event is one key change in the change feed. A transaction produces one
-// event per key it changed, all with the transaction's revision, in key
-// order within the transaction.
+// Event is one key change in the change feed, or a progress notification.
+//
+// A transaction produces at most one event per key, for the net effect of
+// its ops on that key (a key put then deleted by one transaction yields a
+// delete if it existed before, and nothing if it did not; a key deleted
+// then put yields a put whose PrevValue is the value before the
+// transaction), all with the transaction's revision, in ascending key
+// order. A transaction that changes nothing yields no event (an engine
+// may or may not give it a revision).
+//
+// Watch yields the events of a revision together, and marks the last one
+// it yields (the last under the watched prefix) with Last: when a
+// consumer reads an event with Last set, it has every event of that
+// revision and of the revisions before it.
 type Event struct {
 	Type      EventType
 	Rev       int64
 	Key       []byte
 	Value     []byte // the new value (EventPut)
 	PrevValue []byte // the value before the change; nil if the key was absent
+	// Last marks the last event of revision Rev that the watch yields.
+	// A progress notification has Last set too: it ends no revision's
+	// events but completes every revision up to Rev.
+	Last bool
+}
+
+// WatchOptions are the options of one Watch; set them with WatchOption
+// functions such as WithProgress.
+type WatchOptions struct {
+	// Progress, when positive, asks for progress notifications while
+	// the watch is idle (see WithProgress).
+	Progress time.Duration
+}
+
+// WatchOption sets an option of a Watch.
+type WatchOption func(*WatchOptions)
+
+// WithProgress asks Watch for progress notifications: events of type
+// EventProgress with only Rev (and Last) set, saying that every event
+// under the watched prefix with a revision up to Rev has been yielded.
+// A notification's Rev is greater than the revision of every event and
+// notification yielded before it; it covers revisions with no event
+// under the prefix, so that a consumer learns that they are complete
+// without waiting for a later event.
+//
+// An engine yields one when the store's revision has moved past the last
+// one the watch yielded and the watch has had nothing else to yield for
+// about interval; it may yield them sooner (the embedded engine yields
+// one as soon as a commit leaves the watch behind) or later (the etcd
+// engine yields those of the cluster, see its documentation).
+func WithProgress(interval time.Duration) WatchOption {
+	return func(o *WatchOptions) { o.Progress = interval }
+}
+
+// NewWatchOptions returns the options opts set, for engines.
+func NewWatchOptions(opts ...WatchOption) WatchOptions {
+	var o WatchOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
 }
 
 // Store is a transactional, ordered key-value store with a change feed.
@@ -159,10 +216,13 @@ type Store interface {
 	Rev(ctx context.Context) (int64, error)
 
 	// Watch streams the events of every transaction after revision from
-	// (from itself excluded) whose keys start with prefix, then follows new
-	// ones as they commit, until ctx is done. It fails with ErrCompacted if
-	// the feed no longer holds revision from+1.
-	Watch(ctx context.Context, prefix []byte, from int64) iter.Seq2[Event, error]
+	// (from itself excluded) whose keys start with prefix, in revision
+	// order, each revision's events together and the last of them marked
+	// Last, then follows new ones as they commit, until ctx is done (it
+	// then yields ctx.Err()). It fails with ErrCompacted if the feed no
+	// longer holds revision from+1. With WithProgress it also yields
+	// progress notifications.
+	Watch(ctx context.Context, prefix []byte, from int64, opts ...WatchOption) iter.Seq2[Event, error]
 
 	// Backup writes a consistent snapshot of the whole store to w while the
 	// store keeps serving. The snapshot opens as a store of the same engine.

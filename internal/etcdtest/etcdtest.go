@@ -95,20 +95,47 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if opts.Members <= 0 {
 		opts.Members = 1
 	}
+	c, err := startRetried(t, t.TempDir(), bin, opts)
+	if err != nil {
+		t.Fatalf("etcdtest: %v", err)
+	}
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// ErrNotInstalled is StartIn's error when there is no etcd binary.
+var ErrNotInstalled = errors.New("etcd is not installed (apt-get install etcd-server, or set WBEMD_ETCD to an etcd binary)")
+
+// StartIn starts a cluster for a whole test binary (from TestMain, where
+// there is no test to tie it to): its members keep their data and logs
+// under dir. The caller stops it with Stop, then removes dir. Client
+// needs a cluster started by Start.
+func StartIn(dir string, opts Options) (*Cluster, error) {
+	bin := Binary()
+	if bin == "" {
+		return nil, ErrNotInstalled
+	}
+	if opts.Members <= 0 {
+		opts.Members = 1
+	}
+	return startRetried(nil, dir, bin, opts)
+}
+
+// startRetried starts a cluster, trying again with other ports: a free
+// port can be taken before etcd binds it.
+func startRetried(t testing.TB, base, bin string, opts Options) (*Cluster, error) {
 	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ { // a free port can be taken before etcd binds it
-		c, err := start(t, bin, opts, attempt)
+	for attempt := 0; attempt < 3; attempt++ {
+		c, err := start(t, base, bin, opts, attempt)
 		if err == nil {
-			t.Cleanup(c.Stop)
-			return c
+			return c, nil
 		}
 		lastErr = err
 	}
-	t.Fatalf("etcdtest: %v", lastErr)
-	return nil
+	return nil, lastErr
 }
 
-func start(t testing.TB, bin string, opts Options, attempt int) (*Cluster, error) {
+func start(t testing.TB, base, bin string, opts Options, attempt int) (*Cluster, error) {
 	c := &Cluster{t: t, bin: bin, opts: opts, token: fmt.Sprintf("wbemd-test-%d-%d", os.Getpid(), time.Now().UnixNano())}
 	ports, err := freePorts(2 * opts.Members)
 	if err != nil {
@@ -118,7 +145,6 @@ func start(t testing.TB, bin string, opts Options, attempt int) (*Cluster, error
 	if opts.TLS != nil {
 		scheme = "https"
 	}
-	base := t.TempDir()
 	for i := 0; i < opts.Members; i++ {
 		m := &Member{
 			Name:      fmt.Sprintf("m%d", i),

@@ -141,11 +141,16 @@ func (d *DB) holds(data *bbolt.Bucket, cmps []store.Compare) (bool, error) {
 }
 
 // lookup returns key's value and ModRev in the committer's state. A value
-// read from the B+tree is copied: it outlives the read transaction.
+// read from the B+tree is copied: it outlives the read transaction. The
+// value of a key found is never nil (an event's PrevValue says by nil that
+// the key was absent).
 func (d *DB) lookup(data *bbolt.Bucket, key []byte) ([]byte, int64, bool, error) {
 	if c, ok := d.work.Get(change{key: key}); ok {
 		if c.deleted {
 			return nil, 0, false, nil
+		}
+		if c.value == nil {
+			return []byte{}, c.rev, true, nil
 		}
 		return c.value, c.rev, true, nil
 	}
@@ -157,7 +162,7 @@ func (d *DB) lookup(data *bbolt.Bucket, key []byte) ([]byte, int64, bool, error)
 	if err != nil {
 		return nil, 0, false, err
 	}
-	return append([]byte(nil), val...), rev, true, nil
+	return append([]byte{}, val...), rev, true, nil
 }
 
 // applyToTree performs one request's ops at revision rev on the
@@ -353,7 +358,7 @@ func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op, absent map[strin
 				if err != nil {
 					return nil, err
 				}
-				pv = append([]byte(nil), val...)
+				pv = append([]byte{}, val...)
 			}
 			if err := data.Put(op.Key, stamped(rev, op.Value)); err != nil {
 				return nil, err
@@ -370,7 +375,7 @@ func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op, absent map[strin
 			if err != nil {
 				return nil, err
 			}
-			pv := append([]byte(nil), val...)
+			pv := append([]byte{}, val...)
 			if err := data.Delete(op.Key); err != nil {
 				return nil, err
 			}
@@ -385,7 +390,7 @@ func apply(data, feed *bbolt.Bucket, rev int64, ops []store.Op, absent map[strin
 				if err != nil {
 					return nil, err
 				}
-				pv := append([]byte(nil), val...)
+				pv := append([]byte{}, val...)
 				if err := data.Delete(key); err != nil {
 					return nil, err
 				}

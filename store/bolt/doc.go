@@ -37,5 +37,8 @@
 // apply.go (applying a batch through the log or straight to the B+tree),
 // overlay.go (the writes not yet in the B+tree), wal.go (the log),
 // checkpoint.go (checkpoints, recovery, compaction), feed.go (the feed's
-// encoding), watch.go (Watch), check.go (Backup, Check).
+// encoding; the committer records one event per op, and netEvents reduces
+// a revision's to one per key, as the store contract states them), watch.go
+// (Watch, its Last marks and progress notifications), check.go (Backup,
+// Check).
 package bolt

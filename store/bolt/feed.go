@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -156,4 +157,38 @@ func feedRev(k []byte) (int64, error) {
 		return 0, fmt.Errorf("bolt: malformed feed key %x", k)
 	}
 	return int64(binary.BigEndian.Uint64(k[:8])), nil
+}
+
+// netEvents returns one transaction's events, which the committer records
+// one per op in the order of the ops, as the store contract states them:
+// one per key, for the net effect of the transaction on it, in key order.
+// A key's event is its last one with the PrevValue of its first (the value
+// before the transaction); a key absent before and deleted at the end has
+// none. It returns evs itself when they already are so (a transaction
+// without a range delete or a key written twice), and a new slice
+// otherwise: evs may be shared.
+func netEvents(evs []store.Event) []store.Event {
+	sorted := true
+	for i := 1; i < len(evs) && sorted; i++ {
+		sorted = bytes.Compare(evs[i-1].Key, evs[i].Key) < 0
+	}
+	if sorted {
+		return evs
+	}
+	in := slices.Clone(evs)
+	slices.SortStableFunc(in, func(a, b store.Event) int { return bytes.Compare(a.Key, b.Key) })
+	out := in[:0]
+	for i := 0; i < len(in); {
+		j := i
+		for j+1 < len(in) && bytes.Equal(in[j+1].Key, in[i].Key) {
+			j++
+		}
+		ev := in[j]
+		ev.PrevValue = in[i].PrevValue
+		if ev.Type == store.EventPut || ev.PrevValue != nil {
+			out = append(out, ev)
+		}
+		i = j + 1
+	}
+	return out
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +17,8 @@ import (
 // and range deletes of overlapping keys, in any order, some guarded by
 // compares) to this engine and to the embedded one, and compares the
 // outcome and the contents after each, and at the end the change feeds:
-// the events of each transaction (type, key, value, previous value) in
-// order.
+// the events of each transaction (type, key, value, previous value, Last)
+// in order, one per key in key order on both.
 func TestTxnMatchesBolt(t *testing.T) {
 	c := startCluster(t)
 	e := mustOpen(t, c.URL("differential", ""))
@@ -93,62 +92,40 @@ func TestTxnMatchesBolt(t *testing.T) {
 			}
 		}
 	}
-	for _, g := range feeds[0] {
-		for j := 1; j < len(g); j++ {
-			if string(g[j-1].Key) >= string(g[j].Key) {
-				t.Fatalf("events of one transaction not one per key in key order: %s", formatEvents(g))
+	for i, feed := range feeds {
+		for _, g := range feed {
+			for j := 1; j < len(g); j++ {
+				if string(g[j-1].Key) >= string(g[j].Key) {
+					t.Fatalf("%s: events of one transaction not one per key in key order: %s", engineNames[i], formatEvents(g))
+				}
+			}
+			for j, ev := range g {
+				if ev.Last != (j == len(g)-1) {
+					t.Fatalf("%s: Last not on the last event of the transaction alone: %s", engineNames[i], formatEvents(g))
+				}
 			}
 		}
 	}
-	var got, want []string
-	for _, g := range feeds[0] {
-		got = append(got, formatEvents(g))
-	}
-	for _, g := range feeds[1] {
-		if g = netEffect(g); len(g) > 0 {
-			want = append(want, formatEvents(g))
+	var text [2][]string
+	for i, feed := range feeds {
+		for _, g := range feed {
+			text[i] = append(text[i], formatEvents(g))
 		}
 	}
-	if a, b := strings.Join(got, "\n"), strings.Join(want, "\n"); a != b {
-		t.Fatalf("change feeds differ:\netcd:\n%s\nbolt, one event per key:\n%s", a, b)
+	if a, b := strings.Join(text[0], "\n"), strings.Join(text[1], "\n"); a != b {
+		t.Fatalf("change feeds differ:\netcd:\n%s\nbolt:\n%s", a, b)
 	}
-	if len(got) < 150 {
-		t.Fatalf("only %d transactions changed something", len(got))
+	if len(text[0]) < 150 {
+		t.Fatalf("only %d transactions changed something", len(text[0]))
 	}
 }
 
-// netEffect reduces the events of one transaction to one per key in key
-// order, as the store contract states them: the embedded engine sends one
-// per op (a key put, then deleted, appears twice).
-func netEffect(evs []store.Event) []store.Event {
-	first := map[string]store.Event{}
-	last := map[string]store.Event{}
-	var keys []string
-	for _, ev := range evs {
-		k := string(ev.Key)
-		if _, ok := first[k]; !ok {
-			first[k] = ev
-			keys = append(keys, k)
-		}
-		last[k] = ev
-	}
-	slices.Sort(keys)
-	var out []store.Event
-	for _, k := range keys {
-		ev := last[k]
-		ev.PrevValue = first[k].PrevValue
-		if ev.PrevValue == nil && ev.Type == store.EventDelete {
-			continue // absent before and after
-		}
-		out = append(out, ev)
-	}
-	return out
-}
+var engineNames = [2]string{"etcd", "bolt"}
 
 func formatEvents(evs []store.Event) string {
 	var b strings.Builder
 	for _, ev := range evs {
-		fmt.Fprintf(&b, "%d %s=%s (was %q) ", ev.Type, ev.Key, ev.Value, ev.PrevValue)
+		fmt.Fprintf(&b, "%d %s=%s (was %q, last %v) ", ev.Type, ev.Key, ev.Value, ev.PrevValue, ev.Last)
 	}
 	return b.String()
 }

@@ -24,8 +24,24 @@ import (
 // Progress notifications (the members' --experimental-watch-progress-
 // notify-interval) keep that resume revision current while no key of the
 // prefix changes, so a quiet watch that is started again after a
-// compaction resumes instead of failing.
-func (s *Store) Watch(ctx context.Context, prefix []byte, from int64) iter.Seq2[store.Event, error] {
+// compaction resumes instead of failing. With store.WithProgress the
+// watch also yields them (those that move past what it yielded): at the
+// cluster's interval, whatever the interval asked. (The engine does not
+// request progress itself: etcd before 3.4.25 and 3.5.8 answers a progress
+// request out of order, with a revision whose events may not have been
+// sent yet.)
+//
+// A revision's events come in one watch response (etcd cuts its
+// responses between revisions), so the last event of a revision in a
+// response is its Last.
+//
+// Each etcd watch starts one revision before the first one wanted and
+// passes over that revision's events: etcd accepts a watch from the
+// revision it compacted to, but the previous values of that revision's
+// events may be gone, so a store Watch from an earlier revision than the
+// compaction's fails, as the contract says.
+func (s *Store) Watch(ctx context.Context, prefix []byte, from int64, opts ...store.WatchOption) iter.Seq2[store.Event, error] {
+	o := store.NewWatchOptions(opts...)
 	return func(yield func(store.Event, error) bool) {
 		if err := s.usable(ctx); err != nil {
 			yield(store.Event{}, err)
@@ -33,10 +49,9 @@ func (s *Store) Watch(ctx context.Context, prefix []byte, from int64) iter.Seq2[
 		}
 		key := s.key(prefix)
 		end := store.PrefixEnd(key) // never nil: key starts with the prefix, which ends in "/"
-		next := max(from+1, 1)
-		pause := minPause
+		w := &watchState{next: max(from+1, 1), sent: from, progress: o.Progress > 0, pause: minPause}
 		for {
-			err := s.watchOnce(ctx, key, end, &next, &pause, yield)
+			err := s.watchOnce(ctx, key, end, w, yield)
 			if err == errStop {
 				return
 			}
@@ -48,14 +63,14 @@ func (s *Store) Watch(ctx context.Context, prefix []byte, from int64) iter.Seq2[
 				yield(store.Event{}, err)
 				return
 			}
-			s.log.Warn("etcd watch interrupted; resuming", "prefix", string(key), "from", next, "after", pause)
+			s.log.Warn("etcd watch interrupted; resuming", "prefix", string(key), "from", w.next, "after", w.pause)
 			select {
 			case <-ctx.Done():
 				yield(store.Event{}, ctx.Err())
 				return
-			case <-time.After(pause):
+			case <-time.After(w.pause):
 			}
-			pause = min(2*pause, maxPause)
+			w.pause = min(2*w.pause, maxPause)
 		}
 	}
 }
@@ -69,18 +84,27 @@ const (
 // errStop says the consumer stopped the iteration.
 var errStop = errors.New("stopped")
 
-// watchOnce runs one etcd watch from *next, advancing it past what it
+// watchState is a Watch's place across the etcd watches it runs.
+type watchState struct {
+	next     int64         // the revision to watch from: every one before it was yielded
+	sent     int64         // the revision of the last event or notification yielded
+	progress bool          // yield progress notifications
+	pause    time.Duration // before the next watch, if this one is interrupted
+}
+
+// watchOnce runs one etcd watch from w.next, advancing it past what it
 // delivers. It returns nil when the watch ended for a reason another watch
 // may not meet, errStop when yield returned false, or the error that ends
 // the stream.
-func (s *Store) watchOnce(ctx context.Context, key, end []byte, next *int64, pause *time.Duration, yield func(store.Event, error) bool) error {
+func (s *Store) watchOnce(ctx context.Context, key, end []byte, w *watchState, yield func(store.Event, error) bool) error {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
-	ch := s.cli.Watch(wctx, string(key), clientv3.WithRange(string(end)), clientv3.WithRev(*next),
+	first := w.next
+	ch := s.cli.Watch(wctx, string(key), clientv3.WithRange(string(end)), clientv3.WithRev(max(first-1, 1)),
 		clientv3.WithPrevKV(), clientv3.WithProgressNotify())
 	for resp := range ch {
 		if resp.CompactRevision != 0 {
-			return fmt.Errorf("etcd watch from revision %d: %w (the cluster holds revisions from %d on)", *next-1, store.ErrCompacted, resp.CompactRevision)
+			return fmt.Errorf("etcd watch from revision %d: %w (the cluster holds revisions from %d on)", w.next-1, store.ErrCompacted, resp.CompactRevision)
 		}
 		if err := resp.Err(); err != nil {
 			if isTransient(err) {
@@ -88,16 +112,27 @@ func (s *Store) watchOnce(ctx context.Context, key, end []byte, next *int64, pau
 			}
 			return s.mapErr(ctx, "watch", err)
 		}
-		for _, ev := range resp.Events {
-			*next = ev.Kv.ModRevision + 1
-			if !yield(s.event(ev), nil) {
+		for i, ev := range resp.Events {
+			if ev.Kv.ModRevision < first {
+				continue // the revision before the first wanted
+			}
+			e := s.event(ev)
+			e.Last = i == len(resp.Events)-1 || resp.Events[i+1].Kv.ModRevision != e.Rev
+			w.next, w.sent = e.Rev+1, e.Rev
+			if !yield(e, nil) {
 				return errStop
 			}
 		}
-		if resp.IsProgressNotify() {
-			*next = max(*next, resp.Header.Revision+1)
+		if rev := resp.Header.Revision; resp.IsProgressNotify() && rev >= w.next {
+			w.next = rev + 1
+			if w.progress && rev > w.sent {
+				w.sent = rev
+				if !yield(store.Event{Type: store.EventProgress, Rev: rev, Last: true}, nil) {
+					return errStop
+				}
+			}
 		}
-		*pause = minPause
+		w.pause = minPause
 	}
 	return nil
 }

@@ -42,6 +42,8 @@ func Run(t *testing.T, open Opener) {
 		{"Revisions", testRevisions},
 		{"DeleteRange", testDeleteRange},
 		{"Watch", testWatch},
+		{"WatchNetEffect", testWatchNetEffect},
+		{"WatchProgress", testWatchProgress},
 		{"Compact", testCompact},
 		{"ConcurrentTxns", testConcurrent},
 		{"InvalidTxns", testInvalidTxns},
@@ -400,10 +402,10 @@ type watcher struct {
 	errs chan error
 }
 
-func watch(t *testing.T, ctx context.Context, s store.Store, prefix string, from int64) *watcher {
+func watch(t *testing.T, ctx context.Context, s store.Store, prefix string, from int64, opts ...store.WatchOption) *watcher {
 	w := &watcher{t: t, evs: make(chan store.Event, 100), errs: make(chan error, 1)}
 	go func() {
-		for ev, err := range s.Watch(ctx, []byte(prefix), from) {
+		for ev, err := range s.Watch(ctx, []byte(prefix), from, opts...) {
 			if err != nil {
 				w.errs <- err
 				return
@@ -446,25 +448,141 @@ func testWatch(t *testing.T, s store.Store) {
 	r1 := mustTxn(t, s, nil, store.Put([]byte("w/a"), []byte("1")))
 	mustTxn(t, s, nil, store.Put([]byte("other"), []byte("1")))
 	w := watch(t, ctx, s, "w/", r1-1)
-	if ev := w.next(); ev.Type != store.EventPut || string(ev.Key) != "w/a" || ev.Rev != r1 || ev.PrevValue != nil {
+	if ev := w.next(); ev.Type != store.EventPut || string(ev.Key) != "w/a" || ev.Rev != r1 || ev.PrevValue != nil || !ev.Last {
 		t.Fatalf("replayed event %+v", ev)
 	}
-	r3 := mustTxn(t, s, nil, store.Put([]byte("w/a"), []byte("2")), store.Put([]byte("w/b"), []byte("3")))
-	if ev := w.next(); string(ev.Key) != "w/a" || ev.Rev != r3 || string(ev.PrevValue) != "1" || string(ev.Value) != "2" {
-		t.Fatalf("live event %+v", ev)
+	r3 := mustTxn(t, s, nil, store.Put([]byte("w/b"), []byte("3")), store.Put([]byte("w/a"), []byte("2")), store.Put([]byte("x"), nil))
+	if ev := w.next(); string(ev.Key) != "w/a" || ev.Rev != r3 || string(ev.PrevValue) != "1" || string(ev.Value) != "2" || ev.Last {
+		t.Fatalf("live event %+v, want w/a, not the last of its revision", ev)
 	}
-	if ev := w.next(); string(ev.Key) != "w/b" || ev.Rev != r3 {
-		t.Fatalf("second event of the txn %+v", ev)
+	if ev := w.next(); string(ev.Key) != "w/b" || ev.Rev != r3 || !ev.Last {
+		t.Fatalf("second event of the txn %+v, want w/b, the last of its revision under the prefix", ev)
 	}
 	r4 := mustTxn(t, s, nil, store.DeletePrefix([]byte("w/")))
 	for _, k := range []string{"w/a", "w/b"} {
 		ev := w.next()
-		if ev.Type != store.EventDelete || string(ev.Key) != k || ev.Rev != r4 || len(ev.PrevValue) == 0 {
+		if ev.Type != store.EventDelete || string(ev.Key) != k || ev.Rev != r4 || len(ev.PrevValue) == 0 || ev.Last != (k == "w/b") {
 			t.Fatalf("delete event %+v, want %s", ev, k)
 		}
 	}
 	cancel()
 	wantErr(t, "Watch after cancel", w.err(), context.Canceled)
+
+	// The same revisions replayed: the same events, Last included.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	w = watch(t, ctx, s, "w/", r1-1)
+	for _, want := range []struct {
+		key  string
+		rev  int64
+		last bool
+	}{{"w/a", r1, true}, {"w/a", r3, false}, {"w/b", r3, true}, {"w/a", r4, false}, {"w/b", r4, true}} {
+		if ev := w.next(); string(ev.Key) != want.key || ev.Rev != want.rev || ev.Last != want.last {
+			t.Fatalf("replay: %+v, want %+v", ev, want)
+		}
+	}
+}
+
+// testWatchNetEffect: a transaction yields one event per key, for its net
+// effect, in key order, whatever the order and overlap of its ops.
+func testWatchNetEffect(t *testing.T, s store.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	from := mustTxn(t, s, nil, store.Put([]byte("n/b"), []byte("b0")), store.Put([]byte("n/d"), []byte("d0")),
+		store.Put([]byte("n/e"), []byte{}), store.Put([]byte("n/f"), []byte("f0")))
+	w := watch(t, ctx, s, "n/", from)
+	steps := []struct {
+		ops  []store.Op
+		want string
+	}{
+		// A new key put, then deleted: nothing; an old one: its delete.
+		{[]store.Op{store.Put([]byte("n/a"), []byte("a1")), store.Put([]byte("n/b"), []byte("b1")), store.Delete([]byte("n/a")), store.Delete([]byte("n/b"))},
+			"del n/b prev=b0 last"},
+		// Deleted, then put again: one put with the value before the
+		// transaction; a key put twice: its last value. Out of order ops
+		// come in key order.
+		{[]store.Op{store.Put([]byte("n/g"), []byte("g1")), store.Delete([]byte("n/d")), store.Put([]byte("n/d"), []byte("d1")),
+			store.Put([]byte("n/g"), []byte("g2")), store.Put([]byte("n/c"), []byte("c1"))},
+			"put n/c=c1 prev=<nil>, put n/d=d1 prev=d0, put n/g=g2 prev=<nil> last"},
+		// A range delete over keys the transaction also puts, before and
+		// after it; an empty value is a value (its PrevValue is not nil).
+		{[]store.Op{store.Put([]byte("n/c"), []byte("c2")), store.Put([]byte("n/h"), []byte("h1")), store.DeletePrefix([]byte("n/")),
+			store.Put([]byte("n/e"), []byte("e1")), store.Put([]byte("n/a"), []byte("a2"))},
+			"put n/a=a2 prev=<nil>, del n/c prev=c1, del n/d prev=d1, put n/e=e1 prev=, del n/f prev=f0, del n/g prev=g2 last"},
+	}
+	for i, st := range steps {
+		rev := mustTxn(t, s, nil, st.ops...)
+		var got []string
+		for len(got) == 0 || !strings.HasSuffix(got[len(got)-1], "last") {
+			ev := w.next()
+			if ev.Rev != rev {
+				t.Fatalf("step %d: an event of revision %d, want %d: %+v", i, ev.Rev, rev, ev)
+			}
+			got = append(got, formatEvent(ev))
+		}
+		if g := strings.Join(got, ", "); g != st.want {
+			t.Errorf("step %d:\n got %s\nwant %s", i, g, st.want)
+		}
+	}
+}
+
+func formatEvent(ev store.Event) string {
+	prev := "<nil>"
+	if ev.PrevValue != nil {
+		prev = string(ev.PrevValue)
+	}
+	s := fmt.Sprintf("del %s prev=%s", ev.Key, prev)
+	if ev.Type == store.EventPut {
+		s = fmt.Sprintf("put %s=%s prev=%s", ev.Key, ev.Value, prev)
+	}
+	if ev.Last {
+		s += " last"
+	}
+	return s
+}
+
+// testWatchProgress: with WithProgress, a watch whose prefix sees no
+// change learns that later revisions are complete; progress never goes
+// back, and never passes an event it has not yielded.
+func testWatchProgress(t *testing.T, s store.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	from := mustRev(t, s)
+	w := watch(t, ctx, s, "p/", from, store.WithProgress(50*time.Millisecond))
+	r1 := mustTxn(t, s, nil, store.Put([]byte("q"), []byte("1")))
+	ev := w.next()
+	if ev.Type != store.EventProgress || ev.Rev < r1 || !ev.Last || ev.Key != nil {
+		t.Fatalf("%+v, want a progress notification of revision %d or later", ev, r1)
+	}
+	last := ev.Rev
+	r2 := mustTxn(t, s, nil, store.Put([]byte("p/a"), []byte("1")), store.Put([]byte("q"), []byte("2")))
+	r3 := mustTxn(t, s, nil, store.Put([]byte("q"), []byte("3")))
+	for sawEvent := false; ; {
+		ev := w.next()
+		if ev.Rev <= last {
+			t.Fatalf("%+v after revision %d: not past it", ev, last)
+		}
+		last = ev.Rev
+		switch {
+		case ev.Type == store.EventProgress && !sawEvent && ev.Rev >= r2:
+			t.Fatalf("progress to revision %d before the event of revision %d", ev.Rev, r2)
+		case ev.Type == store.EventPut:
+			if string(ev.Key) != "p/a" || ev.Rev != r2 || !ev.Last {
+				t.Fatalf("%+v, want p/a at revision %d, Last", ev, r2)
+			}
+			sawEvent = true
+		}
+		if ev.Type == store.EventProgress && ev.Rev >= r3 {
+			break
+		}
+	}
+	// Without the option, no notification.
+	plain := watch(t, ctx, s, "p/", r3)
+	mustTxn(t, s, nil, store.Put([]byte("q"), []byte("4")))
+	r4 := mustTxn(t, s, nil, store.Put([]byte("p/b"), []byte("1")))
+	if ev := plain.next(); ev.Type != store.EventPut || ev.Rev != r4 {
+		t.Fatalf("%+v, want the put of revision %d and no progress notification", ev, r4)
+	}
 }
 
 // testCompact: after a compaction, Watch from before it fails with
@@ -484,6 +602,7 @@ func testCompact(t *testing.T, s store.Store) {
 		t.Fatalf("Compact: %v", err)
 	}
 	wantErr(t, "Watch from a compacted revision", watch(t, ctx, s, "", revs[0]).err(), store.ErrCompacted)
+	wantErr(t, "Watch from the revision before the compaction's", watch(t, ctx, s, "", revs[2]-1).err(), store.ErrCompacted)
 	w := watch(t, ctx, s, "", revs[2])
 	if ev := w.next(); ev.Rev != revs[3] || string(ev.Value) != "3" {
 		t.Fatalf("Watch from the compaction point: %+v, want revision %d", ev, revs[3])
