@@ -18,6 +18,8 @@ type request struct {
 	params    map[string]*node   // IPARAMVALUE or PARAMVALUE by folded name
 	target    *node              // extrinsic: LOCALINSTANCEPATH or LOCALCLASSPATH
 	decoded   map[decodedKey]any // objects validateParams decoded, until the operation takes them
+	locale    string             // the WMI locale of Accept-Language ("MS_409"), "" for none
+	full      bool               // errors carry CIM_Error instances (see writeError)
 }
 
 // decodeRequest reads the MESSAGE of a CIM-XML request.
