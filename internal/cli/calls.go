@@ -18,8 +18,8 @@ import (
 // on standard error.
 type styled struct {
 	cimom.Services
-	every  time.Duration // 0: synchronous calls
-	log    io.Writer
+	every time.Duration // 0: synchronous calls
+	log   io.Writer
 }
 
 // style wraps svc as the global flags ask (svc itself when they ask

@@ -167,7 +167,7 @@ var cimErrorNames = map[int]string{
 	errMethodNotAvailable: "CIM_ERR_METHOD_NOT_AVAILABLE", errMethodNotFound: "CIM_ERR_METHOD_NOT_FOUND",
 	errInvalidEnumerationContext: "CIM_ERR_INVALID_ENUMERATION_CONTEXT", errInvalidOperationTimeout: "CIM_ERR_INVALID_OPERATION_TIMEOUT",
 	errFilteredEnumerationNotSupported: "CIM_ERR_FILTERED_ENUMERATION_NOT_SUPPORTED",
-	errServerLimitsExceeded: "CIM_ERR_SERVER_LIMITS_EXCEEDED", errServerIsShuttingDown: "CIM_ERR_SERVER_IS_SHUTTING_DOWN",
+	errServerLimitsExceeded:            "CIM_ERR_SERVER_LIMITS_EXCEEDED", errServerIsShuttingDown: "CIM_ERR_SERVER_IS_SHUTTING_DOWN",
 }
 
 // errorType is CIM_Error.ErrorType of a status: 7 security, 8
