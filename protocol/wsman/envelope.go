@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wbemd/wbemd/cimom"
 )
 
 // XML namespaces of the protocol.
@@ -24,6 +26,7 @@ const (
 	nsWSManF   = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
 	nsXSI      = "http://www.w3.org/2001/XMLSchema-instance"
 	nsCIM      = "http://schemas.dmtf.org/wbem/wscim/1/common"
+	nsXML      = "http://www.w3.org/XML/1998/namespace"
 	anonymous  = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
 	dialectWQL = "http://schemas.microsoft.com/wbem/wsman/1/WQL"
 	dialectSel = "http://schemas.dmtf.org/wbem/wsman/1/wsman/SelectorFilter"
@@ -67,6 +70,21 @@ type envelope struct {
 	timeout     time.Duration // 0 when not given
 	fragment    string
 	hasFragment bool
+}
+
+// locale returns the WMI locale ("MS_409") of the request's wsman:Locale
+// header (DSP0226 §6.3: its xml:lang), "" when it has none or names a
+// language wbemd does not know: reads and writes then ask for that
+// locale's amended qualifiers (cimom.Localized), as CIM-XML's
+// Accept-Language does.
+func (env *envelope) locale() string {
+	l := env.header.kid(nsWSMan, "Locale")
+	if l == nil {
+		return ""
+	}
+	lang, _ := l.attr(nsXML, "lang")
+	loc, _ := cimom.LocaleOfLanguage(lang)
+	return loc
 }
 
 // payload returns the first element child of the Body, or nil.
