@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/client"
@@ -107,4 +109,62 @@ func BenchmarkProcesses(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkProcessPairs measures the two ratios of BenchmarkProcesses in
+// alternating pairs, one pair an iteration, each pair made of five full
+// enumerations of Win32_Process through the local socket, five runs of
+// `ps -eo pid,ppid,user,rss,vsz,stat,lstart,args` and fifty reads of one
+// Win32_Process by key (GetObject), in turns so that both sides see the
+// same machine. It logs every pair and reports the median ratios:
+// wbemd/ps (target at most 1.0) and full enumeration/by key (target at
+// least 10).
+//
+//	go test -run '^$' -bench ProcessPairs -benchtime=6x -v ./server
+func BenchmarkProcessPairs(b *testing.B) {
+	svc := benchServer(b)
+	ctx := context.Background()
+	enum := func() int {
+		return drain(b, func() (cimom.Enumerator, error) {
+			return svc.CreateInstanceEnum(ctx, "Win32_Process", cimom.FlagForwardOnly, nil)
+		})
+	}
+	enum() // the host starts
+	self := `Win32_Process.Handle="` + fmt.Sprint(os.Getpid()) + `"`
+	const reps, keyReps = 5, 50
+	var psRatios, keyRatios []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		start := time.Now()
+		for range reps {
+			n = enum()
+		}
+		wbemd := time.Since(start) / reps
+		start = time.Now()
+		for range reps {
+			if err := exec.Command("ps", "-eo", "pid,ppid,user,rss,vsz,stat,lstart,args").Run(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ps := time.Since(start) / reps
+		start = time.Now()
+		for range keyReps {
+			if _, err := svc.GetObject(ctx, self, 0, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		byKey := time.Since(start) / keyReps
+		psRatios = append(psRatios, float64(wbemd)/float64(ps))
+		keyRatios = append(keyRatios, float64(wbemd)/float64(byKey))
+		b.Logf("pair %d: %d processes: wbemd %v, ps %v, ratio %.2f; by key %v, %.0fx a full enumeration",
+			i+1, n, wbemd.Round(time.Microsecond), ps.Round(time.Microsecond), psRatios[i], byKey.Round(time.Microsecond), keyRatios[i])
+	}
+	median := func(x []float64) float64 {
+		s := slices.Clone(x)
+		slices.Sort(s)
+		return s[len(s)/2]
+	}
+	b.ReportMetric(median(psRatios), "wbemd/ps")
+	b.ReportMetric(median(keyRatios), "enum/bykey")
 }
