@@ -329,8 +329,11 @@ func (c *Client) complete(ctx context.Context, inst *cim.Object) (*cim.Object, e
 	if err != nil {
 		return nil, err
 	}
+	next := 0
 	for _, p := range inst.Properties {
-		if dst, ok := out.Property(p.Name); ok {
+		dst, at, ok := out.PropertyNear(p.Name, next)
+		next = at + 1
+		if ok {
 			if v, err := cim.Convert(p.Value, dst.Type); err == nil {
 				dst.Value = v
 			}
