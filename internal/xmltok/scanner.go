@@ -68,10 +68,10 @@ type Scanner struct {
 	str    string // string(src) when shared
 	shared bool
 	values map[string]string // attribute values kept across documents (see value)
-	i      int   // next byte of src
-	base   int64 // offset in the document of src[0]
-	line   int   // line of src[i]
-	ls     int64 // offset in the document of the start of that line
+	i      int               // next byte of src
+	base   int64             // offset in the document of src[0]
+	line   int               // line of src[i]
+	ls     int64             // offset in the document of the start of that line
 
 	r        io.Reader // the stream; nil when src is the whole document
 	eof      bool      // the stream has ended (r gave an error)
