@@ -292,11 +292,11 @@ func (s *server) item(ctx context.Context, id uint64, c *call, inst Instance) er
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	body, err := json.Marshal(inst)
+	frame, err := instanceFrame(id, inst)
 	if err != nil {
 		return fmt.Errorf("an instance does not encode as JSON: %w", err)
 	}
-	s.send(&wire.Message{Type: wire.TypeInstance, ID: id, Instance: body})
+	s.out <- frame
 	return nil
 }
 
