@@ -223,4 +223,3 @@ func (c *Client) ValidateEventQuery(ctx context.Context, language, query string)
 	_, err := c.Events(ctx, query, StreamOptions{Validate: true})
 	return err
 }
-
