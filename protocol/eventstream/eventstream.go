@@ -45,7 +45,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -73,7 +72,6 @@ type Handler struct {
 	log       *slog.Logger
 	heartbeat time.Duration
 
-	mu     sync.Mutex
 	ctx    context.Context // ends every stream on Close
 	cancel context.CancelFunc
 }
