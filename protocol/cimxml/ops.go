@@ -117,6 +117,9 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 	if !ok {
 		return cim.Errorf(cim.ENotSupported, "intrinsic method %s is not supported", req.method)
 	}
+	if req.dup != "" {
+		return cim.Errorf(cim.EInvalidParameter, "parameter %s is given twice", req.dup)
+	}
 	svc, err := h.Connector.Connect(ctx, req.ns, p)
 	if err != nil {
 		return err

@@ -1,0 +1,46 @@
+package cimxml
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestParameterErrors: a mandatory IPARAMVALUE that is missing, empty
+// or given twice is an invalid parameter of the operation, answered with
+// HTTP 200 and CIM_ERR_INVALID_PARAMETER (DSP0200 1.4 §5.3.2, the "Error
+// codes" of each intrinsic method); an optional parameter given without a
+// value, or with an empty VALUE, is NULL (DSP0201 2.4 §5.3.2.2
+// IPARAMVALUE; DSP0200 1.4 §5.4.2.1.4 OperationTimeout NULL is the
+// server's default).
+func TestParameterErrors(t *testing.T) {
+	url := server(t)
+	disk := `<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="Sample_Disk"/></IPARAMVALUE>`
+	cases := []struct {
+		name, method, params, want string
+	}{
+		{"GetClass without ClassName", "GetClass", ``, `<ERROR CODE="4"`},
+		{"GetClass with an empty ClassName", "GetClass", `<IPARAMVALUE NAME="ClassName"></IPARAMVALUE>`, `<ERROR CODE="4"`},
+		{"GetClass with ClassName twice", "GetClass", disk + disk, `<ERROR CODE="4"`},
+		{"CreateClass without NewClass", "CreateClass", ``, `<ERROR CODE="4"`},
+		{"ModifyClass without ModifiedClass", "ModifyClass", ``, `<ERROR CODE="4"`},
+		{"DeleteClass without ClassName", "DeleteClass", ``, `<ERROR CODE="4"`},
+		{"GetInstance without InstanceName", "GetInstance", ``, `<ERROR CODE="4"`},
+		{"CreateInstance without NewInstance", "CreateInstance", ``, `<ERROR CODE="4"`},
+		{"EnumerateInstances without ClassName", "EnumerateInstances", ``, `<ERROR CODE="4"`},
+		{"ExecQuery without Query", "ExecQuery", `<IPARAMVALUE NAME="QueryLanguage"><VALUE>WQL</VALUE></IPARAMVALUE>`, `<ERROR CODE="4"`},
+		{"Associators without ObjectName", "Associators", ``, `<ERROR CODE="4"`},
+		{"GetQualifier with an empty QualifierName", "GetQualifier", `<IPARAMVALUE NAME="QualifierName"><VALUE></VALUE></IPARAMVALUE>`, `<ERROR CODE="4"`},
+		{"OpenEnumerateInstances with an empty OperationTimeout VALUE", "OpenEnumerateInstances",
+			disk + `<IPARAMVALUE NAME="OperationTimeout"><VALUE> </VALUE></IPARAMVALUE>`, `<PARAMVALUE NAME="EnumerationContext"`},
+		{"OpenEnumerateInstances with a NULL OperationTimeout", "OpenEnumerateInstances",
+			disk + `<IPARAMVALUE NAME="OperationTimeout"></IPARAMVALUE>`, `<PARAMVALUE NAME="EnumerationContext"`},
+	}
+	for _, c := range cases {
+		code, cimErr, body := call(t, url, c.method, "root/sample", c.params)
+		if code != 200 || !strings.Contains(body, c.want) {
+			t.Errorf("%s: HTTP %d %q, want 200 with %s:\n%s", c.name, code, cimErr, c.want, body)
+			continue
+		}
+		validateDTD(t, body)
+	}
+}
