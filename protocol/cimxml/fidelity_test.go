@@ -44,3 +44,21 @@ func TestParameterErrors(t *testing.T) {
 		validateDTD(t, body)
 	}
 }
+
+// TestModifyClassNotFound: ModifyClass of a class that does not exist is
+// CIM_ERR_NOT_FOUND (DSP0200 1.4 §5.3.2.7); only a superclass that does
+// not exist is CIM_ERR_INVALID_SUPERCLASS (§5.3.2.5 CreateClass, §5.3.2.7).
+func TestModifyClassNotFound(t *testing.T) {
+	url := server(t)
+	for _, c := range []struct{ method, params, want string }{
+		{"ModifyClass", `<IPARAMVALUE NAME="ModifiedClass"><CLASS NAME="Sample_Nowhere"><PROPERTY NAME="P" TYPE="uint32"></PROPERTY></CLASS></IPARAMVALUE>`, `<ERROR CODE="6"`},
+		{"ModifyClass", `<IPARAMVALUE NAME="ModifiedClass"><CLASS NAME="Sample_Nowhere" SUPERCLASS="Sample_Disk"><PROPERTY NAME="P" TYPE="uint32"></PROPERTY></CLASS></IPARAMVALUE>`, `<ERROR CODE="6"`},
+		{"CreateClass", `<IPARAMVALUE NAME="NewClass"><CLASS NAME="Sample_Orphan" SUPERCLASS="Sample_Nowhere"></CLASS></IPARAMVALUE>`, `<ERROR CODE="10"`},
+		{"ModifyClass", `<IPARAMVALUE NAME="ModifiedClass"><CLASS NAME="Sample_Disk" SUPERCLASS="Sample_Nowhere"></CLASS></IPARAMVALUE>`, `<ERROR CODE="10"`},
+	} {
+		code, _, body := call(t, url, c.method, "root/sample", c.params)
+		if code != 200 || !strings.Contains(body, c.want) {
+			t.Errorf("%s: HTTP %d, want %s:\n%s", c.params, code, c.want, body)
+		}
+	}
+}

@@ -165,8 +165,18 @@ func enumerateClasses(ctx context.Context, e env, r enumClassesRequest, w *write
 	return nil
 }
 
+// putClass serves CreateClass and ModifyClass. A superclass that does not
+// exist is CIM_ERR_INVALID_SUPERCLASS (DSP0200 1.4 §5.3.2.5, §5.3.2.7);
+// any other thing not found (ModifyClass of a missing class) stays
+// CIM_ERR_NOT_FOUND.
 func putClass(ctx context.Context, e env, r putClassRequest, _ *writer) error {
-	return e.svc.PutClass(ctx, r.class, r.flags, nil)
+	err := e.svc.PutClass(ctx, r.class, r.flags, nil)
+	if err != nil && cim.StatusOf(err) == cim.ENotFound && r.class.Superclass != "" {
+		if ce := cim.AsError(err); cim.EqualFold(ce.Parameter, r.class.Superclass) && !cim.EqualFold(ce.Parameter, r.class.Class) {
+			return cim.Errorf(cim.EInvalidSuperclass, "superclass %s does not exist", r.class.Superclass)
+		}
+	}
+	return err
 }
 
 // deleteClass applies DSP0200's DeleteClass: a class with subclasses
