@@ -62,3 +62,24 @@ func TestModifyClassNotFound(t *testing.T) {
 		}
 	}
 }
+
+// TestTranslatableFlavor: a qualifier value whose declaration is
+// Translatable carries TRANSLATABLE="true" (DSP0201 2.4 §5.1.1 QUALIFIER;
+// DSP0004 3.0 §5.6.1.5: the flavor belongs to the qualifier, use and
+// declaration alike).
+func TestTranslatableFlavor(t *testing.T) {
+	url := server(t)
+	for _, method := range []string{"GetClass", "EnumerateClasses"} {
+		code, _, body := call(t, url, method, "root/sample", `<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="Sample_Disk"/></IPARAMVALUE><IPARAMVALUE NAME="LocalOnly"><VALUE>FALSE</VALUE></IPARAMVALUE>`)
+		if method == "EnumerateClasses" {
+			code, _, body = call(t, url, method, "root/sample", `<IPARAMVALUE NAME="DeepInheritance"><VALUE>TRUE</VALUE></IPARAMVALUE>`)
+		}
+		if code != 200 || !strings.Contains(body, `<QUALIFIER NAME="Description" TYPE="string" TRANSLATABLE="true"><VALUE>A physical disk.</VALUE>`) {
+			t.Errorf("%s: HTTP %d, want Description TRANSLATABLE:\n%.3000s", method, code, body)
+		}
+		if strings.Contains(body, `<QUALIFIER NAME="Key" TYPE="boolean" TRANSLATABLE`) {
+			t.Errorf("%s: Key is not translatable:\n%.3000s", method, body)
+		}
+		validateDTD(t, body)
+	}
+}

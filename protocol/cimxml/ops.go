@@ -2,6 +2,7 @@ package cimxml
 
 import (
 	"context"
+	"strings"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
@@ -132,8 +133,32 @@ func getClass(ctx context.Context, e env, r getClassRequest, w *writer) error {
 	if err != nil {
 		return err
 	}
+	if r.opts, err = withTranslatable(ctx, e.svc, r.opts); err != nil {
+		return err
+	}
 	w.class(c, r.opts)
 	return nil
+}
+
+// withTranslatable adds to o the qualifiers the namespace declares
+// Translatable, when qualifiers are written.
+func withTranslatable(ctx context.Context, svc cimom.Services, o options) (options, error) {
+	if !o.qualifiers {
+		return o, nil
+	}
+	decls, err := svc.EnumQualifiers(ctx)
+	if err != nil {
+		return o, err
+	}
+	for _, d := range decls {
+		if d.Flavor&cim.FlavorAmended != 0 {
+			if o.translatable == nil {
+				o.translatable = map[string]bool{}
+			}
+			o.translatable[strings.ToLower(d.Name)] = true
+		}
+	}
+	return o, nil
 }
 
 func enumerateClasses(ctx context.Context, e env, r enumClassesRequest, w *writer) error {
@@ -149,6 +174,11 @@ func enumerateClasses(ctx context.Context, e env, r enumClassesRequest, w *write
 		return err
 	}
 	defer en.Close()
+	if !r.names {
+		if r.opts, err = withTranslatable(ctx, e.svc, r.opts); err != nil {
+			return err
+		}
+	}
 	for c, err := range cimom.All(ctx, en) {
 		if err != nil {
 			return err
