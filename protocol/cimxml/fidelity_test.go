@@ -83,3 +83,27 @@ func TestTranslatableFlavor(t *testing.T) {
 		validateDTD(t, body)
 	}
 }
+
+// TestCreateInstanceNameAndDefaults: CreateInstance answers the new
+// instance's name with each KEYVALUE of its key's declared type (DSP0201
+// 2.4 §5.2.15; DSP0200 1.4 §5.3.2.6), and a property NewInstance does not
+// carry takes the class's default value (DSP0200 1.4 §5.3.2.6; WMI
+// spawns instances from their class), while one given as NULL stays NULL.
+func TestCreateInstanceNameAndDefaults(t *testing.T) {
+	url := server(t)
+	steps := []struct{ method, params, want string }{
+		{"CreateClass", `<IPARAMVALUE NAME="NewClass"><CLASS NAME="Sample_Counter"><PROPERTY NAME="N" TYPE="uint32"><QUALIFIER NAME="Key" TYPE="boolean"><VALUE>TRUE</VALUE></QUALIFIER></PROPERTY>` +
+			`<PROPERTY NAME="Label" TYPE="string"><VALUE>unnamed</VALUE></PROPERTY><PROPERTY NAME="Step" TYPE="uint8"><VALUE>1</VALUE></PROPERTY></CLASS></IPARAMVALUE>`, ``},
+		{"CreateInstance", `<IPARAMVALUE NAME="NewInstance"><INSTANCE CLASSNAME="Sample_Counter"><PROPERTY NAME="N" TYPE="uint32"><VALUE>7</VALUE></PROPERTY><PROPERTY NAME="Step" TYPE="uint8"></PROPERTY></INSTANCE></IPARAMVALUE>`,
+			`<INSTANCENAME CLASSNAME="Sample_Counter"><KEYBINDING NAME="N"><KEYVALUE VALUETYPE="numeric" TYPE="uint32">7</KEYVALUE></KEYBINDING></INSTANCENAME>`},
+		{"GetInstance", `<IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="Sample_Counter"><KEYBINDING NAME="N"><KEYVALUE VALUETYPE="numeric">7</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE>`,
+			`<PROPERTY NAME="Label" TYPE="string"><VALUE>unnamed</VALUE></PROPERTY><PROPERTY NAME="Step" TYPE="uint8"></PROPERTY>`},
+	}
+	for _, s := range steps {
+		code, _, body := call(t, url, s.method, "root/sample", s.params)
+		if code != 200 || strings.Contains(body, "<ERROR") || !strings.Contains(body, s.want) {
+			t.Fatalf("%s: HTTP %d, want %s:\n%s", s.method, code, s.want, body)
+		}
+		validateDTD(t, body)
+	}
+}

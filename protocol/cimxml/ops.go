@@ -270,6 +270,19 @@ func createInstance(ctx context.Context, e env, inst *cim.Object, w *writer) err
 	if err != nil {
 		return err
 	}
+	// The path's text says "a number" only: each key value takes the type
+	// its class declares, as EnumerateInstanceNames writes it (DSP0201 2.4
+	// §5.2.15 KEYVALUE's TYPE).
+	if cls, err := e.svc.GetObject(ctx, op.Class, 0, nil); err == nil {
+		for i := range op.Keys {
+			k := &op.Keys[i]
+			if p, ok := cls.Property(k.Name); ok && p.Type != cim.TypeReference {
+				if v, err := cim.Convert(k.Value, p.Type); err == nil {
+					k.Value = v
+				}
+			}
+		}
+	}
 	w.instanceName(op)
 	return nil
 }
