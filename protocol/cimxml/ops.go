@@ -306,7 +306,29 @@ func execQuery(ctx context.Context, e env, r queryRequest, w *writer) error {
 	return writeObjects(ctx, en, w, e.h.server(), options{}, false)
 }
 
+// associators serves Associators, AssociatorNames, References and
+// ReferenceNames. On a class path (CLASSNAME) they answer the associated
+// classes or the association classes (DSP0200 1.4 §5.3.2.14-17). An
+// INSTANCENAME without key bindings (what wbemcli's ai, ain, ri and rin
+// send for a class path, and a client can read only instances back) names
+// the singleton instance of a singleton class, and otherwise every
+// instance of the class: the answer is the objects associated with any of
+// them, each once. A keyless class that is no singleton has no instance,
+// so nothing is associated with it (an empty answer).
 func associators(ctx context.Context, e env, r assocRequest, w *writer) error {
+	if r.keyless {
+		class := strings.TrimSuffix(r.q.Path, "=@")
+		cls, err := e.svc.GetObject(ctx, class, 0, nil)
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(cls.KeyProperties()) > 0:
+			return associatorsOfClassInstances(ctx, e, r, cls.Class, w)
+		case !isSingleton(cls):
+			return nil
+		}
+	}
 	en, err := e.svc.Associators(ctx, r.q, cimom.FlagForwardOnly, nil)
 	if err != nil {
 		return err
@@ -398,4 +420,65 @@ func enumerateQualifiers(ctx context.Context, e env, _ struct{}, w *writer) erro
 
 func enumerationCount(context.Context, env, struct{}, *writer) error {
 	return cim.Errorf(cim.ENotSupported, "EnumerationCount is not supported (DSP0200 allows it)")
+}
+
+// associatorsOfClassInstances answers an association operation for every
+// instance of class, writing each result once.
+func associatorsOfClassInstances(ctx context.Context, e env, r assocRequest, class string, w *writer) error {
+	en, err := e.svc.CreateInstanceEnum(ctx, class, cimom.FlagForwardOnly, nil)
+	if err != nil {
+		return err
+	}
+	defer en.Close()
+	seen := map[string]bool{}
+	host := e.h.server()
+	for inst, err := range cimom.All(ctx, en) {
+		if err != nil {
+			return err
+		}
+		src, err := inst.ObjectPath()
+		if err != nil {
+			return err
+		}
+		q := *r.q
+		q.Path, q.SchemaOnly = src.RelPath(), false
+		res, err := e.svc.Associators(ctx, &q, cimom.FlagForwardOnly, nil)
+		if err != nil {
+			return err
+		}
+		for obj, err := range cimom.All(ctx, res) {
+			if err != nil {
+				res.Close()
+				return err
+			}
+			p := pathOfObject(obj)
+			p.Server = host
+			if p.Namespace == "" {
+				p.Namespace = obj.Namespace
+			}
+			if key := p.String(); seen[key] {
+				continue
+			} else {
+				seen[key] = true
+			}
+			if r.names {
+				w.objectPathElem(p)
+			} else {
+				w.objectWithPath(p, obj, r.opts)
+			}
+		}
+		res.Close()
+	}
+	return nil
+}
+
+// isSingleton reports whether a class carries the Singleton qualifier.
+func isSingleton(cls *cim.Object) bool {
+	for _, q := range cls.Qualifiers {
+		if strings.EqualFold(q.Name, "Singleton") {
+			b, _ := q.Value.V.(bool)
+			return b
+		}
+	}
+	return false
 }

@@ -211,6 +211,9 @@ type assocRequest struct {
 	q     *wql.Assoc
 	opts  options
 	names bool // the paths only
+	// keyless: ObjectName is an INSTANCENAME without key bindings, which
+	// clients such as wbemcli send for a class path.
+	keyless bool
 }
 
 func decodeAssoc(req *request) (assocRequest, error) {
@@ -223,6 +226,7 @@ func decodeAssoc(req *request) (assocRequest, error) {
 	if err != nil {
 		return r, err
 	}
+	r.keyless = n.name == "INSTANCENAME" && len(p.Keys) == 0
 	r.q = &wql.Assoc{Path: p.RelPath(), References: strings.HasPrefix(req.method, "Reference"), SchemaOnly: p.IsClass()}
 	if err := assocFilters(req, r.q); err != nil {
 		return r, err
