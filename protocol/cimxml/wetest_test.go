@@ -19,6 +19,7 @@ import (
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/httpstack"
 	"github.com/wbemd/wbemd/internal/testdata"
 	"github.com/wbemd/wbemd/mof"
 	"github.com/wbemd/wbemd/store/bolt"
@@ -41,7 +42,6 @@ var wetestKnown = map[string]string{
 	"GetInstance/GetInstance52002":                               "a numeric key value abc: wbemd answers CIM_ERR_TYPE_MISMATCH (not a number) where Pegasus answers CIM_ERR_NOT_FOUND",
 	"ErrorXml/BadCharacterReference03":                           "&#65536; is a valid XML 1.0 character reference; Pegasus refuses characters beyond 16 bits",
 	"ErrorXml/BadCharacterReference06":                           "&#x00038; is a valid XML 1.0 character reference; Pegasus refuses more than four hex digits",
-	"Headers/DuplicateTransferEncodingTag01":                     "Go's HTTP server answers 501 for two Transfer-Encoding headers before wbemd sees the request",
 	"OpenEnumerateInstances/OpenEnumerateInstances61001":         "an empty OperationTimeout IPARAMVALUE is NULL, the server's default (DSP0200 1.4 §5.4.2.1.4); Pegasus answers 400",
 	"OpenEnumerateInstancePaths/OpenEnumerateInstancePaths62001": "an empty OperationTimeout IPARAMVALUE is NULL, the server's default (DSP0200 1.4 §5.4.2.1.4); Pegasus answers 400",
 	"OpenEnumerateInstancePaths/OpenEnumerateInstancePaths62002": "an empty OperationTimeout VALUE is NULL, the server's default (DSP0200 1.4 §5.4.2.1.4); Pegasus answers 400 (and answers 61002, the same parameter, with instances)",
@@ -155,7 +155,9 @@ func wetestServer(t *testing.T) (url, addr string) {
 	mux := http.NewServeMux()
 	mux.Handle("/cimom", behind(&Handler{Connector: om}, asRoot))
 	mux.Handle("/CIMListener/", &Listener{Log: slog.New(slog.DiscardHandler)})
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Listener = httpstack.FramingListener(srv.Listener) // as the daemon serves HTTP
+	srv.Start()
 	t.Cleanup(func() { srv.Close(); om.Close(ctx); db.Close() })
 	return srv.URL, srv.Listener.Addr().String()
 }
