@@ -122,8 +122,8 @@ func parseText(t cim.Type, text string) (cim.Value, error) {
 		if tm, err := time.Parse(time.RFC3339Nano, text); err == nil {
 			return cim.Value{Type: t, V: cim.DatetimeFromTime(tm)}, nil
 		}
-		if d, err := parseDuration(text); err == nil && d >= 0 {
-			return cim.Value{Type: t, V: cim.IntervalFromDuration(d)}, nil
+		if d, err := parseInterval(text); err == nil {
+			return cim.Value{Type: t, V: d}, nil
 		}
 		return cim.Value{}, cim.Errorf(cim.ETypeMismatch, "%q is not a datetime", text)
 	}

@@ -236,10 +236,8 @@ func formatReal(f float64, bits int) string {
 func datetime(o *out, d cim.Datetime) {
 	const decl = ` xmlns:cim="` + nsCIM + `">`
 	if d.IsInterval() {
-		if dur, ok := d.Duration(); ok {
-			o.s("<cim:Interval" + decl + formatDuration(dur) + "</cim:Interval>")
-			return
-		}
+		o.s("<cim:Interval" + decl + formatInterval(d) + "</cim:Interval>")
+		return
 	} else if t, ok := d.Time(); ok {
 		o.s("<cim:Datetime" + decl + t.Format(time.RFC3339Nano) + "</cim:Datetime>")
 		return
