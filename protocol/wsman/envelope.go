@@ -2,12 +2,17 @@ package wsman
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wbemd/wbemd/cim"
 )
 
 // XML namespaces of the protocol.
@@ -231,4 +236,62 @@ func selectorsOf(set *elem) ([]selector, error) {
 		out = append(out, sel)
 	}
 	return out, nil
+}
+
+// faultAddressingMode: a ReplyTo or FaultTo this service cannot answer to
+// (DSP0226 1.2 §5.4.2, R5.4.2-3; master fault table, detail
+// AddressingMode).
+var faultAddressingMode = &faultKind{"Sender", nsWSMan, "UnsupportedFeature", faultActionWSMan, faultDetailBase + "AddressingMode", cim.ENotSupported, http.StatusBadRequest}
+
+// errMediaType marks a request whose Content-Type is not SOAP's: it is
+// answered 415 Unsupported Media Type, without an envelope.
+var errMediaType = errors.New("unsupported media type")
+
+// checkMediaType checks a request's Content-Type: application/soap+xml
+// (SOAP 1.2, RFC 3902) or text/xml (SOAP 1.1), in UTF-8 (DSP0226 1.2
+// §13.1 R13.1-2: the service takes UTF-8; another charset is a
+// wsman:EncodingLimit fault with the CharacterSet detail). It returns the
+// action the media type carries (SOAP 1.2's action parameter), if any.
+func checkMediaType(header string) (action string, err error) {
+	if strings.TrimSpace(header) == "" {
+		return "", fmt.Errorf("%w: the request has no Content-Type", errMediaType)
+	}
+	mt, params, perr := mime.ParseMediaType(header)
+	if perr != nil {
+		return "", fmt.Errorf("%w: Content-Type %q: %v", errMediaType, header, perr)
+	}
+	if mt != "application/soap+xml" && mt != "text/xml" {
+		return "", fmt.Errorf("%w: Content-Type %s is not application/soap+xml or text/xml", errMediaType, mt)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return "", newFault(faultCharacterLimit, "charset %q is not supported: send UTF-8", cs)
+	}
+	return params["action"], nil
+}
+
+// checkAddressing checks what WS-Addressing asks of the answer: a
+// SOAPAction (SOAP 1.1's header, or SOAP 1.2's action parameter) that
+// names another action than wsa:Action is refused (DSP0226 1.2 §5.4.5,
+// and the master fault table: wsa:ActionNotSupported with the
+// ActionMismatch detail); so is a ReplyTo or FaultTo that is not the
+// anonymous address, since answers go back on the request's connection
+// only (R5.4.2-3, wsman:UnsupportedFeature, AddressingMode).
+func checkAddressing(env *envelope, soapAction string) error {
+	soapAction = strings.Trim(strings.TrimSpace(soapAction), `"`)
+	if soapAction != "" && env.hasAction && soapAction != env.action {
+		return newFault(faultActionNotSupported, "SOAPAction %s contradicts wsa:Action %s", soapAction, env.action)
+	}
+	if env.header == nil {
+		return nil
+	}
+	for _, name := range []string{"ReplyTo", "FaultTo"} {
+		h := env.header.kid(nsWSA, name)
+		if h == nil {
+			continue
+		}
+		if a := h.kid(nsWSA, "Address"); a == nil || a.trimmed() != anonymous {
+			return newFault(faultAddressingMode, "wsa:%s must be the anonymous address %s: answers go back on the request's connection", name, anonymous)
+		}
+	}
+	return nil
 }

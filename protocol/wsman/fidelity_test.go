@@ -1,6 +1,8 @@
 package wsman
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -47,4 +49,53 @@ func FuzzParseInterval(f *testing.F) {
 			t.Fatalf("%q: %s written %s read %s (%v)", s, d, formatInterval(d), back, err)
 		}
 	})
+}
+
+// TestRequestHeaderChecks: the media type is SOAP's (application/soap+xml
+// or text/xml; otherwise HTTP 415), the charset UTF-8 (DSP0226 1.2 §13.1:
+// otherwise wsman:EncodingLimit, detail CharacterSet), a SOAPAction must
+// name wsa:Action (§5.4.5: wsa:ActionNotSupported, detail ActionMismatch)
+// and ReplyTo and FaultTo must be anonymous (§5.4.2 R5.4.2-3:
+// wsman:UnsupportedFeature, detail AddressingMode); nothing runs.
+func TestRequestHeaderChecks(t *testing.T) {
+	url, _ := newServer(t, nil)
+	get, _ := msg{action: actGet, uri: diskURI, selectors: [][2]string{{"Name", "sda"}}}.build()
+	send := func(env string, hdr map[string]string) (int, string) {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(env))
+		req.SetBasicAuth("admin", "pw")
+		for k, v := range hdr {
+			req.Header[k] = []string{v}
+		}
+		rsp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rsp.Body.Close()
+		b, _ := io.ReadAll(rsp.Body)
+		return rsp.StatusCode, string(b)
+	}
+	ok := "application/soap+xml;charset=UTF-8"
+	for _, c := range []struct {
+		name   string
+		env    string
+		hdr    map[string]string
+		status int
+		detail string
+	}{
+		{"no Content-Type", get, map[string]string{}, 415, ""},
+		{"unparsable Content-Type", get, map[string]string{"Content-Type": "application/soap+xml;;="}, 415, ""},
+		{"wrong Content-Type", get, map[string]string{"Content-Type": "application/json"}, 415, ""},
+		{"bogus charset", get, map[string]string{"Content-Type": "application/soap+xml;charset=bogus"}, 400, "CharacterSet"},
+		{"SOAPAction contradicts wsa:Action", get, map[string]string{"Content-Type": ok, "SOAPAction": `"` + actDelete + `"`}, 400, "ActionMismatch"},
+		{"action parameter contradicts wsa:Action", get, map[string]string{"Content-Type": ok + `;action="` + actDelete + `"`}, 400, "ActionMismatch"},
+		{"ReplyTo not anonymous", strings.Replace(get, "<wsa:Address>"+anonymous, "<wsa:Address>http://elsewhere/", 1), map[string]string{"Content-Type": ok}, 400, "AddressingMode"},
+		{"FaultTo not anonymous", strings.Replace(get, "</s:Header>", "<wsa:FaultTo><wsa:Address>http://elsewhere/</wsa:Address></wsa:FaultTo></s:Header>", 1), map[string]string{"Content-Type": ok}, 400, "AddressingMode"},
+		{"matching SOAPAction", get, map[string]string{"Content-Type": ok, "SOAPAction": `"` + actGet + `"`}, 200, ""},
+		{"SOAP 1.2 with its action", get, map[string]string{"Content-Type": `application/soap+xml; charset=utf-8; action="` + actGet + `"`}, 200, ""},
+	} {
+		code, body := send(c.env, c.hdr)
+		if code != c.status || (c.detail != "" && !strings.Contains(body, "<wsman:FaultDetail>"+faultDetailBase+c.detail+"</wsman:FaultDetail>")) {
+			t.Errorf("%s: HTTP %d, want %d with detail %q:\n%s", c.name, code, c.status, c.detail, body)
+		}
+	}
 }

@@ -619,6 +619,7 @@ func TestAccessDenied(t *testing.T) {
 		env, id := m.build()
 		req, _ := http.NewRequest("POST", url, strings.NewReader(env))
 		req.SetBasicAuth("guest", "guest-pw")
+		req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
 		rsp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
