@@ -43,11 +43,19 @@ func (ec *enumContext) Close() {
 	ec.pending = nil
 }
 
-// getEnum returns the open enumeration id of user, locked.
-func (h *Handler) getEnum(id, user string) (*enumContext, error) {
-	ec, ok := h.enums.Get(id, user)
+// getEnum returns the open enumeration id of the request's caller,
+// locked. A Pull or Release whose ResourceURI is not the enumeration's is
+// refused and leaves the enumeration as it was (DSP0226 1.2 §8.4:
+// the ResourceURI of a Pull and a Release is the Enumerate's; WinRM
+// answers wsen:InvalidEnumerationContext).
+func (h *Handler) getEnum(req *request, id string) (*enumContext, error) {
+	ec, ok := h.enums.Get(id, req.p.Name)
 	if !ok {
 		return nil, newFault(faultInvalidEnumContext, "the enumeration context %q is not valid: released, expired, finished or never opened", id)
+	}
+	if env := req.env; env.hasURI && env.resourceURI != ec.res.uri {
+		ec.Unlock()
+		return nil, newFault(faultInvalidEnumContext, "the enumeration context %q belongs to %s, not %s", id, ec.res.uri, env.resourceURI)
 	}
 	return ec, nil
 }
@@ -158,7 +166,7 @@ func (h *Handler) pull(ctx context.Context, w http.ResponseWriter, req *request,
 	} else if req.env.timeout > 0 {
 		deadline = time.Now().Add(req.env.timeout)
 	}
-	ec, err := h.getEnum(r.context, req.p.Name)
+	ec, err := h.getEnum(req, r.context)
 	if err != nil {
 		return err
 	}
@@ -188,7 +196,7 @@ func (h *Handler) forget(ec *enumContext) { h.enums.Forget(ec.id) }
 
 // release answers a Release.
 func (h *Handler) release(_ context.Context, req *request, id string) (*out, error) {
-	ec, err := h.getEnum(id, req.p.Name)
+	ec, err := h.getEnum(req, id)
 	if err != nil {
 		return nil, err
 	}

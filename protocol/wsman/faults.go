@@ -64,6 +64,7 @@ var (
 	faultInvalidFragment        = &faultKind{"Sender", nsWXF, "InvalidRepresentation", faultActionWXF, faultDetailBase + "InvalidFragment", cim.EInvalidParameter, http.StatusBadRequest}
 	faultInvalidParameter       = &faultKind{"Sender", nsWSMan, "InvalidParameter", faultActionWSMan, "", cim.EInvalidParameter, http.StatusBadRequest}
 	faultUnsupportedFeature     = &faultKind{"Sender", nsWSMan, "UnsupportedFeature", faultActionWSMan, "", cim.ENotSupported, http.StatusBadRequest}
+	faultEnumerationMode        = &faultKind{"Sender", nsWSMan, "UnsupportedFeature", faultActionWSMan, faultDetailBase + "EnumerationMode", cim.ENotSupported, http.StatusBadRequest}
 	faultQuotaLimit             = &faultKind{"Sender", nsWSMan, "QuotaLimit", faultActionWSMan, "", cim.EQuotaViolation, http.StatusBadRequest}
 	faultEndpointUnavailable    = &faultKind{"Receiver", nsWSA, "EndpointUnavailable", faultActionWSA, "", cim.EShuttingDown, http.StatusServiceUnavailable}
 	faultInternal               = &faultKind{"Receiver", nsWSMan, "InternalError", faultActionWSMan, "", cim.EFailed, http.StatusInternalServerError}

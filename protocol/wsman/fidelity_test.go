@@ -3,6 +3,7 @@ package wsman
 import (
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -97,5 +98,32 @@ func TestRequestHeaderChecks(t *testing.T) {
 		if code != c.status || (c.detail != "" && !strings.Contains(body, "<wsman:FaultDetail>"+faultDetailBase+c.detail+"</wsman:FaultDetail>")) {
 			t.Errorf("%s: HTTP %d, want %d with detail %q:\n%s", c.name, code, c.status, c.detail, body)
 		}
+	}
+}
+
+// TestPullForeignResource: a Pull or Release whose ResourceURI is not the
+// Enumerate's is refused (DSP0226 1.2 §8.4) and the enumeration stays as
+// it was; an EnumerationMode this service does not know is
+// wsman:UnsupportedFeature with the EnumerationMode detail (DSP0226 1.2
+// §8.7, master fault table).
+func TestPullForeignResource(t *testing.T) {
+	url, _ := newServer(t, nil)
+	body := do(t, url, msg{action: actEnumerate, uri: diskURI, body: "<wsen:Enumerate/>"}, 200, actEnumerate+"Response")
+	id := regexp.MustCompile(`<wsen:EnumerationContext>([^<]+)<`).FindStringSubmatch(body)[1]
+	vol := dmtf + "Sample_Volume"
+	pull := func(uri string) msg {
+		return msg{action: actPull, uri: uri, body: "<wsen:Pull><wsen:EnumerationContext>" + id + "</wsen:EnumerationContext></wsen:Pull>"}
+	}
+	body = do(t, url, pull(vol), 500, nsWSEN+"/fault")
+	checkFault(t, body, "Receiver", "wsen:InvalidEnumerationContext", 0)
+	body = do(t, url, msg{action: actRelease, uri: vol, body: "<wsen:Release><wsen:EnumerationContext>" + id + "</wsen:EnumerationContext></wsen:Release>"}, 500, nsWSEN+"/fault")
+	checkFault(t, body, "Receiver", "wsen:InvalidEnumerationContext", 0)
+	if body = do(t, url, pull(diskURI), 200, actPull+"Response"); !strings.Contains(body, "<p:Name>sd") {
+		t.Errorf("the enumeration after the foreign Pull and Release:\n%s", body)
+	}
+	body = do(t, url, msg{action: actEnumerate, uri: diskURI, body: "<wsen:Enumerate><wsman:EnumerationMode>EnumerateEverything</wsman:EnumerationMode></wsen:Enumerate>"}, 400, faultActionWSMan)
+	checkFault(t, body, "Sender", "wsman:UnsupportedFeature", 0)
+	if !strings.Contains(body, "<wsman:FaultDetail>"+faultDetailBase+"EnumerationMode</wsman:FaultDetail>") {
+		t.Errorf("EnumerationMode fault without its detail:\n%s", body)
 	}
 }
