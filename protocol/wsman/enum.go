@@ -131,7 +131,7 @@ func (h *Handler) enumerate(ctx context.Context, w http.ResponseWriter, req *req
 		}
 	}
 	// The enumeration outlives this request: its Pulls come later.
-	e, err := h.openEnumeration(context.WithoutCancel(ctx), req.svc, req.res, r.filter)
+	e, err := h.openEnumeration(context.WithoutCancel(ctx), req.svc, req.res, r.filter, req.env.polymorphism)
 	if err != nil {
 		return err
 	}
@@ -338,8 +338,9 @@ func (enc *encoder) item(o *out, inst *cim.Object, mode int) error {
 }
 
 // openEnumeration starts the cimom enumeration a request asks for: all
-// instances of the class, or the result of its filter.
-func (h *Handler) openEnumeration(ctx context.Context, svc cimom.Services, res *resource, filter *elem) (cimom.Enumerator, error) {
+// instances of the class (as wsmb:PolymorphismMode asks, DSP0227 1.1
+// §8.2), or the result of its filter.
+func (h *Handler) openEnumeration(ctx context.Context, svc cimom.Services, res *resource, filter *elem, poly int) (cimom.Enumerator, error) {
 	if filter == nil {
 		if res.all {
 			return nil, newFault(faultFilteringRequired, "the all-classes URI %s needs a WQL or association filter", res.uri)
@@ -347,7 +348,27 @@ func (h *Handler) openEnumeration(ctx context.Context, svc cimom.Services, res *
 		if len(res.keys) > 0 {
 			return selectorFilter(ctx, svc, res, res.keys)
 		}
-		e, err := svc.CreateInstanceEnum(ctx, res.class, cimom.FlagForwardOnly, nil)
+		flags := cimom.FlagForwardOnly
+		switch poly {
+		case polyNone: // the class's own instances
+			flags |= cimom.FlagShallow
+		case polyExcludeSubclassProperties: // every instance, with the class's properties
+			cls, err := getClass(ctx, svc, res.class)
+			if err != nil {
+				return nil, err
+			}
+			q := &wql.Select{From: cls.Class}
+			for _, p := range cls.Properties {
+				if !strings.HasPrefix(p.Name, "__") {
+					q.Props = append(q.Props, &wql.Prop{Path: []string{p.Name}})
+				}
+			}
+			if len(q.Props) == 0 {
+				q.Star = true
+			}
+			return svc.ExecQuery(ctx, "WQL", wql.Format(q), cimom.FlagForwardOnly|cimom.FlagEnsureLocatable, nil)
+		}
+		e, err := svc.CreateInstanceEnum(ctx, res.class, flags, nil)
 		if err != nil {
 			return nil, err
 		}

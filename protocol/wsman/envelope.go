@@ -72,7 +72,26 @@ type envelope struct {
 	timeout     time.Duration // 0 when not given
 	fragment    string
 	hasFragment bool
+	// requestEPR: wsman:RequestEPR, the answer carries wsman:RequestedEPR
+	// (DSP0226 1.2 §7.8).
+	requestEPR bool
+	// polymorphism is wsmb:PolymorphismMode (DSP0227 1.1 §8.2).
+	polymorphism int
 }
+
+// Values of wsmb:PolymorphismMode (DSP0227 1.1 §8.2): the default,
+// IncludeSubClassProperties, enumerates instances of subclasses with all
+// their properties; ExcludeSubClassProperties with the properties of the
+// class addressed only; None, instances of the class addressed only.
+const (
+	polyInclude = iota
+	polyExcludeSubclassProperties
+	polyNone
+)
+
+// faultPolymorphismMode: a PolymorphismMode this service does not know
+// (DSP0227 1.1 §8.2, wsmb:PolymorphismModeNotSupported).
+var faultPolymorphismMode = &faultKind{"Sender", nsWSMB, "PolymorphismModeNotSupported", faultActionWSMan, "", cim.ENotSupported, http.StatusBadRequest}
 
 // payload returns the first element child of the Body, or nil.
 func (env *envelope) payload() *elem {
@@ -190,7 +209,24 @@ func envelopeOf(root *elem) (*envelope, error) {
 			}
 			env.timeout = d
 		case [2]string{nsWSMan, "FragmentTransfer"}:
-			env.fragment, env.hasFragment = h.trimmed(), true
+			// Fragment transfer is optional (DSP0226 1.2 §7.7): a header
+			// the client does not require to be understood is ignored,
+			// and the operation addresses the whole resource.
+			if mustUnderstand(h, root.space) {
+				env.fragment, env.hasFragment = h.trimmed(), true
+			}
+		case [2]string{nsWSMan, "RequestEPR"}:
+			env.requestEPR = true
+		case [2]string{nsWSMB, "PolymorphismMode"}:
+			switch m := h.trimmed(); m {
+			case "IncludeSubClassProperties", "":
+			case "ExcludeSubClassProperties":
+				env.polymorphism = polyExcludeSubclassProperties
+			case "None":
+				env.polymorphism = polyNone
+			default:
+				return env, newFault(faultPolymorphismMode, "wsmb:PolymorphismMode %q is not IncludeSubClassProperties, ExcludeSubClassProperties or None", m)
+			}
 		default:
 			if !understood[name] && mustUnderstand(h, root.space) {
 				return env, newFault(faultMustUnderstand, "header {%s}%s is not understood", h.space, h.local)

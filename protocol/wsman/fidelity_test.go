@@ -127,3 +127,62 @@ func TestPullForeignResource(t *testing.T) {
 		t.Errorf("EnumerationMode fault without its detail:\n%s", body)
 	}
 }
+
+// TestPolymorphismMode: wsmb:PolymorphismMode (DSP0227 1.1 §8.2):
+// IncludeSubClassProperties (the default) enumerates the instances of
+// subclasses with all their properties, ExcludeSubClassProperties with the
+// properties of the class addressed only, None the class's own instances
+// only; another value is wsmb:PolymorphismModeNotSupported.
+func TestPolymorphismMode(t *testing.T) {
+	url, _ := newServer(t, nil)
+	se := dmtf + "Sample_StorageElement"
+	poly := func(mode string) string {
+		return `<wsmb:PolymorphismMode s:mustUnderstand="true">` + mode + `</wsmb:PolymorphismMode>`
+	}
+	run := func(headers string) string {
+		body := do(t, url, msg{action: actEnumerate, uri: se, headers: headers, body: "<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>100</wsman:MaxElements></wsen:Enumerate>"}, 200, actEnumerate+"Response")
+		return body
+	}
+	if b := run(""); !strings.Contains(b, "<p:RotationRate>7200</p:RotationRate>") || !strings.Contains(b, "<p:FileSystem>xfs</p:FileSystem>") {
+		t.Errorf("IncludeSubClassProperties:\n%s", b)
+	}
+	if b := run(poly("IncludeSubClassProperties")); !strings.Contains(b, "<p:RotationRate>7200</p:RotationRate>") {
+		t.Errorf("IncludeSubClassProperties:\n%s", b)
+	}
+	b := run(poly("ExcludeSubClassProperties"))
+	if strings.Contains(b, "RotationRate") || strings.Contains(b, "FileSystem") || !strings.Contains(b, "<p:Name>sdb1</p:Name>") || !strings.Contains(b, "<p:Model>WD Blue</p:Model>") {
+		t.Errorf("ExcludeSubClassProperties:\n%s", b)
+	}
+	if b := run(poly("None")); strings.Contains(b, "<p:Name>") {
+		t.Errorf("None (the abstract class has no instances of its own):\n%s", b)
+	}
+	body := do(t, url, msg{action: actEnumerate, uri: se, headers: poly("Sometimes"), body: "<wsen:Enumerate/>"}, 400, faultActionWSMan)
+	if !strings.Contains(body, `<s:Subcode><s:Value xmlns:wsmb="`+nsWSMB+`">wsmb:PolymorphismModeNotSupported</s:Value>`) {
+		t.Errorf("PolymorphismMode fault:\n%s", body)
+	}
+}
+
+// TestRequestEPRAndFragment: wsman:RequestEPR gets the resource's EPR in
+// a wsman:RequestedEPR header of the answer (DSP0226 1.2 §7.8); a
+// FragmentTransfer header the client does not require to be understood
+// is ignored, and the whole resource is addressed (§7.7: fragment
+// transfer is optional, and only a mustUnderstand header must be acted on
+// or faulted).
+func TestRequestEPRAndFragment(t *testing.T) {
+	url, _ := newServer(t, nil)
+	sda := [][2]string{{"Name", "sda"}}
+	body := do(t, url, msg{action: actPut, uri: diskURI, selectors: sda, headers: `<wsman:RequestEPR/>`,
+		body: `<p:Sample_Disk xmlns:p="` + diskURI + `"><p:RotationRate>5400</p:RotationRate></p:Sample_Disk>`}, 200, actPut+"Response")
+	head, _, _ := strings.Cut(body, "</s:Header>")
+	if !strings.Contains(head, `<wsman:RequestedEPR><wsa:EndpointReference><wsa:Address>`+anonymous+`</wsa:Address><wsa:ReferenceParameters><wsman:ResourceURI>`+diskURI+`</wsman:ResourceURI><wsman:SelectorSet><wsman:Selector Name="Name">sda</wsman:Selector>`) {
+		t.Errorf("no RequestedEPR header:\n%s", body)
+	}
+	body = do(t, url, msg{action: actGet, uri: diskURI, selectors: sda, headers: `<wsman:FragmentTransfer>Nonsense[[</wsman:FragmentTransfer>`}, 200, actGet+"Response")
+	if !strings.Contains(body, "<p:RotationRate>5400</p:RotationRate>") || strings.Contains(body, "XmlFragment") {
+		t.Errorf("optional FragmentTransfer:\n%s", body)
+	}
+	body = do(t, url, msg{action: actGet, uri: diskURI, selectors: sda, headers: `<wsman:FragmentTransfer s:mustUnderstand="true">Model</wsman:FragmentTransfer>`}, 200, actGet+"Response")
+	if !strings.Contains(body, "<wsman:XmlFragment><Model>Samsung 980</Model></wsman:XmlFragment>") {
+		t.Errorf("FragmentTransfer:\n%s", body)
+	}
+}
