@@ -131,7 +131,7 @@ func (h *Handler) enumerate(ctx context.Context, w http.ResponseWriter, req *req
 		}
 	}
 	// The enumeration outlives this request: its Pulls come later.
-	e, err := h.openEnumeration(context.WithoutCancel(ctx), req.svc, req.res, r.filter, req.env.polymorphism)
+	e, err := h.openEnumeration(context.WithoutCancel(ctx), req, r.filter)
 	if err != nil {
 		return err
 	}
@@ -340,7 +340,8 @@ func (enc *encoder) item(o *out, inst *cim.Object, mode int) error {
 // openEnumeration starts the cimom enumeration a request asks for: all
 // instances of the class (as wsmb:PolymorphismMode asks, DSP0227 1.1
 // §8.2), or the result of its filter.
-func (h *Handler) openEnumeration(ctx context.Context, svc cimom.Services, res *resource, filter *elem, poly int) (cimom.Enumerator, error) {
+func (h *Handler) openEnumeration(ctx context.Context, req *request, filter *elem) (cimom.Enumerator, error) {
+	svc, res, poly := req.svc, req.res, req.env.polymorphism
 	if filter == nil {
 		if res.all {
 			return nil, newFault(faultFilteringRequired, "the all-classes URI %s needs a WQL or association filter", res.uri)
@@ -399,7 +400,7 @@ func (h *Handler) openEnumeration(ctx context.Context, svc cimom.Services, res *
 		}
 		return selectorFilter(ctx, svc, res, keys)
 	case dialectAsc:
-		return assocFilter(ctx, svc, filter)
+		return h.assocFilter(ctx, req, filter)
 	case "":
 		return nil, newFault(faultFilterDialect, "a filter without a Dialect is XPath 1.0, which is not supported; use %s", dialectWQL)
 	}
@@ -436,8 +437,13 @@ func selectorFilter(ctx context.Context, svc cimom.Services, res *resource, sels
 
 // assocFilter answers DSP0227's association filter: AssociatedInstances
 // (ASSOCIATORS OF) or AssociationInstances (REFERENCES OF) of an object,
-// with the class and role restrictions.
-func assocFilter(ctx context.Context, svc cimom.Services, filter *elem) (cimom.Enumerator, error) {
+// with the class and role restrictions. The object's EPR may name another
+// namespace than the request's (its __cimnamespace selector): the
+// association is then followed in the object's namespace, opened for the
+// caller (DSP0227 1.1 §8.3.1: the filter's Object identifies the source
+// instance, its namespace included).
+func (h *Handler) assocFilter(ctx context.Context, req *request, filter *elem) (cimom.Enumerator, error) {
+	svc := req.svc
 	spec := filter.kid(nsWSMB, "AssociatedInstances")
 	refs := false
 	if spec == nil {
@@ -453,6 +459,13 @@ func assocFilter(ctx context.Context, svc cimom.Services, filter *elem) (cimom.E
 	path, err := eprPath(ctx, svc, obj)
 	if err != nil {
 		return nil, err
+	}
+	if op, perr := cim.ParsePath(path); perr == nil && op.Namespace != "" && !strings.EqualFold(op.Namespace, req.res.ns) {
+		if svc, err = h.Connector.Connect(ctx, op.Namespace, req.p); err != nil {
+			return nil, err
+		}
+		op.Namespace, op.Server = "", ""
+		path = op.RelPath()
 	}
 	q := &wql.Assoc{Path: path, References: refs,
 		ResultClass: spec.kid(nsWSMB, "ResultClassName").trimmed(),

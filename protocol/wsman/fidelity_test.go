@@ -186,3 +186,17 @@ func TestRequestEPRAndFragment(t *testing.T) {
 		t.Errorf("FragmentTransfer:\n%s", body)
 	}
 }
+
+// TestAssociationFilterNamespace: an association filter whose Object
+// names another namespace (its __cimnamespace selector) than the request
+// follows the association in the Object's namespace (DSP0227 1.1
+// §8.3.1).
+func TestAssociationFilterNamespace(t *testing.T) {
+	url, _ := newServer(t, nil)
+	obj := `<wsmb:Object><wsa:Address>` + anonymous + `</wsa:Address><wsa:ReferenceParameters><wsman:ResourceURI>` + diskURI + `</wsman:ResourceURI><wsman:SelectorSet><wsman:Selector Name="Name">sda</wsman:Selector><wsman:Selector Name="__cimnamespace">root/sample</wsman:Selector></wsman:SelectorSet></wsa:ReferenceParameters></wsmb:Object>`
+	body := do(t, url, msg{action: actEnumerate, uri: uriDMTFAll, selectors: [][2]string{{"__cimnamespace", "root"}},
+		body: `<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>10</wsman:MaxElements><wsman:Filter Dialect="` + dialectAsc + `"><wsmb:AssociatedInstances>` + obj + `</wsmb:AssociatedInstances></wsman:Filter></wsen:Enumerate>`}, 200, actEnumerate+"Response")
+	if !strings.Contains(body, "<p:Name>sda2</p:Name>") || !strings.Contains(body, `xmlns:p="`+dmtf+`Sample_Volume"`) {
+		t.Errorf("associators of an object in root/sample, asked in root:\n%s", body)
+	}
+}
