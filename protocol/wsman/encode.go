@@ -123,6 +123,15 @@ func (enc *encoder) instance(o *out, inst *cim.Object, prefix string, declare bo
 		o.attrText(uri)
 		o.s(`"`)
 	}
+	if depth == 0 && enc.res != nil && enc.res.class != "" && !cim.EqualFold(inst.Class, enc.res.class) {
+		// An instance of a subclass of the class addressed names its type
+		// (DSP0227 1.1 §8.2, DSP0230 §7.2: the element of a derived
+		// class's instance carries xsi:type, <Class>_Type in the class's
+		// namespace).
+		o.s(` xsi:type="` + prefix + ":")
+		o.attrText(inst.Class)
+		o.s(`_Type"`)
+	}
 	o.s(">")
 	for i := range inst.Properties {
 		p := &inst.Properties[i]

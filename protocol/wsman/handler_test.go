@@ -431,8 +431,8 @@ func TestEnumerate(t *testing.T) {
 	if got := sortedNames(all(answers)); got != "sda,sda2,sdb,sdb1" {
 		t.Errorf("deep enumeration: %s", got)
 	}
-	if !strings.Contains(answers[1], `<p:Sample_Volume xmlns:p="`+dmtf+`Sample_Volume">`) {
-		t.Errorf("subclass instances carry their own URI:\n%s", answers[1])
+	if !strings.Contains(answers[1], `<p:Sample_Volume xmlns:p="`+dmtf+`Sample_Volume" xsi:type="p:Sample_Volume_Type">`) {
+		t.Errorf("subclass instances carry their own URI and their type (DSP0227 1.1 §8.2):\n%s", answers[1])
 	}
 	// Optimized, all at once: no context, EndOfSequence.
 	answers = enumerate(t, url, diskURI, "<wsman:OptimizeEnumeration/><wsman:MaxElements>512</wsman:MaxElements>", 1)
