@@ -1,11 +1,17 @@
 package wsman
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/mof"
 )
 
 // TestLongInterval: a CIM interval holds up to 99,999,999 days; its
@@ -198,5 +204,37 @@ func TestAssociationFilterNamespace(t *testing.T) {
 		body: `<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>10</wsman:MaxElements><wsman:Filter Dialect="` + dialectAsc + `"><wsmb:AssociatedInstances>` + obj + `</wsmb:AssociatedInstances></wsman:Filter></wsen:Enumerate>`}, 200, actEnumerate+"Response")
 	if !strings.Contains(body, "<p:Name>sda2</p:Name>") || !strings.Contains(body, `xmlns:p="`+dmtf+`Sample_Volume"`) {
 		t.Errorf("associators of an object in root/sample, asked in root:\n%s", body)
+	}
+}
+
+// TestEmbeddedObjectRoundTrip: an embedded instance (a property of type
+// object) is written as an element named after its class (DSP0230
+// §7.2.7) and read back the same way in Create and Put.
+func TestEmbeddedObjectRoundTrip(t *testing.T) {
+	url, h := newServer(t, nil)
+	ctx := context.Background()
+	f := filepath.Join(t.TempDir(), "holder.mof")
+	os.WriteFile(f, []byte("#pragma namespace(\"root/sample\")\nclass Sample_Holder { [Key] string Name; object Thing; };\n"), 0o644)
+	u, errs := mof.Load([]string{f}, nil, nil)
+	if len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	root, err := h.Connector.Connect(ctx, "root", cimom.Principal{Name: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, errs := mof.Compile(ctx, root, u, mof.Options{}); len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	holder := dmtf + "Sample_Holder"
+	thing := `<p:Thing><e1:Sample_Disk xmlns:e1="` + diskURI + `"><e1:Name>inner</e1:Name><e1:Model>m</e1:Model><e1:Tags>a</e1:Tags><e1:Tags>b</e1:Tags></e1:Sample_Disk></p:Thing>`
+	do(t, url, msg{action: actCreate, uri: holder, body: `<p:Sample_Holder xmlns:p="` + holder + `"><p:Name>h</p:Name>` + thing + `</p:Sample_Holder>`}, 200, actCreate+"Response")
+	body := do(t, url, msg{action: actGet, uri: holder, selectors: [][2]string{{"Name", "h"}}}, 200, actGet+"Response")
+	if !strings.Contains(body, `<p:Thing><e1:Sample_Disk xmlns:e1="`+diskURI+`"><e1:Name>inner</e1:Name>`) || !strings.Contains(body, `<e1:Tags>a</e1:Tags><e1:Tags>b</e1:Tags>`) {
+		t.Errorf("embedded instance read back:\n%s", body)
+	}
+	env, _ := msg{action: actPut, uri: holder, selectors: [][2]string{{"Name", "h"}}, body: `<p:Sample_Holder xmlns:p="` + holder + `"><p:Thing><e1:Nope xmlns:e1="urn:x"/></p:Thing></p:Sample_Holder>`}.build()
+	if code, body := post(t, url, env); code == 200 {
+		t.Errorf("an embedded instance of a class that does not exist was taken:\n%s", body)
 	}
 }
