@@ -107,3 +107,25 @@ func TestCreateInstanceNameAndDefaults(t *testing.T) {
 		validateDTD(t, body)
 	}
 }
+
+// TestExecQueryCQL: ExecQuery with QueryLanguage DMTF:CQL (DSP0200 1.4
+// §5.3.2.20; the language DSP0202) is answered through the same plan and
+// evaluator as WQL; a query outside the subset is CIM_ERR_INVALID_QUERY.
+func TestExecQueryCQL(t *testing.T) {
+	url := server(t)
+	q := func(lang, query string) string {
+		code, _, body := call(t, url, "ExecQuery", "root/sample", `<IPARAMVALUE NAME="QueryLanguage"><VALUE>`+lang+`</VALUE></IPARAMVALUE><IPARAMVALUE NAME="Query"><VALUE>`+query+`</VALUE></IPARAMVALUE>`)
+		if code != 200 {
+			t.Fatalf("%s: HTTP %d", query, code)
+		}
+		validateDTD(t, body)
+		return body
+	}
+	body := q("DMTF:CQL", "SELECT d.Name FROM Sample_Disk AS d WHERE d.Model LIKE 'Sam.*' AND d.RotationRate = 0")
+	if !strings.Contains(body, "<VALUE>sda</VALUE>") || strings.Contains(body, "sdb") || strings.Contains(body, "<ERROR") {
+		t.Errorf("CQL query:\n%s", body)
+	}
+	if body := q("DMTF:CQL", "SELECT * FROM Sample_Disk ORDER BY Name"); !strings.Contains(body, `<ERROR CODE="15"`) {
+		t.Errorf("CQL outside the subset:\n%s", body)
+	}
+}

@@ -380,6 +380,8 @@ func (h *Handler) openEnumeration(ctx context.Context, req *request, filter *ele
 	switch dialect {
 	case dialectWQL:
 		return svc.ExecQuery(ctx, "WQL", filter.trimmed(), cimom.FlagForwardOnly|cimom.FlagEnsureLocatable, nil)
+	case dialectCQL: // DSP0227 1.1 §8.1 (the CQL filter dialect), DSP0202
+		return svc.ExecQuery(ctx, "DMTF:CQL", filter.trimmed(), cimom.FlagForwardOnly|cimom.FlagEnsureLocatable, nil)
 	case dialectSel:
 		if res.all {
 			return nil, newFault(faultCannotProcessFilter, "a selector filter needs a class resource URI, not %s", res.uri)
@@ -404,7 +406,7 @@ func (h *Handler) openEnumeration(ctx context.Context, req *request, filter *ele
 	case "":
 		return nil, newFault(faultFilterDialect, "a filter without a Dialect is XPath 1.0, which is not supported; use %s", dialectWQL)
 	}
-	return nil, newFault(faultFilterDialect, "filter dialect %s is not supported (supported: %s, %s, %s)", dialect, dialectWQL, dialectSel, dialectAsc)
+	return nil, newFault(faultFilterDialect, "filter dialect %s is not supported (supported: %s, %s, %s, %s)", dialect, dialectWQL, dialectCQL, dialectSel, dialectAsc)
 }
 
 // selectorFilter enumerates the instances of the class whose properties

@@ -31,6 +31,7 @@ const (
 	nsCIM      = "http://schemas.dmtf.org/wbem/wscim/1/common"
 	anonymous  = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
 	dialectWQL = "http://schemas.microsoft.com/wbem/wsman/1/WQL"
+	dialectCQL = "http://schemas.dmtf.org/wbem/cql/1/dsp0202.pdf"
 	dialectSel = "http://schemas.dmtf.org/wbem/wsman/1/wsman/SelectorFilter"
 	dialectAsc = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding/associationFilter"
 )

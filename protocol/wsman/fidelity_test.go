@@ -238,3 +238,15 @@ func TestEmbeddedObjectRoundTrip(t *testing.T) {
 		t.Errorf("an embedded instance of a class that does not exist was taken:\n%s", body)
 	}
 }
+
+// TestCQLFilter: an Enumerate with the CQL filter dialect (DSP0227 1.1
+// §8.1, http://schemas.dmtf.org/wbem/cql/1/dsp0202.pdf), as wsl enum,
+// put and invoke send it.
+func TestCQLFilter(t *testing.T) {
+	url, _ := newServer(t, nil)
+	body := do(t, url, msg{action: actEnumerate, uri: diskURI, body: `<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>512</wsman:MaxElements><wsman:EnumerationMode>EnumerateEPR</wsman:EnumerationMode>` +
+		`<wsman:Filter Dialect="` + dialectCQL + `">select * from Sample_Disk where Name='sdb'</wsman:Filter></wsen:Enumerate>`}, 200, actEnumerate+"Response")
+	if !strings.Contains(body, `<wsman:Selector Name="Name">sdb</wsman:Selector>`) || strings.Contains(body, ">sda<") {
+		t.Errorf("CQL filter:\n%s", body)
+	}
+}
