@@ -122,11 +122,11 @@ func TestPywinrm(t *testing.T) {
 		}
 		se := dmtfURI + "Sample_StorageElement"
 		r = run("enumerate", map[string]any{"uri": se, "optimize": true, "max": 10, "polymorphism": "ExcludeSubClassProperties"})
-		if _, got := count(r); got != "sda,sdb,sda2,sdb1" || strings.Contains(r.Answers[0], "RotationRate") || strings.Contains(r.Answers[0], "FileSystem") || !strings.Contains(r.Answers[0], "<p:Model>WD Blue</p:Model>") {
+		if _, got := count(r); got != "sda,sda2,sdb,sdb1" || strings.Contains(r.Answers[0], "RotationRate") || strings.Contains(r.Answers[0], "FileSystem") || !strings.Contains(r.Answers[0], "<p:Model>WD Blue</p:Model>") {
 			t.Errorf("ExcludeSubClassProperties: %s %q", got, r.Answers)
 		}
 		r = run("enumerate", map[string]any{"uri": se, "optimize": true, "max": 10, "polymorphism": "IncludeSubClassProperties"})
-		if _, got := count(r); got != "sda,sdb,sda2,sdb1" || !strings.Contains(r.Answers[0], "<p:FileSystem>xfs</p:FileSystem>") {
+		if _, got := count(r); got != "sda,sda2,sdb,sdb1" || !strings.Contains(r.Answers[0], "<p:FileSystem>xfs</p:FileSystem>") {
 			t.Errorf("IncludeSubClassProperties: %s %q", got, r.Answers)
 		}
 		r = run("enumerate", map[string]any{"uri": dmtfURI + "Sample_Volume", "optimize": true, "max": 10, "polymorphism": "None"})
@@ -298,13 +298,16 @@ func TestWsl(t *testing.T) {
 	check("wsl put -fragment", out, "PutResponse", "<RotationRate>5400</RotationRate>")
 	// put and invoke -filter find their instance with a CQL filter
 	// (wsl's default dialect) in an EnumerateEPR.
-	out, _ = wslRun(t, d, "secret", nil, "wsl", "put", "Sample_Disk", "Model=filtered", "-filter", "select * from Sample_Disk where Name='sdb'")
-	check("wsl put -filter", out, "PutResponse", "<p:Name>sdb</p:Name>", "<p:Model>filtered</p:Model>")
+	out, _ = wslRun(t, d, "secret", nil, "wsl", "put", "Sample_Disk", "RotationRate=4200", "-filter", "select * from Sample_Disk where Name='sdb'")
+	check("wsl put -filter", out, "PutResponse", "<p:Name>sdb</p:Name>", "<p:RotationRate>4200</p:RotationRate>")
 	dir = t.TempDir()
 	out, _ = wslRun(t, d, "secret", []string{"OUTPREFIX=" + dir, "OUTLEVEL=3"}, "wsl", "invoke", "Sample_Disk", "Spin", "Up=true", "-filter", "select * from Sample_Disk where Name='sdb'")
 	// No provider serves Spin in the daemon: the call reaches sdb and is
-	// refused there.
-	check("wsl invoke -filter", out, "wsa:ActionNotSupported")
+	// refused there (wsl prints several documents: no well-formedness
+	// check of the whole output).
+	if !strings.Contains(out, "wsa:ActionNotSupported") || !strings.Contains(out, "WBEM_E_METHOD_NOT_IMPLEMENTED") {
+		t.Errorf("wsl invoke -filter:\n%s", out)
+	}
 	reqs, _ := filepath.Glob(filepath.Join(dir, "request-*.xml"))
 	invoked := false
 	for _, f := range reqs {
