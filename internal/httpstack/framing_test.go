@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -59,4 +60,35 @@ func TestFramingListener(t *testing.T) {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
 		}
 	}
+}
+
+// FuzzFramingConn: however the bytes of a connection arrive, the
+// connection counts the Transfer-Encoding header lines among them.
+func FuzzFramingConn(f *testing.F) {
+	f.Add([]byte("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\ntransfer-ENCODING: chunked\r\n\r\n"), 20)
+	f.Add([]byte("\n\ntransfer-encoding:\ntransfer-encoding"), 3)
+	f.Fuzz(func(t *testing.T, data []byte, cut int) {
+		a, b := net.Pipe()
+		c := &framingConn{Conn: a}
+		go func() {
+			if cut < 0 || cut > len(data) {
+				cut = len(data) / 2
+			}
+			b.Write(data[:cut])
+			b.Write(data[cut:])
+			b.Close()
+		}()
+		io.Copy(io.Discard, c)
+		lower := make([]byte, len(data)) // ASCII only, as HTTP headers
+		for i, c := range data {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower[i] = c
+		}
+		want := strings.Count(string(lower), "\ntransfer-encoding:")
+		if got := int(c.teLines.Load()); got != want {
+			t.Fatalf("%q cut at %d: %d Transfer-Encoding lines, want %d", data, cut, got, want)
+		}
+	})
 }

@@ -3,6 +3,7 @@ package wsman
 import (
 	"context"
 	"io"
+	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -249,4 +250,21 @@ func TestCQLFilter(t *testing.T) {
 	if !strings.Contains(body, `<wsman:Selector Name="Name">sdb</wsman:Selector>`) || strings.Contains(body, ">sda<") {
 		t.Errorf("CQL filter:\n%s", body)
 	}
+}
+
+// FuzzCheckMediaType: a Content-Type is refused (as a media type or a
+// charset) or is SOAP's in UTF-8; nothing else passes.
+func FuzzCheckMediaType(f *testing.F) {
+	for _, s := range []string{"application/soap+xml;charset=UTF-8", `application/soap+xml; action="urn:a"`, "text/xml", "application/json", "", "text/xml;charset=latin1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if _, err := checkMediaType(s); err != nil {
+			return
+		}
+		mt, params, err := mime.ParseMediaType(s)
+		if err != nil || (mt != "application/soap+xml" && mt != "text/xml") || (params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8")) {
+			t.Fatalf("%q taken", s)
+		}
+	})
 }
