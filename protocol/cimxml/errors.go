@@ -65,6 +65,7 @@ var toCIM = map[cim.Status]int{
 	cim.EProviderNotCapable:         errNotSupported,
 	cim.EClassHasChildren:           errClassHasChildren,
 	cim.EClassHasInstances:          errClassHasInstances,
+	cim.EInvalidSuperclass:          errInvalidSuperclass,
 	cim.EAlreadyExists:              errAlreadyExists,
 	cim.EInvalidProperty:            errNoSuchProperty,
 	cim.ETypeMismatch:               errTypeMismatch,
@@ -130,8 +131,6 @@ func writeError(w *writer, method string, err error) {
 	e := cim.AsError(err)
 	code := cimCode(e.Status)
 	switch {
-	case code == errNotFound && (method == "CreateClass" || method == "ModifyClass"):
-		code = errInvalidSuperclass
 	case code == errNoSuchProperty && (method == "CreateInstance" || method == "ModifyInstance"):
 		code = errInvalidParameter // DSP0200: an unrecognized property is an invalid parameter there
 	}
