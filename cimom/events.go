@@ -89,7 +89,8 @@ func (e *Event) Object() *cim.Object {
 	if e.Progress {
 		return nil
 	}
-	o := &cim.Object{Genus: cim.GenusInstance, Class: e.Class, Namespace: e.Namespace, Derivation: eventDerivation(e.Class)}
+	o := &cim.Object{Genus: cim.GenusInstance, Class: e.Class, Namespace: e.Namespace, Derivation: eventDerivation(e.Class),
+		Properties: make([]cim.Property, 0, 6)}
 	if len(o.Derivation) > 0 {
 		o.Superclass = o.Derivation[0]
 	}

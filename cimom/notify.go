@@ -32,12 +32,14 @@ const MinWithin = time.Second
 
 // eventQuery is a checked event query.
 type eventQuery struct {
-	q      *wql.Select
-	from   *cim.Object       // the FROM class (wbemd's definition)
-	deliv  map[string]string // folded feed event class -> the class delivered; absent: not selected
-	poll   *classInfo        // the provider's class polled at WITHIN, nil for the feed
-	within time.Duration
-	group  time.Duration
+	q       *wql.Select
+	from    *cim.Object       // the FROM class (wbemd's definition)
+	deliv   map[string]string // feed event class (as the feed names it) -> the class delivered; absent: not selected
+	isa     []string          // classes the target must be (top-level ISA conditions on it)
+	onlyIsa bool              // the WHERE clause is those conditions alone
+	poll    *classInfo        // the provider's class polled at WITHIN, nil for the feed
+	within  time.Duration
+	group   time.Duration
 }
 
 // ValidateEventQuery checks an event query as ExecNotificationQuery does,
@@ -122,7 +124,7 @@ func (s *services) compileEventQuery(ctx context.Context, language, query string
 			}
 		}
 		if eventClass(name).IsA(eq.from.Class) {
-			eq.deliv[cim.Fold(leaf)] = eventClass(name).Class
+			eq.deliv[leaf] = eventClass(name).Class
 		}
 	}
 	if len(eq.deliv) == 0 {
@@ -137,6 +139,11 @@ func (s *services) compileEventQuery(ctx context.Context, language, query string
 	if q.Group != nil {
 		eq.group = seconds(q.Group.Within)
 	}
+	conds := wql.IsaConditions(q, "TargetInstance", "SourceInstance")
+	for _, c := range conds {
+		eq.isa = append(eq.isa, c.Class)
+	}
+	eq.onlyIsa = len(conds) > 0 && len(conds) == len(conjuncts(q.Where)) && !hasOr(q.Where)
 	// The classes an instance query is bounded to: a provider's class is
 	// polled (and needs WITHIN); the repository's come from the feed.
 	fam := eventFamilyOf(eq.from.Class)
@@ -180,18 +187,36 @@ func asQueryError(err error) error {
 	return err
 }
 
-// match reports whether the query selects an event of the feed.
+// match reports whether the query selects an event of the feed. The
+// target's class is tested first, without building the event object.
 func (eq *eventQuery) match(ev *Event) bool {
-	name, ok := eq.deliv[cim.Fold(ev.Class)]
+	name, ok := eq.deliv[ev.Class]
 	if !ok {
 		return false
 	}
-	if eq.q.Where == nil {
+	for _, c := range eq.isa {
+		if ev.Target == nil || !ev.Target.IsA(c) {
+			return false
+		}
+	}
+	if eq.q.Where == nil || eq.onlyIsa {
 		return true
 	}
 	e := *ev
 	e.Class = name
 	return wql.Match(eq.q.Where, e.Object())
+}
+
+// hasOr reports whether an expression holds OR or NOT (conjuncts then do
+// not say everything it tests).
+func hasOr(e wql.Expr) bool {
+	switch e := e.(type) {
+	case *wql.Binary:
+		return e.Or || hasOr(e.L) || hasOr(e.R)
+	case *wql.Not:
+		return true
+	}
+	return false
 }
 
 // renamed gives the feed's events the class the query delivers (DMTF's
@@ -200,7 +225,7 @@ func (eq *eventQuery) renamed(src iter.Seq2[Event, error]) iter.Seq2[Event, erro
 	return func(yield func(Event, error) bool) {
 		for ev, err := range src {
 			if err == nil && !ev.Progress {
-				ev.Class = eq.deliv[cim.Fold(ev.Class)]
+				ev.Class = eq.deliv[ev.Class]
 			}
 			if !yield(ev, err) {
 				return
