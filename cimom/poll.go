@@ -79,7 +79,7 @@ func (s *services) pollLoop(ctx context.Context, eq *eventQuery, opts Notificati
 				if !eq.match(&ev) {
 					return nil
 				}
-				ev.Class = eq.deliv[class]
+				ev.Class = eq.deliv[class].class
 				if !yield(ev, nil) {
 					return errStopped
 				}
