@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"iter"
 	"net"
@@ -106,49 +107,76 @@ func (c *Client) Events(ctx context.Context, query string, opts StreamOptions) (
 	return func(yield func(StreamEvent, error) bool) {
 		defer tr.CloseIdleConnections()
 		defer resp.Body.Close()
-		br := bufio.NewReaderSize(resp.Body, 64<<10)
-		var m StreamEvent
-		for {
-			line, err := br.ReadSlice('\n')
-			if err != nil {
-				if ctx.Err() != nil {
-					yield(StreamEvent{}, cim.Errorf(cim.ECallCancelled, "event stream: %v", ctx.Err()))
-				} else if err != io.EOF || len(line) > 0 {
-					yield(StreamEvent{}, cim.Errorf(cim.ETransportFailure, "event stream: %v", err))
-				} else {
-					yield(StreamEvent{}, cim.Errorf(cim.ETransportFailure, "event stream: the server ended the stream"))
-				}
-				return
-			}
-			line = bytes.TrimRight(line, "\r\n")
-			if len(line) == 0 {
-				if m.Event == "error" {
-					yield(StreamEvent{}, streamError(0, m.Data))
-					return
-				}
-				if m.Event != "" || m.Data != nil {
-					if !yield(m, nil) {
-						return
-					}
-				}
-				m = StreamEvent{}
-				continue
-			}
-			field, value, _ := bytes.Cut(line, []byte(":"))
-			value = bytes.TrimPrefix(value, []byte(" "))
-			switch string(field) {
-			case "id":
-				m.ID = string(value)
-			case "event":
-				m.Event = string(value)
-			case "data":
-				if m.Data != nil {
-					m.Data = append(m.Data, '\n')
-				}
-				m.Data = append(m.Data, value...)
-			}
+		err := readStream(resp.Body, func(m StreamEvent) bool { return yield(m, nil) })
+		switch {
+		case err == errStreamStopped:
+		case ctx.Err() != nil:
+			yield(StreamEvent{}, cim.Errorf(cim.ECallCancelled, "event stream: %v", ctx.Err()))
+		default:
+			yield(StreamEvent{}, err)
 		}
 	}, nil
+}
+
+// errStreamStopped is readStream's answer when its consumer stopped.
+var errStreamStopped = errors.New("client: event stream consumer stopped")
+
+// readStream reads Server-Sent Events from r and hands each message
+// (not the comments, nor the empty ones) to yield, until yield returns
+// false (errStreamStopped), the stream's "error" message (its error), or
+// the end of r (WBEM_E_TRANSPORT_FAILURE: a stream ends only with an
+// error).
+func readStream(r io.Reader, yield func(StreamEvent) bool) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var m StreamEvent
+	var long []byte // a line longer than the buffer
+	for {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			if len(long)+len(line) > 64<<20 {
+				return cim.Errorf(cim.ETransportFailure, "event stream: a line longer than 64 MiB")
+			}
+			long = append(long, line...)
+			continue
+		}
+		if long != nil {
+			line = append(long, line...)
+			long = nil
+		}
+		if err != nil {
+			if err != io.EOF || len(line) > 0 {
+				return cim.Errorf(cim.ETransportFailure, "event stream: %v", err)
+			}
+			return cim.Errorf(cim.ETransportFailure, "event stream: the server ended the stream")
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 {
+			if m.Event == "error" {
+				return streamError(0, m.Data)
+			}
+			if m.Event != "" || m.Data != nil {
+				m.Data = bytes.Clone(m.Data)
+				if !yield(m) {
+					return errStreamStopped
+				}
+			}
+			m = StreamEvent{}
+			continue
+		}
+		field, value, _ := bytes.Cut(line, []byte(":"))
+		value = bytes.TrimPrefix(value, []byte(" "))
+		switch string(field) {
+		case "id":
+			m.ID = string(value)
+		case "event":
+			m.Event = string(value)
+		case "data":
+			if m.Data != nil {
+				m.Data = append(m.Data, '\n')
+			}
+			m.Data = append(m.Data, value...)
+		}
+	}
 }
 
 // streamBody is the JSON of the stream's errors.
