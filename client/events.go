@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/cim/cimjson"
 	"github.com/wbemd/wbemd/cimom"
 )
 
@@ -204,10 +205,12 @@ func streamError(code int, body []byte) error {
 	return e
 }
 
-// ExecNotificationQuery subscribes through the server's event stream.
-// The events carry their class, namespace, revision and index, and time;
-// Target and Previous are not decoded (a door's client reads the JSON of
-// Events instead).
+// ExecNotificationQuery subscribes through the server's event stream
+// (the CIM-XML protocol has no such operation). The events carry their
+// class, namespace, revision, index and time, and their embedded objects
+// (Target, Previous; an aggregate's NumberOfEvents and Representative)
+// decoded against the server's classes; an object whose class the
+// server no longer has is left nil.
 func (c *Client) ExecNotificationQuery(ctx context.Context, language, query string, opts cimom.NotificationOptions) (iter.Seq2[cimom.Event, error], error) {
 	if !strings.EqualFold(language, "WQL") {
 		return nil, cim.Errorf(cim.EInvalidQueryType, "query language %q: event queries are WQL", language)
@@ -220,6 +223,18 @@ func (c *Client) ExecNotificationQuery(ctx context.Context, language, query stri
 	if err != nil {
 		return nil, err
 	}
+	classes := map[string]*cim.Object{}
+	lookup := func(name string) (*cim.Object, error) {
+		if cls, ok := classes[cim.Fold(name)]; ok {
+			return cls, nil
+		}
+		cls, err := c.GetObject(ctx, name, 0, nil)
+		if err != nil {
+			return nil, err
+		}
+		classes[cim.Fold(name)] = cls
+		return cls, nil
+	}
 	return func(yield func(cimom.Event, error) bool) {
 		for m, err := range seq {
 			if err != nil {
@@ -230,16 +245,68 @@ func (c *Client) ExecNotificationQuery(ctx context.Context, language, query stri
 			if m.Event == "progress" {
 				ev.Progress = true
 			} else {
-				ev.Class = m.Event
 				if _, idx, ok := strings.Cut(m.ID, "."); ok {
 					ev.Index, _ = strconv.Atoi(idx)
+				} else {
+					ev.Polled = true // or an aggregate: no place in the feed
 				}
+				decodeEvent(&ev, m.Data, lookup)
+				ev.Class = m.Event
 			}
 			if !yield(ev, nil) {
 				return
 			}
 		}
 	}, nil
+}
+
+// fileTimeEpoch is TIME_CREATED's 1601 in 100 ns units before 1970.
+const fileTimeEpoch = 116444736000000000
+
+// decodeEvent fills an event from the JSON of its object.
+func decodeEvent(ev *cimom.Event, data []byte, lookup cimjson.ClassLookup) {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(data, &members) != nil {
+		return
+	}
+	object := func(name string) *cim.Object {
+		raw, ok := members[name]
+		if !ok || string(raw) == "null" {
+			return nil
+		}
+		o, err := cimjson.Decode(raw, "", lookup)
+		if err != nil {
+			return nil
+		}
+		return o
+	}
+	json.Unmarshal(members["__CLASS"], &ev.Class)
+	var ns string
+	if json.Unmarshal(members["__NAMESPACE"], &ns) == nil && ns != "" {
+		ev.Namespace = strings.ReplaceAll(ns, "\\", "/")
+	}
+	for _, name := range []string{"TargetInstance", "SourceInstance", "TargetClass", "TargetNamespace"} {
+		if o := object(name); o != nil {
+			ev.Target = o
+		}
+	}
+	for _, name := range []string{"PreviousInstance", "PreviousClass", "PreviousNamespace"} {
+		if o := object(name); o != nil {
+			ev.Previous = o
+		}
+	}
+	var ft uint64
+	if json.Unmarshal(members["TIME_CREATED"], &ft) == nil && ft > fileTimeEpoch {
+		ev.Time = time.Unix(0, int64(ft-fileTimeEpoch)*100)
+	}
+	if raw, ok := members["NumberOfEvents"]; ok {
+		json.Unmarshal(raw, &ev.NumberOfEvents)
+		if rep, ok := members["Representative"]; ok && string(rep) != "null" {
+			r := &cimom.Event{Namespace: ev.Namespace, Rev: ev.Rev}
+			decodeEvent(r, rep, lookup)
+			ev.Representative = r
+		}
+	}
 }
 
 // ValidateEventQuery checks an event query through the server's event
