@@ -26,6 +26,9 @@ func TestEventQueryErrors(t *testing.T) {
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Dyn'", "WBEMESS_E_REGISTRATION_TOO_PRECISE 1:45"},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Nope'", "WBEM_E_INVALID_CLASS 1:45"},
 		{"WQL", "SELECT * FROM Nope_Event", "WBEM_E_INVALID_CLASS 1:15"},
+		{"WQL", "SELECT * FROM __TimerEvent WHERE TimerId = 't'", "WBEM_E_INVALID_CLASS 1:15"},
+		{"WQL", "SELECT * FROM __AggregateEvent", "WBEM_E_NOT_EVENT_CLASS 1:15"},
+		{"WQL", "SELECT * FROM __Event WHERE TargetInstance ISA 'Item'", "WBEM_E_INVALID_PROPERTY 1:29"},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WHERE", "WBEM_E_INVALID_QUERY 1:44"},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WHERE Nope = 1", "WBEM_E_INVALID_PROPERTY 1:45"},
 	}
