@@ -42,6 +42,9 @@ type parser struct {
 }
 
 func parse(data []byte) (*node, error) {
+	if n := parseFast(data); n != nil {
+		return n, nil
+	}
 	p := &parser{data: data, dec: json.NewDecoder(bytes.NewReader(data))}
 	p.dec.UseNumber()
 	n, err := p.node(0)
