@@ -293,7 +293,7 @@ func (s *server) item(ctx context.Context, id uint64, c *call, inst Instance) er
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	body, err := json.Marshal(inst)
+	body, err := encodeInstance(inst)
 	if err != nil {
 		return fmt.Errorf("an instance does not encode as JSON: %w", err)
 	}
