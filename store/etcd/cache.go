@@ -20,8 +20,8 @@ import (
 // cluster's current revision with a linearizable read (the read barrier),
 // and answers from the cache only if the cache has applied that revision:
 // then every write acknowledged before the Get began, on any node, is in
-// the cache. Otherwise it reads the key from the cluster, as without the
-// cache. Concurrent Gets share one barrier: a barrier read that was sent
+// the cache. Otherwise, and for a key the cache does not hold, it reads
+// the key from the cluster, as without the cache. Concurrent Gets share one barrier: a barrier read that was sent
 // after a Get began serves it, so under load one round trip serves many
 // Gets.
 //
@@ -163,6 +163,14 @@ func (c *readCache) set(k string, e cacheEntry) {
 			break
 		}
 	}
+}
+
+// holds reports whether the cache has an entry for k.
+func (c *readCache) holds(k []byte) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	_, ok := c.entries[string(k)]
+	return ok
 }
 
 // get returns the cached state of k if the cache has applied revision rev.

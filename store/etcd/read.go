@@ -20,7 +20,9 @@ func (s *Store) Get(ctx context.Context, key []byte) (store.KV, bool, error) {
 	if err := s.usable(ctx); err != nil {
 		return store.KV{}, false, err
 	}
-	if s.cache != nil {
+	// A key the cache does not hold is read from the cluster at once: the
+	// revision read would only add a round trip.
+	if s.cache != nil && s.cache.holds(key) {
 		rev, err := s.currentRev(ctx)
 		if err != nil {
 			return store.KV{}, false, s.mapErr(ctx, "get", err)
