@@ -40,6 +40,7 @@ type winrmResult struct {
 	Answers []string `json:"answers"`
 	Error   string   `json:"error"`
 	Text    string   `json:"text"`
+	Fault   string   `json:"fault"` // the fault envelope pywinrm read
 }
 
 func pywinrm(t *testing.T, d *daemon, endpoint, user, pw, op string, args map[string]any) winrmResult {

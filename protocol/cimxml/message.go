@@ -21,7 +21,9 @@ type request struct {
 	// dup is the first parameter given twice: the operation fails with
 	// CIM_ERR_INVALID_PARAMETER (DSP0200 1.4 §5.3.2: an invalid
 	// parameter is a status of the operation, not an HTTP error).
-	dup string
+	dup    string
+	locale string // the WMI locale of Accept-Language ("MS_409"), "" for none
+	full   bool   // errors carry CIM_Error instances (see writeError)
 }
 
 // decodeRequest reads the MESSAGE of a CIM-XML request.

@@ -125,6 +125,7 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 	if err != nil {
 		return err
 	}
+	svc = cimom.Localized(svc, req.locale)
 	return o.serve(ctx, env{h: h, p: p, svc: svc, ns: req.ns}, req, w)
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/cimom"
 )
 
 // XML namespaces of the protocol.
@@ -29,6 +30,7 @@ const (
 	nsWSManF   = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
 	nsXSI      = "http://www.w3.org/2001/XMLSchema-instance"
 	nsCIM      = "http://schemas.dmtf.org/wbem/wscim/1/common"
+	nsXML      = "http://www.w3.org/XML/1998/namespace"
 	anonymous  = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
 	dialectWQL = "http://schemas.microsoft.com/wbem/wsman/1/WQL"
 	dialectCQL = "http://schemas.dmtf.org/wbem/cql/1/dsp0202.pdf"
@@ -93,6 +95,21 @@ const (
 // faultPolymorphismMode: a PolymorphismMode this service does not know
 // (DSP0227 1.1 §8.2, wsmb:PolymorphismModeNotSupported).
 var faultPolymorphismMode = &faultKind{"Sender", nsWSMB, "PolymorphismModeNotSupported", faultActionWSMan, "", cim.ENotSupported, http.StatusBadRequest}
+
+// locale returns the WMI locale ("MS_409") of the request's wsman:Locale
+// header (DSP0226 §6.3: its xml:lang), "" when it has none or names a
+// language wbemd does not know: reads and writes then ask for that
+// locale's amended qualifiers (cimom.Localized), as CIM-XML's
+// Accept-Language does.
+func (env *envelope) locale() string {
+	l := env.header.kid(nsWSMan, "Locale")
+	if l == nil {
+		return ""
+	}
+	lang, _ := l.attr(nsXML, "lang")
+	loc, _ := cimom.LocaleOfLanguage(lang)
+	return loc
+}
 
 // payload returns the first element child of the Body, or nil.
 func (env *envelope) payload() *elem {

@@ -123,7 +123,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else if errors.Is(err, errMalformed) {
 			err = newFault(faultSchema, "%v", err)
 		}
-		h.fail(w, rec, soap, env, err)
+		h.fail(w, rec, soap, env, "", err)
 		return
 	}
 	req := requests.Get().(*request)
@@ -138,7 +138,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if env.maxEnvelope > 0 {
 		if env.maxEnvelope < minEnvelopeSize {
-			h.fail(w, rec, soap, env, newFault(faultEncodingLimitValue, "wsman:MaxEnvelopeSize %d is below the %d bytes this service needs", env.maxEnvelope, minEnvelopeSize))
+			h.fail(w, rec, soap, env, "", newFault(faultEncodingLimitValue, "wsman:MaxEnvelopeSize %d is below the %d bytes this service needs", env.maxEnvelope, minEnvelopeSize))
 			return
 		}
 		req.maxSize = env.maxEnvelope
@@ -158,7 +158,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = o.serve(h, ctx, w, req)
 	}
 	if err != nil {
-		h.fail(w, rec, soap, env, err)
+		h.fail(w, rec, soap, env, ns, err)
 	}
 }
 
@@ -182,8 +182,9 @@ func contentType(soap string) string {
 }
 
 // fail answers a fault, and tells the filters its WBEM status.
-func (h *Handler) fail(w http.ResponseWriter, rec *httpstack.Record, soap string, env *envelope, err error) {
+func (h *Handler) fail(w http.ResponseWriter, rec *httpstack.Record, soap string, env *envelope, ns string, err error) {
 	f := faultOf(err)
+	f.ns = ns
 	if errors.Is(err, context.DeadlineExceeded) {
 		f = newFault(faultTimedOut, "the operation did not complete within its OperationTimeout")
 	}

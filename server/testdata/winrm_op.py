@@ -9,7 +9,8 @@ usage: winrm_op.py ENDPOINT USER PASSWORD OP JSON
   method, mode ("", "epr", "objepr"), optimize (bool), max, pull, wql or cql
   (a filter), polymorphism (wsmb:PolymorphismMode).
 Prints one JSON object: {"ok": true, "answers": [xml, ...]} or
-{"ok": false, "error": class name, "text": message}.
+{"ok": false, "error": class name, "text": message, "fault": the fault
+envelope pywinrm received, when it read one}.
 """
 import json
 import os
@@ -113,6 +114,12 @@ def main():
         out = {'ok': True, 'answers': [a.decode() if isinstance(a, bytes) else a for a in answers]}
     except (InvalidCredentialsError, WinRMTransportError, WinRMError) as e:
         out = {'ok': False, 'error': type(e).__name__, 'text': str(e)}
+        # pywinrm raises its WinRMError for a SOAP fault from the transport
+        # error that holds the envelope.
+        cause = e.__context__ if isinstance(e, WinRMError) else e
+        fault = getattr(cause, 'response_text', None)
+        if fault:
+            out['fault'] = fault.decode() if isinstance(fault, bytes) else fault
     print(json.dumps(out))
 
 
