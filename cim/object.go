@@ -340,6 +340,10 @@ func cloneQualifiers(qs []Qualifier) []Qualifier {
 	return out
 }
 
+// CloneValue returns a copy of v that shares no mutable state with it
+// (arrays and embedded objects are copied).
+func CloneValue(v Value) Value { return cloneValue(v) }
+
 // cloneValue copies arrays and embedded objects so that the copy shares no
 // mutable state with the original.
 func cloneValue(v Value) Value {

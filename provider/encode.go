@@ -2,111 +2,85 @@ package provider
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
-	"unicode/utf8"
-
-	"github.com/wbemd/wbemd/provider/wire"
 )
 
-// instanceFrame encodes the wire message that streams one instance of
-// call id: {"type":"instance","id":ID,"instance":{...}}. Every item of an
-// enumeration goes through it, so the common values (strings, integers,
-// booleans, NULL) are written directly; any other value, and a string
-// that is not UTF-8, is written by encoding/json. The member order of the
-// instance is the map's, which JSON does not fix.
-func instanceFrame(id uint64, inst Instance) ([]byte, error) {
-	b := make([]byte, 0, 64+48*len(inst))
-	b = append(b, `{"type":"`+wire.TypeInstance+`","id":`...)
-	b = strconv.AppendUint(b, id, 10)
-	b = append(b, `,"instance":{`...)
-	first := true
-	for k, v := range inst {
-		if !first {
-			b = append(b, ',')
+// encodeInstance writes inst as json.Marshal writes it (members in key
+// order, HTML-safe escaping), without reflection for the common values:
+// strings of plain ASCII, integers, booleans and NULL. Any other value is
+// written by json.Marshal; a key that needs escaping sends the whole
+// instance there.
+func encodeInstance(inst Instance) ([]byte, error) {
+	keys := make([]string, 0, len(inst))
+	for k := range inst {
+		if !plainASCII(k) {
+			return json.Marshal(inst)
 		}
-		first = false
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]byte, 0, 32*len(keys)+2)
+	out = append(out, '{')
+	for i, k := range keys {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(append(append(out, '"'), k...), '"', ':')
 		var err error
-		if b, err = appendString(b, k); err != nil {
-			return nil, err
-		}
-		b = append(b, ':')
-		if b, err = appendValue(b, v); err != nil {
+		if out, err = appendValue(out, inst[k]); err != nil {
 			return nil, err
 		}
 	}
-	return append(b, "}}"...), nil
+	return append(out, '}'), nil
 }
 
-// appendValue appends v as JSON.
-func appendValue(b []byte, v any) ([]byte, error) {
+func appendValue(out []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
-		return append(b, "null"...), nil
+		return append(out, "null"...), nil
 	case string:
-		return appendString(b, x)
+		if plainASCII(x) {
+			return append(append(append(out, '"'), x...), '"'), nil
+		}
 	case bool:
-		return strconv.AppendBool(b, x), nil
+		return strconv.AppendBool(out, x), nil
 	case int:
-		return strconv.AppendInt(b, int64(x), 10), nil
+		return strconv.AppendInt(out, int64(x), 10), nil
 	case int8:
-		return strconv.AppendInt(b, int64(x), 10), nil
+		return strconv.AppendInt(out, int64(x), 10), nil
 	case int16:
-		return strconv.AppendInt(b, int64(x), 10), nil
+		return strconv.AppendInt(out, int64(x), 10), nil
 	case int32:
-		return strconv.AppendInt(b, int64(x), 10), nil
+		return strconv.AppendInt(out, int64(x), 10), nil
 	case int64:
-		return strconv.AppendInt(b, x, 10), nil
+		return strconv.AppendInt(out, x, 10), nil
 	case uint:
-		return strconv.AppendUint(b, uint64(x), 10), nil
+		return strconv.AppendUint(out, uint64(x), 10), nil
 	case uint8:
-		return strconv.AppendUint(b, uint64(x), 10), nil
+		return strconv.AppendUint(out, uint64(x), 10), nil
 	case uint16:
-		return strconv.AppendUint(b, uint64(x), 10), nil
+		return strconv.AppendUint(out, uint64(x), 10), nil
 	case uint32:
-		return strconv.AppendUint(b, uint64(x), 10), nil
+		return strconv.AppendUint(out, uint64(x), 10), nil
 	case uint64:
-		return strconv.AppendUint(b, x, 10), nil
+		return strconv.AppendUint(out, x, 10), nil
 	}
-	enc, err := json.Marshal(v)
+	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	return append(b, enc...), nil
+	return append(out, b...), nil
 }
 
-// appendString appends s as a JSON string: quotes, backslashes and
-// control characters escaped; a string that is not UTF-8 goes through
-// encoding/json (which writes U+FFFD for the bad bytes).
-func appendString(b []byte, s string) ([]byte, error) {
-	if !utf8.ValidString(s) {
-		enc, err := json.Marshal(s)
-		if err != nil {
-			return nil, err
-		}
-		return append(b, enc...), nil
-	}
-	b = append(b, '"')
-	start := 0
+// plainASCII reports whether s is written by json.Marshal as it is:
+// printable ASCII without quotes, backslashes or the HTML-escaped <, >, &.
+func plainASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
 		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xF])
-		}
-		start = i + 1
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"'), nil
+	return true
 }

@@ -3,40 +3,46 @@ package provider
 import (
 	"bytes"
 	"encoding/json"
-	"reflect"
+	"math"
 	"testing"
-
-	"github.com/wbemd/wbemd/provider/wire"
+	"time"
 )
 
-// FuzzInstanceFrame: the frame of an instance decodes, with encoding/json,
-// to the same message as encoding/json's own encoding of it.
-func FuzzInstanceFrame(f *testing.F) {
-	f.Add("Name", "a\"b\\c\n\x01é", uint64(7), int64(-3), true, 1.5)
-	f.Add("", "\xff\xfe", uint64(0), int64(0), false, 0.0)
-	f.Fuzz(func(t *testing.T, k, s string, u uint64, i int64, b bool, fl float64) {
-		inst := Instance{k + "s": s, k + "u": uint32(u), k + "U": u, k + "i": i, k + "b": b, k + "n": nil, k + "a": []string{s, k}, k + "f": fl}
-		frame, err := instanceFrame(9, inst)
-		body, jerr := json.Marshal(inst)
-		if (err != nil) != (jerr != nil) {
-			t.Fatalf("errors differ: %v, encoding/json %v", err, jerr)
-		}
+// TestEncodeInstance: encodeInstance writes what json.Marshal writes.
+func TestEncodeInstance(t *testing.T) {
+	for _, inst := range []Instance{
+		{},
+		{"Name": "a", "Size": 1, "Note": "first", "On": true, "None": nil},
+		{"b": int8(-8), "a": uint64(math.MaxUint64), "c": int64(math.MinInt64), "d": uint16(7), "e": int32(-1), "f": uint(3), "g": uint8(255), "h": int16(-300), "i": uint32(9)},
+		{"Text": "<tag> & \"quote\" \\ é \u2028 \x01", "Ratio": 0.1, "Big": 1e21, "Tags": []string{"x", "<y>"}},
+		{"When": time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC), "Embedded": Instance{"__CLASS": "E", "V": 1}},
+		{"ké": "v", "a<b": 1},
+	} {
+		want, err := json.Marshal(inst)
 		if err != nil {
-			return
+			t.Fatal(err)
 		}
-		want, _ := json.Marshal(&wire.Message{Type: wire.TypeInstance, ID: 9, Instance: body})
-		var got, exp any
-		dec := func(data []byte, v *any) {
-			d := json.NewDecoder(bytes.NewReader(data))
-			d.UseNumber()
-			if err := d.Decode(v); err != nil {
-				t.Fatalf("%s: %v", data, err)
-			}
+		got, err := encodeInstance(inst)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("encodeInstance(%v) = %s, %v; json.Marshal: %s", inst, got, err, want)
 		}
-		dec(frame, &got)
-		dec(want, &exp)
-		if !reflect.DeepEqual(got, exp) {
-			t.Fatalf("frame %s\nencoding/json %s", frame, want)
+	}
+	if _, err := encodeInstance(Instance{"Bad": math.NaN()}); err == nil {
+		t.Error("NaN encoded without an error")
+	}
+}
+
+// FuzzEncodeInstance: for any strings and numbers, encodeInstance writes
+// what json.Marshal writes.
+func FuzzEncodeInstance(f *testing.F) {
+	f.Add("Name", "value", int64(1), 0.5, true)
+	f.Add("a<b", "x\u2028y", int64(-1), 1e300, false)
+	f.Fuzz(func(t *testing.T, k, s string, n int64, x float64, b bool) {
+		inst := Instance{k: s, k + "n": n, k + "x": x, k + "b": b, "z" + k: nil}
+		want, werr := json.Marshal(inst)
+		got, gerr := encodeInstance(inst)
+		if (werr != nil) != (gerr != nil) || !bytes.Equal(got, want) {
+			t.Fatalf("encodeInstance(%v) = %s, %v; json.Marshal: %s, %v", inst, got, gerr, want, werr)
 		}
 	})
 }

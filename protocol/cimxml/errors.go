@@ -65,6 +65,7 @@ var toCIM = map[cim.Status]int{
 	cim.EProviderNotCapable:         errNotSupported,
 	cim.EClassHasChildren:           errClassHasChildren,
 	cim.EClassHasInstances:          errClassHasInstances,
+	cim.EInvalidSuperclass:          errInvalidSuperclass,
 	cim.EAlreadyExists:              errAlreadyExists,
 	cim.EInvalidProperty:            errNoSuchProperty,
 	cim.ETypeMismatch:               errTypeMismatch,
@@ -135,8 +136,6 @@ func writeError(w *writer, req *request, err error) {
 	e := cim.AsError(err)
 	code := cimCode(e.Status)
 	switch {
-	case code == errNotFound && (req.method == "CreateClass" || req.method == "ModifyClass"):
-		code = errInvalidSuperclass
 	case code == errNoSuchProperty && (req.method == "CreateInstance" || req.method == "ModifyInstance"):
 		code = errInvalidParameter // DSP0200: an unrecognized property is an invalid parameter there
 	}

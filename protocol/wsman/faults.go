@@ -64,6 +64,7 @@ var (
 	faultInvalidFragment        = &faultKind{"Sender", nsWXF, "InvalidRepresentation", faultActionWXF, faultDetailBase + "InvalidFragment", cim.EInvalidParameter, http.StatusBadRequest}
 	faultInvalidParameter       = &faultKind{"Sender", nsWSMan, "InvalidParameter", faultActionWSMan, "", cim.EInvalidParameter, http.StatusBadRequest}
 	faultUnsupportedFeature     = &faultKind{"Sender", nsWSMan, "UnsupportedFeature", faultActionWSMan, "", cim.ENotSupported, http.StatusBadRequest}
+	faultEnumerationMode        = &faultKind{"Sender", nsWSMan, "UnsupportedFeature", faultActionWSMan, faultDetailBase + "EnumerationMode", cim.ENotSupported, http.StatusBadRequest}
 	faultQuotaLimit             = &faultKind{"Sender", nsWSMan, "QuotaLimit", faultActionWSMan, "", cim.EQuotaViolation, http.StatusBadRequest}
 	faultEndpointUnavailable    = &faultKind{"Receiver", nsWSA, "EndpointUnavailable", faultActionWSA, "", cim.EShuttingDown, http.StatusServiceUnavailable}
 	faultInternal               = &faultKind{"Receiver", nsWSMan, "InternalError", faultActionWSMan, "", cim.EFailed, http.StatusInternalServerError}
@@ -165,7 +166,7 @@ func writeFault(o *out, soap, relatesTo string, hasRelates bool, machine string,
 		} else if f.kind.code == "MustUnderstand" || f.kind.code == "VersionMismatch" {
 			code = "s:" + f.kind.code
 		}
-		if f.kind.sub != "" {
+		if f.kind.sub != "" && f.kind.subNS != nsWSMB {
 			code = prefixOf(f.kind.subNS) + ":" + f.kind.sub
 		}
 		o.s("<s:Fault><faultcode>")
@@ -182,7 +183,11 @@ func writeFault(o *out, soap, relatesTo string, hasRelates bool, machine string,
 	o.s(f.kind.code)
 	o.s("</s:Value>")
 	if f.kind.sub != "" {
-		o.s("<s:Subcode><s:Value>")
+		o.s("<s:Subcode><s:Value")
+		if f.kind.subNS == nsWSMB { // not declared on the envelope
+			o.s(` xmlns:wsmb="` + nsWSMB + `"`)
+		}
+		o.s(">")
 		o.s(prefixOf(f.kind.subNS) + ":" + f.kind.sub)
 		o.s("</s:Value></s:Subcode>")
 	}
@@ -256,6 +261,8 @@ func prefixOf(ns string) string {
 		return "wsen"
 	case nsWXF:
 		return "wxf"
+	case nsWSMB:
+		return "wsmb"
 	}
 	return "s"
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/internal/enumtable"
 	"github.com/wbemd/wbemd/internal/httpstack"
@@ -87,7 +88,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, authed := httpstack.PrincipalFrom(ctx)
 	rec := httpstack.RecordFrom(ctx)
+	mediaAction, mterr := checkMediaType(r.Header.Get("Content-Type"))
+	if errors.Is(mterr, errMediaType) {
+		rec.Fail(cim.EInvalidParameter, mterr.Error())
+		http.Error(w, mterr.Error(), http.StatusUnsupportedMediaType)
+		return
+	}
 	env, err := decodeEnvelope(r.Body)
+	if err == nil {
+		err = mterr // a charset fault, answered in the envelope's SOAP version
+	}
+	if err == nil {
+		soapAction := mediaAction
+		if v := r.Header.Get("SOAPAction"); v != "" {
+			soapAction = v
+		}
+		err = checkAddressing(env, soapAction)
+	}
 	if !authed {
 		// Only an anonymous Identify gets this far without credentials.
 		if err != nil || !env.payload().is(nsWSMID, "Identify") {

@@ -6,7 +6,8 @@ python3-winrm).
 usage: winrm_op.py ENDPOINT USER PASSWORD OP JSON
   OP is identify, get, put, create, delete, enumerate or invoke; JSON holds
   its arguments: uri, selectors {name: value}, props {name: value},
-  method, mode ("", "epr", "objepr"), optimize (bool), max, pull.
+  method, mode ("", "epr", "objepr"), optimize (bool), max, pull, wql or cql
+  (a filter), polymorphism (wsmb:PolymorphismMode).
 Prints one JSON object: {"ok": true, "answers": [xml, ...]} or
 {"ok": false, "error": class name, "text": message, "fault": the fault
 envelope pywinrm received, when it read one}.
@@ -79,6 +80,12 @@ def run(p, op, a):
             en['w:EnumerationMode'] = mode
         if a.get('wql'):
             en['w:Filter'] = {'@Dialect': 'http://schemas.microsoft.com/wbem/wsman/1/WQL', '#text': a['wql']}
+        if a.get('cql'):
+            en['w:Filter'] = {'@Dialect': 'http://schemas.dmtf.org/wbem/cql/1/dsp0202.pdf', '#text': a['cql']}
+        if a.get('polymorphism'):
+            env['env:Envelope']['env:Header']['b:PolymorphismMode'] = {
+                '@xmlns:b': 'http://schemas.dmtf.org/wbem/wsman/1/cimbinding.xsd',
+                '@env:mustUnderstand': 'true', '#text': a['polymorphism']}
         env['env:Envelope']['env:Body'] = {'n:Enumerate': en or None}
         answers = [p.send_message(xmltodict.unparse(env))]
         while True:
