@@ -293,6 +293,9 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 	case prev == nil && flags&FlagUpdateOnly != 0:
 		return bail(cim.Errorf(cim.ENotFound, "instance %s does not exist", rel).WithParam(rel))
 	}
+	if err := checkRevision(wctx, rel, prevRev, ci.dynamic); err != nil {
+		return bail(err)
+	}
 	partial := ext.Properties != nil
 	if partial && !ci.dynamic {
 		inst, shared = mergePartial(prev, inst, ext), false

@@ -431,6 +431,7 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 				yield(nil, err)
 				return
 			}
+			inst.Revision = kv.ModRev
 			if keep(inst) {
 				yield(out(inst))
 			}
@@ -445,6 +446,7 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 					yield(nil, err)
 					return
 				}
+				inst.Revision = kv.ModRev
 				if keep(inst) {
 					o, err := out(inst)
 					if !yield(o, err) || err != nil {
@@ -478,6 +480,7 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 					yield(nil, err)
 					return
 				}
+				inst.Revision = ikv.ModRev
 				if keep(inst) {
 					o, err := out(inst)
 					if !yield(o, err) || err != nil {
