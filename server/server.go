@@ -28,8 +28,10 @@ import (
 	"github.com/wbemd/wbemd/auth"
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/console"
 	"github.com/wbemd/wbemd/internal/httpstack"
 	"github.com/wbemd/wbemd/protocol/cimxml"
+	"github.com/wbemd/wbemd/protocol/rest"
 	"github.com/wbemd/wbemd/protocol/wsman"
 	"github.com/wbemd/wbemd/store/engine"
 )
@@ -149,6 +151,13 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 			log.Info("indication received", "consumer", consumer, "class", ind.Class, "id", httpstack.RequestIDFrom(ctx))
 			return nil
 		}}))
+	// The JSON door and the web console (README: "Web console and JSON
+	// API"); / leads a browser to the console.
+	rh := &rest.Handler{Connector: om, Namespaces: om.Namespaces}
+	mux.Handle(rest.Prefix, stack.Serve(rh.Door(), rh))
+	ui := stack.Serve(httpstack.Door{Name: "console", Anonymous: anyone}, console.Handler())
+	mux.Handle(console.Prefix, ui)
+	mux.Handle("GET /{$}", ui)
 	mux.Handle("/metrics", statusDoor)
 	mux.Handle("/healthz", statusDoor)
 	mux.Handle("/", notFound)
