@@ -1,0 +1,227 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// act is a browser action that returns nothing.
+type act = chromedp.Action[chromedp.Void]
+
+// browser starts Debian's chromium headless for a test, at 1280×800.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium is not installed (apt-get install chromium; scripts/test.sh --install-only does)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.WindowSize(1280, 800), chromedp.Flag("lang", "en-US"))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancel3)
+	if err := chromedp.Do(ctx); err != nil { // start the browser
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// screens saves a screenshot of the page per step in the test's artifact
+// directory (kept with go test -artifacts -outputdir DIR).
+type screens struct {
+	t   *testing.T
+	dir string
+	n   int
+}
+
+func newScreens(t *testing.T) *screens {
+	dir := t.ArtifactDir()
+	t.Logf("screenshots in %s", dir)
+	return &screens{t: t, dir: dir}
+}
+
+func (s *screens) shot(name string) act {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		png, err := chromedp.FullScreenshot(90)(ctx, t)
+		if err != nil {
+			return fmt.Errorf("screenshot %s: %w", name, err)
+		}
+		s.n++
+		return os.WriteFile(filepath.Join(s.dir, fmt.Sprintf("%02d-%s.png", s.n, name)), png, 0o644)
+	})
+}
+
+// step runs browser actions, failing the test with the step's name and
+// the page's text when one fails.
+func step(t *testing.T, ctx context.Context, name string, actions ...act) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		text, _ := chromedp.Run(cctx, chromedp.Text(chromedp.CSS("body")))
+		t.Fatalf("%s: %v\npage text:\n%s", name, err, text)
+	}
+}
+
+// login logs in on the console's page.
+func login(base, user, pw string) act {
+	return chromedp.Steps(
+		chromedp.Navigate(base + "/ui/#/login"),
+		chromedp.WaitVisible(chromedp.CSS("#user")),
+		chromedp.SetValue(chromedp.CSS("#user"), user),
+		chromedp.SetValue(chromedp.CSS("#password"), pw),
+		chromedp.Click(chromedp.CSS("#login")),
+		chromedp.WaitVisible(chromedp.CSS("#whoami")),
+	)
+}
+
+// waitText waits until the element sel holds text.
+func waitText(sel, text string) act {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for {
+			js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? e.textContent : ""; })()`, sel)
+			got, err := chromedp.Evaluate[string](js)(ctx, t)
+			if err != nil {
+				return err
+			}
+			if strings.Contains(got, text) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%s never held %q (last: %q)", sel, text, got)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+}
+
+// TestConsole drives the web console in chromium against a running
+// wbemd: log in, go through the namespace and the class tree (with the
+// keyboard) to a class, see its MOF, create an instance with the editor
+// (a bad value first: WBEM_E_TYPE_MISMATCH in the page), find it in the
+// table, delete it, run a query with its plan, see the providers' page
+// and the page at a phone's width; then a user without rights sees
+// WBEM_E_ACCESS_DENIED. Each page is saved as a screenshot.
+func TestConsole(t *testing.T) {
+	d := startDaemon(t)
+	base := "http://" + d.http
+	ctx := browser(t)
+	sc := newScreens(t)
+
+	step(t, ctx, "the root leads to the log-in page",
+		chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#user")), sc.shot("login"))
+	step(t, ctx, "log in", login(base, "admin", "secret"),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="#/ns/root%2Fsample/classes"]`)), sc.shot("namespaces"))
+	step(t, ctx, "the namespace's class tree",
+		chromedp.Click(chromedp.CSS(`a[href="#/ns/root%2Fsample/classes"]`)),
+		waitText("#rights", "administrator"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-class="Sample_StorageElement"]`)))
+	step(t, ctx, "the keyboard opens the tree and a class",
+		chromedp.Focus(chromedp.CSS(`[data-class="Sample_StorageElement"]`)),
+		chromedp.KeyEvent(kb.ArrowRight),
+		chromedp.WaitVisible(chromedp.CSS(`[data-class="Sample_Disk"]`)),
+		chromedp.KeyEvent(kb.ArrowDown),
+		chromedp.KeyEvent(kb.Enter),
+		waitText("main h1", "Sample_Disk"),
+		waitText("main nav", "Sample_StorageElement"), // the inheritance
+		waitText("#panel", "SizeBytes"), sc.shot("class"))
+	step(t, ctx, "the MOF view",
+		chromedp.Click(chromedp.CSS(`[data-tab="MOF"]`)),
+		waitText("#mof", "class Sample_Disk : Sample_StorageElement"), sc.shot("class-mof"))
+	step(t, ctx, "a bad value is refused before it is sent",
+		chromedp.Click(chromedp.CSS("#new")),
+		chromedp.WaitVisible(chromedp.CSS("#editor")),
+		chromedp.SetValue(chromedp.CSS("#f-Name"), "sdz"),
+		chromedp.SetValue(chromedp.CSS("#f-SizeBytes"), "big"),
+		chromedp.Click(chromedp.CSS("#save")),
+		waitText("#editor-error", "WBEM_E_TYPE_MISMATCH"),
+		waitText("#editor-error", "does not have the type"), sc.shot("editor-type-mismatch"))
+	step(t, ctx, "create the instance",
+		chromedp.SetValue(chromedp.CSS("#f-SizeBytes"), "1000000"),
+		chromedp.SetValue(chromedp.CSS("#f-RotationRate"), "7200"),
+		chromedp.SetValue(chromedp.CSS("#f-Model"), "WD-1"),
+		chromedp.SetValue(chromedp.CSS("#f-Tags"), `["fast", "new"]`),
+		chromedp.Click(chromedp.CSS("#save")),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-path='Sample_Disk.Name="sdz"']`)),
+		waitText(`tr[data-path='Sample_Disk.Name="sdz"']`, "7200"), sc.shot("instances"))
+	// The server has it as the editor sent it.
+	if got := restGet(t, base, `/api/v1/namespaces/root%2Fsample/instances/`+url.PathEscape(`Sample_Disk.Name="sdz"`)); got["SizeBytes"] != "1000000" && got["SizeBytes"] != 1e6 || fmt.Sprint(got["Tags"]) != "[fast new]" {
+		t.Errorf("stored: %v", got)
+	}
+	step(t, ctx, "sort and filter the page",
+		filterRows("sdz"), waitText("#pageinfo", "1 of"), sc.shot("instances-filtered"),
+		filterRows(""),
+		chromedp.Click(chromedp.CSS(`#instances-table th button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#instances-table th[aria-sort="ascending"]`)))
+	step(t, ctx, "the page at a phone's width",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),
+		chromedp.Sleep(100*time.Millisecond), sc.shot("instances-phone"),
+		chromedp.ResetViewport())
+	del := `button[data-path='Sample_Disk.Name="sdz"']`
+	step(t, ctx, "delete it",
+		chromedp.Click(chromedp.CSS(del)),
+		waitText(del, "Confirm delete"),
+		chromedp.Click(chromedp.CSS(del)),
+		chromedp.WaitNotPresent(chromedp.CSS(`tr[data-path='Sample_Disk.Name="sdz"']`)),
+		waitText("main", `Deleted Sample_Disk.Name="sdz"`), sc.shot("deleted"))
+	step(t, ctx, "a query with its plan",
+		chromedp.Navigate(base+"/ui/#/ns/root%2Fsample/query"),
+		chromedp.WaitVisible(chromedp.CSS("#wql")),
+		chromedp.SetValue(chromedp.CSS("#wql"), `SELECT * FROM Sample_Disk WHERE Name = "sda"`),
+		chromedp.Click(chromedp.CSS("#run")),
+		waitText("#plan", "key lookup"),
+		waitText("#results", "sda"), sc.shot("query"))
+	step(t, ctx, "the providers' page",
+		chromedp.Navigate(base+"/ui/#/providers"),
+		waitText("main h1", "Providers"),
+		chromedp.WaitVisible(chromedp.CSS("#no-providers, #results")), sc.shot("providers"))
+	step(t, ctx, "the live event view",
+		chromedp.Navigate(base+"/ui/#/ns/root%2Fsample/events"),
+		chromedp.WaitVisible(chromedp.CSS("#watch")), sc.shot("events"))
+	step(t, ctx, "log out", chromedp.Click(chromedp.CSS("#who button")), chromedp.WaitVisible(chromedp.CSS("#user")))
+	step(t, ctx, "a user without rights sees WBEM_E_ACCESS_DENIED",
+		login(base, "guest", "guest-pw"),
+		chromedp.Navigate(base+"/ui/#/ns/root%2Fsample/classes"),
+		waitText("main .error", "WBEM_E_ACCESS_DENIED"),
+		waitText("main .error", "You do not have the right"), sc.shot("access-denied"))
+}
+
+// filterRows types text into the instance table's filter.
+func filterRows(text string) act {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const f = document.querySelector("#filter"); f.value = %q; f.dispatchEvent(new Event("input")); })()`, text))
+}
+
+// restGet reads a resource of the JSON door as admin.
+func restGet(t *testing.T, base, path string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+path, nil)
+	req.SetBasicAuth("admin", "secret")
+	rsp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rsp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(rsp.Body).Decode(&m); err != nil {
+		t.Fatalf("GET %s: %d %v", path, rsp.StatusCode, err)
+	}
+	return m
+}
