@@ -57,7 +57,7 @@ func newScreens(t *testing.T) *screens {
 
 func (s *screens) shot(name string) act {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		png, err := chromedp.FullScreenshot(90)(ctx, t)
+		png, err := chromedp.FullScreenshot(100)(ctx, t)
 		if err != nil {
 			return fmt.Errorf("screenshot %s: %w", name, err)
 		}

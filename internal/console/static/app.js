@@ -506,7 +506,7 @@ async function instancesView(cls) {
     thead.replaceChildren(el('tr', {}, props.map(p => el('th', {scope: 'col', 'aria-sort': view.sort === p.Name ? (view.desc ? 'descending' : 'ascending') : 'none'},
       el('button', {type: 'button', title: `Sort by ${p.Name}`, onclick: () => {
         view.desc = view.sort === p.Name ? !view.desc : false; view.sort = p.Name; render();
-      }}, p.Name, isKey(p) ? ' 🔑' : '', view.sort === p.Name ? (view.desc ? ' ▼' : ' ▲') : ''))),
+      }}, p.Name, isKey(p) ? el('span', {class: 'badge'}, 'key') : '', view.sort === p.Name ? (view.desc ? ' ▼' : ' ▲') : ''))),
     el('th', {scope: 'col'}, 'Actions')));
   }
 
@@ -537,7 +537,7 @@ async function instancesView(cls) {
         } catch (e) { err.replaceChildren(errorBox(e)); }
       }}, 'Delete');
       return el('tr', {'data-path': path}, props.map(p => el('td', {class: numeric(p) ? 'num' : ''}, showValue(r[p.Name]))),
-        el('td', {}, el('a', {href: `#/ns/${enc(state.ns)}/edit/${enc(path)}`}, 'Edit'), ' ', del));
+        el('td', {class: 'actions'}, el('a', {href: `#/ns/${enc(state.ns)}/edit/${enc(path)}`}, 'Edit'), ' ', del));
     }));
     const shown = rows.length !== view.rows.length ? `${rows.length} of ${view.rows.length} rows shown` : `${view.rows.length} rows`;
     info.textContent = `Page ${view.at + 1} · ${shown}`;
