@@ -235,7 +235,9 @@ func (s *server) do(method, path string, o req) answer {
 
 const ns = "/api/v1/namespaces/test%2Frest"
 
-func inst(name string) string { return ns + "/instances/" + url.PathEscape(`Test_Disk.Name="`+name+`"`) }
+func inst(name string) string {
+	return ns + "/instances/" + url.PathEscape(`Test_Disk.Name="`+name+`"`)
+}
 
 // TestInstances: create, get, list, put, patch and delete an instance,
 // each write conditional on the version the last one returned; a stale
@@ -500,12 +502,12 @@ func TestOpenAPI(t *testing.T) {
 	want := map[string][]string{
 		"/api/v1/openapi.json": {"GET"}, "/api/v1/namespaces": {"GET"}, "/api/v1/providers": {"GET"},
 		"/api/v1/namespaces/{ns}/rights": {"GET"}, "/api/v1/namespaces/{ns}/classes": {"GET"},
-		"/api/v1/namespaces/{ns}/classes/{class}":                  {"GET"},
-		"/api/v1/namespaces/{ns}/classes/{class}/instances":        {"GET", "POST"},
-		"/api/v1/namespaces/{ns}/classes/{class}/methods/{method}": {"POST"},
-		"/api/v1/namespaces/{ns}/instances/{path}":                 {"GET", "PUT", "PATCH", "DELETE"},
+		"/api/v1/namespaces/{ns}/classes/{class}":                   {"GET"},
+		"/api/v1/namespaces/{ns}/classes/{class}/instances":         {"GET", "POST"},
+		"/api/v1/namespaces/{ns}/classes/{class}/methods/{method}":  {"POST"},
+		"/api/v1/namespaces/{ns}/instances/{path}":                  {"GET", "PUT", "PATCH", "DELETE"},
 		"/api/v1/namespaces/{ns}/instances/{path}/methods/{method}": {"POST"},
-		"/api/v1/namespaces/{ns}/query":                            {"GET"},
+		"/api/v1/namespaces/{ns}/query":                             {"GET"},
 	}
 	if doc.Paths.Len() != len(want) {
 		t.Errorf("%d paths described, want %d", doc.Paths.Len(), len(want))
