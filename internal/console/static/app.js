@@ -153,7 +153,6 @@ function route() {
   else if (parts[0] === 'query') { location.hash = `#/ns/${enc(state.ns)}/query`; return; }
   else if (parts[0] === 'events') { location.hash = `#/ns/${enc(state.ns)}/events`; return; }
   else view = namespacesView();
-  stopEvents();
   markNav(parts);
   Promise.resolve(view).catch(e => show(errorBox(e)));
 }
@@ -218,7 +217,8 @@ function loggedIn() {
   nav.hidden = false;
   const name = sessionStorage.getItem('wbemd.user') || '';
   who.replaceChildren(el('span', {id: 'whoami'}, name),
-    el('button', {type: 'button', onclick: () => { sessionStorage.clear(); state.treeNS = ''; location.hash = '#/login'; }}, 'Log out'));
+    el('button', {type: 'button', id: 'logout', onclick: () => { stopEvents(); sessionStorage.clear(); state.treeNS = ''; location.hash = '#/login'; }}, 'Log out'));
+  if (live.ctl) who.prepend(liveFlag());
 }
 
 // ---------- namespaces ----------
@@ -687,70 +687,99 @@ function queryView() {
 // Server-Sent Events (id: <rev>.<idx>, event: <class> / progress /
 // error, data: the event object). It is read with fetch so that the
 // Authorization header goes with it, and resumed with Last-Event-ID.
-let events = null;
+// The watch goes on while the rest of the console is used (its elements
+// are kept and put back on the page when the view is shown again); the
+// header says when it is on.
+const live = {
+  ctl: null,
+  lastId: '',
+  list: el('ul', {class: 'events', id: 'events', 'aria-live': 'polite'}),
+  state: el('p', {class: 'hint', id: 'event-state'}, 'Not watching.'),
+  err: el('div'),
+  query: el('input', {id: 'event-query', size: 60, 'aria-label': 'Event query',
+    value: sessionStorage.getItem('wbemd.evq') || 'SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA "CIM_ManagedElement"'}),
+  ns: '',
+};
 
-function stopEvents() {
-  if (events) { events.abort(); events = null; }
+function stopEvents(text = 'Stopped.') {
+  if (live.ctl) { live.ctl.abort(); live.ctl = null; }
+  live.state.textContent = text;
+  document.getElementById('live-flag')?.remove();
+}
+
+async function startEvents() {
+  stopEvents('Connecting…');
+  sessionStorage.setItem('wbemd.evq', live.query.value);
+  const ctl = new AbortController();
+  live.ctl = ctl;
+  live.ns = state.ns;
+  live.lastId = '';
+  live.err.replaceChildren();
+  who.prepend(liveFlag());
+  while (live.ctl === ctl) {
+    try {
+      await readStream(ctl, live.ns, live.query.value, live.lastId, ev => {
+        if (ev.id) live.lastId = ev.id;
+        if (ev.event === 'progress') {
+          let r = ev.id;
+          try { r = JSON.parse(ev.data).revision ?? r; } catch { /* the id says it */ }
+          live.state.textContent = `Watching ${live.ns}; up to date at revision ${r}.`;
+          return;
+        }
+        if (ev.event === 'error') {
+          let b = {};
+          try { b = JSON.parse(ev.data); } catch { b = {message: ev.data}; }
+          live.err.replaceChildren(errorBox(b));
+          return;
+        }
+        let o = {};
+        try { o = JSON.parse(ev.data); } catch { o = {}; }
+        const target = o.TargetInstance || o.TargetClass || o.TargetNamespace || {};
+        const props = Object.entries(target).filter(([k]) => !k.startsWith('__'));
+        live.list.prepend(el('li', {'data-event': ev.event},
+          el('strong', {}, ev.event), ' ', el('code', {}, target.__RELPATH || target.__CLASS || ''),
+          el('span', {class: 'hint'}, ` · ${ev.id}`),
+          el('div', {class: 'hint'}, props.map(([k, v]) => `${k}=${showValue(v)}`).join(' '))));
+        while (live.list.children.length > 500) live.list.lastChild.remove();
+      }, text => { live.state.textContent = text; });
+    } catch (e) {
+      if (live.ctl !== ctl) return;
+      if (e.status) {
+        live.err.replaceChildren(errorBox(e.status === 404 && !e.code ? {name: e.name, message: 'This server has no event stream (/api/v1/events).'} : e));
+        stopEvents('Stopped.');
+        return;
+      }
+      live.state.textContent = 'Disconnected; resuming…';
+    }
+    await new Promise(r => setTimeout(r, 1500));
+  }
+}
+
+function liveFlag() {
+  return el('a', {id: 'live-flag', href: `#/ns/${enc(live.ns)}/events`, title: 'Watching events'}, '● live');
 }
 
 function eventsView() {
   loggedIn();
-  const q = el('input', {id: 'event-query', size: 60, 'aria-label': 'Event query',
-    value: sessionStorage.getItem('wbemd.evq') || 'SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA "CIM_ManagedElement"'});
-  const list = el('ul', {class: 'events', id: 'events', 'aria-live': 'polite'});
-  const state2 = el('p', {class: 'hint', id: 'event-state'}, 'Not watching.');
-  const err = el('div');
-  let lastId = '';
-  const start = async () => {
-    stopEvents();
-    sessionStorage.setItem('wbemd.evq', q.value);
-    const ctl = new AbortController();
-    events = ctl;
-    err.replaceChildren();
-    while (events === ctl) {
-      try {
-        await readStream(ctl, q.value, lastId, ev => {
-          if (ev.id) lastId = ev.id;
-          if (ev.event === 'progress') { state2.textContent = `Watching; up to date at revision ${ev.data || ev.id}.`; return; }
-          if (ev.event === 'error') { let b = {}; try { b = JSON.parse(ev.data); } catch { b = {message: ev.data}; } err.replaceChildren(errorBox(b)); return; }
-          let o = {};
-          try { o = JSON.parse(ev.data); } catch { o = {}; }
-          const target = o.TargetInstance || {};
-          list.prepend(el('li', {'data-event': ev.event},
-            el('strong', {}, ev.event), ' ', el('code', {}, target.__RELPATH || target.__CLASS || ''),
-            el('span', {class: 'hint'}, ` · ${ev.id}`),
-            el('div', {class: 'hint'}, Object.entries(target).filter(([k]) => !k.startsWith('__')).map(([k, v]) => `${k}=${showValue(v)}`).join(' '))));
-          while (list.children.length > 500) list.lastChild.remove();
-        }, text => { state2.textContent = text; });
-      } catch (e) {
-        if (events !== ctl) return;
-        if (e.status === 404) {
-          err.replaceChildren(errorBox({name: e.name, message: 'This server has no event stream (/api/v1/events).'}));
-          events = null;
-          return;
-        }
-        if (e.status) { err.replaceChildren(errorBox(e)); events = null; return; }
-        state2.textContent = 'Disconnected; resuming…';
-      }
-      await new Promise(r => setTimeout(r, 1500));
-    }
-  };
   show(el('h1', {}, `Live events in ${state.ns}`),
-    el('div', {class: 'toolbar'}, q, el('button', {class: 'primary', type: 'button', id: 'watch', onclick: start}, 'Watch'),
-      el('button', {type: 'button', onclick: () => { stopEvents(); state2.textContent = 'Stopped.'; }}, 'Stop')),
-    state2, err, list);
+    el('p', {class: 'hint'}, 'The watch goes on while you use the rest of the console; ● live in the header leads back here.'),
+    el('div', {class: 'toolbar'}, live.query,
+      el('button', {class: 'primary', type: 'button', id: 'watch', onclick: startEvents}, 'Watch'),
+      el('button', {type: 'button', id: 'stop', onclick: () => stopEvents()}, 'Stop'),
+      el('button', {type: 'button', onclick: () => live.list.replaceChildren()}, 'Clear')),
+    live.state, live.err, live.list);
 }
 
-async function readStream(ctl, query, lastId, onEvent, onState) {
+async function readStream(ctl, ns, query, lastId, onEvent, onState) {
   const headers = {'X-WBEM-Client': 'console', 'Accept': 'text/event-stream', 'Authorization': authHeader()};
   if (lastId) headers['Last-Event-ID'] = lastId;
-  const rsp = await fetch(`${API}events?namespace=${enc(state.ns)}&query=${enc(query)}`, {headers, signal: ctl.signal});
+  const rsp = await fetch(`${API}events?namespace=${enc(ns)}&query=${enc(query)}`, {headers, signal: ctl.signal});
   if (!rsp.ok) {
     let b = {};
     try { b = await rsp.json(); } catch { b = {}; }
     throw new WbemError(rsp.status, b);
   }
-  onState('Watching.');
+  onState(`Watching ${ns}.`);
   const reader = rsp.body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = '';
   let ev = {data: []};
