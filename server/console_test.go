@@ -187,7 +187,7 @@ func TestConsole(t *testing.T) {
 	step(t, ctx, "the page at a phone's width",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),
 		chromedp.Sleep(100*time.Millisecond), sc.shot("instances-phone"),
-		chromedp.ResetViewport())
+		chromedp.EmulateViewport(1280, 800))
 	del := `button[data-path='Sample_Disk.Name="sdz"']`
 	step(t, ctx, "delete it",
 		chromedp.Click(chromedp.CSS(del)),

@@ -260,7 +260,7 @@ async function loadTree() {
     const first = tree.querySelector('[role="treeitem"]');
     if (first) first.tabIndex = 0;
   } catch (e) {
-    side.append(errorBox(e));
+    side.append(el('p', {class: 'hint'}, `No classes to show (${e.name}).`));
   }
 }
 
