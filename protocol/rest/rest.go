@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
@@ -40,7 +41,8 @@ type Handler struct {
 	// Events, when not nil, serves /api/v1/events (the watch stream).
 	Events http.Handler
 
-	mux *http.ServeMux
+	once sync.Once
+	mux  *http.ServeMux
 }
 
 // The operation names the door reports to the filters.
@@ -58,9 +60,7 @@ func (h *Handler) Door() httpstack.Door {
 
 // ServeHTTP answers one request under Prefix.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.mux == nil {
-		h.routes()
-	}
+	h.once.Do(h.routes)
 	h.mux.ServeHTTP(w, r)
 }
 
