@@ -117,7 +117,9 @@ func waitText(sel, text string) act {
 // wbemd: log in, go through the namespace and the class tree (with the
 // keyboard) to a class, see its MOF, create an instance with the editor
 // (a bad value first: WBEM_E_TYPE_MISMATCH in the page), find it in the
-// table and its creation event in the live view (which watches while
+// table, see an edit refused with WBEM_E_TRANSACTION_CONFLICT when the
+// instance changed after the editor loaded it (and accepted from the
+// new version), see its creation event in the live view (which watches while
 // the rest of the console is used), delete it (and see that event too), run a query with its plan, see the providers' page
 // and the page at a phone's width; then a user without rights sees
 // WBEM_E_ACCESS_DENIED. Each page is saved as a screenshot.
@@ -179,6 +181,23 @@ func TestConsole(t *testing.T) {
 		waitText("#events", "Name=sdz"),
 		waitText("#events", "__InstanceCreationEvent"), sc.shot("live-events"),
 		chromedp.NavigateBack(), chromedp.WaitVisible(chromedp.CSS(`tr[data-path='Sample_Disk.Name="sdz"']`)))
+	sdz := `a[href="#/ns/root%2Fsample/edit/Sample_Disk.Name%3D%22sdz%22"]`
+	step(t, ctx, "open the editor on it", chromedp.Click(chromedp.CSS(sdz)),
+		chromedp.WaitVisible(chromedp.CSS("#editor")), waitText("#editor", "version"))
+	// Someone else changes it meanwhile: the editor's write is refused.
+	restPatch(t, base, `Sample_Disk.Name="sdz"`, `{"Model":"WD-2"}`)
+	step(t, ctx, "a stale edit is refused with WBEM_E_TRANSACTION_CONFLICT",
+		chromedp.SetValue(chromedp.CSS("#f-Model"), "WD-3"),
+		chromedp.Click(chromedp.CSS("#save")),
+		waitText("#editor-error", "WBEM_E_TRANSACTION_CONFLICT"),
+		waitText("#editor-error", "Someone changed this instance"), sc.shot("editor-conflict"))
+	step(t, ctx, "edit again from the current version",
+		chromedp.Evaluate[chromedp.Void](`void (location.hash = "#/ns/root%2Fsample/class/Sample_Disk/instances")`),
+		waitText(`tr[data-path='Sample_Disk.Name="sdz"']`, "WD-2"),
+		chromedp.Click(chromedp.CSS(sdz)), chromedp.WaitVisible(chromedp.CSS("#editor")), waitText("#editor", "version"),
+		chromedp.SetValue(chromedp.CSS("#f-Model"), "WD-3"),
+		chromedp.Click(chromedp.CSS("#save")),
+		waitText(`tr[data-path='Sample_Disk.Name="sdz"']`, "WD-3"))
 	step(t, ctx, "sort and filter the page",
 		filterRows("sdz"), waitText("#pageinfo", "1 of"), sc.shot("instances-filtered"),
 		filterRows(""),
@@ -220,6 +239,23 @@ func TestConsole(t *testing.T) {
 // filterRows types text into the instance table's filter.
 func filterRows(text string) act {
 	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const f = document.querySelector("#filter"); f.value = %q; f.dispatchEvent(new Event("input")); })()`, text))
+}
+
+// restPatch updates properties of an instance through the JSON door as
+// admin.
+func restPatch(t *testing.T, base, path, body string) {
+	t.Helper()
+	req, _ := http.NewRequest("PATCH", base+"/api/v1/namespaces/root%2Fsample/instances/"+url.PathEscape(path), strings.NewReader(body))
+	req.SetBasicAuth("admin", "secret")
+	req.Header.Set("X-WBEM-Client", "test")
+	rsp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsp.Body.Close()
+	if rsp.StatusCode != 200 {
+		t.Fatalf("PATCH %s: HTTP %d", path, rsp.StatusCode)
+	}
 }
 
 // restGet reads a resource of the JSON door as admin.
