@@ -114,15 +114,16 @@ func waitText(sel, text string) act {
 }
 
 // TestConsole drives the web console in chromium against a running
-// wbemd: log in, go through the namespace and the class tree (with the
-// keyboard) to a class, see its MOF, create an instance with the editor
-// (a bad value first: WBEM_E_TYPE_MISMATCH in the page), find it in the
-// table, see an edit refused with WBEM_E_TRANSACTION_CONFLICT when the
-// instance changed after the editor loaded it (and accepted from the
-// new version), see its creation event in the live view (which watches while
-// the rest of the console is used), delete it (and see that event too), run a query with its plan, see the providers' page
-// and the page at a phone's width; then a user without rights sees
-// WBEM_E_ACCESS_DENIED. Each page is saved as a screenshot.
+// wbemd: log in; go through the namespace and the class tree (with the
+// keyboard) to a class and its MOF; start the live event view; create an
+// instance with the editor (a bad value first: WBEM_E_TYPE_MISMATCH in
+// the page) and find it in the table and its creation event in the live
+// view, which watches while the rest of the console is used; see an edit
+// refused with WBEM_E_TRANSACTION_CONFLICT when the instance changed
+// after the editor loaded it, and accepted from the new version; filter,
+// sort, view at a phone's width; delete it and see that event too; run a
+// query with its plan; see the providers' page; then a user without
+// rights sees WBEM_E_ACCESS_DENIED. Each page is saved as a screenshot.
 func TestConsole(t *testing.T) {
 	d := startDaemon(t)
 	base := "http://" + d.http
