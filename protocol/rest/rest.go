@@ -77,8 +77,15 @@ type call struct {
 
 func (h *Handler) routes() {
 	m := http.NewServeMux()
+	allow := map[string][]string{} // path pattern → its methods
+	var paths []string
 	handle := func(pattern, op string, needNS bool, f route) {
 		m.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { h.serve(w, r, op, needNS, f) })
+		method, path, _ := strings.Cut(pattern, " ")
+		if allow[path] == nil {
+			paths = append(paths, path)
+		}
+		allow[path] = append(allow[path], method)
 	}
 	handle("GET /api/v1/openapi.json", "OpenAPI", false, serveOpenAPI)
 	handle("GET /api/v1/namespaces", "EnumNamespaces", false, h.namespaces)
@@ -95,6 +102,14 @@ func (h *Handler) routes() {
 	handle("DELETE /api/v1/namespaces/{ns}/instances/{path}", "DeleteInstance", true, deleteInstance)
 	handle("POST /api/v1/namespaces/{ns}/instances/{path}/methods/{method}", "ExecMethod", true, instanceMethod)
 	handle("GET /api/v1/namespaces/{ns}/query", "ExecQuery", true, query)
+	// Another method on a resource: 405 with the methods it takes.
+	for _, path := range paths {
+		methods := strings.Join(allow[path], ", ")
+		m.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", methods)
+			writeError(w, r, cim.Errorf(cim.ENotSupported, "%s takes %s, not %s", r.URL.Path, methods, r.Method), http.StatusMethodNotAllowed)
+		})
+	}
 	if h.Events != nil {
 		m.Handle("/api/v1/events", h.Events)
 	}

@@ -478,8 +478,11 @@ func TestSchemaQueryMethods(t *testing.T) {
 	if a.code != 200 || string(a.body) != `{"items":[]}` {
 		t.Errorf("providers without a provider host: %d %s", a.code, a.body)
 	}
-	if a := s.do("GET", "/api/v1/nothing", req{}); a.code != 404 {
+	if a := s.do("GET", "/api/v1/nothing", req{}); a.code != 404 || a.wbem(t) != "WBEM_E_NOT_SUPPORTED" {
 		t.Errorf("unknown resource: %d %s", a.code, a.body)
+	}
+	if a := s.do("DELETE", ns+"/classes/Test_Disk/instances", req{}); a.code != 405 || a.h.Get("Allow") != "GET, POST" || a.wbem(t) != "WBEM_E_NOT_SUPPORTED" {
+		t.Errorf("another method: %d %v %s", a.code, a.h, a.body)
 	}
 }
 
