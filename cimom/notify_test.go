@@ -26,6 +26,9 @@ func TestEventQueryErrors(t *testing.T) {
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Dyn'", "WBEMESS_E_REGISTRATION_TOO_PRECISE 1:45"},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Nope'", "WBEM_E_INVALID_CLASS 1:45"},
 		{"WQL", "SELECT * FROM Nope_Event", "WBEM_E_INVALID_CLASS 1:15"},
+		{"WQL", "SELECT * FROM __TimerEvent WHERE TimerId = 't'", "WBEM_E_INVALID_CLASS 1:15"},
+		{"WQL", "SELECT * FROM __AggregateEvent", "WBEM_E_NOT_EVENT_CLASS 1:15"},
+		{"WQL", "SELECT * FROM __Event WHERE TargetInstance ISA 'Item'", "WBEM_E_INVALID_PROPERTY 1:29"},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WHERE", "WBEM_E_INVALID_QUERY 1:44"},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WHERE Nope = 1", "WBEM_E_INVALID_PROPERTY 1:45"},
 	}
@@ -122,4 +125,34 @@ func TestEventQueryFeed(t *testing.T) {
 	if id, _ := ev.Representative.Target.Get("Id"); id.V != "a" {
 		t.Fatalf("group of %v", id.V)
 	}
+}
+
+// FuzzResumeAfter: any text is a resume point or WBEM_E_INVALID_PARAMETER;
+// an event's ID reads back to a subscription from before its revision
+// that sees it as delivered, and the next event of its revision as new.
+func FuzzResumeAfter(f *testing.F) {
+	for _, s := range []string{"12", "12.3", "0", "x", "1.", ".1", "-1", "9223372036854775807.1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		from, seen, err := ResumeAfter(id)
+		if err != nil {
+			if cim.StatusOf(err) != cim.EInvalidParameter {
+				t.Fatalf("%q: %v", id, err)
+			}
+			return
+		}
+		if from < 0 {
+			t.Fatalf("%q: from %d", id, from)
+		}
+		ev := Event{Rev: from + 1, Index: 0}
+		if strings.Contains(id, ".") {
+			back, _, _ := ResumeAfter(ev.ID())
+			if back != from {
+				t.Fatalf("%q: %s reads back as from %d, not %d", id, ev.ID(), back, from)
+			}
+		} else if seen(&ev) {
+			t.Fatalf("%q: an event after the revision is seen", id)
+		}
+	})
 }
