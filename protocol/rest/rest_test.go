@@ -511,6 +511,7 @@ func TestOpenAPI(t *testing.T) {
 		"/api/v1/namespaces/{ns}/instances/{path}":                  {"GET", "PUT", "PATCH", "DELETE"},
 		"/api/v1/namespaces/{ns}/instances/{path}/methods/{method}": {"POST"},
 		"/api/v1/namespaces/{ns}/query":                             {"GET"},
+		"/api/v1/events":                                            {"GET"}, // served by protocol/eventstream, described here
 	}
 	if doc.Paths.Len() != len(want) {
 		t.Errorf("%d paths described, want %d", doc.Paths.Len(), len(want))
