@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -121,7 +123,7 @@ func waitText(sel, text string) act {
 // view, which watches while the rest of the console is used; see an edit
 // refused with WBEM_E_TRANSACTION_CONFLICT when the instance changed
 // after the editor loaded it, and accepted from the new version; filter,
-// sort, view at a phone's width; delete it and see that event too; run a
+// sort, view at a phone's width and in the dark theme; delete it and see that event too; run a
 // query with its plan; see the providers' page; then a user without
 // rights sees WBEM_E_ACCESS_DENIED. Each page is saved as a screenshot.
 func TestConsole(t *testing.T) {
@@ -208,6 +210,9 @@ func TestConsole(t *testing.T) {
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),
 		chromedp.Sleep(100*time.Millisecond), sc.shot("instances-phone"),
 		chromedp.EmulateViewport(1280, 800))
+	step(t, ctx, "the dark theme follows the system",
+		colorScheme("dark"), waitStyle("body", "backgroundColor", "rgb(15, 18, 22)"), sc.shot("instances-dark"),
+		colorScheme("light"), waitStyle("body", "backgroundColor", "rgb(255, 255, 255)"))
 	del := `button[data-path='Sample_Disk.Name="sdz"']`
 	step(t, ctx, "delete it",
 		chromedp.Click(chromedp.CSS(del)),
@@ -235,6 +240,36 @@ func TestConsole(t *testing.T) {
 		chromedp.Navigate(base+"/ui/#/ns/root%2Fsample/classes"),
 		waitText("main .error", "WBEM_E_ACCESS_DENIED"),
 		waitText("main .error", "You do not have the right"), sc.shot("access-denied"))
+}
+
+// colorScheme makes the page see the system's color scheme as scheme
+// (prefers-color-scheme).
+func colorScheme(scheme string) act {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+		return err
+	})
+}
+
+// waitStyle waits until the computed style property of sel is want.
+func waitStyle(sel, property, want string) act {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for {
+			got, err := chromedp.Evaluate[string](fmt.Sprintf(`getComputedStyle(document.querySelector(%q)).%s`, sel, property))(ctx, t)
+			if err != nil {
+				return err
+			}
+			if got == want {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%s's %s is %q, not %q", sel, property, got, want)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
 }
 
 // filterRows types text into the instance table's filter.
