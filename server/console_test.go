@@ -147,6 +147,7 @@ func TestConsole(t *testing.T) {
 		chromedp.KeyEvent(kb.ArrowDown),
 		chromedp.KeyEvent(kb.Enter),
 		waitText("main h1", "Sample_Disk"),
+		waitText("title", "Sample_Disk · wbemd"),
 		waitText("main nav", "Sample_StorageElement"), // the inheritance
 		waitText("#panel", "SizeBytes"), sc.shot("class"))
 	step(t, ctx, "the MOF view",

@@ -28,8 +28,11 @@ function el(tag, attrs = {}, ...kids) {
   return e;
 }
 
+// show puts a view in the page and names the tab after its heading.
 function show(...kids) {
   main.replaceChildren(...kids);
+  const h = main.querySelector('h1');
+  document.title = h ? `${h.textContent} · wbemd` : 'wbemd console';
 }
 
 function announce(text) {
