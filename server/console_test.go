@@ -207,6 +207,14 @@ func TestConsole(t *testing.T) {
 		filterRows(""),
 		chromedp.Click(chromedp.CSS(`#instances-table th button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#instances-table th[aria-sort="ascending"]`)))
+	step(t, ctx, "a page from a key on",
+		chromedp.SetValue(chromedp.CSS("#after"), "sda"),
+		chromedp.Click(chromedp.CSS("#jump button")),
+		chromedp.WaitNotPresent(chromedp.CSS(`tr[data-path='Sample_Disk.Name="sda"']`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-path='Sample_Disk.Name="sdb"']`)),
+		waitText("#pageinfo", "Page 2"),
+		chromedp.Click(chromedp.CSS("#prev")),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-path='Sample_Disk.Name="sda"']`)))
 	step(t, ctx, "the page at a phone's width",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),
 		chromedp.Sleep(100*time.Millisecond), sc.shot("instances-phone"),

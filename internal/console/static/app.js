@@ -500,6 +500,19 @@ async function instancesView(cls) {
   const size = el('select', {id: 'pagesize', 'aria-label': 'Rows per page', onchange: () => {
     view.limit = Number(size.value); sessionStorage.setItem('wbemd.limit', size.value); view.cursors = ['']; view.at = 0; load();
   }}, [25, 50, 100, 500].map(n => el('option', {value: n, selected: n === view.limit}, `${n} per page`)));
+  // A class with one key can be read from a position: the page after a
+  // key value, without paging there.
+  const keys = props.filter(isKey);
+  const jump = keys.length === 1 ? el('form', {class: 'toolbar', id: 'jump', onsubmit: ev => {
+    ev.preventDefault();
+    const v = jumpInput.value;
+    const lit = INT_RANGE[baseType(keys[0].Type)] ? v : JSON.stringify(v);
+    view.cursors = ['', v === '' ? '' : `${cls}.${keys[0].Name}=${lit}`];
+    view.at = v === '' ? 0 : 1;
+    load();
+  }}) : null;
+  const jumpInput = el('input', {id: 'after', type: 'search', 'aria-label': `Start after this ${keys[0]?.Name ?? 'key'}`, placeholder: `Start after ${keys[0]?.Name ?? 'key'}…`});
+  if (jump) jump.append(jumpInput, el('button', {type: 'submit'}, 'Go'));
   const thead = el('thead');
   const tbody = el('tbody');
   const table = el('table', {id: 'instances-table'}, el('caption', {class: 'sr-only'}, `Instances of ${cls}`), thead, tbody);
@@ -564,6 +577,7 @@ async function instancesView(cls) {
       el('a', {class: 'button', href: `#/ns/${enc(state.ns)}/class/${enc(cls)}/new`, id: 'new'}, 'New instance'),
       el('a', {class: 'button', href: `#/ns/${enc(state.ns)}/class/${enc(cls)}`}, 'Class definition'),
       filter, size),
+    jump,
     el('p', {class: 'hint'}, 'Pages follow the key order of the repository; sorting and filtering apply to the page shown.'),
     err,
     el('div', {class: 'table-wrap'}, table),
