@@ -316,6 +316,9 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 	case prev == nil && flags&FlagUpdateOnly != 0:
 		return bail(cim.Errorf(cim.ENotFound, "instance %s does not exist", rel).WithParam(rel))
 	}
+	if err := checkRevision(wctx, rel, prevRev, ci.dynamic); err != nil {
+		return bail(err)
+	}
 	partial := ext.Properties != nil
 	if len(omitted) > 0 && !partial && prev == nil && (!ci.dynamic || flags&FlagCreateOnly != 0) {
 		withDefaults(inst, cls, omitted) // conform made inst: not shared

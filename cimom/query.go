@@ -455,6 +455,7 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 				yield(nil, err)
 				return
 			}
+			inst.Revision = kv.ModRev
 			if keep(inst) {
 				yield(out(inst))
 			}
@@ -469,6 +470,7 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 					yield(nil, err)
 					return
 				}
+				inst.Revision = kv.ModRev
 				if keep(inst) {
 					o, err := out(inst)
 					if !yield(o, err) || err != nil {
@@ -502,6 +504,7 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 					yield(nil, err)
 					return
 				}
+				inst.Revision = ikv.ModRev
 				if keep(inst) {
 					o, err := out(inst)
 					if !yield(o, err) || err != nil {
