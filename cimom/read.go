@@ -340,6 +340,7 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 			ops = append(ops, store.Delete(idxKey(t.ns, pci.keyClass, pci.cls.Properties[i].Name, v, ref.keys)))
 		}
 	}
+	ops = append(ops, t.indicationDelete(pci, ref.keys)...)
 	isNamespace := cim.EqualFold(pci.cls.Class, namespaceClass)
 	if isNamespace {
 		name, _ := prev.Get("Name")
