@@ -584,3 +584,17 @@ func (c *CIMOM) RemoveSubscription(ctx context.Context, path string) error {
 	}
 	return s.DeleteInstance(ctx, path, 0, nil)
 }
+
+// WatchIndicationModel returns the events of the interop namespace's
+// indication model after revision from (filters, destinations,
+// subscriptions and the indication service): the deliverer's cue to read
+// IndicationSubscriptions again.
+func (c *CIMOM) WatchIndicationModel(ctx context.Context, from int64) (iter.Seq2[Event, error], error) {
+	return c.Subscribe(ctx, SubscribeOptions{Namespace: InteropNamespace, From: from, Principal: self, Match: func(e *Event) bool {
+		t := e.Target
+		return t != nil && (t.IsA(IndicationFilterClass) || t.IsA(ListenerDestinationClass) || t.IsA(abstractSubscriptionClass) || t.IsA(IndicationServiceClass))
+	}})
+}
+
+// Rev returns the revision of the store's last committed transaction.
+func (c *CIMOM) Rev(ctx context.Context) (int64, error) { return c.st.Rev(ctx) }

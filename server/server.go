@@ -28,6 +28,7 @@ import (
 	"github.com/wbemd/wbemd/auth"
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/indication"
 	"github.com/wbemd/wbemd/internal/httpstack"
 	"github.com/wbemd/wbemd/protocol/cimxml"
 	"github.com/wbemd/wbemd/protocol/wsman"
@@ -142,6 +143,15 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	if err := serveAdmin(ctx, cfg, om, db, stack, mux); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	// The deliverer of DMTF indication subscriptions (package indication),
+	// stopped before the repository closes.
+	deliverCtx, stopDelivery := context.WithCancel(ctx)
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		(&indication.Manager{OM: om, Store: db, Log: log}).Run(deliverCtx)
+	}()
+	defer func() { stopDelivery(); <-delivered }()
 	// The indication listener: exported indications are logged (the
 	// events issue routes them to subscribers).
 	mux.Handle("/CIMListener/", stack.Serve(httpstack.Door{Name: "export", Anonymous: anyone}, &cimxml.Listener{Log: log, MaxRequest: cfg.MaxRequest,
@@ -255,6 +265,8 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	defer cancel()
 	// New calls get WBEM_E_SHUTTING_DOWN while the listeners drain.
 	closed := make(chan error, 1)
+	stopDelivery()
+	<-delivered
 	h.Close() // open pull and WS-Man enumerations hold the CIMOM
 	wh.Close()
 	go func() { closed <- om.Close(sctx) }()
