@@ -598,3 +598,58 @@ func (c *CIMOM) WatchIndicationModel(ctx context.Context, from int64) (iter.Seq2
 
 // Rev returns the revision of the store's last committed transaction.
 func (c *CIMOM) Rev(ctx context.Context) (int64, error) { return c.st.Rev(ctx) }
+
+// TempNotificationQuery is TEMPORARY, until Services.ExecNotificationQuery
+// is in: the events of an event query (the simple forms
+// tempCompileSimpleEventQuery takes) in namespace ns, for principal p,
+// after revision from, with progress reports every progress.
+func (c *CIMOM) TempNotificationQuery(ctx context.Context, ns string, p Principal, language, query string, from int64, progress time.Duration) (iter.Seq2[Event, error], error) {
+	match, err := tempCompileSimpleEventQuery(language, query)
+	if err != nil {
+		return nil, err
+	}
+	return c.Subscribe(ctx, SubscribeOptions{Namespace: ns, From: from, Principal: p, Match: match, Progress: progress})
+}
+
+// TempEventObject is TEMPORARY, until (*Event).Object() is in: the event
+// as an instance of its event class. The WMI class (__InstanceCreationEvent,
+// ...) has TargetInstance, PreviousInstance and TIME_CREATED; with dmtf,
+// the DMTF class (CIM_InstCreation, ...) has SourceInstance and
+// PreviousInstance.
+func TempEventObject(e *Event, dmtf bool) *cim.Object {
+	o := &cim.Object{Genus: cim.GenusInstance, Class: e.Class, Namespace: e.Namespace}
+	obj := func(name string, v *cim.Object) {
+		if v != nil {
+			o.Properties = append(o.Properties, cim.Property{Name: name, Type: cim.TypeObject, Value: cim.Value{Type: cim.TypeObject, V: v}})
+		}
+	}
+	if !dmtf {
+		obj("TargetInstance", e.Target)
+		obj("PreviousInstance", e.Previous)
+		const epochDiff = 116444736000000000 // 1601 to 1970 in 100 ns
+		o.Properties = append(o.Properties, cim.Property{Name: "TIME_CREATED", Type: cim.TypeUint64,
+			Value: cim.Value{Type: cim.TypeUint64, V: uint64(e.Time.UnixNano()/100 + epochDiff)}})
+		return o
+	}
+	if dc, ok := map[string]string{"__InstanceCreationEvent": "CIM_InstCreation", "__InstanceModificationEvent": "CIM_InstModification",
+		"__InstanceDeletionEvent": "CIM_InstDeletion"}[e.Class]; ok {
+		o.Class = dc
+	}
+	obj("SourceInstance", e.Target)
+	obj("PreviousInstance", e.Previous)
+	return o
+}
+
+// EarliestRevision is the smallest From a subscription may start at to
+// receive every event the change feed still holds.
+func (c *CIMOM) EarliestRevision(ctx context.Context) (int64, error) {
+	held, err := c.feedHolds(ctx, 1)
+	if err != nil || held {
+		return 1, err
+	}
+	oldest, err := c.oldestHeld(ctx, 1)
+	if err != nil {
+		return 0, err
+	}
+	return oldest - 1, nil
+}

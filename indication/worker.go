@@ -85,7 +85,7 @@ func (w *worker) pass(ctx context.Context) error {
 // deliver exports one event, with retries and the policy; on success it
 // advances and saves the cursor.
 func (w *worker) deliver(ctx context.Context, e *cimom.Event) error {
-	ind := tempEventObject(e, w.sub.Filter.QueryLanguage)
+	ind := cimom.TempEventObject(e, !strings.EqualFold(w.sub.Filter.QueryLanguage, "WQL"))
 	put := func(name string, t cim.Type, v any) {
 		ind.Properties = append(ind.Properties, cim.Property{Name: name, Type: t, Value: cim.Value{Type: t, V: v}})
 	}
@@ -203,33 +203,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// tempEventObject is TEMPORARY, until cimom's (*Event).Object() is in:
-// the event as an instance of its event class. For a WQL filter, the
-// WMI class (__InstanceCreationEvent, ...) with TargetInstance,
-// PreviousInstance and TIME_CREATED; for a DMTF:CQL filter, the DMTF class
-// (CIM_InstCreation, ...) with SourceInstance and PreviousInstance.
-func tempEventObject(e *cimom.Event, language string) *cim.Object {
-	o := &cim.Object{Genus: cim.GenusInstance, Class: e.Class, Namespace: e.Namespace}
-	obj := func(name string, v *cim.Object) {
-		if v != nil {
-			o.Properties = append(o.Properties, cim.Property{Name: name, Type: cim.TypeObject, Value: cim.Value{Type: cim.TypeObject, V: v}})
-		}
-	}
-	if strings.EqualFold(language, "WQL") {
-		obj("TargetInstance", e.Target)
-		obj("PreviousInstance", e.Previous)
-		const epochDiff = 116444736000000000 // 1601 to 1970 in 100 ns
-		o.Properties = append(o.Properties, cim.Property{Name: "TIME_CREATED", Type: cim.TypeUint64,
-			Value: cim.Value{Type: cim.TypeUint64, V: uint64(e.Time.UnixNano()/100 + epochDiff)}})
-		return o
-	}
-	o.Class = map[string]string{"__InstanceCreationEvent": "CIM_InstCreation", "__InstanceModificationEvent": "CIM_InstModification",
-		"__InstanceDeletionEvent": "CIM_InstDeletion"}[e.Class]
-	obj("SourceInstance", e.Target)
-	obj("PreviousInstance", e.Previous)
-	return o
 }
 
 // client is the default HTTP client of exports.

@@ -35,6 +35,12 @@ type enumContext struct {
 	res      *resource
 	soap     string
 	life     time.Duration
+	// An event subscription's (eventing.go): its events, and what its
+	// PullResponses carry.
+	events        *eventEnum
+	sendBookmarks bool
+	heartbeats    bool
+	mark          bookmark // the bookmark after the last event sent
 }
 
 // Close releases the enumerator (enumtable calls it with the lock held).
@@ -232,6 +238,9 @@ func (h *Handler) batch(ctx context.Context, w http.ResponseWriter, req *request
 			break
 		}
 		if timedOut {
+			if count == 0 && ec.events != nil && ec.heartbeats {
+				break // a heartbeat: an empty answer
+			}
 			if count == 0 {
 				return newFault(faultTimedOut, "no item was ready within the operation timeout; the enumeration stays open")
 			}
@@ -262,12 +271,15 @@ func (h *Handler) batch(ctx context.Context, w http.ResponseWriter, req *request
 		size += len(item.b)
 		chars += len(item.b)
 		count++
+		if ec.events != nil {
+			ec.mark = ec.events.sent(o)
+		}
 		if bw != nil {
 			bw.Write(item.b)
 			continue
 		}
 		buf.b = append(buf.b, item.b...)
-		if len(buf.b) >= spillAt && count < max {
+		if len(buf.b) >= spillAt && count < max && ec.events == nil { // an event answer is whole: its headers come last
 			// Start streaming: the context goes first, so it must stay.
 			w.Header().Set("Content-Type", contentType(req.env.soap))
 			w.WriteHeader(http.StatusOK)
@@ -279,7 +291,10 @@ func (h *Handler) batch(ctx context.Context, w http.ResponseWriter, req *request
 			buf.b = nil
 		}
 	}
-	end := ec.err == nil && ec.atEnd(ctx, deadline)
+	end := ec.events == nil && ec.err == nil && ec.atEnd(ctx, deadline)
+	if ec.events != nil {
+		prefix.b = ec.eventHeaders(prefix.b, count == 0)
+	}
 	if bw != nil {
 		bw.WriteString(itemsEnd)
 		if end {

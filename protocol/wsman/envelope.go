@@ -24,6 +24,7 @@ const (
 	nsWSManF   = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
 	nsXSI      = "http://www.w3.org/2001/XMLSchema-instance"
 	nsCIM      = "http://schemas.dmtf.org/wbem/wscim/1/common"
+	nsWSE      = "http://schemas.xmlsoap.org/ws/2004/08/eventing"
 	anonymous  = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
 	dialectWQL = "http://schemas.microsoft.com/wbem/wsman/1/WQL"
 	dialectSel = "http://schemas.dmtf.org/wbem/wsman/1/wsman/SelectorFilter"
@@ -41,6 +42,12 @@ const (
 	actRelease   = nsWSEN + "/Release"
 	actRenew     = nsWSEN + "/Renew"
 	actGetStatus = nsWSEN + "/GetStatus"
+
+	actSubscribe       = nsWSE + "/Subscribe"
+	actRenewSub        = nsWSE + "/Renew"
+	actGetStatusSub    = nsWSE + "/GetStatus"
+	actUnsubscribe     = nsWSE + "/Unsubscribe"
+	actSubscriptionEnd = nsWSE + "/SubscriptionEnd"
 )
 
 // selector is one wsman:Selector: a text value, or an EPR for a reference.
@@ -67,6 +74,7 @@ type envelope struct {
 	timeout     time.Duration // 0 when not given
 	fragment    string
 	hasFragment bool
+	identifier  string // wse:Identifier: the subscription a Renew, GetStatus or Unsubscribe addresses
 }
 
 // payload returns the first element child of the Body, or nil.
@@ -186,6 +194,8 @@ func envelopeOf(root *elem) (*envelope, error) {
 			env.timeout = d
 		case [2]string{nsWSMan, "FragmentTransfer"}:
 			env.fragment, env.hasFragment = h.trimmed(), true
+		case [2]string{nsWSE, "Identifier"}:
+			env.identifier = h.trimmed()
 		default:
 			if !understood[name] && mustUnderstand(h, root.space) {
 				return env, newFault(faultMustUnderstand, "header {%s}%s is not understood", h.space, h.local)

@@ -66,6 +66,11 @@ var (
 	faultUnsupportedFeature     = &faultKind{"Sender", nsWSMan, "UnsupportedFeature", faultActionWSMan, "", cim.ENotSupported, http.StatusBadRequest}
 	faultQuotaLimit             = &faultKind{"Sender", nsWSMan, "QuotaLimit", faultActionWSMan, "", cim.EQuotaViolation, http.StatusBadRequest}
 	faultEndpointUnavailable    = &faultKind{"Receiver", nsWSA, "EndpointUnavailable", faultActionWSA, "", cim.EShuttingDown, http.StatusServiceUnavailable}
+	faultDeliveryMode           = &faultKind{"Sender", nsWSE, "DeliveryModeRequestedUnavailable", nsWSE + "/fault", "", cim.ENotSupported, http.StatusBadRequest}
+	faultEventExpiration        = &faultKind{"Sender", nsWSE, "InvalidExpirationTime", nsWSE + "/fault", "", cim.EInvalidParameter, http.StatusBadRequest}
+	faultEventFilter            = &faultKind{"Sender", nsWSE, "EventSourceUnableToProcess", nsWSE + "/fault", "", cim.EInvalidQuery, http.StatusBadRequest}
+	faultUnableToRenew          = &faultKind{"Receiver", nsWSE, "UnableToRenew", nsWSE + "/fault", "", cim.ENotFound, http.StatusInternalServerError}
+	faultInvalidBookmark        = &faultKind{"Sender", nsWSMan, "InvalidBookmark", faultActionWSMan, faultDetailBase + "Expired", cim.EQueueOverflow, http.StatusBadRequest}
 	faultInternal               = &faultKind{"Receiver", nsWSMan, "InternalError", faultActionWSMan, "", cim.EFailed, http.StatusInternalServerError}
 )
 

@@ -42,8 +42,12 @@ type Handler struct {
 	// EnumerationExpiry is how long an enumeration context lives unused
 	// when the client asks for no expiry (default 10 minutes).
 	EnumerationExpiry time.Duration
-	// MaxEnumerations bounds the open enumeration contexts (default 1,024).
+	// MaxEnumerations bounds the open enumeration contexts and event
+	// subscriptions (default 1,024).
 	MaxEnumerations int
+	// Events serves WS-Eventing subscriptions (nil: Subscribe answers
+	// ActionNotSupported).
+	Events EventSource
 
 	once    sync.Once
 	machine string
