@@ -11,7 +11,6 @@ import (
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/store"
-	"github.com/wbemd/wbemd/wql"
 )
 
 // DMTF indications (DSP1054, the CIM schema's Event model) are
@@ -192,7 +191,7 @@ func (s *services) indicationPut(ctx context.Context, ci *classInfo, inst, prev 
 	}
 	switch {
 	case ci.cls.IsA(IndicationFilterClass):
-		_, err := s.c.parseFilter(ctx, inst)
+		_, err := s.c.parseFilter(ctx, inst, s.p)
 		return nil, err
 	case ci.cls.IsA(ListenerDestinationClass):
 		_, err := destinationOf(inst)
@@ -341,12 +340,12 @@ func retrySettings(inst *cim.Object) (attempts int, interval time.Duration, err 
 type IndicationFilter struct {
 	Query, QueryLanguage string
 	SourceNamespace      string // the namespace whose events it selects
-	match                func(*Event) bool
 }
 
-// parseFilter checks a filter: its language, its query, and its source
-// namespace (the filter's own when NULL), which must exist.
-func (c *CIMOM) parseFilter(ctx context.Context, inst *cim.Object) (*IndicationFilter, error) {
+// parseFilter checks a filter: its language, its source namespace (the
+// interop namespace when NULL), which must exist, and its query there, as
+// p may subscribe to it.
+func (c *CIMOM) parseFilter(ctx context.Context, inst *cim.Object, p Principal) (*IndicationFilter, error) {
 	f := &IndicationFilter{Query: strOf(inst, "Query"), QueryLanguage: strOf(inst, "QueryLanguage"), SourceNamespace: strOf(inst, "SourceNamespace")}
 	if v, err := inst.Get("SourceNamespaces"); err == nil && !v.IsNull() {
 		list, _ := v.V.([]string)
@@ -365,11 +364,9 @@ func (c *CIMOM) parseFilter(ctx context.Context, inst *cim.Object) (*IndicationF
 	if f.Query == "" {
 		return nil, cim.Errorf(cim.EInvalidQuery, "%s.Query is NULL: it must be an event query", inst.Class).WithParam("Query")
 	}
-	match, err := tempCompileSimpleEventQuery(f.QueryLanguage, f.Query)
-	if err != nil {
-		return nil, err
+	if !strings.EqualFold(f.QueryLanguage, "WQL") && !strings.EqualFold(f.QueryLanguage, "DMTF:CQL") {
+		return nil, cim.Errorf(cim.EInvalidQueryType, "%s.QueryLanguage %q is not WQL or DMTF:CQL", inst.Class, f.QueryLanguage).WithParam("QueryLanguage")
 	}
-	f.match = match
 	ns, err := cim.NormalizeNamespace(f.SourceNamespace)
 	if err != nil {
 		return nil, cim.AsError(err).WithParam("SourceNamespace")
@@ -382,64 +379,18 @@ func (c *CIMOM) parseFilter(ctx context.Context, inst *cim.Object) (*IndicationF
 	} else if !found {
 		return nil, cim.Errorf(cim.EInvalidNamespace, "%s.SourceNamespace %s does not exist", inst.Class, f.SourceNamespace).WithParam("SourceNamespace")
 	}
+	svc, err := c.connect(ctx, ns, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.ValidateEventQuery(ctx, "WQL", f.Query); err != nil {
+		if e := cim.AsError(err); e.Status != cim.EAccessDenied {
+			return nil, e.WithParam("Query")
+		}
+		return nil, err
+	}
 	f.SourceNamespace = ns
 	return f, nil
-}
-
-// tempCompileSimpleEventQuery is TEMPORARY, until the event-query
-// compiler (Services.ExecNotificationQuery) is in: it takes only
-// `SELECT * FROM __InstanceCreationEvent|__InstanceModificationEvent|
-// __InstanceDeletionEvent|__InstanceOperationEvent [WHERE TargetInstance
-// ISA 'Class']` in WQL, and the DMTF:CQL forms with CIM_InstCreation,
-// CIM_InstModification, CIM_InstDeletion, CIM_InstIndication and
-// SourceInstance, parsed by package wql.
-func tempCompileSimpleEventQuery(language, query string) (func(*Event) bool, error) {
-	cql := false
-	switch {
-	case strings.EqualFold(language, "WQL"):
-	case strings.EqualFold(language, "DMTF:CQL"), strings.EqualFold(language, "CQL"):
-		cql = true
-	default:
-		return nil, cim.Errorf(cim.EInvalidQueryType, "query language %q is not WQL or DMTF:CQL", language).WithParam("QueryLanguage")
-	}
-	q, err := wql.Parse(query)
-	if err != nil {
-		return nil, cim.Errorf(cim.EInvalidQuery, "%s query %q: %v", language, query, err).WithParam("Query")
-	}
-	sel, ok := q.(*wql.Select)
-	if !ok || !sel.Star || sel.Group != nil {
-		return nil, cim.Errorf(cim.EInvalidQuery, "%s query %q: an event query is SELECT * FROM an event class", language, query).WithParam("Query")
-	}
-	classes := map[string]string{"__instancecreationevent": "__InstanceCreationEvent", "__instancemodificationevent": "__InstanceModificationEvent",
-		"__instancedeletionevent": "__InstanceDeletionEvent", "__instanceoperationevent": ""}
-	target := "TargetInstance"
-	if cql {
-		classes = map[string]string{"cim_instcreation": "__InstanceCreationEvent", "cim_instmodification": "__InstanceModificationEvent",
-			"cim_instdeletion": "__InstanceDeletionEvent", "cim_instindication": ""}
-		target = "SourceInstance"
-	}
-	want, ok := classes[strings.ToLower(sel.From)]
-	if !ok {
-		return nil, cim.Errorf(cim.ENotEventClass, "%s query %q: %s is not an instance event class wbemd raises", language, query, sel.From).WithParam("Query")
-	}
-	isa := ""
-	if sel.Where != nil {
-		e, ok := sel.Where.(*wql.Isa)
-		if !ok || e.Prop == nil || len(e.Prop.Path) != 1 || !strings.EqualFold(e.Prop.Path[0], target) {
-			return nil, cim.Errorf(cim.EInvalidQuery, "%s query %q: the only condition wbemd takes here is %s ISA 'Class'", language, query, target).WithParam("Query")
-		}
-		isa = e.Class
-	}
-	return func(e *Event) bool {
-		if want == "" {
-			if !strings.HasPrefix(e.Class, "__Instance") {
-				return false
-			}
-		} else if e.Class != want {
-			return false
-		}
-		return isa == "" || e.Target != nil && e.Target.IsA(isa)
-	}, nil
 }
 
 // IndicationSubscription is a subscription as the deliverer runs it: its
@@ -516,7 +467,7 @@ func (s *services) subscriptionOf(ctx context.Context, inst *cim.Object) (Indica
 	if err != nil {
 		return sub, err
 	}
-	f, err := s.c.parseFilter(ctx, filter)
+	f, err := s.c.parseFilter(ctx, filter, s.p)
 	if err != nil {
 		return sub, err
 	}
@@ -547,11 +498,16 @@ func (s *services) subscriptionOf(ctx context.Context, inst *cim.Object) (Indica
 }
 
 // IndicationEvents returns the events of a subscription after revision
-// from, as its creator may read them (see Subscribe for the errors that
-// end the sequence).
+// from: its filter's query in its source namespace, run as its creator
+// (see ExecNotificationQuery and Subscribe for the errors that end the
+// sequence). A DMTF:CQL query runs as WQL, whose grammar holds the CQL
+// that filters use.
 func (c *CIMOM) IndicationEvents(ctx context.Context, sub *IndicationSubscription, from int64, progress time.Duration) (iter.Seq2[Event, error], error) {
-	return c.Subscribe(ctx, SubscribeOptions{Namespace: sub.Filter.SourceNamespace, From: from, Principal: sub.Creator,
-		Match: sub.Filter.match, Progress: progress})
+	svc, err := c.Connect(ctx, sub.Filter.SourceNamespace, sub.Creator)
+	if err != nil {
+		return nil, err
+	}
+	return svc.ExecNotificationQuery(ctx, "WQL", sub.Filter.Query, NotificationOptions{From: from, Progress: progress})
 }
 
 // SetSubscriptionState writes a subscription's SubscriptionState (and
@@ -598,47 +554,6 @@ func (c *CIMOM) WatchIndicationModel(ctx context.Context, from int64) (iter.Seq2
 
 // Rev returns the revision of the store's last committed transaction.
 func (c *CIMOM) Rev(ctx context.Context) (int64, error) { return c.st.Rev(ctx) }
-
-// TempNotificationQuery is TEMPORARY, until Services.ExecNotificationQuery
-// is in: the events of an event query (the simple forms
-// tempCompileSimpleEventQuery takes) in namespace ns, for principal p,
-// after revision from, with progress reports every progress.
-func (c *CIMOM) TempNotificationQuery(ctx context.Context, ns string, p Principal, language, query string, from int64, progress time.Duration) (iter.Seq2[Event, error], error) {
-	match, err := tempCompileSimpleEventQuery(language, query)
-	if err != nil {
-		return nil, err
-	}
-	return c.Subscribe(ctx, SubscribeOptions{Namespace: ns, From: from, Principal: p, Match: match, Progress: progress})
-}
-
-// TempEventObject is TEMPORARY, until (*Event).Object() is in: the event
-// as an instance of its event class. The WMI class (__InstanceCreationEvent,
-// ...) has TargetInstance, PreviousInstance and TIME_CREATED; with dmtf,
-// the DMTF class (CIM_InstCreation, ...) has SourceInstance and
-// PreviousInstance.
-func TempEventObject(e *Event, dmtf bool) *cim.Object {
-	o := &cim.Object{Genus: cim.GenusInstance, Class: e.Class, Namespace: e.Namespace}
-	obj := func(name string, v *cim.Object) {
-		if v != nil {
-			o.Properties = append(o.Properties, cim.Property{Name: name, Type: cim.TypeObject, Value: cim.Value{Type: cim.TypeObject, V: v}})
-		}
-	}
-	if !dmtf {
-		obj("TargetInstance", e.Target)
-		obj("PreviousInstance", e.Previous)
-		const epochDiff = 116444736000000000 // 1601 to 1970 in 100 ns
-		o.Properties = append(o.Properties, cim.Property{Name: "TIME_CREATED", Type: cim.TypeUint64,
-			Value: cim.Value{Type: cim.TypeUint64, V: uint64(e.Time.UnixNano()/100 + epochDiff)}})
-		return o
-	}
-	if dc, ok := map[string]string{"__InstanceCreationEvent": "CIM_InstCreation", "__InstanceModificationEvent": "CIM_InstModification",
-		"__InstanceDeletionEvent": "CIM_InstDeletion"}[e.Class]; ok {
-		o.Class = dc
-	}
-	obj("SourceInstance", e.Target)
-	obj("PreviousInstance", e.Previous)
-	return o
-}
 
 // EarliestRevision is the smallest From a subscription may start at to
 // receive every event the change feed still holds.

@@ -53,7 +53,7 @@ func TestIndicationModel(t *testing.T) {
 		}
 	}
 	refuse(spawn(IndicationFilterClass, "Name", "f", "Query", "SELECT * FROM __InstanceCreationEvent WHERE", "QueryLanguage", "WQL"), cim.EInvalidQuery, "Query")
-	refuse(spawn(IndicationFilterClass, "Name", "f", "Query", "SELECT * FROM Item", "QueryLanguage", "WQL"), cim.ENotEventClass, "Query")
+	refuse(spawn(IndicationFilterClass, "Name", "f", "Query", "SELECT * FROM Item", "QueryLanguage", "WQL", "SourceNamespace", "root/cimv2"), cim.ENotEventClass, "Query")
 	refuse(spawn(IndicationFilterClass, "Name", "f", "Query", "SELECT * FROM __InstanceCreationEvent", "QueryLanguage", "XPath"), cim.EInvalidQueryType, "QueryLanguage")
 	refuse(spawn(IndicationFilterClass, "Name", "f", "Query", "SELECT * FROM __InstanceCreationEvent", "QueryLanguage", "WQL", "SourceNamespace", "root/nowhere"), cim.EInvalidNamespace, "SourceNamespace")
 	refuse(spawn(ListenerDestinationCIMXML, "Name", "d", "Destination", "ftp://x/"), cim.EInvalidParameter, "Destination")
@@ -64,6 +64,11 @@ func TestIndicationModel(t *testing.T) {
 	fpath, err := interop.PutInstance(ctx, filter, FlagCreateOnly, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A DMTF filter: DMTF's lifecycle indications, in the CQL that WQL holds.
+	if _, err := interop.PutInstance(ctx, spawn(IndicationFilterClass, "Name", "cql", "Query", "SELECT * FROM CIM_InstCreation WHERE SourceInstance ISA 'Item'",
+		"QueryLanguage", "DMTF:CQL", "SourceNamespace", "root/cimv2"), FlagCreateOnly, nil); err != nil {
+		t.Errorf("a DMTF:CQL filter: %v", err)
 	}
 	dpath, err := interop.PutInstance(ctx, spawn(ListenerDestinationCIMXML, "Name", "d", "Destination", "http://127.0.0.1:1/"), FlagCreateOnly, nil)
 	if err != nil {

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -85,8 +85,12 @@ func (w *worker) pass(ctx context.Context) error {
 // deliver exports one event, with retries and the policy; on success it
 // advances and saves the cursor.
 func (w *worker) deliver(ctx context.Context, e *cimom.Event) error {
-	ind := cimom.TempEventObject(e, !strings.EqualFold(w.sub.Filter.QueryLanguage, "WQL"))
+	ind := e.Object()
+	ind.Properties = slices.Clone(ind.Properties) // the embedded objects stay shared (read-only)
 	put := func(name string, t cim.Type, v any) {
+		if _, ok := ind.Property(name); ok {
+			return
+		}
 		ind.Properties = append(ind.Properties, cim.Property{Name: name, Type: t, Value: cim.Value{Type: t, V: v}})
 	}
 	put("IndicationIdentifier", cim.TypeString, fmt.Sprintf("wbemd:%d:%d", e.Rev, w.nth(e.Rev)))

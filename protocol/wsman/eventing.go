@@ -22,12 +22,13 @@ import (
 // operation timeout) answers wsman:TimedOut, or with wsman:Heartbeats an
 // empty PullResponse with a wsman:Heartbeat header.
 
-// EventSource gives the door the events of event queries. It is
-// TEMPORARY, until Services.ExecNotificationQuery is in: *cimom.CIMOM
-// implements it.
+// EventSource says where the change feed stands, for bookmarks
+// (*cimom.CIMOM implements it); the events themselves come from the
+// caller's Services.ExecNotificationQuery.
 type EventSource interface {
-	TempNotificationQuery(ctx context.Context, ns string, p cimom.Principal, language, query string, from int64, progress time.Duration) (iter.Seq2[cimom.Event, error], error)
+	// EarliestRevision is the oldest bookmark the feed can resume from.
 	EarliestRevision(ctx context.Context) (int64, error)
+	// Rev is the current revision.
 	Rev(ctx context.Context) (int64, error)
 }
 
@@ -107,7 +108,7 @@ func (ee *eventEnum) Next(ctx context.Context, timeout time.Duration, count int)
 			continue
 		}
 		ee.skip = 0
-		o := cimom.TempEventObject(&it.e, false)
+		o := it.e.Object()
 		ee.marks[o] = ee.idle
 		ee.mu.Unlock()
 		out = append(out, o)
@@ -189,7 +190,7 @@ func (h *Handler) subscribe(ctx context.Context, req *request, r subscribeReques
 	}
 	// The subscription outlives this request: its Pulls come later.
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	events, err := h.Events.TempNotificationQuery(sctx, req.res.ns, req.p, "WQL", r.query, start, r.heartbeats)
+	events, err := req.svc.ExecNotificationQuery(sctx, "WQL", r.query, cimom.NotificationOptions{From: start, Progress: r.heartbeats})
 	if err != nil {
 		cancel()
 		if st := cim.StatusOf(err); st == cim.EInvalidQuery || st == cim.ENotEventClass || st == cim.EInvalidQueryType {
