@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 		OperationTimeout: cfg.OperationTimeout, MaxRequest: cfg.MaxRequest}
 	anyone := func(*http.Request) bool { return true }
 	h := &cimxml.Handler{Connector: om, Host: host}
-	wh := &wsman.Handler{Connector: om, Host: host, Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify, Events: om}
+	wh := &wsman.Handler{Connector: om, Host: host, Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify, Events: om, Log: log}
 	// /metrics and /healthz answer anyone, on every listener.
 	status := http.NewServeMux()
 	m := newMetrics(db, obs)

@@ -1,13 +1,17 @@
 package server_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // wsEvents runs one WS-Eventing operation with pywinrm
@@ -197,4 +201,90 @@ func TestWSEventing(t *testing.T) {
 		}
 	}
 	t.Logf("%d writes acknowledged before the kill; %d events after the bookmark", len(acked), len(names))
+}
+
+// pushed is one message a push receiver got.
+type pushed struct {
+	Action   string   `json:"action"`
+	Bookmark string   `json:"bookmark"`
+	Names    []string `json:"names"`
+}
+
+// TestWSEventingPush: subscriptions in the Push, PushWithAck and Events
+// modes (made by pywinrm) send the events to a Python standard-library
+// receiver, with bookmarks, in order; Unsubscribe stops them.
+func TestWSEventingPush(t *testing.T) {
+	d := startDaemon(t)
+	out := filepath.Join(t.TempDir(), "pushed.jsonl")
+	cmd := exec.Command("python3", "testdata/wsman_receiver.py", out)
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var port int
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if _, err := fmt.Sscanf(line, "listening %d", &port); err != nil {
+		t.Fatalf("receiver: %q %v", line, err)
+	}
+	received := func() []pushed {
+		b, _ := os.ReadFile(out)
+		var msgs []pushed
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var m pushed
+			if json.Unmarshal([]byte(l), &m) == nil {
+				msgs = append(msgs, m)
+			}
+		}
+		return msgs
+	}
+	env := []string{"WBEM_PASSWORD=secret"}
+	modes := map[string]string{"push": "http://schemas.xmlsoap.org/ws/2004/08/eventing/DeliveryModes/Push",
+		"ack": "http://schemas.dmtf.org/wbem/wsman/1/wsman/PushWithAck", "events": "http://schemas.dmtf.org/wbem/wsman/1/wsman/Events"}
+	for _, name := range []string{"push", "ack", "events"} {
+		os.Remove(out)
+		id := wsSubscribe(t, d, map[string]any{"mode": modes[name], "notifyto": fmt.Sprintf("http://127.0.0.1:%d/%s", port, name)})
+		var want []string
+		for i := range 3 {
+			n := fmt.Sprintf("%s%d", name, i)
+			if _, err := runWbem(env, "--url", "http://"+d.http, "--user", "admin", "-n", "root/sample", "put", "Sample_Disk", "Name="+n, "Model=m"); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, n)
+		}
+		var got []string
+		var msgs []pushed
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			msgs, got = received(), nil
+			for _, m := range msgs {
+				got = append(got, m.Names...)
+			}
+			if len(got) >= len(want) {
+				break
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: received %v, want %v\nwbemd log:\n%s", name, got, want, d.log)
+		}
+		action := "http://schemas.dmtf.org/wbem/wsman/1/wsman/Event"
+		if name == "events" {
+			action += "s"
+		}
+		for _, m := range msgs {
+			if m.Action != action || m.Bookmark == "" {
+				t.Errorf("%s: message %+v", name, m)
+			}
+		}
+		if a, ok := wsEvents(t, d, "unsubscribe", map[string]any{"uri": diskURI, "id": id}); !ok {
+			t.Errorf("%s: unsubscribe: %s", name, a)
+		}
+	}
+	// After Unsubscribe nothing more comes.
+	os.Remove(out)
+	runWbem(env, "--url", "http://"+d.http, "--user", "admin", "-n", "root/sample", "put", "Sample_Disk", "Name=late", "Model=m")
+	time.Sleep(time.Second)
+	if msgs := received(); len(msgs) != 0 {
+		t.Errorf("after Unsubscribe: %+v", msgs)
+	}
 }

@@ -16,9 +16,10 @@
 //     DSP0227 selector filter and the DSP0227 association filter;
 //   - custom actions (<ResourceURI>/<Method>) that invoke CIM methods with
 //     <Method>_INPUT and answer <Method>_OUTPUT;
-//   - WS-Eventing Subscribe in the Pull delivery mode, with bookmarks (the
-//     store revision), the earliest bookmark and heartbeats; Renew,
-//     GetStatus and Unsubscribe (eventing.go).
+//   - WS-Eventing Subscribe in the Pull, Push, PushWithAck and Events
+//     delivery modes, with bookmarks (the store revision), the earliest
+//     bookmark and heartbeats; Renew, GetStatus and Unsubscribe
+//     (eventing.go, push.go).
 //
 // Resource URIs come in the DMTF style
 // (http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/Class, the namespace

@@ -41,6 +41,7 @@ type enumContext struct {
 	sendBookmarks bool
 	heartbeats    bool
 	mark          bookmark // the bookmark after the last event sent
+	push          bool     // a push subscription: its events are sent, not pulled
 }
 
 // Close releases the enumerator (enumtable calls it with the lock held).
@@ -169,6 +170,9 @@ func (h *Handler) pull(ctx context.Context, w http.ResponseWriter, req *request,
 		return err
 	}
 	defer ec.Unlock()
+	if ec.push {
+		return newFault(faultInvalidEnumContext, "%s is a push subscription: its events are sent to its NotifyTo address", r.context)
+	}
 	if ec.err != nil {
 		err := ec.err
 		h.forget(ec)

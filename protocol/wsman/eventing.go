@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"iter"
+	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -202,7 +204,7 @@ func (h *Handler) subscribe(ctx context.Context, req *request, r subscribeReques
 		return nil, err
 	}
 	ee := newEventEnum(sctx, cancel, events, start, from)
-	ec := &enumContext{res: req.res, soap: req.env.soap, life: life, e: ee, events: ee, sendBookmarks: r.sendBookmarks, heartbeats: r.heartbeats > 0, mark: from}
+	ec := &enumContext{res: req.res, soap: req.env.soap, life: life, e: ee, events: ee, sendBookmarks: r.sendBookmarks, heartbeats: r.heartbeats > 0, mark: from, push: r.mode != deliveryPull}
 	limit := h.MaxEnumerations
 	if limit <= 0 {
 		limit = DefaultMaxEnumerations
@@ -213,10 +215,26 @@ func (h *Handler) subscribe(ctx context.Context, req *request, r subscribeReques
 		return nil, newFault(faultQuotaLimit, "%d enumerations and subscriptions are open: release some, or let them expire", limit)
 	}
 	ec.id = id
+	if r.mode != deliveryPull {
+		client := h.PushClient
+		if client == nil {
+			client = http.DefaultClient
+		}
+		log := h.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		p := &pusher{h: h, ec: ec, id: id, mode: r.mode, to: r.notifyTo, max: r.maxElements, beat: r.heartbeats, client: client, log: log}
+		go p.run(sctx)
+	}
 	o := answer(req, actSubscribe+"Response")
 	o.s(`<wse:SubscribeResponse xmlns:wse="` + nsWSE + `"><wse:SubscriptionManager><wsa:Address>` + anonymous +
 		`</wsa:Address><wsa:ReferenceParameters><wse:Identifier>` + id + `</wse:Identifier></wsa:ReferenceParameters></wse:SubscriptionManager><wse:Expires>` +
-		formatDuration(life) + `</wse:Expires><wsen:EnumerationContext>` + id + `</wsen:EnumerationContext></wse:SubscribeResponse>`)
+		formatDuration(life) + `</wse:Expires>`)
+	if r.mode == deliveryPull {
+		o.s(`<wsen:EnumerationContext>` + id + `</wsen:EnumerationContext>`)
+	}
+	o.s(`</wse:SubscribeResponse>`)
 	o.tail()
 	return o, nil
 }

@@ -12,6 +12,7 @@ func eventingSeeds() []msg {
 	return []msg{
 		{action: actSubscribe, uri: diskURI, body: `<wse:Subscribe` + wse + `><wse:Delivery Mode="` + deliveryPull + `"><wsman:Heartbeats>PT10S</wsman:Heartbeats></wse:Delivery><wse:Expires>PT5M</wse:Expires><wsman:Filter Dialect="` + dialectWQL + `">SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Sample_Disk'</wsman:Filter><wsman:SendBookmarks/><wsman:Bookmark>42.3</wsman:Bookmark></wse:Subscribe>`},
 		{action: actSubscribe, uri: diskURI, body: `<wse:Subscribe` + wse + `><wse:Delivery Mode="` + deliveryPush + `"/><wsman:Filter>SELECT * FROM __InstanceDeletionEvent</wsman:Filter><wsman:Bookmark>` + bookmarkEarliest + `</wsman:Bookmark></wse:Subscribe>`},
+		{action: actSubscribe, uri: diskURI, body: `<wse:Subscribe` + wse + `><wse:Delivery Mode="` + deliveryEvents + `"><wse:NotifyTo><wsa:Address>http://127.0.0.1:1/x</wsa:Address></wse:NotifyTo><wsman:MaxElements>5</wsman:MaxElements></wse:Delivery><wsman:Filter Dialect="` + dialectWQL + `">SELECT * FROM __InstanceDeletionEvent</wsman:Filter></wse:Subscribe>`},
 		{action: actRenewSub, uri: diskURI, headers: `<wse:Identifier` + wse + `>uuid:1</wse:Identifier>`, body: `<wse:Renew` + wse + `><wse:Expires>PT1M</wse:Expires></wse:Renew>`},
 		{action: actGetStatusSub, uri: diskURI, headers: `<wse:Identifier` + wse + `>uuid:1</wse:Identifier>`, body: `<wse:GetStatus` + wse + `/>`},
 		{action: actUnsubscribe, uri: diskURI, headers: `<wse:Identifier` + wse + `>uuid:1</wse:Identifier>`, body: `<wse:Unsubscribe` + wse + `/>`},
@@ -38,7 +39,10 @@ func TestDecodeEventing(t *testing.T) {
 	if _, err := decodeSubscribe(decode(seeds[1])); !isFault(err, faultDeliveryMode) {
 		t.Errorf("push mode: %v", err)
 	}
-	if rr, err := decodeRenew(decode(seeds[2])); err != nil || rr.id != "uuid:1" || rr.life.Minutes() != 1 {
+	if r, err := decodeSubscribe(decode(seeds[2])); err != nil || r.mode != deliveryEvents || r.notifyTo != "http://127.0.0.1:1/x" || r.maxElements != 5 {
+		t.Errorf("events mode: %+v %v", r, err)
+	}
+	if rr, err := decodeRenew(decode(seeds[3])); err != nil || rr.id != "uuid:1" || rr.life.Minutes() != 1 {
 		t.Errorf("renew: %+v %v", rr, err)
 	}
 	for _, bad := range []string{"", "x", "0", "-3", "4.0", "4.x", "99999999999999999999"} {

@@ -1,6 +1,7 @@
 package wsman
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -118,9 +119,11 @@ func decodeRelease(req *request) (string, error) {
 
 // WS-Eventing (DSP0226 §10) URIs.
 const (
-	deliveryPull     = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull"
-	deliveryPush     = "http://schemas.xmlsoap.org/ws/2004/08/eventing/DeliveryModes/Push"
-	bookmarkEarliest = "http://schemas.dmtf.org/wbem/wsman/1/wsman/bookmark/earliest"
+	deliveryPull        = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull"
+	deliveryPush        = "http://schemas.xmlsoap.org/ws/2004/08/eventing/DeliveryModes/Push"
+	deliveryPushWithAck = "http://schemas.dmtf.org/wbem/wsman/1/wsman/PushWithAck"
+	deliveryEvents      = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Events"
+	bookmarkEarliest    = "http://schemas.dmtf.org/wbem/wsman/1/wsman/bookmark/earliest"
 )
 
 // subscribeRequest is a wse:Subscribe.
@@ -132,6 +135,9 @@ type subscribeRequest struct {
 	bookmark      bookmark      // wsman:Bookmark; zero when not given
 	hasBookmark   bool
 	heartbeats    time.Duration // wsman:Heartbeats; 0 when not given
+	mode          string        // the delivery mode
+	notifyTo      string        // wse:NotifyTo's address (the push modes)
+	maxElements   int           // wsman:MaxElements of the Events mode (default 32)
 }
 
 // bookmark is a place in a subscription's events: every event up to
@@ -195,8 +201,25 @@ func decodeSubscribe(req *request) (subscribeRequest, error) {
 			r.heartbeats = h
 		}
 	}
-	if mode != deliveryPull {
-		return r, newFault(faultDeliveryMode, "the delivery mode %q is not supported: wbemd delivers events in the Pull mode (%s)", mode, deliveryPull)
+	r.mode, r.maxElements = mode, 32
+	switch mode {
+	case deliveryPull:
+	case deliveryPush, deliveryPushWithAck, deliveryEvents:
+		addr := d.kid(nsWSE, "NotifyTo").kid(nsWSA, "Address").trimmed()
+		u, err := url.Parse(addr)
+		if addr == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return r, newFault(faultDeliveryMode, "the %s delivery mode needs a wse:NotifyTo with an http:// or https:// wsa:Address (found %q)", mode, addr)
+		}
+		r.notifyTo = addr
+		if me := d.kid(nsWSMan, "MaxElements"); me != nil {
+			n, err := strconv.Atoi(me.trimmed())
+			if err != nil || n <= 0 {
+				return r, newFault(faultSchema, "wsman:MaxElements %q is not a positive integer", me.trimmed())
+			}
+			r.maxElements = n
+		}
+	default:
+		return r, newFault(faultDeliveryMode, "the delivery mode %q is not supported: wbemd delivers in the Pull, Push, PushWithAck and Events modes", mode)
 	}
 	if x := body.kid(nsWSE, "Expires"); x != nil {
 		text := x.trimmed()

@@ -3,6 +3,7 @@ package wsman
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
@@ -48,6 +49,10 @@ type Handler struct {
 	// Events serves WS-Eventing subscriptions (nil: Subscribe answers
 	// ActionNotSupported).
 	Events EventSource
+	// PushClient sends the events of push subscriptions (default
+	// http.DefaultClient); Log receives their ends (default slog.Default()).
+	PushClient *http.Client
+	Log        *slog.Logger
 
 	once    sync.Once
 	machine string

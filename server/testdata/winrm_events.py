@@ -6,7 +6,8 @@ tests (run it with Debian's /usr/bin/python3, which has python3-winrm).
 usage: winrm_events.py ENDPOINT USER PASSWORD OP JSON
   OP is subscribe, pull, renew, getstatus or unsubscribe; JSON holds its
   arguments: uri, ns (the __cimnamespace selector), wql, expires, bookmark, sendbookmarks (bool),
-  heartbeats, id (the subscription's wse:Identifier, also its
+  heartbeats, mode (a delivery mode URI; Pull by default), notifyto (the
+  push modes' receiver), id (the subscription's wse:Identifier, also its
   EnumerationContext), max, maxtime.
 Prints one JSON object: {"ok": true, "answer": xml} or
 {"ok": false, "error": class name, "text": message}.
@@ -39,7 +40,9 @@ def run(p, op, a):
     uri = a.get('uri', '')
     if op == 'subscribe':
         env = envelope(p, WSE + '/Subscribe', uri, ns=a.get('ns'))
-        delivery = {'@Mode': PULL}
+        delivery = {'@Mode': a.get('mode', PULL)}
+        if a.get('notifyto'):
+            delivery['e:NotifyTo'] = {'a:Address': a['notifyto']}
         if a.get('heartbeats'):
             delivery['w:Heartbeats'] = a['heartbeats']
         sub = {'e:Delivery': delivery}
