@@ -115,6 +115,8 @@ var byStatus = map[cim.Status]*faultKind{
 	cim.EInvalidSuperclass:          faultInvalidRepresentation,
 	cim.EUnsupportedPutExtension:    faultInvalidParameter,
 	cim.ECannotChangeKeyInheritance: faultInvalidRepresentation,
+	cim.EQueueOverflow:              faultInvalidBookmark, // an event subscription the change feed no longer serves
+	cim.ENotEventClass:              faultCannotProcessFilter,
 }
 
 // Fault is a SOAP fault to answer: its kind, a reason, and the WBEM status
