@@ -11,7 +11,10 @@
 // the subscription's OnFatalErrorPolicy applies (Ignore keeps trying at
 // the same interval with the subscription Enabled Degraded, Disable
 // disables it, Remove deletes it). Only after the listener's 200 without
-// ERROR is the cursor advanced.
+// ERROR is the cursor advanced; it is written to the store at most every
+// 50 ms or 256 deliveries while events flow, and within a second when
+// they stop, so that a kill sends again at most that much, with the same
+// SequenceNumbers.
 //
 // The cursor is a record of its own in the store:
 //

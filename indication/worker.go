@@ -24,6 +24,42 @@ type worker struct {
 	// degraded is set while Ignore keeps retrying past the attempts (the
 	// subscription is Enabled Degraded).
 	degraded bool
+	// unsaved counts the deliveries the stored cursor lacks; saved is
+	// when it was last written.
+	unsaved int
+	saved   time.Time
+}
+
+// The cursor is written after every delivery that comes saveEvery after
+// the last write, after saveBatch unsaved deliveries, at each progress
+// report (idleSave when idle), and when the worker stops: a kill loses at
+// most that much, which is sent again with the same SequenceNumbers.
+const (
+	saveEvery = 50 * time.Millisecond
+	saveBatch = 256
+	idleSave  = time.Second
+)
+
+// save writes the cursor if deliveries are unsaved.
+func (w *worker) save(ctx context.Context) error {
+	if w.unsaved == 0 {
+		return nil
+	}
+	if err := saveCursor(ctx, w.m.Store, w.sub.Key, w.cur); err != nil {
+		return err
+	}
+	w.unsaved, w.saved = 0, time.Now()
+	return nil
+}
+
+// flush writes the unsaved cursor when the worker stops, even if ctx
+// ended.
+func (w *worker) flush(ctx context.Context) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := w.save(fctx); err != nil {
+		w.log.Warn("indication delivery: saving the cursor at stop failed; the last deliveries will be sent again", "err", err)
+	}
 }
 
 // errStop ends a worker whose subscription the policy disabled or removed.
@@ -58,8 +94,9 @@ func (w *worker) pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.cur = cur
-	events, err := w.m.OM.IndicationEvents(ctx, &w.sub, cur.from(), 0)
+	w.cur, w.unsaved = cur, 0
+	defer w.flush(ctx)
+	events, err := w.m.OM.IndicationEvents(ctx, &w.sub, cur.from(), idleSave)
 	if err != nil {
 		return err
 	}
@@ -69,6 +106,9 @@ func (w *worker) pass(ctx context.Context) error {
 			return err
 		}
 		if e.Progress {
+			if err := w.save(ctx); err != nil {
+				return err
+			}
 			continue
 		}
 		if e.Rev == cur.Rev && skip > 0 {
@@ -112,11 +152,13 @@ func (w *worker) deliver(ctx context.Context, e *cimom.Event) error {
 			case cimom.PolicyDisable:
 				w.log.Error("indication delivery failed: the subscription is disabled (OnFatalErrorPolicy Disable); enable it to resume from its cursor",
 					"seq", w.cur.Seq, "rev", e.Rev, "attempts", failures, "err", err)
+				w.flush(ctx)
 				w.setState(ctx, cimom.StateDisabled)
 				return errStop
 			case cimom.PolicyRemove:
 				w.log.Error("indication delivery failed: the subscription is removed (OnFatalErrorPolicy Remove)",
 					"seq", w.cur.Seq, "rev", e.Rev, "attempts", failures, "err", err)
+				w.unsaved = 0 // the cursor goes with the subscription
 				if err := w.m.OM.RemoveSubscription(ctx, w.sub.Path); err != nil {
 					w.log.Error("indication subscription: removing it failed", "err", err)
 				}
@@ -136,8 +178,11 @@ func (w *worker) deliver(ctx context.Context, e *cimom.Event) error {
 		}
 	}
 	w.cur.advance(e.Rev)
-	if err := saveCursor(ctx, w.m.Store, w.sub.Key, w.cur); err != nil {
-		return err
+	w.unsaved++
+	if w.unsaved >= saveBatch || time.Since(w.saved) >= saveEvery {
+		if err := w.save(ctx); err != nil {
+			return err
+		}
 	}
 	if w.degraded {
 		w.degraded = false
