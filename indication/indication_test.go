@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -348,4 +349,71 @@ func BenchmarkDelivery(b *testing.B) {
 		time.Sleep(time.Millisecond)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "indications/s")
+}
+
+// BenchmarkCommitToListener measures the time from a write's commit (its
+// PutInstance returned) to the listener's receipt of its indication, at
+// 10 and 1,000 writes per second, and reports p50 and p99.
+func BenchmarkCommitToListener(b *testing.B) {
+	for _, rate := range []int{10, 1000} {
+		b.Run(fmt.Sprint("rate=", rate), func(b *testing.B) {
+			f := newFixture(b)
+			var mu sync.Mutex
+			got := map[string]time.Time{}
+			srv := httptest.NewServer(&cimxml.Listener{Deliver: func(ctx context.Context, consumer string, ind *cim.Object) error {
+				tv, _ := ind.Get("TargetInstance")
+				id, _ := tv.V.(*cim.Object).Get("Id")
+				mu.Lock()
+				got[id.V.(string)] = time.Now()
+				mu.Unlock()
+				return nil
+			}})
+			defer srv.Close()
+			f.subscribe("s", srv.URL+"/", cimom.PolicyIgnore)
+			n := rate * 2 // two seconds of writes
+			if n < 20 {
+				n = 20
+			}
+			cls, _ := f.cimv2.GetObject(context.Background(), "Item", 0, nil)
+			committed := make([]time.Time, n)
+			b.ResetTimer()
+			for range b.N {
+				clear(got)
+				tick := time.NewTicker(time.Second / time.Duration(rate))
+				var wg sync.WaitGroup
+				for i := range n {
+					<-tick.C
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						o, _ := cls.SpawnInstance()
+						o.Put("Id", cim.Value{Type: cim.TypeString, V: fmt.Sprint("i", i)})
+						if _, err := f.cimv2.PutInstance(context.Background(), o, 0, nil); err != nil {
+							b.Error(err)
+						}
+						committed[i] = time.Now()
+					}()
+				}
+				tick.Stop()
+				wg.Wait()
+				for {
+					mu.Lock()
+					done := len(got) == n
+					mu.Unlock()
+					if done {
+						break
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+			b.StopTimer()
+			lat := make([]time.Duration, n)
+			for i := range n {
+				lat[i] = got[fmt.Sprint("i", i)].Sub(committed[i])
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[n/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[n*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
 }
