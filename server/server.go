@@ -183,6 +183,8 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 		if tlsConf != nil {
 			srv.TLSConfig = tlsConf
 			ln = tls.NewListener(ln, tlsConf)
+		} else {
+			ln = httpstack.FramingListener(ln)
 		}
 		servers = append(servers, srv)
 		go func() {
