@@ -228,13 +228,47 @@ func (s *services) indicationPut(ctx context.Context, ci *classInfo, inst, prev 
 //	e 0 <ns> 0 <keys>    the Principal that created the subscription (JSON)
 func creatorKey(ns, keys string) []byte { return key('e', cim.Fold(ns), keys) }
 
-// indicationDelete returns the writes that go with the delete of an
-// instance of the model.
-func (s *services) indicationDelete(ci *classInfo, keys string) []store.Op {
-	if s.isInterop() && ci.cls.IsA(IndicationSubscriptionClass) {
-		return []store.Op{store.Delete(creatorKey(s.ns, keys))}
+// indicationDelete checks the delete of an instance of the model and
+// returns the writes that go with it: a filter or destination that a
+// subscription refers to is not deleted (WBEM_E_FAILED naming the
+// subscription: delete it first, as DSP1054 has it), a subscription's
+// creator record goes with it.
+func (s *services) indicationDelete(ctx context.Context, ci *classInfo, prev *cim.Object, keys string) ([]store.Op, error) {
+	if !s.isInterop() {
+		return nil, nil
 	}
-	return nil
+	switch {
+	case ci.cls.IsA(IndicationSubscriptionClass):
+		return []store.Op{store.Delete(creatorKey(s.ns, keys))}, nil
+	case ci.cls.IsA(IndicationFilterClass), ci.cls.IsA(ListenerDestinationClass):
+		gone, err := prev.ObjectPath()
+		if err != nil {
+			return nil, err
+		}
+		prop := "Filter"
+		if ci.cls.IsA(ListenerDestinationClass) {
+			prop = "Handler"
+		}
+		sys, err := s.c.connect(ctx, s.ns, self)
+		if err != nil {
+			return nil, err
+		}
+		e, err := sys.CreateInstanceEnum(ctx, IndicationSubscriptionClass, 0, nil)
+		if err != nil {
+			return nil, err
+		}
+		defer e.Close()
+		for sub, err := range All(ctx, e) {
+			if err != nil {
+				return nil, err
+			}
+			if p, err := cim.ParsePath(strOf(sub, prop)); err == nil && cim.EqualPaths(p, gone) {
+				sp, _ := sub.ObjectPath()
+				return nil, cim.Errorf(cim.EFailed, "%s is the %s of subscription %s: delete the subscription first", gone.RelPath(), prop, sp.RelPath()).WithParam(gone.RelPath())
+			}
+		}
+	}
+	return nil, nil
 }
 
 // referenced reads the instance a reference property of inst names, in

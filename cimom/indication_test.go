@@ -2,6 +2,7 @@ package cimom
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,8 +135,22 @@ func TestIndicationModel(t *testing.T) {
 	if subs, _, _ := r.c.IndicationSubscriptions(ctx); len(subs) != 1 || subs[0].State != StateDisabled || subs[0].Created == 0 {
 		t.Errorf("after disabling: %+v", subs)
 	}
+	// A filter or destination in use is not deleted.
+	for _, p := range []string{fpath, dpath} {
+		before := r.snapshot()
+		err := interop.DeleteInstance(ctx, p, 0, nil)
+		wantStatus(t, err, cim.EFailed)
+		if !strings.Contains(err.Error(), "delete the subscription first") || !sameSnapshot(before, r.snapshot()) {
+			t.Errorf("deleting %s in use: %v", p, err)
+		}
+	}
 	if err := r.c.RemoveSubscription(ctx, spath); err != nil {
 		t.Fatal(err)
+	}
+	for _, p := range []string{fpath, dpath} {
+		if err := interop.DeleteInstance(ctx, p, 0, nil); err != nil {
+			t.Errorf("deleting %s once unused: %v", p, err)
+		}
 	}
 	for kv, err := range r.db.Range(ctx, []byte{'e', 0}, []byte{'e', 1}) {
 		if err != nil {
