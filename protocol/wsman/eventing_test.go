@@ -1,9 +1,20 @@
 package wsman
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/httpstack"
+	"github.com/wbemd/wbemd/store/bolt"
 )
 
 // eventingSeeds are WS-Eventing requests as clients send them.
@@ -86,3 +97,86 @@ func FuzzDecodeEventing(f *testing.F) {
 }
 
 func errOf[T any](_ T, err error) error { return err }
+
+// TestEventingPastRetention: a Pull subscription whose events the change
+// feed no longer holds ends with wsman:InvalidBookmark at its next Pull
+// (never a silent gap), and a Subscribe from a bookmark older than the
+// feed is refused with it, naming the earliest bookmark.
+func TestEventingPastRetention(t *testing.T) {
+	ctx := context.Background()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	om, err := cimom.Open(ctx, db, cimom.Options{Server: "test", EventRing: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{Connector: om, Host: "test", Events: om}
+	stack := &httpstack.Stack{Auth: func(r *http.Request) (cimom.Principal, bool) {
+		n, p, ok := r.BasicAuth()
+		return cimom.Principal{Name: "root"}, ok && n == "admin" && p == "pw"
+	}}
+	srv := httptest.NewServer(stack.Serve(h.Door(), h))
+	t.Cleanup(func() { srv.Close(); h.Close(); om.Close(ctx); db.Close() })
+	svc, err := om.Connect(ctx, "root/cimv2", cimom.Principal{Name: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := cim.Qualifier{Name: "Key", Value: cim.Value{Type: cim.TypeBoolean, V: true}}
+	if err := svc.PutClass(ctx, &cim.Object{Genus: cim.GenusClass, Class: "Item", Properties: []cim.Property{
+		{Name: "Id", Type: cim.TypeString, Value: cim.Null(cim.TypeString), Qualifiers: []cim.Qualifier{key}}}}, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	item := func(id string) {
+		cls, _ := svc.GetObject(ctx, "Item", 0, nil)
+		o, _ := cls.SpawnInstance()
+		o.Put("Id", cim.Value{Type: cim.TypeString, V: id})
+		if _, err := svc.PutInstance(ctx, o, 0, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uri := "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/Item"
+	subscribe := func(extra string) (int, string) {
+		env, _ := msg{action: actSubscribe, uri: uri, body: `<wse:Subscribe xmlns:wse="` + nsWSE + `"><wse:Delivery Mode="` + deliveryPull + `"/><wsman:Filter Dialect="` + dialectWQL +
+			`">SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Item'</wsman:Filter><wsman:SendBookmarks/>` + extra + `</wse:Subscribe>`}.build()
+		return post(t, srv.URL, env)
+	}
+	code, body := subscribe("")
+	m := regexp.MustCompile(`<wse:Identifier>([^<]+)<`).FindStringSubmatch(body)
+	if code != 200 || m == nil {
+		t.Fatalf("subscribe: %d %s", code, body)
+	}
+	item("first")
+	pull := func() (int, string) {
+		env, _ := msg{action: actPull, uri: uri, body: `<wsen:Pull><wsen:EnumerationContext>` + m[1] + `</wsen:EnumerationContext><wsen:MaxElements>1</wsen:MaxElements><wsen:MaxTime>PT2S</wsen:MaxTime></wsen:Pull>`}.build()
+		return post(t, srv.URL, env)
+	}
+	if code, body := pull(); code != 200 || !strings.Contains(body, ">first<") {
+		t.Fatalf("first pull: %d %s", code, body)
+	}
+	for i := range 100 { // past the ring of 16 and the reader's channel of 64
+		item(fmt.Sprint("more", i))
+	}
+	rev, _ := db.Rev(ctx)
+	if err := db.Compact(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	var last string
+	for range 200 {
+		code, body := pull()
+		last = body
+		if code != 200 {
+			if !strings.Contains(body, "InvalidBookmark") || !strings.Contains(body, "no longer holds") {
+				t.Fatalf("the pull past retention: %d %s", code, body)
+			}
+			break
+		}
+	}
+	if !strings.Contains(last, "InvalidBookmark") {
+		t.Fatalf("every pull succeeded past retention; last: %s", last)
+	}
+	if code, body := subscribe("<wsman:Bookmark>2</wsman:Bookmark>"); code != 400 || !strings.Contains(body, "InvalidBookmark") || !strings.Contains(body, "earliest") {
+		t.Errorf("a bookmark older than the feed: %d %s", code, body)
+	}
+}
