@@ -98,6 +98,10 @@ func indicationClasses() []*cim.Object {
 			prop("OtherPersistenceType", str), prop("Destination", str), prop("OtherProtocol", str),
 			def("Protocol", cim.Value{Type: u16, V: uint16(2)}))...),
 		class(ListenerDestinationCIMXML, ListenerDestinationClass, nil),
+		// The deprecated handler classes (CIM 2.8) that older clients
+		// (openwsman's CIM bridge, early pywbem) still create.
+		class("CIM_IndicationHandler", ListenerDestinationClass, abstract, prop("Owner", str)),
+		class("CIM_IndicationHandlerCIMXML", "CIM_IndicationHandler", nil),
 		class(abstractSubscriptionClass, "", append([]cim.Qualifier{assoc}, abstract...),
 			ref("Filter", "CIM_ManagedElement"), ref("Handler", ListenerDestinationClass),
 			prop("OnFatalErrorPolicy", u16, list("ValueMap", "1", "2", "3", "4"), list("Values", "Other", "Ignore", "Disable", "Remove")),

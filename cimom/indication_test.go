@@ -75,6 +75,11 @@ func TestIndicationModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The deprecated handler class is a destination too.
+	if _, err := interop.PutInstance(ctx, spawn("CIM_IndicationHandlerCIMXML", "Name", "old", "Destination", "https://127.0.0.1:2/"), FlagCreateOnly, nil); err != nil {
+		t.Errorf("CIM_IndicationHandlerCIMXML: %v", err)
+	}
+	refuse(spawn("CIM_IndicationHandlerCIMXML", "Name", "old2", "Destination", "mailto:x"), cim.EInvalidParameter, "Destination")
 	sub := func(f, d string) *cim.Object {
 		o := spawn(IndicationSubscriptionClass)
 		o.Put("Filter", cim.Value{Type: cim.TypeReference, V: f})
