@@ -70,8 +70,12 @@ func (w *worker) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		err := w.pass(ctx)
 		switch {
-		case err == nil || ctx.Err() != nil || errors.Is(err, errStop):
+		case ctx.Err() != nil || errors.Is(err, errStop):
 			return
+		case err == nil: // the events ended without a reason: read them again
+			if !sleep(ctx, time.Second) {
+				return
+			}
 		case cim.StatusOf(err) == cim.EQueueOverflow:
 			w.lost(ctx, err)
 			return
