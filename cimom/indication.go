@@ -453,9 +453,10 @@ type IndicationService struct {
 }
 
 // IndicationSubscriptions reads every subscription of the interop
-// namespace with its filter and destination. A subscription whose filter
-// or destination is gone or no longer valid is returned with State
-// StateDisabled and the reason in err's place: it is logged, not run.
+// namespace with its filter and destination, and the indication service's
+// settings. A subscription whose filter or destination is gone or no
+// longer valid is returned with State StateDisabled (and its parts
+// unset): it is logged and not run, and keeps its cursor.
 func (c *CIMOM) IndicationSubscriptions(ctx context.Context) ([]IndicationSubscription, IndicationService, error) {
 	svc := IndicationService{DefaultDeliveryRetryAttempts, DefaultDeliveryRetryInterval}
 	s, err := c.connect(ctx, InteropNamespace, self)
@@ -486,7 +487,10 @@ func (c *CIMOM) IndicationSubscriptions(ctx context.Context) ([]IndicationSubscr
 		sub, err := s.subscriptionOf(ctx, inst)
 		if err != nil {
 			c.log.Error("indication subscription not run", "subscription", sub.Path, "err", err)
-			continue
+			if sub.Key == "" {
+				continue
+			}
+			sub.State = StateDisabled // kept (with its cursor), not run
 		}
 		out = append(out, sub)
 	}
