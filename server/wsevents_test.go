@@ -280,6 +280,20 @@ func TestWSEventingPush(t *testing.T) {
 			t.Errorf("%s: unsubscribe: %s", name, a)
 		}
 	}
+	// A receiver that cannot be reached ends the subscription, and
+	// wse:SubscriptionEnd says so at EndTo.
+	os.Remove(out)
+	wsSubscribe(t, d, map[string]any{"mode": modes["push"], "notifyto": "http://127.0.0.1:1/gone", "endto": fmt.Sprintf("http://127.0.0.1:%d/end", port)})
+	runWbem(env, "--url", "http://"+d.http, "--user", "admin", "-n", "root/sample", "put", "Sample_Disk", "Name=unreachable", "Model=m")
+	var ended bool
+	for deadline := time.Now().Add(20 * time.Second); !ended && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		for _, m := range received() {
+			ended = ended || m.Action == "http://schemas.xmlsoap.org/ws/2004/08/eventing/SubscriptionEnd"
+		}
+	}
+	if !ended {
+		t.Errorf("no SubscriptionEnd at EndTo: %+v\nwbemd log:\n%s", received(), d.log)
+	}
 	// After Unsubscribe nothing more comes.
 	os.Remove(out)
 	runWbem(env, "--url", "http://"+d.http, "--user", "admin", "-n", "root/sample", "put", "Sample_Disk", "Name=late", "Model=m")

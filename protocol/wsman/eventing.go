@@ -224,7 +224,7 @@ func (h *Handler) subscribe(ctx context.Context, req *request, r subscribeReques
 		if log == nil {
 			log = slog.Default()
 		}
-		p := &pusher{h: h, ec: ec, id: id, mode: r.mode, to: r.notifyTo, max: r.maxElements, beat: r.heartbeats, client: client, log: log}
+		p := &pusher{h: h, ec: ec, id: id, mode: r.mode, to: r.notifyTo, max: r.maxElements, beat: r.heartbeats, endTo: r.endTo, client: client, log: log}
 		go p.run(sctx)
 	}
 	o := answer(req, actSubscribe+"Response")

@@ -137,6 +137,7 @@ type subscribeRequest struct {
 	heartbeats    time.Duration // wsman:Heartbeats; 0 when not given
 	mode          string        // the delivery mode
 	notifyTo      string        // wse:NotifyTo's address (the push modes)
+	endTo         string        // wse:EndTo's address: where SubscriptionEnd goes ("" for none)
 	maxElements   int           // wsman:MaxElements of the Events mode (default 32)
 }
 
@@ -184,8 +185,12 @@ func decodeSubscribe(req *request) (subscribeRequest, error) {
 	if !body.is(nsWSE, "Subscribe") {
 		return r, newFault(faultSchema, "the Body of a Subscribe holds no wse:Subscribe")
 	}
-	if body.kid(nsWSE, "EndTo") != nil {
-		return r, newFault(faultUnsupportedFeature, "wse:EndTo is not supported: a Pull subscription's end is the fault of its next Pull")
+	if e := body.kid(nsWSE, "EndTo"); e != nil {
+		addr := e.kid(nsWSA, "Address").trimmed()
+		if u, err := url.Parse(addr); addr == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return r, newFault(faultUnsupportedFeature, "wse:EndTo needs an http:// or https:// wsa:Address (found %q)", addr)
+		}
+		r.endTo = addr
 	}
 	d := body.kid(nsWSE, "Delivery")
 	mode := deliveryPush
@@ -204,6 +209,9 @@ func decodeSubscribe(req *request) (subscribeRequest, error) {
 	r.mode, r.maxElements = mode, 32
 	switch mode {
 	case deliveryPull:
+		if r.endTo != "" {
+			return r, newFault(faultUnsupportedFeature, "wse:EndTo is for the push modes: a Pull subscription's end is the fault of its next Pull")
+		}
 	case deliveryPush, deliveryPushWithAck, deliveryEvents:
 		addr := d.kid(nsWSE, "NotifyTo").kid(nsWSA, "Address").trimmed()
 		u, err := url.Parse(addr)

@@ -19,7 +19,10 @@ import (
 // are ready together in a wsman:Events message (Events). Every message
 // carries the wsman:Bookmark after its last event, so that a receiver
 // that subscribes again from it misses nothing. A delivery that fails
-// pushAttempts times, a second apart, ends the subscription (logged).
+// pushAttempts times, a second apart, ends the subscription (logged), as
+// does the end of its events (the feed no longer holds them, the
+// subscriber lost its rights, wbemd stops); with a wse:EndTo, a
+// wse:SubscriptionEnd message says so there.
 
 const (
 	actEvent  = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Event"
@@ -40,6 +43,7 @@ type pusher struct {
 	to     string
 	max    int
 	beat   time.Duration
+	endTo  string
 	client *http.Client
 	log    *slog.Logger
 }
@@ -61,6 +65,11 @@ func (p *pusher) run(ctx context.Context) {
 		if err != nil {
 			if ctx.Err() == nil {
 				p.log.Warn("WS-Eventing push subscription ended", "subscription", p.id, "err", err)
+				status := "SourceCancelling"
+				if cim.StatusOf(err) == cim.EShuttingDown {
+					status = "SourceShuttingDown"
+				}
+				p.end(status, err.Error())
 				p.h.enums.Remove(p.id)
 			}
 			return
@@ -85,10 +94,41 @@ func (p *pusher) run(ctx context.Context) {
 		if err := p.send(ctx, msg); err != nil {
 			if ctx.Err() == nil {
 				p.log.Warn("WS-Eventing push subscription ended: its receiver failed", "subscription", p.id, "to", p.to, "attempts", pushAttempts, "err", err)
+				p.end("DeliveryFailure", err.Error())
 				p.h.enums.Remove(p.id)
 			}
 			return
 		}
+	}
+}
+
+// end sends wse:SubscriptionEnd to EndTo, once, if there is one.
+func (p *pusher) end(status, reason string) {
+	if p.endTo == "" {
+		return
+	}
+	o := &out{}
+	o.s(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<s:Envelope xmlns:s="` + nsSOAP12 + `" xmlns:wsa="` + nsWSA + `" xmlns:wse="` + nsWSE +
+		`"><s:Header><wsa:To>`)
+	o.text(p.endTo)
+	o.s(`</wsa:To><wsa:Action s:mustUnderstand="true">` + actSubscriptionEnd + `</wsa:Action><wsa:MessageID>` + newMessageID() +
+		`</wsa:MessageID></s:Header><s:Body><wse:SubscriptionEnd><wse:SubscriptionManager><wsa:Address>` + anonymous +
+		`</wsa:Address><wsa:ReferenceParameters><wse:Identifier>` + p.id + `</wse:Identifier></wsa:ReferenceParameters></wse:SubscriptionManager><wse:Status>` +
+		nsWSE + "/" + status + `</wse:Status><wse:Reason xml:lang="en-US">`)
+	o.text(reason)
+	o.s("</wse:Reason></wse:SubscriptionEnd>")
+	o.tail()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endTo, bytes.NewReader(o.b))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", contentType(nsSOAP12))
+	if resp, err := p.client.Do(req); err == nil {
+		resp.Body.Close()
+	} else {
+		p.log.Warn("WS-Eventing: sending SubscriptionEnd failed", "subscription", p.id, "to", p.endTo, "err", err)
 	}
 }
 

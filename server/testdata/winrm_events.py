@@ -6,7 +6,7 @@ tests (run it with Debian's /usr/bin/python3, which has python3-winrm).
 usage: winrm_events.py ENDPOINT USER PASSWORD OP JSON
   OP is subscribe, pull, renew, getstatus or unsubscribe; JSON holds its
   arguments: uri, ns (the __cimnamespace selector), wql, expires, bookmark, sendbookmarks (bool),
-  heartbeats, mode (a delivery mode URI; Pull by default), notifyto (the
+  heartbeats, endto (where SubscriptionEnd goes), mode (a delivery mode URI; Pull by default), notifyto (the
   push modes' receiver), id (the subscription's wse:Identifier, also its
   EnumerationContext), max, maxtime.
 Prints one JSON object: {"ok": true, "answer": xml} or
@@ -45,7 +45,10 @@ def run(p, op, a):
             delivery['e:NotifyTo'] = {'a:Address': a['notifyto']}
         if a.get('heartbeats'):
             delivery['w:Heartbeats'] = a['heartbeats']
-        sub = {'e:Delivery': delivery}
+        sub = {}
+        if a.get('endto'):
+            sub['e:EndTo'] = {'a:Address': a['endto']}
+        sub['e:Delivery'] = delivery
         if a.get('expires'):
             sub['e:Expires'] = a['expires']
         sub['w:Filter'] = {'@Dialect': WQL, '#text': a['wql']}
