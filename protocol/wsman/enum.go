@@ -199,7 +199,10 @@ func (h *Handler) pull(ctx context.Context, w http.ResponseWriter, req *request,
 
 // Close releases every open enumeration (their enumerators hold the
 // CIMOM open); call it before closing the CIMOM.
-func (h *Handler) Close() { h.enums.CloseAll() }
+func (h *Handler) Close() {
+	h.closing.Store(true) // push subscriptions end with SourceShuttingDown
+	h.enums.CloseAll()
+}
 
 // forget drops an enumeration whose lock the caller holds.
 func (h *Handler) forget(ec *enumContext) { h.enums.Forget(ec.id) }

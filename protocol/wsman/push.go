@@ -21,8 +21,9 @@ import (
 // that subscribes again from it misses nothing. A delivery that fails
 // pushAttempts times, a second apart, ends the subscription (logged), as
 // does the end of its events (the feed no longer holds them, the
-// subscriber lost its rights, wbemd stops); with a wse:EndTo, a
-// wse:SubscriptionEnd message says so there.
+// subscriber lost its rights) and the stop of wbemd; with a wse:EndTo, a
+// wse:SubscriptionEnd message says so there (best effort when wbemd
+// stops). Unsubscribe and expiry end it quietly.
 
 const (
 	actEvent  = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Event"
@@ -62,6 +63,10 @@ func (p *pusher) run(ctx context.Context) {
 			max = p.max
 		}
 		objs, _, err := ee.Next(ctx, wait, max)
+		if err != nil && ctx.Err() != nil && p.h.closing.Load() {
+			p.end("SourceShuttingDown", "wbemd is stopping")
+			return
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				p.log.Warn("WS-Eventing push subscription ended", "subscription", p.id, "err", err)

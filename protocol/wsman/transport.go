@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -58,6 +59,7 @@ type Handler struct {
 	once    sync.Once
 	machine string
 	enums   enumtable.Table[*enumContext]
+	closing atomic.Bool // Close was called
 }
 
 // Door declares the handler to the filters: its operations (the names of
