@@ -402,7 +402,9 @@ func (c *CIMOM) parseFilter(ctx context.Context, inst *cim.Object, p Principal) 
 	if f.Query == "" {
 		return nil, cim.Errorf(cim.EInvalidQuery, "%s.Query is NULL: it must be an event query", inst.Class).WithParam("Query")
 	}
-	if !strings.EqualFold(f.QueryLanguage, "WQL") && !strings.EqualFold(f.QueryLanguage, "DMTF:CQL") {
+	switch strings.ToUpper(strings.TrimSpace(f.QueryLanguage)) {
+	case "WQL", "DMTF:CQL", "CIM:CQL", "CQL":
+	default:
 		return nil, cim.Errorf(cim.EInvalidQueryType, "%s.QueryLanguage %q is not WQL or DMTF:CQL", inst.Class, f.QueryLanguage).WithParam("QueryLanguage")
 	}
 	ns, err := cim.NormalizeNamespace(f.SourceNamespace)
@@ -421,7 +423,7 @@ func (c *CIMOM) parseFilter(ctx context.Context, inst *cim.Object, p Principal) 
 	if err != nil {
 		return nil, err
 	}
-	if err := svc.ValidateEventQuery(ctx, "WQL", f.Query); err != nil {
+	if err := svc.ValidateEventQuery(ctx, f.QueryLanguage, f.Query); err != nil {
 		if e := cim.AsError(err); e.Status != cim.EAccessDenied {
 			return nil, e.WithParam("Query")
 		}
@@ -542,14 +544,13 @@ func (s *services) subscriptionOf(ctx context.Context, inst *cim.Object) (Indica
 // IndicationEvents returns the events of a subscription after revision
 // from: its filter's query in its source namespace, run as its creator
 // (see ExecNotificationQuery and Subscribe for the errors that end the
-// sequence). A DMTF:CQL query runs as WQL, whose grammar holds the CQL
-// that filters use.
+// sequence), in its language (WQL or DMTF:CQL).
 func (c *CIMOM) IndicationEvents(ctx context.Context, sub *IndicationSubscription, from int64, progress time.Duration) (iter.Seq2[Event, error], error) {
 	svc, err := c.Connect(ctx, sub.Filter.SourceNamespace, sub.Creator)
 	if err != nil {
 		return nil, err
 	}
-	return svc.ExecNotificationQuery(ctx, "WQL", sub.Filter.Query, NotificationOptions{From: from, Progress: progress})
+	return svc.ExecNotificationQuery(ctx, sub.Filter.QueryLanguage, sub.Filter.Query, NotificationOptions{From: from, Progress: progress})
 }
 
 // SetSubscriptionState writes a subscription's SubscriptionState (and

@@ -417,3 +417,34 @@ func BenchmarkCommitToListener(b *testing.B) {
 		})
 	}
 }
+
+// TestDMTFFilter: a DMTF:CQL filter's indications are DMTF's
+// CIM_InstCreation with SourceInstance, IndicationTime and the sequence.
+func TestDMTFFilter(t *testing.T) {
+	f := newFixture(t)
+	l := newTestListener(t)
+	filter := f.create(cimom.IndicationFilterClass, "Name", "cql", "QueryLanguage", "DMTF:CQL", "SourceNamespace", "root/cimv2",
+		"Query", "SELECT * FROM CIM_InstCreation WHERE SourceInstance ISA 'Item'")
+	dest := f.create(cimom.ListenerDestinationCIMXML, "Name", "cql", "Destination", l.url)
+	f.create(cimom.IndicationSubscriptionClass, "Filter", filter, "Handler", dest)
+	f.item("x")
+	f.eventually("the indication", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.got) == 1
+	})
+	ind := l.got[0]
+	src, _ := ind.Get("SourceInstance")
+	obj, ok := src.V.(*cim.Object)
+	if ind.Class != "CIM_InstCreation" || !ok {
+		t.Fatalf("indication %s with SourceInstance %v", ind.Class, src)
+	}
+	if id, _ := obj.Get("Id"); id.V != "x" {
+		t.Errorf("SourceInstance.Id %v", id.V)
+	}
+	for _, p := range []string{"IndicationTime", "SequenceContext", "SequenceNumber", "IndicationIdentifier"} {
+		if v, err := ind.Get(p); err != nil || v.IsNull() {
+			t.Errorf("%s: %v %v", p, v, err)
+		}
+	}
+}
