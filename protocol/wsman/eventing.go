@@ -192,7 +192,11 @@ func (h *Handler) subscribe(ctx context.Context, req *request, r subscribeReques
 	}
 	// The subscription outlives this request: its Pulls come later.
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	events, err := req.svc.ExecNotificationQuery(sctx, "WQL", r.query, cimom.NotificationOptions{From: start, Progress: r.heartbeats})
+	language := "WQL"
+	if r.dialect == dialectCQL {
+		language = "DMTF:CQL"
+	}
+	events, err := req.svc.ExecNotificationQuery(sctx, language, r.query, cimom.NotificationOptions{From: start, Progress: r.heartbeats})
 	if err != nil {
 		cancel()
 		if st := cim.StatusOf(err); st == cim.EInvalidQuery || st == cim.ENotEventClass || st == cim.EInvalidQueryType {

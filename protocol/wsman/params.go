@@ -255,8 +255,8 @@ func decodeSubscribe(req *request) (subscribeRequest, error) {
 	if dl, ok := f.attr("", "Dialect"); ok {
 		r.dialect = strings.TrimSpace(dl)
 	}
-	if r.dialect != dialectWQL {
-		return r, newFault(faultFilterDialect, "the filter dialect %q is not supported: event queries are WQL (%s)", r.dialect, dialectWQL)
+	if r.dialect != dialectWQL && r.dialect != dialectCQL {
+		return r, newFault(faultFilterDialect, "the filter dialect %q is not supported: event queries are WQL (%s) or CQL (%s)", r.dialect, dialectWQL, dialectCQL)
 	}
 	r.query = f.trimmed()
 	r.sendBookmarks = body.kid(nsWSMan, "SendBookmarks") != nil
