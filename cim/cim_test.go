@@ -277,6 +277,52 @@ func TestCodecRoundTrip(t *testing.T) {
 		if _, err := DecodeInstance(rec[:i], resolved); status(err) != ECriticalError {
 			t.Fatalf("truncated at %d: %v", i, err)
 		}
+		if _, err := DecodeInstanceKeys(rec[:i], resolved, keyIndexes(resolved)); status(err) != ECriticalError {
+			t.Fatalf("keys: truncated at %d: %v", i, err)
+		}
+	}
+	checkKeysDecode(t, rec, resolved)
+}
+
+func keyIndexes(c *Object) []int {
+	var out []int
+	for i := range c.Properties {
+		if c.Properties[i].IsKey() {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// checkKeysDecode checks that DecodeInstanceKeys gives the keys
+// DecodeInstance gives, and NULL for every other property.
+func checkKeysDecode(t *testing.T, rec []byte, class *Object) {
+	t.Helper()
+	full, err := DecodeInstance(rec, class)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := DecodeInstanceKeys(rec, class, keyIndexes(class))
+	if err != nil {
+		t.Fatalf("keys-only decode of a record that decodes: %v", err)
+	}
+	if len(keys.Properties) != len(full.Properties) || keys.Class != full.Class {
+		t.Fatalf("keys-only decode has %d properties of %s, want %d of %s", len(keys.Properties), keys.Class, len(full.Properties), full.Class)
+	}
+	nkeys := 0
+	for i := range full.Properties {
+		f, k := &full.Properties[i], &keys.Properties[i]
+		if f.IsKey() {
+			nkeys++
+			if !k.Value.Equal(f.Value) {
+				t.Fatalf("key %s: %v, want %v", f.Name, k.Value, f.Value)
+			}
+		} else if !k.Value.IsNull() {
+			t.Fatalf("non-key %s decoded: %v", f.Name, k.Value)
+		}
+	}
+	if nkeys == 0 {
+		t.Fatal("the class has no keys")
 	}
 }
 
@@ -421,6 +467,7 @@ func FuzzDecodeInstance(f *testing.F) {
 		if err != nil {
 			return
 		}
+		checkKeysDecode(t, b, resolved)
 		again, err := DecodeInstance(EncodeInstance(nil, o), resolved)
 		if err != nil || !again.CompareTo(o, CompareIncludeAll) {
 			t.Fatalf("re-encoding a decoded instance changed it: %v", err)

@@ -3,6 +3,7 @@ package cim
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 )
 
 // The repository's record encoding. Every record starts with a format
@@ -96,6 +97,22 @@ func DecodeInstanceClassName(b []byte) (string, error) {
 // whose type differs from the declared type is converted, and the record
 // is corrupt if it does not convert.
 func DecodeInstance(b []byte, class *Object) (*Object, error) {
+	return decodeInstance(b, class, nil)
+}
+
+// DecodeInstanceKeys is DecodeInstance for the properties at the indexes
+// keys of class's properties (its keys, for names): every other property
+// comes back NULL, and its stored value is skipped, not decoded. The
+// record is checked as DecodeInstance checks it, but for the skipped
+// values' contents.
+func DecodeInstanceKeys(b []byte, class *Object, keys []int) (*Object, error) {
+	if keys == nil {
+		keys = []int{}
+	}
+	return decodeInstance(b, class, keys)
+}
+
+func decodeInstance(b []byte, class *Object, keys []int) (*Object, error) {
 	d := &decoder{b: b}
 	d.header(kindInstance)
 	name := d.string()
@@ -116,17 +133,22 @@ func DecodeInstance(b []byte, class *Object) (*Object, error) {
 	n := d.count()
 	for j := 0; j < n && d.err == nil; j++ {
 		pname := d.bytes()
-		v := d.value(0)
-		qs := d.ownQualifiers()
-		if d.err != nil {
-			break
-		}
 		// Stored properties usually come in class order: try position j first.
 		i := -1
 		if j < len(inst.Properties) && inst.Properties[j].Name == string(pname) {
 			i = j
 		} else {
 			i = propertyIndex(inst.Properties, pname)
+		}
+		if keys != nil && (i < 0 || !slices.Contains(keys, i)) {
+			d.skipValue(0)
+			d.ownQualifiers()
+			continue
+		}
+		v := d.value(0)
+		qs := d.ownQualifiers()
+		if d.err != nil {
+			break
 		}
 		if i < 0 {
 			continue
@@ -591,6 +613,53 @@ func (d *decoder) value(depth int) Value {
 		out.Index(i).Set(valueOf(x))
 	}
 	return Value{Type: t, V: out.Interface()}
+}
+
+// skipValue reads past a value without building it (an embedded object
+// is decoded and dropped).
+func (d *decoder) skipValue(depth int) {
+	t := d.typ()
+	present := d.byte()
+	if d.err != nil || present == valueNull {
+		return
+	}
+	if present != valuePresent || t == TypeNone {
+		d.fail("bad value marker")
+		return
+	}
+	if !t.IsArray() {
+		d.skipScalar(t, depth)
+		return
+	}
+	n := d.count()
+	for i := 0; i < n && d.err == nil; i++ {
+		d.skipScalar(t.Elem(), depth)
+	}
+}
+
+func (d *decoder) skipScalar(t Type, depth int) {
+	switch t {
+	case TypeSint8, TypeSint16, TypeSint32, TypeSint64:
+		d.varint()
+	case TypeUint8, TypeUint16, TypeUint32, TypeUint64, TypeChar16:
+		d.uvarint()
+	case TypeReal32, TypeReal64:
+		n := 4
+		if t == TypeReal64 {
+			n = 8
+		}
+		if len(d.b) < n {
+			d.fail("truncated real")
+			return
+		}
+		d.b = d.b[n:]
+	case TypeBoolean:
+		d.byte()
+	case TypeString, TypeReference, TypeDatetime:
+		d.bytes()
+	default:
+		d.scalar(t, depth)
+	}
 }
 
 func (d *decoder) scalar(t Type, depth int) any {

@@ -207,6 +207,55 @@ func (c *CIMOM) decodeInstance(ctx context.Context, ns string, rec []byte) (*cim
 	return inst, ci, err
 }
 
+// KeysOnlyContext is the context that asks an enumeration for the
+// instances' keys alone (WMI's __GET_EXTENSIONS with __GET_EXT_KEYS_ONLY):
+// every other property comes back NULL, and the repository decodes the
+// keys only. The doors use it for EnumerateInstanceNames and `--names`.
+func KeysOnlyContext() *Context {
+	c := NewContext()
+	c.SetValue(GetExtensions, true)
+	c.SetValue(GetExtKeysOnly, true)
+	return c
+}
+
+// enumKeysOnly reports whether an enumeration of the repository needs the
+// instances' keys alone: the context asks for them (KeysOnlyContext), or
+// the data query q selects only keys of ci and has no WHERE clause.
+func enumKeysOnly(wctx *Context, ci *classInfo, q *wql.Select) (bool, error) {
+	if q != nil {
+		if q.Star || q.Where != nil {
+			return false, nil
+		}
+		for _, p := range q.Props {
+			if len(p.Path) != 1 {
+				return false, nil
+			}
+			key := false
+			for _, i := range ci.keys {
+				if cim.EqualFold(ci.cls.Properties[i].Name, p.Path[0]) {
+					key = true
+				}
+			}
+			if !key {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	ext, present, ok := wctx.boolValue(GetExtensions)
+	if !ok {
+		return false, cim.Errorf(cim.EInvalidContext, "%s must be a boolean", GetExtensions)
+	}
+	if !present || !ext {
+		return false, nil
+	}
+	keysOnly, _, ok := wctx.boolValue(GetExtKeysOnly)
+	if !ok {
+		return false, cim.Errorf(cim.EInvalidContext, "%s must be a boolean", GetExtKeysOnly)
+	}
+	return keysOnly, nil
+}
+
 // applyGetExtensions honours __GET_EXT_KEYS_ONLY and __GET_EXT_PROPERTIES:
 // properties not asked for come back NULL (keys always stay).
 func applyGetExtensions(inst *cim.Object, wctx *Context) (*cim.Object, error) {
@@ -416,6 +465,10 @@ func (s *services) querySource(ctx context.Context, class string, flags Flags, w
 		}
 	}
 	amended := flags&FlagUseAmendedQualifiers != 0
+	keysOnly, err := enumKeysOnly(wctx, ci, q)
+	if err != nil {
+		return nil, err
+	}
 	return func(yield func(*cim.Object, error) bool) {
 		// Instances of one key-class range are mostly of one class: the
 		// decision and the class of the last name seen are kept.
@@ -447,7 +500,12 @@ func (s *services) querySource(ctx context.Context, class string, flags Flags, w
 				if !lastWanted {
 					continue
 				}
-				inst, err := cim.DecodeInstance(kv.Value, lastCI.cls)
+				var inst *cim.Object
+				if keysOnly {
+					inst, err = cim.DecodeInstanceKeys(kv.Value, lastCI.cls, lastCI.keys)
+				} else {
+					inst, err = cim.DecodeInstance(kv.Value, lastCI.cls)
+				}
 				if err == nil && amended {
 					err = s.mergeAmended(ctx, inst, wctx)
 				}
