@@ -3,7 +3,6 @@ package cim
 import (
 	"encoding/binary"
 	"math"
-	"slices"
 )
 
 // The repository's record encoding. Every record starts with a format
@@ -101,10 +100,10 @@ func DecodeInstance(b []byte, class *Object) (*Object, error) {
 }
 
 // DecodeInstanceKeys is DecodeInstance for the properties at the indexes
-// keys of class's properties (its keys, for names): every other property
-// comes back NULL, and its stored value is skipped, not decoded. The
-// record is checked as DecodeInstance checks it, but for the skipped
-// values' contents.
+// keys of class's properties (its keys, for names): the result has those
+// properties alone, and the other stored values are skipped, not decoded;
+// reading stops after the last key (keys are usually stored first). What
+// it reads is checked as DecodeInstance checks it.
 func DecodeInstanceKeys(b []byte, class *Object, keys []int) (*Object, error) {
 	if keys == nil {
 		keys = []int{}
@@ -119,19 +118,30 @@ func decodeInstance(b []byte, class *Object, keys []int) (*Object, error) {
 	if d.err == nil && !EqualFold(name, class.Class) {
 		d.fail("instance record of class " + name + " decoded as " + class.Class)
 	}
+	n := len(class.Properties)
+	if keys != nil {
+		n = len(keys)
+	}
 	inst := &Object{
 		Genus: GenusInstance, Class: class.Class, Superclass: class.Superclass,
 		Derivation: class.Derivation, Server: class.Server, Namespace: class.Namespace,
-		Properties: make([]Property, len(class.Properties)),
+		Properties: make([]Property, n),
 	}
 	inst.Qualifiers = append(instanceQualifiers(class.Qualifiers), d.ownQualifiers()...)
-	for i := range class.Properties {
-		p := &class.Properties[i]
+	for i := range inst.Properties {
+		ci := i
+		if keys != nil {
+			ci = keys[i]
+		}
+		p := &class.Properties[ci]
 		inst.Properties[i] = Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, ArraySize: p.ArraySize,
 			Value: Value{Type: p.Type}, Qualifiers: p.Qualifiers, Origin: p.Origin, Propagated: true}
 	}
-	n := d.count()
-	for j := 0; j < n && d.err == nil; j++ {
+	count, found := d.count(), 0
+	for j := 0; j < count && d.err == nil; j++ {
+		if keys != nil && found == len(keys) {
+			return inst, nil // the keys are all read: the rest is not looked at
+		}
 		pname := d.bytes()
 		// Stored properties usually come in class order: try position j first.
 		i := -1
@@ -140,8 +150,13 @@ func decodeInstance(b []byte, class *Object, keys []int) (*Object, error) {
 		} else {
 			i = propertyIndex(inst.Properties, pname)
 		}
-		if keys != nil && (i < 0 || !slices.Contains(keys, i)) {
-			d.skipValue(0)
+		if i < 0 {
+			// Not wanted, or no longer declared: checked, not kept.
+			if keys != nil {
+				d.skipValue(0)
+			} else {
+				d.value(0)
+			}
 			d.ownQualifiers()
 			continue
 		}
@@ -150,9 +165,7 @@ func decodeInstance(b []byte, class *Object, keys []int) (*Object, error) {
 		if d.err != nil {
 			break
 		}
-		if i < 0 {
-			continue
-		}
+		found++
 		p := &inst.Properties[i]
 		if v.Type != p.Type {
 			cv, err := Convert(v, p.Type)

@@ -209,8 +209,8 @@ func (c *CIMOM) decodeInstance(ctx context.Context, ns string, rec []byte) (*cim
 
 // KeysOnlyContext is the context that asks an enumeration for the
 // instances' keys alone (WMI's __GET_EXTENSIONS with __GET_EXT_KEYS_ONLY):
-// every other property comes back NULL, and the repository decodes the
-// keys only. The doors use it for EnumerateInstanceNames and `--names`.
+// the instances come back with their key properties alone, which is all
+// the repository decodes. The doors use it for EnumerateInstanceNames and `--names`.
 func KeysOnlyContext() *Context {
 	c := NewContext()
 	c.SetValue(GetExtensions, true)
