@@ -85,6 +85,9 @@ func (s *services) ExplainQuery(ctx context.Context, query string, wctx *Context
 				kind = "REFERENCES OF"
 			}
 			out = kind + ": scan of the instances of every association class that refers to the source's class"
+			if force, _, _ := wctx.boolValue(ForceScan); s.c.refIndex && !force {
+				out = kind + ": the source's entries in the reverse-reference index (association classes served by providers: scanned)"
+			}
 		case *wql.Select:
 			if q.Meta {
 				out = "schema query: every class, filtered"

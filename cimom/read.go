@@ -389,6 +389,11 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 			ops = append(ops, store.Delete(idxKey(t.ns, pci.keyClass, pci.cls.Properties[i].Name, v, ref.keys)))
 		}
 	}
+	rops, err := t.c.refOps(ctx, t.ns, pci.keyClass, ref.keys, prev, nil)
+	if err != nil {
+		return err
+	}
+	ops = append(ops, rops...)
 	isNamespace := cim.EqualFold(pci.cls.Class, namespaceClass)
 	if isNamespace {
 		name, _ := prev.Get("Name")
