@@ -74,7 +74,7 @@ func TestRefIndex(t *testing.T) {
 	for i := 1; i < 6; i++ {
 		r.put(edge(`RNode.Id="n0"`, fmt.Sprintf(`RNode.Id="n%d"`, i)), 0)
 	}
-	r.put(edge(`RKid.Id="n1"`, `RNode.Id="n0"`), 0)     // through a subclass name
+	r.put(edge(`RKid.Id="n1"`, `RNode.Id="n0"`), 0)       // through a subclass name
 	r.put(edge(`RNode.Id="n2"`, `RNode.Id="missing"`), 0) // dangling
 	r.putClass(class("RAny", "", []cim.Qualifier{qTrue("Association")}, ref("From", ""), ref("To", "")))
 	anyEdge := r.inst("RAny")
