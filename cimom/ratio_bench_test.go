@@ -1,9 +1,14 @@
 package cimom
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/wbemd/wbemd/cim"
 )
 
 // The ratio benchmarks run two or more operations alternately in one loop
@@ -93,4 +98,95 @@ func BenchmarkNamesRatio(b *testing.B) {
 	b.ReportMetric(rate(t[0]), "names/s")
 	b.ReportMetric(rate(t[1]), "instances/s")
 	b.ReportMetric(t[1].Seconds()/t[0].Seconds(), "names/instances")
+}
+
+// assocBenchFile returns a repository of n instances of AB { [Key] string
+// Id; } and n links AL { [Key] AB ref A; [Key] AB ref B; } joining each
+// instance to the next (a ring), and 8 more from a0: a0 has 10 references.
+// It is built once per size through the bulk path (PutInstances) and kept
+// in the temporary directory.
+func assocBenchFile(b *testing.B, n int) string {
+	b.Helper()
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("wbemd-abench-%d.db", n))
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	r := openBench(b, path+".tmp", true)
+	ctx := context.Background()
+	ab := class("AB", "", nil, prop("Id", cim.TypeString, qTrue("Key")))
+	al := class("AL", "", []cim.Qualifier{qTrue("Association")},
+		cim.Property{Name: "A", Type: cim.TypeReference, RefClass: "AB", Qualifiers: []cim.Qualifier{qTrue("Key")}},
+		cim.Property{Name: "B", Type: cim.TypeReference, RefClass: "AB", Qualifiers: []cim.Qualifier{qTrue("Key")}})
+	for _, c := range []*cim.Object{ab, al} {
+		if err := r.svc.PutClass(ctx, c, 0, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	abc, _ := r.svc.GetObject(ctx, "AB", 0, nil)
+	alc, _ := r.svc.GetObject(ctx, "AL", 0, nil)
+	id := func(i int) string { return fmt.Sprintf("a%d", i) }
+	link := func(from, to int) *cim.Object {
+		o, _ := alc.SpawnInstance()
+		o.Put("A", cim.Value{Type: cim.TypeReference, V: fmt.Sprintf(`AB.Id="%s"`, id(from))})
+		o.Put("B", cim.Value{Type: cim.TypeReference, V: fmt.Sprintf(`AB.Id="%s"`, id(to))})
+		return o
+	}
+	const batch = 10_000
+	var objs []*cim.Object
+	flush := func() {
+		if _, err := r.c.PutInstances(ctx, "root/cimv2", admin, objs, 0); err != nil {
+			b.Fatal(err)
+		}
+		objs = objs[:0]
+	}
+	for i := 0; i < n; i++ {
+		o, _ := abc.SpawnInstance()
+		o.Put("Id", cim.Value{Type: cim.TypeString, V: id(i)})
+		objs = append(objs, o)
+		if len(objs) == batch {
+			flush()
+		}
+	}
+	flush()
+	for i := 0; i < n; i++ {
+		objs = append(objs, link(i, (i+1)%n))
+		if len(objs) == batch {
+			flush()
+		}
+	}
+	for i := 2; i < 10; i++ {
+		objs = append(objs, link(0, i))
+	}
+	flush()
+	r.close()
+	if err := os.Rename(path+".tmp", path); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkAssocRatio answers ASSOCIATORS OF an object with 10 references
+// in a repository of 1,000 instances (and 1,000 links) and in one of
+// WBEMD_BENCH_N, alternately; the issue's target is large/small ≤ 2.
+func BenchmarkAssocRatio(b *testing.B) {
+	small := openBench(b, assocBenchFile(b, 1000), true)
+	defer small.close()
+	large := openBench(b, assocBenchFile(b, benchN()), true)
+	defer large.close()
+	const q = `ASSOCIATORS OF {AB.Id="a0"}`
+	t := alternate(b,
+		func() {
+			if got := runQuery(b, small.svc, q); got != 10 {
+				b.Fatalf("%d associators, want 10", got)
+			}
+		},
+		func() {
+			if got := runQuery(b, large.svc, q); got != 10 {
+				b.Fatalf("%d associators, want 10", got)
+			}
+		})
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
+	b.ReportMetric(per(t[0]), "µs/at-1000")
+	b.ReportMetric(per(t[1]), "µs/at-N")
+	b.ReportMetric(t[1].Seconds()/t[0].Seconds(), "N/1000")
 }
