@@ -3,6 +3,9 @@ package server_test
 import (
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -43,5 +46,25 @@ func TestPprof(t *testing.T) {
 		if code, _ := get(on, "", "", path); code != http.StatusUnauthorized {
 			t.Errorf("an anonymous GET %s: %d", path, code)
 		}
+	}
+}
+
+// TestNamesThroughServer: wbem enum --names through a server asks for
+// names alone (EnumerateInstanceNames) and prints the same paths as the
+// repository itself.
+func TestNamesThroughServer(t *testing.T) {
+	d := startDaemon(t)
+	cmd := exec.Command(filepath.Join(bin, "wbem"), "--url", "http://"+d.http, "--user", "admin", "-n", "root/sample", "enum", "Sample_StorageElement", "--names")
+	cmd.Env = append(os.Environ(), "WBEM_PASSWORD=secret")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("wbem enum --names: %v\n%s", err, out)
+	}
+	got := strings.Fields(string(out))
+	if len(got) < 2 || !strings.Contains(string(out), `Sample_Disk.Name="sda"`) {
+		t.Errorf("wbem enum --names through the server:\n%s", out)
+	}
+	if !strings.Contains(d.log.String(), "EnumerateInstanceNames") {
+		t.Errorf("the server's log shows no EnumerateInstanceNames:\n%.2000s", d.log)
 	}
 }
