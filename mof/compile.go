@@ -41,23 +41,61 @@ type Summary struct {
 // every error it can (up to MaxErrors) and returns them all; to make a
 // compile atomic, run it inside cimom's Batch and discard on error.
 func Compile(ctx context.Context, root cimom.Services, u *Unit, opts Options) (Summary, []*Error) {
+	s := NewSession(ctx, opts)
+	s.Compile(root, u)
+	return s.Finish()
+}
+
+// Session compiles units one after another with one compiler's state (the
+// namespace of the last #pragma namespace, qualifier declarations, classes
+// and aliases): a load too large for one Unit is parsed and compiled piece
+// by piece (wbem mofcomp --stream), each piece through a connection of its
+// own (in a transaction of its own, say). Its memory is that of its state:
+// aliases are kept to the end.
+type Session struct {
+	c *compiler
+}
+
+// NewSession starts a compile with opts.
+func NewSession(ctx context.Context, opts Options) *Session {
 	if opts.Namespace == "" {
 		opts.Namespace = "root/default"
 	}
-	c := &compiler{ctx: ctx, root: root, opts: opts, conns: map[string]cimom.Services{},
+	c := &compiler{ctx: ctx, opts: opts, conns: map[string]cimom.Services{},
 		classes: map[string]*cim.Object{}, decls: map[string]map[string]*cim.QualifierDecl{},
 		flavorStmts: map[string]cim.Flavor{}, aliases: map[string]string{}, failedAliases: map[string]bool{},
 		classFlags: opts.ClassFlags, instFlags: opts.InstanceFlags}
-	c.setNamespace(Pos{}, "/"+strings.TrimPrefix(strings.ReplaceAll(opts.Namespace, "\\", "/"), "/"))
+	return &Session{c: c}
+}
+
+// Compile compiles u's declarations through root (connections to other
+// namespaces are opened from it) and returns the errors of this call; it
+// goes on after a failed declaration, as Compile does.
+func (s *Session) Compile(root cimom.Services, u *Unit) []*Error {
+	c := s.c
+	c.root, c.conns, c.conn = root, map[string]cimom.Services{}, nil
+	first := len(c.errs)
+	if c.ns == "" {
+		c.setNamespace(Pos{}, "/"+strings.TrimPrefix(strings.ReplaceAll(c.opts.Namespace, "\\", "/"), "/"))
+	} else {
+		c.setNamespace(Pos{}, "/"+c.ns)
+	}
 	for _, it := range u.items {
-		if len(c.errs) >= MaxErrors || ctx.Err() != nil {
+		if len(c.errs) >= MaxErrors || c.ctx.Err() != nil {
 			break
 		}
 		c.decl(it.decl)
-		if opts.Progress != nil {
-			opts.Progress(it.end, u.Bytes)
+		if c.opts.Progress != nil {
+			c.opts.Progress(it.end, u.Bytes)
 		}
 	}
+	return c.errs[first:]
+}
+
+// Finish ends the compile: instances still waiting for an alias are
+// errors. It returns the summary and every error of the session.
+func (s *Session) Finish() (Summary, []*Error) {
+	c := s.c
 	for _, d := range c.deferred {
 		if c.failedAliases[cim.Fold(d.alias.Text)] {
 			c.errorf(d.alias.At, 0, "alias $%s names an instance that did not compile", d.alias.Text)
@@ -65,7 +103,8 @@ func Compile(ctx context.Context, root cimom.Services, u *Unit, opts Options) (S
 			c.errorf(d.alias.At, 0, "alias $%s is not defined (or its instances refer to each other in a cycle)", d.alias.Text)
 		}
 	}
-	if err := ctx.Err(); err != nil && len(c.errs) == 0 {
+	c.deferred = nil
+	if err := c.ctx.Err(); err != nil && len(c.errs) == 0 {
 		c.errorf(Pos{}, cim.ECallCancelled, "compile cancelled: %v", err)
 	}
 	if len(c.errs) > MaxErrors {
