@@ -130,7 +130,7 @@ func (h *Handler) connect(ctx context.Context, req *request) error {
 	if err != nil {
 		return err
 	}
-	req.svc = svc
+	req.svc = cimom.Localized(svc, req.env.locale())
 	return nil
 }
 

@@ -1,0 +1,210 @@
+package cimom
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/wql"
+)
+
+// NotificationOptions are the options of ExecNotificationQuery.
+type NotificationOptions struct {
+	// From is the store revision after which events are delivered, as
+	// SubscribeOptions.From: 0 for the events of later writes; a revision
+	// the change feed no longer holds ends the stream with
+	// WBEM_E_QUEUE_OVERFLOW.
+	From int64
+	// Progress, when positive, is how long the stream may go without an
+	// event before it delivers a progress report (Event.Progress) whose
+	// Rev is a bookmark, as SubscribeOptions.Progress.
+	Progress time.Duration
+}
+
+// MinWithin is the shortest WITHIN a query may give (polling interval):
+// a shorter one is WBEMESS_E_REGISTRATION_TOO_PRECISE, as WMI answers a
+// registration that would poll too often.
+const MinWithin = time.Second
+
+// eventQuery is a checked event query.
+type eventQuery struct {
+	q      *wql.Select
+	from   *cim.Object       // the FROM class (wbemd's definition)
+	deliv  map[string]string // folded feed event class -> the class delivered; absent: not selected
+	poll   *classInfo        // the provider's class polled at WITHIN, nil for the feed
+	within time.Duration
+	group  time.Duration
+}
+
+// ValidateEventQuery checks an event query as ExecNotificationQuery does,
+// without subscribing: for filters created as data (__EventFilter,
+// CIM_IndicationFilter) before anything subscribes through them.
+func (s *services) ValidateEventQuery(ctx context.Context, language, query string) error {
+	return s.call("ValidateEventQuery", func() error {
+		_, err := s.compileEventQuery(ctx, language, query)
+		return err
+	})
+}
+
+// ExecNotificationQuery subscribes to the events an event query selects
+// (language "WQL"; any other is WBEM_E_INVALID_QUERY_TYPE). See
+// Services.ExecNotificationQuery.
+func (s *services) ExecNotificationQuery(ctx context.Context, language, query string, opts NotificationOptions) (iter.Seq2[Event, error], error) {
+	const op = "ExecNotificationQuery"
+	if err := s.c.enter(); err != nil {
+		return nil, fail(op, err)
+	}
+	defer s.c.leave()
+	eq, err := s.compileEventQuery(ctx, language, query)
+	if err != nil {
+		return nil, fail(op, err)
+	}
+	source := func(ctx context.Context) (iter.Seq2[Event, error], error) {
+		if eq.poll != nil {
+			return s.pollEvents(ctx, eq, opts), nil
+		}
+		feed, err := s.c.Subscribe(ctx, SubscribeOptions{Namespace: s.ns, From: opts.From, Principal: s.p, Match: eq.match, Progress: opts.Progress})
+		if err != nil {
+			return nil, err // Subscribe's error names the operation
+		}
+		return eq.renamed(feed), nil
+	}
+	src, err := source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if eq.q.Group != nil {
+		src = eq.aggregate(ctx, source)
+	}
+	return src, nil
+}
+
+// compileEventQuery parses and checks an event query against the
+// namespace and the caller's rights.
+func (s *services) compileEventQuery(ctx context.Context, language, query string) (*eventQuery, error) {
+	if !strings.EqualFold(language, "WQL") {
+		return nil, cim.Errorf(cim.EInvalidQueryType, "query language %q: event queries are WQL", language).WithParam("strQueryLanguage")
+	}
+	if err := s.require(ctx, RightSubscribe); err != nil {
+		return nil, err
+	}
+	q, err := wql.ParseEvent(query)
+	if err != nil {
+		return nil, asQueryError(err)
+	}
+	eq := &eventQuery{q: q, deliv: map[string]string{}}
+	eq.from = eventClass(q.From)
+	if eq.from == nil {
+		ci, err := s.c.resolve(ctx, s.ns, q.From)
+		if err != nil {
+			return nil, err
+		}
+		if ci == nil {
+			return nil, queryError(q.FromAt, cim.EInvalidClass, "class %s does not exist in %s", q.From, s.ns)
+		}
+		if err := wql.CheckEvent(q, ci.cls); err != nil {
+			return nil, asQueryError(err)
+		}
+		return nil, queryError(q.FromAt, cim.EInvalidClass, "no event provider raises events of class %s: wbemd raises the intrinsic events (__InstanceOperationEvent, __ClassOperationEvent, __NamespaceOperationEvent and their subclasses) and DMTF's CIM_InstCreation, CIM_InstModification and CIM_InstDeletion", ci.cls.Class)
+	}
+	if err := wql.CheckEvent(q, eq.from); err != nil {
+		return nil, asQueryError(err)
+	}
+	for _, leaf := range feedEventClasses {
+		name := leaf
+		if eq.from.IsA("CIM_Indication") {
+			if name = dmtfNames[leaf]; name == "" {
+				continue
+			}
+		}
+		if eventClass(name).IsA(eq.from.Class) {
+			eq.deliv[cim.Fold(leaf)] = eventClass(name).Class
+		}
+	}
+	if len(eq.deliv) == 0 {
+		return nil, queryError(q.FromAt, cim.EInvalidClass, "no event provider raises events of class %s", eq.from.Class)
+	}
+	if q.Within != 0 {
+		if q.Within < MinWithin.Seconds() {
+			return nil, queryError(q.At, cim.EssRegistrationTooPrecise, "WITHIN %g is below wbemd's minimum polling interval of %g s", q.Within, MinWithin.Seconds())
+		}
+		eq.within = seconds(q.Within)
+	}
+	if q.Group != nil {
+		eq.group = seconds(q.Group.Within)
+	}
+	// The classes an instance query is bounded to: a provider's class is
+	// polled (and needs WITHIN); the repository's come from the feed.
+	fam := eventFamilyOf(eq.from.Class)
+	if fam == famInstance || fam == famDMTF {
+		for _, isa := range wql.IsaConditions(q, "TargetInstance", "SourceInstance", "PreviousInstance") {
+			ci, err := s.c.resolve(ctx, s.ns, isa.Class)
+			if err != nil {
+				return nil, err
+			}
+			if ci == nil {
+				return nil, queryError(isa.At, cim.EInvalidClass, "class %s (after ISA) does not exist in %s", isa.Class, s.ns)
+			}
+			if !ci.dynamic || eq.poll != nil {
+				continue
+			}
+			if eq.within == 0 {
+				return nil, queryError(isa.At, cim.EssRegistrationTooPrecise, "%s is served by a provider: its events are found by polling, and the query needs WITHIN seconds (at least %g)", ci.cls.Class, MinWithin.Seconds())
+			}
+			eq.poll = ci
+		}
+	}
+	return eq, nil
+}
+
+// seconds converts WQL seconds to a duration.
+func seconds(f float64) time.Duration { return time.Duration(math.Round(f * float64(time.Second))) }
+
+// queryError is an event query's error at a position.
+func queryError(at wql.Pos, st cim.Status, format string, args ...any) error {
+	return (&wql.Error{Pos: at, Status: st, Msg: fmt.Sprintf(format, args...)}).CIMError()
+}
+
+// asQueryError turns a wql error into a *cim.Error with the position.
+func asQueryError(err error) error {
+	switch e := err.(type) {
+	case *wql.Error:
+		return e.CIMError()
+	case wql.ErrorList:
+		return e.CIMError()
+	}
+	return err
+}
+
+// match reports whether the query selects an event of the feed.
+func (eq *eventQuery) match(ev *Event) bool {
+	name, ok := eq.deliv[cim.Fold(ev.Class)]
+	if !ok {
+		return false
+	}
+	if eq.q.Where == nil {
+		return true
+	}
+	e := *ev
+	e.Class = name
+	return wql.Match(eq.q.Where, e.Object())
+}
+
+// renamed gives the feed's events the class the query delivers (DMTF's
+// names for a query FROM CIM_InstIndication's classes).
+func (eq *eventQuery) renamed(src iter.Seq2[Event, error]) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		for ev, err := range src {
+			if err == nil && !ev.Progress {
+				ev.Class = eq.deliv[cim.Fold(ev.Class)]
+			}
+			if !yield(ev, err) {
+				return
+			}
+		}
+	}
+}
