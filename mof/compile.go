@@ -54,6 +54,12 @@ func Compile(ctx context.Context, root cimom.Services, u *Unit, opts Options) (S
 // aliases are kept to the end.
 type Session struct {
 	c *compiler
+	// Bulk, when set, writes groups of instances of one namespace, all
+	// created (none may exist yet), atomically: the compile gives it the
+	// instances without an alias or amended qualifiers, and writes a group
+	// it fails one by one as usual (so errors and counts stay exact).
+	// Compile writes every group before it returns.
+	Bulk func(ctx context.Context, ns string, insts []*cim.Object) error
 }
 
 // NewSession starts a compile with opts.
@@ -73,7 +79,7 @@ func NewSession(ctx context.Context, opts Options) *Session {
 // goes on after a failed declaration, as Compile does.
 func (s *Session) Compile(root cimom.Services, u *Unit) []*Error {
 	c := s.c
-	c.root, c.conns, c.conn = root, map[string]cimom.Services{}, nil
+	c.root, c.conns, c.conn, c.bulk = root, map[string]cimom.Services{}, nil, s.Bulk
 	first := len(c.errs)
 	if c.ns == "" {
 		c.setNamespace(Pos{}, "/"+strings.TrimPrefix(strings.ReplaceAll(c.opts.Namespace, "\\", "/"), "/"))
@@ -89,6 +95,8 @@ func (s *Session) Compile(root cimom.Services, u *Unit) []*Error {
 			c.opts.Progress(it.end, u.Bytes)
 		}
 	}
+	c.flush()
+	c.bulk = nil
 	return c.errs[first:]
 }
 
@@ -133,6 +141,43 @@ type compiler struct {
 	aliases       map[string]string                        // folded alias -> object path
 	failedAliases map[string]bool                          // aliases of instances that failed
 	deferred      []*deferredInstance
+
+	// bulk, when set, writes groups of instances (Session.Bulk); pending
+	// are those waiting for it, all of namespace ns and conn.
+	bulk    func(ctx context.Context, ns string, insts []*cim.Object) error
+	pending []pendingInstance
+}
+
+// pendingInstance is an instance waiting for a bulk write.
+type pendingInstance struct {
+	decl  *InstanceDecl
+	inst  *cim.Object
+	flags cimom.Flags
+}
+
+// bulkGroup is the most instances one bulk write carries.
+const bulkGroup = 5000
+
+// flush writes the pending instances: in one bulk write, created (none may
+// exist); if that fails, one by one, each as it would have been written
+// without the bulk path, so that errors, updates and counts are exact.
+func (c *compiler) flush() {
+	if len(c.pending) == 0 {
+		return
+	}
+	pending := c.pending
+	c.pending = nil
+	insts := make([]*cim.Object, len(pending))
+	for i, p := range pending {
+		insts[i] = p.inst
+	}
+	if err := c.bulk(c.ctx, c.ns, insts); err == nil {
+		c.sum.InstancesCreated += len(pending)
+		return
+	}
+	for _, p := range pending {
+		c.writeInstance(p.decl, p.inst, p.flags, 0, nil)
+	}
 }
 
 // deferredInstance waits for an alias its values refer to.
@@ -161,6 +206,9 @@ func (c *compiler) fail(at Pos, what string, err error) {
 }
 
 func (c *compiler) decl(d Decl) {
+	if _, ok := d.(*InstanceDecl); !ok {
+		c.flush() // what follows may depend on the instances waiting
+	}
 	switch d := d.(type) {
 	case *Pragma:
 		c.pragma(d)
@@ -296,6 +344,7 @@ func (c *compiler) setNamespace(at Pos, spec string) {
 		c.fail(at, "#pragma namespace", err)
 		return
 	}
+	c.flush() // the instances waiting belong to the namespace before
 	c.ns = ns
 	c.conn = nil
 	if conn, ok := c.conns[cim.Fold(ns)]; ok {
@@ -783,6 +832,18 @@ func (c *compiler) topInstance(d *InstanceDecl, flags cimom.Flags, amendment str
 		return // reported
 	}
 	extra, wctx := amendedCall(inst, amendment)
+	if c.bulk != nil && d.Alias == "" && extra == 0 && flags&^cimom.FlagCreateOnly == 0 {
+		c.pending = append(c.pending, pendingInstance{decl: d, inst: inst, flags: flags})
+		if len(c.pending) >= bulkGroup {
+			c.flush()
+		}
+		return
+	}
+	c.writeInstance(d, inst, flags, extra, wctx)
+}
+
+// writeInstance writes one instance through the connection.
+func (c *compiler) writeInstance(d *InstanceDecl, inst *cim.Object, flags, extra cimom.Flags, wctx *cimom.Context) {
 	var path string
 	created, err := putWithCount(flags, func(f cimom.Flags) error {
 		var err error

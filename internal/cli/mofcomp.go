@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/mof"
 )
@@ -289,6 +291,12 @@ func (a *app) mofcompStream(cmd *cobra.Command, files []string, opts mof.Options
 			err := om.Batch(ctx, func(view *cimom.CIMOM) error {
 				root, err := view.Connect(ctx, a.namespace, localPrincipal())
 				if err != nil {
+					return err
+				}
+				// Plain instances go through the bulk path (checks on
+				// every core, no reads for instances that are new).
+				sess.Bulk = func(ctx context.Context, ns string, insts []*cim.Object) error {
+					_, err := view.PutInstances(ctx, ns, localPrincipal(), insts, cimom.FlagCreateOnly)
 					return err
 				}
 				if errs = sess.Compile(root, u); len(errs) > 0 {

@@ -51,6 +51,11 @@ func TestMofcompStream(t *testing.T) {
 	if out := mustRun(t, repo, "", "repo", "check"); !strings.HasPrefix(out, "ok: ") {
 		t.Errorf("repo check: %s", out)
 	}
+	// Again: every instance exists, the bulk writes fail, and each
+	// instance is written alone (an update), as without --stream.
+	if out := mustRun(t, repo, "", "mofcomp", "--stream", loadMOF(t, n, -1)); !strings.Contains(out, fmt.Sprintf("instances 0 created, %d updated", n)) {
+		t.Errorf("the same load again: %q", out)
+	}
 	// An error in the second piece: the first stays, the second is not written.
 	repo2 := t.TempDir()
 	r := run(t, repo2, "", "mofcomp", "--stream", loadMOF(t, n, n-10))
