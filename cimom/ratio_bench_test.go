@@ -233,3 +233,40 @@ func BenchmarkAssocScan(b *testing.B) {
 	})
 	b.ReportMetric(float64(t[0].Microseconds())/float64(b.N), "cpu-µs/query")
 }
+
+// BenchmarkLookupRatio runs a key lookup and an indexed equality (100
+// rows) in the query benchmark's repository of WBEMD_BENCH_N instances and
+// in one of 10,000, alternately; the target at 10,000,000 is N/10k
+// ≤ 2 for both.
+func BenchmarkLookupRatio(b *testing.B) {
+	const small = 10_000
+	n := benchN()
+	rs := openBench(b, queryBenchFile(b, small), true)
+	defer rs.close()
+	rl := openBench(b, queryBenchFile(b, n), true)
+	defer rl.close()
+	key := func(r *benchRepo, n int) func() {
+		q := fmt.Sprintf("SELECT * FROM QB WHERE Id = 'q%07d'", n/2)
+		return func() {
+			if got := runQuery(b, r.svc, q); got != 1 {
+				b.Fatalf("%s: %d results", q, got)
+			}
+		}
+	}
+	idx := func(r *benchRepo, n int) func() {
+		q := fmt.Sprintf("SELECT * FROM QB WHERE Grp = 'G%05d'", n/200)
+		return func() {
+			if got := runQuery(b, r.svc, q); got != 100 {
+				b.Fatalf("%s: %d results", q, got)
+			}
+		}
+	}
+	t := alternate(b, key(rs, small), key(rl, n), idx(rs, small), idx(rl, n))
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
+	b.ReportMetric(per(t[0]), "cpu-µs/key-10k")
+	b.ReportMetric(per(t[1]), "cpu-µs/key-N")
+	b.ReportMetric(per(t[2]), "cpu-µs/index-10k")
+	b.ReportMetric(per(t[3]), "cpu-µs/index-N")
+	b.ReportMetric(t[1].Seconds()/t[0].Seconds(), "key-N/10k")
+	b.ReportMetric(t[3].Seconds()/t[2].Seconds(), "index-N/10k")
+}
