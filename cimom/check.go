@@ -130,7 +130,7 @@ func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 				}
 			}
 			if refIndex {
-				entries, err := c.refEntries(ctx, ns, inst, ci.keyClass, keys)
+				entries, err := c.refEntries(ctx, ns, inst, ci.keyClass, keys, false)
 				if err != nil {
 					return rep, err
 				}

@@ -50,8 +50,11 @@ func refPrefix(ns, targetKeyClass, targetKeys string) []byte {
 }
 
 // refEntries returns the index entries of inst (stored under keyClass and
-// keys), sorted and without duplicates.
-func (c *CIMOM) refEntries(ctx context.Context, ns string, inst *cim.Object, keyClass, keys string) ([][]byte, error) {
+// keys), sorted and without duplicates. With unresolved, a reference whose
+// class does not resolve has an entry under its class name (writes make
+// it); without, it has none (Check requires only the others: a query
+// never finds such a target).
+func (c *CIMOM) refEntries(ctx context.Context, ns string, inst *cim.Object, keyClass, keys string, unresolved bool) ([][]byte, error) {
 	if inst == nil {
 		return nil, nil
 	}
@@ -73,6 +76,8 @@ func (c *CIMOM) refEntries(ctx context.Context, ns string, inst *cim.Object, key
 		target := op.Class // a class that does not exist (yet): its name
 		if tci != nil {
 			target = tci.keyClass
+		} else if !unresolved {
+			continue
 		}
 		k := refPrefix(ns, target, keyString(op))
 		k = append(k, cim.Fold(keyClass)...)
@@ -87,11 +92,11 @@ func (c *CIMOM) refEntries(ctx context.Context, ns string, inst *cim.Object, key
 // new) that inst (nil when deleted) no longer has are deleted, the new
 // ones put.
 func (c *CIMOM) refOps(ctx context.Context, ns, keyClass, keys string, prev, inst *cim.Object) ([]store.Op, error) {
-	old, err := c.refEntries(ctx, ns, prev, keyClass, keys)
+	old, err := c.refEntries(ctx, ns, prev, keyClass, keys, true)
 	if err != nil {
 		return nil, err
 	}
-	cur, err := c.refEntries(ctx, ns, inst, keyClass, keys)
+	cur, err := c.refEntries(ctx, ns, inst, keyClass, keys, true)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +171,7 @@ func (c *CIMOM) upgradeFormat(ctx context.Context, lim store.Limits) error {
 		if !ci.hasRefs {
 			continue
 		}
-		entries, err := c.refEntries(ctx, parts[0], inst, parts[1], parts[2])
+		entries, err := c.refEntries(ctx, parts[0], inst, parts[1], parts[2], true)
 		if err != nil {
 			return err
 		}
