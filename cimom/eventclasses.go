@@ -80,13 +80,21 @@ var eventClassTable = sync.OnceValue(func() map[string]*cim.Object {
 			panic("cimom: event class " + local.Class + ": " + err.Error())
 		}
 		m[cim.Fold(cls.Class)] = cls
+		m[cls.Class] = cls
 	}
 	return m
 })
 
 // eventClass returns wbemd's definition of an event class (nil if it is
-// not one of eventClassDefs).
-func eventClass(name string) *cim.Object { return eventClassTable()[cim.Fold(name)] }
+// not one of eventClassDefs). The name as defined is found without
+// folding it.
+func eventClass(name string) *cim.Object {
+	t := eventClassTable()
+	if c, ok := t[name]; ok {
+		return c
+	}
+	return t[cim.Fold(name)]
+}
 
 // eventDerivation returns the ancestors of an event class.
 func eventDerivation(name string) []string {

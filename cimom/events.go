@@ -1,6 +1,8 @@
 package cimom
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -56,6 +58,10 @@ type Event struct {
 	// Progress marks a progress report: no change, only Rev (see
 	// SubscribeOptions.Progress).
 	Progress bool
+	// Polled marks an event found by polling a provider's class (WITHIN):
+	// not in the change feed, so Rev and Index do not name it in the feed
+	// (a door gives it the resume point Rev alone).
+	Polled bool
 	// NumberOfEvents is, in an __AggregateEvent, how many events the group
 	// counts.
 	NumberOfEvents int
@@ -89,7 +95,8 @@ func (e *Event) Object() *cim.Object {
 	if e.Progress {
 		return nil
 	}
-	o := &cim.Object{Genus: cim.GenusInstance, Class: e.Class, Namespace: e.Namespace, Derivation: eventDerivation(e.Class)}
+	o := &cim.Object{Genus: cim.GenusInstance, Class: e.Class, Namespace: e.Namespace, Derivation: eventDerivation(e.Class),
+		Properties: make([]cim.Property, 0, 6)}
 	if len(o.Derivation) > 0 {
 		o.Superclass = o.Derivation[0]
 	}
@@ -144,4 +151,40 @@ func (e *Event) Object() *cim.Object {
 	}
 	add(RevisionProperty, cim.TypeSint64, e.Rev)
 	return o
+}
+
+// ID is the event's resume point, as the doors give it: "REV.INDEX" for
+// an event of the change feed, "REV" for a progress report, an event
+// found by polling and an aggregate (which are not one event of the
+// feed). ResumeAfter reads it back.
+func (e *Event) ID() string {
+	id := strconv.FormatInt(e.Rev, 10)
+	if e.Progress || e.Polled || e.Representative != nil {
+		return id
+	}
+	return id + "." + strconv.Itoa(e.Index)
+}
+
+// ResumeAfter reads a resume point, an event's ID ("REV.INDEX") or a
+// revision ("REV"), into the From of a subscription that starts after it
+// and a test of the events that subscription delivers again (those of
+// revision REV up to INDEX), which a door skips. It fails with
+// WBEM_E_INVALID_PARAMETER for any other text.
+func ResumeAfter(id string) (from int64, seen func(*Event) bool, err error) {
+	none := func(*Event) bool { return false }
+	revText, idxText, inside := strings.Cut(id, ".")
+	rev, err := strconv.ParseInt(revText, 10, 64)
+	if err != nil || rev < 0 {
+		return 0, nil, cim.Errorf(cim.EInvalidParameter, "resume point %q: want a revision or an event id REV.INDEX", id).WithParam("from")
+	}
+	if !inside {
+		return rev, none, nil
+	}
+	idx, err := strconv.Atoi(idxText)
+	if err != nil || idx < 0 || rev < 1 {
+		return 0, nil, cim.Errorf(cim.EInvalidParameter, "resume point %q: want a revision or an event id REV.INDEX", id).WithParam("from")
+	}
+	return rev - 1, func(e *Event) bool {
+		return e.Rev == rev && e.Index <= idx && !e.Progress && !e.Polled && e.Representative == nil
+	}, nil
 }

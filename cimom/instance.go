@@ -111,10 +111,23 @@ func (s *services) putInstance(ctx context.Context, inst *cim.Object, flags Flag
 	if err := s.require(ctx, RightEnable); err != nil {
 		return "", err
 	}
+	// A create-only write does not read the instance first: the commit's
+	// compare proves it absent (on a networked engine a read is a round
+	// trip). A failed compare is redone with the read, which names the
+	// error (the instance exists) or sees the class changed.
+	mode := putLock
+	if flags&FlagCreateOnly != 0 {
+		mode = putAssumeAbsent
+	}
 	for attempt := 0; ; attempt++ {
-		path, err := s.putInstanceOnce(ctx, inst, flags, wctx)
+		path, err := s.putInstanceOnce(ctx, inst, flags, wctx, mode)
 		if !errors.Is(err, store.ErrCompareFailed) {
 			return path, err
+		}
+		if mode == putAssumeAbsent {
+			mode = putLock
+			attempt--
+			continue
 		}
 		if attempt == maxTxnRetries {
 			return "", cim.Errorf(cim.ETransactionConflict, "the instance or its class kept changing during the write; retry")
@@ -125,8 +138,8 @@ func (s *services) putInstance(ctx context.Context, inst *cim.Object, flags Flag
 	}
 }
 
-func (s *services) putInstanceOnce(ctx context.Context, in *cim.Object, flags Flags, wctx *Context) (string, error) {
-	pp, unlock, err := s.preparePut(ctx, in, flags, wctx, putLock)
+func (s *services) putInstanceOnce(ctx context.Context, in *cim.Object, flags Flags, wctx *Context, mode putMode) (string, error) {
+	pp, unlock, err := s.preparePut(ctx, in, flags, wctx, mode)
 	if unlock != nil {
 		defer unlock()
 	}

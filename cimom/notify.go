@@ -6,6 +6,7 @@ import (
 	"iter"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -32,12 +33,15 @@ const MinWithin = time.Second
 
 // eventQuery is a checked event query.
 type eventQuery struct {
-	q      *wql.Select
-	from   *cim.Object       // the FROM class (wbemd's definition)
-	deliv  map[string]string // folded feed event class -> the class delivered; absent: not selected
-	poll   *classInfo        // the provider's class polled at WITHIN, nil for the feed
-	within time.Duration
-	group  time.Duration
+	q       *wql.Select
+	from    *cim.Object          // the FROM class (wbemd's definition)
+	deliv   map[string]delivered // by the feed's event class (as the feed names it); absent: not selected
+	isa     []string             // classes the target must be (top-level ISA conditions on it)
+	onlyIsa bool                 // the WHERE clause is those conditions alone
+	light   bool                 // the WHERE clause names only the target and previous objects
+	poll    *classInfo           // the provider's class polled at WITHIN, nil for the feed
+	within  time.Duration
+	group   time.Duration
 }
 
 // ValidateEventQuery checks an event query as ExecNotificationQuery does,
@@ -51,7 +55,7 @@ func (s *services) ValidateEventQuery(ctx context.Context, language, query strin
 }
 
 // ExecNotificationQuery subscribes to the events an event query selects
-// (language "WQL"; any other is WBEM_E_INVALID_QUERY_TYPE). See
+// (language "WQL" or "DMTF:CQL"; any other is WBEM_E_INVALID_QUERY_TYPE). See
 // Services.ExecNotificationQuery.
 func (s *services) ExecNotificationQuery(ctx context.Context, language, query string, opts NotificationOptions) (iter.Seq2[Event, error], error) {
 	const op = "ExecNotificationQuery"
@@ -86,17 +90,25 @@ func (s *services) ExecNotificationQuery(ctx context.Context, language, query st
 // compileEventQuery parses and checks an event query against the
 // namespace and the caller's rights.
 func (s *services) compileEventQuery(ctx context.Context, language, query string) (*eventQuery, error) {
-	if !strings.EqualFold(language, "WQL") {
-		return nil, cim.Errorf(cim.EInvalidQueryType, "query language %q: event queries are WQL", language).WithParam("strQueryLanguage")
+	// WQL's event grammar, or DMTF CQL (DSP0202), the language of DMTF
+	// indication filters, in the subset wql.ParseCQL reads into the same
+	// tree (SELECT * FROM CIM_InstCreation WHERE SourceInstance ISA X).
+	parse := wql.ParseEvent
+	switch strings.ToUpper(strings.TrimSpace(language)) {
+	case "WQL":
+	case "DMTF:CQL", "CIM:CQL", "CQL":
+		parse = wql.ParseCQL
+	default:
+		return nil, cim.Errorf(cim.EInvalidQueryType, "query language %q: event queries are WQL or DMTF:CQL", language).WithParam("strQueryLanguage")
 	}
 	if err := s.require(ctx, RightSubscribe); err != nil {
 		return nil, err
 	}
-	q, err := wql.ParseEvent(query)
+	q, err := parse(query)
 	if err != nil {
 		return nil, asQueryError(err)
 	}
-	eq := &eventQuery{q: q, deliv: map[string]string{}}
+	eq := &eventQuery{q: q, deliv: map[string]delivered{}}
 	eq.from = eventClass(q.From)
 	if eq.from == nil {
 		ci, err := s.c.resolve(ctx, s.ns, q.From)
@@ -122,7 +134,7 @@ func (s *services) compileEventQuery(ctx context.Context, language, query string
 			}
 		}
 		if eventClass(name).IsA(eq.from.Class) {
-			eq.deliv[cim.Fold(leaf)] = eventClass(name).Class
+			eq.deliv[leaf] = newDelivered(eventClass(name))
 		}
 	}
 	if len(eq.deliv) == 0 {
@@ -137,6 +149,12 @@ func (s *services) compileEventQuery(ctx context.Context, language, query string
 	if q.Group != nil {
 		eq.group = seconds(q.Group.Within)
 	}
+	conds := wql.IsaConditions(q, "TargetInstance", "SourceInstance")
+	for _, c := range conds {
+		eq.isa = append(eq.isa, c.Class)
+	}
+	eq.onlyIsa = len(conds) > 0 && len(conds) == len(conjuncts(q.Where)) && !hasOr(q.Where)
+	eq.light = q.Where != nil && onlyTargets(q.Where)
 	// The classes an instance query is bounded to: a provider's class is
 	// polled (and needs WITHIN); the repository's come from the feed.
 	fam := eventFamilyOf(eq.from.Class)
@@ -180,18 +198,111 @@ func asQueryError(err error) error {
 	return err
 }
 
-// match reports whether the query selects an event of the feed.
+// match reports whether the query selects an event of the feed. The
+// target's class is tested first, without building the event object.
 func (eq *eventQuery) match(ev *Event) bool {
-	name, ok := eq.deliv[cim.Fold(ev.Class)]
+	name, ok := eq.deliv[ev.Class]
 	if !ok {
 		return false
 	}
-	if eq.q.Where == nil {
+	for _, c := range eq.isa {
+		if ev.Target == nil || !ev.Target.IsA(c) {
+			return false
+		}
+	}
+	if eq.q.Where == nil || eq.onlyIsa {
 		return true
 	}
+	if eq.light {
+		// The object of the event's target and previous state only: from
+		// a pool, with no allocation per event.
+		o := matchObjects.Get().(*cim.Object)
+		o.Class, o.Derivation = name.class, name.derivation
+		o.Properties = append(o.Properties[:0], cim.Property{Name: name.target, Type: cim.TypeObject, Value: objectValue(ev.Target)})
+		if name.previous != "" {
+			o.Properties = append(o.Properties, cim.Property{Name: name.previous, Type: cim.TypeObject, Value: objectValue(ev.Previous)})
+		}
+		ok := wql.Match(eq.q.Where, o)
+		clear(o.Properties)
+		matchObjects.Put(o)
+		return ok
+	}
 	e := *ev
-	e.Class = name
+	e.Class = name.class
 	return wql.Match(eq.q.Where, e.Object())
+}
+
+// matchObjects are the objects match evaluates light queries on.
+var matchObjects = sync.Pool{New: func() any {
+	return &cim.Object{Genus: cim.GenusInstance, Properties: make([]cim.Property, 0, 2)}
+}}
+
+// objectValue is an embedded object value (NULL for nil).
+func objectValue(o *cim.Object) cim.Value {
+	if o == nil {
+		return cim.Null(cim.TypeObject)
+	}
+	return cim.Value{Type: cim.TypeObject, V: o}
+}
+
+// delivered is an event class a query delivers, with what match needs of
+// it.
+type delivered struct {
+	class            string
+	derivation       []string
+	target, previous string // the names of its embedded objects ("" when none)
+}
+
+func newDelivered(cls *cim.Object) delivered {
+	d := delivered{class: cls.Class, derivation: cls.Derivation}
+	for _, p := range cls.Properties {
+		if p.Type != cim.TypeObject {
+			continue
+		}
+		if strings.HasPrefix(p.Name, "Previous") {
+			d.previous = p.Name
+		} else {
+			d.target = p.Name
+		}
+	}
+	return d
+}
+
+// onlyTargets reports whether every property an expression names is a
+// member of (or is) an event's target or previous object.
+func onlyTargets(e wql.Expr) bool {
+	named := func(p *wql.Prop) bool {
+		switch strings.ToLower(p.Path[0]) {
+		case "targetinstance", "sourceinstance", "previousinstance", "targetclass", "previousclass", "targetnamespace", "previousnamespace":
+			return true
+		}
+		return false
+	}
+	switch e := e.(type) {
+	case *wql.Binary:
+		return onlyTargets(e.L) && onlyTargets(e.R)
+	case *wql.Not:
+		return onlyTargets(e.X)
+	case *wql.Compare:
+		return named(e.Prop)
+	case *wql.IsNull:
+		return named(e.Prop)
+	case *wql.Isa:
+		return named(e.Prop)
+	}
+	return false
+}
+
+// hasOr reports whether an expression holds OR or NOT (conjuncts then do
+// not say everything it tests).
+func hasOr(e wql.Expr) bool {
+	switch e := e.(type) {
+	case *wql.Binary:
+		return e.Or || hasOr(e.L) || hasOr(e.R)
+	case *wql.Not:
+		return true
+	}
+	return false
 }
 
 // renamed gives the feed's events the class the query delivers (DMTF's
@@ -200,7 +311,7 @@ func (eq *eventQuery) renamed(src iter.Seq2[Event, error]) iter.Seq2[Event, erro
 	return func(yield func(Event, error) bool) {
 		for ev, err := range src {
 			if err == nil && !ev.Progress {
-				ev.Class = eq.deliv[cim.Fold(ev.Class)]
+				ev.Class = eq.deliv[ev.Class].class
 			}
 			if !yield(ev, err) {
 				return

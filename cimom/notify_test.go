@@ -19,13 +19,17 @@ func TestEventQueryErrors(t *testing.T) {
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Item'", ""},
 		{"WQL", "SELECT * FROM CIM_InstModification WHERE SourceInstance ISA 'Item' AND SourceInstance.Size > 2", ""},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA 'Dyn'", ""},
-		{"CQL", "SELECT * FROM __InstanceCreationEvent", "WBEM_E_INVALID_QUERY_TYPE"},
+		{"XQL", "SELECT * FROM __InstanceCreationEvent", "WBEM_E_INVALID_QUERY_TYPE"},
+		{"DMTF:CQL", "SELECT * FROM CIM_InstCreation WITHIN 5", "WBEM_E_INVALID_QUERY 1:32"},
 		{"WQL", "SELECT * FROM Item", "WBEM_E_NOT_EVENT_CLASS 1:15"},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent GROUP BY TargetInstance.Id", "WBEM_E_MISSING_GROUP_WITHIN 1:45"},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WITHIN 0.5 WHERE TargetInstance ISA 'Item'", "WBEMESS_E_REGISTRATION_TOO_PRECISE 1:1"},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Dyn'", "WBEMESS_E_REGISTRATION_TOO_PRECISE 1:45"},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Nope'", "WBEM_E_INVALID_CLASS 1:45"},
 		{"WQL", "SELECT * FROM Nope_Event", "WBEM_E_INVALID_CLASS 1:15"},
+		{"WQL", "SELECT * FROM __TimerEvent WHERE TimerId = 't'", "WBEM_E_INVALID_CLASS 1:15"},
+		{"WQL", "SELECT * FROM __AggregateEvent", "WBEM_E_NOT_EVENT_CLASS 1:15"},
+		{"WQL", "SELECT * FROM __Event WHERE TargetInstance ISA 'Item'", "WBEM_E_INVALID_PROPERTY 1:29"},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WHERE", "WBEM_E_INVALID_QUERY 1:44"},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WHERE Nope = 1", "WBEM_E_INVALID_PROPERTY 1:45"},
 	}
@@ -75,9 +79,10 @@ func TestEventQueryFeed(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := storeRev(t, r.db)
+	lang := "WQL"
 	next := func(q string) Event {
 		t.Helper()
-		seq, err := r.svc.ExecNotificationQuery(ctx, "WQL", q, NotificationOptions{From: start})
+		seq, err := r.svc.ExecNotificationQuery(ctx, lang, q, NotificationOptions{From: start})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,4 +127,43 @@ func TestEventQueryFeed(t *testing.T) {
 	if id, _ := ev.Representative.Target.Get("Id"); id.V != "a" {
 		t.Fatalf("group of %v", id.V)
 	}
+	// An indication filter in DMTF CQL (DSP0202): the same tree, the same
+	// matching.
+	lang = "DMTF:CQL"
+	ev = next("SELECT * FROM CIM_InstCreation c WHERE c.SourceInstance ISA Item AND c.SourceInstance.Size > 2")
+	if src, _ := ev.Object().Get("SourceInstance"); ev.Class != "CIM_InstCreation" || src.V.(*cim.Object).Class != "Item" {
+		t.Fatalf("CQL event %+v", ev)
+	} else if id, _ := src.V.(*cim.Object).Get("Id"); id.V != "b" {
+		t.Fatalf("first CQL creation with Size > 2 is %v, want b", id.V)
+	}
+}
+
+// FuzzResumeAfter: any text is a resume point or WBEM_E_INVALID_PARAMETER;
+// an event's ID reads back to a subscription from before its revision
+// that sees it as delivered, and the next event of its revision as new.
+func FuzzResumeAfter(f *testing.F) {
+	for _, s := range []string{"12", "12.3", "0", "x", "1.", ".1", "-1", "9223372036854775807.1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		from, seen, err := ResumeAfter(id)
+		if err != nil {
+			if cim.StatusOf(err) != cim.EInvalidParameter {
+				t.Fatalf("%q: %v", id, err)
+			}
+			return
+		}
+		if from < 0 {
+			t.Fatalf("%q: from %d", id, from)
+		}
+		ev := Event{Rev: from + 1, Index: 0}
+		if strings.Contains(id, ".") {
+			back, _, _ := ResumeAfter(ev.ID())
+			if back != from {
+				t.Fatalf("%q: %s reads back as from %d, not %d", id, ev.ID(), back, from)
+			}
+		} else if seen(&ev) {
+			t.Fatalf("%q: an event after the revision is seen", id)
+		}
+	})
 }

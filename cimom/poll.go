@@ -74,12 +74,12 @@ func (s *services) pollLoop(ctx context.Context, eq *eventQuery, opts Notificati
 			}
 			now, n := s.c.opts.Now(), 0
 			emit := func(class string, target, previous *cim.Object) error {
-				ev := Event{Class: class, Namespace: s.ns, Target: target, Previous: previous, Time: now, Rev: rev, Index: n}
+				ev := Event{Class: class, Namespace: s.ns, Target: target, Previous: previous, Time: now, Rev: rev, Index: n, Polled: true}
 				n++
 				if !eq.match(&ev) {
 					return nil
 				}
-				ev.Class = eq.deliv[cim.Fold(class)]
+				ev.Class = eq.deliv[class].class
 				if !yield(ev, nil) {
 					return errStopped
 				}

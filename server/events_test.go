@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +15,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/client"
 )
 
 // watchLine is one line of wbem watch -o json.
@@ -298,5 +303,59 @@ func TestWatchProviderClass(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// TestClientExecNotificationQuery: the network client's
+// ExecNotificationQuery (through the event stream, on the local socket)
+// yields events with their embedded objects decoded, as the in-process
+// core does; ValidateEventQuery answers the server's errors.
+func TestClientExecNotificationQuery(t *testing.T) {
+	d := startDaemon(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	svc, err := client.Connect(ctx, "http://localhost", "root/sample", client.Options{Socket: filepath.Join(d.repo, "wbemd.sock")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.ValidateEventQuery(ctx, "WQL", "SELECT * FROM Sample_Disk"); cim.StatusOf(err) != cim.ENotEventClass {
+		t.Errorf("ValidateEventQuery: %v, want WBEM_E_NOT_EVENT_CLASS", err)
+	}
+	// The language reaches the server, which takes DMTF:CQL and refuses
+	// what it does not know.
+	if err := svc.ValidateEventQuery(ctx, "DMTF:CQL", "SELECT * FROM CIM_InstCreation WHERE SourceInstance ISA Sample_Disk"); err != nil {
+		t.Errorf("ValidateEventQuery in DMTF:CQL: %v", err)
+	}
+	if err := svc.ValidateEventQuery(ctx, "XPath", "/a"); cim.StatusOf(err) != cim.EInvalidQueryType {
+		t.Errorf("ValidateEventQuery in XPath: %v, want WBEM_E_INVALID_QUERY_TYPE", err)
+	}
+	seq, err := svc.ExecNotificationQuery(ctx, "WQL", "SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'Sample_Disk'", cimom.NotificationOptions{Progress: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, stop := iter.Pull2(seq)
+	defer stop()
+	if ev, err, _ := next(); err != nil || !ev.Progress {
+		t.Fatalf("first: %+v %v", ev, err)
+	}
+	for _, model := range []string{"a", "b"} {
+		if out, err := runWbem(nil, "--repo", d.repo, "-n", "root/sample", "put", "Sample_Disk", "Name=c1", "Model="+model); err != nil {
+			t.Fatalf("put: %v\n%s", err, out)
+		}
+	}
+	for {
+		ev, err, _ := next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Progress {
+			continue
+		}
+		m, _ := ev.Target.Get("Model")
+		p, _ := ev.Previous.Get("Model")
+		if ev.Class != "__InstanceModificationEvent" || m.V != "b" || p.V != "a" || ev.Rev == 0 || ev.Namespace != "root/sample" {
+			t.Fatalf("event %+v: Model %v, previous %v", ev, m.V, p.V)
+		}
+		return
 	}
 }

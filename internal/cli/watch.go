@@ -76,14 +76,11 @@ func (a *app) watchStream(ctx context.Context, svc cimom.Services, query, from s
 	if cl, ok := svc.(*client.Client); ok {
 		return cl.Events(ctx, query, client.StreamOptions{From: from, Heartbeat: heartbeat})
 	}
-	var rev int64
-	skipRev, skipIdx := int64(0), -1
+	rev, seen := int64(0), func(*cimom.Event) bool { return false }
 	if from != "" {
-		r, idx, inside := strings.Cut(from, ".")
-		rev, _ = strconv.ParseInt(r, 10, 64)
-		if inside {
-			skipRev, rev = rev, rev-1
-			skipIdx, _ = strconv.Atoi(idx)
+		var err error
+		if rev, seen, err = cimom.ResumeAfter(from); err != nil {
+			return nil, err
 		}
 	}
 	seq, err := svc.ExecNotificationQuery(ctx, "WQL", query, cimom.NotificationOptions{From: rev, Progress: heartbeat})
@@ -96,11 +93,11 @@ func (a *app) watchStream(ctx context.Context, svc cimom.Services, query, from s
 			switch {
 			case err != nil:
 			case ev.Progress:
-				m = client.StreamEvent{ID: strconv.FormatInt(ev.Rev, 10), Event: "progress", Data: fmt.Appendf(nil, `{"revision":%d}`, ev.Rev)}
-			case ev.Rev == skipRev && ev.Index <= skipIdx:
+				m = client.StreamEvent{ID: ev.ID(), Event: "progress", Data: fmt.Appendf(nil, `{"revision":%d}`, ev.Rev)}
+			case seen(&ev):
 				continue
 			default:
-				m = client.StreamEvent{ID: fmt.Sprintf("%d.%d", ev.Rev, ev.Index), Event: ev.Class, Data: cimjson.Encode(ev.Object(), false)}
+				m = client.StreamEvent{ID: ev.ID(), Event: ev.Class, Data: cimjson.Encode(ev.Object(), false)}
 			}
 			if !yield(m, err) {
 				return

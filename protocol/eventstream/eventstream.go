@@ -6,7 +6,8 @@
 //
 // Each event is one SSE message:
 //
-//	id: <revision>.<index of the event within its revision>
+//	id: <revision>.<index of the event within its revision>   (<revision> alone for
+//	    events found by polling a provider's class and for __AggregateEvent)
 //	event: <event class, e.g. __InstanceCreationEvent>
 //	data: <the event object in the JSON form of package cim/cimjson>
 //
@@ -30,7 +31,8 @@
 // with an HTTP error status (400 for a bad query, 403 access denied, 404
 // unknown namespace) and the JSON body {"status", "name", "message",
 // "position": {"line", "column"}} (position only for query errors).
-// validate=1 checks the query and answers 204 without subscribing.
+// validate=1 checks the query and answers 204 without subscribing; a
+// method other than GET is 405.
 //
 // The door decodes and encodes only: the query, the rights and the
 // guarantees are cimom's (Services.ExecNotificationQuery).
@@ -44,7 +46,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -155,38 +156,29 @@ func httpStatus(st cim.Status) int {
 	return http.StatusBadRequest
 }
 
+// refuse answers a request with its error, before any event.
 func (h *Handler) refuse(w http.ResponseWriter, rec *httpstack.Record, err error) {
+	h.refuseWith(w, rec, httpStatus(cim.StatusOf(err)), err)
+}
+
+func (h *Handler) refuseWith(w http.ResponseWriter, rec *httpstack.Record, code int, err error) {
 	b := bodyOf(err)
 	rec.Fail(cim.Status(b.Status), b.Message)
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(httpStatus(cim.Status(b.Status)))
+	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(b)
 }
 
-// resumePoint reads where a stream starts: Last-Event-ID ("rev.index" or
-// "rev") or from=REV. skipRev/skipIdx name the last event already seen
-// (skipIdx -1: none inside skipRev).
-func resumePoint(r *http.Request) (from, skipRev int64, skipIdx int, err error) {
+// resumePoint reads where a stream starts: Last-Event-ID or from=.
+func resumePoint(r *http.Request) (int64, func(*cimom.Event) bool, error) {
 	id := r.Header.Get("Last-Event-ID")
 	if id == "" {
 		id = r.URL.Query().Get("from")
 	}
 	if id == "" {
-		return 0, 0, -1, nil
+		return 0, func(*cimom.Event) bool { return false }, nil
 	}
-	revText, idxText, inside := strings.Cut(id, ".")
-	rev, err := strconv.ParseInt(revText, 10, 64)
-	if err != nil || rev < 0 {
-		return 0, 0, 0, cim.Errorf(cim.EInvalidParameter, "resume point %q: want a revision or revision.index", id).WithParam("from")
-	}
-	if !inside {
-		return rev, 0, -1, nil
-	}
-	idx, err := strconv.Atoi(idxText)
-	if err != nil || idx < 0 || rev < 1 {
-		return 0, 0, 0, cim.Errorf(cim.EInvalidParameter, "resume point %q: want a revision or revision.index", id).WithParam("from")
-	}
-	return rev - 1, rev, idx, nil
+	return cimom.ResumeAfter(id)
 }
 
 // ServeHTTP answers GET /api/v1/events.
@@ -200,7 +192,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.SetOperation(Operation, ns)
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
-		h.refuse(w, rec, cim.Errorf(cim.ENotSupported, "the event stream answers GET only"))
+		h.refuseWith(w, rec, http.StatusMethodNotAllowed, cim.Errorf(cim.ENotSupported, "the event stream answers GET only"))
 		return
 	}
 	p, ok := httpstack.PrincipalFrom(r.Context())
@@ -226,7 +218,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		heartbeat = time.Duration(f * float64(time.Second))
 	}
-	from, skipRev, skipIdx, err := resumePoint(r)
+	from, seen, err := resumePoint(r)
 	if err != nil {
 		h.refuse(w, rec, err)
 		return
@@ -305,22 +297,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		ev := &it.ev
-		switch {
-		case ev.Progress:
+		if seen(ev) {
+			continue // delivered before the resume
+		}
+		bw.WriteString("id: ")
+		bw.WriteString(ev.ID())
+		if ev.Progress {
 			num = strconv.AppendInt(num[:0], ev.Rev, 10)
-			bw.WriteString("id: ")
-			bw.Write(num)
 			bw.WriteString("\nevent: progress\ndata: {\"revision\":")
 			bw.Write(num)
 			bw.WriteString("}\n\n")
-		case ev.Rev == skipRev && ev.Index <= skipIdx:
-			continue // seen before the resume
-		default:
-			num = strconv.AppendInt(num[:0], ev.Rev, 10)
-			num = append(num, '.')
-			num = strconv.AppendInt(num, int64(ev.Index), 10)
-			bw.WriteString("id: ")
-			bw.Write(num)
+		} else {
 			bw.WriteString("\nevent: ")
 			bw.WriteString(ev.Class)
 			bw.WriteString("\ndata: ")
