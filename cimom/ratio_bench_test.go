@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -269,4 +270,39 @@ func BenchmarkLookupRatio(b *testing.B) {
 	b.ReportMetric(per(t[3]), "cpu-µs/index-N")
 	b.ReportMetric(t[1].Seconds()/t[0].Seconds(), "key-N/10k")
 	b.ReportMetric(t[3].Seconds()/t[2].Seconds(), "index-N/10k")
+}
+
+// BenchmarkEnumerateScale enumerates the query benchmark's repository (QB,
+// WBEMD_BENCH_N instances) and reports the peak heap in use, sampled every
+// 65,536 instances: a flat heap whatever N.
+func BenchmarkEnumerateScale(b *testing.B) {
+	n := benchN()
+	r := openBench(b, queryBenchFile(b, n), true)
+	defer r.close()
+	ctx := context.Background()
+	var peak uint64
+	var ms runtime.MemStats
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e, err := r.svc.CreateInstanceEnum(ctx, "QB", FlagForwardOnly, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		count := 0
+		for _, err := range All(ctx, e) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			if count++; count%65536 == 0 {
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapInuse)
+			}
+		}
+		e.Close()
+		if count != n {
+			b.Fatalf("enumerated %d of %d", count, n)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "instances/s")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 }
