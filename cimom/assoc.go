@@ -133,7 +133,13 @@ func (s *services) assocSource(ctx context.Context, a *wql.Assoc, flags Flags, w
 				if !ok || s.canonicalOf(ctx, path, keyOf) == srcKey {
 					continue
 				}
-				end, err := s.getObject(ctx, path, 0, wctx)
+				var end *cim.Object
+				var err error
+				if a.KeysOnly && !a.ClassDefsOnly {
+					end, err = s.getKeys(ctx, path, wctx)
+				} else {
+					end, err = s.getObject(ctx, path, 0, wctx)
+				}
 				if cim.StatusOf(err) == cim.ENotFound {
 					continue // a dangling reference
 				}

@@ -159,6 +159,53 @@ func (s *services) getObject(ctx context.Context, path string, flags Flags, wctx
 	return applyGetExtensions(inst, wctx)
 }
 
+// getKeys is getObject of an instance for its keys alone (KeysOnly
+// associators): a stored instance's keys are all that is decoded.
+func (s *services) getKeys(ctx context.Context, path string, wctx *Context) (*cim.Object, error) {
+	t, op, err := s.target(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if op.IsClass() {
+		return s.getObject(ctx, path, 0, wctx)
+	}
+	ref, err := t.bindPath(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	if ref.ci.dynamic {
+		inst, err := t.getInstance(ctx, ref, wctx)
+		if err != nil {
+			return nil, err
+		}
+		return keysOnly(inst), nil
+	}
+	kv, found, err := t.c.st.Get(ctx, ref.key)
+	if err != nil {
+		return nil, err
+	}
+	var inst *cim.Object
+	if found {
+		name, err := cim.DecodeInstanceClassName(kv.Value)
+		if err != nil {
+			return nil, err
+		}
+		ci, err := t.c.resolve(ctx, t.ns, name)
+		if err != nil {
+			return nil, err
+		}
+		if ci != nil {
+			if inst, err = cim.DecodeInstanceKeys(kv.Value, ci.cls, ci.keys); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if inst == nil || !inst.IsA(ref.ci.cls.Class) {
+		return nil, cim.Errorf(cim.ENotFound, "instance %s does not exist", ref.path.RelPath()).WithParam(ref.path.RelPath())
+	}
+	return inst, nil
+}
+
 // getInstance reads one instance by its resolved path.
 func (s *services) getInstance(ctx context.Context, ref *instanceRef, wctx *Context) (*cim.Object, error) {
 	if ref.ci.dynamic {
