@@ -32,6 +32,9 @@ type CIMOM struct {
 	opts   Options
 	log    *slog.Logger
 	schema *schemaCache
+	// refIndex is set when the reverse-reference index is complete (the
+	// repository's format is formatVersion): associations read it.
+	refIndex bool
 
 	drainMu  sync.RWMutex // read-held by every call in flight
 	draining bool
@@ -97,11 +100,28 @@ func Open(ctx context.Context, st store.Store, opts Options) (*CIMOM, error) {
 			ops = append(ops, namespaceOps(child, inheritSD(&SecurityDescriptor{Owner: rootSD.Owner, Group: rootSD.Group}, rootSD))...)
 			ops = append(ops, namespaceInstanceOp("root", child[len("root/"):]))
 		}
+		ops = append(ops, store.Put(formatKey, []byte(formatVersion)))
 		if _, err := c.commit(ctx, []store.Compare{{Key: nsKey("root")}}, ops); err != nil && !errors.Is(err, store.ErrCompareFailed) {
 			c.feed.close()
 			return nil, fmt.Errorf("cimom: create root namespace: %w", err)
 		}
 	}
+	// A repository of an earlier format gets its reverse-reference index,
+	// once.
+	kv, found, err := st.Get(ctx, formatKey)
+	if err == nil && (!found || string(kv.Value) != formatVersion) {
+		err = c.upgradeFormat(ctx, st.Limits())
+		if errors.Is(err, store.ErrReadOnly) {
+			// A repository that cannot be written is answered by scans.
+			c.log.Warn("the repository is read-only and of an earlier format: associations are found by scanning", "err", err)
+			return c, nil
+		}
+	}
+	if err != nil {
+		c.feed.close()
+		return nil, fmt.Errorf("cimom: open: repository format: %w", err)
+	}
+	c.refIndex = true
 	return c, nil
 }
 

@@ -26,6 +26,10 @@ import (
 //	e 0 <ns> 0 <keys>                          creator of a CIM_IndicationSubscription (JSON
 //	                                           Principal), written and deleted with it
 //	d ...                                      owned by package indication (delivery cursors)
+//	r 0 <ns> 0 <keyclass> 0 <keys> 0 0 <keyclass> 0 <keys>
+//	                                           reverse-reference index entry: the target, then
+//	                                           the instance that refers to it (refindex.go)
+//	f                                          the repository's format version (refindex.go)
 //	p 0 <ns>                                   no longer written (a registration revision record
 //	                                           of earlier versions); deleted with its namespace
 const sep = 0
@@ -91,7 +95,7 @@ func keyParts(k []byte, n int) (kind byte, parts []string, ok bool) {
 }
 
 // nsKinds lists the record kinds that live inside a namespace.
-var nsKinds = []byte{'c', 'q', 's', 'i', 'x', 'p'}
+var nsKinds = []byte{'c', 'q', 's', 'i', 'x', 'r', 'p'}
 
 // appendOrdered encodes a scalar value so that byte order is value order
 // (integers big-endian with the sign flipped, reals by IEEE order, strings

@@ -27,6 +27,7 @@ type classInfo struct {
 	provider  string // the Provider qualifier
 	system    bool   // the class or an ancestor is a system class ("__" prefix)
 	amendment bool   // carries the Amendment qualifier
+	hasRefs   bool   // has a scalar reference property (reverse-reference index entries)
 
 	// The qualifiers an instance receives from the class, marked as
 	// propagated (shared, read-only): what SpawnInstance would copy.
@@ -68,6 +69,9 @@ func newClassInfo(cls *cim.Object, modRev int64) *classInfo {
 				ci.keyClass = p.Origin
 			}
 			ci.keys = append(ci.keys, i)
+		}
+		if p.Type == cim.TypeReference {
+			ci.hasRefs = true
 		}
 		if cim.HasTrueQualifier(p.Qualifiers, "Indexed") {
 			ci.indexed = append(ci.indexed, i)

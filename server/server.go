@@ -71,6 +71,10 @@ type Config struct {
 	// (default os.Hostname()).
 	Host      string
 	Providers ProviderConfig // out-of-process providers (providers.go)
+	// Pprof serves Go's runtime profiles at /debug/pprof/ to
+	// administrators, on the CIM-XML listeners and the local socket (off
+	// by default).
+	Pprof bool
 }
 
 // Ready is called once the listeners are open, with their addresses.
