@@ -28,7 +28,7 @@ import (
 type live struct {
 	log     *slog.Logger
 	cert    atomic.Pointer[tls.Certificate]
-	status  atomic.Bool                   // /metrics and /healthz without credentials
+	status  atomic.Bool                    // /metrics and /healthz without credentials
 	senders atomic.Pointer[[]netip.Prefix] // /CIMListener/ without credentials
 
 	mu     sync.Mutex

@@ -43,14 +43,14 @@ const Off = "off"
 
 // Config configures the daemon.
 type Config struct {
-	Repo              string        // repository directory: the local socket, the self-signed certificate, and the embedded store unless Store says otherwise
-	Store             string        // the store's URL (store/engine): "" for bolt:<Repo>; etcd://host:port,.../prefix for an etcd cluster
-	HTTP, HTTPS       string        // listen addresses (":5988", ":5989"), or "off"
-	Socket            string        // the local socket ("" for <Repo>/wbemd.sock), or "off"
-	CertFile, KeyFile string        // TLS pair; empty: a self-signed pair in Repo
-	MaxRequest        int64         // request body limit (default 16 MiB)
-	MaxHeader         int           // request header limit (default 64 KiB)
-	MaxConnections    int           // open connections per listener (default 1,024)
+	Repo              string // repository directory: the local socket, the self-signed certificate, and the embedded store unless Store says otherwise
+	Store             string // the store's URL (store/engine): "" for bolt:<Repo>; etcd://host:port,.../prefix for an etcd cluster
+	HTTP, HTTPS       string // listen addresses (":5988", ":5989"), or "off"
+	Socket            string // the local socket ("" for <Repo>/wbemd.sock), or "off"
+	CertFile, KeyFile string // TLS pair; empty: a self-signed pair in Repo
+	MaxRequest        int64  // request body limit (default 16 MiB)
+	MaxHeader         int    // request header limit (default 64 KiB)
+	MaxConnections    int    // open connections per listener (default 1,024)
 	// MaxPerAddress bounds the open connections of one client address on
 	// a listener (default 256); see httpstack.Guard for what happens past
 	// a limit.
@@ -61,10 +61,10 @@ type Config struct {
 	AnonymousIdleTimeout time.Duration
 	// IdleTimeout is how long an authenticated keep-alive connection may
 	// wait for its next request (default 2 min).
-	IdleTimeout time.Duration
-	HeaderTimeout     time.Duration // time to read a request's headers (default 10 s)
-	ReadTimeout       time.Duration // time to read a whole request (default 30 s)
-	OperationTimeout  time.Duration // time an operation may run (default 5 min)
+	IdleTimeout      time.Duration
+	HeaderTimeout    time.Duration // time to read a request's headers (default 10 s)
+	ReadTimeout      time.Duration // time to read a whole request (default 30 s)
+	OperationTimeout time.Duration // time an operation may run (default 5 min)
 	// WS-Management (/wsman) listen addresses (":5985", ":5986"), or "off".
 	WSManHTTP, WSManHTTPS string
 	WSManNamespace        string // namespace of DMTF resource URIs without __cimnamespace (default root/cimv2)
@@ -373,4 +373,3 @@ func selfSigned(certFile, keyFile string) error {
 	}
 	return os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }
-
