@@ -110,6 +110,17 @@ func (f *flooder) hold(ctx context.Context, wg *sync.WaitGroup, addr, from strin
 	}
 }
 
+// adminGet GETs url with the administrator's credentials (/metrics and
+// /healthz need a user's).
+func adminGet(url string) (*http.Response, error) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth("admin", "secret")
+	return http.DefaultClient.Do(req)
+}
+
 // percentile returns the p-th percentile of sorted d.
 func percentile(d []time.Duration, p float64) time.Duration {
 	return d[int(p*float64(len(d)-1))]
@@ -181,9 +192,7 @@ func TestFloodUnauthenticated(t *testing.T) {
 	wg.Wait()
 
 	// The guard's counters, read with credentials.
-	req, _ := http.NewRequest("GET", "http://"+d.http+"/metrics", nil)
-	req.SetBasicAuth("admin", "secret")
-	rsp, err := http.DefaultClient.Do(req)
+	rsp, err := adminGet("http://" + d.http + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
