@@ -75,7 +75,12 @@ func (l *daemonLog) String() string {
 // "admin" and a user "guest") and runs wbemd on free ports.
 func startDaemon(t *testing.T, extra ...string) *daemon {
 	t.Helper()
-	repo := t.TempDir()
+	return startDaemonIn(t, t.TempDir(), extra...)
+}
+
+// startDaemonIn is startDaemon with the repository in repo.
+func startDaemonIn(t *testing.T, repo string, extra ...string) *daemon {
+	t.Helper()
 	wbem := func(stdin string, args ...string) {
 		cmd := exec.Command(filepath.Join(bin, "wbem"), append([]string{"--repo", repo}, args...)...)
 		cmd.Stdin = strings.NewReader(stdin)
@@ -86,6 +91,13 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 	wbem("", "mofcomp", "../examples/sample.mof")
 	wbem("secret\n", "user", "add", "admin", "--admin", "--password-stdin")
 	wbem("guest-pw\n", "user", "add", "guest", "--password-stdin")
+	return runDaemon(t, repo, extra...)
+}
+
+// runDaemon runs wbemd on the repository in repo, as it is, on free
+// ports.
+func runDaemon(t *testing.T, repo string, extra ...string) *daemon {
+	t.Helper()
 	d := &daemon{repo: repo, log: &daemonLog{}}
 	d.cmd = exec.Command(filepath.Join(bin, "wbemd"), append([]string{"--repo", repo, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0",
 		"--wsman-http", "127.0.0.1:0", "--wsman-https", "127.0.0.1:0"}, extra...)...)
