@@ -31,10 +31,11 @@ const (
 //     AnonymousIdle before it is closed; reading a request's headers is
 //     bounded by the server's header timeout;
 //   - under pressure (a new connection over a limit) the guard reclaims a
-//     connection before it refuses the new one: the oldest one that has not
-//     authenticated and has no request in a handler, else the authenticated
-//     connection idle the longest. A connection whose request is in a
-//     handler is never closed. Only when nothing can be reclaimed is the new
+//     connection before it refuses the new one: one that has not
+//     authenticated (idle after its answer first, then silent, then sending
+//     a request; the oldest of each), else the authenticated connection idle
+//     the longest (see victim). A connection whose request is in a handler
+//     is never closed. Only when nothing can be reclaimed is the new
 //     connection closed at once.
 //
 // So an unauthenticated flood (idle connections, keep-alive connections
@@ -209,28 +210,40 @@ func (g *Guard) admit(c net.Conn) *guardedConn {
 }
 
 // victim returns the connection of set (other than except) to reclaim, or
-// nil: the oldest one that has not authenticated and has no request in a
-// handler, else the authenticated one idle the longest. Called with g.mu
+// nil: the one ranked first, and of those the one in its state the
+// longest. The ranks, from the first: a connection that has not
+// authenticated and is idle after a request (it had its answer), one that
+// has not authenticated and has sent nothing yet, one that has not
+// authenticated and is sending a request (a new client's first request is
+// most likely there; a slow one is bounded by the header timeout), and an
+// authenticated idle one. A connection with a request in a handler, or an
+// authenticated one sending a request, is never chosen. Called with g.mu
 // held.
 func (g *Guard) victim(set map[*guardedConn]struct{}, except *guardedConn) *guardedConn {
-	var anon, idle *guardedConn
+	var best [4]*guardedConn
 	for c := range set {
+		rank := -1
 		switch {
 		case c == except || c.state == connBusy:
+		case !c.authn && c.state == connIdle:
+			rank = 0
+		case !c.authn && c.state == connNew:
+			rank = 1
 		case !c.authn:
-			if anon == nil || c.since.Before(anon.since) {
-				anon = c
-			}
+			rank = 2
 		case c.state == connIdle:
-			if idle == nil || c.since.Before(idle.since) {
-				idle = c
-			}
+			rank = 3
+		}
+		if rank >= 0 && (best[rank] == nil || c.since.Before(best[rank].since)) {
+			best[rank] = c
 		}
 	}
-	if anon != nil {
-		return anon
+	for _, c := range best {
+		if c != nil {
+			return c
+		}
 	}
-	return idle
+	return nil
 }
 
 func (g *Guard) link(c *guardedConn) {
