@@ -148,22 +148,20 @@ func TestGuardAnonymousIdle(t *testing.T) {
 	io.WriteString(refused, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 	authedGet(t, client, addr)
-	start := time.Now()
-	if !closedByServer(silent, 3*time.Second) {
-		t.Error("a silent connection outlived the anonymous idle time")
+	if !closedByServer(silent, 10*time.Second) {
+		t.Error("a silent connection was not closed within 10 s (anonymous idle time 300 ms)")
 	}
 	buf := make([]byte, 4096)
-	refused.SetReadDeadline(time.Now().Add(3 * time.Second))
+	refused.SetReadDeadline(time.Now().Add(10 * time.Second))
 	var got strings.Builder
-	for {
-		n, err := refused.Read(buf)
+	var end error
+	for end == nil {
+		var n int
+		n, end = refused.Read(buf)
 		got.Write(buf[:n])
-		if err != nil {
-			break
-		}
 	}
-	if !strings.HasPrefix(got.String(), "HTTP/1.1 401") || time.Since(start) > 2500*time.Millisecond {
-		t.Errorf("after a 401 the connection stayed %v (%q)", time.Since(start), got.String())
+	if !strings.HasPrefix(got.String(), "HTTP/1.1 401") || strings.Contains(end.Error(), "timeout") {
+		t.Errorf("after a 401 the connection was not closed within 10 s (anonymous idle time 300 ms): %v, %q", end, got.String())
 	}
 	time.Sleep(200 * time.Millisecond)
 	authedGet(t, client, addr) // the authenticated connection is still good
