@@ -214,3 +214,19 @@ func TestListenerSenders(t *testing.T) {
 		t.Errorf("%d indications logged, want 2:\n%s", n, d.log)
 	}
 }
+
+// TestNoUsersWarning: wbemd on a repository without users says so at
+// start, loudly, with the command that adds one; with users it does not.
+func TestNoUsersWarning(t *testing.T) {
+	empty := runDaemon(t, t.TempDir(), "--wsman-http", "off", "--wsman-https", "off")
+	with := startDaemon(t, "--wsman-http", "off", "--wsman-https", "off")
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(empty.log.String(), "NO USERS") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if l := empty.log.String(); !strings.Contains(l, "level=WARN") || !strings.Contains(l, "NO USERS") || !strings.Contains(l, "wbem user add NAME --admin") {
+		t.Errorf("no warning on a repository without users:\n%s", l)
+	}
+	if strings.Contains(with.log.String(), "NO USERS") {
+		t.Errorf("a warning on a repository with users:\n%s", with.log)
+	}
+}
