@@ -133,8 +133,8 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	fs.StringVar(&cfg.WSManNamespace, "wsman-namespace", "root/cimv2", "CIM namespace of WS-Management DMTF resource URIs sent without a __cimnamespace selector")
 	fs.BoolVar(&cfg.WSManAnonIdentify, "wsman-anonymous-identify", false, "answer WS-Management Identify without credentials")
 	fs.StringVar(&cfg.Socket, "socket", "", "local socket path (default <repo>/wbemd.sock), or off")
-	fs.StringVar(&cfg.CertFile, "cert", "", "TLS certificate file (default: a self-signed one in the repository)")
-	fs.StringVar(&cfg.KeyFile, "key", "", "TLS key file")
+	fs.StringVar(&cfg.CertFile, "cert", "", "TLS certificate file (default: a self-signed one in the repository; reloadable: read again at SIGHUP)")
+	fs.StringVar(&cfg.KeyFile, "key", "", "TLS key file (reloadable)")
 	fs.Int64Var(&cfg.MaxRequest, "max-request", 16<<20, "largest request body in bytes")
 	fs.IntVar(&cfg.MaxHeader, "max-header", 64<<10, "largest request header in bytes")
 	fs.IntVar(&cfg.MaxConnections, "max-connections", 1024, "open connections per listener; past it an unauthenticated or idle one is closed to make room (reloadable)")
@@ -142,7 +142,7 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	fs.DurationVar(&cfg.AnonymousIdleTimeout, "anonymous-idle-timeout", 5*time.Second, "time a connection that has not authenticated may wait without a request (reloadable)")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 2*time.Minute, "time an authenticated keep-alive connection may wait for its next request")
 	fs.BoolVar(&cfg.AnonymousStatus, "anonymous-status", false, "answer /metrics and /healthz without credentials (reloadable)")
-	fs.Func("listener-senders", "addresses or networks, comma-separated, whose indications /CIMListener/ accepts without credentials (reloadable)", func(v string) error {
+	fs.Func("listener-senders", "comma-separated `addresses` or networks (192.0.2.7,10.0.0.0/8) whose indications /CIMListener/ accepts without credentials (reloadable)", func(v string) error {
 		cfg.ListenerSenders = nil
 		for _, a := range strings.Split(v, ",") {
 			if a = strings.TrimSpace(a); a != "" {
