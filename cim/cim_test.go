@@ -491,3 +491,15 @@ func TestValueEqualReals(t *testing.T) {
 		t.Fatal("real arrays compare wrongly")
 	}
 }
+
+// FuzzEqualFold: EqualFold agrees with comparing the names' Fold.
+func FuzzEqualFold(f *testing.F) {
+	for _, s := range [][2]string{{"Handle", "handle"}, {"Name", "NameX"}, {"k", "\u212a"}, {"ProcessId", "Processİd"}, {"a\xff", "A\xff"}, {"", "x"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if got, want := EqualFold(a, b), Fold(a) == Fold(b); got != want {
+			t.Fatalf("EqualFold(%q, %q) = %v, Fold says %v", a, b, got, want)
+		}
+	})
+}

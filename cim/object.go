@@ -40,6 +40,22 @@ func (o *Object) Property(name string) (*Property, bool) {
 	return nil, false
 }
 
+// PropertyNear is Property for a caller that reads names in about the
+// order of o's properties (an instance decoded against its class): it
+// tries index hint first and returns the index found, so that matching a
+// whole instance takes linear time instead of quadratic.
+func (o *Object) PropertyNear(name string, hint int) (*Property, int, bool) {
+	if hint >= 0 && hint < len(o.Properties) && EqualFold(o.Properties[hint].Name, name) {
+		return &o.Properties[hint], hint, true
+	}
+	for i := range o.Properties {
+		if EqualFold(o.Properties[i].Name, name) {
+			return &o.Properties[i], i, true
+		}
+	}
+	return nil, -1, false
+}
+
 // Get returns the value of a property or system property; an unknown name
 // is WBEM_E_NOT_FOUND, as IWbemClassObject::Get.
 func (o *Object) Get(name string) (Value, error) {
@@ -323,6 +339,10 @@ func cloneQualifiers(qs []Qualifier) []Qualifier {
 	}
 	return out
 }
+
+// CloneValue returns a copy of v that shares no mutable state with it
+// (arrays and embedded objects are copied).
+func CloneValue(v Value) Value { return cloneValue(v) }
 
 // cloneValue copies arrays and embedded objects so that the copy shares no
 // mutable state with the original.

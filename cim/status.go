@@ -157,6 +157,10 @@ const (
 	EProviderTimedOut             Status = 0x80041088
 	ENoKey                        Status = 0x80041089
 	EProviderDisabled             Status = 0x8004108A
+
+	// The event subsystem's codes (WBEMESS_E_...).
+	EssRegistrationTooBroad   Status = 0x80042001 // an event provider's registration overlaps the system's events
+	EssRegistrationTooPrecise Status = 0x80042002 // WITHIN missing where polling is needed, or below the minimum
 )
 
 var statusNames = map[Status]string{
@@ -230,6 +234,7 @@ var statusNames = map[Status]string{
 	EProviderNotRegistered: "WBEM_E_PROVIDER_NOT_REGISTERED", EFatalTransportError: "WBEM_E_FATAL_TRANSPORT_ERROR",
 	EEncryptedConnectionRequired: "WBEM_E_ENCRYPTED_CONNECTION_REQUIRED", EProviderTimedOut: "WBEM_E_PROVIDER_TIMED_OUT",
 	ENoKey: "WBEM_E_NO_KEY", EProviderDisabled: "WBEM_E_PROVIDER_DISABLED",
+	EssRegistrationTooBroad: "WBEMESS_E_REGISTRATION_TOO_BROAD", EssRegistrationTooPrecise: "WBEMESS_E_REGISTRATION_TOO_PRECISE",
 }
 
 var statusByName = func() map[string]Status {

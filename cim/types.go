@@ -169,34 +169,34 @@ func Fold(name string) string {
 	return name
 }
 
-// EqualFold reports whether two CIM names are equal under Fold.
+// EqualFold reports whether two CIM names are equal under Fold. The
+// common prefix is compared byte by byte while both are ASCII: Fold maps
+// that prefix to itself in lower case, so a difference there (or an
+// ASCII string that is a strict prefix of the other) decides at once;
+// only names with a non-ASCII byte go through Fold.
 func EqualFold(a, b string) bool {
-	if len(a) != len(b) && isASCII(a) && isASCII(b) {
-		return false
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		ca, cb := a[i], b[i]
+		if ca >= 0x80 || cb >= 0x80 {
+			return Fold(a) == Fold(b)
+		}
+		if 'A' <= ca && ca <= 'Z' {
+			ca += 'a' - 'A'
+		}
+		if 'A' <= cb && cb <= 'Z' {
+			cb += 'a' - 'A'
+		}
+		if ca != cb {
+			return false
+		}
 	}
 	if len(a) == len(b) {
-		ascii := true
-		for i := 0; i < len(a); i++ {
-			ca, cb := a[i], b[i]
-			if ca >= 0x80 || cb >= 0x80 {
-				ascii = false
-				break
-			}
-			if 'A' <= ca && ca <= 'Z' {
-				ca += 'a' - 'A'
-			}
-			if 'A' <= cb && cb <= 'Z' {
-				cb += 'a' - 'A'
-			}
-			if ca != cb {
-				return false
-			}
-		}
-		if ascii {
-			return true
-		}
+		return true
 	}
-	return Fold(a) == Fold(b)
+	// One is an ASCII prefix of the other, whose rest folds rune by rune
+	// to something non-empty: the folded names differ in length.
+	return false
 }
 
 func isASCII(s string) bool {

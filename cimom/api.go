@@ -120,6 +120,28 @@ type Services interface {
 	// REFERENCES OF, given as parsed WQL: the protocols build q from their
 	// operation's parameters. Flags as ExecQuery's.
 	Associators(ctx context.Context, q *wql.Assoc, flags Flags, wctx *Context) (Enumerator, error)
+	// ExecNotificationQuery subscribes to the events an event query
+	// selects (language "WQL", else WBEM_E_INVALID_QUERY_TYPE), WMI's
+	// grammar: SELECT * FROM EventClass [WITHIN s] [WHERE cond]
+	// [GROUP WITHIN s [BY props] [HAVING NumberOfEvents op n]]. The event
+	// classes are the intrinsic ones (__InstanceCreationEvent ... and their
+	// parents, __Class*Event, __Namespace*Event) and DMTF's
+	// CIM_InstCreation, CIM_InstModification, CIM_InstDeletion (with
+	// SourceInstance). Repository classes raise their events from the
+	// change feed, in revision order, resumable from opts.From; a class
+	// served by a provider (TargetInstance ISA 'Provided') is polled every
+	// WITHIN seconds, which the query must then give. Errors, before any
+	// event: WBEM_E_INVALID_QUERY with the position, WBEM_E_NOT_EVENT_CLASS,
+	// WBEM_E_MISSING_GROUP_WITHIN, WBEM_E_INVALID_CLASS (an unknown class,
+	// or one no provider raises events of), WBEMESS_E_REGISTRATION_TOO_PRECISE
+	// (WITHIN below MinWithin, or missing over a provider's class),
+	// WBEM_E_ACCESS_DENIED (WBEM_RIGHT_SUBSCRIBE is needed). The stream
+	// ends as Subscribe's does (WBEM_E_QUEUE_OVERFLOW past the feed's
+	// retention, WBEM_E_CALL_CANCELLED when ctx ends, ...).
+	ExecNotificationQuery(ctx context.Context, language, query string, opts NotificationOptions) (iter.Seq2[Event, error], error)
+	// ValidateEventQuery checks an event query as ExecNotificationQuery
+	// would, with the same errors, without subscribing.
+	ValidateEventQuery(ctx context.Context, language, query string) error
 	// ExplainQuery says how ExecQuery would answer a query: a key lookup,
 	// an index range scan, or a scan.
 	ExplainQuery(ctx context.Context, query string, wctx *Context) (string, error)

@@ -170,7 +170,7 @@ func (d *revDecoder) decode(ev store.Event) {
 	}
 	ns, nsFolded := d.nsLabel, d.nsFolded
 	emit := func(class string, target, previous *cim.Object) {
-		d.out(entry{ev: Event{Class: class, Namespace: ns, Target: target, Previous: previous, Time: d.now, Rev: d.rev}, ns: nsFolded, idx: d.n})
+		d.out(entry{ev: Event{Class: class, Namespace: ns, Target: target, Previous: previous, Time: d.now, Rev: d.rev, Index: d.n}, ns: nsFolded, idx: d.n})
 		d.n++
 	}
 	if kind == 'c' {

@@ -111,10 +111,23 @@ func (s *services) putInstance(ctx context.Context, inst *cim.Object, flags Flag
 	if err := s.require(ctx, RightEnable); err != nil {
 		return "", err
 	}
+	// A create-only write does not read the instance first: the commit's
+	// compare proves it absent (on a networked engine a read is a round
+	// trip). A failed compare is redone with the read, which names the
+	// error (the instance exists) or sees the class changed.
+	mode := putLock
+	if flags&FlagCreateOnly != 0 {
+		mode = putAssumeAbsent
+	}
 	for attempt := 0; ; attempt++ {
-		path, err := s.putInstanceOnce(ctx, inst, flags, wctx)
+		path, err := s.putInstanceOnce(ctx, inst, flags, wctx, mode)
 		if !errors.Is(err, store.ErrCompareFailed) {
 			return path, err
+		}
+		if mode == putAssumeAbsent {
+			mode = putLock
+			attempt--
+			continue
 		}
 		if attempt == maxTxnRetries {
 			return "", cim.Errorf(cim.ETransactionConflict, "the instance or its class kept changing during the write; retry")
@@ -125,8 +138,8 @@ func (s *services) putInstance(ctx context.Context, inst *cim.Object, flags Flag
 	}
 }
 
-func (s *services) putInstanceOnce(ctx context.Context, in *cim.Object, flags Flags, wctx *Context) (string, error) {
-	pp, unlock, err := s.preparePut(ctx, in, flags, wctx, putLock)
+func (s *services) putInstanceOnce(ctx context.Context, in *cim.Object, flags Flags, wctx *Context, mode putMode) (string, error) {
+	pp, unlock, err := s.preparePut(ctx, in, flags, wctx, mode)
 	if unlock != nil {
 		defer unlock()
 	}
@@ -225,7 +238,7 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 		return none, nil, err
 	}
 	// Build the instance as the class defines it.
-	inst, shared, err := conform(in, ci, flags&FlagUseAmendedQualifiers != 0)
+	inst, shared, omitted, err := conform(in, ci, flags&FlagUseAmendedQualifiers != 0)
 	if err != nil {
 		return none, nil, err
 	}
@@ -294,6 +307,9 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 		return bail(cim.Errorf(cim.ENotFound, "instance %s does not exist", rel).WithParam(rel))
 	}
 	partial := ext.Properties != nil
+	if len(omitted) > 0 && !partial && prev == nil && (!ci.dynamic || flags&FlagCreateOnly != 0) {
+		withDefaults(inst, cls, omitted) // conform made inst: not shared
+	}
 	if partial && !ci.dynamic {
 		inst, shared = mergePartial(prev, inst, ext), false
 	}
@@ -387,12 +403,17 @@ func hasAmended(o *cim.Object) bool {
 // instead of copying it, and shared is true: the caller must copy it
 // before changing a property (see own) and before handing the object to
 // anyone who keeps it.
-func conform(in *cim.Object, ci *classInfo, stripAmended bool) (out *cim.Object, shared bool, err error) {
+//
+// omitted lists, in class order, the class properties in did not carry:
+// they are NULL in out, and take the class's default when the instance is
+// created (see withDefaults).
+func conform(in *cim.Object, ci *classInfo, stripAmended bool) (out *cim.Object, shared bool, omitted []int, err error) {
 	cls := ci.cls
 	if conformant(in, ci) {
 		return &cim.Object{Genus: cim.GenusInstance, Class: cls.Class, Superclass: cls.Superclass, Derivation: cls.Derivation,
-			Qualifiers: ci.instQualifiers, Properties: in.Properties}, true, nil
+			Qualifiers: ci.instQualifiers, Properties: in.Properties}, true, nil, nil
 	}
+	given := make([]bool, len(cls.Properties))
 	out = &cim.Object{Genus: cim.GenusInstance, Class: cls.Class, Superclass: cls.Superclass, Derivation: cls.Derivation,
 		Qualifiers: ci.instQualifiers, Properties: make([]cim.Property, len(cls.Properties))}
 	for i := range cls.Properties {
@@ -407,32 +428,56 @@ func conform(in *cim.Object, ci *classInfo, stripAmended bool) (out *cim.Object,
 		}
 		// Properties usually arrive in class order: try position i first.
 		var dst *cim.Property
-		ok := false
+		j := -1
 		if i < len(out.Properties) && out.Properties[i].Name == p.Name {
-			dst, ok = &out.Properties[i], true
+			j = i
 		} else {
-			dst, ok = out.Property(p.Name)
+			for k := range out.Properties {
+				if cim.EqualFold(out.Properties[k].Name, p.Name) {
+					j = k
+					break
+				}
+			}
 		}
-		if !ok {
-			return nil, false, cim.Errorf(cim.EInvalidProperty, "class %s has no property %s", cls.Class, p.Name).WithParam(p.Name)
+		if j < 0 {
+			return nil, false, nil, cim.Errorf(cim.EInvalidProperty, "class %s has no property %s", cls.Class, p.Name).WithParam(p.Name)
 		}
+		dst, given[j] = &out.Properties[j], true
 		v, err := cim.Convert(p.Value, dst.Type)
 		if err != nil {
-			return nil, false, cim.AsError(err).WithParam(p.Name)
+			return nil, false, nil, cim.AsError(err).WithParam(p.Name)
 		}
 		dst.Value = v
 		qs, err := mergeInstanceQualifiers(dst.Qualifiers, p.Qualifiers, stripAmended, true)
 		if err != nil {
-			return nil, false, cim.AsError(err).WithParam(p.Name)
+			return nil, false, nil, cim.AsError(err).WithParam(p.Name)
 		}
 		dst.Qualifiers = qs
 	}
 	qs, err := mergeInstanceQualifiers(out.Qualifiers, in.Qualifiers, stripAmended, false)
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
 	out.Qualifiers = qs
-	return out, false, nil
+	for i, g := range given {
+		if !g {
+			omitted = append(omitted, i)
+		}
+	}
+	return out, false, omitted, nil
+}
+
+// withDefaults gives the properties a new instance omitted the class's
+// default values: an instance is created as the class spawns it (WMI's
+// SpawnInstance; DSP0200 1.4 §5.3.2.6 CreateInstance: a property NewInstance
+// does not carry takes its default value from the class). A property given
+// as NULL stays NULL.
+func withDefaults(inst *cim.Object, cls *cim.Object, omitted []int) {
+	for _, i := range omitted {
+		if d := cls.Properties[i].Value; !d.IsNull() {
+			inst.Properties[i].Value = cim.CloneValue(d)
+		}
+	}
 }
 
 // conformant reports whether in already has the class's shape: the

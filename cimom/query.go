@@ -39,13 +39,14 @@ func (s *services) ExecQuery(ctx context.Context, language, query string, flags 
 		if err := checkFlags(flags, queryFlags); err != nil {
 			return nil, err
 		}
-		if !strings.EqualFold(language, "WQL") {
-			return nil, cim.Errorf(cim.EInvalidQueryType, "query language %q is not supported: wbemd speaks WQL", language).WithParam("strQueryLanguage")
+		parse, ok := queryLanguage(language)
+		if !ok {
+			return nil, cim.Errorf(cim.EInvalidQueryType, "query language %q is not supported: wbemd speaks WQL and DMTF:CQL", language).WithParam("strQueryLanguage")
 		}
 		if err := s.require(ctx, RightEnable); err != nil {
 			return nil, err
 		}
-		q, err := parseQuery(query)
+		q, err := parse(query)
 		if err != nil {
 			return nil, err
 		}
@@ -109,6 +110,29 @@ func parseQuery(query string) (wql.Query, error) {
 		return nil, err.(*wql.Error).CIMError()
 	}
 	return q, nil
+}
+
+// parseCQL parses the DMTF CQL subset (wql.ParseCQL) into the syntax tree
+// WQL's queries have: one plan and one evaluator serve both languages.
+func parseCQL(query string) (wql.Query, error) {
+	q, err := wql.ParseCQL(query)
+	if err != nil {
+		return nil, err.(*wql.Error).CIMError()
+	}
+	return q, nil
+}
+
+// queryLanguage returns the parser of a query language: WQL, or DMTF CQL
+// by the names DSP0200 (DMTF:CQL), OpenPegasus (CIM:CQL) and clients
+// (CQL) give it.
+func queryLanguage(language string) (func(string) (wql.Query, error), bool) {
+	switch strings.ToUpper(strings.TrimSpace(language)) {
+	case "WQL":
+		return parseQuery, true
+	case "DMTF:CQL", "CIM:CQL", "CQL":
+		return parseCQL, true
+	}
+	return nil, false
 }
 
 // The ways to answer a data query.

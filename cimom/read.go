@@ -169,7 +169,7 @@ func (s *services) getInstance(ctx context.Context, ref *instanceRef, wctx *Cont
 		}
 		inst, err := g.GetInstance(s.forProvider(ctx), s.ns, ref.path, wctx)
 		if err != nil {
-			return nil, providerError(p, err)
+			return nil, cim.AsError(providerError(p, err)).WithParam(ref.path.RelPath())
 		}
 		return inst, nil
 	}
@@ -291,7 +291,7 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 			return cim.Errorf(cim.EProviderNotCapable, "no provider can delete instances of %s", ref.ci.cls.Class).WithParam(ref.ci.cls.Class)
 		}
 		if err := d.DeleteInstance(t.forProvider(ctx), t.ns, ref.path, wctx); err != nil {
-			return providerError(p, err)
+			return cim.AsError(providerError(p, err)).WithParam(ref.path.RelPath())
 		}
 		return nil
 	}

@@ -362,12 +362,30 @@ const probeWait = 2 * time.Second
 func (c *CIMOM) compactedError(ctx context.Context, from int64) error {
 	e := &cim.Error{Status: cim.EQueueOverflow, Err: store.ErrCompacted}
 	if oldest, err := c.oldestHeld(ctx, from); err == nil {
+		e.Err = &CompactedError{Oldest: oldest}
 		e.Description = fmt.Sprintf("the change feed no longer holds revision %d: the oldest revision it holds is %d; read the current state and subscribe again from its revision", from+1, oldest)
 	} else {
 		e.Description = fmt.Sprintf("the change feed no longer holds revision %d; read the current state and subscribe again from its revision", from+1)
 	}
 	return e
 }
+
+// CompactedError is the cause of a subscription's WBEM_E_QUEUE_OVERFLOW
+// (errors.As finds it in the *cim.Error): the change feed no longer holds
+// the revisions it needs. It matches store.ErrCompacted with errors.Is.
+type CompactedError struct {
+	// Oldest is the oldest revision the feed still holds: a subscription
+	// from Oldest-1 starts there.
+	Oldest int64
+}
+
+// Error says which revision the feed holds first.
+func (e *CompactedError) Error() string {
+	return fmt.Sprintf("the change feed holds revisions from %d", e.Oldest)
+}
+
+// Unwrap returns store.ErrCompacted.
+func (e *CompactedError) Unwrap() error { return store.ErrCompacted }
 
 // oldestHeld finds the oldest revision the feed still holds, knowing that
 // it no longer holds revision from+1: the first revision after the

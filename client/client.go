@@ -114,11 +114,16 @@ func tlsConfig(opts Options) (*tls.Config, error) {
 // for byte as net/http's Request.Write writes it: the request line, Host
 // and User-Agent, Content-Length, the other headers sorted by key, then the
 // body.
-func (c *Client) appendRequest(b *bytes.Buffer, method, object string, body []byte) {
+func (c *Client) appendRequest(b *bytes.Buffer, method, object, language string, body []byte) {
 	b.Write(c.tr.head)
 	b.WriteString("Content-Length: ")
 	b.WriteString(strconv.Itoa(len(body)))
 	b.WriteString("\r\n")
+	if language != "" {
+		b.WriteString("Accept-Language: ")
+		b.WriteString(headerValue(language))
+		b.WriteString("\r\n")
+	}
 	if c.opts.Socket == "" {
 		b.WriteString("Authorization: ")
 		b.WriteString(c.authorization())
@@ -191,7 +196,8 @@ func (c *Client) send(ctx context.Context, method string, target *cim.ObjectPath
 			wires.Put(wire)
 		}
 	}()
-	c.appendRequest(wire, method, object, w.Bytes())
+	language, _ := ctx.Value(languageKey{}).(string)
+	c.appendRequest(wire, method, object, language, w.Bytes())
 	rctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	rsp, err := c.tr.roundTrip(rctx, wire.Bytes())
 	if err != nil {
@@ -220,6 +226,21 @@ func (c *Client) send(ctx context.Context, method string, target *cim.ObjectPath
 		return nil, nil, err
 	}
 	return ans, cancel, nil
+}
+
+// languageKey marks a context whose calls ask for localized objects: its
+// value is the Accept-Language of their requests.
+type languageKey struct{}
+
+// localized returns ctx for the requests of a call: with flags carrying
+// WBEM_FLAG_USE_AMENDED_QUALIFIERS and a UI locale in wctx, they send the
+// locale's language as Accept-Language, which wbemd reads back as the
+// same locale (cimom.LocaleOfLanguage).
+func localized(ctx context.Context, flags cimom.Flags, wctx *cimom.Context) context.Context {
+	if tag := cimom.LanguageOfLocale(cimom.LocaleOf(flags, wctx)); tag != "" {
+		return context.WithValue(ctx, languageKey{}, tag)
+	}
+	return ctx
 }
 
 // wires hold the bytes of requests being sent, for reuse.
@@ -308,8 +329,11 @@ func (c *Client) complete(ctx context.Context, inst *cim.Object) (*cim.Object, e
 	if err != nil {
 		return nil, err
 	}
+	next := 0
 	for _, p := range inst.Properties {
-		if dst, ok := out.Property(p.Name); ok {
+		dst, at, ok := out.PropertyNear(p.Name, next)
+		next = at + 1
+		if ok {
 			if v, err := cim.Convert(p.Value, dst.Type); err == nil {
 				dst.Value = v
 			}
@@ -359,6 +383,7 @@ func (c *Client) OpenNamespace(ctx context.Context, ns string, flags cimom.Flags
 
 // GetObject reads a class (GetClass) or an instance (GetInstance).
 func (c *Client) GetObject(ctx context.Context, path string, flags cimom.Flags, wctx *cimom.Context) (*cim.Object, error) {
+	ctx = localized(ctx, flags, wctx)
 	if path == "" {
 		return &cim.Object{Genus: cim.GenusClass}, nil
 	}
@@ -398,6 +423,7 @@ func (c *Client) GetObject(ctx context.Context, path string, flags cimom.Flags, 
 
 // PutClass creates (CreateClass) or updates (ModifyClass) a class.
 func (c *Client) PutClass(ctx context.Context, class *cim.Object, flags cimom.Flags, wctx *cimom.Context) error {
+	ctx = localized(ctx, flags, wctx)
 	send := func(method, param string) error {
 		return c.do(ctx, method, func(w *cimxml.RequestWriter) {
 			w.Markup(`<IPARAMVALUE NAME="` + param + `">`)
@@ -426,6 +452,7 @@ func (c *Client) DeleteClass(ctx context.Context, class string, flags cimom.Flag
 
 // CreateClassEnum enumerates subclasses (EnumerateClasses).
 func (c *Client) CreateClassEnum(ctx context.Context, superclass string, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
+	ctx = localized(ctx, flags, wctx)
 	ans, abort, err := c.send(ctx, "EnumerateClasses", nil, func(w *cimxml.RequestWriter) {
 		if superclass != "" {
 			classNameParam(w, "ClassName", superclass)
@@ -450,6 +477,7 @@ func (c *Client) CreateClassEnum(ctx context.Context, superclass string, flags c
 // PutInstance creates (CreateInstance) or updates (ModifyInstance) an
 // instance; a __PUT_EXT_PROPERTIES list becomes the PropertyList.
 func (c *Client) PutInstance(ctx context.Context, inst *cim.Object, flags cimom.Flags, wctx *cimom.Context) (string, error) {
+	ctx = localized(ctx, flags, wctx)
 	opts, err := cimom.PutOptionsOf(flags, wctx)
 	if err != nil {
 		return "", err
@@ -517,6 +545,7 @@ func (c *Client) DeleteInstance(ctx context.Context, path string, flags cimom.Fl
 
 // CreateInstanceEnum enumerates instances (EnumerateInstances).
 func (c *Client) CreateInstanceEnum(ctx context.Context, class string, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
+	ctx = localized(ctx, flags, wctx)
 	ans, abort, err := c.send(ctx, "EnumerateInstances", nil, func(w *cimxml.RequestWriter) {
 		classNameParam(w, "ClassName", class)
 		boolParam(w, "DeepInheritance", true)
@@ -562,6 +591,7 @@ func (c *Client) object(ctx context.Context, k *cimxml.Element) (*cim.Object, er
 
 // ExecQuery runs a query (ExecQuery).
 func (c *Client) ExecQuery(ctx context.Context, language, query string, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
+	ctx = localized(ctx, flags, wctx)
 	ans, abort, err := c.send(ctx, "ExecQuery", nil, func(w *cimxml.RequestWriter) {
 		stringParam(w, "QueryLanguage", language)
 		stringParam(w, "Query", query)

@@ -207,7 +207,7 @@ func TestRequestWire(t *testing.T) {
 		cl := &Client{url: c.url, tr: tr, opts: Options{User: c.user, Password: "pw:x", Socket: c.socket}}
 		body := []byte("<CIM>body</CIM>")
 		var got bytes.Buffer
-		cl.appendRequest(&got, c.method, c.object, body)
+		cl.appendRequest(&got, c.method, c.object, "", body)
 		req, _ := http.NewRequest(http.MethodPost, c.url+"/cimom", bytes.NewReader(body))
 		if c.socket == "" {
 			req.SetBasicAuth(c.user, "pw:x")

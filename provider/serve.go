@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -292,11 +293,17 @@ func (s *server) item(ctx context.Context, id uint64, c *call, inst Instance) er
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	body, err := json.Marshal(inst)
+	body, err := encodeInstance(inst)
 	if err != nil {
 		return fmt.Errorf("an instance does not encode as JSON: %w", err)
 	}
-	s.send(&wire.Message{Type: wire.TypeInstance, ID: id, Instance: body})
+	// The frame is written as json.Marshal would write the message, without
+	// marshalling the instance a second time.
+	frame := make([]byte, 0, len(body)+48)
+	frame = append(frame, `{"type":"instance","id":`...)
+	frame = strconv.AppendUint(frame, id, 10)
+	frame = append(append(append(frame, `,"instance":`...), body...), '}')
+	s.out <- frame
 	return nil
 }
 

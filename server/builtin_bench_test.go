@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -8,7 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/client"
@@ -107,4 +113,116 @@ func BenchmarkProcesses(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkProcessPairs measures the two ratios of BenchmarkProcesses in
+// alternating pairs, one pair an iteration. A pair is five rounds, each
+// round one full enumeration of Win32_Process through the local socket,
+// then one run of `ps -eo pid,ppid,user,rss,vsz,stat,lstart,args`, then
+// ten reads of one Win32_Process by key (GetObject): the three
+// alternate run by run, so that all see the same machine. Each side is
+// timed on the wall clock and in CPU time (user and system): wbemd's is
+// this process's (server and client) plus its provider host's, ps's its
+// own; on a machine shared with other work the CPU ratio is the steadier
+// one. It logs every pair (the mean of its rounds) and reports the
+// median ratios: wbemd/ps (target at most 1.0) and full enumeration/by
+// key (target at least 10).
+//
+//	go test -run '^$' -bench ProcessPairs -benchtime=10x -v ./server
+func BenchmarkProcessPairs(b *testing.B) {
+	svc := benchServer(b)
+	ctx := context.Background()
+	enum := func() int {
+		return drain(b, func() (cimom.Enumerator, error) {
+			return svc.CreateInstanceEnum(ctx, "Win32_Process", cimom.FlagForwardOnly, nil)
+		})
+	}
+	enum() // the host starts
+	self := `Win32_Process.Handle="` + fmt.Sprint(os.Getpid()) + `"`
+	const rounds, keyReps = 5, 10
+	var psRatios, cpuRatios, keyRatios []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		var wbemd, ps, byKey, wbemdCPU, hostCPU, psCPU time.Duration
+		for range rounds {
+			self0, host0 := familyCPU(b)
+			start := time.Now()
+			n = enum()
+			wbemd += time.Since(start)
+			self1, host1 := familyCPU(b)
+			wbemdCPU += self1 - self0 + host1 - host0
+			hostCPU += host1 - host0
+			start = time.Now()
+			cmd := exec.Command("ps", "-eo", "pid,ppid,user,rss,vsz,stat,lstart,args")
+			if err := cmd.Run(); err != nil {
+				b.Fatal(err)
+			}
+			ps += time.Since(start)
+			psCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+			start = time.Now()
+			for range keyReps {
+				if _, err := svc.GetObject(ctx, self, 0, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			byKey += time.Since(start)
+		}
+		wbemd, ps, byKey = wbemd/rounds, ps/rounds, byKey/(rounds*keyReps)
+		wbemdCPU, hostCPU, psCPU = wbemdCPU/rounds, hostCPU/rounds, psCPU/rounds
+		psRatios = append(psRatios, float64(wbemd)/float64(ps))
+		cpuRatios = append(cpuRatios, float64(wbemdCPU)/float64(psCPU))
+		keyRatios = append(keyRatios, float64(wbemd)/float64(byKey))
+		b.Logf("pair %d: %d processes: wbemd %v (CPU %v, of it the provider host %v), ps %v (CPU %v), ratio %.2f (CPU %.2f); by key %v, %.0fx a full enumeration",
+			i+1, n, wbemd.Round(time.Microsecond), wbemdCPU.Round(time.Microsecond), hostCPU.Round(time.Microsecond), ps.Round(time.Microsecond), psCPU.Round(time.Microsecond),
+			psRatios[i], cpuRatios[i], byKey.Round(time.Microsecond), keyRatios[i])
+	}
+	median := func(x []float64) float64 {
+		s := slices.Clone(x)
+		slices.Sort(s)
+		return s[len(s)/2]
+	}
+	b.ReportMetric(median(psRatios), "wbemd/ps")
+	b.ReportMetric(median(cpuRatios), "wbemd/ps-cpu")
+	b.ReportMetric(median(keyRatios), "enum/bykey")
+}
+
+// familyCPU is the CPU time (user and system) of this process and of its
+// running children (the provider host) so far.
+func familyCPU(b *testing.B) (self, children time.Duration) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		b.Fatal(err)
+	}
+	me := os.Getpid()
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == me {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+2:]))
+		if len(f) < 13 {
+			continue
+		}
+		if ppid, _ := strconv.Atoi(f[1]); ppid != me {
+			continue
+		}
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		children += time.Duration(utime+stime) * (time.Second / 100) // USER_HZ
+	}
+	return self, children
 }

@@ -232,6 +232,9 @@ func TestWbemcli(t *testing.T) {
 			{"ai", []string{"ai", disk}, 0, `Name="sda2",SizeBytes=480000000000,Model="partition",Installed=,FileSystem="ext4",Mounted=TRUE`},
 			{"rin", []string{"rin", disk}, 0, `/root/sample:Sample_DiskVolume.Disk=Sample_Disk.Name="sda",Volume=Sample_Volume.Name="sda2"`},
 			{"ri", []string{"ri", disk}, 0, `Disk=Sample_Disk.Name="sda",Volume=Sample_Volume.Name="sda2"`},
+			// On a class path: what is associated with the class's instances.
+			{"ai class", []string{"ai", base + ":Sample_Disk"}, 0, `/root/sample:Sample_Volume.Name="sdb1" Name="sdb1"`},
+			{"ri class", []string{"ri", base + ":Sample_Volume"}, 0, `/root/sample:Sample_DiskVolume.Disk=Sample_Disk.Name="sda",Volume=Sample_Volume.Name="sda2"`},
 			{"di", []string{"di", base + `:Sample_Disk.Name="new"`}, 0, ""},
 			{"gi deleted", []string{"gi", base + `:Sample_Disk.Name="new"`}, 16, "CIM_ERR_NOT_FOUND"},
 			{"gc missing", []string{"gc", base + ":Nope"}, 16, "CIM_ERR_NOT_FOUND"},

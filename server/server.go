@@ -28,6 +28,7 @@ import (
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/internal/httpstack"
 	"github.com/wbemd/wbemd/protocol/cimxml"
+	"github.com/wbemd/wbemd/protocol/eventstream"
 	"github.com/wbemd/wbemd/protocol/wsman"
 	"github.com/wbemd/wbemd/store/engine"
 )
@@ -70,6 +71,7 @@ type Config struct {
 	WSManNamespace        string // namespace of DMTF resource URIs without __cimnamespace (default root/cimv2)
 	WSManAnonIdentify     bool   // answer Identify without credentials
 	ShutdownTimeout       time.Duration
+	FeedRetention         int64        // revisions of change feed the embedded store keeps (0: its default, 100,000): how far back event streams resume
 	Logger                *slog.Logger // the daemon's log, access log included
 	// Host is the server's host name in the object paths of answers
 	// (default os.Hostname()).
@@ -106,7 +108,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	if storeURL == "" {
 		storeURL = "bolt:" + cfg.Repo
 	}
-	db, err := engine.Open(ctx, storeURL, engine.Options{Logger: log})
+	db, err := engine.Open(ctx, storeURL, engine.Options{Logger: log, FeedRetention: cfg.FeedRetention})
 	if err != nil {
 		return openError(cfg, err)
 	}
@@ -158,6 +160,11 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 			log.Info("indication received", "consumer", consumer, "class", ind.Class, "id", httpstack.RequestIDFrom(ctx))
 			return nil
 		}}))
+	// The event stream lasts as long as its client: no operation timeout.
+	streams := *stack
+	streams.OperationTimeout = 0
+	eh := eventstream.New(om, eventstream.Options{Logger: log})
+	mux.Handle(eventstream.Path, streams.Serve(eh.Door(), eh))
 	mux.Handle("/metrics", statusDoor)
 	mux.Handle("/healthz", statusDoor)
 	mux.Handle("/", notFound)
@@ -180,6 +187,8 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 		if tlsConf != nil {
 			srv.TLSConfig = tlsConf
 			ln = tls.NewListener(ln, tlsConf)
+		} else {
+			ln = httpstack.FramingListener(ln)
 		}
 		servers = append(servers, srv)
 		go func() {
@@ -283,6 +292,7 @@ wait:
 	closed := make(chan error, 1)
 	h.Close() // open pull and WS-Man enumerations hold the CIMOM
 	wh.Close()
+	eh.Close() // event streams never end by themselves
 	go func() { closed <- om.Close(sctx) }()
 	for _, srv := range servers {
 		srv.Shutdown(sctx)

@@ -151,13 +151,14 @@ func checkCompare(e *Compare, t cim.Type) error {
 }
 
 // CheckEvent validates an event query against the resolved class of its
-// FROM: the class must be an event class (WBEM_E_NOT_EVENT_CLASS), its
+// FROM: the class must be an event class, WMI's (derived from __Event) or
+// DMTF's (from CIM_Indication), else WBEM_E_NOT_EVENT_CLASS; its
 // properties are checked as in Check, and GROUP BY may not name an
 // embedded object itself (WBEM_E_AGGREGATING_BY_OBJECT: name a member,
 // TargetInstance.Name).
 func CheckEvent(s *Select, cls *cim.Object) error {
-	if s.Meta || (!cim.EqualFold(cls.Class, "__Event") && !cls.InheritsFrom("__Event")) {
-		return errAt(s.FromAt, cim.ENotEventClass, "%s is not an event class (it does not derive from __Event)", s.From)
+	if s.Meta || !(cls.IsA("__Event") || cls.IsA("CIM_Indication")) {
+		return errAt(s.FromAt, cim.ENotEventClass, "%s is not an event class (it does not derive from __Event or CIM_Indication)", s.From)
 	}
 	if err := Check(s, cls); err != nil {
 		return err

@@ -165,6 +165,7 @@ type parser struct {
 	tok   token
 	terms int
 	errs  ErrorList
+	cql   bool // DMTF CQL (ParseCQL): its subset of the grammar
 }
 
 // bail unwinds the parser after an error was added to its list: WQL is
@@ -420,7 +421,7 @@ func (p *parser) comparison() Expr {
 		return &IsNull{At: at, Prop: pr, Not: not}
 	case p.is("isa"):
 		p.next()
-		if p.tok.kind != tString {
+		if p.tok.kind != tString && !(p.cql && p.tok.kind == tIdent) {
 			p.fail(p.tok.at, "ISA takes a class name in quotes, not %s", describe(p.tok))
 		}
 		c := p.tok.text
@@ -434,12 +435,15 @@ func (p *parser) comparison() Expr {
 			p.fail(nat, "NOT here must be followed by LIKE")
 		}
 		p.next()
-		lit := p.literal()
+		lit := p.likePattern()
 		return &Not{At: nat, X: &Compare{At: at, Prop: pr, Op: OpLike, Value: lit}}
 	}
 	op := p.operator()
 	if p.tok.kind == tIdent && !p.isLiteralStart() {
 		p.fail(p.tok.at, "a property can only be compared with a constant, not with property %s", p.tok.text)
+	}
+	if op == OpLike {
+		return &Compare{At: at, Prop: pr, Op: op, Value: p.likePattern()}
 	}
 	lit := p.literal()
 	return &Compare{At: at, Prop: pr, Op: op, Value: lit}

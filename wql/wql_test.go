@@ -1,6 +1,7 @@
 package wql
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -60,3 +61,89 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseEvent: any text parses as an event query or fails with a
+// positioned error inside the query, without a panic; a parsed event
+// query prints (Format) to text that parses to the same printed form, and
+// its ISA conditions are conditions of the query.
+func FuzzParseEvent(f *testing.F) {
+	for _, s := range []string{
+		"SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_Process'",
+		"SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'A' AND TargetInstance.N <> PreviousInstance.N",
+		"SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'A' AND TargetInstance.State = 'up' AND PreviousInstance.State <> 'up'",
+		"SELECT TargetInstance, TIME_CREATED FROM __InstanceOperationEvent WITHIN 2.5 WHERE TargetInstance ISA \"A\" OR TargetInstance.Name LIKE 'x%'",
+		"SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'A' GROUP WITHIN 10 BY TargetInstance.Name HAVING NumberOfEvents >= 2",
+		"SELECT * FROM CIM_InstCreation WHERE SourceInstance ISA 'CIM_ComputerSystem'",
+		"SELECT * FROM __NamespaceCreationEvent",
+		"SELECT * FROM __TimerEvent WHERE TimerId = 't1'",
+		"SELECT * FROM __InstanceCreationEvent GROUP BY TargetInstance.Name",
+		"SELECT * FROM meta_class",
+		`REFERENCES OF {A.Name="x"}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		s, err := ParseEvent(query)
+		if err != nil {
+			var e *Error
+			if !errorsAs(err, &e) {
+				t.Fatalf("error %v is not an *Error", err)
+			}
+			lines := strings.Count(query, "\n") + 1
+			if e.Pos.Line < 1 || e.Pos.Line > lines || e.Pos.Col < 1 || e.Status == 0 {
+				t.Fatalf("error %v: position or status outside the query", e)
+			}
+			return
+		}
+		text := Format(s)
+		again, err := ParseEvent(text)
+		if err != nil {
+			t.Fatalf("Format(%q) = %q does not parse: %v", query, text, err)
+		}
+		if Format(again) != text {
+			t.Fatalf("Format is not stable: %q then %q", text, Format(again))
+		}
+		for _, c := range IsaConditions(s, "TargetInstance", "SourceInstance") {
+			if c.Class == "" && !strings.Contains(query, "''") && !strings.Contains(query, `""`) {
+				t.Fatalf("ISA condition without a class in %q", query)
+			}
+		}
+	})
+}
+
+func TestParseEvent(t *testing.T) {
+	cases := []struct{ q, want string }{
+		{"select * from __InstanceCreationEvent within 1 where TargetInstance isa 'Win32_Process' and TargetInstance.Name like 'sl%'",
+			"SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA 'Win32_Process' AND TargetInstance.Name LIKE 'sl%'"},
+		{"SELECT * FROM __InstanceModificationEvent WHERE TargetInstance.N > 2 AND PreviousInstance.N <= 2 GROUP WITHIN 30 BY TargetInstance.Team HAVING NumberOfEvents > 3",
+			"SELECT * FROM __InstanceModificationEvent WHERE TargetInstance.N > 2 AND PreviousInstance.N <= 2 GROUP WITHIN 30 BY TargetInstance.Team HAVING NumberOfEvents > 3"},
+		{"SELECT * FROM __InstanceCreationEvent GROUP BY TargetInstance.Name", "WBEM_E_MISSING_GROUP_WITHIN 1:45"},
+		{"SELECT * FROM meta_class", "WBEM_E_NOT_EVENT_CLASS 1:15"},
+		{"REFERENCES OF {A.Name=\"x\"}", "WBEM_E_INVALID_QUERY 1:1"},
+		{"SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA", "WBEM_E_INVALID_QUERY 1:63"},
+		{"SELECT * FROM __InstanceCreationEvent WITHIN 0 WHERE TargetInstance ISA 'A'", "WBEM_E_INVALID_QUERY 1:46"},
+	}
+	for _, c := range cases {
+		s, err := ParseEvent(c.q)
+		got := ""
+		if err != nil {
+			e := err.(*Error)
+			got = e.Status.String() + " " + e.Pos.String()
+		} else {
+			got = Format(s)
+		}
+		if got != c.want {
+			t.Errorf("ParseEvent(%q) = %s, want %s", c.q, got, c.want)
+		}
+	}
+	s, _ := ParseEvent("SELECT * FROM __InstanceOperationEvent WHERE (TargetInstance ISA 'A' AND TargetInstance ISA 'B') AND (SourceInstance ISA 'C' OR TargetInstance ISA 'D')")
+	var names []string
+	for _, c := range IsaConditions(s, "targetinstance") {
+		names = append(names, c.Class)
+	}
+	if strings.Join(names, ",") != "A,B" {
+		t.Errorf("IsaConditions = %v, want A,B", names)
+	}
+}
+
+var errorsAs = errors.As

@@ -75,11 +75,13 @@ func (p *parser) instance(root *node, class string, lookup ClassLookup, depth in
 	if err != nil {
 		return nil, err
 	}
+	next := 0
 	for i, name := range root.keys {
 		if cim.IsSystemName(name) {
 			continue
 		}
-		prop, ok := inst.Property(name)
+		prop, at, ok := inst.PropertyNear(name, next)
+		next = at + 1
 		if !ok {
 			return nil, p.at(root.vals[i], cim.EInvalidProperty, "class %s has no property %s", cls.Class, name)
 		}

@@ -154,6 +154,7 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	fs.DurationVar(&cfg.HeaderTimeout, "header-timeout", 10*time.Second, "time to read a request's headers")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time to read a whole request")
 	fs.DurationVar(&cfg.OperationTimeout, "operation-timeout", 5*time.Minute, "time an operation may run")
+	fs.Int64Var(&cfg.FeedRetention, "feed-retention", 0, "revisions of change feed the embedded store keeps, how far back event streams (wbem watch --from) resume (0: 100000)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "time requests in flight get at SIGTERM")
 	fs.StringVar(&s.logFormat, "log-format", "text", "log format: text or json (one object a line); every request is logged")
 	fs.StringVar(&cfg.Host, "hostname", "", "the server's host name in the object paths of answers (default: the system's host name)")

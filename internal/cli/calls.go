@@ -11,41 +11,27 @@ import (
 	"github.com/wbemd/wbemd/wql"
 )
 
-// styled makes the calls of a connection the way the global flags ask:
-// with --locale, reads and writes of localized objects
-// (WBEM_FLAG_USE_AMENDED_QUALIFIERS, the locale in the call's context);
-// with --semisync, semisynchronous calls (WBEM_FLAG_RETURN_IMMEDIATELY)
+// styled makes the calls of a connection the way --semisync asks:
+// semisynchronous calls (WBEM_FLAG_RETURN_IMMEDIATELY)
 // polled as a WMI client polls them — IWbemCallResult::GetCallStatus,
 // IEnumWbemClassObject::Next with a timeout — each WBEM_S_TIMEDOUT shown
 // on standard error.
 type styled struct {
 	cimom.Services
-	locale string
-	every  time.Duration // 0: synchronous calls
-	log    io.Writer
+	every time.Duration // 0: synchronous calls
+	log   io.Writer
 }
 
 // style wraps svc as the global flags ask (svc itself when they ask
-// nothing).
+// nothing): with --locale, reads and writes of localized objects
+// (cimom.Localized: WBEM_FLAG_USE_AMENDED_QUALIFIERS, the locale in the
+// call's context), which the Go client carries as Accept-Language through
+// the local socket and --url; with --semisync, semisynchronous calls.
 func (a *app) style(svc cimom.Services) cimom.Services {
-	if a.locale == "" && a.semisync <= 0 {
-		return svc
+	if a.semisync > 0 {
+		svc = &styled{Services: svc, every: a.semisync, log: a.stderr}
 	}
-	return &styled{Services: svc, locale: a.locale, every: a.semisync, log: a.stderr}
-}
-
-// localized returns the flags and context of a call that takes localized
-// objects.
-func (s *styled) localized(flags cimom.Flags, wctx *cimom.Context) (cimom.Flags, *cimom.Context) {
-	if s.locale == "" {
-		return flags, wctx
-	}
-	out := cimom.NewContext()
-	if wctx != nil {
-		out = wctx.Clone()
-	}
-	out.SetValue(cimom.UILocale, s.locale)
-	return flags | cimom.FlagUseAmendedQualifiers, out
+	return cimom.Localized(svc, a.locale)
 }
 
 // await polls a call result until the call is done and returns its
@@ -61,7 +47,6 @@ func (s *styled) await(op string, cr *cimom.CallResult) error {
 }
 
 func (s *styled) GetObject(ctx context.Context, path string, flags cimom.Flags, wctx *cimom.Context) (*cim.Object, error) {
-	flags, wctx = s.localized(flags, wctx)
 	if s.every <= 0 {
 		return s.Services.GetObject(ctx, path, flags, wctx)
 	}
@@ -76,7 +61,6 @@ func (s *styled) GetObject(ctx context.Context, path string, flags cimom.Flags, 
 }
 
 func (s *styled) PutInstance(ctx context.Context, inst *cim.Object, flags cimom.Flags, wctx *cimom.Context) (string, error) {
-	flags, wctx = s.localized(flags, wctx)
 	if s.every <= 0 {
 		return s.Services.PutInstance(ctx, inst, flags, wctx)
 	}
@@ -91,7 +75,6 @@ func (s *styled) PutInstance(ctx context.Context, inst *cim.Object, flags cimom.
 }
 
 func (s *styled) PutClass(ctx context.Context, class *cim.Object, flags cimom.Flags, wctx *cimom.Context) error {
-	flags, wctx = s.localized(flags, wctx)
 	if s.every <= 0 {
 		return s.Services.PutClass(ctx, class, flags, wctx)
 	}
@@ -151,21 +134,18 @@ func (s *styled) enumeration(op string, flags cimom.Flags, start func(cimom.Flag
 }
 
 func (s *styled) CreateInstanceEnum(ctx context.Context, class string, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
-	flags, wctx = s.localized(flags, wctx)
 	return s.enumeration("CreateInstanceEnum", flags, func(f cimom.Flags) (cimom.Enumerator, error) {
 		return s.Services.CreateInstanceEnum(ctx, class, f, wctx)
 	})
 }
 
 func (s *styled) CreateClassEnum(ctx context.Context, superclass string, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
-	flags, wctx = s.localized(flags, wctx)
 	return s.enumeration("CreateClassEnum", flags, func(f cimom.Flags) (cimom.Enumerator, error) {
 		return s.Services.CreateClassEnum(ctx, superclass, f, wctx)
 	})
 }
 
 func (s *styled) ExecQuery(ctx context.Context, language, query string, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
-	flags, wctx = s.localized(flags, wctx)
 	return s.enumeration("ExecQuery", flags, func(f cimom.Flags) (cimom.Enumerator, error) {
 		return s.Services.ExecQuery(ctx, language, query, f, wctx)
 	})

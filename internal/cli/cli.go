@@ -153,6 +153,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.repoCommand(),
 		a.mofcompCommand(),
 		a.queryCommand(),
+		a.watchCommand(),
 		a.userCommand(),
 		a.groupCommand(),
 		a.securityCommand(),

@@ -357,7 +357,10 @@ func resolvedClassOf(n *node) (*cim.Object, error) {
 
 // errorOf turns an ERROR element into a WBEM error: wbemd's descriptions
 // start with the WBEM status name, which gives back the exact status;
-// other servers' codes map through the table.
+// other servers' codes map through the table. The extended status comes
+// from the ERROR's instances: WMI's __ExtendedStatus (operation,
+// parameter, provider, exact status), else CIM_Error's MessageID (a
+// WBEM status name from wbemd), Message and ErrorSource.
 func errorOf(e *node) error {
 	codeText, _ := e.attr("CODE")
 	desc, _ := e.attr("DESCRIPTION")
@@ -369,7 +372,49 @@ func errorOf(e *node) error {
 			status, desc = s, rest
 		}
 	}
-	return &cim.Error{Status: status, Description: desc}
+	out := &cim.Error{Status: status, Description: desc}
+	text := func(o *cim.Object, name string) string {
+		if p, ok := o.Property(name); ok {
+			if s, ok := p.Value.V.(string); ok {
+				return s
+			}
+		}
+		return ""
+	}
+	for _, k := range e.kids {
+		if k.name != "INSTANCE" {
+			continue
+		}
+		inst, err := instanceOf(k, 0)
+		if err != nil {
+			continue // an instance the client cannot read leaves the code and description
+		}
+		switch {
+		case cim.EqualFold(inst.Class, "__ExtendedStatus"):
+			out.Operation = text(inst, "Operation")
+			out.Parameter = text(inst, "ParameterInfo")
+			out.Provider = text(inst, "ProviderName")
+			if p, ok := inst.Property("StatusCode"); ok {
+				if v, ok := p.Value.V.(uint32); ok && v != 0 {
+					out.Status = cim.Status(v)
+				}
+			}
+			if d := text(inst, "Description"); d != "" {
+				out.Description = d
+			}
+		case out.Operation == "" && out.Provider == "":
+			if s, found := statusByName(text(inst, "MessageID")); found {
+				out.Status = s
+			}
+			if m := text(inst, "Message"); m != "" && desc == "" {
+				out.Description = m
+			}
+			if out.Parameter == "" {
+				out.Parameter = text(inst, "ErrorSource")
+			}
+		}
+	}
+	return out
 }
 
 func statusByName(name string) (cim.Status, bool) {

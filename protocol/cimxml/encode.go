@@ -85,6 +85,10 @@ func (w *writer) attr(name, value string) {
 type options struct {
 	localOnly, qualifiers, classOrigin bool
 	properties                         []string // nil: all
+	// translatable names, in lower case, the qualifiers whose declaration
+	// in the namespace is Translatable: their values carry the flavor
+	// (DSP0201 2.4 §5.1.1 QUALIFIER's TRANSLATABLE, DSP0004 §5.6.1.5).
+	translatable map[string]bool
 }
 
 func (o options) wants(name string) bool {
@@ -287,6 +291,9 @@ func (w *writer) qualifiers(qs []cim.Qualifier, o options) {
 		return
 	}
 	for _, q := range qs {
+		if o.translatable[strings.ToLower(q.Name)] {
+			q.Flavor |= cim.FlavorAmended
+		}
 		w.qualifier(q)
 	}
 }

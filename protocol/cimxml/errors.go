@@ -65,6 +65,7 @@ var toCIM = map[cim.Status]int{
 	cim.EProviderNotCapable:         errNotSupported,
 	cim.EClassHasChildren:           errClassHasChildren,
 	cim.EClassHasInstances:          errClassHasInstances,
+	cim.EInvalidSuperclass:          errInvalidSuperclass,
 	cim.EAlreadyExists:              errAlreadyExists,
 	cim.EInvalidProperty:            errNoSuchProperty,
 	cim.ETypeMismatch:               errTypeMismatch,
@@ -118,8 +119,13 @@ func StatusOf(code int) cim.Status {
 	return cim.EFailed
 }
 
-// writeError writes an ERROR element for a failed operation.
-func writeError(w *writer, method string, err error) {
+// writeError writes an ERROR element for a failed operation. For a
+// client that names itself (a User-Agent header) the ERROR carries
+// DSP0201's CIM_Error instance and WMI's __ExtendedStatus (the operation,
+// parameter, provider and exact WBEM status, which CIM_Error has no
+// property for): see errorInstances. sblim-wbemcli, which sends no
+// User-Agent, cannot read any child of ERROR and gets its attributes only.
+func writeError(w *writer, req *request, err error) {
 	var ce *codeError
 	if errors.As(err, &ce) {
 		w.s(`<ERROR CODE="` + strconv.Itoa(ce.code) + `"`)
@@ -130,14 +136,92 @@ func writeError(w *writer, method string, err error) {
 	e := cim.AsError(err)
 	code := cimCode(e.Status)
 	switch {
-	case code == errNotFound && (method == "CreateClass" || method == "ModifyClass"):
-		code = errInvalidSuperclass
-	case code == errNoSuchProperty && (method == "CreateInstance" || method == "ModifyInstance"):
+	case code == errNoSuchProperty && (req.method == "CreateInstance" || req.method == "ModifyInstance"):
 		code = errInvalidParameter // DSP0200: an unrecognized property is an invalid parameter there
 	}
 	w.s(`<ERROR CODE="` + strconv.Itoa(code) + `"`)
 	w.attr("DESCRIPTION", e.Status.String()+": "+e.Description)
-	w.s("></ERROR>")
+	w.s(">")
+	if req.full {
+		if e.Operation == "" { // an error of the door itself, before or after its cimom call
+			x := *e
+			x.Operation, x.Provider = req.method, "wbemd"
+			e = &x
+		}
+		for _, inst := range errorInstances(e, code) {
+			w.instance(inst, options{})
+		}
+	}
+	w.s("</ERROR>")
+}
+
+// cimErrorNames are the CIMStatusCodeDescription of CIM_Error.
+var cimErrorNames = map[int]string{
+	errFailed: "CIM_ERR_FAILED", errAccessDenied: "CIM_ERR_ACCESS_DENIED", errInvalidNamespace: "CIM_ERR_INVALID_NAMESPACE",
+	errInvalidParameter: "CIM_ERR_INVALID_PARAMETER", errInvalidClass: "CIM_ERR_INVALID_CLASS", errNotFound: "CIM_ERR_NOT_FOUND",
+	errNotSupported: "CIM_ERR_NOT_SUPPORTED", errClassHasChildren: "CIM_ERR_CLASS_HAS_CHILDREN",
+	errClassHasInstances: "CIM_ERR_CLASS_HAS_INSTANCES", errInvalidSuperclass: "CIM_ERR_INVALID_SUPERCLASS",
+	errAlreadyExists: "CIM_ERR_ALREADY_EXISTS", errNoSuchProperty: "CIM_ERR_NO_SUCH_PROPERTY", errTypeMismatch: "CIM_ERR_TYPE_MISMATCH",
+	errQueryLanguageNotSupported: "CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED", errInvalidQuery: "CIM_ERR_INVALID_QUERY",
+	errMethodNotAvailable: "CIM_ERR_METHOD_NOT_AVAILABLE", errMethodNotFound: "CIM_ERR_METHOD_NOT_FOUND",
+	errInvalidEnumerationContext: "CIM_ERR_INVALID_ENUMERATION_CONTEXT", errInvalidOperationTimeout: "CIM_ERR_INVALID_OPERATION_TIMEOUT",
+	errFilteredEnumerationNotSupported: "CIM_ERR_FILTERED_ENUMERATION_NOT_SUPPORTED",
+	errServerLimitsExceeded:            "CIM_ERR_SERVER_LIMITS_EXCEEDED", errServerIsShuttingDown: "CIM_ERR_SERVER_IS_SHUTTING_DOWN",
+}
+
+// errorType is CIM_Error.ErrorType of a status: 7 security, 8
+// oversubscription, 10 unsupported operation, 4 software error otherwise.
+func errorType(code int) uint16 {
+	switch code {
+	case errAccessDenied:
+		return 7
+	case errServerLimitsExceeded:
+		return 8
+	case errNotSupported, errMethodNotAvailable, errQueryLanguageNotSupported, errFilteredEnumerationNotSupported:
+		return 10
+	}
+	return 4
+}
+
+// errorInstances are the instances an ERROR carries for e (answered with
+// CIM status code): a CIM_Error (DSP1054's properties: MessageID is the
+// WBEM status name, owned by wbemd; ErrorSource the offending parameter)
+// and the __ExtendedStatus WMI returns with the same failure.
+func errorInstances(e *cim.Error, code int) []*cim.Object {
+	str := func(s string) cim.Value {
+		if s == "" {
+			return cim.Null(cim.TypeString)
+		}
+		return cim.Value{Type: cim.TypeString, V: s}
+	}
+	u16 := func(v uint16) cim.Value { return cim.Value{Type: cim.TypeUint16, V: v} }
+	u32 := func(v uint32) cim.Value { return cim.Value{Type: cim.TypeUint32, V: v} }
+	prop := func(name string, v cim.Value) cim.Property { return cim.Property{Name: name, Type: v.Type, Value: v} }
+	source := cim.Null(cim.TypeUint16)
+	if e.Parameter != "" {
+		source = u16(1) // Other: OtherErrorSourceFormat says which
+	}
+	cimError := &cim.Object{Genus: cim.GenusInstance, Class: "CIM_Error", Properties: []cim.Property{
+		prop("ErrorType", u16(errorType(code))),
+		prop("OwningEntity", str("wbemd")),
+		prop("MessageID", str(e.Status.String())),
+		prop("Message", str(e.Description)),
+		prop("PerceivedSeverity", u16(0)),
+		prop("ProbableCause", u16(0)),
+		prop("ErrorSource", str(e.Parameter)),
+		prop("ErrorSourceFormat", source),
+		prop("OtherErrorSourceFormat", str(map[bool]string{true: "ParameterInfo"}[e.Parameter != ""])),
+		prop("CIMStatusCode", u32(uint32(code))),
+		prop("CIMStatusCodeDescription", str(cimErrorNames[code])),
+	}}
+	ext := &cim.Object{Genus: cim.GenusInstance, Class: "__ExtendedStatus", Properties: []cim.Property{
+		prop("Description", str(e.Description)),
+		prop("Operation", str(e.Operation)),
+		prop("ParameterInfo", str(e.Parameter)),
+		prop("ProviderName", str(e.Provider)),
+		prop("StatusCode", u32(uint32(e.Status))),
+	}}
+	return []*cim.Object{cimError, ext}
 }
 
 // codeError is an error answered with a CIM status code that has no WBEM

@@ -82,7 +82,7 @@ func FuzzDecodeOperation(f *testing.F) {
 			}
 			var b bytes.Buffer
 			w := newWriter(&b)
-			writeError(w, method, err)
+			writeError(w, &request{method: method, full: true}, err)
 			w.release()
 			if _, err := parseTree(&b); err != nil {
 				t.Fatalf("%s: the ERROR element does not parse: %v\n%s", method, err, b.String())

@@ -18,6 +18,12 @@ type request struct {
 	params    map[string]*node   // IPARAMVALUE or PARAMVALUE by folded name
 	target    *node              // extrinsic: LOCALINSTANCEPATH or LOCALCLASSPATH
 	decoded   map[decodedKey]any // objects validateParams decoded, until the operation takes them
+	// dup is the first parameter given twice: the operation fails with
+	// CIM_ERR_INVALID_PARAMETER (DSP0200 1.4 §5.3.2: an invalid
+	// parameter is a status of the operation, not an HTTP error).
+	dup    string
+	locale string // the WMI locale of Accept-Language ("MS_409"), "" for none
+	full   bool   // errors carry CIM_Error instances (see writeError)
 }
 
 // decodeRequest reads the MESSAGE of a CIM-XML request.
@@ -75,7 +81,10 @@ func decodeRequest(root *node) (*request, error) {
 		}
 		key := lowerName(name)
 		if _, dup := req.params[key]; dup {
-			return nil, requestError("parameter %s is given twice (%s)", name, k.where())
+			if req.dup == "" {
+				req.dup = name
+			}
+			continue
 		}
 		req.params[key] = k
 	}
@@ -114,6 +123,38 @@ func (r *request) param(name string) (*node, bool) {
 		return nil, true
 	}
 	return p.kids[0], true
+}
+
+// required returns the value element of a parameter the operation needs:
+// a missing or empty one is CIM_ERR_INVALID_PARAMETER (DSP0200 1.4 §5.3.2,
+// each intrinsic method's "Error codes": an operation whose mandatory
+// parameter is missing answers CIM_ERR_INVALID_PARAMETER), not an HTTP
+// error.
+func (r *request) required(name string) (*node, error) {
+	v, _ := r.param(name)
+	if v == nil {
+		return nil, missingParam(r.method, name)
+	}
+	return v, nil
+}
+
+// requiredString reads a string-valued parameter the operation needs;
+// missing, NULL or empty, it is CIM_ERR_INVALID_PARAMETER.
+func (r *request) requiredString(name string) (string, error) {
+	v, ok, err := r.stringParam(name)
+	if err != nil {
+		return "", err
+	}
+	if !ok || v == "" {
+		return "", missingParam(r.method, name)
+	}
+	return v, nil
+}
+
+// missingParam is the error of an operation whose mandatory parameter is
+// missing or holds no value.
+func missingParam(method, name string) *cim.Error {
+	return cim.Errorf(cim.EInvalidParameter, "%s needs the parameter %s", method, name)
 }
 
 // boolParam reads a boolean IPARAMVALUE, with its default.

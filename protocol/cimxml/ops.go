@@ -2,6 +2,7 @@ package cimxml
 
 import (
 	"context"
+	"strings"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
@@ -117,10 +118,14 @@ func (h *Handler) call(ctx context.Context, p cimom.Principal, req *request, w *
 	if !ok {
 		return cim.Errorf(cim.ENotSupported, "intrinsic method %s is not supported", req.method)
 	}
+	if req.dup != "" {
+		return cim.Errorf(cim.EInvalidParameter, "parameter %s is given twice", req.dup)
+	}
 	svc, err := h.Connector.Connect(ctx, req.ns, p)
 	if err != nil {
 		return err
 	}
+	svc = cimom.Localized(svc, req.locale)
 	return o.serve(ctx, env{h: h, p: p, svc: svc, ns: req.ns}, req, w)
 }
 
@@ -129,8 +134,32 @@ func getClass(ctx context.Context, e env, r getClassRequest, w *writer) error {
 	if err != nil {
 		return err
 	}
+	if r.opts, err = withTranslatable(ctx, e.svc, r.opts); err != nil {
+		return err
+	}
 	w.class(c, r.opts)
 	return nil
+}
+
+// withTranslatable adds to o the qualifiers the namespace declares
+// Translatable, when qualifiers are written.
+func withTranslatable(ctx context.Context, svc cimom.Services, o options) (options, error) {
+	if !o.qualifiers {
+		return o, nil
+	}
+	decls, err := svc.EnumQualifiers(ctx)
+	if err != nil {
+		return o, err
+	}
+	for _, d := range decls {
+		if d.Flavor&cim.FlavorAmended != 0 {
+			if o.translatable == nil {
+				o.translatable = map[string]bool{}
+			}
+			o.translatable[strings.ToLower(d.Name)] = true
+		}
+	}
+	return o, nil
 }
 
 func enumerateClasses(ctx context.Context, e env, r enumClassesRequest, w *writer) error {
@@ -146,6 +175,11 @@ func enumerateClasses(ctx context.Context, e env, r enumClassesRequest, w *write
 		return err
 	}
 	defer en.Close()
+	if !r.names {
+		if r.opts, err = withTranslatable(ctx, e.svc, r.opts); err != nil {
+			return err
+		}
+	}
 	for c, err := range cimom.All(ctx, en) {
 		if err != nil {
 			return err
@@ -162,8 +196,18 @@ func enumerateClasses(ctx context.Context, e env, r enumClassesRequest, w *write
 	return nil
 }
 
+// putClass serves CreateClass and ModifyClass. A superclass that does not
+// exist is CIM_ERR_INVALID_SUPERCLASS (DSP0200 1.4 §5.3.2.5, §5.3.2.7);
+// any other thing not found (ModifyClass of a missing class) stays
+// CIM_ERR_NOT_FOUND.
 func putClass(ctx context.Context, e env, r putClassRequest, _ *writer) error {
-	return e.svc.PutClass(ctx, r.class, r.flags, nil)
+	err := e.svc.PutClass(ctx, r.class, r.flags, nil)
+	if err != nil && cim.StatusOf(err) == cim.ENotFound && r.class.Superclass != "" {
+		if ce := cim.AsError(err); cim.EqualFold(ce.Parameter, r.class.Superclass) && !cim.EqualFold(ce.Parameter, r.class.Class) {
+			return cim.Errorf(cim.EInvalidSuperclass, "superclass %s does not exist", r.class.Superclass)
+		}
+	}
+	return err
 }
 
 // deleteClass applies DSP0200's DeleteClass: a class with subclasses
@@ -227,6 +271,19 @@ func createInstance(ctx context.Context, e env, inst *cim.Object, w *writer) err
 	if err != nil {
 		return err
 	}
+	// The path's text says "a number" only: each key value takes the type
+	// its class declares, as EnumerateInstanceNames writes it (DSP0201 2.4
+	// §5.2.15 KEYVALUE's TYPE).
+	if cls, err := e.svc.GetObject(ctx, op.Class, 0, nil); err == nil {
+		for i := range op.Keys {
+			k := &op.Keys[i]
+			if p, ok := cls.Property(k.Name); ok && p.Type != cim.TypeReference {
+				if v, err := cim.Convert(k.Value, p.Type); err == nil {
+					k.Value = v
+				}
+			}
+		}
+	}
 	w.instanceName(op)
 	return nil
 }
@@ -250,7 +307,29 @@ func execQuery(ctx context.Context, e env, r queryRequest, w *writer) error {
 	return writeObjects(ctx, en, w, e.h.server(), options{}, false)
 }
 
+// associators serves Associators, AssociatorNames, References and
+// ReferenceNames. On a class path (CLASSNAME) they answer the associated
+// classes or the association classes (DSP0200 1.4 §5.3.2.14-17). An
+// INSTANCENAME without key bindings (what wbemcli's ai, ain, ri and rin
+// send for a class path, and a client can read only instances back) names
+// the singleton instance of a singleton class, and otherwise every
+// instance of the class: the answer is the objects associated with any of
+// them, each once. A keyless class that is no singleton has no instance,
+// so nothing is associated with it (an empty answer).
 func associators(ctx context.Context, e env, r assocRequest, w *writer) error {
+	if r.keyless {
+		class := strings.TrimSuffix(r.q.Path, "=@")
+		cls, err := e.svc.GetObject(ctx, class, 0, nil)
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(cls.KeyProperties()) > 0:
+			return associatorsOfClassInstances(ctx, e, r, cls.Class, w)
+		case !isSingleton(cls):
+			return nil
+		}
+	}
 	en, err := e.svc.Associators(ctx, r.q, cimom.FlagForwardOnly, nil)
 	if err != nil {
 		return err
@@ -342,4 +421,65 @@ func enumerateQualifiers(ctx context.Context, e env, _ struct{}, w *writer) erro
 
 func enumerationCount(context.Context, env, struct{}, *writer) error {
 	return cim.Errorf(cim.ENotSupported, "EnumerationCount is not supported (DSP0200 allows it)")
+}
+
+// associatorsOfClassInstances answers an association operation for every
+// instance of class, writing each result once.
+func associatorsOfClassInstances(ctx context.Context, e env, r assocRequest, class string, w *writer) error {
+	en, err := e.svc.CreateInstanceEnum(ctx, class, cimom.FlagForwardOnly, nil)
+	if err != nil {
+		return err
+	}
+	defer en.Close()
+	seen := map[string]bool{}
+	host := e.h.server()
+	for inst, err := range cimom.All(ctx, en) {
+		if err != nil {
+			return err
+		}
+		src, err := inst.ObjectPath()
+		if err != nil {
+			return err
+		}
+		q := *r.q
+		q.Path, q.SchemaOnly = src.RelPath(), false
+		res, err := e.svc.Associators(ctx, &q, cimom.FlagForwardOnly, nil)
+		if err != nil {
+			return err
+		}
+		for obj, err := range cimom.All(ctx, res) {
+			if err != nil {
+				res.Close()
+				return err
+			}
+			p := pathOfObject(obj)
+			p.Server = host
+			if p.Namespace == "" {
+				p.Namespace = obj.Namespace
+			}
+			if key := p.String(); seen[key] {
+				continue
+			} else {
+				seen[key] = true
+			}
+			if r.names {
+				w.objectPathElem(p)
+			} else {
+				w.objectWithPath(p, obj, r.opts)
+			}
+		}
+		res.Close()
+	}
+	return nil
+}
+
+// isSingleton reports whether a class carries the Singleton qualifier.
+func isSingleton(cls *cim.Object) bool {
+	for _, q := range cls.Qualifiers {
+		if strings.EqualFold(q.Name, "Singleton") {
+			b, _ := q.Value.V.(bool)
+			return b
+		}
+	}
+	return false
 }

@@ -26,8 +26,7 @@ const (
 // string-valued name (ClassName, QualifierName, EnumerationContext).
 func nameParam(name string) func(*request) (string, error) {
 	return func(req *request) (string, error) {
-		v, _, err := req.stringParam(name)
-		return v, err
+		return req.requiredString(name)
 	}
 }
 
@@ -43,16 +42,11 @@ type getClassRequest struct {
 func decodeGetClass(req *request) (getClassRequest, error) {
 	var r getClassRequest
 	var err error
-	if r.class, _, err = req.stringParam("ClassName"); err != nil {
+	if r.class, err = req.requiredString("ClassName"); err != nil {
 		return r, err
 	}
-	if r.opts, err = classOptions(req, true); err != nil {
-		return r, err
-	}
-	if r.class == "" {
-		return r, requestError("GetClass needs ClassName")
-	}
-	return r, nil
+	r.opts, err = classOptions(req, true)
+	return r, err
 }
 
 // enumClassesRequest is EnumerateClasses's and EnumerateClassNames's.
@@ -87,9 +81,9 @@ func decodePutClass(req *request) (putClassRequest, error) {
 	if req.method == "ModifyClass" {
 		pname, flags = "ModifiedClass", cimom.FlagUpdateOnly
 	}
-	n, _ := req.param(pname)
-	if n == nil {
-		return putClassRequest{}, requestError("%s needs %s", req.method, pname)
+	n, err := req.required(pname)
+	if err != nil {
+		return putClassRequest{}, err
 	}
 	c, err := take(req, n, decClass, func() (*cim.Object, error) { return classOf(n) })
 	return putClassRequest{class: c, flags: flags}, err
@@ -126,7 +120,7 @@ type enumInstancesRequest struct {
 func decodeEnumInstances(req *request) (enumInstancesRequest, error) {
 	r := enumInstancesRequest{names: req.method == "EnumerateInstanceNames"}
 	var err error
-	if r.class, _, err = req.stringParam("ClassName"); err != nil {
+	if r.class, err = req.requiredString("ClassName"); err != nil {
 		return r, err
 	}
 	if r.deep, err = req.boolParam("DeepInheritance", true); err != nil {
@@ -139,9 +133,9 @@ func decodeEnumInstances(req *request) (enumInstancesRequest, error) {
 // decodeNewInstance reads CreateInstance's NewInstance, its references to
 // the request's namespace made relative.
 func decodeNewInstance(req *request) (*cim.Object, error) {
-	n, _ := req.param("NewInstance")
-	if n == nil {
-		return nil, requestError("CreateInstance needs NewInstance")
+	n, err := req.required("NewInstance")
+	if err != nil {
+		return nil, err
 	}
 	inst, err := take(req, n, decInstance, func() (*cim.Object, error) { return instanceOf(n, 0) })
 	if err != nil {
@@ -162,8 +156,11 @@ type modifyInstanceRequest struct {
 
 func decodeModifyInstance(req *request) (modifyInstanceRequest, error) {
 	var r modifyInstanceRequest
-	n, _ := req.param("ModifiedInstance")
-	if n == nil || n.name != "VALUE.NAMEDINSTANCE" {
+	n, err := req.required("ModifiedInstance")
+	if err != nil {
+		return r, err
+	}
+	if n.name != "VALUE.NAMEDINSTANCE" {
 		return r, requestError("ModifyInstance needs ModifiedInstance as a VALUE.NAMEDINSTANCE")
 	}
 	nameNode := n.kid("INSTANCENAME")
@@ -201,10 +198,10 @@ type queryRequest struct {
 func decodeQuery(req *request) (queryRequest, error) {
 	var r queryRequest
 	var err error
-	if r.lang, _, err = req.stringParam("QueryLanguage"); err != nil {
+	if r.lang, err = req.requiredString("QueryLanguage"); err != nil {
 		return r, err
 	}
-	r.query, _, err = req.stringParam("Query")
+	r.query, err = req.requiredString("Query")
 	return r, err
 }
 
@@ -214,18 +211,22 @@ type assocRequest struct {
 	q     *wql.Assoc
 	opts  options
 	names bool // the paths only
+	// keyless: ObjectName is an INSTANCENAME without key bindings, which
+	// clients such as wbemcli send for a class path.
+	keyless bool
 }
 
 func decodeAssoc(req *request) (assocRequest, error) {
 	r := assocRequest{names: strings.HasSuffix(req.method, "Names")}
-	n, _ := req.param("ObjectName")
-	if n == nil {
-		return r, requestError("%s needs ObjectName", req.method)
+	n, err := req.required("ObjectName")
+	if err != nil {
+		return r, err
 	}
 	p, err := pathOf(n)
 	if err != nil {
 		return r, err
 	}
+	r.keyless = n.name == "INSTANCENAME" && len(p.Keys) == 0
 	r.q = &wql.Assoc{Path: p.RelPath(), References: strings.HasPrefix(req.method, "Reference"), SchemaOnly: p.IsClass()}
 	if err := assocFilters(req, r.q); err != nil {
 		return r, err
@@ -260,7 +261,7 @@ func decodeProperty(req *request) (propertyRequest, error) {
 	if r.path, err = instanceParam(req, "InstanceName"); err != nil {
 		return r, err
 	}
-	if r.name, _, err = req.stringParam("PropertyName"); err != nil {
+	if r.name, err = req.requiredString("PropertyName"); err != nil {
 		return r, err
 	}
 	if req.method == "SetProperty" {
@@ -276,9 +277,9 @@ func decodeProperty(req *request) (propertyRequest, error) {
 
 // decodeQualifierDecl reads SetQualifier's QualifierDeclaration.
 func decodeQualifierDecl(req *request) (*cim.QualifierDecl, error) {
-	n, _ := req.param("QualifierDeclaration")
-	if n == nil {
-		return nil, requestError("SetQualifier needs QualifierDeclaration")
+	n, err := req.required("QualifierDeclaration")
+	if err != nil {
+		return nil, err
 	}
 	return take(req, n, decQualifierDecl, func() (*cim.QualifierDecl, error) { return qualifierDeclOf(n) })
 }
@@ -306,15 +307,15 @@ func decodeOpen(req *request) (openRequest, error) {
 	}
 	switch req.method {
 	case "OpenEnumerateInstances", "OpenEnumerateInstancePaths":
-		r.class, _, err = req.stringParam("ClassName")
+		r.class, err = req.requiredString("ClassName")
 	case "OpenQueryInstances":
 		r.query = &queryRequest{}
 		r.query.lang, _, _ = req.stringParam("FilterQueryLanguage")
 		r.query.query, _, _ = req.stringParam("FilterQuery")
 	default: // Open{Reference,Associator}Instance{s,Paths}
-		n, _ := req.param("InstanceName")
-		if n == nil {
-			return r, cim.Errorf(cim.EInvalidParameter, "%s needs InstanceName", req.method)
+		n, err := req.required("InstanceName")
+		if err != nil {
+			return r, err
 		}
 		path, err := instanceNameOf(n)
 		if err != nil {
@@ -338,7 +339,7 @@ type pullRequest struct {
 func decodePull(req *request) (pullRequest, error) {
 	r := pullRequest{method: req.method, paths: req.method == "PullInstancePaths"}
 	var err error
-	if r.id, _, err = req.stringParam("EnumerationContext"); err != nil {
+	if r.id, err = req.requiredString("EnumerationContext"); err != nil {
 		return r, err
 	}
 	r.max, err = maxCount(req)
@@ -382,9 +383,9 @@ func instanceOptions(req *request) (options, error) {
 
 // instanceParam reads an INSTANCENAME parameter as a path string.
 func instanceParam(req *request, name string) (string, error) {
-	n, _ := req.param(name)
-	if n == nil {
-		return "", requestError("the operation needs %s", name)
+	n, err := req.required(name)
+	if err != nil {
+		return "", err
 	}
 	p, err := take(req, n, decInstanceName, func() (*cim.ObjectPath, error) { return instanceNameOf(n) })
 	if err != nil {
@@ -408,10 +409,12 @@ func openParams(req *request) (timeout time.Duration, max int, err error) {
 	}
 	timeout = defaultOperationTimeout
 	if v, present := req.param("OperationTimeout"); present {
-		if v == nil || strings.TrimSpace(v.text.String()) == "" {
-			return 0, 0, requestError("OperationTimeout holds no unsigned integer")
+		// An empty VALUE, like a missing one, is NULL: the server's
+		// default (DSP0200 1.4 §5.4.2.1.4: OperationTimeout NULL).
+		if v != nil && v.name != "VALUE" {
+			return 0, 0, requestError("OperationTimeout must be a VALUE, not %s", v.name)
 		}
-		if text := strings.TrimSpace(v.text.String()); text != "" {
+		if text := paramText(v); text != "" {
 			n, perr := strconv.ParseUint(text, 10, 32)
 			if perr != nil || time.Duration(n)*time.Second > maxOperationTimeout {
 				return 0, 0, &codeError{errInvalidOperationTimeout, "OperationTimeout must be a number of seconds up to " + strconv.Itoa(int(maxOperationTimeout/time.Second))}
@@ -439,4 +442,12 @@ func maxCount(req *request) (int, error) {
 		return 0, requestError("MaxObjectCount must be a uint32, not %q", text)
 	}
 	return int(n), nil
+}
+
+// paramText is the trimmed text of a parameter's VALUE; "" for NULL.
+func paramText(v *node) string {
+	if v == nil {
+		return ""
+	}
+	return strings.TrimSpace(v.text.String())
 }

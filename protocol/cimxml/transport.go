@@ -101,7 +101,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		sp.buf.Reset()
 		ew := newWriter(sp.buf)
-		writeError(ew, req.method, err)
+		writeError(ew, req, err)
 		ew.release()
 		results = sp.buf.Bytes()
 	} else if sp.buf.Len() > 0 {
@@ -171,6 +171,13 @@ func readRequest(w http.ResponseWriter, r *http.Request, rec *httpstack.Record) 
 		refuse(w, http.StatusBadRequest, "request-not-valid", err.Error())
 		return nil, false
 	}
+	// Accept-Language asks for localized objects (DSP0200 §7.5; see
+	// cimom.Localized); a language wbemd does not know is ignored, as HTTP
+	// allows.
+	if lang := r.Header.Get("Accept-Language"); lang != "" {
+		req.locale, _ = cimom.LocaleOfLanguage(lang)
+	}
+	req.full = r.Header.Get("User-Agent") != ""
 	if req.intrinsic {
 		rec.SetOperation(req.method, req.ns)
 	} else {

@@ -122,8 +122,8 @@ func parseText(t cim.Type, text string) (cim.Value, error) {
 		if tm, err := time.Parse(time.RFC3339Nano, text); err == nil {
 			return cim.Value{Type: t, V: cim.DatetimeFromTime(tm)}, nil
 		}
-		if d, err := parseDuration(text); err == nil && d >= 0 {
-			return cim.Value{Type: t, V: cim.IntervalFromDuration(d)}, nil
+		if d, err := parseInterval(text); err == nil {
+			return cim.Value{Type: t, V: d}, nil
 		}
 		return cim.Value{}, cim.Errorf(cim.ETypeMismatch, "%q is not a datetime", text)
 	}
@@ -275,7 +275,21 @@ func scalarOf(ctx context.Context, svc cimom.Services, t cim.Type, name string, 
 		}
 		return cim.Value{Type: t, V: e.trimmed()}, nil
 	case cim.TypeObject:
-		return cim.Value{}, newFault(faultInvalidRepresentation, "%s: embedded objects cannot be written over WS-Management", name)
+		// An embedded instance is written as an element named after its
+		// class (DSP0230 §7.2.7, as the encoder writes it): read it as
+		// an instance of that class, in the request's namespace.
+		if len(e.kids) != 1 {
+			return cim.Value{}, newFault(faultInvalidRepresentation, "%s: an embedded object is one element named after its class", name)
+		}
+		cls, err := getClass(ctx, svc, e.kids[0].local)
+		if err != nil {
+			return cim.Value{}, err
+		}
+		inst, _, err := decodeProperties(ctx, svc, cls, e.kids[0].kids)
+		if err != nil {
+			return cim.Value{}, err
+		}
+		return cim.Value{Type: t, V: inst}, nil
 	case cim.TypeDatetime:
 		for _, k := range e.kids {
 			if k.space != nsCIM {

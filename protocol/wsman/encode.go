@@ -123,6 +123,15 @@ func (enc *encoder) instance(o *out, inst *cim.Object, prefix string, declare bo
 		o.attrText(uri)
 		o.s(`"`)
 	}
+	if depth == 0 && enc.res != nil && enc.res.class != "" && !cim.EqualFold(inst.Class, enc.res.class) {
+		// An instance of a subclass of the class addressed names its type
+		// (DSP0227 1.1 §8.2, DSP0230 §7.2: the element of a derived
+		// class's instance carries xsi:type, <Class>_Type in the class's
+		// namespace).
+		o.s(` xsi:type="` + prefix + ":")
+		o.attrText(inst.Class)
+		o.s(`_Type"`)
+	}
 	o.s(">")
 	for i := range inst.Properties {
 		p := &inst.Properties[i]
@@ -236,10 +245,8 @@ func formatReal(f float64, bits int) string {
 func datetime(o *out, d cim.Datetime) {
 	const decl = ` xmlns:cim="` + nsCIM + `">`
 	if d.IsInterval() {
-		if dur, ok := d.Duration(); ok {
-			o.s("<cim:Interval" + decl + formatDuration(dur) + "</cim:Interval>")
-			return
-		}
+		o.s("<cim:Interval" + decl + formatInterval(d) + "</cim:Interval>")
+		return
 	} else if t, ok := d.Time(); ok {
 		o.s("<cim:Datetime" + decl + t.Format(time.RFC3339Nano) + "</cim:Datetime>")
 		return

@@ -43,11 +43,19 @@ func (ec *enumContext) Close() {
 	ec.pending = nil
 }
 
-// getEnum returns the open enumeration id of user, locked.
-func (h *Handler) getEnum(id, user string) (*enumContext, error) {
-	ec, ok := h.enums.Get(id, user)
+// getEnum returns the open enumeration id of the request's caller,
+// locked. A Pull or Release whose ResourceURI is not the enumeration's is
+// refused and leaves the enumeration as it was (DSP0226 1.2 §8.4:
+// the ResourceURI of a Pull and a Release is the Enumerate's; WinRM
+// answers wsen:InvalidEnumerationContext).
+func (h *Handler) getEnum(req *request, id string) (*enumContext, error) {
+	ec, ok := h.enums.Get(id, req.p.Name)
 	if !ok {
 		return nil, newFault(faultInvalidEnumContext, "the enumeration context %q is not valid: released, expired, finished or never opened", id)
+	}
+	if env := req.env; env.hasURI && env.resourceURI != ec.res.uri {
+		ec.Unlock()
+		return nil, newFault(faultInvalidEnumContext, "the enumeration context %q belongs to %s, not %s", id, ec.res.uri, env.resourceURI)
 	}
 	return ec, nil
 }
@@ -123,7 +131,7 @@ func (h *Handler) enumerate(ctx context.Context, w http.ResponseWriter, req *req
 		}
 	}
 	// The enumeration outlives this request: its Pulls come later.
-	e, err := h.openEnumeration(context.WithoutCancel(ctx), req.svc, req.res, r.filter)
+	e, err := h.openEnumeration(context.WithoutCancel(ctx), req, r.filter)
 	if err != nil {
 		return err
 	}
@@ -158,7 +166,7 @@ func (h *Handler) pull(ctx context.Context, w http.ResponseWriter, req *request,
 	} else if req.env.timeout > 0 {
 		deadline = time.Now().Add(req.env.timeout)
 	}
-	ec, err := h.getEnum(r.context, req.p.Name)
+	ec, err := h.getEnum(req, r.context)
 	if err != nil {
 		return err
 	}
@@ -188,7 +196,7 @@ func (h *Handler) forget(ec *enumContext) { h.enums.Forget(ec.id) }
 
 // release answers a Release.
 func (h *Handler) release(_ context.Context, req *request, id string) (*out, error) {
-	ec, err := h.getEnum(id, req.p.Name)
+	ec, err := h.getEnum(req, id)
 	if err != nil {
 		return nil, err
 	}
@@ -330,8 +338,10 @@ func (enc *encoder) item(o *out, inst *cim.Object, mode int) error {
 }
 
 // openEnumeration starts the cimom enumeration a request asks for: all
-// instances of the class, or the result of its filter.
-func (h *Handler) openEnumeration(ctx context.Context, svc cimom.Services, res *resource, filter *elem) (cimom.Enumerator, error) {
+// instances of the class (as wsmb:PolymorphismMode asks, DSP0227 1.1
+// §8.2), or the result of its filter.
+func (h *Handler) openEnumeration(ctx context.Context, req *request, filter *elem) (cimom.Enumerator, error) {
+	svc, res, poly := req.svc, req.res, req.env.polymorphism
 	if filter == nil {
 		if res.all {
 			return nil, newFault(faultFilteringRequired, "the all-classes URI %s needs a WQL or association filter", res.uri)
@@ -339,7 +349,27 @@ func (h *Handler) openEnumeration(ctx context.Context, svc cimom.Services, res *
 		if len(res.keys) > 0 {
 			return selectorFilter(ctx, svc, res, res.keys)
 		}
-		e, err := svc.CreateInstanceEnum(ctx, res.class, cimom.FlagForwardOnly, nil)
+		flags := cimom.FlagForwardOnly
+		switch poly {
+		case polyNone: // the class's own instances
+			flags |= cimom.FlagShallow
+		case polyExcludeSubclassProperties: // every instance, with the class's properties
+			cls, err := getClass(ctx, svc, res.class)
+			if err != nil {
+				return nil, err
+			}
+			q := &wql.Select{From: cls.Class}
+			for _, p := range cls.Properties {
+				if !strings.HasPrefix(p.Name, "__") {
+					q.Props = append(q.Props, &wql.Prop{Path: []string{p.Name}})
+				}
+			}
+			if len(q.Props) == 0 {
+				q.Star = true
+			}
+			return svc.ExecQuery(ctx, "WQL", wql.Format(q), cimom.FlagForwardOnly|cimom.FlagEnsureLocatable, nil)
+		}
+		e, err := svc.CreateInstanceEnum(ctx, res.class, flags, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -350,6 +380,8 @@ func (h *Handler) openEnumeration(ctx context.Context, svc cimom.Services, res *
 	switch dialect {
 	case dialectWQL:
 		return svc.ExecQuery(ctx, "WQL", filter.trimmed(), cimom.FlagForwardOnly|cimom.FlagEnsureLocatable, nil)
+	case dialectCQL: // DSP0227 1.1 §8.1 (the CQL filter dialect), DSP0202
+		return svc.ExecQuery(ctx, "DMTF:CQL", filter.trimmed(), cimom.FlagForwardOnly|cimom.FlagEnsureLocatable, nil)
 	case dialectSel:
 		if res.all {
 			return nil, newFault(faultCannotProcessFilter, "a selector filter needs a class resource URI, not %s", res.uri)
@@ -370,11 +402,11 @@ func (h *Handler) openEnumeration(ctx context.Context, svc cimom.Services, res *
 		}
 		return selectorFilter(ctx, svc, res, keys)
 	case dialectAsc:
-		return assocFilter(ctx, svc, filter)
+		return h.assocFilter(ctx, req, filter)
 	case "":
 		return nil, newFault(faultFilterDialect, "a filter without a Dialect is XPath 1.0, which is not supported; use %s", dialectWQL)
 	}
-	return nil, newFault(faultFilterDialect, "filter dialect %s is not supported (supported: %s, %s, %s)", dialect, dialectWQL, dialectSel, dialectAsc)
+	return nil, newFault(faultFilterDialect, "filter dialect %s is not supported (supported: %s, %s, %s, %s)", dialect, dialectWQL, dialectCQL, dialectSel, dialectAsc)
 }
 
 // selectorFilter enumerates the instances of the class whose properties
@@ -407,8 +439,13 @@ func selectorFilter(ctx context.Context, svc cimom.Services, res *resource, sels
 
 // assocFilter answers DSP0227's association filter: AssociatedInstances
 // (ASSOCIATORS OF) or AssociationInstances (REFERENCES OF) of an object,
-// with the class and role restrictions.
-func assocFilter(ctx context.Context, svc cimom.Services, filter *elem) (cimom.Enumerator, error) {
+// with the class and role restrictions. The object's EPR may name another
+// namespace than the request's (its __cimnamespace selector): the
+// association is then followed in the object's namespace, opened for the
+// caller (DSP0227 1.1 §8.3.1: the filter's Object identifies the source
+// instance, its namespace included).
+func (h *Handler) assocFilter(ctx context.Context, req *request, filter *elem) (cimom.Enumerator, error) {
+	svc := req.svc
 	spec := filter.kid(nsWSMB, "AssociatedInstances")
 	refs := false
 	if spec == nil {
@@ -424,6 +461,13 @@ func assocFilter(ctx context.Context, svc cimom.Services, filter *elem) (cimom.E
 	path, err := eprPath(ctx, svc, obj)
 	if err != nil {
 		return nil, err
+	}
+	if op, perr := cim.ParsePath(path); perr == nil && op.Namespace != "" && !strings.EqualFold(op.Namespace, req.res.ns) {
+		if svc, err = h.Connector.Connect(ctx, op.Namespace, req.p); err != nil {
+			return nil, err
+		}
+		op.Namespace, op.Server = "", ""
+		path = op.RelPath()
 	}
 	q := &wql.Assoc{Path: path, References: refs,
 		ResultClass: spec.kid(nsWSMB, "ResultClassName").trimmed(),

@@ -2,12 +2,18 @@ package wsman
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/cimom"
 )
 
 // XML namespaces of the protocol.
@@ -24,8 +30,10 @@ const (
 	nsWSManF   = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
 	nsXSI      = "http://www.w3.org/2001/XMLSchema-instance"
 	nsCIM      = "http://schemas.dmtf.org/wbem/wscim/1/common"
+	nsXML      = "http://www.w3.org/XML/1998/namespace"
 	anonymous  = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
 	dialectWQL = "http://schemas.microsoft.com/wbem/wsman/1/WQL"
+	dialectCQL = "http://schemas.dmtf.org/wbem/cql/1/dsp0202.pdf"
 	dialectSel = "http://schemas.dmtf.org/wbem/wsman/1/wsman/SelectorFilter"
 	dialectAsc = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding/associationFilter"
 )
@@ -67,6 +75,40 @@ type envelope struct {
 	timeout     time.Duration // 0 when not given
 	fragment    string
 	hasFragment bool
+	// requestEPR: wsman:RequestEPR, the answer carries wsman:RequestedEPR
+	// (DSP0226 1.2 §7.8).
+	requestEPR bool
+	// polymorphism is wsmb:PolymorphismMode (DSP0227 1.1 §8.2).
+	polymorphism int
+}
+
+// Values of wsmb:PolymorphismMode (DSP0227 1.1 §8.2): the default,
+// IncludeSubClassProperties, enumerates instances of subclasses with all
+// their properties; ExcludeSubClassProperties with the properties of the
+// class addressed only; None, instances of the class addressed only.
+const (
+	polyInclude = iota
+	polyExcludeSubclassProperties
+	polyNone
+)
+
+// faultPolymorphismMode: a PolymorphismMode this service does not know
+// (DSP0227 1.1 §8.2, wsmb:PolymorphismModeNotSupported).
+var faultPolymorphismMode = &faultKind{"Sender", nsWSMB, "PolymorphismModeNotSupported", faultActionWSMan, "", cim.ENotSupported, http.StatusBadRequest}
+
+// locale returns the WMI locale ("MS_409") of the request's wsman:Locale
+// header (DSP0226 §6.3: its xml:lang), "" when it has none or names a
+// language wbemd does not know: reads and writes then ask for that
+// locale's amended qualifiers (cimom.Localized), as CIM-XML's
+// Accept-Language does.
+func (env *envelope) locale() string {
+	l := env.header.kid(nsWSMan, "Locale")
+	if l == nil {
+		return ""
+	}
+	lang, _ := l.attr(nsXML, "lang")
+	loc, _ := cimom.LocaleOfLanguage(lang)
+	return loc
 }
 
 // payload returns the first element child of the Body, or nil.
@@ -185,7 +227,24 @@ func envelopeOf(root *elem) (*envelope, error) {
 			}
 			env.timeout = d
 		case [2]string{nsWSMan, "FragmentTransfer"}:
-			env.fragment, env.hasFragment = h.trimmed(), true
+			// Fragment transfer is optional (DSP0226 1.2 §7.7): a header
+			// the client does not require to be understood is ignored,
+			// and the operation addresses the whole resource.
+			if mustUnderstand(h, root.space) {
+				env.fragment, env.hasFragment = h.trimmed(), true
+			}
+		case [2]string{nsWSMan, "RequestEPR"}:
+			env.requestEPR = true
+		case [2]string{nsWSMB, "PolymorphismMode"}:
+			switch m := h.trimmed(); m {
+			case "IncludeSubClassProperties", "":
+			case "ExcludeSubClassProperties":
+				env.polymorphism = polyExcludeSubclassProperties
+			case "None":
+				env.polymorphism = polyNone
+			default:
+				return env, newFault(faultPolymorphismMode, "wsmb:PolymorphismMode %q is not IncludeSubClassProperties, ExcludeSubClassProperties or None", m)
+			}
 		default:
 			if !understood[name] && mustUnderstand(h, root.space) {
 				return env, newFault(faultMustUnderstand, "header {%s}%s is not understood", h.space, h.local)
@@ -231,4 +290,62 @@ func selectorsOf(set *elem) ([]selector, error) {
 		out = append(out, sel)
 	}
 	return out, nil
+}
+
+// faultAddressingMode: a ReplyTo or FaultTo this service cannot answer to
+// (DSP0226 1.2 §5.4.2, R5.4.2-3; master fault table, detail
+// AddressingMode).
+var faultAddressingMode = &faultKind{"Sender", nsWSMan, "UnsupportedFeature", faultActionWSMan, faultDetailBase + "AddressingMode", cim.ENotSupported, http.StatusBadRequest}
+
+// errMediaType marks a request whose Content-Type is not SOAP's: it is
+// answered 415 Unsupported Media Type, without an envelope.
+var errMediaType = errors.New("unsupported media type")
+
+// checkMediaType checks a request's Content-Type: application/soap+xml
+// (SOAP 1.2, RFC 3902) or text/xml (SOAP 1.1), in UTF-8 (DSP0226 1.2
+// §13.1 R13.1-2: the service takes UTF-8; another charset is a
+// wsman:EncodingLimit fault with the CharacterSet detail). It returns the
+// action the media type carries (SOAP 1.2's action parameter), if any.
+func checkMediaType(header string) (action string, err error) {
+	if strings.TrimSpace(header) == "" {
+		return "", fmt.Errorf("%w: the request has no Content-Type", errMediaType)
+	}
+	mt, params, perr := mime.ParseMediaType(header)
+	if perr != nil {
+		return "", fmt.Errorf("%w: Content-Type %q: %v", errMediaType, header, perr)
+	}
+	if mt != "application/soap+xml" && mt != "text/xml" {
+		return "", fmt.Errorf("%w: Content-Type %s is not application/soap+xml or text/xml", errMediaType, mt)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return "", newFault(faultCharacterLimit, "charset %q is not supported: send UTF-8", cs)
+	}
+	return params["action"], nil
+}
+
+// checkAddressing checks what WS-Addressing asks of the answer: a
+// SOAPAction (SOAP 1.1's header, or SOAP 1.2's action parameter) that
+// names another action than wsa:Action is refused (DSP0226 1.2 §5.4.5,
+// and the master fault table: wsa:ActionNotSupported with the
+// ActionMismatch detail); so is a ReplyTo or FaultTo that is not the
+// anonymous address, since answers go back on the request's connection
+// only (R5.4.2-3, wsman:UnsupportedFeature, AddressingMode).
+func checkAddressing(env *envelope, soapAction string) error {
+	soapAction = strings.Trim(strings.TrimSpace(soapAction), `"`)
+	if soapAction != "" && env.hasAction && soapAction != env.action {
+		return newFault(faultActionNotSupported, "SOAPAction %s contradicts wsa:Action %s", soapAction, env.action)
+	}
+	if env.header == nil {
+		return nil
+	}
+	for _, name := range []string{"ReplyTo", "FaultTo"} {
+		h := env.header.kid(nsWSA, name)
+		if h == nil {
+			continue
+		}
+		if a := h.kid(nsWSA, "Address"); a == nil || a.trimmed() != anonymous {
+			return newFault(faultAddressingMode, "wsa:%s must be the anonymous address %s: answers go back on the request's connection", name, anonymous)
+		}
+	}
+	return nil
 }

@@ -64,6 +64,7 @@ var (
 	faultInvalidFragment        = &faultKind{"Sender", nsWXF, "InvalidRepresentation", faultActionWXF, faultDetailBase + "InvalidFragment", cim.EInvalidParameter, http.StatusBadRequest}
 	faultInvalidParameter       = &faultKind{"Sender", nsWSMan, "InvalidParameter", faultActionWSMan, "", cim.EInvalidParameter, http.StatusBadRequest}
 	faultUnsupportedFeature     = &faultKind{"Sender", nsWSMan, "UnsupportedFeature", faultActionWSMan, "", cim.ENotSupported, http.StatusBadRequest}
+	faultEnumerationMode        = &faultKind{"Sender", nsWSMan, "UnsupportedFeature", faultActionWSMan, faultDetailBase + "EnumerationMode", cim.ENotSupported, http.StatusBadRequest}
 	faultQuotaLimit             = &faultKind{"Sender", nsWSMan, "QuotaLimit", faultActionWSMan, "", cim.EQuotaViolation, http.StatusBadRequest}
 	faultEndpointUnavailable    = &faultKind{"Receiver", nsWSA, "EndpointUnavailable", faultActionWSA, "", cim.EShuttingDown, http.StatusServiceUnavailable}
 	faultInternal               = &faultKind{"Receiver", nsWSMan, "InternalError", faultActionWSMan, "", cim.EFailed, http.StatusInternalServerError}
@@ -118,6 +119,8 @@ type Fault struct {
 	kind   *faultKind
 	reason string
 	status cim.Status
+	ext    *cim.Error // the core's failure with its extended status; nil for a fault of the protocol itself
+	ns     string     // the namespace of the request, for the __ExtendedStatus resource URI
 }
 
 // Error returns the reason with the subcode.
@@ -149,7 +152,7 @@ func faultOf(err error) *Fault {
 	if reason == "" {
 		reason = e.Status.String()
 	}
-	return &Fault{kind: k, reason: reason, status: e.Status}
+	return &Fault{kind: k, reason: reason, status: e.Status, ext: e}
 }
 
 // writeFault encodes f as a SOAP fault answer in the request's SOAP
@@ -163,7 +166,7 @@ func writeFault(o *out, soap, relatesTo string, hasRelates bool, machine string,
 		} else if f.kind.code == "MustUnderstand" || f.kind.code == "VersionMismatch" {
 			code = "s:" + f.kind.code
 		}
-		if f.kind.sub != "" {
+		if f.kind.sub != "" && f.kind.subNS != nsWSMB {
 			code = prefixOf(f.kind.subNS) + ":" + f.kind.sub
 		}
 		o.s("<s:Fault><faultcode>")
@@ -180,7 +183,11 @@ func writeFault(o *out, soap, relatesTo string, hasRelates bool, machine string,
 	o.s(f.kind.code)
 	o.s("</s:Value>")
 	if f.kind.sub != "" {
-		o.s("<s:Subcode><s:Value>")
+		o.s("<s:Subcode><s:Value")
+		if f.kind.subNS == nsWSMB { // not declared on the envelope
+			o.s(` xmlns:wsmb="` + nsWSMB + `"`)
+		}
+		o.s(">")
 		o.s(prefixOf(f.kind.subNS) + ":" + f.kind.sub)
 		o.s("</s:Value></s:Subcode>")
 	}
@@ -194,6 +201,10 @@ func writeFault(o *out, soap, relatesTo string, hasRelates bool, machine string,
 
 // faultDetail writes the wsman:FaultDetail and the WinRM-style
 // WSManFault: Code is the WBEM status as an unsigned decimal HRESULT.
+// A failure of the core (or of a provider) adds, in the message, WinRM's
+// ProviderFault (MS-WSMV 2.2.4.43) naming the provider, with the WBEM
+// error and WMI's __ExtendedStatus (operation, parameter, provider,
+// status) as its ExtendedError, as WinRM reports WMI's failures.
 func faultDetail(o *out, machine string, f *Fault) {
 	if f.kind.detail != "" {
 		o.s("<wsman:FaultDetail>")
@@ -206,6 +217,36 @@ func faultDetail(o *out, machine string, f *Fault) {
 	o.attrText(machine)
 	o.s(`"><f:Message>`)
 	o.text(f.status.String() + ": " + f.reason)
+	if e := f.ext; e != nil && e.Provider != "" {
+		o.s(`<f:ProviderFault provider="`)
+		o.attrText(e.Provider)
+		o.s(`" path="wbemd"><f:WSManFault Code="`)
+		o.uint(uint64(e.Status))
+		o.s(`" Machine="`)
+		o.attrText(machine)
+		o.s(`"><f:Message>`)
+		o.text(e.Description)
+		o.s(`</f:Message></f:WSManFault><f:ExtendedError>`)
+		ns := f.ns
+		if ns == "" {
+			ns = "root/cimv2"
+		}
+		o.s(`<p:__ExtendedStatus xmlns:p="`)
+		o.attrText(uriWMI + ns + "/__ExtendedStatus")
+		o.s(`" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="p:__ExtendedStatus_Type">`)
+		for _, p := range [...][2]string{{"Description", e.Description}, {"Operation", e.Operation}, {"ParameterInfo", e.Parameter}, {"ProviderName", e.Provider}} {
+			if p[1] == "" {
+				o.s("<p:" + p[0] + ` xsi:nil="true"/>`)
+				continue
+			}
+			o.s("<p:" + p[0] + ">")
+			o.text(p[1])
+			o.s("</p:" + p[0] + ">")
+		}
+		o.s("<p:StatusCode>")
+		o.uint(uint64(e.Status))
+		o.s("</p:StatusCode></p:__ExtendedStatus></f:ExtendedError></f:ProviderFault>")
+	}
 	o.s("</f:Message></f:WSManFault>")
 }
 
@@ -220,6 +261,8 @@ func prefixOf(ns string) string {
 		return "wsen"
 	case nsWXF:
 		return "wxf"
+	case nsWSMB:
+		return "wsmb"
 	}
 	return "s"
 }

@@ -246,7 +246,8 @@ func TestFaults(t *testing.T) {
 		{"MaxEnvelopeSize too small", msg{action: actGet, uri: diskURI, selectors: [][2]string{{"Name", "sda"}}, headers: `<wsman:MaxEnvelopeSize s:mustUnderstand="true">100</wsman:MaxEnvelopeSize>`}, 400, "Sender", "wsman:EncodingLimit", 0},
 		{"OperationTimeout passed", msg{action: actGet, uri: diskURI, selectors: [][2]string{{"Name", "sda"}}, headers: `<wsman:OperationTimeout>PT0.000001S</wsman:OperationTimeout>`}, 500, "Receiver", "wsman:TimedOut", 0},
 		{"bad OperationTimeout", msg{action: actGet, uri: diskURI, selectors: [][2]string{{"Name", "sda"}}, headers: `<wsman:OperationTimeout>soon</wsman:OperationTimeout>`}, 400, "Sender", "wsa:InvalidMessageInformationHeader", 0},
-		{"CQL", msg{action: actEnumerate, uri: diskURI, body: `<wsen:Enumerate><wsman:Filter Dialect="http://schemas.dmtf.org/wbem/cql/1/dsp0202.pdf">select * from Sample_Disk</wsman:Filter></wsen:Enumerate>`}, 400, "Sender", "wsen:FilterDialectRequestedUnavailable", 0x80041018},
+		{"XPath", msg{action: actEnumerate, uri: diskURI, body: `<wsen:Enumerate><wsman:Filter Dialect="http://www.w3.org/TR/1999/REC-xpath-19991116">/Sample_Disk</wsman:Filter></wsen:Enumerate>`}, 400, "Sender", "wsen:FilterDialectRequestedUnavailable", 0x80041018},
+		{"CQL outside the subset", msg{action: actEnumerate, uri: diskURI, body: `<wsen:Enumerate><wsman:Filter Dialect="` + dialectCQL + `">select * from Sample_Disk order by Name</wsman:Filter></wsen:Enumerate>`}, 400, "Sender", "wsen:CannotProcessFilter", 0},
 		{"bad WQL", msg{action: actEnumerate, uri: uriDMTFAll, body: `<wsen:Enumerate><wsman:Filter Dialect="` + dialectWQL + `">SELEKT</wsman:Filter></wsen:Enumerate>`}, 400, "Sender", "wsen:CannotProcessFilter", 0},
 		{"all classes without a filter", msg{action: actEnumerate, uri: uriDMTFAll, body: `<wsen:Enumerate/>`}, 400, "Sender", "wsman:UnsupportedFeature", 0},
 		{"Get of the all-classes URI", msg{action: actGet, uri: uriDMTFAll}, 400, "Sender", "wsa:DestinationUnreachable", 0},
@@ -431,8 +432,8 @@ func TestEnumerate(t *testing.T) {
 	if got := sortedNames(all(answers)); got != "sda,sda2,sdb,sdb1" {
 		t.Errorf("deep enumeration: %s", got)
 	}
-	if !strings.Contains(answers[1], `<p:Sample_Volume xmlns:p="`+dmtf+`Sample_Volume">`) {
-		t.Errorf("subclass instances carry their own URI:\n%s", answers[1])
+	if !strings.Contains(answers[1], `<p:Sample_Volume xmlns:p="`+dmtf+`Sample_Volume" xsi:type="p:Sample_Volume_Type">`) {
+		t.Errorf("subclass instances carry their own URI and their type (DSP0227 1.1 §8.2):\n%s", answers[1])
 	}
 	// Optimized, all at once: no context, EndOfSequence.
 	answers = enumerate(t, url, diskURI, "<wsman:OptimizeEnumeration/><wsman:MaxElements>512</wsman:MaxElements>", 1)
@@ -619,6 +620,7 @@ func TestAccessDenied(t *testing.T) {
 		env, id := m.build()
 		req, _ := http.NewRequest("POST", url, strings.NewReader(env))
 		req.SetBasicAuth("guest", "guest-pw")
+		req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
 		rsp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

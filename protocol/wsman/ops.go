@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/wbemd/wbemd/cimom"
 )
@@ -107,6 +108,12 @@ func typed[T any](o *op, decode func(*request) (T, error)) func(h *Handler, ctx 
 		if err == nil {
 			err = h.connect(ctx, req)
 		}
+		if dl, ok := ctx.Deadline(); ok && err == nil && !time.Now().Before(dl) {
+			// An OperationTimeout that passed before the operation
+			// starts is wsman:TimedOut, however fast the operation (the
+			// context's own timer may not have fired yet).
+			err = context.DeadlineExceeded
+		}
 		return r, err
 	}
 }
@@ -130,7 +137,7 @@ func (h *Handler) connect(ctx context.Context, req *request) error {
 	if err != nil {
 		return err
 	}
-	req.svc = svc
+	req.svc = cimom.Localized(svc, req.env.locale())
 	return nil
 }
 

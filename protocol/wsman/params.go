@@ -51,7 +51,7 @@ func decodeEnumerate(req *request) (enumerateRequest, error) {
 	case "EnumerateObjectAndEPR":
 		r.mode = modeObjectAndEPR
 	default:
-		return r, newFault(faultUnsupportedFeature, "wsman:EnumerationMode %q is not EnumerateEPR or EnumerateObjectAndEPR", m)
+		return r, newFault(faultEnumerationMode, "wsman:EnumerationMode %q is not EnumerateEPR or EnumerateObjectAndEPR", m)
 	}
 	r.optimized = body.kid(nsWSMan, "OptimizeEnumeration") != nil
 	if me := body.kid(nsWSMan, "MaxElements"); me != nil {

@@ -1,6 +1,7 @@
 package wsman
 
 import (
+	"bytes"
 	"context"
 	"errors"
 
@@ -114,6 +115,22 @@ func (h *Handler) create(ctx context.Context, req *request, _ none) (*out, error
 	return o, nil
 }
 
+// requestedEPR adds to an answer the wsman:RequestedEPR header a
+// wsman:RequestEPR asks for: the EPR of the resource as it is after the
+// operation (DSP0226 1.2 §7.8). A Create's answer is an EPR already.
+func requestedEPR(o *out, req *request, inst *cim.Object) error {
+	var h out
+	h.s("<wsman:RequestedEPR>")
+	enc := encoder{res: req.res}
+	if err := enc.instanceEPR(&h, inst); err != nil {
+		return err
+	}
+	h.s("</wsman:RequestedEPR>")
+	at := bytes.Index(o.b, []byte("</s:Header>"))
+	o.b = append(o.b[:at], append(h.b, o.b[at:]...)...)
+	return nil
+}
+
 // delete answers WS-Transfer Delete.
 func (h *Handler) delete(ctx context.Context, req *request, _ none) (*out, error) {
 	svc := req.svc
@@ -142,5 +159,10 @@ func instanceAnswer(req *request, action string, inst *cim.Object) (*out, error)
 		enc.instance(o, inst, "p", true, 0)
 	}
 	o.tail()
+	if req.env.requestEPR {
+		if err := requestedEPR(o, req, inst); err != nil {
+			return nil, err
+		}
+	}
 	return o, nil
 }

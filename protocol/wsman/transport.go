@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/internal/enumtable"
 	"github.com/wbemd/wbemd/internal/httpstack"
@@ -87,7 +88,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, authed := httpstack.PrincipalFrom(ctx)
 	rec := httpstack.RecordFrom(ctx)
+	mediaAction, mterr := checkMediaType(r.Header.Get("Content-Type"))
+	if errors.Is(mterr, errMediaType) {
+		rec.Fail(cim.EInvalidParameter, mterr.Error())
+		http.Error(w, mterr.Error(), http.StatusUnsupportedMediaType)
+		return
+	}
 	env, err := decodeEnvelope(r.Body)
+	if err == nil {
+		err = mterr // a charset fault, answered in the envelope's SOAP version
+	}
+	if err == nil {
+		soapAction := mediaAction
+		if v := r.Header.Get("SOAPAction"); v != "" {
+			soapAction = v
+		}
+		err = checkAddressing(env, soapAction)
+	}
 	if !authed {
 		// Only an anonymous Identify gets this far without credentials.
 		if err != nil || !env.payload().is(nsWSMID, "Identify") {
@@ -106,7 +123,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else if errors.Is(err, errMalformed) {
 			err = newFault(faultSchema, "%v", err)
 		}
-		h.fail(w, rec, soap, env, err)
+		h.fail(w, rec, soap, env, "", err)
 		return
 	}
 	req := requests.Get().(*request)
@@ -121,7 +138,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if env.maxEnvelope > 0 {
 		if env.maxEnvelope < minEnvelopeSize {
-			h.fail(w, rec, soap, env, newFault(faultEncodingLimitValue, "wsman:MaxEnvelopeSize %d is below the %d bytes this service needs", env.maxEnvelope, minEnvelopeSize))
+			h.fail(w, rec, soap, env, "", newFault(faultEncodingLimitValue, "wsman:MaxEnvelopeSize %d is below the %d bytes this service needs", env.maxEnvelope, minEnvelopeSize))
 			return
 		}
 		req.maxSize = env.maxEnvelope
@@ -141,7 +158,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = o.serve(h, ctx, w, req)
 	}
 	if err != nil {
-		h.fail(w, rec, soap, env, err)
+		h.fail(w, rec, soap, env, ns, err)
 	}
 }
 
@@ -165,8 +182,9 @@ func contentType(soap string) string {
 }
 
 // fail answers a fault, and tells the filters its WBEM status.
-func (h *Handler) fail(w http.ResponseWriter, rec *httpstack.Record, soap string, env *envelope, err error) {
+func (h *Handler) fail(w http.ResponseWriter, rec *httpstack.Record, soap string, env *envelope, ns string, err error) {
 	f := faultOf(err)
+	f.ns = ns
 	if errors.Is(err, context.DeadlineExceeded) {
 		f = newFault(faultTimedOut, "the operation did not complete within its OperationTimeout")
 	}

@@ -16,11 +16,13 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 )
 
@@ -269,6 +271,9 @@ func (r *Reader) Read() (*Message, error) {
 // raw fields are copies: they stay valid after the frame's buffer is
 // reused.
 func Decode(body []byte) (*Message, error) {
+	if m := decodeItem(body); m != nil {
+		return m, nil
+	}
 	var m Message
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("not a JSON message: %w", err)
@@ -333,4 +338,42 @@ func (m *Message) Check() error {
 		return need(m.Status != "", "a status")
 	}
 	return nil
+}
+
+// itemPrefix and itemMiddle frame a streamed item as every encoder of the
+// message writes it: {"type":"instance","id":N,"instance":{...}}.
+const (
+	itemPrefix = `{"type":"instance","id":`
+	itemMiddle = `,"instance":`
+)
+
+// decodeItem decodes a streamed item written in exactly that form, the
+// bulk of an enumeration's frames, without encoding/json's reflection;
+// nil for any other body, which Decode reads the general way. It takes
+// only what json.Unmarshal reads into the same message (FuzzDecodeItem).
+func decodeItem(body []byte) *Message {
+	rest, ok := bytes.CutPrefix(body, []byte(itemPrefix))
+	if !ok {
+		return nil
+	}
+	n := 0
+	for n < len(rest) && n < 20 && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	if n == 0 || rest[0] == '0' {
+		return nil
+	}
+	id, err := strconv.ParseUint(string(rest[:n]), 10, 64)
+	if err != nil {
+		return nil
+	}
+	inst, ok := bytes.CutPrefix(rest[n:], []byte(itemMiddle))
+	if !ok || len(inst) < 3 || inst[0] != '{' || inst[len(inst)-1] != '}' {
+		return nil
+	}
+	inst = inst[:len(inst)-1] // the message's closing brace
+	if inst[len(inst)-1] != '}' || !json.Valid(inst) {
+		return nil
+	}
+	return &Message{Type: TypeInstance, ID: id, Instance: append(json.RawMessage(nil), inst...)}
 }

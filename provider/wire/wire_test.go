@@ -96,3 +96,28 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeItem: a body the item fast path takes decodes to the message
+// json.Unmarshal makes of it.
+func FuzzDecodeItem(f *testing.F) {
+	f.Add([]byte(`{"type":"instance","id":7,"instance":{"__CLASS":"C","A":[1,2,{"x":null}]}}`))
+	f.Add([]byte(`{"type":"instance","id":7,"instance":{"a":1},"id":8}`))
+	f.Add([]byte(`{"type":"instance","id":18446744073709551616,"instance":{}}`))
+	f.Add([]byte(`{"type":"instance","id":1,"instance":{"a":1} }`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast := decodeItem(body)
+		if fast == nil {
+			return
+		}
+		var slow Message
+		if err := json.Unmarshal(body, &slow); err != nil {
+			t.Fatalf("fast path took %q, json.Unmarshal refused it: %v", body, err)
+		}
+		if err := fast.Check(); err != nil {
+			t.Fatalf("fast path took %q, Check refuses it: %v", body, err)
+		}
+		if !reflect.DeepEqual(*fast, slow) {
+			t.Fatalf("%q: fast %+v, json.Unmarshal %+v", body, *fast, slow)
+		}
+	})
+}

@@ -6,9 +6,11 @@ python3-winrm).
 usage: winrm_op.py ENDPOINT USER PASSWORD OP JSON
   OP is identify, get, put, create, delete, enumerate or invoke; JSON holds
   its arguments: uri, selectors {name: value}, props {name: value},
-  method, mode ("", "epr", "objepr"), optimize (bool), max, pull.
+  method, mode ("", "epr", "objepr"), optimize (bool), max, pull, wql or cql
+  (a filter), polymorphism (wsmb:PolymorphismMode).
 Prints one JSON object: {"ok": true, "answers": [xml, ...]} or
-{"ok": false, "error": class name, "text": message}.
+{"ok": false, "error": class name, "text": message, "fault": the fault
+envelope pywinrm received, when it read one}.
 """
 import json
 import os
@@ -78,6 +80,12 @@ def run(p, op, a):
             en['w:EnumerationMode'] = mode
         if a.get('wql'):
             en['w:Filter'] = {'@Dialect': 'http://schemas.microsoft.com/wbem/wsman/1/WQL', '#text': a['wql']}
+        if a.get('cql'):
+            en['w:Filter'] = {'@Dialect': 'http://schemas.dmtf.org/wbem/cql/1/dsp0202.pdf', '#text': a['cql']}
+        if a.get('polymorphism'):
+            env['env:Envelope']['env:Header']['b:PolymorphismMode'] = {
+                '@xmlns:b': 'http://schemas.dmtf.org/wbem/wsman/1/cimbinding.xsd',
+                '@env:mustUnderstand': 'true', '#text': a['polymorphism']}
         env['env:Envelope']['env:Body'] = {'n:Enumerate': en or None}
         answers = [p.send_message(xmltodict.unparse(env))]
         while True:
@@ -106,6 +114,12 @@ def main():
         out = {'ok': True, 'answers': [a.decode() if isinstance(a, bytes) else a for a in answers]}
     except (InvalidCredentialsError, WinRMTransportError, WinRMError) as e:
         out = {'ok': False, 'error': type(e).__name__, 'text': str(e)}
+        # pywinrm raises its WinRMError for a SOAP fault from the transport
+        # error that holds the envelope.
+        cause = e.__context__ if isinstance(e, WinRMError) else e
+        fault = getattr(cause, 'response_text', None)
+        if fault:
+            out['fault'] = fault.decode() if isinstance(fault, bytes) else fault
     print(json.dumps(out))
 
 

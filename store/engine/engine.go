@@ -43,6 +43,10 @@ var ErrNotBuiltIn = errors.New("engine not built in")
 type Options struct {
 	// Logger receives the engine's logs (default slog.Default()).
 	Logger *slog.Logger
+	// FeedRetention is how many revisions of change feed the embedded
+	// engine keeps (bolt.Options.FeedRetention; 0 for its default). etcd
+	// keeps what its own compaction leaves.
+	FeedRetention int64
 }
 
 // Spec is a parsed store URL.
@@ -127,7 +131,7 @@ func Open(ctx context.Context, url string, opts Options) (store.Store, error) {
 		if err := os.MkdirAll(spec.Dir, 0o700); err != nil {
 			return nil, fmt.Errorf("repository %s: %w", spec.Dir, err)
 		}
-		db, err := bolt.Open(filepath.Join(spec.Dir, BoltFile), bolt.Options{Logger: opts.Logger})
+		db, err := bolt.Open(filepath.Join(spec.Dir, BoltFile), bolt.Options{Logger: opts.Logger, FeedRetention: opts.FeedRetention})
 		if err != nil {
 			return nil, err // it names the file
 		}

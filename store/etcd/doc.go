@@ -40,7 +40,11 @@
 //
 // # Reads
 //
-// Get and Rev are linearizable reads. Range reads pages of RangePage keys,
+// Get and Rev are linearizable reads. Get answers from a read cache that
+// the engine's own watch of the prefix keeps current, once a shared read of
+// the cluster's revision shows the cache has applied every write
+// acknowledged before the Get (see cache.go; cache=0 in the URL turns it
+// off). Range reads pages of RangePage keys,
 // all at the revision of its first page, so a scan of a large prefix is one
 // consistent snapshot without holding it all in memory. A compaction past
 // that revision while the scan runs ends it with an error wrapping

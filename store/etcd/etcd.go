@@ -49,6 +49,9 @@ type Store struct {
 	pfx    []byte // the prefix of every store key: root + "/"
 	limits store.Limits
 
+	cache    *readCache // nil: every Get reads the cluster
+	barriers barriers
+
 	closed  atomic.Bool
 	noSpace atomic.Pointer[error] // the last write's ErrReadOnly, until a write succeeds
 	stats   counters
@@ -74,6 +77,13 @@ func OpenConfig(ctx context.Context, cfg Config, opts Options) (*Store, error) {
 	if err := s.checkNoRestore(ctx); err != nil {
 		s.cli.Close()
 		return nil, err
+	}
+	if cfg.NoCache {
+		return s, nil
+	}
+	if err := s.startCache(ctx); err != nil {
+		s.cli.Close()
+		return nil, fmt.Errorf("etcd %s: read cache: %w", cfg.Prefix, err)
 	}
 	return s, nil
 }
@@ -237,6 +247,7 @@ func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return store.ErrClosed
 	}
+	s.stopCache()
 	if err := s.cli.Close(); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("etcd close: %w", err)
 	}

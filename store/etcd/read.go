@@ -13,20 +13,44 @@ import (
 // RangePage is the number of keys Range reads from the cluster at a time.
 const RangePage = 256
 
-// Get returns the key's value and ModRev (a linearizable read).
+// Get returns the key's value and ModRev (a linearizable read): from the
+// read cache when it has applied the cluster's current revision, else
+// from the cluster (see cache.go).
 func (s *Store) Get(ctx context.Context, key []byte) (store.KV, bool, error) {
 	if err := s.usable(ctx); err != nil {
 		return store.KV{}, false, err
+	}
+	// A key the cache does not hold is read from the cluster at once: the
+	// revision read would only add a round trip.
+	if s.cache != nil && s.cache.holds(key) {
+		rev, err := s.currentRev(ctx)
+		if err != nil {
+			return store.KV{}, false, s.mapErr(ctx, "get", err)
+		}
+		if e, ok := s.cache.get(key, rev); ok {
+			s.cache.hits.Add(1)
+			if !e.present {
+				return store.KV{}, false, nil
+			}
+			return store.KV{Key: key, Value: append([]byte{}, e.value...), ModRev: e.rev}, true, nil
+		}
+		s.cache.misses.Add(1)
 	}
 	resp, err := s.kv.Range(ctx, &pb.RangeRequest{Key: s.key(key)})
 	if err != nil {
 		return store.KV{}, false, s.mapErr(ctx, "get", err)
 	}
 	if len(resp.Kvs) == 0 {
+		if s.cache != nil {
+			s.cache.fill(key, cacheEntry{rev: resp.Header.Revision}, resp.Header.Revision)
+		}
 		return store.KV{}, false, nil
 	}
 	kv := resp.Kvs[0]
-	return store.KV{Key: s.storeKey(kv.Key), Value: nonNil(kv.Value), ModRev: kv.ModRevision}, true, nil
+	if s.cache != nil {
+		s.cache.fill(key, cacheEntry{value: nonNil(kv.Value), rev: kv.ModRevision, present: true}, resp.Header.Revision)
+	}
+	return store.KV{Key: s.storeKey(kv.Key), Value: append([]byte{}, kv.Value...), ModRev: kv.ModRevision}, true, nil
 }
 
 // Rev returns the cluster's current revision (a linearizable read of the

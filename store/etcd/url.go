@@ -35,6 +35,8 @@ const DefaultPort = "2379"
 //	max-txn-ops=N         the cluster's --max-txn-ops (default 8192)
 //	max-request-bytes=N   the cluster's --max-request-bytes (default 8388608)
 //	dial-timeout=D        how long Open waits for the cluster (default 5s)
+//	cache=0               no read cache: every Get reads the cluster (default
+//	                      1: Get answers from a watch-fed cache, see Get)
 type Config struct {
 	Endpoints       []string // host:port
 	Prefix          string   // the root prefix, "/" and no trailing "/": "/wbemd"
@@ -45,6 +47,7 @@ type Config struct {
 	MaxTxnOps       int
 	MaxRequestBytes int
 	DialTimeout     time.Duration
+	NoCache         bool // cache=0
 }
 
 // ParseURL parses a store URL of the etcd engine (see Config).
@@ -122,8 +125,14 @@ func ParseURL(u string) (Config, error) {
 			if cfg.DialTimeout, err = time.ParseDuration(v); err != nil || cfg.DialTimeout <= 0 {
 				return bad("dial-timeout=%q: want a duration such as 5s", v)
 			}
+		case "cache":
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				return bad("cache=%q: want 1 or 0", v)
+			}
+			cfg.NoCache = !on
 		default:
-			return bad("unknown parameter %q (known: cacert, cert, key, tls, user, max-txn-ops, max-request-bytes, dial-timeout)", name)
+			return bad("unknown parameter %q (known: cacert, cert, key, tls, user, max-txn-ops, max-request-bytes, dial-timeout, cache)", name)
 		}
 	}
 	if (cfg.Cert == "") != (cfg.Key == "") {
@@ -155,6 +164,9 @@ func (cfg Config) String() string {
 	}
 	if cfg.DialTimeout != defaultDialTimeout {
 		q.Set("dial-timeout", cfg.DialTimeout.String())
+	}
+	if cfg.NoCache {
+		q.Set("cache", "0")
 	}
 	s := "etcd://" + strings.Join(cfg.Endpoints, ",") + (&url.URL{Path: cfg.Prefix}).EscapedPath()
 	if len(q) > 0 {

@@ -18,6 +18,8 @@ func TestParseURL(t *testing.T) {
 		{"etcd://h:1/p?tls=1", "etcd://h:1/p?tls=1"},
 		{"etcd://h:1/p?max-txn-ops=128&max-request-bytes=1572864&dial-timeout=2s", "etcd://h:1/p?dial-timeout=2s&max-request-bytes=1572864&max-txn-ops=128"},
 		{"etcd://h:1/a%20b", "etcd://h:1/a%20b"},
+		{"etcd://h:1/p?cache=0", "etcd://h:1/p?cache=0"},
+		{"etcd://h:1/p?cache=1", "etcd://h:1/p"},
 	}
 	for _, c := range good {
 		cfg, err := ParseURL(c.url)
@@ -54,6 +56,7 @@ func TestParseURL(t *testing.T) {
 		{"etcd://h:1/p?tls=maybe", "want 1 or 0"},
 		{"etcd://h:1/p?dial-timeout=-1s", "want a duration"},
 		{"etcd://h:1/p?colour=red", "unknown parameter"},
+		{"etcd://h:1/p?cache=some", "want 1 or 0"},
 		{"etcd://h:1/p#frag", "fragment"},
 	}
 	for _, c := range bad {
