@@ -25,7 +25,7 @@ const (
 // client without credentials cannot exhaust:
 //
 //   - at most MaxConnections open connections in all, and MaxPerAddress
-//     from one client address;
+//     from one client address (an IPv6 client is its /64);
 //   - a connection that has not authenticated (no request on it has carried
 //     valid credentials) may sit without a request in a handler for at most
 //     AnonymousIdle before it is closed; reading a request's headers is
@@ -154,13 +154,18 @@ func (l *guardListener) Close() error {
 	return l.Listener.Close()
 }
 
-// hostOf returns the address part of a connection's remote address.
+// hostOf returns the client address a connection counts against: its
+// remote IPv4 address, or for IPv6 its /64 (one host usually holds a
+// whole /64, as the login throttle reads it too).
 func hostOf(a net.Addr) string {
 	if a == nil {
 		return ""
 	}
 	if t, ok := a.(*net.TCPAddr); ok {
-		return t.IP.String()
+		if ip4 := t.IP.To4(); ip4 != nil {
+			return ip4.String()
+		}
+		return t.IP.Mask(net.CIDRMask(64, 128)).String() + "/64"
 	}
 	host, _, err := net.SplitHostPort(a.String())
 	if err != nil {
