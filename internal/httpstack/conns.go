@@ -209,6 +209,9 @@ func (g *Guard) admit(c net.Conn) *guardedConn {
 	g.mu.Unlock()
 	for _, v := range victims {
 		g.reclaimed.Add(1)
+		if v.authn { // rare: every other connection was busy or authenticated
+			g.log.Warn("closed an authenticated idle connection to make room", "client", v.addr, "open", g.Open())
+		}
 		v.Close()
 	}
 	return gc
@@ -225,6 +228,21 @@ func (g *Guard) admit(c net.Conn) *guardedConn {
 // authenticated one sending a request, is never chosen. Called with g.mu
 // held.
 func (g *Guard) victim(set map[*guardedConn]struct{}, except *guardedConn) *guardedConn {
+	// A silent connection chosen whose client has in fact sent its request
+	// (the server has not read it yet: a busy server) is sending one: it
+	// is ranked again as such, and the choice made again.
+	for range 8 {
+		c := g.rank(set, except)
+		if c == nil || c.state != connNew || !pending(c.Conn) {
+			return c
+		}
+		c.state, c.since = connReading, g.now()
+	}
+	return g.rank(set, except)
+}
+
+// rank is victim's choice by rank and age alone.
+func (g *Guard) rank(set map[*guardedConn]struct{}, except *guardedConn) *guardedConn {
 	var best [4]*guardedConn
 	for c := range set {
 		rank := -1
