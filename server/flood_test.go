@@ -46,31 +46,6 @@ func raiseFileLimit(t *testing.T, want, need uint64) {
 // enumClassNames is a CIM-XML EnumerateClassNames of root/sample.
 const enumClassNames = `<?xml version="1.0" encoding="utf-8"?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="EnumerateClassNames"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="sample"/></LOCALNAMESPACEPATH></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>`
 
-// floodCall makes one authenticated EnumerateClassNames with client.
-func floodCall(client *http.Client, addr string) (time.Duration, error) {
-	req, _ := http.NewRequest("POST", "http://"+addr+"/cimom", strings.NewReader(enumClassNames))
-	req.SetBasicAuth("admin", "secret")
-	req.Header.Set("Content-Type", "application/xml")
-	req.Header.Set("CIMOperation", "MethodCall")
-	req.Header.Set("CIMMethod", "EnumerateClassNames")
-	req.Header.Set("CIMObject", "root%2Fsample")
-	start := time.Now()
-	rsp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	b, err := io.ReadAll(rsp.Body)
-	rsp.Body.Close()
-	took := time.Since(start)
-	if err != nil {
-		return 0, err
-	}
-	if rsp.StatusCode != 200 || !strings.Contains(string(b), "Sample_Disk") {
-		return 0, fmt.Errorf("HTTP %d: %.200s", rsp.StatusCode, b)
-	}
-	return took, nil
-}
-
 // rawClient makes authenticated EnumerateClassNames calls over one
 // HTTP/1.1 connection of its own (no pool: a connection the server closes
 // is seen as such), or over a new connection for each call when fresh.
