@@ -71,6 +71,10 @@ type Config struct {
 	// (default os.Hostname()).
 	Host      string
 	Providers ProviderConfig // out-of-process providers (providers.go)
+	// Consumers say as whom CommandLineEventConsumer commands run (WMI
+	// permanent subscriptions): User (default "nobody"), never root
+	// unless AllowRoot.
+	Consumers indication.ConsumerOptions
 }
 
 // Ready is called once the listeners are open, with their addresses.
@@ -153,7 +157,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	delivered := make(chan struct{})
 	go func() {
 		defer close(delivered)
-		(&indication.Manager{OM: om, Store: db, Log: log}).Run(deliverCtx)
+		(&indication.Manager{OM: om, Store: db, Log: log, Consumers: cfg.Consumers}).Run(deliverCtx)
 	}()
 	defer func() { stopDelivery(); <-delivered }()
 	// The indication listener: exported indications are logged (the

@@ -120,6 +120,8 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	fs.StringVar(&cfg.Providers.User, "provider-user", "nobody", "user that runs provider hosts whose registration names none (when wbemd runs as root)")
 	fs.DurationVar(&cfg.Providers.Timeout, "provider-timeout", time.Minute, "time a provider call may take, unless its registration says (OperationTimeoutInterval)")
 	fs.StringVar(&cfg.Providers.Limits, "provider-limits", "auto", "how provider host quotas are enforced: auto, cgroup2, cgroup1 or rlimit")
+	fs.StringVar(&cfg.Consumers.User, "consumer-user", "nobody", "user that runs the commands of CommandLineEventConsumer (WMI permanent subscriptions); wbemd switches to it when it runs as root")
+	fs.BoolVar(&cfg.Consumers.AllowRoot, "consumer-allow-root", false, "let --consumer-user be root (commands of event consumers are refused as root without it)")
 	fs.IntVar(&s.gcPercent, "gc-percent", 0, "Go garbage collector target, as GOGC; 400 trades heap for CPU (0: $GOGC, or 100)")
 	if err := fs.Parse(args); err != nil {
 		return s, err
