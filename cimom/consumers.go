@@ -122,6 +122,9 @@ func (s *services) wmiPut(ctx context.Context, ci *classInfo, inst, prev *cim.Ob
 		_, err := s.c.parseEventFilter(ctx, s.ns, inst, s.p)
 		return nil, true, err
 	case ci.cls.IsA(EventConsumerClass):
+		if !s.p.IsAdmin() {
+			return nil, true, cim.Errorf(cim.EAccessDenied, "only an administrator creates or changes a %s (it writes files or runs commands on the server, as in WMI)", inst.Class)
+		}
 		if err := checkConsumer(inst); err != nil {
 			return nil, true, err
 		}
@@ -131,6 +134,9 @@ func (s *services) wmiPut(ctx context.Context, ci *classInfo, inst, prev *cim.Ob
 		}
 		return nil, true, nil
 	case ci.cls.IsA(BindingClass):
+		if !s.p.IsAdmin() {
+			return nil, true, cim.Errorf(cim.EAccessDenied, "only an administrator binds a filter to LogFileEventConsumer or CommandLineEventConsumer (as in WMI)")
+		}
 		filter, err := s.localReferenced(ctx, inst, "Filter", EventFilterClass)
 		if err != nil {
 			return nil, true, err
@@ -274,7 +280,9 @@ func (c *CIMOM) ConsumerBindings(ctx context.Context) ([]IndicationSubscription,
 		if err != nil {
 			return nil, err
 		}
-		if _, err := c.resolve(ctx, ns, BindingClass); err != nil {
+		if _, found, err := c.st.Get(ctx, classKey(ns, BindingClass)); err != nil {
+			return nil, err
+		} else if !found {
 			continue // not declared here
 		}
 		e, err := s.CreateInstanceEnum(ctx, BindingClass, 0, nil)
@@ -319,6 +327,9 @@ func (s *services) bindingOf(ctx context.Context, inst *cim.Object) (IndicationS
 		return sub, fmt.Errorf("cimom: creator of %s: %w", sub.Path, err)
 	}
 	sub.Created = kv.ModRev
+	if !sub.Creator.IsAdmin() {
+		return sub, cim.Errorf(cim.EAccessDenied, "binding %s was created by %s, who is not an administrator", sub.Path, sub.Creator.Name)
+	}
 	filter, err := s.localReferenced(ctx, inst, "Filter", EventFilterClass)
 	if err != nil {
 		return sub, err
