@@ -39,7 +39,11 @@ const (
 // wmiSubscriptionClasses are the classes, parents first, with WMI's
 // properties (MS-WMI and the WMI SDK's system and standard consumer
 // classes); the properties wbemd does not act on are accepted and kept.
-func wmiSubscriptionClasses() []*cim.Object {
+// The system classes (__EventFilter, __EventConsumer,
+// __FilterToConsumerBinding) are in every namespace, as in WMI; the
+// standard consumers are declared in root/subscription, and in another
+// namespace when an administrator compiles them there.
+func wmiSubscriptionClasses() (system, consumers []*cim.Object) {
 	str, u8, u32, u64, boolean := cim.TypeString, cim.TypeUint8, cim.TypeUint32, cim.TypeUint64, cim.TypeBoolean
 	key := keyQualifier()
 	prop := func(name string, t cim.Type, quals ...cim.Qualifier) cim.Property {
@@ -69,14 +73,15 @@ func wmiSubscriptionClasses() []*cim.Object {
 		def("MaintainSecurityContext", cim.Value{Type: boolean, V: false}),
 		def("SlowDownProviders", cim.Value{Type: boolean, V: false}), sid)
 	binding.Qualifiers = append(binding.Qualifiers, cim.Qualifier{Name: "Association", Value: yes, Flavor: cim.FlavorToSubclass | cim.FlavorDisableOverride})
-	return []*cim.Object{
-		class("__SystemClass", "", true),
-		class("__IndicationRelated", "__SystemClass", true),
+	system = []*cim.Object{
 		class(EventFilterClass, "__IndicationRelated", false,
 			prop("Name", str, key), prop("Query", str), def("QueryLanguage", cim.Value{Type: str, V: "WQL"}),
 			prop("EventNamespace", str), prop("EventAccess", str), sid),
 		class(EventConsumerClass, "__IndicationRelated", true,
 			prop("MachineName", str), prop("MaximumQueueSize", u32), sid),
+		binding,
+	}
+	consumers = []*cim.Object{
 		class(LogFileConsumerClass, EventConsumerClass, false,
 			prop("Name", str, key), prop("Filename", str), prop("Text", str),
 			def("MaximumFileSize", cim.Value{Type: u64, V: uint64(DefaultMaximumFileSize)}),
@@ -92,17 +97,29 @@ func wmiSubscriptionClasses() []*cim.Object {
 			def("UseDefaultErrorMode", cim.Value{Type: boolean, V: false}), prop("WindowTitle", str),
 			prop("XCoordinate", u32), prop("XNumCharacters", u32), prop("XSize", u32),
 			prop("YCoordinate", u32), prop("YNumCharacters", u32), prop("YSize", u32)),
-		binding,
 	}
+	return system, consumers
 }
 
-// serveSubscriptions creates root/subscription if it is missing (it
-// inherits root's rights) and declares the classes it lacks there.
+// serveSubscriptions declares the system classes of permanent
+// subscriptions in the namespaces that lack them (a repository older than
+// them), creates root/subscription if it is missing (it inherits root's
+// rights) and declares the standard consumers there.
 func (c *CIMOM) serveSubscriptions(ctx context.Context) error {
+	system, consumers := wmiSubscriptionClasses()
+	names, err := c.Namespaces(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ns := range names {
+		if err := c.DeclareClasses(ctx, ns, system); err != nil {
+			return fmt.Errorf("cimom: %s: %w", ns, err)
+		}
+	}
 	if _, err := c.CreateNamespace(ctx, SubscriptionNamespace, self); err != nil && cim.StatusOf(err) != cim.ETransactionConflict {
 		return fmt.Errorf("cimom: %s: %w", SubscriptionNamespace, err)
 	}
-	if err := c.DeclareClasses(ctx, SubscriptionNamespace, wmiSubscriptionClasses()); err != nil {
+	if err := c.DeclareClasses(ctx, SubscriptionNamespace, append(system, consumers...)); err != nil {
 		return fmt.Errorf("cimom: %s classes: %w", SubscriptionNamespace, err)
 	}
 	return nil
