@@ -146,7 +146,11 @@ func (s *services) wmiPut(ctx context.Context, ci *classInfo, inst, prev *cim.Ob
 			return nil, true, err
 		}
 		if prev == nil {
-			s.c.log.Info("permanent event consumer created", "user", s.p.Name, "namespace", s.ns, "consumer", inst.Class+"."+keys,
+			rel := inst.Class
+			if op, err := inst.ObjectPath(); err == nil {
+				rel = op.RelPath()
+			}
+			s.c.log.Info("permanent event consumer created", "user", s.p.Name, "remote", s.p.Remote, "namespace", s.ns, "consumer", rel,
 				"filename", strOf(inst, "Filename"), "command", strOf(inst, "CommandLineTemplate"), "executable", strOf(inst, "ExecutablePath"))
 		}
 		return nil, true, nil

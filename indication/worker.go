@@ -217,8 +217,13 @@ func (w *worker) lost(ctx context.Context, err error) {
 		w.log.Error("indication delivery: the change feed no longer holds the subscription's events, and the current revision is unknown", "err", err, "rev_err", rerr)
 		return
 	}
-	w.log.Error("indication delivery: the change feed no longer holds the subscription's undelivered events; the subscription is disabled, and enabling it delivers from the current revision with a new SequenceContext",
-		"from_rev", w.cur.Rev, "seq", w.cur.Seq, "restart_rev", rev, "err", err)
+	if w.sub.Consumer != nil {
+		w.log.Error("event consumer delivery: the change feed no longer holds the binding's undelivered events; they are lost, and delivery goes on from the current revision",
+			"from_rev", w.cur.Rev, "restart_rev", rev, "err", err)
+	} else {
+		w.log.Error("indication delivery: the change feed no longer holds the subscription's undelivered events; the subscription is disabled, and enabling it delivers from the current revision with a new SequenceContext",
+			"from_rev", w.cur.Rev, "seq", w.cur.Seq, "restart_rev", rev, "err", err)
+	}
 	if err := saveCursor(ctx, w.m.Store, w.sub.Key, newCursor(&w.sub, rev)); err != nil {
 		w.log.Error("indication delivery: saving the new cursor failed", "err", err)
 		return

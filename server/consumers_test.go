@@ -156,7 +156,21 @@ instance of __FilterToConsumerBinding { Filter = $F; Consumer = $L; DeliverSynch
 `, logPath)); err != nil {
 		t.Fatalf("mofcomp: %v\n%s", err, o)
 	}
-	waitLog(t, d, `msg="permanent event consumer created" user=admin namespace=root/subscription consumer="LogFileEventConsumer.`)
+	waitLog(t, d, `msg="permanent event consumer created" user=admin remote=true namespace=root/subscription consumer="LogFileEventConsumer.Name=\"disklog\""`)
+	// A subscription in the filter's own namespace, the consumer class
+	// compiled there as in WMI.
+	sampleLog := filepath.Join(dir, "sample.log")
+	f := filepath.Join(t.TempDir(), "sample.mof")
+	os.WriteFile(f, []byte(fmt.Sprintf(`class LogFileEventConsumer : __EventConsumer { [key] string Name; string Filename; string Text;
+  uint64 MaximumFileSize = 65535; boolean IsUnicode = FALSE; };
+instance of __EventFilter as $F { Name = "local"; QueryLanguage = "WQL";
+  Query = "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Sample_Disk'"; };
+instance of LogFileEventConsumer as $L { Name = "local"; Filename = %q; Text = "created %%TargetInstance.Name%% model %%TargetInstance.Model%%"; };
+instance of __FilterToConsumerBinding { Filter = $F; Consumer = $L; };
+`, sampleLog)), 0o600)
+	if o, err := runWbem([]string{"WBEM_PASSWORD=secret"}, "--url", "http://"+d.http, "--user", "admin", "-n", "root/sample", "mofcomp", "--no-atomic", f); err != nil {
+		t.Fatalf("mofcomp into root/sample: %v\n%s", err, o)
+	}
 	var written []string
 	for i := range 5 {
 		name := fmt.Sprintf("up%d", i)
@@ -165,6 +179,7 @@ instance of __FilterToConsumerBinding { Filter = $F; Consumer = $L; DeliverSynch
 	}
 	lines := logLines(t, logPath, written, time.Minute, d)
 	checkLogOrder(t, lines, written)
+	checkLogOrder(t, logLines(t, sampleLog, written, time.Minute, d), written)
 	if len(lines) != len(written) {
 		t.Errorf("%d lines for %d writes without a restart:\n%s", len(lines), len(written), strings.Join(lines, "\n"))
 	}
