@@ -245,6 +245,17 @@ func (o ConsumerOptions) credential() (*user.User, *syscall.Credential, error) {
 	return u, nil, nil
 }
 
+// Check says whether commands can run with these options, and as whom:
+// the error a command would be refused with, else the user's name and
+// uid.
+func (o ConsumerOptions) Check() (string, error) {
+	u, _, err := o.credential()
+	if err != nil {
+		return "", err
+	}
+	return u.Username + " (uid " + u.Uid + ")", nil
+}
+
 // SplitCommandLine splits a command line into words: blanks separate,
 // "double quotes" group (and are removed), \" is a quote inside them.
 func SplitCommandLine(s string) []string {

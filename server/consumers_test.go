@@ -72,13 +72,22 @@ func logLines(t *testing.T, path string, want []string, within time.Duration, d 
 	}
 }
 
-// waitLog waits until d has logged a line holding text.
-func waitLog(t *testing.T, d *daemon, text string) {
+// waitLog waits until d has logged a line holding every text.
+func waitLog(t *testing.T, d *daemon, texts ...string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(d.log.String(), text) {
+	for {
+		for _, line := range strings.Split(d.log.String(), "\n") {
+			all := true
+			for _, text := range texts {
+				all = all && strings.Contains(line, text)
+			}
+			if all {
+				return
+			}
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("wbemd did not log %q:\n%s", text, d.log)
+			t.Fatalf("wbemd did not log a line with %q:\n%s", texts, d.log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -122,6 +131,7 @@ func TestWMIPermanentSubscriptions(t *testing.T) {
 	}
 	dir := publicDir(t)
 	d := startDaemon(t)
+	waitLog(t, d, `msg="CommandLineEventConsumer commands run as nobody (uid 65534)"`)
 	logPath := filepath.Join(dir, "disks.log")
 
 	// Refused: a bad query (with its position), a binding to a missing
@@ -276,7 +286,8 @@ instance of __FilterToConsumerBinding { Filter = $F; Consumer = $C; };
 	if o, err := runWbem([]string{"WBEM_PASSWORD=secret"}, "--url", "http://"+d3.http, "--user", "admin", "-n", "root/sample", "put", "Sample_Disk", "Name=c2", "Model=cmd"); err != nil {
 		t.Fatalf("put: %v\n%s", err, o)
 	}
-	waitLog(t, d3, "wbemd runs commands as root only with --consumer-allow-root")
+	waitLog(t, d3, `msg="CommandLineEventConsumer commands will be refused"`, "wbemd runs commands as root only with --consumer-allow-root")
+	waitLog(t, d3, `msg="indication delivery failed; retrying"`, `destination="root/subscription:CommandLineEventConsumer.Name=`, "CommandLineEventConsumer refused: the consumer user")
 	if _, err := os.Stat(filepath.Join(dir, "uid-c2")); err == nil {
 		t.Errorf("the command ran as root without --consumer-allow-root")
 	}

@@ -153,6 +153,11 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	}
 	// The deliverer of DMTF indication subscriptions (package indication),
 	// stopped before the repository closes.
+	if who, err := cfg.Consumers.Check(); err != nil {
+		log.Warn("CommandLineEventConsumer commands will be refused", "err", err)
+	} else {
+		log.Info("CommandLineEventConsumer commands run as " + who)
+	}
 	deliverCtx, stopDelivery := context.WithCancel(ctx)
 	delivered := make(chan struct{})
 	go func() {
