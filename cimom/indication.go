@@ -611,7 +611,7 @@ func (c *CIMOM) WatchIndicationModel(ctx context.Context, from int64) (iter.Seq2
 		if cim.EqualFold(e.Namespace, InteropNamespace) && (t.IsA(IndicationFilterClass) || t.IsA(ListenerDestinationClass) || t.IsA(abstractSubscriptionClass) || t.IsA(IndicationServiceClass)) {
 			return true
 		}
-		return t.IsA(EventFilterClass) || t.IsA(EventConsumerClass) || t.IsA(BindingClass)
+		return t.IsA(EventFilterClass) || t.IsA(EventConsumerClass) || t.IsA(BindingClass) || t.IsA(namespaceClass)
 	}})
 }
 
