@@ -1,6 +1,9 @@
 package indication
 
 import (
+	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -116,4 +119,61 @@ func FuzzSplitCommandLine(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCommandLineUser: commands run as the consumer user (nobody when
+// wbemd is root), root only with AllowRoot, an unknown user refused; a
+// command past KillTimeout is killed, and counts as delivered.
+func TestCommandLineUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("switching users needs root")
+	}
+	dir, err := os.MkdirTemp("", "wbemd-cmd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	run := func(opts ConsumerOptions, template string, kill uint32) error {
+		inst := &cim.Object{Genus: cim.GenusInstance, Class: "CommandLineEventConsumer", Properties: []cim.Property{
+			{Name: "Name", Type: cim.TypeString, Value: cim.Value{Type: cim.TypeString, V: "c"}},
+			{Name: "CommandLineTemplate", Type: cim.TypeString, Value: cim.Value{Type: cim.TypeString, V: template}},
+			{Name: "KillTimeout", Type: cim.TypeUint32, Value: cim.Value{Type: cim.TypeUint32, V: kill}},
+		}}
+		m := &Manager{Consumers: opts, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		return (&commandLine{m: m, inst: inst}).consume(t.Context(), 0, event())
+	}
+	uidOf := func(name string) string {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		return strings.TrimSpace(string(b))
+	}
+	idTo := func(name string) string { return `/bin/sh -c "id -u > ` + dir + "/" + name + `"` }
+	if err := run(ConsumerOptions{}, idTo("nobody-%TargetInstance.Name%"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := uidOf("nobody-sda"); got != "65534" {
+		t.Errorf("default user: uid %q, want 65534", got)
+	}
+	if err := run(ConsumerOptions{User: "root"}, idTo("root"), 0); !errors.Is(err, errRefused) || uidOf("root") != "" {
+		t.Errorf("root without AllowRoot: %v, uid %q", err, uidOf("root"))
+	}
+	if err := run(ConsumerOptions{User: "root", AllowRoot: true}, idTo("root"), 0); err != nil || uidOf("root") != "0" {
+		t.Errorf("root with AllowRoot: %v, uid %q", err, uidOf("root"))
+	}
+	if err := run(ConsumerOptions{User: "no-such-user-wbemd"}, idTo("x"), 0); !errors.Is(err, errRefused) {
+		t.Errorf("an unknown user: %v", err)
+	}
+	if err := run(ConsumerOptions{}, "nosuchprogram-wbemd", 0); !errors.Is(err, errRefused) {
+		t.Errorf("a program not in the path: %v", err)
+	}
+	// Killed after KillTimeout: the shell and its child (one process
+	// group) are gone, and the event counts as delivered.
+	if err := run(ConsumerOptions{}, `/bin/sh -c "sleep 60; id -u > `+dir+`/late"`, 1); err != nil {
+		t.Errorf("a command past KillTimeout: %v", err)
+	}
+	if uidOf("late") != "" {
+		t.Errorf("the killed command went on")
+	}
 }
