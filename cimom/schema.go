@@ -264,7 +264,7 @@ func systemClasses() []*cim.Object {
 		}
 		return o
 	}
-	return []*cim.Object{
+	out := []*cim.Object{
 		class("__SystemClass", "", true),
 		class(namespaceClass, "__SystemClass", false, key(str("Name"))),
 		class("__NotifyStatus", "__SystemClass", false, typed("StatusCode", cim.TypeUint32, "")),
@@ -285,6 +285,8 @@ func systemClasses() []*cim.Object {
 		class("__NamespaceDeletionEvent", "__NamespaceOperationEvent", false),
 		class("__NamespaceModificationEvent", "__NamespaceOperationEvent", false, typed("PreviousNamespace", cim.TypeObject, namespaceClass)),
 	}
+	subs, _ := wmiSubscriptionClasses()
+	return append(out, subs...)
 }
 
 // isLocaleNamespace reports whether ns is a localization namespace

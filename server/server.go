@@ -95,6 +95,10 @@ type Config struct {
 	// certificate is read again, and the settings that can change while
 	// serving (reloadable) take effect without closing any connection.
 	Reload <-chan Config
+	// Consumers say as whom CommandLineEventConsumer commands run (WMI
+	// permanent subscriptions): User (default "nobody"), never root
+	// unless AllowRoot.
+	Consumers indication.ConsumerOptions
 }
 
 // Ready is called once the listeners are open, with their addresses.
@@ -162,11 +166,16 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	}
 	// The deliverer of DMTF indication subscriptions (package indication),
 	// stopped before the repository closes.
+	if who, err := cfg.Consumers.Check(); err != nil {
+		log.Warn("CommandLineEventConsumer commands will be refused", "err", err)
+	} else {
+		log.Info("CommandLineEventConsumer commands run as " + who)
+	}
 	deliverCtx, stopDelivery := context.WithCancel(ctx)
 	delivered := make(chan struct{})
 	go func() {
 		defer close(delivered)
-		(&indication.Manager{OM: om, Store: db, Log: log}).Run(deliverCtx)
+		(&indication.Manager{OM: om, Store: db, Log: log, Consumers: cfg.Consumers}).Run(deliverCtx)
 	}()
 	defer func() { stopDelivery(); <-delivered }()
 	// The indication listener: exported indications are logged. A sender

@@ -162,6 +162,8 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	fs.DurationVar(&cfg.Providers.Timeout, "provider-timeout", time.Minute, "time a provider call may take, unless its registration says (OperationTimeoutInterval)")
 	fs.StringVar(&cfg.Providers.Limits, "provider-limits", "auto", "how provider host quotas are enforced: auto, cgroup2, cgroup1 or rlimit")
 	fs.BoolVar(&cfg.Pprof, "pprof", false, "serve Go's runtime profiles at /debug/pprof/ to administrators (CIM-XML listeners and the local socket)")
+	fs.StringVar(&cfg.Consumers.User, "consumer-user", "nobody", "user that runs the commands of CommandLineEventConsumer (WMI permanent subscriptions); wbemd switches to it when it runs as root")
+	fs.BoolVar(&cfg.Consumers.AllowRoot, "consumer-allow-root", false, "let --consumer-user be root (commands of event consumers are refused as root without it)")
 	fs.IntVar(&s.gcPercent, "gc-percent", 0, "Go garbage collector target, as GOGC; 400 trades heap for CPU (0: $GOGC, or 100)")
 	if err := fs.Parse(args); err != nil {
 		return s, err
