@@ -2,8 +2,6 @@ package wql
 
 import (
 	"strings"
-
-	"github.com/wbemd/wbemd/cim"
 )
 
 // ParseCQL parses a query in the subset of DMTF CQL (DSP0202 1.0) that
@@ -24,29 +22,17 @@ import (
 // FIRST, and the WQL extensions (ASSOCIATORS OF, REFERENCES OF, WITHIN,
 // GROUP, meta_class), each an *Error with WBEM_E_INVALID_QUERY and its
 // position.
-func ParseCQL(query string) (q *Select, err error) {
-	p := &parser{lx: lexer{src: query, line: 1, col: 1}, cql: true}
-	if len(query) > MaxQueryLen {
-		p.errs.Add(Pos{1, 1}, cim.EQuotaViolation, sprintf("a query has at most %d characters, this one %d", MaxQueryLen, len(query)))
-		return nil, p.errs.Err()
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			if _, ok := r.(bail); !ok {
-				panic(r)
-			}
-			q, err = nil, p.errs.Err()
+func ParseCQL(query string) (*Select, error) {
+	return parse(query, true, func(p *parser) *Select {
+		if !p.is("select") {
+			p.fail(p.tok.at, "a CQL query starts with SELECT, not %s", describe(p.tok))
 		}
-	}()
-	p.next()
-	if !p.is("select") {
-		p.fail(p.tok.at, "a CQL query starts with SELECT, not %s", describe(p.tok))
-	}
-	q = p.cqlSelect()
-	if p.tok.kind != tEOF {
-		p.fail(p.tok.at, "unexpected %s after the end of the query (outside the CQL subset wbemd speaks)", describe(p.tok))
-	}
-	return q, nil
+		q := p.cqlSelect()
+		if p.tok.kind != tEOF {
+			p.fail(p.tok.at, "unexpected %s after the end of the query (outside the CQL subset wbemd speaks)", describe(p.tok))
+		}
+		return q
+	})
 }
 
 // cqlSelect parses a CQL SELECT: WQL's, with an optional alias after the

@@ -233,33 +233,44 @@ func (p *parser) name(what string) token {
 // *Error with WBEM_E_INVALID_QUERY (WBEM_E_QUOTA_VIOLATION for an
 // over-long or over-complex query, WBEM_E_MISSING_GROUP_WITHIN for GROUP
 // without WITHIN) and the position.
-func Parse(query string) (q Query, err error) {
-	p := &parser{lx: lexer{src: query, line: 1, col: 1}}
+func Parse(query string) (Query, error) {
+	return parse(query, false, func(p *parser) Query {
+		var q Query
+		switch {
+		case p.is("select"):
+			q = p.selectQuery()
+		case p.is("associators"), p.is("references"):
+			q = p.assocQuery()
+		default:
+			p.fail(p.tok.at, "a query starts with SELECT, ASSOCIATORS OF or REFERENCES OF, not %s", describe(p.tok))
+		}
+		if p.tok.kind != tEOF {
+			p.fail(p.tok.at, "unexpected %s after the end of the query", describe(p.tok))
+		}
+		return q
+	})
+}
+
+// parse runs body, which parses a whole query from its first token, over
+// query (CQL's tokens when cql) with the length limit, and turns the
+// parser's bail-out into its error list.
+func parse[Q any](query string, cql bool, body func(*parser) Q) (q Q, err error) {
+	p := &parser{lx: lexer{src: query, line: 1, col: 1}, cql: cql}
 	if len(query) > MaxQueryLen {
 		p.errs.Add(Pos{1, 1}, cim.EQuotaViolation, sprintf("a query has at most %d characters, this one %d", MaxQueryLen, len(query)))
-		return nil, p.errs.Err()
+		return q, p.errs.Err()
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			if _, ok := r.(bail); !ok {
 				panic(r)
 			}
-			q, err = nil, p.errs.Err()
+			var zero Q
+			q, err = zero, p.errs.Err()
 		}
 	}()
 	p.next()
-	switch {
-	case p.is("select"):
-		q = p.selectQuery()
-	case p.is("associators"), p.is("references"):
-		q = p.assocQuery()
-	default:
-		p.fail(p.tok.at, "a query starts with SELECT, ASSOCIATORS OF or REFERENCES OF, not %s", describe(p.tok))
-	}
-	if p.tok.kind != tEOF {
-		p.fail(p.tok.at, "unexpected %s after the end of the query", describe(p.tok))
-	}
-	return q, nil
+	return body(p), nil
 }
 
 func (p *parser) selectQuery() *Select {
