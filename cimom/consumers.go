@@ -337,17 +337,9 @@ func (s *services) bindingOf(ctx context.Context, inst *cim.Object) (IndicationS
 	}
 	keys := keyString(op)
 	sub.Path, sub.Key = op.RelPath(), "wmi\x00"+cim.Fold(s.ns)+"\x00"+keys
-	kv, found, err := s.c.st.Get(ctx, creatorKey(s.ns, keys))
-	if err != nil {
+	if sub.Creator, sub.Created, err = s.creator(ctx, keys, "binding "+sub.Path); err != nil {
 		return sub, err
 	}
-	if !found {
-		return sub, cim.Errorf(cim.EFailed, "binding %s has no creator record", sub.Path)
-	}
-	if err := json.Unmarshal(kv.Value, &sub.Creator); err != nil {
-		return sub, fmt.Errorf("cimom: creator of %s: %w", sub.Path, err)
-	}
-	sub.Created = kv.ModRev
 	if !sub.Creator.IsAdmin() {
 		return sub, cim.Errorf(cim.EAccessDenied, "binding %s was created by %s, who is not an administrator", sub.Path, sub.Creator.Name)
 	}

@@ -539,18 +539,25 @@ func (s *services) subscriptionOf(ctx context.Context, inst *cim.Object) (Indica
 		return sub, err
 	}
 	sub.State = u16Of(inst, "SubscriptionState")
-	kv, found, err := s.c.st.Get(ctx, creatorKey(s.ns, sub.Key))
+	sub.Creator, sub.Created, err = s.creator(ctx, sub.Key, "subscription "+sub.Path)
+	return sub, err
+}
+
+// creator reads the creator record of the subscription or binding whose
+// keys are keys (what names it in errors), and the revision that wrote it.
+func (s *services) creator(ctx context.Context, keys, what string) (Principal, int64, error) {
+	var p Principal
+	kv, found, err := s.c.st.Get(ctx, creatorKey(s.ns, keys))
 	if err != nil {
-		return sub, err
+		return p, 0, err
 	}
 	if !found {
-		return sub, cim.Errorf(cim.EFailed, "subscription %s has no creator record", sub.Path)
+		return p, 0, cim.Errorf(cim.EFailed, "%s has no creator record", what)
 	}
-	if err := json.Unmarshal(kv.Value, &sub.Creator); err != nil {
-		return sub, fmt.Errorf("cimom: creator of %s: %w", sub.Path, err)
+	if err := json.Unmarshal(kv.Value, &p); err != nil {
+		return p, 0, fmt.Errorf("cimom: creator of %s: %w", what, err)
 	}
-	sub.Created = kv.ModRev
-	return sub, nil
+	return p, kv.ModRev, nil
 }
 
 // IndicationEvents returns the events of a subscription after revision
