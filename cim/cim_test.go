@@ -199,7 +199,10 @@ func TestParsePath(t *testing.T) {
 	a, _ := ParsePath(`Pair.A=5,B="x"`)
 	b, _ := ParsePath(`pair.b="x",a=5`)
 	c, _ := ParsePath(`Pair.A=5,B="X"`)
-	if !EqualPaths(a, b) || EqualPaths(a, c) {
+	d, _ := ParsePath(`Pair.A=5,B="y"`)
+	// WMI compares paths, key values included, without regard to case
+	// (wmi-semantics.md §4.4).
+	if !EqualPaths(a, b) || !EqualPaths(a, c) || EqualPaths(a, d) {
 		t.Error("EqualPaths")
 	}
 }

@@ -38,7 +38,8 @@ func (r CheckReport) String() string {
 
 // Check verifies a repository: every namespace record, class record and
 // qualifier declaration decodes and every class resolves; every instance decodes against its
-// class and is stored under its class's key class and keys; every Indexed
+// class and is stored under its class's key class and keys, in the folded
+// form of the repository's format (format.go); every Indexed
 // property value of an instance has its index entry, and every index entry
 // belongs to an instance with that value. A damaged record is an error
 // (the first found). Every reference of a stored instance is followed: one
@@ -55,6 +56,9 @@ func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 		return rep, err
 	}
 	defer c.Close(ctx)
+	if v, err := readFormat(ctx, st); err != nil || v != formatVersion {
+		return rep, fmt.Errorf("the repository's format is version %d, not %d: %v", v, formatVersion, err)
+	}
 	expectIdx := map[string]bool{}
 	for kv, err := range st.Range(ctx, []byte("n\x00"), []byte("n\x01")) {
 		if err != nil {
@@ -116,7 +120,7 @@ func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 			}
 			keys := keyString(op)
 			if !bytes.Equal(ikv.Key, instKey(ns, ci.keyClass, keys)) {
-				return rep, fmt.Errorf("instance %s is stored under the wrong key %q", op.RelPath(), ikv.Key)
+				return rep, fmt.Errorf("instance %s is stored under the wrong key %q (keys are stored folded: %q)", op.RelPath(), ikv.Key, keys)
 			}
 			c.checkReferences(ctx, ns, inst, op, &rep)
 			for _, i := range ci.indexed {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,7 +56,8 @@ type CIMOM struct {
 
 // Open opens the repository in st, creating root, root/cimv2 and
 // root/default with WMI's system classes on first use. It reads nothing
-// else: opening costs the same whatever the repository's size. It starts
+// else: opening costs the same whatever the repository's size, except
+// once, when it upgrades a repository of an earlier format (format.go). It starts
 // the CIMOM's reader of the store's change feed, from the current
 // revision (see feed.go); Close stops it.
 func Open(ctx context.Context, st store.Store, opts Options) (*CIMOM, error) {
@@ -97,10 +99,17 @@ func Open(ctx context.Context, st store.Store, opts Options) (*CIMOM, error) {
 			ops = append(ops, namespaceOps(child, inheritSD(&SecurityDescriptor{Owner: rootSD.Owner, Group: rootSD.Group}, rootSD))...)
 			ops = append(ops, namespaceInstanceOp("root", child[len("root/"):]))
 		}
+		ops = append(ops, store.Put(formatKey, []byte(strconv.Itoa(formatVersion))))
 		if _, err := c.commit(ctx, []store.Compare{{Key: nsKey("root")}}, ops); err != nil && !errors.Is(err, store.ErrCompareFailed) {
 			c.feed.close()
 			return nil, fmt.Errorf("cimom: create root namespace: %w", err)
 		}
+	}
+	// A repository of an earlier format is upgraded, once; one of a later
+	// format is refused (format.go).
+	if err := c.checkFormat(ctx); err != nil {
+		c.feed.close()
+		return nil, fmt.Errorf("cimom: open: repository format: %w", err)
 	}
 	return c, nil
 }

@@ -191,8 +191,9 @@ func (s *services) planSelect(ctx context.Context, q *wql.Select, wctx *Context)
 
 // planKeyPrefix looks for a condition on the first key (in the order of
 // the stored key text) that bounds the range of stored instances: = or
-// LIKE 'prefix%' or an inequality on a string key. String keys compare
-// exactly, and the stored key text (name="value") orders as the values do
+// LIKE 'prefix%' or an inequality on a string key. String keys are stored
+// folded (cim.KeyString) and compare without regard to case, so the
+// constant is folded too; the stored key text (name="value") orders as the values do
 // for constants without '"', '\' or characters up to '"', which is when
 // the plan is used; the range may hold more than the condition matches,
 // never less, and the filter does the rest.
@@ -236,7 +237,7 @@ func (s *services) planKeyPrefix(p *selectPlan, conj []wql.Expr) {
 		if !plain(v) {
 			continue
 		}
-		at := append(append([]byte(nil), keyText...), v...)
+		at := append(append([]byte(nil), keyText...), cim.Fold(v)...)
 		switch c.Op {
 		case wql.OpEq:
 			p.lo, p.hi = append(append([]byte(nil), at...), '"'), store.PrefixEnd(append(append([]byte(nil), at...), '"'))
