@@ -391,26 +391,28 @@ func (o *Object) SpawnInstance() (*Object, error) {
 		Namespace:  o.Namespace,
 		Server:     o.Server,
 	}
+	// The properties' qualifiers share one allocation; each property's
+	// slice is capped at its length, so that appending to one copies it.
+	n := 0
+	for i := range o.Properties {
+		n += len(o.Properties[i].Qualifiers)
+	}
+	slab := make([]Qualifier, 0, n)
 	for i := range o.Properties {
 		p := &o.Properties[i]
+		var qs []Qualifier
+		if len(p.Qualifiers) > 0 {
+			start := len(slab)
+			for _, q := range p.Qualifiers {
+				q.Flavor |= FlavorOriginPropagated
+				slab = append(slab, q)
+			}
+			qs = slab[start:len(slab):len(slab)]
+		}
 		inst.Properties[i] = Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, ArraySize: p.ArraySize,
-			Value: cloneValue(p.Value), Qualifiers: propagatedCopy(p.Qualifiers), Origin: p.Origin, Propagated: true}
+			Value: cloneValue(p.Value), Qualifiers: qs, Origin: p.Origin, Propagated: true}
 	}
 	return inst, nil
-}
-
-// propagatedCopy returns qualifiers an object receives from its class,
-// marked as propagated so that they are not taken for its own.
-func propagatedCopy(qs []Qualifier) []Qualifier {
-	if len(qs) == 0 {
-		return nil
-	}
-	out := make([]Qualifier, len(qs))
-	for i, q := range qs {
-		q.Flavor |= FlavorOriginPropagated
-		out[i] = q
-	}
-	return out
 }
 
 // instanceQualifiers returns the class qualifiers that propagate to

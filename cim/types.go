@@ -154,6 +154,10 @@ type Object struct {
 	// Where the object lives; empty for an object that is not (yet) stored.
 	Server    string // __SERVER
 	Namespace string // __NAMESPACE, e.g. "root/cimv2"
+	// Revision is the store revision that last wrote a stored instance,
+	// as the object manager read it (0: not known, or not stored). It is
+	// the instance's version for optimistic concurrency, not a property.
+	Revision int64
 }
 
 // Fold returns the case-folded form of a CIM name (namespace, class,

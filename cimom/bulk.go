@@ -23,8 +23,9 @@ func (c *CIMOM) PutInstances(ctx context.Context, namespace string, p Principal,
 	}
 	defer c.leave()
 	paths, err := c.putInstances(ctx, namespace, p, insts, flags, putAssumeAbsent)
-	if errors.Is(err, store.ErrCompareFailed) {
-		// Something exists, or changed: redo with reads to name it.
+	if errors.Is(err, store.ErrCompareFailed) || errors.Is(err, errNeedsRead) {
+		// Something exists, or changed, or a check may hide that
+		// something exists: redo with reads to name it.
 		paths, err = c.putInstances(ctx, namespace, p, insts, flags, putRead)
 	}
 	if errors.Is(err, store.ErrCompareFailed) {

@@ -121,6 +121,11 @@ func (s *services) putInstance(ctx context.Context, inst *cim.Object, flags Flag
 	}
 	for attempt := 0; ; attempt++ {
 		path, err := s.putInstanceOnce(ctx, inst, flags, wctx, mode)
+		if mode == putAssumeAbsent && errors.Is(err, errNeedsRead) {
+			mode = putLock
+			attempt--
+			continue
+		}
 		if !errors.Is(err, store.ErrCompareFailed) {
 			return path, err
 		}
@@ -169,6 +174,10 @@ type preparedPut struct {
 	shared     bool // inst's properties are the caller's (see conform)
 	called     bool // providers accepted the write: it is not redone
 }
+
+// errNeedsRead sends a putAssumeAbsent write back to putLock: a check
+// failed that the instance's existence might have preceded.
+var errNeedsRead = errors.New("cimom: the write must read the instance first")
 
 // putMode says how preparePut tests existence.
 type putMode int
@@ -272,7 +281,8 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 	// 8. Existence, within the key-defining hierarchy.
 	var prev *cim.Object
 	var prevRev int64
-	if !ci.dynamic && !(mode == putAssumeAbsent && flags&FlagCreateOnly != 0) {
+	unread := !ci.dynamic && mode == putAssumeAbsent && flags&FlagCreateOnly != 0
+	if !ci.dynamic && !unread {
 		kv, found, err := s.c.st.Get(ctx, ik)
 		if err != nil {
 			return bail(err)
@@ -314,6 +324,9 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 		}
 		rel = op.RelPath()
 	}
+	if err := checkRevision(wctx, rel, prevRev, ci.dynamic); err != nil {
+		return bail(err)
+	}
 	partial := ext.Properties != nil
 	if len(omitted) > 0 && !partial && prev == nil && (!ci.dynamic || flags&FlagCreateOnly != 0) {
 		withDefaults(inst, cls, omitted) // conform made inst: not shared
@@ -321,13 +334,22 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 	if partial && !ci.dynamic {
 		inst, shared = mergePartial(prev, inst, ext), false
 	}
+	// A check that fails after step 8 when existence was not read may
+	// hide the error existence gives first (WBEM_E_ALREADY_EXISTS): the
+	// caller redoes the write with the read (no provider has run then).
+	checked := func(err error) error {
+		if unread {
+			return errNeedsRead
+		}
+		return err
+	}
 	if !(partial && ci.dynamic) { // a partial dynamic instance holds only its keys and the named properties
 		if err := checkNulls(inst, ci); err != nil {
-			return bail(err)
+			return bail(checked(err))
 		}
 	}
 	if err := s.registrationPut(ctx, ci, inst); err != nil {
-		return bail(err)
+		return bail(checked(err))
 	}
 	// 9. The provider chain.
 	if len(chain) > 0 {

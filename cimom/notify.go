@@ -55,7 +55,7 @@ func (s *services) ValidateEventQuery(ctx context.Context, language, query strin
 }
 
 // ExecNotificationQuery subscribes to the events an event query selects
-// (language "WQL"; any other is WBEM_E_INVALID_QUERY_TYPE). See
+// (language "WQL" or "DMTF:CQL"; any other is WBEM_E_INVALID_QUERY_TYPE). See
 // Services.ExecNotificationQuery.
 func (s *services) ExecNotificationQuery(ctx context.Context, language, query string, opts NotificationOptions) (iter.Seq2[Event, error], error) {
 	const op = "ExecNotificationQuery"
@@ -90,13 +90,21 @@ func (s *services) ExecNotificationQuery(ctx context.Context, language, query st
 // compileEventQuery parses and checks an event query against the
 // namespace and the caller's rights.
 func (s *services) compileEventQuery(ctx context.Context, language, query string) (*eventQuery, error) {
-	if !strings.EqualFold(language, "WQL") {
-		return nil, cim.Errorf(cim.EInvalidQueryType, "query language %q: event queries are WQL", language).WithParam("strQueryLanguage")
+	// WQL's event grammar, or DMTF CQL (DSP0202), the language of DMTF
+	// indication filters, in the subset wql.ParseCQL reads into the same
+	// tree (SELECT * FROM CIM_InstCreation WHERE SourceInstance ISA X).
+	parse := wql.ParseEvent
+	switch strings.ToUpper(strings.TrimSpace(language)) {
+	case "WQL":
+	case "DMTF:CQL", "CIM:CQL", "CQL":
+		parse = wql.ParseCQL
+	default:
+		return nil, cim.Errorf(cim.EInvalidQueryType, "query language %q: event queries are WQL or DMTF:CQL", language).WithParam("strQueryLanguage")
 	}
 	if err := s.require(ctx, RightSubscribe); err != nil {
 		return nil, err
 	}
-	q, err := wql.ParseEvent(query)
+	q, err := parse(query)
 	if err != nil {
 		return nil, asQueryError(err)
 	}

@@ -19,7 +19,8 @@ func TestEventQueryErrors(t *testing.T) {
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Item'", ""},
 		{"WQL", "SELECT * FROM CIM_InstModification WHERE SourceInstance ISA 'Item' AND SourceInstance.Size > 2", ""},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WITHIN 1 WHERE TargetInstance ISA 'Dyn'", ""},
-		{"CQL", "SELECT * FROM __InstanceCreationEvent", "WBEM_E_INVALID_QUERY_TYPE"},
+		{"XQL", "SELECT * FROM __InstanceCreationEvent", "WBEM_E_INVALID_QUERY_TYPE"},
+		{"DMTF:CQL", "SELECT * FROM CIM_InstCreation WITHIN 5", "WBEM_E_INVALID_QUERY 1:32"},
 		{"WQL", "SELECT * FROM Item", "WBEM_E_NOT_EVENT_CLASS 1:15"},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent GROUP BY TargetInstance.Id", "WBEM_E_MISSING_GROUP_WITHIN 1:45"},
 		{"WQL", "SELECT * FROM __InstanceCreationEvent WITHIN 0.5 WHERE TargetInstance ISA 'Item'", "WBEMESS_E_REGISTRATION_TOO_PRECISE 1:1"},
@@ -78,9 +79,10 @@ func TestEventQueryFeed(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := storeRev(t, r.db)
+	lang := "WQL"
 	next := func(q string) Event {
 		t.Helper()
-		seq, err := r.svc.ExecNotificationQuery(ctx, "WQL", q, NotificationOptions{From: start})
+		seq, err := r.svc.ExecNotificationQuery(ctx, lang, q, NotificationOptions{From: start})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,6 +126,15 @@ func TestEventQueryFeed(t *testing.T) {
 	}
 	if id, _ := ev.Representative.Target.Get("Id"); id.V != "a" {
 		t.Fatalf("group of %v", id.V)
+	}
+	// An indication filter in DMTF CQL (DSP0202): the same tree, the same
+	// matching.
+	lang = "DMTF:CQL"
+	ev = next("SELECT * FROM CIM_InstCreation c WHERE c.SourceInstance ISA Item AND c.SourceInstance.Size > 2")
+	if src, _ := ev.Object().Get("SourceInstance"); ev.Class != "CIM_InstCreation" || src.V.(*cim.Object).Class != "Item" {
+		t.Fatalf("CQL event %+v", ev)
+	} else if id, _ := src.V.(*cim.Object).Get("Id"); id.V != "b" {
+		t.Fatalf("first CQL creation with Size > 2 is %v, want b", id.V)
 	}
 }
 

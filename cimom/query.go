@@ -456,6 +456,7 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 				yield(nil, err)
 				return
 			}
+			inst.Revision = kv.ModRev
 			if keep(inst) {
 				yield(out(inst))
 			}
@@ -470,6 +471,7 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 					yield(nil, err)
 					return
 				}
+				inst.Revision = kv.ModRev
 				if keep(inst) {
 					o, err := out(inst)
 					if !yield(o, err) || err != nil {
@@ -503,6 +505,7 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 					yield(nil, err)
 					return
 				}
+				inst.Revision = ikv.ModRev
 				if keep(inst) {
 					o, err := out(inst)
 					if !yield(o, err) || err != nil {

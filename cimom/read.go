@@ -2,6 +2,7 @@ package cimom
 
 import (
 	"context"
+	"slices"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/store"
@@ -184,6 +185,7 @@ func (s *services) getInstance(ctx context.Context, ref *instanceRef, wctx *Cont
 	if err != nil {
 		return nil, err
 	}
+	inst.Revision = kv.ModRev
 	if !inst.IsA(ref.ci.cls.Class) {
 		return nil, cim.Errorf(cim.ENotFound, "instance %s does not exist (an instance of %s has these keys)", ref.path.RelPath(), inst.Class).WithParam(ref.path.RelPath())
 	}
@@ -285,6 +287,9 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 		return err
 	}
 	if ref.ci.dynamic {
+		if err := checkRevision(wctx, ref.path.RelPath(), 0, true); err != nil {
+			return err
+		}
 		p := t.c.dynamicProvider(ctx, t.ns, ref.ci.cls)
 		d, ok := p.(InstanceDeleter)
 		if !ok {
@@ -316,6 +321,9 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 	}
 	if !prev.IsA(ref.ci.cls.Class) {
 		return cim.Errorf(cim.ENotFound, "instance %s does not exist", ref.path.RelPath()).WithParam(ref.path.RelPath())
+	}
+	if err := checkRevision(wctx, ref.path.RelPath(), kv.ModRev, false); err != nil {
+		return err
 	}
 	if err := t.registrationDelete(ctx, pci, prev); err != nil {
 		return err
@@ -416,15 +424,32 @@ func (s *services) querySource(ctx context.Context, class string, flags Flags, w
 		}
 	}
 	amended := flags&FlagUseAmendedQualifiers != 0
+	start, startClass, from, err := s.startAfter(ctx, wctx)
+	if err != nil {
+		return nil, err
+	}
+	if from {
+		if len(dynamic) > 0 {
+			return nil, cim.Errorf(cim.ENotSupported, "instances of %s come from a provider: they cannot be read from a position", dynamic[0].cls.Class).WithParam(StartAfter)
+		}
+		if !slices.ContainsFunc(keyClasses, func(kc string) bool { return cim.EqualFold(kc, startClass) }) {
+			return nil, cim.Errorf(cim.EInvalidParameter, "%s names an instance outside the enumeration of %s", StartAfter, ci.cls.Class).WithParam(StartAfter)
+		}
+	}
 	return func(yield func(*cim.Object, error) bool) {
 		// Instances of one key-class range are mostly of one class: the
 		// decision and the class of the last name seen are kept.
 		var lastName string
 		var lastCI *classInfo
 		var lastWanted bool
+		passed := false
 		for _, kc := range keyClasses {
-			p := instPrefix(s.ns, kc)
-			for kv, err := range store.Chunked(ctx, s.c.st, p, store.PrefixEnd(p), 0) {
+			lo, hi, skip := afterKey(instPrefix(s.ns, kc), start, startClass, kc, passed)
+			if skip {
+				continue
+			}
+			passed = true
+			for kv, err := range store.Chunked(ctx, s.c.st, lo, hi, 0) {
 				if err != nil {
 					yield(nil, err)
 					return
@@ -448,6 +473,9 @@ func (s *services) querySource(ctx context.Context, class string, flags Flags, w
 					continue
 				}
 				inst, err := cim.DecodeInstance(kv.Value, lastCI.cls)
+				if err == nil {
+					inst.Revision = kv.ModRev
+				}
 				if err == nil && amended {
 					err = s.mergeAmended(ctx, inst, wctx)
 				}

@@ -477,6 +477,9 @@ func (c *Client) CreateClassEnum(ctx context.Context, superclass string, flags c
 // PutInstance creates (CreateInstance) or updates (ModifyInstance) an
 // instance; a __PUT_EXT_PROPERTIES list becomes the PropertyList.
 func (c *Client) PutInstance(ctx context.Context, inst *cim.Object, flags cimom.Flags, wctx *cimom.Context) (string, error) {
+	if err := notCarried(wctx, "PutInstance", cimom.IfRevision); err != nil {
+		return "", err
+	}
 	ctx = localized(ctx, flags, wctx)
 	opts, err := cimom.PutOptionsOf(flags, wctx)
 	if err != nil {
@@ -536,6 +539,9 @@ func (c *Client) PutInstance(ctx context.Context, inst *cim.Object, flags cimom.
 
 // DeleteInstance deletes an instance.
 func (c *Client) DeleteInstance(ctx context.Context, path string, flags cimom.Flags, wctx *cimom.Context) error {
+	if err := notCarried(wctx, "DeleteInstance", cimom.IfRevision); err != nil {
+		return err
+	}
 	p, err := cim.ParsePath(path)
 	if err != nil {
 		return err
@@ -545,6 +551,9 @@ func (c *Client) DeleteInstance(ctx context.Context, path string, flags cimom.Fl
 
 // CreateInstanceEnum enumerates instances (EnumerateInstances).
 func (c *Client) CreateInstanceEnum(ctx context.Context, class string, flags cimom.Flags, wctx *cimom.Context) (cimom.Enumerator, error) {
+	if err := notCarried(wctx, "CreateInstanceEnum", cimom.StartAfter); err != nil {
+		return nil, err
+	}
 	ctx = localized(ctx, flags, wctx)
 	ans, abort, err := c.send(ctx, "EnumerateInstances", nil, func(w *cimxml.RequestWriter) {
 		classNameParam(w, "ClassName", class)
@@ -873,4 +882,16 @@ func (c *Client) ExecMethodCall(ctx context.Context, path, method string, in *ci
 		o, err := c.ExecMethod(ctx, path, method, in, flags&^cimom.FlagReturnImmediately, wctx)
 		return "", o, err
 	}), nil
+}
+
+// notCarried refuses a call whose context sets a value that CIM-XML
+// cannot carry and that changes what the call does (a condition, a
+// position): dropping it would do something else than asked.
+func notCarried(wctx *cimom.Context, op string, names ...string) error {
+	for _, n := range names {
+		if _, ok := wctx.GetValue(n); ok {
+			return cim.Errorf(cim.ENotSupported, "CIM-XML cannot carry %s: use the JSON door (/api/v1) or an in-process repository", n).WithParam(n).WithOp(op)
+		}
+	}
+	return nil
 }

@@ -52,9 +52,12 @@ type StreamOptions struct {
 	Heartbeat time.Duration
 	// Validate checks the query without subscribing: the stream is empty.
 	Validate bool
+	// Language is the query's language: "WQL" (the default) or
+	// "DMTF:CQL"; the server refuses others (WBEM_E_INVALID_QUERY_TYPE).
+	Language string
 }
 
-// Events opens the server's event stream for an event query (WQL) in the
+// Events opens the server's event stream for an event query in the
 // connection's namespace. A refusal (a bad query, a missing right) is
 // returned as a *cim.Error with the server's status; an error message of
 // the stream (WBEM_E_QUEUE_OVERFLOW when the resume point is gone) ends
@@ -70,6 +73,9 @@ func (c *Client) Events(ctx context.Context, query string, opts StreamOptions) (
 	}
 	if opts.Validate {
 		v.Set("validate", "1")
+	}
+	if opts.Language != "" {
+		v.Set("language", opts.Language)
 	}
 	tlsConf, err := tlsConfig(c.opts)
 	if err != nil {
@@ -212,14 +218,11 @@ func streamError(code int, body []byte) error {
 // decoded against the server's classes; an object whose class the
 // server no longer has is left nil.
 func (c *Client) ExecNotificationQuery(ctx context.Context, language, query string, opts cimom.NotificationOptions) (iter.Seq2[cimom.Event, error], error) {
-	if !strings.EqualFold(language, "WQL") {
-		return nil, cim.Errorf(cim.EInvalidQueryType, "query language %q: event queries are WQL", language)
-	}
 	from := ""
 	if opts.From > 0 {
 		from = strconv.FormatInt(opts.From, 10)
 	}
-	seq, err := c.Events(ctx, query, StreamOptions{From: from, Heartbeat: opts.Progress})
+	seq, err := c.Events(ctx, query, StreamOptions{From: from, Heartbeat: opts.Progress, Language: language})
 	if err != nil {
 		return nil, err
 	}
@@ -312,9 +315,6 @@ func decodeEvent(ev *cimom.Event, data []byte, lookup cimjson.ClassLookup) {
 // ValidateEventQuery checks an event query through the server's event
 // stream, without subscribing.
 func (c *Client) ValidateEventQuery(ctx context.Context, language, query string) error {
-	if !strings.EqualFold(language, "WQL") {
-		return cim.Errorf(cim.EInvalidQueryType, "query language %q: event queries are WQL", language)
-	}
-	_, err := c.Events(ctx, query, StreamOptions{Validate: true})
+	_, err := c.Events(ctx, query, StreamOptions{Validate: true, Language: language})
 	return err
 }

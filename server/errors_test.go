@@ -93,8 +93,8 @@ func TestErrorsInFull(t *testing.T) {
 // TestLocaleEveryPath: a class with an amended (localized) qualifier is
 // written with --locale through the local socket; its amended qualifier
 // shows through every path that asks for the locale — wbem --locale
-// through the socket and through --url, CIM-XML's Accept-Language — and
-// through none that does not.
+// through the socket (also semisynchronously) and through --url,
+// CIM-XML's Accept-Language — and through none that does not.
 func TestLocaleEveryPath(t *testing.T) {
 	d := startDaemon(t)
 	class := `{"__GENUS":1,"__CLASS":"Loc_Thing","Qualifiers":[{"Name":"Description","Value":"localized text","Flavor":["Amended"]}],
@@ -113,6 +113,7 @@ func TestLocaleEveryPath(t *testing.T) {
 		{"socket", nil, []string{"--repo", d.repo}, false},
 		{"socket --locale", nil, []string{"--repo", d.repo, "--locale", "MS_409"}, true},
 		{"socket --locale MS_407", nil, []string{"--repo", d.repo, "--locale", "MS_407"}, false},
+		{"socket --semisync --locale", nil, []string{"--repo", d.repo, "--semisync", "1ms", "--locale", "MS_409"}, true},
 		{"--url", []string{"WBEM_PASSWORD=secret"}, []string{"--url", "http://" + d.http, "--user", "admin"}, false},
 		{"--url --locale", []string{"WBEM_PASSWORD=secret"}, []string{"--url", "http://" + d.http, "--user", "admin", "--locale", "MS_409"}, true},
 	} {

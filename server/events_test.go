@@ -321,6 +321,14 @@ func TestClientExecNotificationQuery(t *testing.T) {
 	if err := svc.ValidateEventQuery(ctx, "WQL", "SELECT * FROM Sample_Disk"); cim.StatusOf(err) != cim.ENotEventClass {
 		t.Errorf("ValidateEventQuery: %v, want WBEM_E_NOT_EVENT_CLASS", err)
 	}
+	// The language reaches the server, which takes DMTF:CQL and refuses
+	// what it does not know.
+	if err := svc.ValidateEventQuery(ctx, "DMTF:CQL", "SELECT * FROM CIM_InstCreation WHERE SourceInstance ISA Sample_Disk"); err != nil {
+		t.Errorf("ValidateEventQuery in DMTF:CQL: %v", err)
+	}
+	if err := svc.ValidateEventQuery(ctx, "XPath", "/a"); cim.StatusOf(err) != cim.EInvalidQueryType {
+		t.Errorf("ValidateEventQuery in XPath: %v, want WBEM_E_INVALID_QUERY_TYPE", err)
+	}
 	seq, err := svc.ExecNotificationQuery(ctx, "WQL", "SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'Sample_Disk'", cimom.NotificationOptions{Progress: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -28,9 +28,11 @@ import (
 	"github.com/wbemd/wbemd/auth"
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/console"
 	"github.com/wbemd/wbemd/internal/httpstack"
 	"github.com/wbemd/wbemd/protocol/cimxml"
 	"github.com/wbemd/wbemd/protocol/eventstream"
+	"github.com/wbemd/wbemd/protocol/rest"
 	"github.com/wbemd/wbemd/protocol/wsman"
 	"github.com/wbemd/wbemd/store/engine"
 )
@@ -156,6 +158,13 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	streams.OperationTimeout = 0
 	eh := eventstream.New(om, eventstream.Options{Logger: log})
 	mux.Handle(eventstream.Path, streams.Serve(eh.Door(), eh))
+	// The JSON door and the web console (README: "Web console and JSON
+	// API"); / leads a browser to the console.
+	rh := &rest.Handler{Connector: om, Namespaces: om.Namespaces}
+	mux.Handle(rest.Prefix, stack.Serve(rh.Door(), rh))
+	ui := stack.Serve(httpstack.Door{Name: "console", Anonymous: anyone}, console.Handler())
+	mux.Handle(console.Prefix, ui)
+	mux.Handle("GET /{$}", ui)
 	mux.Handle("/metrics", statusDoor)
 	mux.Handle("/healthz", statusDoor)
 	mux.Handle("/", notFound)

@@ -28,6 +28,11 @@ import (
 	"github.com/wbemd/wbemd/cim"
 )
 
+// VersionMember is the member that carries a stored instance's version
+// (cim.Object.Revision) as decimal text, after the system properties. It
+// is read-only: Decode ignores it, as it ignores every "__" member.
+const VersionMember = "__VERSION"
+
 // Encode returns the JSON form of a class or instance, indented when
 // indent is true.
 func Encode(o *cim.Object, indent bool) []byte {
@@ -66,6 +71,12 @@ func appendInstance(b []byte, o *cim.Object, withSystem bool) []byte {
 			}
 			member(name)
 			b = appendValue(b, v)
+		}
+		if o.Revision != 0 {
+			member(VersionMember)
+			b = append(b, '"')
+			b = strconv.AppendInt(b, o.Revision, 10)
+			b = append(b, '"')
 		}
 	} else {
 		member("__CLASS")

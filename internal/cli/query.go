@@ -12,36 +12,49 @@ import (
 )
 
 func (a *app) queryCommand() *cobra.Command {
-	var plan, scan bool
+	var plan, scan, cql bool
 	c := &cobra.Command{
 		Use:   "query 'WQL'",
-		Short: "Run a WQL query (SELECT, ASSOCIATORS OF, REFERENCES OF)",
+		Short: "Run a WQL query (SELECT, ASSOCIATORS OF, REFERENCES OF), or with --cql a DMTF CQL query",
 		Long: `Run a WQL query in the namespace of -n and print the results. --plan says how the
 query is answered (a key lookup, an index range scan, or a scan) instead of running it;
---scan answers by scanning even where an index would serve (the results are the same).`,
+--scan answers by scanning even where an index would serve (the results are the same).
+--cql takes the query in DMTF CQL (DSP0202), in the subset wbemd speaks (SELECT ... FROM
+one class [alias] WHERE ...; see README.md).`,
 		Args: args(1, 1, "one query (quote it)"),
 		RunE: a.withServices(func(ctx context.Context, svc cimom.Services, as []string) error {
+			lang, text := "WQL", as[0]
+			if cql {
+				lang = "DMTF:CQL"
+				// The same tree in WQL's words: the plan and the
+				// table's columns are those of the WQL query.
+				q, err := wql.ParseCQL(as[0])
+				if err != nil {
+					return err.(*wql.Error).CIMError()
+				}
+				text = wql.Format(q)
+			}
 			var wctx *cimom.Context
 			if scan {
 				wctx = cimom.NewContext()
 				wctx.SetValue(cimom.ForceScan, true)
 			}
 			if plan {
-				text, err := svc.ExplainQuery(ctx, as[0], wctx)
+				plan, err := svc.ExplainQuery(ctx, text, wctx)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintln(a.stdout, text)
+				fmt.Fprintln(a.stdout, plan)
 				return nil
 			}
-			e, err := svc.ExecQuery(ctx, "WQL", as[0], cimom.FlagForwardOnly, wctx)
+			e, err := svc.ExecQuery(ctx, lang, as[0], cimom.FlagForwardOnly, wctx)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			q, _ := wql.Parse(as[0])
+			q, _ := wql.Parse(text)
 			if sel, ok := q.(*wql.Select); ok && !sel.Meta && a.output == "table" {
-				return a.printQueryTable(ctx, svc, as[0], e)
+				return a.printQueryTable(ctx, svc, text, e)
 			}
 			if a.output == "table" {
 				return a.printPaths(ctx, e)
@@ -51,6 +64,7 @@ query is answered (a key lookup, an index range scan, or a scan) instead of runn
 	}
 	c.Flags().BoolVar(&plan, "plan", false, "say how the query would be answered, do not run it")
 	c.Flags().BoolVar(&scan, "scan", false, "answer by scanning, not by key or index")
+	c.Flags().BoolVar(&cql, "cql", false, "the query is DMTF CQL (DSP0202), not WQL")
 	return c
 }
 

@@ -26,6 +26,12 @@ func TestQuery(t *testing.T) {
 	if got := q("--scan", "SELECT Name FROM Sample_StorageElement WHERE Model = 'PARTITION'"); got != "CLASS          NAME\nSample_Volume  sda2\nSample_Volume  sdb1\n" {
 		t.Errorf("--scan with a projection: %q", got)
 	}
+	if got := q("--cql", "SELECT v.Name FROM Sample_StorageElement AS v WHERE v.Model LIKE 'PART.*'"); got != "CLASS          NAME\nSample_Volume  sda2\nSample_Volume  sdb1\n" {
+		t.Errorf("--cql: %q", got)
+	}
+	if got := q("--cql", "--plan", "SELECT * FROM Sample_Disk d WHERE d.Name = 'sda'"); !strings.HasPrefix(got, "key lookup of Sample_Disk.Name=\"sda\"") {
+		t.Errorf("--cql --plan: %q", got)
+	}
 	if got := q(`ASSOCIATORS OF {Sample_Disk.Name="sdb"}`); got != "Sample_Volume.Name=\"sdb1\"\n" {
 		t.Errorf("associators: %q", got)
 	}

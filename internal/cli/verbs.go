@@ -135,6 +135,7 @@ func (a *app) getCommand() *cobra.Command {
 func (a *app) putCommand() *cobra.Command {
 	var createOnly, updateOnly, strictNulls, atomic bool
 	var properties []string
+	var ifVersion int64
 	c := &cobra.Command{
 		Use:   "put [FILE|-] | put CLASS name=value ... | put PATH name=value ...",
 		Short: "Create or update an instance (or a class, given as JSON)",
@@ -167,6 +168,10 @@ pairs are written (or those of --properties), the others keep their values:
 				opts.Mode = cimom.CreateOnly
 			case updateOnly:
 				opts.Mode = cimom.UpdateOnly
+			}
+			if ifVersion != 0 {
+				opts.Context = cimom.NewContext()
+				opts.Context.SetValue(cimom.IfRevision, ifVersion)
 			}
 
 			var obj *cim.Object
@@ -205,6 +210,9 @@ pairs are written (or those of --properties), the others keep their values:
 				}
 			}
 			if obj.Genus == cim.GenusClass {
+				if ifVersion != 0 {
+					return usagef("--if-version applies to instances: classes have no version")
+				}
 				flags, wctx := opts.Args()
 				if err := svc.PutClass(ctx, obj, flags, wctx); err != nil {
 					return err
@@ -226,6 +234,7 @@ pairs are written (or those of --properties), the others keep their values:
 	f.StringSliceVar(&properties, "properties", nil, "partial update: write only these properties (__PUT_EXT_PROPERTIES)")
 	f.BoolVar(&strictNulls, "strict-nulls", false, "NULL values are intentional (__PUT_EXT_STRICT_NULLS)")
 	f.BoolVar(&atomic, "atomic", false, "all or nothing (__PUT_EXT_ATOMIC)")
+	f.Int64Var(&ifVersion, "if-version", 0, "write only if the instance is still at this version (its __VERSION; else WBEM_E_TRANSACTION_CONFLICT)")
 	return c
 }
 

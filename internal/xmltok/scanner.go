@@ -67,10 +67,11 @@ type Scanner struct {
 	src    []byte // the document, or the window of a streamed one
 	str    string // string(src) when shared
 	shared bool
-	i      int   // next byte of src
-	base   int64 // offset in the document of src[0]
-	line   int   // line of src[i]
-	ls     int64 // offset in the document of the start of that line
+	values map[string]string // attribute values kept across documents (see value)
+	i      int               // next byte of src
+	base   int64             // offset in the document of src[0]
+	line   int               // line of src[i]
+	ls     int64             // offset in the document of the start of that line
 
 	r        io.Reader // the stream; nil when src is the whole document
 	eof      bool      // the stream has ended (r gave an error)
@@ -587,6 +588,33 @@ func (s *Scanner) sub(a, b int) string {
 		return s.str[a:b]
 	}
 	return string(s.src[a:b])
+}
+
+// Bounds of the attribute values a Scanner keeps (see value).
+const (
+	maxValues   = 1024
+	maxValueLen = 64
+)
+
+// value returns the attribute value src[a:b] of a document that is not
+// shared. The short values a streamed answer repeats in every element
+// (property names, type names, class names) are kept in a bounded table
+// of the Scanner, so that each is copied once, not once per element.
+func (s *Scanner) value(a, b int) string {
+	if b-a > maxValueLen {
+		return string(s.src[a:b])
+	}
+	if v, ok := s.values[string(s.src[a:b])]; ok {
+		return v
+	}
+	v := string(s.src[a:b])
+	if len(s.values) < maxValues {
+		if s.values == nil {
+			s.values = make(map[string]string)
+		}
+		s.values[v] = v
+	}
+	return v
 }
 
 // intern returns the name src[a:b], as a kept copy when Names has it.

@@ -158,6 +158,9 @@ func (s *Scanner) chars(a, b int, mode int) (string, error) {
 		j++
 	}
 	if plain {
+		if mode == inAttr && !s.shared {
+			return s.value(a, b), nil
+		}
 		return s.sub(a, b), nil
 	}
 	out := s.buf[:0]

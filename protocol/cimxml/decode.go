@@ -294,6 +294,15 @@ func instanceOf(n *node, depth int) (*cim.Object, error) {
 	for i := range o.Qualifiers {
 		o.Qualifiers[i].Flavor |= cim.FlavorOriginPropagated
 	}
+	props := 0
+	for _, k := range n.kids {
+		if strings.HasPrefix(k.name, "PROPERTY") {
+			props++
+		}
+	}
+	if props > 0 {
+		o.Properties = make([]cim.Property, 0, min(props, maxProperties))
+	}
 	for _, k := range n.kids {
 		if !strings.HasPrefix(k.name, "PROPERTY") {
 			continue

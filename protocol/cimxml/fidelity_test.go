@@ -128,4 +128,10 @@ func TestExecQueryCQL(t *testing.T) {
 	if body := q("DMTF:CQL", "SELECT * FROM Sample_Disk ORDER BY Name"); !strings.Contains(body, `<ERROR CODE="15"`) {
 		t.Errorf("CQL outside the subset:\n%s", body)
 	}
+	// OpenQueryInstances (DSP0200 1.4 §5.4.2.5) takes it as well.
+	code, _, body := call(t, url, "OpenQueryInstances", "root/sample", `<IPARAMVALUE NAME="FilterQueryLanguage"><VALUE>DMTF:CQL</VALUE></IPARAMVALUE>`+
+		`<IPARAMVALUE NAME="FilterQuery"><VALUE>SELECT * FROM Sample_Volume v WHERE v.FileSystem = 'xfs'</VALUE></IPARAMVALUE><IPARAMVALUE NAME="MaxObjectCount"><VALUE>10</VALUE></IPARAMVALUE>`)
+	if code != 200 || !strings.Contains(body, "<VALUE>sdb1</VALUE>") || strings.Contains(body, "sda2") {
+		t.Errorf("OpenQueryInstances with DMTF:CQL: HTTP %d\n%s", code, body)
+	}
 }

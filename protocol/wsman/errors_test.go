@@ -1,10 +1,12 @@
 package wsman
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
@@ -91,4 +93,44 @@ func TestLocale(t *testing.T) {
 			t.Errorf("%s: the core was asked for locale %q, want %q", c.header, got, c.want)
 		}
 	}
+}
+
+// FuzzFaultDetail: any extended status encodes as a well-formed fault
+// whose __ExtendedStatus gives back the provider's name.
+func FuzzFaultDetail(f *testing.F) {
+	f.Add("no instance <x>", "GetObject", `A.K="v"`, "WBEMD_Linux", "root/cimv2")
+	f.Add("", "", "", "p&q", "")
+	f.Fuzz(func(t *testing.T, desc, op, param, provider, ns string) {
+		for _, s := range []string{desc, op, param, provider, ns} {
+			if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0xFFFE || r == 0xFFFF }) {
+				return // XML 1.0 cannot carry these characters
+			}
+		}
+		e := &cim.Error{Status: cim.ENotFound, Description: desc, Operation: op, Parameter: param, Provider: provider}
+		fault := faultOf(e)
+		fault.ns = ns
+		var o out
+		writeFault(&o, nsSOAP12, "uuid:1", true, "m", fault)
+		root, err := parseXML(bytes.NewReader(o.b))
+		if err != nil {
+			t.Fatalf("the fault does not parse: %v\n%s", err, o.b)
+		}
+		if provider == "" {
+			return
+		}
+		var name string
+		var walk func(e *elem)
+		walk = func(e *elem) {
+			if e.local == "ProviderName" {
+				name = e.text
+			}
+			for _, k := range e.kids {
+				walk(k)
+			}
+		}
+		walk(root)
+		if name != provider {
+			t.Fatalf("ProviderName %q, want %q", name, provider)
+		}
+	})
 }

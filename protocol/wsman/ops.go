@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/wbemd/wbemd/cimom"
 )
@@ -106,6 +107,12 @@ func typed[T any](o *op, decode func(*request) (T, error)) func(h *Handler, ctx 
 		r, err := decode(req)
 		if err == nil {
 			err = h.connect(ctx, req)
+		}
+		if dl, ok := ctx.Deadline(); ok && err == nil && !time.Now().Before(dl) {
+			// An OperationTimeout that passed before the operation
+			// starts is wsman:TimedOut, however fast the operation (the
+			// context's own timer may not have fired yet).
+			err = context.DeadlineExceeded
 		}
 		return r, err
 	}
