@@ -118,6 +118,26 @@ func TestKeyCase(t *testing.T) {
 	_, err = r.svc.PutInstance(ctx, link2, FlagCreateOnly, nil)
 	wantStatus(t, err, cim.EAlreadyExists)
 
+	// Associations find their ends whatever the case of the paths.
+	refProp := func(name string) cim.Property {
+		return cim.Property{Name: name, Type: cim.TypeReference, RefClass: "Item", Value: cim.Null(cim.TypeReference), Qualifiers: []cim.Qualifier{qTrue("Key")}}
+	}
+	r.putClass(class("Pairing", "", []cim.Qualifier{qTrue("Association")}, refProp("A"), refProp("B")))
+	pairing := r.inst("Pairing")
+	pa, _ := pairing.Property("A")
+	pa.Value = cim.Value{Type: cim.TypeReference, V: `Item.Id="W1"`}
+	pb, _ := pairing.Property("B")
+	pb.Value = cim.Value{Type: cim.TypeReference, V: `ITEM.ID="w2"`}
+	r.put(pairing, FlagCreateOnly)
+	wantIDs(t, r.svc, `ASSOCIATORS OF {Item.Id="w1"} WHERE ResultClass = Item`, "W2")
+	wantIDs(t, r.svc, `ASSOCIATORS OF {item.id="W2"}`, "w1")
+	if got := queryIDs(t, r.svc, `REFERENCES OF {Item.Id="w1"}`, false); len(got) != 2 { // Link and Pairing
+		t.Errorf("REFERENCES OF in another case: %v", got)
+	}
+	if _, err := r.svc.GetObject(ctx, `Pairing.A="item.id=\"w1\"",B="Item.Id=\"W2\""`, 0, nil); err != nil {
+		t.Errorf("GetObject of an association by differently cased references: %v", err)
+	}
+
 	if rep, err := Check(ctx, r.db); err != nil {
 		t.Fatalf("Check: %v", err)
 	} else if rep.IndexEntries != 1 {
