@@ -255,6 +255,9 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 	if len(ci.keys) == 0 && !ci.singleton {
 		return none, nil, cim.Errorf(cim.ENoKey, "class %s has no key and is not a singleton", cls.Class).WithParam(cls.Class)
 	}
+	if err := s.indicationDefaults(ci, inst, &shared); err != nil {
+		return none, nil, err
+	}
 	if err := fillKeys(inst, ci, &shared); err != nil {
 		return none, nil, err
 	}
@@ -351,6 +354,10 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 	if err := s.registrationPut(ctx, ci, inst); err != nil {
 		return bail(checked(err))
 	}
+	extraOps, err := s.indicationPut(ctx, ci, inst, prev, keyStr)
+	if err != nil {
+		return bail(err)
+	}
 	// 9. The provider chain.
 	if len(chain) > 0 {
 		own(inst, &shared) // providers may change it
@@ -369,6 +376,7 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 	if !ci.dynamic {
 		pp.ops = []store.Op{store.Put(ik, cim.EncodeInstance(nil, inst))}
 		pp.ops = append(pp.ops, indexOps(s.ns, ci, prev, inst, keyStr)...)
+		pp.ops = append(pp.ops, extraOps...)
 		pp.cmps = []store.Compare{{Key: ik, ModRev: prevRev}, {Key: classKey(s.ns, cls.Class), ModRev: ci.modRev}}
 		if cim.EqualFold(cls.Class, namespaceClass) || cls.InheritsFrom(namespaceClass) {
 			nsOps, nsCmps, err := s.c.childNamespaceOps(ctx, s.ns, inst, prev != nil)

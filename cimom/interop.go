@@ -161,8 +161,11 @@ func (c *CIMOM) ServeInterop(ctx context.Context, version string) error {
 	if _, err := c.CreateNamespaceWith(ctx, InteropNamespace, self, own); err != nil && cim.StatusOf(err) != cim.ETransactionConflict {
 		return fmt.Errorf("cimom: interop namespace: %w", err)
 	}
-	if err := c.DeclareClasses(ctx, InteropNamespace, interopClasses()); err != nil {
+	if err := c.DeclareClasses(ctx, InteropNamespace, append(interopClasses(), indicationClasses()...)); err != nil {
 		return fmt.Errorf("cimom: interop classes: %w", err)
+	}
+	if err := c.serveIndications(ctx); err != nil {
+		return fmt.Errorf("cimom: indication service: %w", err)
 	}
 	p := &interopProvider{c: c, version: version}
 	for _, class := range []string{objectManagerClass, namespaceInstanceClass, namespaceInManagerClass, registeredProfileClass, elementConformsToProfile} {

@@ -78,9 +78,10 @@ func TestInterop(t *testing.T) {
 	if v, _ := oms[0].Get("Description"); v.V != "wbemd version 1.2.3" {
 		t.Errorf("Description %v", v)
 	}
-	// The whole hierarchy answers a deep enumeration.
-	if n := len(enum("interop", "CIM_ManagedElement")); n != 1+6+1 {
-		t.Errorf("%d managed elements, want 8", n)
+	// The whole hierarchy answers a deep enumeration: the object manager,
+	// six namespaces, the profile and the stored CIM_IndicationService.
+	if n := len(enum("interop", "CIM_ManagedElement")); n != 1+6+1+1 {
+		t.Errorf("%d managed elements, want 9", n)
 	}
 	profiles := enum("root/interop", "CIM_RegisteredProfile")
 	if len(profiles) != 1 {

@@ -23,6 +23,9 @@ import (
 //	x 0 <ns> 0 <keyclass> 0 <prop> 0 <value> 0 0 <keys>
 //	                                           secondary index entry of an Indexed property;
 //	                                           value is an order-preserving encoding
+//	e 0 <ns> 0 <keys>                          creator of a CIM_IndicationSubscription (JSON
+//	                                           Principal), written and deleted with it
+//	d ...                                      owned by package indication (delivery cursors)
 //	p 0 <ns>                                   no longer written (a registration revision record
 //	                                           of earlier versions); deleted with its namespace
 const sep = 0

@@ -328,6 +328,10 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 	if err := t.registrationDelete(ctx, pci, prev); err != nil {
 		return err
 	}
+	extraOps, err := t.indicationDelete(ctx, pci, prev, ref.keys)
+	if err != nil {
+		return err
+	}
 	chain := t.c.providerChain(ctx, t.ns, pci.cls)
 	if len(chain) > 0 {
 		// Providers are never called under a lock; the commit's compare
@@ -342,7 +346,7 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 			}
 		}
 	}
-	ops := []store.Op{store.Delete(ref.key)}
+	ops := append([]store.Op{store.Delete(ref.key)}, extraOps...)
 	for _, i := range pci.indexed {
 		if v := prev.Properties[i].Value; !v.IsNull() && !v.Type.IsArray() {
 			ops = append(ops, store.Delete(idxKey(t.ns, pci.keyClass, pci.cls.Properties[i].Name, v, ref.keys)))

@@ -86,6 +86,12 @@ func startDaemon(t *testing.T, extra ...string) *daemon {
 	wbem("", "mofcomp", "../examples/sample.mof")
 	wbem("secret\n", "user", "add", "admin", "--admin", "--password-stdin")
 	wbem("guest-pw\n", "user", "add", "guest", "--password-stdin")
+	return startDaemonOn(t, repo, extra...)
+}
+
+// startDaemonOn runs wbemd on free ports, on the repository repo.
+func startDaemonOn(t *testing.T, repo string, extra ...string) *daemon {
+	t.Helper()
 	d := &daemon{repo: repo, log: &daemonLog{}}
 	d.cmd = exec.Command(filepath.Join(bin, "wbemd"), append([]string{"--repo", repo, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0",
 		"--wsman-http", "127.0.0.1:0", "--wsman-https", "127.0.0.1:0"}, extra...)...)

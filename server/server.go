@@ -28,6 +28,7 @@ import (
 	"github.com/wbemd/wbemd/auth"
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/indication"
 	"github.com/wbemd/wbemd/internal/console"
 	"github.com/wbemd/wbemd/internal/httpstack"
 	"github.com/wbemd/wbemd/protocol/cimxml"
@@ -127,7 +128,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 		OperationTimeout: cfg.OperationTimeout, MaxRequest: cfg.MaxRequest}
 	anyone := func(*http.Request) bool { return true }
 	h := &cimxml.Handler{Connector: om, Host: host}
-	wh := &wsman.Handler{Connector: om, Host: host, Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify}
+	wh := &wsman.Handler{Connector: om, Host: host, Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify, Events: om, Log: log}
 	// /metrics and /healthz answer anyone, on every listener.
 	status := http.NewServeMux()
 	m := newMetrics(db, obs)
@@ -146,6 +147,15 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	if err := serveAdmin(ctx, cfg, om, db, stack, mux); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	// The deliverer of DMTF indication subscriptions (package indication),
+	// stopped before the repository closes.
+	deliverCtx, stopDelivery := context.WithCancel(ctx)
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		(&indication.Manager{OM: om, Store: db, Log: log}).Run(deliverCtx)
+	}()
+	defer func() { stopDelivery(); <-delivered }()
 	// The indication listener: exported indications are logged (the
 	// events issue routes them to subscribers).
 	mux.Handle("/CIMListener/", stack.Serve(httpstack.Door{Name: "export", Anonymous: anyone}, &cimxml.Listener{Log: log, MaxRequest: cfg.MaxRequest,
@@ -273,6 +283,8 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	defer cancel()
 	// New calls get WBEM_E_SHUTTING_DOWN while the listeners drain.
 	closed := make(chan error, 1)
+	stopDelivery()
+	<-delivered
 	h.Close() // open pull and WS-Man enumerations hold the CIMOM
 	wh.Close()
 	eh.Close() // event streams never end by themselves

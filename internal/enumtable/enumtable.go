@@ -88,6 +88,20 @@ func (t *Table[C]) Get(id, owner string) (c C, ok bool) {
 	return e.c, true
 }
 
+// SetLife gives owner's context id a new life, from now; false when no
+// such context is open for owner.
+func (t *Table[C]) SetLife(id, owner string, life time.Duration) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.m[id]
+	if e == nil || e.owner != owner {
+		return false
+	}
+	e.life = life
+	e.timer.Reset(life)
+	return true
+}
+
 // Forget drops and closes the context id, whose lock the caller holds
 // (from Get, or since Add).
 func (t *Table[C]) Forget(id string) {

@@ -15,7 +15,11 @@
 //     modes and enumeration contexts that expire; filters in WQL, the
 //     DSP0227 selector filter and the DSP0227 association filter;
 //   - custom actions (<ResourceURI>/<Method>) that invoke CIM methods with
-//     <Method>_INPUT and answer <Method>_OUTPUT.
+//     <Method>_INPUT and answer <Method>_OUTPUT;
+//   - WS-Eventing Subscribe in the Pull, Push, PushWithAck and Events
+//     delivery modes, with bookmarks (the store revision), the earliest
+//     bookmark and heartbeats; Renew, GetStatus and Unsubscribe
+//     (eventing.go, push.go).
 //
 // Resource URIs come in the DMTF style
 // (http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/Class, the namespace
@@ -50,8 +54,7 @@
 //   - the transport (transport.go): POST, the envelope limits, the
 //     operation timeout, and faults as answers.
 //
-// To add an action (WS-Eventing's Subscribe, Renew, GetStatus,
-// Unsubscribe): declare its action URI beside the others (envelope.go),
+// To add an action: declare its action URI beside the others (envelope.go),
 // its typed request and decoder in params.go (failing with newFault),
 // and its run function as a Handler method in a file for its protocol;
 // then add answered(op{name: ..., resource: ...}, decode, (*Handler).run)

@@ -35,6 +35,13 @@ type enumContext struct {
 	res      *resource
 	soap     string
 	life     time.Duration
+	// An event subscription's (eventing.go): its events, and what its
+	// PullResponses carry.
+	events        *eventEnum
+	sendBookmarks bool
+	heartbeats    bool
+	mark          bookmark // the bookmark after the last event sent
+	push          bool     // a push subscription: its events are sent, not pulled
 }
 
 // Close releases the enumerator (enumtable calls it with the lock held).
@@ -171,6 +178,9 @@ func (h *Handler) pull(ctx context.Context, w http.ResponseWriter, req *request,
 		return err
 	}
 	defer ec.Unlock()
+	if ec.push {
+		return newFault(faultInvalidEnumContext, "%s is a push subscription: its events are sent to its NotifyTo address", r.context)
+	}
 	if ec.err != nil {
 		err := ec.err
 		h.forget(ec)
@@ -189,7 +199,10 @@ func (h *Handler) pull(ctx context.Context, w http.ResponseWriter, req *request,
 
 // Close releases every open enumeration (their enumerators hold the
 // CIMOM open); call it before closing the CIMOM.
-func (h *Handler) Close() { h.enums.CloseAll() }
+func (h *Handler) Close() {
+	h.closing.Store(true) // push subscriptions end with SourceShuttingDown
+	h.enums.CloseAll()
+}
 
 // forget drops an enumeration whose lock the caller holds.
 func (h *Handler) forget(ec *enumContext) { h.enums.Forget(ec.id) }
@@ -240,6 +253,9 @@ func (h *Handler) batch(ctx context.Context, w http.ResponseWriter, req *request
 			break
 		}
 		if timedOut {
+			if count == 0 && ec.events != nil && ec.heartbeats {
+				break // a heartbeat: an empty answer
+			}
 			if count == 0 {
 				return newFault(faultTimedOut, "no item was ready within the operation timeout; the enumeration stays open")
 			}
@@ -270,12 +286,15 @@ func (h *Handler) batch(ctx context.Context, w http.ResponseWriter, req *request
 		size += len(item.b)
 		chars += len(item.b)
 		count++
+		if ec.events != nil {
+			ec.mark = ec.events.sent(o)
+		}
 		if bw != nil {
 			bw.Write(item.b)
 			continue
 		}
 		buf.b = append(buf.b, item.b...)
-		if len(buf.b) >= spillAt && count < max {
+		if len(buf.b) >= spillAt && count < max && ec.events == nil { // an event answer is whole: its headers come last
 			// Start streaming: the context goes first, so it must stay.
 			w.Header().Set("Content-Type", contentType(req.env.soap))
 			w.WriteHeader(http.StatusOK)
@@ -287,7 +306,10 @@ func (h *Handler) batch(ctx context.Context, w http.ResponseWriter, req *request
 			buf.b = nil
 		}
 	}
-	end := ec.err == nil && ec.atEnd(ctx, deadline)
+	end := ec.events == nil && ec.err == nil && ec.atEnd(ctx, deadline)
+	if ec.events != nil {
+		prefix.b = ec.eventHeaders(prefix.b, count == 0)
+	}
 	if bw != nil {
 		bw.WriteString(itemsEnd)
 		if end {

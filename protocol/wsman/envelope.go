@@ -30,6 +30,7 @@ const (
 	nsWSManF   = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
 	nsXSI      = "http://www.w3.org/2001/XMLSchema-instance"
 	nsCIM      = "http://schemas.dmtf.org/wbem/wscim/1/common"
+	nsWSE      = "http://schemas.xmlsoap.org/ws/2004/08/eventing"
 	nsXML      = "http://www.w3.org/XML/1998/namespace"
 	anonymous  = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
 	dialectWQL = "http://schemas.microsoft.com/wbem/wsman/1/WQL"
@@ -49,6 +50,12 @@ const (
 	actRelease   = nsWSEN + "/Release"
 	actRenew     = nsWSEN + "/Renew"
 	actGetStatus = nsWSEN + "/GetStatus"
+
+	actSubscribe       = nsWSE + "/Subscribe"
+	actRenewSub        = nsWSE + "/Renew"
+	actGetStatusSub    = nsWSE + "/GetStatus"
+	actUnsubscribe     = nsWSE + "/Unsubscribe"
+	actSubscriptionEnd = nsWSE + "/SubscriptionEnd"
 )
 
 // selector is one wsman:Selector: a text value, or an EPR for a reference.
@@ -75,6 +82,7 @@ type envelope struct {
 	timeout     time.Duration // 0 when not given
 	fragment    string
 	hasFragment bool
+	identifier  string // wse:Identifier: the subscription a Renew, GetStatus or Unsubscribe addresses
 	// requestEPR: wsman:RequestEPR, the answer carries wsman:RequestedEPR
 	// (DSP0226 1.2 §7.8).
 	requestEPR bool
@@ -226,6 +234,8 @@ func envelopeOf(root *elem) (*envelope, error) {
 				return env, newFault(faultInvalidTimeout, "wsman:OperationTimeout %q is not a positive xs:duration", h.trimmed())
 			}
 			env.timeout = d
+		case [2]string{nsWSE, "Identifier"}:
+			env.identifier = h.trimmed()
 		case [2]string{nsWSMan, "FragmentTransfer"}:
 			// Fragment transfer is optional (DSP0226 1.2 §7.7): a header
 			// the client does not require to be understood is ignored,

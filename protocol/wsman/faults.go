@@ -67,6 +67,11 @@ var (
 	faultEnumerationMode        = &faultKind{"Sender", nsWSMan, "UnsupportedFeature", faultActionWSMan, faultDetailBase + "EnumerationMode", cim.ENotSupported, http.StatusBadRequest}
 	faultQuotaLimit             = &faultKind{"Sender", nsWSMan, "QuotaLimit", faultActionWSMan, "", cim.EQuotaViolation, http.StatusBadRequest}
 	faultEndpointUnavailable    = &faultKind{"Receiver", nsWSA, "EndpointUnavailable", faultActionWSA, "", cim.EShuttingDown, http.StatusServiceUnavailable}
+	faultDeliveryMode           = &faultKind{"Sender", nsWSE, "DeliveryModeRequestedUnavailable", nsWSE + "/fault", "", cim.ENotSupported, http.StatusBadRequest}
+	faultEventExpiration        = &faultKind{"Sender", nsWSE, "InvalidExpirationTime", nsWSE + "/fault", "", cim.EInvalidParameter, http.StatusBadRequest}
+	faultEventFilter            = &faultKind{"Sender", nsWSE, "EventSourceUnableToProcess", nsWSE + "/fault", "", cim.EInvalidQuery, http.StatusBadRequest}
+	faultUnableToRenew          = &faultKind{"Receiver", nsWSE, "UnableToRenew", nsWSE + "/fault", "", cim.ENotFound, http.StatusInternalServerError}
+	faultInvalidBookmark        = &faultKind{"Sender", nsWSMan, "InvalidBookmark", faultActionWSMan, faultDetailBase + "Expired", cim.EQueueOverflow, http.StatusBadRequest}
 	faultInternal               = &faultKind{"Receiver", nsWSMan, "InternalError", faultActionWSMan, "", cim.EFailed, http.StatusInternalServerError}
 )
 
@@ -111,6 +116,8 @@ var byStatus = map[cim.Status]*faultKind{
 	cim.EInvalidSuperclass:          faultInvalidRepresentation,
 	cim.EUnsupportedPutExtension:    faultInvalidParameter,
 	cim.ECannotChangeKeyInheritance: faultInvalidRepresentation,
+	cim.EQueueOverflow:              faultInvalidBookmark, // an event subscription the change feed no longer serves
+	cim.ENotEventClass:              faultCannotProcessFilter,
 }
 
 // Fault is a SOAP fault to answer: its kind, a reason, and the WBEM status

@@ -42,6 +42,11 @@ var ops = map[string]op{
 	actRelease:   answered(op{name: "Release"}, decodeRelease, (*Handler).release),
 	actRenew:     answered(op{}, noBody, notRenewable),
 	actGetStatus: answered(op{}, noBody, notRenewable),
+
+	actSubscribe:    answered(op{name: "Subscribe", resource: true, allClasses: true}, decodeSubscribe, (*Handler).subscribe),
+	actRenewSub:     answered(op{name: "Renew"}, decodeRenew, (*Handler).renew),
+	actGetStatusSub: answered(op{name: "GetStatus"}, decodeIdentified, (*Handler).getStatus),
+	actUnsubscribe:  answered(op{name: "Unsubscribe"}, decodeIdentified, (*Handler).unsubscribe),
 }
 
 // identifyOp answers WS-Management Identify (wsmid), which has no action.

@@ -3,9 +3,11 @@ package wsman
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -43,12 +45,21 @@ type Handler struct {
 	// EnumerationExpiry is how long an enumeration context lives unused
 	// when the client asks for no expiry (default 10 minutes).
 	EnumerationExpiry time.Duration
-	// MaxEnumerations bounds the open enumeration contexts (default 1,024).
+	// MaxEnumerations bounds the open enumeration contexts and event
+	// subscriptions (default 1,024).
 	MaxEnumerations int
+	// Events serves WS-Eventing subscriptions (nil: Subscribe answers
+	// ActionNotSupported).
+	Events EventSource
+	// PushClient sends the events of push subscriptions (default
+	// http.DefaultClient); Log receives their ends (default slog.Default()).
+	PushClient *http.Client
+	Log        *slog.Logger
 
 	once    sync.Once
 	machine string
 	enums   enumtable.Table[*enumContext]
+	closing atomic.Bool // Close was called
 }
 
 // Door declares the handler to the filters: its operations (the names of
