@@ -31,6 +31,11 @@ const formatVersion = 3
 // by a later wbemd, in a format this one does not know.
 var ErrFormatTooNew = errors.New("the repository's format is newer than this wbemd knows")
 
+// keyedKinds are the record kinds keyed by an instance's keys in its
+// namespace (keys.go): a subscription's creator (e) and its delivery
+// cursor (d, package indication).
+var keyedKinds = []byte{'e', 'd'}
+
 // maxCollisions bounds the instances an upgrade's refusal names.
 const maxCollisions = 10
 
@@ -77,7 +82,8 @@ type keyMove struct {
 // records to move and refuses the upgrade, writing nothing, if two
 // instances differ only in the case of their keys (or a record's folded
 // key is taken): they would become one. The second moves each instance
-// and its index entries in one transaction with it, several instances per
+// and its index entries (and the records keyedKinds name) in one
+// transaction with it, several instances per
 // transaction within half the store's limits, each guarded by compares so
 // that a concurrent writer (another wbemd on the same cluster) makes the
 // upgrade start again. An upgrade cut short leaves every instance either
@@ -205,9 +211,20 @@ func (c *CIMOM) moveKeys(ctx context.Context, moves []keyMove) error {
 			}
 		}
 		mcmps := []store.Compare{{Key: oldKey, ModRev: kv.ModRev}, {Key: newKey}}
+		// Records keyed by the instance's keys in its namespace move with it.
+		for _, kind := range keyedKinds {
+			okv, found, err := c.st.Get(ctx, key(kind, m.ns, m.oldKeys))
+			if err != nil {
+				return err
+			}
+			if found {
+				mops = append(mops, store.Delete(okv.Key), store.Put(key(kind, m.ns, m.newKeys), okv.Value))
+				mcmps = append(mcmps, store.Compare{Key: okv.Key, ModRev: okv.ModRev})
+			}
+		}
 		msize := len(oldKey) + 2*len(newKey) + len(kv.Value)
 		for _, op := range mops[2:] {
-			msize += len(op.Key)
+			msize += len(op.Key) + len(op.Value)
 		}
 		if len(ops)+len(mops) > maxOps || len(cmps)+len(mcmps) > maxOps || size+msize > maxBytes {
 			if err := flush(); err != nil {

@@ -239,6 +239,13 @@ func TestKeyFormatUpgrade(t *testing.T) {
 		t.Fatalf("the downgrade wrote no format 1 key: %v", err)
 	}
 
+	// Records keyed by an instance's keys (a subscription's creator and
+	// delivery cursor) move with it.
+	for _, kind := range keyedKinds {
+		if _, err := db.Txn(ctx, nil, []store.Op{store.Put(key(kind, "root/cimv2", `id="UPPER"`), []byte{kind})}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// Open upgrades; on the embedded engine, at etcd's limits.
 	var up store.Store = db
 	if b, ok := db.(*bolt.DB); ok {
@@ -247,6 +254,15 @@ func TestKeyFormatUpgrade(t *testing.T) {
 	c := openOn(t, up, Options{})
 	if v, err := readFormat(ctx, db); err != nil || v != formatVersion {
 		t.Fatalf("format after the upgrade: %d %v", v, err)
+	}
+	for _, kind := range keyedKinds {
+		kv, found, err := db.Get(ctx, key(kind, "root/cimv2", `id="upper"`))
+		if err != nil || !found || string(kv.Value) != string([]byte{kind}) {
+			t.Fatalf("record %c after the upgrade: %v %v", kind, found, err)
+		}
+		if _, found, _ := db.Get(ctx, key(kind, "root/cimv2", `id="UPPER"`)); found {
+			t.Fatalf("record %c left under the old keys", kind)
+		}
 	}
 	rep, err := Check(ctx, db)
 	if err != nil {

@@ -12,7 +12,8 @@ import (
 // The repository's key layout. Each record kind has a one-letter prefix;
 // parts are separated by 0x00, which no name contains, so that the prefix
 // of one namespace never matches another ("root" vs "root/cimv2"). Names
-// are folded with cim.Fold; string key values are not.
+// are folded with cim.Fold; key values too, by cim.KeyString (since
+// format 3, see format.go).
 //
 //	n 0 <ns>                                   namespace record (JSON)
 //	c 0 <ns> 0 <class>                         class as declared (cim.EncodeClass)
@@ -25,7 +26,8 @@ import (
 //	                                           value is an order-preserving encoding
 //	e 0 <ns> 0 <keys>                          creator of a CIM_IndicationSubscription (JSON
 //	                                           Principal), written and deleted with it
-//	d ...                                      owned by package indication (delivery cursors)
+//	d 0 <ns> 0 <keys>                          owned by package indication (delivery cursors)
+//	f                                          the repository's format version (format.go)
 //	p 0 <ns>                                   no longer written (a registration revision record
 //	                                           of earlier versions); deleted with its namespace
 const sep = 0
