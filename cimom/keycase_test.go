@@ -295,6 +295,19 @@ func TestKeyFormatUpgrade(t *testing.T) {
 	_, err = svc.PutInstance(ctx, r.inst("Item", "Id", "Upper"), FlagCreateOnly, nil)
 	wantStatus(t, err, cim.EAlreadyExists)
 
+	// repo check finds an instance not stored under its folded keys.
+	stray := r.inst("Item", "Id", "Stray")
+	strayKey := key('i', "root/cimv2", "item", `id="Stray"`)
+	if _, err := db.Txn(ctx, nil, []store.Op{store.Put(strayKey, cim.EncodeInstance(nil, stray))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Check(ctx, db); err == nil || !strings.Contains(err.Error(), "wrong key") {
+		t.Fatalf("Check of an instance under unfolded keys: %v", err)
+	}
+	if _, err := db.Txn(ctx, nil, []store.Op{store.Delete(strayKey)}); err != nil {
+		t.Fatal(err)
+	}
+
 	// Keys that differ only in case cannot both survive: refused, nothing
 	// written.
 	if _, err := svc.PutInstance(ctx, r.inst("Item", "Id", "Twin"), FlagCreateOnly, nil); err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
-	"strings"
 
 	"github.com/wbemd/wbemd/cim"
 )
@@ -152,8 +151,8 @@ func appendOrdered(b []byte, v cim.Value) []byte {
 	case string:
 		if v.Type == cim.TypeString {
 			// Strings are indexed folded: WQL compares them without
-			// regard to case.
-			raw = []byte(strings.ToLower(x))
+			// regard to case, and keys fold the same way.
+			raw = []byte(cim.Fold(x))
 		} else {
 			raw = []byte(x)
 		}
