@@ -246,6 +246,15 @@ func TestKeyFormatUpgrade(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// An upgrade cut short (here: half the moves made, the format not
+	// recorded) is resumed by the next Open.
+	moves, err := first.findKeyMoves(ctx)
+	if err != nil || len(moves) != n+2 {
+		t.Fatalf("moves: %d %v", len(moves), err)
+	}
+	if err := first.moveKeys(ctx, moves[:len(moves)/2]); err != nil {
+		t.Fatal(err)
+	}
 	// Open upgrades; on the embedded engine, at etcd's limits.
 	var up store.Store = db
 	if b, ok := db.(*bolt.DB); ok {
