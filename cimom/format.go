@@ -94,7 +94,7 @@ func (c *CIMOM) upgradeKeys(ctx context.Context, v int) error {
 		if err != nil {
 			return err
 		}
-		err = c.moveKeys(ctx, moves)
+		err = c.moveKeys(ctx, v, moves)
 		if errors.Is(err, store.ErrCompareFailed) && attempt < 3 {
 			continue
 		}
@@ -167,13 +167,15 @@ func (c *CIMOM) findKeyMoves(ctx context.Context) ([]keyMove, error) {
 	return moves, nil
 }
 
-// moveKeys moves the records of moves, with their index entries.
-func (c *CIMOM) moveKeys(ctx context.Context, moves []keyMove) error {
+// moveKeys moves the records of moves, with their index entries, in a
+// repository of format v.
+func (c *CIMOM) moveKeys(ctx context.Context, v int, moves []keyMove) error {
 	lim := c.st.Limits()
 	maxOps, maxBytes := 10000, 4<<20
 	if lim.MaxOps > 0 {
-		maxOps = min(maxOps, max(lim.MaxOps/2, 1))
+		maxOps = min(maxOps, max(lim.MaxOps/2, 2))
 	}
+	maxOps-- // the format record
 	if lim.MaxBytes > 0 {
 		maxBytes = min(maxBytes, lim.MaxBytes/2)
 	}
@@ -184,6 +186,10 @@ func (c *CIMOM) moveKeys(ctx context.Context, moves []keyMove) error {
 		if len(ops) == 0 {
 			return nil
 		}
+		// The format record, rewritten with the earlier version, marks
+		// the revision as an upgrade's: the change feed raises no events
+		// for it (decode.go).
+		ops = append(ops, store.Put(formatKey, []byte(strconv.Itoa(v))))
 		_, err := txn(ctx, c.st, cmps, ops)
 		ops, cmps, size = nil, nil, 0
 		return err

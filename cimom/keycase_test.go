@@ -252,7 +252,15 @@ func TestKeyFormatUpgrade(t *testing.T) {
 	if err != nil || len(moves) != n+2 {
 		t.Fatalf("moves: %d %v", len(moves), err)
 	}
-	if err := first.moveKeys(ctx, moves[:len(moves)/2]); err != nil {
+	if err := first.moveKeys(ctx, 1, moves[:len(moves)/2]); err != nil {
+		t.Fatal(err)
+	}
+	// The upgrade re-keys without changing anything: its revisions raise
+	// no events (a subscriber from before it sees only the next write).
+	subCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, err := first.Subscribe(subCtx, SubscribeOptions{Namespace: "root/cimv2", Principal: admin, From: storeRev(t, db)})
+	if err != nil {
 		t.Fatal(err)
 	}
 	// Open upgrades; on the embedded engine, at etcd's limits.
@@ -303,6 +311,20 @@ func TestKeyFormatUpgrade(t *testing.T) {
 	}
 	_, err = svc.PutInstance(ctx, r.inst("Item", "Id", "Upper"), FlagCreateOnly, nil)
 	wantStatus(t, err, cim.EAlreadyExists)
+	r.put(r.inst("Item", "Id", "after"), FlagCreateOnly)
+	for ev, err := range events {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Class != "__InstanceCreationEvent" || ev.Target == nil {
+			t.Fatalf("event of the upgrade: %s %v", ev.Class, ev.Target)
+		}
+		if id, _ := ev.Target.Get("Id"); id.V != "after" {
+			t.Fatalf("event of the upgrade: %s of %v", ev.Class, id.V)
+		}
+		break
+	}
+	cancel()
 
 	// repo check finds an instance not stored under its folded keys.
 	stray := r.inst("Item", "Id", "Stray")
