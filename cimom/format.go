@@ -82,11 +82,10 @@ type keyMove struct {
 // records to move and refuses the upgrade, writing nothing, if two
 // instances differ only in the case of their keys (or a record's folded
 // key is taken): they would become one. The second moves each instance
-// and its index entries (and the records keyedKinds name) in one
-// transaction with it, several instances per
-// transaction within half the store's limits, each guarded by compares so
-// that a concurrent writer (another wbemd on the same cluster) makes the
-// upgrade start again. An upgrade cut short leaves every instance either
+// with its index entries and the records keyedKinds name, all in one
+// transaction, several instances per transaction within half the store's
+// limits, each guarded by compares so that a concurrent writer (another
+// wbemd on the same cluster) makes the upgrade start again. An upgrade cut short leaves every instance either
 // moved or not, and the format record unwritten: the next Open resumes.
 func (c *CIMOM) upgradeKeys(ctx context.Context, v int) error {
 	for attempt := 0; ; attempt++ {
