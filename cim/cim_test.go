@@ -307,6 +307,57 @@ func TestCodecRoundTrip(t *testing.T) {
 		if _, err := DecodeInstance(rec[:i], resolved); status(err) != ECriticalError {
 			t.Fatalf("truncated at %d: %v", i, err)
 		}
+		if k, err := DecodeInstanceKeys(rec[:i], resolved, keyIndexes(resolved)); err == nil {
+			// Reading stops after the keys: they must be whole.
+			if v, _ := k.Get("Id"); v.V != "x" {
+				t.Fatalf("keys: truncated at %d: Id %v", i, v)
+			}
+		} else if status(err) != ECriticalError {
+			t.Fatalf("keys: truncated at %d: %v", i, err)
+		}
+	}
+	checkKeysDecode(t, rec, resolved)
+}
+
+func keyIndexes(c *Object) []int {
+	var out []int
+	for i := range c.Properties {
+		if c.Properties[i].IsKey() {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// checkKeysDecode checks that DecodeInstanceKeys gives the keys
+// DecodeInstance gives, and NULL for every other property.
+func checkKeysDecode(t *testing.T, rec []byte, class *Object) {
+	t.Helper()
+	full, err := DecodeInstance(rec, class)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := DecodeInstanceKeys(rec, class, keyIndexes(class))
+	if err != nil {
+		t.Fatalf("keys-only decode of a record that decodes: %v", err)
+	}
+	var want []Property
+	for _, p := range full.Properties {
+		if p.IsKey() {
+			want = append(want, p)
+		}
+	}
+	if len(keys.Properties) != len(want) || keys.Class != full.Class {
+		t.Fatalf("keys-only decode has %d properties of %s, want %d of %s", len(keys.Properties), keys.Class, len(want), full.Class)
+	}
+	nkeys := len(want)
+	for i, p := range want {
+		if k := keys.Properties[i]; k.Name != p.Name || !k.Value.Equal(p.Value) {
+			t.Fatalf("key %s: %s=%v, want %v", p.Name, k.Name, k.Value, p.Value)
+		}
+	}
+	if nkeys == 0 {
+		t.Fatal("the class has no keys")
 	}
 }
 
@@ -451,6 +502,7 @@ func FuzzDecodeInstance(f *testing.F) {
 		if err != nil {
 			return
 		}
+		checkKeysDecode(t, b, resolved)
 		again, err := DecodeInstance(EncodeInstance(nil, o), resolved)
 		if err != nil || !again.CompareTo(o, CompareIncludeAll) {
 			t.Fatalf("re-encoding a decoded instance changed it: %v", err)

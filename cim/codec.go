@@ -96,31 +96,53 @@ func DecodeInstanceClassName(b []byte) (string, error) {
 // whose type differs from the declared type is converted, and the record
 // is corrupt if it does not convert.
 func DecodeInstance(b []byte, class *Object) (*Object, error) {
+	return decodeInstance(b, class, nil)
+}
+
+// DecodeInstanceKeys is DecodeInstance for the properties at the indexes
+// keys of class's properties (its keys, for names): the result has those
+// properties alone, and the other stored values are skipped, not decoded;
+// reading stops after the last key (keys are usually stored first). What
+// it reads is checked as DecodeInstance checks it.
+func DecodeInstanceKeys(b []byte, class *Object, keys []int) (*Object, error) {
+	if keys == nil {
+		keys = []int{}
+	}
+	return decodeInstance(b, class, keys)
+}
+
+func decodeInstance(b []byte, class *Object, keys []int) (*Object, error) {
 	d := &decoder{b: b}
 	d.header(kindInstance)
 	name := d.string()
 	if d.err == nil && !EqualFold(name, class.Class) {
 		d.fail("instance record of class " + name + " decoded as " + class.Class)
 	}
+	n := len(class.Properties)
+	if keys != nil {
+		n = len(keys)
+	}
 	inst := &Object{
 		Genus: GenusInstance, Class: class.Class, Superclass: class.Superclass,
 		Derivation: class.Derivation, Server: class.Server, Namespace: class.Namespace,
-		Properties: make([]Property, len(class.Properties)),
+		Properties: make([]Property, n),
 	}
 	inst.Qualifiers = append(instanceQualifiers(class.Qualifiers), d.ownQualifiers()...)
-	for i := range class.Properties {
-		p := &class.Properties[i]
+	for i := range inst.Properties {
+		ci := i
+		if keys != nil {
+			ci = keys[i]
+		}
+		p := &class.Properties[ci]
 		inst.Properties[i] = Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, ArraySize: p.ArraySize,
 			Value: Value{Type: p.Type}, Qualifiers: p.Qualifiers, Origin: p.Origin, Propagated: true}
 	}
-	n := d.count()
-	for j := 0; j < n && d.err == nil; j++ {
-		pname := d.bytes()
-		v := d.value(0)
-		qs := d.ownQualifiers()
-		if d.err != nil {
-			break
+	count, found := d.count(), 0
+	for j := 0; j < count && d.err == nil; j++ {
+		if keys != nil && found == len(keys) {
+			return inst, nil // the keys are all read: the rest is not looked at
 		}
+		pname := d.bytes()
 		// Stored properties usually come in class order: try position j first.
 		i := -1
 		if j < len(inst.Properties) && inst.Properties[j].Name == string(pname) {
@@ -129,8 +151,21 @@ func DecodeInstance(b []byte, class *Object) (*Object, error) {
 			i = propertyIndex(inst.Properties, pname)
 		}
 		if i < 0 {
+			// Not wanted, or no longer declared: checked, not kept.
+			if keys != nil {
+				d.skipValue(0)
+			} else {
+				d.value(0)
+			}
+			d.ownQualifiers()
 			continue
 		}
+		v := d.value(0)
+		qs := d.ownQualifiers()
+		if d.err != nil {
+			break
+		}
+		found++
 		p := &inst.Properties[i]
 		if v.Type != p.Type {
 			cv, err := Convert(v, p.Type)
@@ -591,6 +626,53 @@ func (d *decoder) value(depth int) Value {
 		out.Index(i).Set(valueOf(x))
 	}
 	return Value{Type: t, V: out.Interface()}
+}
+
+// skipValue reads past a value without building it (an embedded object
+// is decoded and dropped).
+func (d *decoder) skipValue(depth int) {
+	t := d.typ()
+	present := d.byte()
+	if d.err != nil || present == valueNull {
+		return
+	}
+	if present != valuePresent || t == TypeNone {
+		d.fail("bad value marker")
+		return
+	}
+	if !t.IsArray() {
+		d.skipScalar(t, depth)
+		return
+	}
+	n := d.count()
+	for i := 0; i < n && d.err == nil; i++ {
+		d.skipScalar(t.Elem(), depth)
+	}
+}
+
+func (d *decoder) skipScalar(t Type, depth int) {
+	switch t {
+	case TypeSint8, TypeSint16, TypeSint32, TypeSint64:
+		d.varint()
+	case TypeUint8, TypeUint16, TypeUint32, TypeUint64, TypeChar16:
+		d.uvarint()
+	case TypeReal32, TypeReal64:
+		n := 4
+		if t == TypeReal64 {
+			n = 8
+		}
+		if len(d.b) < n {
+			d.fail("truncated real")
+			return
+		}
+		d.b = d.b[n:]
+	case TypeBoolean:
+		d.byte()
+	case TypeString, TypeReference, TypeDatetime:
+		d.bytes()
+	default:
+		d.scalar(t, depth)
+	}
 }
 
 func (d *decoder) scalar(t Type, depth int) any {

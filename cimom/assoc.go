@@ -38,7 +38,7 @@ func (s *services) assocSource(ctx context.Context, a *wql.Assoc, flags Flags, w
 		}
 		return nil, qerr(a.PathAt, cim.EInvalidQuery, "SchemaOnly needs a class as the source")
 	}
-	var srcKey string
+	var srcKey, srcKeyClass, srcKeys string
 	srcClass := srcCI.cls
 	if !schema {
 		ref, err := s.bindPath(ctx, op)
@@ -53,7 +53,10 @@ func (s *services) assocSource(ctx context.Context, a *wql.Assoc, flags Flags, w
 		}
 		srcClass = s.classOf(ctx, inst.Class, srcClass)
 		srcKey = canonicalKey(ref.ci, op)
+		srcKeyClass, srcKeys = ref.ci.keyClass, ref.keys
 	}
+	force, _, _ := wctx.boolValue(ForceScan)
+	useIndex := s.c.refIndex && !force
 	for i, name := range []string{a.AssocClass, a.ResultClass} {
 		if name == "" {
 			continue
@@ -105,72 +108,123 @@ func (s *services) assocSource(ctx context.Context, a *wql.Assoc, flags Flags, w
 			return
 		}
 		keyOf := map[string]string{} // ref value -> canonical key
-		for _, ac := range assocs {
-			src, err := s.instanceSource(ctx, ac.ci.cls.Class, FlagShallow|FlagForwardOnly, wctx)
+		// link handles one instance of the association class ac; false
+		// stops the enumeration.
+		link := func(ac *assocClass, link *cim.Object) bool {
+			if !s.refersTo(ctx, link, ac.roles, srcKey, keyOf) {
+				return true
+			}
+			if a.References {
+				if !resultOK(s.classOf(ctx, link.Class, nil), a.ResultClass, a.RequiredQualifier) {
+					return true
+				}
+				switch {
+				case a.ClassDefsOnly:
+					return emitClass(link.Class)
+				case a.KeysOnly:
+					return yield(keysOnly(link), nil)
+				default:
+					return yield(link, nil)
+				}
+			}
+			for _, other := range ac.others {
+				v := link.Properties[other].Value
+				path, ok := v.V.(string)
+				if !ok || s.canonicalOf(ctx, path, keyOf) == srcKey {
+					continue
+				}
+				var end *cim.Object
+				var err error
+				if a.KeysOnly && !a.ClassDefsOnly {
+					end, err = s.getKeys(ctx, path, wctx)
+				} else {
+					end, err = s.getObject(ctx, path, 0, wctx)
+				}
+				if cim.StatusOf(err) == cim.ENotFound {
+					continue // a dangling reference
+				}
+				if err != nil {
+					return yield(nil, err)
+				}
+				if !resultOK(s.classOf(ctx, end.Class, nil), a.ResultClass, a.RequiredQualifier) {
+					continue
+				}
+				switch {
+				case a.ClassDefsOnly:
+					if !emitClass(end.Class) {
+						return false
+					}
+				case a.KeysOnly:
+					if !yield(keysOnly(end), nil) {
+						return false
+					}
+				default:
+					if !yield(end, nil) {
+						return false
+					}
+				}
+			}
+			return true
+		}
+		scan := assocs
+		if useIndex {
+			// The repository's links come from the reverse-reference
+			// index; provider-served association classes are scanned.
+			scan = nil
+			static := map[string]*assocClass{}
+			for i := range assocs {
+				if assocs[i].ci.dynamic {
+					scan = append(scan, assocs[i])
+				} else {
+					static[cim.Fold(assocs[i].ci.cls.Class)] = &assocs[i]
+				}
+			}
+			keys, err := s.c.refLinks(ctx, s.ns, srcKeyClass, srcKeys)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			for link, err := range src {
+			for _, k := range keys {
+				kv, found, err := s.c.st.Get(ctx, k)
 				if err != nil {
 					yield(nil, err)
 					return
 				}
-				if !s.refersTo(ctx, link, ac.roles, srcKey, keyOf) {
-					continue
+				if !found {
+					continue // deleted since the index was read
 				}
-				if a.References {
-					if !resultOK(s.classOf(ctx, link.Class, nil), a.ResultClass, a.RequiredQualifier) {
-						continue
-					}
-					var out *cim.Object
-					switch {
-					case a.ClassDefsOnly:
-						if !emitClass(link.Class) {
-							return
-						}
-						continue
-					case a.KeysOnly:
-						out = keysOnly(link)
-					default:
-						out = link
-					}
-					if !yield(out, nil) {
-						return
-					}
-					continue
+				name, err := cim.DecodeInstanceClassName(kv.Value)
+				if err != nil {
+					yield(nil, err)
+					return
 				}
-				for _, other := range ac.others {
-					v := link.Properties[other].Value
-					path, ok := v.V.(string)
-					if !ok || s.canonicalOf(ctx, path, keyOf) == srcKey {
-						continue
-					}
-					end, err := s.getObject(ctx, path, 0, wctx)
-					if cim.StatusOf(err) == cim.ENotFound {
-						continue // a dangling reference
-					}
-					if err != nil {
-						yield(nil, err)
-						return
-					}
-					if !resultOK(s.classOf(ctx, end.Class, nil), a.ResultClass, a.RequiredQualifier) {
-						continue
-					}
-					switch {
-					case a.ClassDefsOnly:
-						if !emitClass(end.Class) {
-							return
-						}
-					case a.KeysOnly:
-						if !yield(keysOnly(end), nil) {
-							return
-						}
-					default:
-						if !yield(end, nil) {
-							return
-						}
-					}
+				ac := static[cim.Fold(name)]
+				if ac == nil {
+					continue // not an association class the query covers
+				}
+				inst, _, err := s.c.decodeInstance(ctx, s.ns, kv.Value)
+				if err != nil {
+					yield(nil, err)
+					return
+				}
+				if !link(ac, inst) {
+					return
+				}
+			}
+		}
+		for i := range scan {
+			src, err := s.instanceSource(ctx, scan[i].ci.cls.Class, FlagShallow|FlagForwardOnly, wctx)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for inst, err := range src {
+				if err != nil {
+					yield(nil, err)
+					return
+				}
+				if !link(&scan[i], inst) {
+					return
 				}
 			}
 		}

@@ -207,6 +207,38 @@ func BenchmarkEnumerateDeep(b *testing.B) {
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 }
 
+// BenchmarkEnumerateNames is EnumerateDeep for names (KeysOnlyContext,
+// as EnumerateInstanceNames reads them), each result's path formatted as
+// a door does; compare its instances/s with EnumerateDeep's.
+func BenchmarkEnumerateNames(b *testing.B) {
+	n := benchN()
+	r := openBench(b, benchFile(b, n), true)
+	defer r.close()
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e, err := r.svc.CreateInstanceEnum(ctx, "Bench", FlagForwardOnly, KeysOnlyContext())
+		if err != nil {
+			b.Fatal(err)
+		}
+		count := 0
+		for o, err := range All(ctx, e) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			if v, _ := o.SystemProperty("__RELPATH"); v.IsNull() {
+				b.Fatal("no path")
+			}
+			count++
+		}
+		e.Close()
+		if count != n {
+			b.Fatalf("enumerated %d of %d", count, n)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "instances/s")
+}
+
 func BenchmarkOpenRepository(b *testing.B) {
 	n := benchN()
 	path := benchFile(b, n)

@@ -15,6 +15,7 @@ import (
 type CheckReport struct {
 	Namespaces, Classes, Qualifiers, Instances, IndexEntries int
 	References                                               int // reference values checked
+	RefEntries                                               int // reverse-reference index entries
 	// Dangling lists the first maxDangling references (of stored
 	// instances) whose target does not exist, as "ns:path.Property ->
 	// target"; DanglingCount counts them all.
@@ -28,8 +29,8 @@ const maxDangling = 100
 // String summarises the report on one line: "ok: ..." when every record
 // is sound and every reference points at an instance.
 func (r CheckReport) String() string {
-	counts := fmt.Sprintf("%d namespaces, %d classes, %d qualifier declarations, %d instances, %d index entries, %d references",
-		r.Namespaces, r.Classes, r.Qualifiers, r.Instances, r.IndexEntries, r.References)
+	counts := fmt.Sprintf("%d namespaces, %d classes, %d qualifier declarations, %d instances, %d index entries, %d references, %d reverse-reference entries",
+		r.Namespaces, r.Classes, r.Qualifiers, r.Instances, r.IndexEntries, r.References, r.RefEntries)
 	if r.DanglingCount > 0 {
 		return fmt.Sprintf("%d dangling references: %s", r.DanglingCount, counts)
 	}
@@ -41,7 +42,10 @@ func (r CheckReport) String() string {
 // class and is stored under its class's key class and keys, in the folded
 // form of the repository's format (format.go); every Indexed
 // property value of an instance has its index entry, and every index entry
-// belongs to an instance with that value. A damaged record is an error
+// belongs to an instance with that value; likewise every reference of an
+// instance has its reverse-reference index entry and every entry belongs
+// to a reference (once the repository's format has the index). A damaged
+// record is an error
 // (the first found). Every reference of a stored instance is followed: one
 // whose target is missing — its namespace, its class or the instance —
 // is listed in the report as dangling (WMI does not keep references
@@ -59,7 +63,8 @@ func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 	if v, err := readFormat(ctx, st); err != nil || v != formatVersion {
 		return rep, fmt.Errorf("the repository's format is version %d, not %d: %v", v, formatVersion, err)
 	}
-	expectIdx := map[string]bool{}
+	expectIdx, expectRef := map[string]bool{}, map[string]bool{}
+	refIndex := c.refIndex
 	for kv, err := range st.Range(ctx, []byte("n\x00"), []byte("n\x01")) {
 		if err != nil {
 			return rep, err
@@ -128,6 +133,15 @@ func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 					expectIdx[string(idxKey(ns, ci.keyClass, ci.cls.Properties[i].Name, v, keys))] = true
 				}
 			}
+			if refIndex {
+				entries, err := c.refEntries(ctx, ns, inst, ci.keyClass, keys, false)
+				if err != nil {
+					return rep, err
+				}
+				for _, k := range entries {
+					expectRef[string(k)] = true
+				}
+			}
 			rep.Instances++
 		}
 	}
@@ -144,5 +158,48 @@ func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 	for k := range expectIdx {
 		return rep, fmt.Errorf("index entry %q is missing", k)
 	}
+	if refIndex {
+		for kv, err := range st.Range(ctx, []byte("r\x00"), []byte("r\x01")) {
+			if err != nil {
+				return rep, err
+			}
+			if !expectRef[string(kv.Key)] {
+				// Made stale by a class change: harmless while its
+				// instance exists (readers check every link).
+				if ok, err := refHolderExists(ctx, st, kv.Key); err != nil || !ok {
+					if err == nil {
+						err = fmt.Errorf("reverse-reference index entry %q belongs to no instance", kv.Key)
+					}
+					return rep, err
+				}
+			}
+			delete(expectRef, string(kv.Key))
+			rep.RefEntries++
+		}
+		for k := range expectRef {
+			return rep, fmt.Errorf("reverse-reference index entry %q is missing", k)
+		}
+	}
 	return rep, nil
+}
+
+// refHolderExists reports whether the instance a reverse-reference index
+// entry names exists.
+func refHolderExists(ctx context.Context, st store.Store, entry []byte) (bool, error) {
+	_, parts, ok := keyParts(entry, 3)
+	if !ok {
+		return false, nil
+	}
+	rest := []byte(parts[2])
+	i := bytes.Index(rest, []byte{sep, sep})
+	if i < 0 {
+		return false, nil
+	}
+	rest = rest[i+2:]
+	j := bytes.IndexByte(rest, sep)
+	if j < 0 {
+		return false, nil
+	}
+	_, found, err := st.Get(ctx, key('i', parts[0], string(rest[:j]), string(rest[j+1:])))
+	return found, err
 }

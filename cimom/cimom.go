@@ -33,6 +33,9 @@ type CIMOM struct {
 	opts   Options
 	log    *slog.Logger
 	schema *schemaCache
+	// refIndex is set when the reverse-reference index is complete (the
+	// repository's format is formatVersion): associations read it.
+	refIndex bool
 
 	drainMu  sync.RWMutex // read-held by every call in flight
 	draining bool

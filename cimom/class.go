@@ -437,6 +437,12 @@ func (s *services) deleteInstancesOps(ctx context.Context, classes []string) ([]
 				ops = append(ops, store.Delete(idxKey(s.ns, ci.keyClass, ci.cls.Properties[i].Name, v, keys)))
 			}
 		}
+		rops, err := s.c.refOps(ctx, s.ns, ci.keyClass, keys, inst, nil)
+		if err != nil {
+			decodeErr = err
+			return false
+		}
+		ops = append(ops, rops...)
 		return true
 	})
 	if decodeErr != nil {

@@ -157,12 +157,16 @@ func (e *Event) Object() *cim.Object {
 // an event of the change feed, "REV" for a progress report, an event
 // found by polling and an aggregate (which are not one event of the
 // feed). ResumeAfter reads it back.
-func (e *Event) ID() string {
-	id := strconv.FormatInt(e.Rev, 10)
+func (e *Event) ID() string { return string(e.AppendID(nil)) }
+
+// AppendID appends the event's ID to b, for a door that writes many.
+func (e *Event) AppendID(b []byte) []byte {
+	b = strconv.AppendInt(b, e.Rev, 10)
 	if e.Progress || e.Polled || e.Representative != nil {
-		return id
+		return b
 	}
-	return id + "." + strconv.Itoa(e.Index)
+	b = append(b, '.')
+	return strconv.AppendInt(b, int64(e.Index), 10)
 }
 
 // ResumeAfter reads a resume point, an event's ID ("REV.INDEX") or a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/store"
@@ -16,16 +17,28 @@ import (
 //
 // A repository without the record is of version 1. Versions:
 //
-//	1  string key values stored as written (exact identity)
+//	1  string key values stored as written (exact identity), no
+//	   reverse-reference index
+//	2  1 with the reverse-reference index (refindex.go)
 //	3  string, char16 and reference key values stored folded
-//	   (cim.KeyString): identity without regard to case, as WMI
+//	   (cim.KeyString): identity without regard to case, as WMI; no
+//	   reverse-reference index
+//	4  3 with the reverse-reference index, its targets' keys folded as
+//	   identity folds them
 //
 // Open upgrades a repository of an earlier version and refuses one of a
-// later version than the code knows.
+// later version than the code knows. The upgrade re-keys the instances of
+// a version before 3 (upgradeKeys), then drops every reverse-reference
+// entry and builds the index again from the instances (an index of
+// version 2 names targets by unfolded keys, and re-keyed instances refer
+// from new keys), then writes version 4. Every transaction of an upgrade
+// rewrites the format record with the earlier version: one cut short
+// leaves that version and the next Open starts the upgrade again (each
+// step is idempotent).
 var formatKey = []byte("f")
 
 // formatVersion is the format this code writes.
-const formatVersion = 3
+const formatVersion = 4
 
 // ErrFormatTooNew is wrapped by the error of Open for a repository written
 // by a later wbemd, in a format this one does not know.
@@ -54,7 +67,9 @@ func readFormat(ctx context.Context, st store.Store) (int, error) {
 }
 
 // checkFormat brings the repository to formatVersion: it refuses a later
-// format and upgrades an earlier one.
+// format and upgrades an earlier one. It enables the reverse-reference
+// index once the repository is of formatVersion; a read-only repository
+// whose keys need no re-keying is answered by scans instead.
 func (c *CIMOM) checkFormat(ctx context.Context) error {
 	v, err := readFormat(ctx, c.st)
 	if err != nil {
@@ -65,9 +80,42 @@ func (c *CIMOM) checkFormat(ctx context.Context) error {
 		return fmt.Errorf("%w: it is format version %d, this wbemd reads versions up to %d; open it with the wbemd that wrote it or a later one",
 			ErrFormatTooNew, v, formatVersion)
 	case v == formatVersion:
+		c.refIndex = true
 		return nil
 	}
-	return c.upgradeKeys(ctx, v)
+	moved := 0
+	if v < 3 {
+		if moved, err = c.upgradeKeys(ctx, v); err != nil {
+			return err
+		}
+	}
+	dropped, err := c.dropRefIndex(ctx, v)
+	var built int
+	if err == nil {
+		built, err = c.buildRefIndex(ctx, v)
+	}
+	if err == nil {
+		_, err = txn(ctx, c.st, nil, []store.Op{store.Put(formatKey, []byte(strconv.Itoa(formatVersion)))})
+	}
+	if err != nil && moved == 0 && isReadOnly(err) {
+		// Nothing re-keyed: the repository reads the same in both
+		// formats, and associations are found by scanning.
+		c.log.Warn("the repository is read-only and of an earlier format: associations are found by scanning", "format", v, "err", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("upgrade from format %d to %d: %w", v, formatVersion, err)
+	}
+	c.log.Info("repository upgraded: string key values folded, reverse-reference index built", "from", v, "format", formatVersion,
+		"instances re-keyed", moved, "index entries dropped", dropped, "instances with references", built)
+	c.refIndex = true
+	return nil
+}
+
+// isReadOnly reports whether err is a write refused by a read-only store
+// (txn answers it with WBEM_E_FAILED, the store's error as text).
+func isReadOnly(err error) bool {
+	return errors.Is(err, store.ErrReadOnly) || strings.Contains(err.Error(), "read-only")
 }
 
 // keyMove is one instance record an upgrade re-keys.
@@ -78,38 +126,30 @@ type keyMove struct {
 
 // upgradeKeys re-keys the instances of a repository of format version v
 // (before 3) whose stored keys are not in the folded form, with their
-// index entries, then records formatVersion. A first pass finds the
+// index entries, and returns how many it moved. A first pass finds the
 // records to move and refuses the upgrade, writing nothing, if two
 // instances differ only in the case of their keys (or a record's folded
 // key is taken): they would become one. The second moves each instance
 // with its index entries and the records keyedKinds name, all in one
 // transaction, several instances per transaction within half the store's
 // limits, each guarded by compares so that a concurrent writer (another
-// wbemd on the same cluster) makes the upgrade start again. An upgrade cut short leaves every instance either
-// moved or not, and the format record unwritten: the next Open resumes.
-func (c *CIMOM) upgradeKeys(ctx context.Context, v int) error {
+// wbemd on the same cluster) makes the upgrade start again. An upgrade cut
+// short leaves every instance either moved or not, and the format record
+// at v: the next Open resumes.
+func (c *CIMOM) upgradeKeys(ctx context.Context, v int) (int, error) {
 	for attempt := 0; ; attempt++ {
 		moves, err := c.findKeyMoves(ctx)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		err = c.moveKeys(ctx, v, moves)
 		if errors.Is(err, store.ErrCompareFailed) && attempt < 3 {
 			continue
 		}
-		if err == nil {
-			_, err = txn(ctx, c.st, nil, []store.Op{store.Put(formatKey, []byte(strconv.Itoa(formatVersion)))})
-		}
-		if errors.Is(err, store.ErrReadOnly) && len(moves) == 0 {
-			// Nothing to move: the repository reads the same in both formats.
-			c.log.Warn("the repository is read-only: its format record stays at the earlier version", "format", v, "err", err)
-			return nil
-		}
 		if err != nil {
-			return fmt.Errorf("upgrade from format %d to %d: %w", v, formatVersion, err)
+			return 0, fmt.Errorf("upgrade from format %d to %d: re-keying: %w", v, formatVersion, err)
 		}
-		c.log.Info("repository upgraded: string key values folded", "from", v, "format", formatVersion, "instances re-keyed", len(moves))
-		return nil
+		return len(moves), nil
 	}
 }
 
@@ -169,15 +209,7 @@ func (c *CIMOM) findKeyMoves(ctx context.Context) ([]keyMove, error) {
 // moveKeys moves the records of moves, with their index entries, in a
 // repository of format v.
 func (c *CIMOM) moveKeys(ctx context.Context, v int, moves []keyMove) error {
-	lim := c.st.Limits()
-	maxOps, maxBytes := 10000, 4<<20
-	if lim.MaxOps > 0 {
-		maxOps = min(maxOps, max(lim.MaxOps/2, 2))
-	}
-	maxOps-- // the format record
-	if lim.MaxBytes > 0 {
-		maxBytes = min(maxBytes, lim.MaxBytes/2)
-	}
+	maxOps, maxBytes := refBatch(c.st.Limits())
 	var ops []store.Op
 	var cmps []store.Compare
 	size := 0

@@ -190,6 +190,9 @@ func (s *services) indicationDefaults(ci *classInfo, inst *cim.Object, shared *b
 // indicationPut checks an instance of the model before it is written and
 // returns the writes that go with it: a subscription's creator record.
 func (s *services) indicationPut(ctx context.Context, ci *classInfo, inst, prev *cim.Object, keys string) ([]store.Op, error) {
+	if ops, handled, err := s.wmiPut(ctx, ci, inst, prev, keys); handled {
+		return ops, err
+	}
 	if !s.isInterop() {
 		return nil, nil
 	}
@@ -238,6 +241,9 @@ func creatorKey(ns, keys string) []byte { return key('e', cim.Fold(ns), keys) }
 // subscription: delete it first, as DSP1054 has it), a subscription's
 // creator record goes with it.
 func (s *services) indicationDelete(ctx context.Context, ci *classInfo, prev *cim.Object, keys string) ([]store.Op, error) {
+	if ops, handled := s.wmiDelete(ci, keys); handled {
+		return ops, nil
+	}
 	if !s.isInterop() {
 		return nil, nil
 	}
@@ -446,6 +452,12 @@ type IndicationSubscription struct {
 	State       uint16
 	Creator     Principal
 	Created     int64 // revision of the subscription's creation
+	// Namespace and Consumer are set for a WMI __FilterToConsumerBinding:
+	// the binding's namespace and its consumer instance
+	// (LogFileEventConsumer or CommandLineEventConsumer). Destination then
+	// names the consumer, for logs.
+	Namespace string
+	Consumer  *cim.Object
 }
 
 // IndicationService is the CIM_IndicationService's retry settings.
@@ -584,14 +596,22 @@ func (c *CIMOM) RemoveSubscription(ctx context.Context, path string) error {
 	return s.DeleteInstance(ctx, path, 0, nil)
 }
 
-// WatchIndicationModel returns the events of the interop namespace's
-// indication model after revision from (filters, destinations,
-// subscriptions and the indication service): the deliverer's cue to read
-// IndicationSubscriptions again.
+// WatchIndicationModel returns the events of the indication models after
+// revision from: the interop namespace's DMTF model (filters,
+// destinations, subscriptions and the indication service), WMI's
+// permanent subscriptions in any namespace (filters, consumers, bindings)
+// and the creation and deletion of namespaces: the deliverer's cue to
+// read IndicationSubscriptions and ConsumerBindings again.
 func (c *CIMOM) WatchIndicationModel(ctx context.Context, from int64) (iter.Seq2[Event, error], error) {
-	return c.Subscribe(ctx, SubscribeOptions{Namespace: InteropNamespace, From: from, Principal: self, Match: func(e *Event) bool {
+	return c.Subscribe(ctx, SubscribeOptions{Namespace: "root", Deep: true, From: from, Principal: self, Match: func(e *Event) bool {
 		t := e.Target
-		return t != nil && (t.IsA(IndicationFilterClass) || t.IsA(ListenerDestinationClass) || t.IsA(abstractSubscriptionClass) || t.IsA(IndicationServiceClass))
+		if t == nil {
+			return false
+		}
+		if cim.EqualFold(e.Namespace, InteropNamespace) && (t.IsA(IndicationFilterClass) || t.IsA(ListenerDestinationClass) || t.IsA(abstractSubscriptionClass) || t.IsA(IndicationServiceClass)) {
+			return true
+		}
+		return t.IsA(EventFilterClass) || t.IsA(EventConsumerClass) || t.IsA(BindingClass) || t.IsA(namespaceClass)
 	}})
 }
 

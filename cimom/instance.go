@@ -377,6 +377,11 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 		pp.ops = []store.Op{store.Put(ik, cim.EncodeInstance(nil, inst))}
 		pp.ops = append(pp.ops, indexOps(s.ns, ci, prev, inst, keyStr)...)
 		pp.ops = append(pp.ops, extraOps...)
+		rops, err := s.c.refOps(ctx, s.ns, ci.keyClass, keyStr, prev, inst)
+		if err != nil {
+			return bail(err)
+		}
+		pp.ops = append(pp.ops, rops...)
 		pp.cmps = []store.Compare{{Key: ik, ModRev: prevRev}, {Key: classKey(s.ns, cls.Class), ModRev: ci.modRev}}
 		if cim.EqualFold(cls.Class, namespaceClass) || cls.InheritsFrom(namespaceClass) {
 			nsOps, nsCmps, err := s.c.childNamespaceOps(ctx, s.ns, inst, prev != nil)

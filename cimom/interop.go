@@ -167,6 +167,9 @@ func (c *CIMOM) ServeInterop(ctx context.Context, version string) error {
 	if err := c.serveIndications(ctx); err != nil {
 		return fmt.Errorf("cimom: indication service: %w", err)
 	}
+	if err := c.serveSubscriptions(ctx); err != nil {
+		return err
+	}
 	p := &interopProvider{c: c, version: version}
 	for _, class := range []string{objectManagerClass, namespaceInstanceClass, namespaceInManagerClass, registeredProfileClass, elementConformsToProfile} {
 		if err := c.RegisterProvider(InteropNamespace, class, p); err != nil {

@@ -55,7 +55,7 @@ func TestInterop(t *testing.T) {
 		}
 		return out
 	}
-	want := []string{"root", "root/cimv2", "root/default", "root/interop"}
+	want := []string{"root", "root/cimv2", "root/default", "root/interop", "root/subscription"}
 	for _, ns := range []string{"root/interop", "interop", "root/PG_InterOp", "ROOT/pg_interop"} {
 		if got := names(ns); !slices.Equal(got, want) {
 			t.Errorf("CIM_Namespace in %s: %v, want %v", ns, got, want)
@@ -79,9 +79,9 @@ func TestInterop(t *testing.T) {
 		t.Errorf("Description %v", v)
 	}
 	// The whole hierarchy answers a deep enumeration: the object manager,
-	// six namespaces, the profile and the stored CIM_IndicationService.
-	if n := len(enum("interop", "CIM_ManagedElement")); n != 1+6+1+1 {
-		t.Errorf("%d managed elements, want 9", n)
+	// seven namespaces, the profile and the stored CIM_IndicationService.
+	if n := len(enum("interop", "CIM_ManagedElement")); n != 1+7+1+1 {
+		t.Errorf("%d managed elements, want 10", n)
 	}
 	profiles := enum("root/interop", "CIM_RegisteredProfile")
 	if len(profiles) != 1 {
@@ -96,7 +96,7 @@ func TestInterop(t *testing.T) {
 	// GetObject by path, the association's references included.
 	svc, _ := r.c.Connect(ctx, "interop", admin)
 	links := enum("interop", "CIM_NamespaceInManager")
-	if len(links) != 6 {
+	if len(links) != 7 {
 		t.Fatalf("%d CIM_NamespaceInManager", len(links))
 	}
 	for _, o := range []*cim.Object{links[2], enum("interop", "CIM_Namespace")[3], profiles[0], oms[0], enum("interop", "CIM_ElementConformsToProfile")[0]} {

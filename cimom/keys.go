@@ -12,7 +12,8 @@ import (
 // parts are separated by 0x00, which no name contains, so that the prefix
 // of one namespace never matches another ("root" vs "root/cimv2"). Names
 // are folded with cim.Fold; key values too, by cim.KeyString (since
-// format 3, see format.go).
+// format 3, see format.go; reverse-reference entries name their targets
+// by the folded keys too).
 //
 //	n 0 <ns>                                   namespace record (JSON)
 //	c 0 <ns> 0 <class>                         class as declared (cim.EncodeClass)
@@ -26,6 +27,9 @@ import (
 //	e 0 <ns> 0 <keys>                          creator of a CIM_IndicationSubscription (JSON
 //	                                           Principal), written and deleted with it
 //	d 0 <ns> 0 <keys>                          owned by package indication (delivery cursors)
+//	r 0 <ns> 0 <keyclass> 0 <keys> 0 0 <keyclass> 0 <keys>
+//	                                           reverse-reference index entry: the target, then
+//	                                           the instance that refers to it (refindex.go)
 //	f                                          the repository's format version (format.go)
 //	p 0 <ns>                                   no longer written (a registration revision record
 //	                                           of earlier versions); deleted with its namespace
@@ -92,7 +96,7 @@ func keyParts(k []byte, n int) (kind byte, parts []string, ok bool) {
 }
 
 // nsKinds lists the record kinds that live inside a namespace.
-var nsKinds = []byte{'c', 'q', 's', 'i', 'x', 'p'}
+var nsKinds = []byte{'c', 'q', 's', 'i', 'x', 'r', 'p'}
 
 // appendOrdered encodes a scalar value so that byte order is value order
 // (integers big-endian with the sign flipped, reals by IEEE order, strings

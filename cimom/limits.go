@@ -19,8 +19,15 @@ func txn(ctx context.Context, st store.Store, cmps []store.Compare, ops []store.
 	if err == nil {
 		rev, err = st.Txn(ctx, cmps, ops)
 	}
-	if errors.Is(err, store.ErrTxnTooLarge) {
+	switch {
+	case errors.Is(err, store.ErrTxnTooLarge):
 		return 0, cim.Errorf(cim.EQuotaViolation, "the change is larger than the repository's store takes in one transaction (%v); nothing was written", err)
+	case errors.Is(err, store.ErrNoSpace):
+		// The store's error names the server's files: the engine logs it,
+		// the client is told what happened and what to do.
+		return 0, cim.Errorf(cim.EOutOfDiskSpace, "the repository's disk is full; nothing was written, and writes resume once space is freed")
+	case errors.Is(err, store.ErrReadOnly):
+		return 0, cim.Errorf(cim.EFailed, "the repository is read-only after a storage failure (the server's log says which); nothing was written, and a restart of wbemd recovers it")
 	}
 	return rev, err
 }

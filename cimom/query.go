@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/wbemd/wbemd/cim"
-	"github.com/wbemd/wbemd/store"
 	"github.com/wbemd/wbemd/wql"
 )
 
@@ -57,7 +56,7 @@ func (s *services) ExecQuery(ctx context.Context, language, query string, flags 
 			if q.Meta {
 				return s.schemaSource(ctx, q, flags)
 			}
-			p, err := s.planSelect(ctx, q, wctx)
+			p, err := s.planSelect(ctx, q, wctx, false)
 			if err != nil {
 				return nil, err
 			}
@@ -87,12 +86,15 @@ func (s *services) ExplainQuery(ctx context.Context, query string, wctx *Context
 				kind = "REFERENCES OF"
 			}
 			out = kind + ": scan of the instances of every association class that refers to the source's class"
+			if force, _, _ := wctx.boolValue(ForceScan); s.c.refIndex && !force {
+				out = kind + ": the source's entries in the reverse-reference index (association classes served by providers: scanned)"
+			}
 		case *wql.Select:
 			if q.Meta {
 				out = "schema query: every class, filtered"
 				return nil
 			}
-			p, err := s.planSelect(ctx, q, wctx)
+			p, err := s.planSelect(ctx, q, wctx, true)
 			if err != nil {
 				return err
 			}
@@ -149,15 +151,18 @@ type selectPlan struct {
 	kind    int
 	key     []byte // planKey: the instance's store key
 	prop    string // planIndex: the Indexed property
-	lo, hi  []byte // planIndex, planKeyRange: the range of index entries or instance keys
+	spans   []span // planIndex, planKeyRange: the ranges of index entries or instance keys, ascending and disjoint
 	explain string
 }
 
 // planSelect checks a data query and chooses how to answer it: a key
-// lookup when every key is given with =, a range of an Indexed property's
-// index when a condition on one bounds it, else a scan of the class and
-// its subclasses. Every plan filters with the whole WHERE clause.
-func (s *services) planSelect(ctx context.Context, q *wql.Select, wctx *Context) (*selectPlan, error) {
+// lookup when every key is given with =, else the narrowest of the ranges
+// the conditions bound (of an Indexed property's index, or of the stored
+// keys by their first key; see planRanges), else a scan of the class and
+// its subclasses. Every plan filters with the whole WHERE clause. With
+// explain, the plan's description carries the estimate of the range it
+// reads.
+func (s *services) planSelect(ctx context.Context, q *wql.Select, wctx *Context, explain bool) (*selectPlan, error) {
 	if q.Within != 0 || q.Group != nil {
 		return nil, (&wql.Error{Pos: q.At, Status: cim.EInvalidQuery, Msg: "WITHIN and GROUP belong to event queries (ExecNotificationQuery)"}).CIMError()
 	}
@@ -182,78 +187,7 @@ func (s *services) planSelect(ctx context.Context, q *wql.Select, wctx *Context)
 	if s.planKeyLookup(p, conj) {
 		return p, nil
 	}
-	if err := s.planIndexRange(ctx, p, conj); err != nil || p.kind != planScan {
-		return p, err
-	}
-	s.planKeyPrefix(p, conj)
-	return p, nil
-}
-
-// planKeyPrefix looks for a condition on the first key (in the order of
-// the stored key text) that bounds the range of stored instances: = or
-// LIKE 'prefix%' or an inequality on a string key. String keys are stored
-// folded (cim.KeyString) and compare without regard to case, so the
-// constant is folded too; the stored key text (name="value") orders as the values do
-// for constants without '"', '\' or characters up to '"', which is when
-// the plan is used; the range may hold more than the condition matches,
-// never less, and the filter does the rest.
-func (s *services) planKeyPrefix(p *selectPlan, conj []wql.Expr) {
-	ci := p.ci
-	if len(ci.keys) == 0 {
-		return
-	}
-	first := &ci.cls.Properties[ci.keys[0]]
-	for _, i := range ci.keys[1:] {
-		if k := &ci.cls.Properties[i]; cim.Fold(k.Name) < cim.Fold(first.Name) {
-			first = k
-		}
-	}
-	if first.Type != cim.TypeString {
-		return
-	}
-	base := instPrefix(s.ns, ci.keyClass)
-	keyText := append(append([]byte(nil), base...), cim.Fold(first.Name)+`="`...)
-	plain := func(v string) bool {
-		for i := 0; i < len(v); i++ {
-			if v[i] <= '"' || v[i] == '\\' {
-				return false
-			}
-		}
-		return true
-	}
-	for _, e := range conj {
-		c, ok := e.(*wql.Compare)
-		if !ok || len(c.Prop.Path) != 1 || !cim.EqualFold(c.Prop.Path[0], first.Name) || c.Value.Kind != wql.LitString {
-			continue
-		}
-		v := c.Value.Text
-		if c.Op == wql.OpLike {
-			n := strings.IndexAny(v, "%_[")
-			if n <= 0 {
-				continue
-			}
-			v = v[:n]
-		}
-		if !plain(v) {
-			continue
-		}
-		at := append(append([]byte(nil), keyText...), cim.Fold(v)...)
-		switch c.Op {
-		case wql.OpEq:
-			p.lo, p.hi = append(append([]byte(nil), at...), '"'), store.PrefixEnd(append(append([]byte(nil), at...), '"'))
-		case wql.OpLike:
-			p.lo, p.hi = at, store.PrefixEnd(at)
-		case wql.OpGt, wql.OpGe:
-			p.lo, p.hi = at, store.PrefixEnd(keyText)
-		case wql.OpLt, wql.OpLe:
-			p.lo, p.hi = keyText, store.PrefixEnd(at)
-		default:
-			continue
-		}
-		p.kind = planKeyRange
-		p.explain = fmt.Sprintf("key range scan of %s (%s %s %s), filtered", ci.keyClass, first.Name, c.Op, c.Value.Text)
-		return
-	}
+	return p, s.planRanges(ctx, p, conj, explain)
 }
 
 // conjuncts flattens the top-level ANDs of a WHERE clause.
@@ -327,78 +261,6 @@ func (s *services) planKeyLookup(p *selectPlan, conj []wql.Expr) bool {
 	return true
 }
 
-// planIndexRange looks for a condition on an Indexed property that bounds
-// its index. The index holds the instances of every class whose property
-// is Indexed; it serves the query only if that is every class the query
-// covers.
-func (s *services) planIndexRange(ctx context.Context, p *selectPlan, conj []wql.Expr) error {
-	ci := p.ci
-	if len(ci.indexed) == 0 {
-		return nil
-	}
-	for _, e := range conj {
-		c, ok := e.(*wql.Compare)
-		if !ok || len(c.Prop.Path) != 1 {
-			continue
-		}
-		idx := -1
-		for _, i := range ci.indexed {
-			if cim.EqualFold(ci.cls.Properties[i].Name, c.Prop.Path[0]) {
-				idx = i
-			}
-		}
-		if idx < 0 {
-			continue
-		}
-		prop := &ci.cls.Properties[idx]
-		if prop.Type.IsArray() || !(prop.Type == cim.TypeString || prop.Type.IsInteger() || prop.Type.IsReal()) || prop.IsKey() {
-			continue
-		}
-		covered, err := s.indexCovers(ctx, ci, prop.Name)
-		if err != nil || !covered {
-			return err
-		}
-		base := idxPrefix(s.ns, ci.keyClass, prop.Name)
-		end := store.PrefixEnd(base)
-		bound := func(v cim.Value, tail byte) []byte {
-			b := appendOrdered(append([]byte(nil), base...), v)
-			return append(b, sep, tail)
-		}
-		if c.Op == wql.OpLike {
-			if prop.Type != cim.TypeString || c.Value.Kind != wql.LitString {
-				continue
-			}
-			prefixLen := strings.IndexAny(c.Value.Text, "%_[")
-			if prefixLen <= 0 {
-				continue // no literal prefix (or no wildcard: = is found elsewhere)
-			}
-			pre := appendOrdered(append([]byte(nil), base...), cim.Value{Type: cim.TypeString, V: c.Value.Text[:prefixLen]})
-			p.lo, p.hi = pre, store.PrefixEnd(pre)
-		} else {
-			v, ok := literalAs(c.Value, prop.Type)
-			if !ok || c.Op == wql.OpNe {
-				continue
-			}
-			switch c.Op {
-			case wql.OpEq:
-				p.lo, p.hi = bound(v, 0), bound(v, 1)
-			case wql.OpGt:
-				p.lo, p.hi = bound(v, 1), end
-			case wql.OpGe:
-				p.lo, p.hi = bound(v, 0), end
-			case wql.OpLt:
-				p.lo, p.hi = base, bound(v, 0)
-			case wql.OpLe:
-				p.lo, p.hi = base, bound(v, 1)
-			}
-		}
-		p.kind, p.prop = planIndex, prop.Name
-		p.explain = fmt.Sprintf("index range scan of %s.%s (%s %s %s), filtered", ci.cls.Class, prop.Name, prop.Name, c.Op, c.Value.Text)
-		return nil
-	}
-	return nil
-}
-
 // indexCovers reports whether every class a query over ci covers keeps
 // prop in the index: each has it Indexed and none is served by a provider.
 func (s *services) indexCovers(ctx context.Context, ci *classInfo, prop string) (bool, error) {
@@ -461,7 +323,7 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 				yield(out(inst))
 			}
 		case planKeyRange:
-			for kv, err := range store.Chunked(ctx, s.c.st, p.lo, p.hi, 0) {
+			for kv, err := range s.readSpans(ctx, p.spans) {
 				if err != nil {
 					yield(nil, err)
 					return
@@ -481,7 +343,7 @@ func (s *services) selectSource(ctx context.Context, p *selectPlan, flags Flags,
 			}
 		case planIndex:
 			prefixLen := len(idxPrefix(s.ns, p.ci.keyClass, p.prop))
-			for kv, err := range store.Chunked(ctx, s.c.st, p.lo, p.hi, 0) {
+			for kv, err := range s.readSpans(ctx, p.spans) {
 				if err != nil {
 					yield(nil, err)
 					return

@@ -12,21 +12,21 @@ import (
 
 // The query benchmarks use a repository of WBEMD_BENCH_N instances (the
 // default 100,000; BENCHMARKS.md records 1,000,000) of QB { [Key] string
-// Id; [Indexed] string Grp; uint32 Size; string Note; }, 100 instances per
-// Grp value, and an association QLink with 1,000 links from one instance
+// Id; [Indexed] string Grp; uint32 Size; string Note; [Indexed] uint32 Num; },
+// 100 instances per Grp value, Num and Size the instance's ordinal, and an association QLink with 1,000 links from one instance
 // and 2,000 others. The file is built once and kept in the temporary
 // directory.
 
 func queryBenchFile(b *testing.B, n int) string {
 	b.Helper()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("wbemd-qbench-%d.db", n))
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("wbemd-qbench2-%d.db", n))
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}
 	r := openBench(b, path+".tmp", true)
 	ctx := context.Background()
 	qb := class("QB", "", nil, prop("Id", cim.TypeString, qTrue("Key")), prop("Grp", cim.TypeString, qTrue("Indexed")),
-		prop("Size", cim.TypeUint32), prop("Note", cim.TypeString))
+		prop("Size", cim.TypeUint32), prop("Note", cim.TypeString), prop("Num", cim.TypeUint32, qTrue("Indexed")))
 	link := class("QLink", "", []cim.Qualifier{qTrue("Association")},
 		cim.Property{Name: "A", Type: cim.TypeReference, RefClass: "QB", Qualifiers: []cim.Qualifier{qTrue("Key")}},
 		cim.Property{Name: "B", Type: cim.TypeReference, RefClass: "QB", Qualifiers: []cim.Qualifier{qTrue("Key")}})
@@ -46,6 +46,7 @@ func queryBenchFile(b *testing.B, n int) string {
 			o.Put("Grp", cim.Value{Type: cim.TypeString, V: fmt.Sprintf("g%05d", j/100)})
 			o.Put("Size", cim.Value{Type: cim.TypeUint32, V: uint32(j)})
 			o.Put("Note", cim.Value{Type: cim.TypeString, V: "a query benchmark instance"})
+			o.Put("Num", cim.Value{Type: cim.TypeUint32, V: uint32(j)})
 			objs = append(objs, o)
 		}
 		if _, err := r.c.PutInstances(ctx, "root/cimv2", admin, objs, 0); err != nil {
@@ -112,6 +113,39 @@ func BenchmarkQueryKeyEquality(b *testing.B) {
 
 func BenchmarkQueryIndexEquality(b *testing.B) {
 	benchQuery(b, fmt.Sprintf("SELECT * FROM QB WHERE Grp = 'G%05d'", benchN()/200), 100)
+}
+
+// The range benchmarks read 100 rows of the middle of the repository: by
+// both ends of a range on Num written in either order, by a prefix of the
+// key (the yardstick: a range of the instances themselves), by ten
+// equalities, and by two indexed conditions of which the planner must
+// choose the narrower.
+
+func BenchmarkQueryRangeLowFirst(b *testing.B) {
+	m := benchN() / 2
+	benchQuery(b, fmt.Sprintf("SELECT * FROM QB WHERE Num >= %d AND Num < %d", m, m+100), 100)
+}
+
+func BenchmarkQueryRangeHighFirst(b *testing.B) {
+	m := benchN() / 2
+	benchQuery(b, fmt.Sprintf("SELECT * FROM QB WHERE Num < %d AND Num >= %d", m+100, m), 100)
+}
+
+func BenchmarkQueryKeyPrefix(b *testing.B) {
+	benchQuery(b, fmt.Sprintf("SELECT * FROM QB WHERE Id LIKE 'q%05d%%'", benchN()/200), 100)
+}
+
+func BenchmarkQueryInList(b *testing.B) {
+	m := benchN() / 2
+	q := "SELECT * FROM QB WHERE Num = " + fmt.Sprint(m)
+	for i := 1; i < 10; i++ {
+		q += fmt.Sprintf(" OR Num = %d", m+i*1000)
+	}
+	benchQuery(b, q, 10)
+}
+
+func BenchmarkQueryTwoIndexes(b *testing.B) {
+	benchQuery(b, fmt.Sprintf("SELECT * FROM QB WHERE Num >= 0 AND Grp = 'g%05d'", benchN()/200), 100)
 }
 
 func BenchmarkQueryAssociators(b *testing.B) {

@@ -160,6 +160,53 @@ func (s *services) getObject(ctx context.Context, path string, flags Flags, wctx
 	return applyGetExtensions(inst, wctx)
 }
 
+// getKeys is getObject of an instance for its keys alone (KeysOnly
+// associators): a stored instance's keys are all that is decoded.
+func (s *services) getKeys(ctx context.Context, path string, wctx *Context) (*cim.Object, error) {
+	t, op, err := s.target(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if op.IsClass() {
+		return s.getObject(ctx, path, 0, wctx)
+	}
+	ref, err := t.bindPath(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	if ref.ci.dynamic {
+		inst, err := t.getInstance(ctx, ref, wctx)
+		if err != nil {
+			return nil, err
+		}
+		return keysOnly(inst), nil
+	}
+	kv, found, err := t.c.st.Get(ctx, ref.key)
+	if err != nil {
+		return nil, err
+	}
+	var inst *cim.Object
+	if found {
+		name, err := cim.DecodeInstanceClassName(kv.Value)
+		if err != nil {
+			return nil, err
+		}
+		ci, err := t.c.resolve(ctx, t.ns, name)
+		if err != nil {
+			return nil, err
+		}
+		if ci != nil {
+			if inst, err = cim.DecodeInstanceKeys(kv.Value, ci.cls, ci.keys); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if inst == nil || !inst.IsA(ref.ci.cls.Class) {
+		return nil, cim.Errorf(cim.ENotFound, "instance %s does not exist", ref.path.RelPath()).WithParam(ref.path.RelPath())
+	}
+	return inst, nil
+}
+
 // getInstance reads one instance by its resolved path.
 func (s *services) getInstance(ctx context.Context, ref *instanceRef, wctx *Context) (*cim.Object, error) {
 	if ref.ci.dynamic {
@@ -207,6 +254,55 @@ func (c *CIMOM) decodeInstance(ctx context.Context, ns string, rec []byte) (*cim
 	}
 	inst, err := cim.DecodeInstance(rec, ci.cls)
 	return inst, ci, err
+}
+
+// KeysOnlyContext is the context that asks an enumeration for the
+// instances' keys alone (WMI's __GET_EXTENSIONS with __GET_EXT_KEYS_ONLY):
+// the instances come back with their key properties alone, which is all
+// the repository decodes. The doors use it for EnumerateInstanceNames and `--names`.
+func KeysOnlyContext() *Context {
+	c := NewContext()
+	c.SetValue(GetExtensions, true)
+	c.SetValue(GetExtKeysOnly, true)
+	return c
+}
+
+// enumKeysOnly reports whether an enumeration of the repository needs the
+// instances' keys alone: the context asks for them (KeysOnlyContext), or
+// the data query q selects only keys of ci and has no WHERE clause.
+func enumKeysOnly(wctx *Context, ci *classInfo, q *wql.Select) (bool, error) {
+	if q != nil {
+		if q.Star || q.Where != nil {
+			return false, nil
+		}
+		for _, p := range q.Props {
+			if len(p.Path) != 1 {
+				return false, nil
+			}
+			key := false
+			for _, i := range ci.keys {
+				if cim.EqualFold(ci.cls.Properties[i].Name, p.Path[0]) {
+					key = true
+				}
+			}
+			if !key {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	ext, present, ok := wctx.boolValue(GetExtensions)
+	if !ok {
+		return false, cim.Errorf(cim.EInvalidContext, "%s must be a boolean", GetExtensions)
+	}
+	if !present || !ext {
+		return false, nil
+	}
+	keysOnly, _, ok := wctx.boolValue(GetExtKeysOnly)
+	if !ok {
+		return false, cim.Errorf(cim.EInvalidContext, "%s must be a boolean", GetExtKeysOnly)
+	}
+	return keysOnly, nil
 }
 
 // applyGetExtensions honours __GET_EXT_KEYS_ONLY and __GET_EXT_PROPERTIES:
@@ -352,6 +448,11 @@ func (s *services) deleteInstance(ctx context.Context, path string, wctx *Contex
 			ops = append(ops, store.Delete(idxKey(t.ns, pci.keyClass, pci.cls.Properties[i].Name, v, ref.keys)))
 		}
 	}
+	rops, err := t.c.refOps(ctx, t.ns, pci.keyClass, ref.keys, prev, nil)
+	if err != nil {
+		return err
+	}
+	ops = append(ops, rops...)
 	isNamespace := cim.EqualFold(pci.cls.Class, namespaceClass)
 	if isNamespace {
 		name, _ := prev.Get("Name")
@@ -440,6 +541,10 @@ func (s *services) querySource(ctx context.Context, class string, flags Flags, w
 			return nil, cim.Errorf(cim.EInvalidParameter, "%s names an instance outside the enumeration of %s", StartAfter, ci.cls.Class).WithParam(StartAfter)
 		}
 	}
+	keysOnly, err := enumKeysOnly(wctx, ci, q)
+	if err != nil {
+		return nil, err
+	}
 	return func(yield func(*cim.Object, error) bool) {
 		// Instances of one key-class range are mostly of one class: the
 		// decision and the class of the last name seen are kept.
@@ -476,7 +581,12 @@ func (s *services) querySource(ctx context.Context, class string, flags Flags, w
 				if !lastWanted {
 					continue
 				}
-				inst, err := cim.DecodeInstance(kv.Value, lastCI.cls)
+				var inst *cim.Object
+				if keysOnly {
+					inst, err = cim.DecodeInstanceKeys(kv.Value, lastCI.cls, lastCI.keys)
+				} else {
+					inst, err = cim.DecodeInstance(kv.Value, lastCI.cls)
+				}
 				if err == nil {
 					inst.Revision = kv.ModRev
 				}

@@ -25,6 +25,8 @@ type ring struct {
 	seen     int64    // the revision the reader is in
 	subs     int      // subscriptions reading
 	sleepers int      // subscriptions waiting on wake
+	unwoken  int      // events appended since the last wake
+	wakeN    int      // wake the sleepers after this many appends, even inside a revision
 	wake     chan struct{}
 	closed   chan struct{}
 	err      error
@@ -32,11 +34,13 @@ type ring struct {
 
 func (r *ring) init(size int) {
 	r.size = size
+	r.wakeN = max(1, size/16)
 	r.wake = make(chan struct{})
 	r.closed = make(chan struct{})
 }
 
 func (r *ring) wakeLocked() {
+	r.unwoken = 0
 	if r.sleepers > 0 {
 		close(r.wake)
 		r.wake = make(chan struct{})
@@ -69,7 +73,9 @@ func (r *ring) completed(rev int64) {
 
 // append adds an event after the newest (the reader adds them in feed
 // order; one at or before the newest, read again after an error, is
-// dropped).
+// dropped). The sleepers are woken when the revision completes, or
+// every wakeN events inside a large one, not at every event: one wake
+// per subscription and revision.
 func (r *ring) append(e entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -86,7 +92,9 @@ func (r *ring) append(e entry) {
 	r.buf[r.next%uint64(r.size)] = e
 	r.next++
 	r.last = p
-	r.wakeLocked()
+	if r.unwoken++; r.unwoken >= r.wakeN {
+		r.wakeLocked()
+	}
 }
 
 // activate counts a subscription in; the first one starts the ring after

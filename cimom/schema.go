@@ -27,6 +27,7 @@ type classInfo struct {
 	provider  string // the Provider qualifier
 	system    bool   // the class or an ancestor is a system class ("__" prefix)
 	amendment bool   // carries the Amendment qualifier
+	hasRefs   bool   // has a scalar reference property (reverse-reference index entries)
 
 	// The qualifiers an instance receives from the class, marked as
 	// propagated (shared, read-only): what SpawnInstance would copy.
@@ -68,6 +69,9 @@ func newClassInfo(cls *cim.Object, modRev int64) *classInfo {
 				ci.keyClass = p.Origin
 			}
 			ci.keys = append(ci.keys, i)
+		}
+		if p.Type == cim.TypeReference {
+			ci.hasRefs = true
 		}
 		if cim.HasTrueQualifier(p.Qualifiers, "Indexed") {
 			ci.indexed = append(ci.indexed, i)
@@ -260,7 +264,7 @@ func systemClasses() []*cim.Object {
 		}
 		return o
 	}
-	return []*cim.Object{
+	out := []*cim.Object{
 		class("__SystemClass", "", true),
 		class(namespaceClass, "__SystemClass", false, key(str("Name"))),
 		class("__NotifyStatus", "__SystemClass", false, typed("StatusCode", cim.TypeUint32, "")),
@@ -281,6 +285,8 @@ func systemClasses() []*cim.Object {
 		class("__NamespaceDeletionEvent", "__NamespaceOperationEvent", false),
 		class("__NamespaceModificationEvent", "__NamespaceOperationEvent", false, typed("PreviousNamespace", cim.TypeObject, namespaceClass)),
 	}
+	subs, _ := wmiSubscriptionClasses()
+	return append(out, subs...)
 }
 
 // isLocaleNamespace reports whether ns is a localization namespace

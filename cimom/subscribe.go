@@ -259,9 +259,11 @@ func (cur *cursor) fromStore(ctx context.Context) error {
 		for range items {
 		}
 	}()
+	var it feedItem // one variable for every item: deliver takes its address
 	for {
+		var ok bool
 		select {
-		case it, ok := <-items:
+		case it, ok = <-items:
 			switch {
 			case !ok:
 				return ctx.Err()
@@ -348,8 +350,7 @@ func (s *subscription) wants(ctx context.Context, e *entry) (bool, error) {
 		}
 	}
 	if s.opts.Match != nil {
-		ev := e.ev
-		return s.opts.Match(&ev), nil
+		return s.opts.Match(&e.ev), nil // e is the subscription's own copy: no copy per event
 	}
 	return true, nil
 }

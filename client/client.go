@@ -555,6 +555,11 @@ func (c *Client) CreateInstanceEnum(ctx context.Context, class string, flags cim
 		return nil, err
 	}
 	ctx = localized(ctx, flags, wctx)
+	ext, _ := wctx.GetValue(cimom.GetExtensions)
+	keysOnly, _ := wctx.GetValue(cimom.GetExtKeysOnly)
+	if ext == true && keysOnly == true {
+		return c.instanceNames(ctx, class, flags)
+	}
 	ans, abort, err := c.send(ctx, "EnumerateInstances", nil, func(w *cimxml.RequestWriter) {
 		classNameParam(w, "ClassName", class)
 		boolParam(w, "DeepInheritance", true)
@@ -574,6 +579,32 @@ func (c *Client) CreateInstanceEnum(ctx context.Context, class string, flags cim
 		}
 		if flags&cimom.FlagShallow != 0 && !cim.EqualFold(inst.Class, class) {
 			return nil, nil
+		}
+		return c.complete(ctx, inst)
+	}), nil
+}
+
+// instanceNames is CreateInstanceEnum for the keys alone
+// (cimom.KeysOnlyContext): EnumerateInstanceNames, each name made an
+// instance whose other properties are NULL.
+func (c *Client) instanceNames(ctx context.Context, class string, flags cimom.Flags) (cimom.Enumerator, error) {
+	ans, abort, err := c.send(ctx, "EnumerateInstanceNames", nil, func(w *cimxml.RequestWriter) {
+		classNameParam(w, "ClassName", class)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.results(ctx, ans, abort, flags, func(ctx context.Context, k *cimxml.Element) (*cim.Object, error) {
+		p, err := k.InstanceName()
+		if err != nil {
+			return nil, err
+		}
+		if flags&cimom.FlagShallow != 0 && !cim.EqualFold(p.Class, class) {
+			return nil, nil
+		}
+		inst := &cim.Object{Genus: cim.GenusInstance, Class: p.Class}
+		for _, kb := range p.Keys {
+			inst.Properties = append(inst.Properties, cim.Property{Name: kb.Name, Type: kb.Value.Type, Value: kb.Value})
 		}
 		return c.complete(ctx, inst)
 	}), nil

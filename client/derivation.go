@@ -20,9 +20,20 @@ func (c *Client) derive(ctx context.Context, cls *cim.Object) error {
 		above, known := c.ancestry[cim.Fold(cls.Superclass)]
 		c.mu.Unlock()
 		if !known {
-			parent, err := c.GetObject(ctx, cls.Superclass, 0, nil)
+			// The chain being derived travels in ctx, so that a server
+			// whose classes loop, or that answers another class than
+			// the one asked for, gets an error, not endless recursion.
+			chain, _ := ctx.Value(deriving{}).([]string)
+			if len(chain) >= maxDerivation || slices.Contains(chain, cim.Fold(cls.Superclass)) || cim.EqualFold(cls.Superclass, cls.Class) {
+				return cim.Errorf(cim.EInvalidSuperclass, "the server's superclass chain of %s loops or is deeper than %d classes, at %s", cls.Class, maxDerivation, cls.Superclass)
+			}
+			sub := context.WithValue(ctx, deriving{}, append(slices.Clip(chain), cim.Fold(cls.Class)))
+			parent, err := c.GetObject(sub, cls.Superclass, 0, nil)
 			if err != nil {
 				return err
+			}
+			if !cim.EqualFold(parent.Class, cls.Superclass) {
+				return cim.Errorf(cim.EInvalidSuperclass, "asked for the superclass %s of %s, the server answered class %s", cls.Superclass, cls.Class, parent.Class)
 			}
 			above = append([]string{parent.Class}, parent.Derivation...)
 		}
@@ -36,3 +47,10 @@ func (c *Client) derive(ctx context.Context, cls *cim.Object) error {
 	c.mu.Unlock()
 	return nil
 }
+
+// deriving is the context key of the classes whose derivation is being
+// read, innermost last (folded names).
+type deriving struct{}
+
+// maxDerivation bounds a superclass chain read from a server.
+const maxDerivation = 256

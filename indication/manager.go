@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/store"
 )
@@ -24,6 +25,8 @@ type Manager struct {
 	Client *http.Client // default: one without a timeout of its own
 	// ExportTimeout bounds one export request (default 30 s).
 	ExportTimeout time.Duration
+	// Consumers say how CommandLineEventConsumer commands run.
+	Consumers ConsumerOptions
 
 	service atomic.Pointer[cimom.IndicationService]
 	mu      sync.Mutex
@@ -103,6 +106,11 @@ func (m *Manager) reconcile(ctx context.Context) error {
 		return fmt.Errorf("indication: reading subscriptions: %w", err)
 	}
 	m.service.Store(&svc)
+	bindings, err := m.OM.ConsumerBindings(ctx)
+	if err != nil {
+		return fmt.Errorf("indication: reading event consumer bindings: %w", err)
+	}
+	subs = append(subs, bindings...)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	want := map[string]bool{}
@@ -157,8 +165,12 @@ func (m *Manager) reconcile(ctx context.Context) error {
 func signature(s *cimom.IndicationSubscription) string {
 	groups := slices.Clone(s.Creator.Groups)
 	slices.Sort(groups)
-	return fmt.Sprintf("%d\x00%s\x00%s\x00%s\x00%s\x00%d\x00%s\x00%v\x00%v", s.Created, s.Filter.Query, s.Filter.QueryLanguage,
-		s.Filter.SourceNamespace, s.Destination, s.Policy, s.Creator.Name, groups, s.Creator.Remote)
+	var consumer []byte
+	if s.Consumer != nil {
+		consumer = cim.EncodeInstance(nil, s.Consumer)
+	}
+	return fmt.Sprintf("%d\x00%s\x00%s\x00%s\x00%s\x00%d\x00%s\x00%v\x00%v\x00%x", s.Created, s.Filter.Query, s.Filter.QueryLanguage,
+		s.Filter.SourceNamespace, s.Destination, s.Policy, s.Creator.Name, groups, s.Creator.Remote, consumer)
 }
 
 // start runs a worker for sub (m.mu held).
@@ -166,7 +178,7 @@ func (m *Manager) start(ctx context.Context, sub cimom.IndicationSubscription, s
 	wctx, cancel := context.WithCancel(ctx)
 	r := &running{sig: sig, cancel: cancel, done: make(chan struct{})}
 	m.workers[sub.Key] = r
-	w := &worker{m: m, sub: sub, log: m.Log.With("subscription", sub.Path, "destination", sub.Destination), degraded: sub.State == cimom.StateEnabledDegraded}
+	w := &worker{m: m, sub: sub, out: m.consumerFor(&sub), log: m.Log.With("subscription", sub.Path, "destination", sub.Destination), degraded: sub.State == cimom.StateEnabledDegraded}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()

@@ -7,18 +7,17 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
-	"github.com/wbemd/wbemd/protocol/cimxml"
 )
 
 // worker delivers one subscription's events.
 type worker struct {
 	m   *Manager
 	sub cimom.IndicationSubscription
+	out consumer
 	log *slog.Logger
 	cur cursor
 	// degraded is set while Ignore keeps retrying past the attempts (the
@@ -78,7 +77,11 @@ func (w *worker) run(ctx context.Context) {
 			}
 		case cim.StatusOf(err) == cim.EQueueOverflow:
 			w.lost(ctx, err)
-			return
+			if w.sub.Consumer == nil {
+				return
+			}
+			// A WMI binding has no state to disable: it goes on from
+			// the current revision, the loss logged.
 		case cim.StatusOf(err) == cim.EAccessDenied:
 			w.log.Error("indication subscription disabled: its creator may no longer subscribe to the filter's namespace", "creator", w.sub.Creator.Name, "err", err)
 			w.setState(ctx, cimom.StateDisabled)
@@ -142,7 +145,7 @@ func (w *worker) deliver(ctx context.Context, e *cimom.Event) error {
 	put("SequenceContext", cim.TypeString, w.cur.Context)
 	put("SequenceNumber", cim.TypeSint64, w.cur.Seq)
 	for failures := 0; ; {
-		err := w.export(ctx, ind)
+		err := w.out.consume(ctx, w.cur.Seq, ind)
 		if err == nil {
 			break
 		}
@@ -205,22 +208,6 @@ func (w *worker) nth(rev int64) int {
 	return 0
 }
 
-// export POSTs one indication and reads the answer.
-func (w *worker) export(ctx context.Context, ind *cim.Object) error {
-	actx, cancel := context.WithTimeout(ctx, w.m.ExportTimeout)
-	defer cancel()
-	req, err := cimxml.NewExportRequest(actx, w.sub.Destination, strconv.FormatInt(w.cur.Seq, 10), ind)
-	if err != nil {
-		return err
-	}
-	resp, err := w.m.Client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	return cimxml.CheckExportResponse(resp, 1<<20)
-}
-
 // lost handles a cursor the feed no longer holds: a log line, a new
 // SequenceContext from the current revision, and the subscription
 // disabled.
@@ -230,8 +217,13 @@ func (w *worker) lost(ctx context.Context, err error) {
 		w.log.Error("indication delivery: the change feed no longer holds the subscription's events, and the current revision is unknown", "err", err, "rev_err", rerr)
 		return
 	}
-	w.log.Error("indication delivery: the change feed no longer holds the subscription's undelivered events; the subscription is disabled, and enabling it delivers from the current revision with a new SequenceContext",
-		"from_rev", w.cur.Rev, "seq", w.cur.Seq, "restart_rev", rev, "err", err)
+	if w.sub.Consumer != nil {
+		w.log.Error("event consumer delivery: the change feed no longer holds the binding's undelivered events; they are lost, and delivery goes on from the current revision",
+			"from_rev", w.cur.Rev, "restart_rev", rev, "err", err)
+	} else {
+		w.log.Error("indication delivery: the change feed no longer holds the subscription's undelivered events; the subscription is disabled, and enabling it delivers from the current revision with a new SequenceContext",
+			"from_rev", w.cur.Rev, "seq", w.cur.Seq, "restart_rev", rev, "err", err)
+	}
 	if err := saveCursor(ctx, w.m.Store, w.sub.Key, newCursor(&w.sub, rev)); err != nil {
 		w.log.Error("indication delivery: saving the new cursor failed", "err", err)
 		return
@@ -241,6 +233,9 @@ func (w *worker) lost(ctx context.Context, err error) {
 
 // setState writes the subscription's SubscriptionState.
 func (w *worker) setState(ctx context.Context, state uint16) {
+	if w.sub.Consumer != nil {
+		return // a WMI binding has no state: its worker logs
+	}
 	if err := w.m.OM.SetSubscriptionState(ctx, w.sub.Path, state); err != nil && ctx.Err() == nil {
 		w.log.Error("indication subscription: writing SubscriptionState failed", "state", state, "err", err)
 	}

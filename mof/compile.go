@@ -41,23 +41,69 @@ type Summary struct {
 // every error it can (up to MaxErrors) and returns them all; to make a
 // compile atomic, run it inside cimom's Batch and discard on error.
 func Compile(ctx context.Context, root cimom.Services, u *Unit, opts Options) (Summary, []*Error) {
+	s := NewSession(ctx, opts)
+	s.Compile(root, u)
+	return s.Finish()
+}
+
+// Session compiles units one after another with one compiler's state (the
+// namespace of the last #pragma namespace, qualifier declarations, classes
+// and aliases): a load too large for one Unit is parsed and compiled piece
+// by piece (wbem mofcomp --stream), each piece through a connection of its
+// own (in a transaction of its own, say). Its memory is that of its state:
+// aliases are kept to the end.
+type Session struct {
+	c *compiler
+	// Bulk, when set, writes groups of instances of one namespace, all
+	// created (none may exist yet), atomically: the compile gives it the
+	// instances without an alias or amended qualifiers, and writes a group
+	// it fails one by one as usual (so errors and counts stay exact).
+	// Compile writes every group before it returns.
+	Bulk func(ctx context.Context, ns string, insts []*cim.Object) error
+}
+
+// NewSession starts a compile with opts.
+func NewSession(ctx context.Context, opts Options) *Session {
 	if opts.Namespace == "" {
 		opts.Namespace = "root/default"
 	}
-	c := &compiler{ctx: ctx, root: root, opts: opts, conns: map[string]cimom.Services{},
+	c := &compiler{ctx: ctx, opts: opts, conns: map[string]cimom.Services{},
 		classes: map[string]*cim.Object{}, decls: map[string]map[string]*cim.QualifierDecl{},
 		flavorStmts: map[string]cim.Flavor{}, aliases: map[string]string{}, failedAliases: map[string]bool{},
 		classFlags: opts.ClassFlags, instFlags: opts.InstanceFlags}
-	c.setNamespace(Pos{}, "/"+strings.TrimPrefix(strings.ReplaceAll(opts.Namespace, "\\", "/"), "/"))
+	return &Session{c: c}
+}
+
+// Compile compiles u's declarations through root (connections to other
+// namespaces are opened from it) and returns the errors of this call; it
+// goes on after a failed declaration, as Compile does.
+func (s *Session) Compile(root cimom.Services, u *Unit) []*Error {
+	c := s.c
+	c.root, c.conns, c.conn, c.bulk = root, map[string]cimom.Services{}, nil, s.Bulk
+	first := len(c.errs)
+	if c.ns == "" {
+		c.setNamespace(Pos{}, "/"+strings.TrimPrefix(strings.ReplaceAll(c.opts.Namespace, "\\", "/"), "/"))
+	} else {
+		c.setNamespace(Pos{}, "/"+c.ns)
+	}
 	for _, it := range u.items {
-		if len(c.errs) >= MaxErrors || ctx.Err() != nil {
+		if len(c.errs) >= MaxErrors || c.ctx.Err() != nil {
 			break
 		}
 		c.decl(it.decl)
-		if opts.Progress != nil {
-			opts.Progress(it.end, u.Bytes)
+		if c.opts.Progress != nil {
+			c.opts.Progress(it.end, u.Bytes)
 		}
 	}
+	c.flush()
+	c.bulk = nil
+	return c.errs[first:]
+}
+
+// Finish ends the compile: instances still waiting for an alias are
+// errors. It returns the summary and every error of the session.
+func (s *Session) Finish() (Summary, []*Error) {
+	c := s.c
 	for _, d := range c.deferred {
 		if c.failedAliases[cim.Fold(d.alias.Text)] {
 			c.errorf(d.alias.At, 0, "alias $%s names an instance that did not compile", d.alias.Text)
@@ -65,7 +111,8 @@ func Compile(ctx context.Context, root cimom.Services, u *Unit, opts Options) (S
 			c.errorf(d.alias.At, 0, "alias $%s is not defined (or its instances refer to each other in a cycle)", d.alias.Text)
 		}
 	}
-	if err := ctx.Err(); err != nil && len(c.errs) == 0 {
+	c.deferred = nil
+	if err := c.ctx.Err(); err != nil && len(c.errs) == 0 {
 		c.errorf(Pos{}, cim.ECallCancelled, "compile cancelled: %v", err)
 	}
 	if len(c.errs) > MaxErrors {
@@ -94,6 +141,43 @@ type compiler struct {
 	aliases       map[string]string                        // folded alias -> object path
 	failedAliases map[string]bool                          // aliases of instances that failed
 	deferred      []*deferredInstance
+
+	// bulk, when set, writes groups of instances (Session.Bulk); pending
+	// are those waiting for it, all of namespace ns and conn.
+	bulk    func(ctx context.Context, ns string, insts []*cim.Object) error
+	pending []pendingInstance
+}
+
+// pendingInstance is an instance waiting for a bulk write.
+type pendingInstance struct {
+	decl  *InstanceDecl
+	inst  *cim.Object
+	flags cimom.Flags
+}
+
+// bulkGroup is the most instances one bulk write carries.
+const bulkGroup = 5000
+
+// flush writes the pending instances: in one bulk write, created (none may
+// exist); if that fails, one by one, each as it would have been written
+// without the bulk path, so that errors, updates and counts are exact.
+func (c *compiler) flush() {
+	if len(c.pending) == 0 {
+		return
+	}
+	pending := c.pending
+	c.pending = nil
+	insts := make([]*cim.Object, len(pending))
+	for i, p := range pending {
+		insts[i] = p.inst
+	}
+	if err := c.bulk(c.ctx, c.ns, insts); err == nil {
+		c.sum.InstancesCreated += len(pending)
+		return
+	}
+	for _, p := range pending {
+		c.writeInstance(p.decl, p.inst, p.flags, 0, nil)
+	}
 }
 
 // deferredInstance waits for an alias its values refer to.
@@ -122,6 +206,9 @@ func (c *compiler) fail(at Pos, what string, err error) {
 }
 
 func (c *compiler) decl(d Decl) {
+	if _, ok := d.(*InstanceDecl); !ok {
+		c.flush() // what follows may depend on the instances waiting
+	}
 	switch d := d.(type) {
 	case *Pragma:
 		c.pragma(d)
@@ -257,6 +344,7 @@ func (c *compiler) setNamespace(at Pos, spec string) {
 		c.fail(at, "#pragma namespace", err)
 		return
 	}
+	c.flush() // the instances waiting belong to the namespace before
 	c.ns = ns
 	c.conn = nil
 	if conn, ok := c.conns[cim.Fold(ns)]; ok {
@@ -744,6 +832,18 @@ func (c *compiler) topInstance(d *InstanceDecl, flags cimom.Flags, amendment str
 		return // reported
 	}
 	extra, wctx := amendedCall(inst, amendment)
+	if c.bulk != nil && d.Alias == "" && extra == 0 && flags&^cimom.FlagCreateOnly == 0 {
+		c.pending = append(c.pending, pendingInstance{decl: d, inst: inst, flags: flags})
+		if len(c.pending) >= bulkGroup {
+			c.flush()
+		}
+		return
+	}
+	c.writeInstance(d, inst, flags, extra, wctx)
+}
+
+// writeInstance writes one instance through the connection.
+func (c *compiler) writeInstance(d *InstanceDecl, inst *cim.Object, flags, extra cimom.Flags, wctx *cimom.Context) {
 	var path string
 	created, err := putWithCount(flags, func(f cimom.Flags) error {
 		var err error

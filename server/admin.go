@@ -20,5 +20,8 @@ func serveAdmin(ctx context.Context, cfg Config, om *cimom.CIMOM, db store.Store
 		return err
 	}
 	mux.Handle(admin.BackupPath, stack.Serve(admin.BackupDoor(), admin.Backup(om, db)))
+	if cfg.Pprof {
+		mux.Handle(admin.PprofPath, stack.Serve(admin.PprofDoor(), admin.Pprof(om)))
+	}
 	return nil
 }

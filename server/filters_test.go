@@ -89,7 +89,7 @@ func TestAccessLog(t *testing.T) {
 	if refused.StatusCode != 401 {
 		t.Errorf("wrong password: HTTP %d", refused.StatusCode)
 	}
-	health, err := http.Get("http://" + d.wsman + "/healthz")
+	health, err := adminGet("http://" + d.wsman + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestAccessLog(t *testing.T) {
 // sorted), and the whole text.
 func metricSeries(t *testing.T, d *daemon) ([]string, string) {
 	t.Helper()
-	rsp, err := http.Get("http://" + d.http + "/metrics")
+	rsp, err := adminGet("http://" + d.http + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

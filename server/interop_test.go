@@ -19,6 +19,9 @@ import (
 var bin string // directory of the wbem and wbemd binaries built for the tests
 
 func TestMain(m *testing.M) {
+	if os.Getenv("WBEMD_FLOOD_ADDR") != "" { // the flooding process of TestFloodUnauthenticated: no binaries needed
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "wbemd-interop")
 	if err != nil {
 		panic(err)
@@ -75,7 +78,12 @@ func (l *daemonLog) String() string {
 // "admin" and a user "guest") and runs wbemd on free ports.
 func startDaemon(t *testing.T, extra ...string) *daemon {
 	t.Helper()
-	repo := t.TempDir()
+	return startDaemonIn(t, t.TempDir(), extra...)
+}
+
+// startDaemonIn is startDaemon with the repository in repo.
+func startDaemonIn(t *testing.T, repo string, extra ...string) *daemon {
+	t.Helper()
 	wbem := func(stdin string, args ...string) {
 		cmd := exec.Command(filepath.Join(bin, "wbem"), append([]string{"--repo", repo}, args...)...)
 		cmd.Stdin = strings.NewReader(stdin)

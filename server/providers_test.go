@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -275,7 +274,7 @@ func TestProviderCrashThroughCIMXML(t *testing.T) {
 	if err != nil || !strings.Contains(status, "Restarts") || !strings.Contains(status, "signal: killed") {
 		t.Errorf("wbem provider status: %v\n%s", err, status)
 	}
-	metrics, err := http.Get("http://" + d.http + "/metrics")
+	metrics, err := adminGet("http://" + d.http + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

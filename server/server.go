@@ -8,21 +8,19 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/wbemd/wbemd/auth"
@@ -49,17 +47,28 @@ const Off = "off"
 
 // Config configures the daemon.
 type Config struct {
-	Repo              string        // repository directory: the local socket, the self-signed certificate, and the embedded store unless Store says otherwise
-	Store             string        // the store's URL (store/engine): "" for bolt:<Repo>; etcd://host:port,.../prefix for an etcd cluster
-	HTTP, HTTPS       string        // listen addresses (":5988", ":5989"), or "off"
-	Socket            string        // the local socket ("" for <Repo>/wbemd.sock), or "off"
-	CertFile, KeyFile string        // TLS pair; empty: a self-signed pair in Repo
-	MaxRequest        int64         // request body limit (default 16 MiB)
-	MaxHeader         int           // request header limit (default 64 KiB)
-	MaxConnections    int           // open connections per listener (default 1,024)
-	HeaderTimeout     time.Duration // time to read a request's headers (default 10 s)
-	ReadTimeout       time.Duration // time to read a whole request (default 30 s)
-	OperationTimeout  time.Duration // time an operation may run (default 5 min)
+	Repo              string // repository directory: the local socket, the self-signed certificate, and the embedded store unless Store says otherwise
+	Store             string // the store's URL (store/engine): "" for bolt:<Repo>; etcd://host:port,.../prefix for an etcd cluster
+	HTTP, HTTPS       string // listen addresses (":5988", ":5989"), or "off"
+	Socket            string // the local socket ("" for <Repo>/wbemd.sock), or "off"
+	CertFile, KeyFile string // TLS pair; empty: a self-signed pair in Repo
+	MaxRequest        int64  // request body limit (default 16 MiB)
+	MaxHeader         int    // request header limit (default 64 KiB)
+	MaxConnections    int    // open connections per listener (default 1,024)
+	// MaxPerAddress bounds the open connections of one client address on
+	// a listener (default 256); see httpstack.Guard for what happens past
+	// a limit.
+	MaxPerAddress int
+	// AnonymousIdleTimeout is how long a connection that has not
+	// authenticated may wait without a request before it is closed
+	// (default 5 s).
+	AnonymousIdleTimeout time.Duration
+	// IdleTimeout is how long an authenticated keep-alive connection may
+	// wait for its next request (default 2 min).
+	IdleTimeout      time.Duration
+	HeaderTimeout    time.Duration // time to read a request's headers (default 10 s)
+	ReadTimeout      time.Duration // time to read a whole request (default 30 s)
+	OperationTimeout time.Duration // time an operation may run (default 5 min)
 	// WS-Management (/wsman) listen addresses (":5985", ":5986"), or "off".
 	WSManHTTP, WSManHTTPS string
 	WSManNamespace        string // namespace of DMTF resource URIs without __cimnamespace (default root/cimv2)
@@ -71,6 +80,25 @@ type Config struct {
 	// (default os.Hostname()).
 	Host      string
 	Providers ProviderConfig // out-of-process providers (providers.go)
+	// Pprof serves Go's runtime profiles at /debug/pprof/ to
+	// administrators, on the CIM-XML listeners and the local socket (off
+	// by default).
+	Pprof bool
+	// AnonymousStatus opens /metrics and /healthz to callers without
+	// credentials; by default they need a user's.
+	AnonymousStatus bool
+	// ListenerSenders are the client addresses or networks ("192.0.2.7",
+	// "10.0.0.0/8") whose exported indications /CIMListener/ accepts
+	// without credentials; anyone else must authenticate.
+	ListenerSenders []string
+	// Reload, when not nil, delivers new settings (SIGHUP): the TLS
+	// certificate is read again, and the settings that can change while
+	// serving (reloadable) take effect without closing any connection.
+	Reload <-chan Config
+	// Consumers say as whom CommandLineEventConsumer commands run (WMI
+	// permanent subscriptions): User (default "nobody"), never root
+	// unless AllowRoot.
+	Consumers indication.ConsumerOptions
 }
 
 // Ready is called once the listeners are open, with their addresses.
@@ -83,24 +111,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	if cfg.ShutdownTimeout == 0 {
-		cfg.ShutdownTimeout = 30 * time.Second
-	}
-	if cfg.MaxHeader == 0 {
-		cfg.MaxHeader = 64 << 10
-	}
-	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = 30 * time.Second
-	}
-	if cfg.HeaderTimeout == 0 {
-		cfg.HeaderTimeout = 10 * time.Second
-	}
-	if cfg.MaxConnections == 0 {
-		cfg.MaxConnections = 1024
-	}
-	if cfg.OperationTimeout == 0 {
-		cfg.OperationTimeout = 5 * time.Minute
-	}
+	cfg = withDefaults(cfg)
 	if err := os.MkdirAll(cfg.Repo, 0o700); err != nil {
 		return fmt.Errorf("server: repository %s: %w", cfg.Repo, err)
 	}
@@ -127,15 +138,21 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	stack := &httpstack.Stack{Observer: obs, Auth: httpstack.PeerCredentials(httpstack.Basic(auth.NewWithOptions(db, auth.Options{Logger: log}), log)),
 		OperationTimeout: cfg.OperationTimeout, MaxRequest: cfg.MaxRequest}
 	anyone := func(*http.Request) bool { return true }
+	lv, err := newLive(cfg, log)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
 	h := &cimxml.Handler{Connector: om, Host: host}
 	wh := &wsman.Handler{Connector: om, Host: host, Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify, Events: om, Log: log}
-	// /metrics and /healthz answer anyone, on every listener.
+	// /metrics and /healthz need a user's credentials on every listener,
+	// unless --anonymous-status opens them.
 	status := http.NewServeMux()
 	m := newMetrics(db, obs)
+	m.extra = append(m.extra, func(w io.Writer) { lv.writeMetrics(w) })
 	defer serveProviders(ctx, cfg, om, m, log)()
 	status.Handle("/metrics", m)
 	status.Handle("/healthz", healthz(db))
-	statusDoor := stack.Serve(httpstack.Door{Name: "status", Anonymous: anyone}, status)
+	statusDoor := stack.Serve(httpstack.Door{Name: "status", Anonymous: lv.anonymousStatus}, status)
 	notFound := stack.Serve(httpstack.Door{Name: "none", Anonymous: anyone}, http.NotFoundHandler())
 	wsMux := http.NewServeMux()
 	wsMux.Handle("/wsman", stack.Serve(wh.Door(), wh))
@@ -149,16 +166,21 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	}
 	// The deliverer of DMTF indication subscriptions (package indication),
 	// stopped before the repository closes.
+	if who, err := cfg.Consumers.Check(); err != nil {
+		log.Warn("CommandLineEventConsumer commands will be refused", "err", err)
+	} else {
+		log.Info("CommandLineEventConsumer commands run as " + who)
+	}
 	deliverCtx, stopDelivery := context.WithCancel(ctx)
 	delivered := make(chan struct{})
 	go func() {
 		defer close(delivered)
-		(&indication.Manager{OM: om, Store: db, Log: log}).Run(deliverCtx)
+		(&indication.Manager{OM: om, Store: db, Log: log, Consumers: cfg.Consumers}).Run(deliverCtx)
 	}()
 	defer func() { stopDelivery(); <-delivered }()
-	// The indication listener: exported indications are logged (the
-	// events issue routes them to subscribers).
-	mux.Handle("/CIMListener/", stack.Serve(httpstack.Door{Name: "export", Anonymous: anyone}, &cimxml.Listener{Log: log, MaxRequest: cfg.MaxRequest,
+	// The indication listener: exported indications are logged. A sender
+	// authenticates, or is one of --listener-senders.
+	mux.Handle("/CIMListener/", stack.Serve(httpstack.Door{Name: "export", Anonymous: lv.allowedSender}, &cimxml.Listener{Log: log, MaxRequest: cfg.MaxRequest,
 		Deliver: func(ctx context.Context, consumer string, ind *cim.Object) error {
 			log.Info("indication received", "consumer", consumer, "class", ind.Class, "id", httpstack.RequestIDFrom(ctx))
 			return nil
@@ -181,14 +203,19 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 
 	var servers []*http.Server
 	errs := make(chan error, 4)
-	listen := func(addr string, tlsConf *tls.Config, handler http.Handler) (string, error) {
+	// Each TCP listener's connections are kept by a Guard (limits per
+	// client address and in all, unauthenticated connections closed first
+	// and soon; httpstack.Guard).
+	listen := func(name, addr string, tlsConf *tls.Config, handler http.Handler) (string, error) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return "", fmt.Errorf("server: listen %s: %w", addr, err)
 		}
-		ln = &limitListener{Listener: ln, sem: make(chan struct{}, cfg.MaxConnections)}
-		srv := &http.Server{Handler: handler, MaxHeaderBytes: cfg.MaxHeader, ReadHeaderTimeout: cfg.HeaderTimeout,
-			ReadTimeout: cfg.ReadTimeout, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		g := lv.guard(name)
+		ln = g.Listen(ln)
+		srv := &http.Server{Handler: g.Handler(handler), MaxHeaderBytes: cfg.MaxHeader, ReadHeaderTimeout: cfg.HeaderTimeout,
+			ReadTimeout: cfg.ReadTimeout, IdleTimeout: cfg.IdleTimeout, ConnState: g.ConnState, ConnContext: g.ConnContext,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 		if tlsConf != nil {
 			srv.TLSConfig = tlsConf
 			ln = tls.NewListener(ln, tlsConf)
@@ -205,7 +232,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	}
 	var httpAddr, httpsAddr string
 	if cfg.HTTP != Off && cfg.HTTP != "" {
-		if httpAddr, err = listen(cfg.HTTP, nil, mux); err != nil {
+		if httpAddr, err = listen("http", cfg.HTTP, nil, mux); err != nil {
 			return err
 		}
 		log.Info("serving CIM-XML over HTTP", "addr", httpAddr)
@@ -213,11 +240,13 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	var tlsConf *tls.Config
 	needTLS := func() (*tls.Config, error) {
 		if tlsConf == nil {
-			c, err := tlsConfig(cfg, log)
-			if err != nil {
+			if err := ensureCert(cfg, log); err != nil {
 				return nil, err
 			}
-			tlsConf = c
+			if err := lv.loadCert(cfg); err != nil {
+				return nil, err
+			}
+			tlsConf = lv.tlsConfig()
 		}
 		return tlsConf, nil
 	}
@@ -226,13 +255,13 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 		if err != nil {
 			return err
 		}
-		if httpsAddr, err = listen(cfg.HTTPS, tc, mux); err != nil {
+		if httpsAddr, err = listen("https", cfg.HTTPS, tc, mux); err != nil {
 			return err
 		}
 		log.Info("serving CIM-XML over HTTPS", "addr", httpsAddr)
 	}
 	if cfg.WSManHTTP != Off && cfg.WSManHTTP != "" {
-		addr, err := listen(cfg.WSManHTTP, nil, wsMux)
+		addr, err := listen("wsman-http", cfg.WSManHTTP, nil, wsMux)
 		if err != nil {
 			return err
 		}
@@ -243,7 +272,7 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 		if err != nil {
 			return err
 		}
-		addr, err := listen(cfg.WSManHTTPS, tc, wsMux)
+		addr, err := listen("wsman-https", cfg.WSManHTTPS, tc, wsMux)
 		if err != nil {
 			return err
 		}
@@ -273,10 +302,20 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	if ready != nil {
 		ready(httpAddr, httpsAddr)
 	}
-	select {
-	case <-ctx.Done():
-	case err := <-errs:
-		log.Error("listener failed", "err", err)
+	warnNoUsers(ctx, db, log)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case err := <-errs:
+			log.Error("listener failed", "err", err)
+			break wait
+		case nc := <-cfg.Reload:
+			if err := lv.reload(nc, tlsConf != nil); err != nil {
+				log.Error("reload failed: the settings in use are kept", "err", err)
+			}
+		}
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -297,26 +336,55 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	return <-closed
 }
 
-// tlsConfig loads the certificate pair, or makes a self-signed one in the
-// repository on first start and logs its fingerprint.
-func tlsConfig(cfg Config, log *slog.Logger) (*tls.Config, error) {
-	certFile, keyFile := cfg.CertFile, cfg.KeyFile
-	if certFile == "" {
-		certFile, keyFile = filepath.Join(cfg.Repo, "cert.pem"), filepath.Join(cfg.Repo, "key.pem")
-		if _, err := os.Stat(certFile); errors.Is(err, os.ErrNotExist) {
-			if err := selfSigned(certFile, keyFile); err != nil {
-				return nil, err
-			}
-			log.Info("made a self-signed certificate", "cert", certFile)
+// withDefaults returns cfg with the default of each setting left zero.
+func withDefaults(cfg Config) Config {
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if cfg.MaxHeader == 0 {
+		cfg.MaxHeader = 64 << 10
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = 30 * time.Second
+	}
+	if cfg.HeaderTimeout == 0 {
+		cfg.HeaderTimeout = 10 * time.Second
+	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = 1024
+	}
+	if cfg.OperationTimeout == 0 {
+		cfg.OperationTimeout = 5 * time.Minute
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 2 * time.Minute
+	}
+	return cfg
+}
+
+// certFiles returns the certificate and key files of cfg: its own, or the
+// self-signed pair in the repository.
+func certFiles(cfg Config) (certFile, keyFile string) {
+	if cfg.CertFile != "" {
+		return cfg.CertFile, cfg.KeyFile
+	}
+	return filepath.Join(cfg.Repo, "cert.pem"), filepath.Join(cfg.Repo, "key.pem")
+}
+
+// ensureCert makes a self-signed certificate in the repository on first
+// start when cfg names none.
+func ensureCert(cfg Config, log *slog.Logger) error {
+	if cfg.CertFile != "" {
+		return nil
+	}
+	certFile, keyFile := certFiles(cfg)
+	if _, err := os.Stat(certFile); errors.Is(err, os.ErrNotExist) {
+		if err := selfSigned(certFile, keyFile); err != nil {
+			return err
 		}
+		log.Info("made a self-signed certificate", "cert", certFile)
 	}
-	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("server: TLS certificate: %w", err)
-	}
-	sum := sha256.Sum256(pair.Certificate[0])
-	log.Info("TLS certificate", "sha256", hex.EncodeToString(sum[:]))
-	return serverTLSConfig(pair), nil
+	return nil
 }
 
 func selfSigned(certFile, keyFile string) error {
@@ -348,33 +416,4 @@ func selfSigned(certFile, keyFile string) error {
 		return err
 	}
 	return os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-}
-
-// limitListener accepts at most cap(sem) open connections; the next
-// waits until one closes.
-type limitListener struct {
-	net.Listener
-	sem chan struct{}
-}
-
-func (l *limitListener) Accept() (net.Conn, error) {
-	l.sem <- struct{}{}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.sem
-		return nil, err
-	}
-	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
-}
-
-type limitConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *limitConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
 }

@@ -53,6 +53,12 @@ var ErrTxnTooLarge = errors.New("store: transaction too large")
 // recovers from what is on disk) clears it.
 var ErrReadOnly = errors.New("store: read-only")
 
+// ErrNoSpace is wrapped by the error of a write refused because the disk
+// (or the user's quota) is full: nothing was written, and the same write
+// may succeed once space is freed. The error also wraps the file system's
+// error, which names files: log it, do not show it to clients.
+var ErrNoSpace = errors.New("store: out of disk space")
+
 // KV is a stored key with its value and the revision that last wrote it.
 type KV struct {
 	Key    []byte

@@ -290,3 +290,33 @@ func TestQueryFlags(t *testing.T) {
 		t.Errorf("ExecQuery with WBEM_FLAG_SEND_STATUS: %v", err)
 	}
 }
+
+// TestPlanBounds checks what the planner reads (ExplainQuery): both ends
+// of a range whichever order they are written in, the narrowest of several
+// candidates, and IN-like lists as several ranges.
+func TestPlanBounds(t *testing.T) {
+	svc := fixture(t)
+	cases := []struct{ query, want string }{
+		{"SELECT * FROM Q_Element WHERE Rank >= 1 AND Rank < 5", "index range scan of Q_Element.Rank (Rank >= 1 AND Rank < 5; 1 range, estimate 3 entries)"},
+		{"SELECT * FROM Q_Element WHERE Rank < 5 AND Rank >= 1", "index range scan of Q_Element.Rank (Rank < 5 AND Rank >= 1; 1 range, estimate 3 entries)"},
+		{"SELECT * FROM Q_Element WHERE Rank > 5 AND Rank < 3", "index range scan of Q_Element.Rank (Rank > 5 AND Rank < 3; 0 ranges, estimate 0 entries)"},
+		{"SELECT * FROM Q_Element WHERE Rank = 1 OR Rank = 5 OR Rank = 20", "((Rank = 1 OR Rank = 5 OR Rank = 20); 3 ranges, estimate 3 entries)"},
+		{"SELECT * FROM Q_Element WHERE Team = 'red' OR Team = 'RED'", "1 range, estimate 3 entries"},
+		// Keys are stored folded: D5 is counted in Id > 'd' (the filter
+		// compares as WQL does).
+		{"SELECT * FROM Q_Element WHERE Id > 'd' AND Rank = 2", "index range scan of Q_Element.Rank (Rank = 2; 1 range, estimate 1 entry; other candidates: Id 7 entries), filtered"},
+		{"SELECT * FROM Q_Element WHERE Rank >= 1 AND Id = 'd2' OR Id = 'p1' AND Id < 'p'", "scan of Q_Element"},
+		{"SELECT * FROM Q_Element WHERE Team = 'blue' AND Rank >= 3 AND Rank < 100", "index range scan of Q_Element.Team (Team = 'blue'; 1 range, estimate 3 entries; other candidates: Rank 4 entries), filtered"},
+		{"SELECT * FROM Q_Element WHERE Id < 'd4' AND Id >= 'd2'", "key range scan of Q_Element (Id < 'd4' AND Id >= 'd2'; 1 range, estimate 3 entries)"},
+		{"SELECT * FROM Q_Element WHERE Id = 'd1' OR Id = 'p2' OR Id = 'zz'", "key range scan of Q_Element ((Id = 'd1' OR Id = 'p2' OR Id = 'zz'); 3 ranges, estimate 2 entries)"},
+	}
+	for _, c := range cases {
+		plan, err := svc.ExplainQuery(context.Background(), c.query, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.query, err)
+		}
+		if !strings.Contains(plan, c.want) {
+			t.Errorf("%s:\n plan %s\n want %s", c.query, plan, c.want)
+		}
+	}
+}

@@ -36,12 +36,7 @@ const VersionMember = "__VERSION"
 // Encode returns the JSON form of a class or instance, indented when
 // indent is true.
 func Encode(o *cim.Object, indent bool) []byte {
-	var b []byte
-	if o.Genus == cim.GenusClass {
-		b = appendClass(nil, o)
-	} else {
-		b = appendInstance(nil, o, true)
-	}
+	b := Append(nil, o)
 	if !indent {
 		return b
 	}
@@ -50,6 +45,16 @@ func Encode(o *cim.Object, indent bool) []byte {
 		return b // cannot happen: b is valid JSON by construction
 	}
 	return out.Bytes()
+}
+
+// Append appends the JSON form of a class or instance (as Encode, not
+// indented) to b and returns the extended buffer: a caller that encodes
+// many objects reuses one buffer.
+func Append(b []byte, o *cim.Object) []byte {
+	if o.Genus == cim.GenusClass {
+		return appendClass(b, o)
+	}
+	return appendInstance(b, o, true)
 }
 
 func appendInstance(b []byte, o *cim.Object, withSystem bool) []byte {
@@ -64,14 +69,8 @@ func appendInstance(b []byte, o *cim.Object, withSystem bool) []byte {
 		b = append(b, ':')
 	}
 	if withSystem {
-		for _, name := range cim.SystemPropertyNames() {
-			v, ok := o.SystemProperty(name)
-			if !ok || v.IsNull() {
-				continue
-			}
-			member(name)
-			b = appendValue(b, v)
-		}
+		b = appendSystem(b, o)
+		first = false
 		if o.Revision != 0 {
 			member(VersionMember)
 			b = append(b, '"')
@@ -88,6 +87,56 @@ func appendInstance(b []byte, o *cim.Object, withSystem bool) []byte {
 		b = appendValue(b, p.Value)
 	}
 	return append(b, '}')
+}
+
+// appendSystem writes an instance's system properties that are not
+// NULL, in the order of cim.SystemPropertyNames, each as appendValue
+// writes the value of cim.Object.SystemProperty (the test holds them
+// alike), without boxing each value: an instance's JSON starts with them.
+func appendSystem(b []byte, o *cim.Object) []byte {
+	b = append(b, `"__GENUS":`...)
+	b = strconv.AppendInt(b, int64(o.Genus), 10)
+	b = appendStringMember(b, "__CLASS", o.Class)
+	b = appendStringMember(b, "__SUPERCLASS", o.Superclass)
+	dynasty := o.Class
+	if n := len(o.Derivation); n > 0 {
+		dynasty = o.Derivation[n-1]
+	}
+	b = appendStringMember(b, "__DYNASTY", dynasty)
+	path, err := o.ObjectPath()
+	if err == nil {
+		b = appendStringMember(b, "__RELPATH", path.RelPath())
+	}
+	b = append(b, `,"__PROPERTY_COUNT":`...)
+	b = strconv.AppendInt(b, int64(len(o.Properties)), 10)
+	b = append(b, `,"__DERIVATION":[`...)
+	for i, d := range o.Derivation {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, d)
+	}
+	b = append(b, ']')
+	if o.Namespace != "" {
+		b = appendStringMember(b, "__SERVER", o.Server)
+		b = appendStringMember(b, "__NAMESPACE", strings.ReplaceAll(o.Namespace, "/", `\`))
+		if err == nil {
+			b = appendStringMember(b, "__PATH", path.String())
+		}
+	}
+	return b
+}
+
+// appendStringMember writes ,"name":"value" unless value is empty (a
+// NULL system property is left out).
+func appendStringMember(b []byte, name, value string) []byte {
+	if value == "" {
+		return b
+	}
+	b = append(b, ',')
+	b = appendString(b, name)
+	b = append(b, ':')
+	return appendString(b, value)
 }
 
 func appendClass(b []byte, c *cim.Object) []byte {

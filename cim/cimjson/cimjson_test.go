@@ -109,3 +109,77 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// systemByValue is the JSON of an instance's system properties as the
+// generic path writes them: each cim.Object.SystemProperty that is not
+// NULL, through appendValue.
+func systemByValue(o *cim.Object) []byte {
+	var b []byte
+	for _, name := range cim.SystemPropertyNames() {
+		v, ok := o.SystemProperty(name)
+		if !ok || v.IsNull() {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, name)
+		b = append(b, ':')
+		b = appendValue(b, v)
+	}
+	return b
+}
+
+// TestAppendSystem holds appendSystem to the generic encoding of the
+// system properties, for stored and unstored instances, singletons,
+// instances with a NULL key, and names that need escaping.
+func TestAppendSystem(t *testing.T) {
+	cls := diskClass()
+	var objs []*cim.Object
+	for i, name := range []string{"sda", `we"ird\name`, "ünï", ""} {
+		o, _ := cls.SpawnInstance()
+		if name != "" {
+			o.Put("Name", cim.Value{Type: cim.TypeString, V: name})
+		}
+		o.Put("Size", cim.Value{Type: cim.TypeUint64, V: uint64(i)})
+		objs = append(objs, o)
+		stored := o.Clone()
+		stored.Namespace, stored.Server = "root/cimv2", "host"
+		objs = append(objs, stored)
+		noServer := o.Clone()
+		noServer.Namespace = "root"
+		objs = append(objs, noServer)
+	}
+	objs = append(objs,
+		&cim.Object{Genus: cim.GenusInstance, Class: "__InstanceCreationEvent", Superclass: "__InstanceOperationEvent",
+			Derivation: []string{"__InstanceOperationEvent", "__Event", "__IndicationRelated", "__SystemClass"}, Namespace: "root/cimv2",
+			Properties: []cim.Property{{Name: "Revision", Type: cim.TypeSint64, Value: cim.Value{Type: cim.TypeSint64, V: int64(7)}}}},
+		&cim.Object{Genus: cim.GenusInstance},
+		&cim.Object{Genus: cim.GenusInstance, Class: "Lone", Namespace: "a/b/c", Server: "s"})
+	for i, o := range objs {
+		want := string(systemByValue(o))
+		got := string(appendSystem(nil, o))
+		if got != want {
+			t.Errorf("object %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+// BenchmarkAppendEvent measures the JSON of an event object with an
+// embedded instance, into a reused buffer.
+func BenchmarkAppendEvent(b *testing.B) {
+	cls := diskClass()
+	target, _ := cls.SpawnInstance()
+	target.Put("Name", cim.Value{Type: cim.TypeString, V: "sda"})
+	target.Put("Size", cim.Value{Type: cim.TypeUint64, V: uint64(1 << 40)})
+	target.Namespace, target.Server = "root/cimv2", "host"
+	ev := &cim.Object{Genus: cim.GenusInstance, Class: "__InstanceCreationEvent", Superclass: "__InstanceOperationEvent",
+		Derivation: []string{"__InstanceOperationEvent", "__Event", "__IndicationRelated", "__SystemClass"}, Namespace: "root/cimv2", Server: "host",
+		Properties: []cim.Property{{Name: "TargetInstance", Type: cim.TypeObject, Value: cim.Value{Type: cim.TypeObject, V: target}},
+			{Name: "Revision", Type: cim.TypeSint64, Value: cim.Value{Type: cim.TypeSint64, V: int64(7)}}}}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = Append(buf[:0], ev)
+	}
+}

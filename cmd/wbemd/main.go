@@ -51,6 +51,34 @@ func run(args []string, stderr io.Writer) int {
 		cfg.Logger.Error("wbemd", "err", err)
 		return 1
 	}
+	// SIGHUP reads the settings again (command line, environment, file)
+	// and hands them to the server, which reloads the certificate and the
+	// reloadable settings without closing a connection.
+	reload := make(chan server.Config)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			next, err := configure(args, os.Getenv)
+			if err != nil {
+				cfg.Logger.Error("reload: the configuration is wrong, the settings in use are kept", "err", err)
+				continue
+			}
+			next.Logger = cfg.Logger
+			select {
+			case reload <- next.Config:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	cfg.Reload = reload
 	if err := server.Run(ctx, cfg.Config, ready); err != nil {
 		cfg.Logger.Error("wbemd stopped", "err", err)
 		return 1
@@ -98,18 +126,31 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	fs.BoolVar(&s.version, "version", false, "print the version and exit")
 	fs.StringVar(&cfg.Repo, "repo", "/var/lib/wbemd", "repository directory")
 	fs.StringVar(&cfg.Store, "store", "", "the store's URL: bolt:DIR, or etcd://HOST:PORT,.../PREFIX (default bolt:<repo>)")
-	fs.StringVar(&cfg.HTTP, "http", ":5988", "CIM-XML over HTTP address, or off")
-	fs.StringVar(&cfg.HTTPS, "https", ":5989", "CIM-XML over HTTPS address, or off")
-	fs.StringVar(&cfg.WSManHTTP, "wsman-http", ":5985", "WS-Management over HTTP address, or off")
-	fs.StringVar(&cfg.WSManHTTPS, "wsman-https", ":5986", "WS-Management over HTTPS address, or off")
+	fs.StringVar(&cfg.HTTP, "http", "localhost:5988", "CIM-XML over HTTP address (\":5988\": every interface), or off")
+	fs.StringVar(&cfg.HTTPS, "https", "localhost:5989", "CIM-XML over HTTPS address (\":5989\": every interface), or off")
+	fs.StringVar(&cfg.WSManHTTP, "wsman-http", "localhost:5985", "WS-Management over HTTP address (\":5985\": every interface), or off")
+	fs.StringVar(&cfg.WSManHTTPS, "wsman-https", "localhost:5986", "WS-Management over HTTPS address (\":5986\": every interface), or off")
 	fs.StringVar(&cfg.WSManNamespace, "wsman-namespace", "root/cimv2", "CIM namespace of WS-Management DMTF resource URIs sent without a __cimnamespace selector")
 	fs.BoolVar(&cfg.WSManAnonIdentify, "wsman-anonymous-identify", false, "answer WS-Management Identify without credentials")
 	fs.StringVar(&cfg.Socket, "socket", "", "local socket path (default <repo>/wbemd.sock), or off")
-	fs.StringVar(&cfg.CertFile, "cert", "", "TLS certificate file (default: a self-signed one in the repository)")
-	fs.StringVar(&cfg.KeyFile, "key", "", "TLS key file")
+	fs.StringVar(&cfg.CertFile, "cert", "", "TLS certificate file (default: a self-signed one in the repository; reloadable: read again at SIGHUP)")
+	fs.StringVar(&cfg.KeyFile, "key", "", "TLS key file (reloadable)")
 	fs.Int64Var(&cfg.MaxRequest, "max-request", 16<<20, "largest request body in bytes")
 	fs.IntVar(&cfg.MaxHeader, "max-header", 64<<10, "largest request header in bytes")
-	fs.IntVar(&cfg.MaxConnections, "max-connections", 1024, "open connections per listener")
+	fs.IntVar(&cfg.MaxConnections, "max-connections", 1024, "open connections per listener; past it an unauthenticated or idle one is closed to make room (reloadable)")
+	fs.IntVar(&cfg.MaxPerAddress, "max-connections-per-address", 256, "open connections of one client address per listener (reloadable)")
+	fs.DurationVar(&cfg.AnonymousIdleTimeout, "anonymous-idle-timeout", 5*time.Second, "time a connection that has not authenticated may wait without a request (reloadable)")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 2*time.Minute, "time an authenticated keep-alive connection may wait for its next request")
+	fs.BoolVar(&cfg.AnonymousStatus, "anonymous-status", false, "answer /metrics and /healthz without credentials (reloadable)")
+	fs.Func("listener-senders", "comma-separated `addresses` or networks (192.0.2.7,10.0.0.0/8) whose indications /CIMListener/ accepts without credentials (reloadable)", func(v string) error {
+		cfg.ListenerSenders = nil
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				cfg.ListenerSenders = append(cfg.ListenerSenders, a)
+			}
+		}
+		return nil
+	})
 	fs.DurationVar(&cfg.HeaderTimeout, "header-timeout", 10*time.Second, "time to read a request's headers")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "time to read a whole request")
 	fs.DurationVar(&cfg.OperationTimeout, "operation-timeout", 5*time.Minute, "time an operation may run")
@@ -120,6 +161,9 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	fs.StringVar(&cfg.Providers.User, "provider-user", "nobody", "user that runs provider hosts whose registration names none (when wbemd runs as root)")
 	fs.DurationVar(&cfg.Providers.Timeout, "provider-timeout", time.Minute, "time a provider call may take, unless its registration says (OperationTimeoutInterval)")
 	fs.StringVar(&cfg.Providers.Limits, "provider-limits", "auto", "how provider host quotas are enforced: auto, cgroup2, cgroup1 or rlimit")
+	fs.BoolVar(&cfg.Pprof, "pprof", false, "serve Go's runtime profiles at /debug/pprof/ to administrators (CIM-XML listeners and the local socket)")
+	fs.StringVar(&cfg.Consumers.User, "consumer-user", "nobody", "user that runs the commands of CommandLineEventConsumer (WMI permanent subscriptions); wbemd switches to it when it runs as root")
+	fs.BoolVar(&cfg.Consumers.AllowRoot, "consumer-allow-root", false, "let --consumer-user be root (commands of event consumers are refused as root without it)")
 	fs.IntVar(&s.gcPercent, "gc-percent", 0, "Go garbage collector target, as GOGC; 400 trades heap for CPU (0: $GOGC, or 100)")
 	if err := fs.Parse(args); err != nil {
 		return s, err

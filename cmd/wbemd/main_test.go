@@ -36,7 +36,7 @@ func TestWSManFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.WSManHTTP != ":5985" || cfg.WSManHTTPS != ":5986" || cfg.WSManNamespace != "root/cimv2" || cfg.WSManAnonIdentify {
+	if cfg.WSManHTTP != "localhost:5985" || cfg.WSManHTTPS != "localhost:5986" || cfg.WSManNamespace != "root/cimv2" || cfg.WSManAnonIdentify {
 		t.Errorf("WS-Management defaults: %+v", cfg)
 	}
 	env := map[string]string{"WBEMD_WSMAN_HTTPS": "off", "WBEMD_WSMAN_ANONYMOUS_IDENTIFY": "true"}
@@ -46,6 +46,29 @@ func TestWSManFlags(t *testing.T) {
 	}
 	if cfg.WSManHTTP != "127.0.0.1:0" || cfg.WSManHTTPS != "off" || cfg.WSManNamespace != "root/sample" || !cfg.WSManAnonIdentify {
 		t.Errorf("WS-Management flags: %+v", cfg)
+	}
+}
+
+// TestSafeDefaults: without settings wbemd listens on the loopback
+// interface only, keeps /metrics and /healthz behind credentials and takes
+// indications from authenticated senders only; --listener-senders reads a
+// comma-separated list.
+func TestSafeDefaults(t *testing.T) {
+	s, err := configure(nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, addr := range []string{s.HTTP, s.HTTPS, s.WSManHTTP, s.WSManHTTPS} {
+		if !strings.HasPrefix(addr, "localhost:") {
+			t.Errorf("default listen address %q, want localhost", addr)
+		}
+	}
+	if s.AnonymousStatus || len(s.ListenerSenders) != 0 || s.MaxPerAddress != 256 || s.AnonymousIdleTimeout != 5*time.Second {
+		t.Errorf("defaults: %+v", s.Config)
+	}
+	s, err = configure([]string{"--listener-senders", "192.0.2.7, 10.0.0.0/8,"}, func(k string) string { return map[string]string{"WBEMD_ANONYMOUS_STATUS": "true"}[k] })
+	if err != nil || !s.AnonymousStatus || strings.Join(s.ListenerSenders, " ") != "192.0.2.7 10.0.0.0/8" {
+		t.Errorf("--listener-senders and $WBEMD_ANONYMOUS_STATUS: %+v, %v", s.Config, err)
 	}
 }
 

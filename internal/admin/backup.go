@@ -46,7 +46,7 @@ func Backup(om *cimom.CIMOM, st store.Store) http.Handler {
 			return
 		}
 		p, _ := httpstack.PrincipalFrom(r.Context())
-		if err := mayChange(r, om, p); err != nil {
+		if err := mayAdminister(r, om, p, "a backup"); err != nil {
 			fail(http.StatusForbidden, err)
 			return
 		}
@@ -61,9 +61,9 @@ func Backup(om *cimom.CIMOM, st store.Store) http.Handler {
 	})
 }
 
-// mayChange checks that p holds the rights a change of the administration
-// namespace needs.
-func mayChange(r *http.Request, om *cimom.CIMOM, p cimom.Principal) error {
+// mayAdminister checks that p holds the rights a change of the
+// administration namespace needs, which what (a backup, a profile) needs.
+func mayAdminister(r *http.Request, om *cimom.CIMOM, p cimom.Principal, what string) error {
 	svc, err := om.Connect(r.Context(), Namespace, p)
 	if err != nil {
 		return err
@@ -73,7 +73,7 @@ func mayChange(r *http.Request, om *cimom.CIMOM, p cimom.Principal) error {
 		return err
 	}
 	if rights&cimom.RightMethodExecute == 0 {
-		return cim.Errorf(cim.EAccessDenied, "%s lacks WBEM_METHOD_EXECUTE on namespace %s, which a backup needs", p.Name, Namespace)
+		return cim.Errorf(cim.EAccessDenied, "%s lacks WBEM_METHOD_EXECUTE on namespace %s, which %s needs", p.Name, Namespace, what)
 	}
 	return nil
 }

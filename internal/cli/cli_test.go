@@ -186,7 +186,7 @@ func TestVerbs(t *testing.T) {
 	}
 	mustRun(t, repo, "", "-n", "root", "ns", "delete", "extra")
 	mustRun(t, repo, "", "delete", `Disk.Name="sda"`)
-	if out := mustRun(t, repo, "", "repo", "check"); !strings.HasPrefix(out, "ok: 5 namespaces") {
+	if out := mustRun(t, repo, "", "repo", "check"); !strings.HasPrefix(out, "ok: 6 namespaces") {
 		t.Fatalf("repo check: %s", out)
 	}
 	backup := filepath.Join(t.TempDir(), "copy.db")

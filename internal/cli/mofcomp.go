@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
 	"github.com/wbemd/wbemd/mof"
 )
@@ -27,7 +29,7 @@ var errDiscard = errors.New("check only")
 
 func (a *app) mofcompCommand() *cobra.Command {
 	var includes []string
-	var check, strict, noAtomic bool
+	var check, strict, noAtomic, stream bool
 	var classMode, instanceMode string
 	c := &cobra.Command{
 		Use:   "mofcomp FILE...",
@@ -40,7 +42,13 @@ Exit status 3 for syntax errors, 1 for semantic ones.
 
 Through --url, or into a repository a running wbemd serves (through its local
 socket), the declarations are operations on the server, one by one: such a compile
-cannot be atomic and needs --no-atomic (syntax errors still stop it before any write).`,
+cannot be atomic and needs --no-atomic (syntax errors still stop it before any write).
+
+--stream compiles files of any size in bounded memory: each file is read and parsed
+in pieces of about 1 MiB of whole declarations, and each piece commits in one
+transaction of its own. The compile stops at the first piece with an error, which
+writes nothing; the pieces before it stay written (the message says up to which
+line). Streamed files may not #pragma include.`,
 		Args: args(1, -1, "one or more MOF files"),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			ctx := cmd.Context()
@@ -58,6 +66,15 @@ cannot be atomic and needs --no-atomic (syntax errors still stop it before any w
 				return usagef("--check and --no-atomic exclude each other")
 			}
 			start := time.Now()
+			if stream {
+				switch {
+				case a.url != "" || a.socket() != "":
+					return usagef("--stream needs the repository itself (not --url, nor a repository a running wbemd serves)")
+				case check || noAtomic:
+					return usagef("--stream commits piece by piece: it excludes --check and --no-atomic")
+				}
+				return a.mofcompStream(cmd, files, opts, start)
+			}
 			unit, errs := mof.Load(files, includes, nil)
 			if len(errs) > 0 {
 				return a.reportMOF(errs, 3, "syntax")
@@ -115,6 +132,7 @@ cannot be atomic and needs --no-atomic (syntax errors still stop it before any w
 	f.BoolVar(&check, "check", false, "parse and check everything, write nothing")
 	f.BoolVar(&strict, "strict", false, "DSP0004 rules: every qualifier needs a declaration")
 	f.BoolVar(&noAtomic, "no-atomic", false, "write each declaration that succeeds, as mofcomp does")
+	f.BoolVar(&stream, "stream", false, "compile in pieces of about 1 MiB, each in a transaction of its own, in bounded memory")
 	f.StringVar(&classMode, "class", "", "class write mode: createonly, updateonly, safeupdate or forceupdate")
 	f.StringVar(&instanceMode, "instance", "", "instance write mode: createonly or updateonly")
 	return c
@@ -229,4 +247,100 @@ func (a *app) printSummary(verb string, unit *mof.Unit, sum mof.Summary, start t
 		fmt.Fprintf(a.stdout, "; deleted %d classes, %d instances", sum.ClassesDeleted, sum.InstancesDeleted)
 	}
 	fmt.Fprintln(a.stdout)
+}
+
+// streamPiece is the size of the pieces of a --stream compile.
+const streamPiece = 1 << 20
+
+// errStopStream ends a --stream compile at a piece with errors.
+var errStopStream = errors.New("stop")
+
+// mofcompStream compiles files piece by piece (mof.Split), each piece in
+// one transaction, with one mof.Session: memory is that of a piece and of
+// the session's state, whatever the files' size.
+func (a *app) mofcompStream(cmd *cobra.Command, files []string, opts mof.Options, start time.Time) error {
+	ctx := cmd.Context()
+	var total int64
+	for _, name := range files {
+		fi, err := os.Stat(name)
+		if err != nil {
+			return fmt.Errorf("mofcomp: %w", err)
+		}
+		total += fi.Size()
+	}
+	om, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	bar := newProgress(a.stderr, start)
+	opts.Progress = bar.update
+	sess := mof.NewSession(ctx, opts)
+	var errs []*mof.Error
+	code, done, writtenTo := 0, int64(0), ""
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("mofcomp: %w", err)
+		}
+		err = mof.Split(f, streamPiece, func(p mof.Piece) error {
+			u, perrs := mof.ParsePiece(name, p.Text, p.Line, done+p.End, total)
+			if len(perrs) > 0 {
+				errs, code = perrs, 3
+				return errStopStream
+			}
+			err := om.Batch(ctx, func(view *cimom.CIMOM) error {
+				root, err := view.Connect(ctx, a.namespace, localPrincipal())
+				if err != nil {
+					return err
+				}
+				// Plain instances go through the bulk path (checks on
+				// every core, no reads for instances that are new).
+				sess.Bulk = func(ctx context.Context, ns string, insts []*cim.Object) error {
+					_, err := view.PutInstances(ctx, ns, localPrincipal(), insts, cimom.FlagCreateOnly)
+					return err
+				}
+				if errs = sess.Compile(root, u); len(errs) > 0 {
+					return errDiscard
+				}
+				return nil
+			})
+			if len(errs) > 0 {
+				code = 1
+				return errStopStream
+			}
+			if err != nil {
+				return err
+			}
+			writtenTo = fmt.Sprintf("%s up to line %d", name, p.Line+strings.Count(p.Text, "\n"))
+			return nil
+		})
+		f.Close()
+		if fi, serr := os.Stat(name); serr == nil {
+			done += fi.Size()
+		}
+		if err != nil && !errors.Is(err, errStopStream) {
+			bar.done()
+			return fmt.Errorf("mofcomp: %s: %w", name, err)
+		}
+		if code != 0 {
+			break
+		}
+	}
+	bar.done()
+	sum, ferrs := sess.Finish()
+	if code == 0 && len(ferrs) > 0 {
+		errs, code = ferrs, 1
+	}
+	if code != 0 {
+		for _, e := range errs {
+			fmt.Fprintln(a.stderr, e.Error())
+		}
+		what := "nothing was written"
+		if writtenTo != "" {
+			what = "the pieces before were written (" + writtenTo + ")"
+		}
+		return &exitError{code: code, msg: fmt.Sprintf("%d error(s); %s", len(errs), what)}
+	}
+	a.printSummary("compiled (streamed)", &mof.Unit{Files: files, Bytes: total}, sum, start)
+	return nil
 }

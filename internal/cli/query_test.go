@@ -17,7 +17,7 @@ func TestQuery(t *testing.T) {
 	if got := q("SELECT * FROM Sample_StorageElement WHERE Model = 'PARTITION'"); got != want {
 		t.Errorf("table:\n%s\nwant\n%s", got, want)
 	}
-	if got := q("--plan", "SELECT * FROM Sample_StorageElement WHERE Model = 'PARTITION'"); got != "index range scan of Sample_StorageElement.Model (Model = PARTITION), filtered\n" {
+	if got := q("--plan", "SELECT * FROM Sample_StorageElement WHERE Model = 'PARTITION'"); got != "index range scan of Sample_StorageElement.Model (Model = 'PARTITION'; 1 range, estimate 2 entries), filtered\n" {
 		t.Errorf("--plan: %q", got)
 	}
 	if got := q("--plan", `SELECT * FROM Sample_Disk WHERE Name = "sda"`); !strings.HasPrefix(got, "key lookup of Sample_Disk.Name=\"sda\"") {

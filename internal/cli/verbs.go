@@ -349,7 +349,11 @@ func (a *app) enumCommand() *cobra.Command {
 			if shallow {
 				flags |= cimom.FlagShallow
 			}
-			e, err := svc.CreateInstanceEnum(ctx, as[0], flags, nil)
+			var wctx *cimom.Context
+			if names {
+				wctx = cimom.KeysOnlyContext()
+			}
+			e, err := svc.CreateInstanceEnum(ctx, as[0], flags, wctx)
 			if err != nil {
 				return err
 			}

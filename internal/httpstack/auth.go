@@ -42,6 +42,7 @@ func Authenticate(a Authenticator, anonymous func(*http.Request) bool, h http.Ha
 		}
 		p.Remote = true
 		rec.principal, rec.authenticated = p, true
+		markAuthenticated(r.Context()) // the connection may now be kept (Guard)
 		h.ServeHTTP(w, r)
 	})
 }

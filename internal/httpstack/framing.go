@@ -38,6 +38,10 @@ type framingConn struct {
 	teLines atomic.Int32 // Transfer-Encoding header lines read since the last answer
 }
 
+// NetConn returns the connection under c (as tls.Conn's does), so that
+// a Guard finds the connection it counts.
+func (c *framingConn) NetConn() net.Conn { return c.Conn }
+
 // teLine starts a Transfer-Encoding header line, in lower case.
 const teLine = "\ntransfer-encoding:"
 

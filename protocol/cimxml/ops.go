@@ -242,7 +242,11 @@ func enumerateInstances(ctx context.Context, e env, r enumInstancesRequest, w *w
 		}
 		o.properties = own
 	}
-	en, err := e.svc.CreateInstanceEnum(ctx, r.class, cimom.FlagForwardOnly, nil)
+	var wctx *cimom.Context
+	if r.names {
+		wctx = cimom.KeysOnlyContext() // the repository decodes the keys alone
+	}
+	en, err := e.svc.CreateInstanceEnum(ctx, r.class, cimom.FlagForwardOnly, wctx)
 	if err != nil {
 		return err
 	}

@@ -282,7 +282,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	bw := bufio.NewWriterSize(w, 64<<10)
-	var num []byte
+	var msg []byte // one message, the buffer reused for every event
 	for it := range items {
 		if it.err != nil {
 			if ctx.Err() != nil {
@@ -300,20 +300,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if seen(ev) {
 			continue // delivered before the resume
 		}
-		bw.WriteString("id: ")
-		bw.WriteString(ev.ID())
+		msg = append(msg[:0], "id: "...)
+		msg = ev.AppendID(msg)
 		if ev.Progress {
-			num = strconv.AppendInt(num[:0], ev.Rev, 10)
-			bw.WriteString("\nevent: progress\ndata: {\"revision\":")
-			bw.Write(num)
-			bw.WriteString("}\n\n")
+			msg = append(msg, "\nevent: progress\ndata: {\"revision\":"...)
+			msg = strconv.AppendInt(msg, ev.Rev, 10)
+			msg = append(msg, "}\n\n"...)
 		} else {
-			bw.WriteString("\nevent: ")
-			bw.WriteString(ev.Class)
-			bw.WriteString("\ndata: ")
-			bw.Write(cimjson.Encode(ev.Object(), false))
-			bw.WriteString("\n\n")
+			msg = append(msg, "\nevent: "...)
+			msg = append(msg, ev.Class...)
+			msg = append(msg, "\ndata: "...)
+			msg = cimjson.Append(msg, ev.Object())
+			msg = append(msg, "\n\n"...)
 		}
+		bw.Write(msg)
 		if len(items) == 0 || bw.Buffered() > 48<<10 {
 			if err := bw.Flush(); err != nil {
 				return

@@ -40,6 +40,11 @@ func (d *DB) commitLogged(batch []*txnReq) {
 	if j.rev > ov.rev {
 		if err := d.wal.append(ov.rev+1, j.revs); err != nil {
 			d.undo(ov)
+			if errors.Is(err, store.ErrNoSpace) { // nothing acknowledged, nothing lost: the engine goes on
+				d.logNoSpace(err, len(batch))
+				answer(batch, err)
+				return
+			}
 			answer(batch, d.stop(err))
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -25,8 +26,13 @@ func (d *DB) checkpoint() error {
 		revs[i] = logRev{rev: ov.base + 1 + int64(i), events: evs}
 	}
 	if err := d.applyRevs(revs, false); err != nil {
+		if isNoSpace(err) { // rolled back: the log and the overlay still hold everything
+			d.deferCheckpoint(err)
+			return noSpace("checkpoint", err)
+		}
 		return d.stop(fmt.Errorf("bolt: checkpoint: %w", err))
 	}
+	d.cpWait, d.cpRetry = 0, time.Time{}
 	d.checkpoints.Add(1)
 	d.setEmptyOverlay(ov.rev)
 	d.wal.reset()
@@ -83,8 +89,12 @@ func (e *errCommit) Error() string { return e.err.Error() }
 func (e *errCommit) Unwrap() error { return e.err }
 
 // failed wraps an error of update with what was being done; after a
-// failed commit it also makes the engine read-only.
+// failed commit it also makes the engine read-only, unless the commit
+// found no space (nospace.go).
 func (d *DB) failed(what string, err error) error {
+	if isNoSpace(err) { // rolled back before its meta page: the B+tree is as it was
+		return noSpace(what, err)
+	}
 	err = fmt.Errorf("bolt: %s: %w", what, err)
 	var fc *errCommit
 	if errors.As(err, &fc) {
@@ -119,14 +129,28 @@ func (d *DB) recover(logPath string) error {
 	if err != nil {
 		return err
 	}
-	revs, err := w.readAll(rev)
+	revs, end, err := w.readAll(rev)
 	if err != nil {
 		w.close(false)
 		return err
 	}
 	if len(revs) > 0 {
 		last := revs[len(revs)-1].rev
-		if err := d.applyRevs(revs, true); err != nil {
+		if err := d.applyRevs(revs, true); isNoSpace(err) {
+			// A full disk: the log's revisions are served from the
+			// overlay, and written to the B+tree by a checkpoint once
+			// there is room (nospace.go).
+			if err := d.loadOverlay(rev, revs); err != nil {
+				w.close(false)
+				return fmt.Errorf("bolt: replay log: %w", err)
+			}
+			w.size = end
+			d.wal = w
+			d.rev.Store(last)
+			d.deferCheckpoint(err)
+			d.log.Warn("store log replayed into memory: the disk is full", "revisions", len(revs), "from", rev+1, "to", last)
+			return nil
+		} else if err != nil {
 			w.close(false)
 			return fmt.Errorf("bolt: replay log: %w", err)
 		}
@@ -137,6 +161,40 @@ func (d *DB) recover(logPath string) error {
 	d.wal = w
 	d.rev.Store(rev)
 	d.setEmptyOverlay(rev)
+	return nil
+}
+
+// loadOverlay publishes, over a B+tree at revision base, an overlay
+// holding the log's revisions revs (which follow base), each event with
+// its previous value as the B+tree and the revisions before it give it.
+func (d *DB) loadOverlay(base int64, revs []logRev) error {
+	tx, err := d.db.Begin(false)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	data := tx.Bucket(bucketData)
+	d.work = newTree()
+	events := make([][]store.Event, 0, len(revs))
+	size := 0
+	for _, lr := range revs {
+		evs := make([]store.Event, 0, len(lr.events))
+		for _, ev := range lr.events {
+			pv, _, _, err := d.lookup(data, ev.Key)
+			if err != nil {
+				return err
+			}
+			ev.Rev, ev.PrevValue = lr.rev, pv
+			d.work.ReplaceOrInsert(change{key: ev.Key, value: ev.Value, rev: lr.rev, deleted: ev.Type == store.EventDelete})
+			size += 64 + len(ev.Key) + len(ev.Value)
+			evs = append(evs, ev)
+		}
+		events = append(events, evs)
+	}
+	next := &overlay{tree: d.work.Clone(), events: events, base: base, rev: revs[len(revs)-1].rev, bytes: size}
+	d.ovMu.Lock()
+	d.ov = next
+	d.ovMu.Unlock()
 	return nil
 }
 

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/wbemd/wbemd/store"
@@ -87,12 +88,14 @@ func (d *DB) committer() {
 		if d.ov.rev == d.ov.base || d.opts.IdleCheckpoint < 0 || d.readOnly.Load() != nil {
 			req, ok = <-d.reqs
 		} else {
-			idle.Reset(d.opts.IdleCheckpoint)
+			// After a checkpoint that found no space, the next waits for
+			// its back-off (nospace.go).
+			idle.Reset(max(d.opts.IdleCheckpoint, time.Until(d.cpRetry)))
 			select {
 			case req, ok = <-d.reqs:
 				idle.Stop()
 			case <-idle.C:
-				if err := d.checkpoint(); err != nil {
+				if err := d.checkpoint(); err != nil && !errors.Is(err, store.ErrNoSpace) { // no space: logged with its back-off
 					d.log.Error("store checkpoint failed", "err", err)
 				}
 				continue
@@ -213,7 +216,7 @@ func (d *DB) commit(batch []*txnReq) {
 	}
 	if ro := d.readOnly.Load(); ro != nil {
 		answer(want, *ro)
-	} else if len(want) > 0 || d.ov.rev-d.ov.base >= checkpointRevs || d.ov.bytes >= checkpointBytes {
+	} else if len(want) > 0 || (d.ov.rev-d.ov.base >= checkpointRevs || d.ov.bytes >= checkpointBytes) && d.checkpointDue() {
 		err := d.checkpoint()
 		for _, req := range want {
 			if err == nil && req.compact > 0 {
@@ -227,7 +230,11 @@ func (d *DB) commit(batch []*txnReq) {
 
 // fail logs err and answers every request of a batch with it.
 func (d *DB) fail(batch []*txnReq, err error) {
-	d.log.Error("store commit failed", "err", err, "batch", len(batch))
+	if errors.Is(err, store.ErrNoSpace) {
+		d.logNoSpace(err, len(batch))
+	} else {
+		d.log.Error("store commit failed", "err", err, "batch", len(batch))
+	}
 	answer(batch, err)
 }
 

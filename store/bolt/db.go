@@ -50,15 +50,16 @@ type Options struct {
 	Logger *slog.Logger
 	// FailPoint is for tests that simulate a failing disk: when set, it is
 	// called before each write of a log record (with FailLogWrite), each
-	// data sync of the log (FailLogSync) and each commit of the B+tree
-	// (FailCommit), and an error it returns becomes that operation's
-	// error.
+	// growth of the log file (FailLogGrow), each data sync of the log
+	// (FailLogSync) and each commit of the B+tree (FailCommit), and an
+	// error it returns becomes that operation's error.
 	FailPoint func(point string) error
 }
 
 // The operations Options.FailPoint can fail.
 const (
 	FailLogWrite = "log write"
+	FailLogGrow  = "log grow"
 	FailLogSync  = "log sync"
 	FailCommit   = "commit"
 )
@@ -107,6 +108,12 @@ type DB struct {
 	commits, txns, waits, commitNanos, checkpoints atomic.Uint64 // see Stats
 
 	readOnly atomic.Pointer[error] // set once a write failed in a way that leaves the disk's state unknown
+
+	// The committer's: the back-off of a checkpoint that found no space
+	// (nospace.go), and when a refused write was last logged.
+	cpWait        time.Duration
+	cpRetry       time.Time
+	noSpaceLogged time.Time
 }
 
 // Stats are the engine's counters; see DB.Stats.
@@ -209,20 +216,36 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
 	d := &DB{db: bdb, path: path, opts: opts, log: opts.Logger, reqs: make(chan *txnReq, 4096), done: make(chan struct{}), subs: map[*subscriber]struct{}{}}
-	err = bdb.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketData, bucketMeta, bucketFeed} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
+	// A store that has its buckets is opened without a write, so that a
+	// full disk does not keep it from opening (nospace.go).
+	ready := false
+	err = bdb.View(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		if v := meta.Get(metaVersion); v == nil {
-			return meta.Put(metaVersion, u64(formatVersion))
-		} else if len(v) != 8 || binary.BigEndian.Uint64(v) != formatVersion {
+		if meta == nil || tx.Bucket(bucketData) == nil || tx.Bucket(bucketFeed) == nil || meta.Get(metaVersion) == nil {
+			return nil
+		}
+		if v := meta.Get(metaVersion); len(v) != 8 || binary.BigEndian.Uint64(v) != formatVersion {
 			return fmt.Errorf("unsupported store format version")
 		}
+		ready = true
 		return nil
 	})
+	if err == nil && !ready {
+		err = bdb.Update(func(tx *bbolt.Tx) error {
+			for _, b := range [][]byte{bucketData, bucketMeta, bucketFeed} {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			meta := tx.Bucket(bucketMeta)
+			if v := meta.Get(metaVersion); v == nil {
+				return meta.Put(metaVersion, u64(formatVersion))
+			} else if len(v) != 8 || binary.BigEndian.Uint64(v) != formatVersion {
+				return fmt.Errorf("unsupported store format version")
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		bdb.Close()
 		return nil, fmt.Errorf("bolt: initialise %s: %w", path, err)

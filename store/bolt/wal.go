@@ -97,16 +97,20 @@ func (w *wal) append(first int64, revs [][]store.Event) error {
 		w.buf = b
 	}
 	if end := w.size + int64(len(b)); end > w.alloc {
-		grown := (end + logGrowth - 1) / logGrowth * logGrowth
-		if _, err := w.f.WriteAt(make([]byte, grown-w.alloc), w.alloc); err != nil {
-			return fmt.Errorf("bolt: grow log: %w", err)
+		if err := w.grow(end); err != nil {
+			return err
 		}
-		w.alloc = grown
 	}
 	if err := w.failPoint(FailLogWrite); err != nil {
+		if isNoSpace(err) {
+			return noSpace("write log", err)
+		}
 		return fmt.Errorf("bolt: write log: %w", err)
 	}
 	if _, err := w.f.WriteAt(b, w.size); err != nil {
+		if isNoSpace(err) { // a partial record at w.size: never acknowledged, overwritten by the next
+			return noSpace("write log", err)
+		}
 		return fmt.Errorf("bolt: write log: %w", err)
 	}
 	if w.sync {
@@ -120,6 +124,32 @@ func (w *wal) append(first int64, revs [][]store.Event) error {
 	}
 	w.size += int64(len(b))
 	return nil
+}
+
+// grow writes zeros past the log's allocation so that it reaches end: to
+// the next multiple of logGrowth, or, when the disk has no room for that,
+// to the next 4 KiB only. A step that fails gives its space back (the file
+// is cut to its allocation), so that failed attempts do not eat the space
+// freed for the next one; lack of space is an error wrapping
+// store.ErrNoSpace.
+func (w *wal) grow(end int64) error {
+	var err error
+	for _, step := range []int64{logGrowth, 4096} {
+		grown := (end + step - 1) / step * step
+		err = w.failPoint(FailLogGrow)
+		if err == nil {
+			_, err = w.f.WriteAt(make([]byte, grown-w.alloc), w.alloc)
+		}
+		if err == nil {
+			w.alloc = grown
+			return nil
+		}
+		if !isNoSpace(err) {
+			return fmt.Errorf("bolt: grow log: %w", err)
+		}
+		w.f.Truncate(w.alloc)
+	}
+	return noSpace("grow log", err)
 }
 
 // reset empties the log once a checkpoint has made its records redundant:
@@ -142,14 +172,16 @@ func (w *wal) close(clean bool) error {
 // errLogEnd marks the end of the usable records.
 var errLogEnd = errors.New("end of log")
 
-// readAll returns the log's revisions after rev (the B+tree's), in order.
+// readAll returns the log's revisions after rev (the B+tree's), in order,
+// and the offset just past the last record it returns (0 if none).
 // Records at or below rev are skipped; the first record that is
 // incomplete, corrupt or not the next revisions ends the log.
-func (w *wal) readAll(after int64) ([]logRev, error) {
+func (w *wal) readAll(after int64) ([]logRev, int64, error) {
 	data, err := io.ReadAll(io.NewSectionReader(w.f, 0, 1<<62))
 	if err != nil {
-		return nil, fmt.Errorf("bolt: read log: %w", err)
+		return nil, 0, fmt.Errorf("bolt: read log: %w", err)
 	}
+	var end int64
 	var out []logRev
 	next := after + 1
 	off := 0
@@ -164,10 +196,11 @@ func (w *wal) readAll(after int64) ([]logRev, error) {
 			}
 			out = append(out, revs...)
 			next = revs[len(revs)-1].rev + 1
+			end = int64(off + n)
 		}
 		off += n
 	}
-	return out, nil
+	return out, end, nil
 }
 
 // decodeLogRecord decodes the record at the start of b and returns its

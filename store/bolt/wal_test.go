@@ -321,7 +321,7 @@ func FuzzLogRecord(f *testing.F) {
 		}
 		good := w.size
 		w.f.WriteAt(tail, good)
-		got, err := w.readAll(4)
+		got, _, err := w.readAll(4)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,12 +337,12 @@ func FuzzLogRecord(f *testing.F) {
 		// replayed twice.
 		w.size = good
 		w.append(5, revs)
-		if got, _ := w.readAll(4); len(got) != 3 {
+		if got, _, _ := w.readAll(4); len(got) != 3 {
 			t.Fatalf("a repeated record: %d revisions replayed, want 3", len(got))
 		}
 		// Cut the record: nothing of it is replayed.
 		w.f.Truncate(good - 1 - int64(cut)%good)
-		if got, _ := w.readAll(4); len(got) != 0 {
+		if got, _, _ := w.readAll(4); len(got) != 0 {
 			t.Fatalf("a cut record replayed %d revisions", len(got))
 		}
 	})

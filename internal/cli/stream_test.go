@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// loadMOF writes a MOF file of n instances of Load_Item (about 100 bytes
+// each); the instance at bad (if 0 <= bad < n) has a value of the wrong
+// type.
+func loadMOF(t *testing.T, n, bad int) string {
+	var b strings.Builder
+	b.WriteString("#pragma namespace(\"root/cimv2\")\n")
+	b.WriteString("Qualifier Key : boolean = false, Scope(property, reference), Flavor(DisableOverride, ToSubclass);\n")
+	b.WriteString("class Load_Item { [Key] string Id; uint32 Num; string Note; };\n")
+	for i := 0; i < n; i++ {
+		if i == bad {
+			fmt.Fprintf(&b, "instance of Load_Item { Id = \"i%07d\"; Num = \"not a number\"; };\n", i)
+			continue
+		}
+		fmt.Fprintf(&b, "instance of Load_Item { Id = \"i%07d\"; Num = %d; Note = \"an instance of a streamed load\"; };\n", i, i)
+	}
+	path := filepath.Join(t.TempDir(), "load.mof")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func countInstances(t *testing.T, repo string) int {
+	out := mustRun(t, repo, "", "-n", "root/cimv2", "enum", "Load_Item", "--names")
+	return strings.Count(out, "Load_Item.Id=")
+}
+
+// TestMofcompStream: --stream loads a file of several pieces whole; at an
+// error it keeps the pieces before (and says so) and writes nothing of the
+// failing piece; it refuses --check and --no-atomic.
+func TestMofcompStream(t *testing.T) {
+	const n = 15000 // about 1.4 MiB: two pieces
+	repo := t.TempDir()
+	out := mustRun(t, repo, "", "mofcomp", "--stream", loadMOF(t, n, -1))
+	if !strings.Contains(out, fmt.Sprintf("instances %d created", n)) {
+		t.Errorf("summary %q", out)
+	}
+	if got := countInstances(t, repo); got != n {
+		t.Errorf("%d instances loaded, want %d", got, n)
+	}
+	if out := mustRun(t, repo, "", "repo", "check"); !strings.HasPrefix(out, "ok: ") {
+		t.Errorf("repo check: %s", out)
+	}
+	// Again: every instance exists, the bulk writes fail, and each
+	// instance is written alone (an update), as without --stream.
+	if out := mustRun(t, repo, "", "mofcomp", "--stream", loadMOF(t, n, -1)); !strings.Contains(out, fmt.Sprintf("instances 0 created, %d updated", n)) {
+		t.Errorf("the same load again: %q", out)
+	}
+	// An error in the second piece: the first stays, the second is not written.
+	repo2 := t.TempDir()
+	r := run(t, repo2, "", "mofcomp", "--stream", loadMOF(t, n, n-10))
+	if r.code != 1 || !strings.Contains(r.stderr, "WBEM_E_TYPE_MISMATCH") || !strings.Contains(r.stderr, "the pieces before were written") {
+		t.Fatalf("a bad instance: exit %d\n%s", r.code, r.stderr)
+	}
+	if got := countInstances(t, repo2); got == 0 || got >= n-10 {
+		t.Errorf("%d instances written before the failing piece, want some but not the failing piece's", got)
+	}
+	// A syntax error in the first piece writes nothing.
+	bad := filepath.Join(t.TempDir(), "bad.mof")
+	os.WriteFile(bad, []byte("class A { string S };\n"), 0o644)
+	if r := run(t, t.TempDir(), "", "mofcomp", "--stream", bad); r.code != 3 || !strings.Contains(r.stderr, "nothing was written") {
+		t.Errorf("a syntax error: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, flag := range []string{"--check", "--no-atomic"} {
+		if r := run(t, t.TempDir(), "", "mofcomp", "--stream", flag, bad); r.code != 2 {
+			t.Errorf("--stream %s: exit %d\n%s", flag, r.code, r.stderr)
+		}
+	}
+}
