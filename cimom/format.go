@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/store"
@@ -97,7 +96,7 @@ func (c *CIMOM) checkFormat(ctx context.Context) error {
 	if err == nil {
 		_, err = txn(ctx, c.st, nil, []store.Op{store.Put(formatKey, []byte(strconv.Itoa(formatVersion)))})
 	}
-	if err != nil && moved == 0 && isReadOnly(err) {
+	if err != nil && moved == 0 && errors.Is(err, store.ErrReadOnly) {
 		// Nothing re-keyed: the repository reads the same in both
 		// formats, and associations are found by scanning.
 		c.log.Warn("the repository is read-only and of an earlier format: associations are found by scanning", "format", v, "err", err)
@@ -110,12 +109,6 @@ func (c *CIMOM) checkFormat(ctx context.Context) error {
 		"instances re-keyed", moved, "index entries dropped", dropped, "instances with references", built)
 	c.refIndex = true
 	return nil
-}
-
-// isReadOnly reports whether err is a write refused by a read-only store
-// (txn answers it with WBEM_E_FAILED, the store's error as text).
-func isReadOnly(err error) bool {
-	return errors.Is(err, store.ErrReadOnly) || strings.Contains(err.Error(), "read-only")
 }
 
 // keyMove is one instance record an upgrade re-keys.
