@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/wbemd/wbemd/cim"
@@ -116,6 +117,18 @@ func TestUpgradeFormat2(t *testing.T) {
 	rep, err := Check(ctx, db)
 	if err != nil || rep.RefEntries != 2*n {
 		t.Fatalf("Check after the upgrade: %v, %s", err, rep)
+	}
+	// An entry naming its target by unfolded keys is found by Check.
+	stale := append(refPrefix("root/cimv2", "unode", `id="Hub"`), `uedge`...)
+	stale = append(append(stale, sep), `from="unode.id=\"hub\"",to="unode.id=\"leaf000\""`...)
+	if _, err := db.Txn(ctx, nil, []store.Op{store.Put(stale, nil)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Check(ctx, db); err == nil || !strings.Contains(err.Error(), "names no reference of its instance") {
+		t.Fatalf("Check with an unfolded index entry: %v", err)
+	}
+	if _, err := db.Txn(ctx, nil, []store.Op{store.Delete(stale)}); err != nil {
+		t.Fatal(err)
 	}
 	svc := mustConnect(t, c, "root/cimv2", admin)
 	if got := assocIDs(t, svc, `ASSOCIATORS OF {UNode.Id="HUB"}`); len(got) != n {
