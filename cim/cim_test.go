@@ -199,7 +199,10 @@ func TestParsePath(t *testing.T) {
 	a, _ := ParsePath(`Pair.A=5,B="x"`)
 	b, _ := ParsePath(`pair.b="x",a=5`)
 	c, _ := ParsePath(`Pair.A=5,B="X"`)
-	if !EqualPaths(a, b) || EqualPaths(a, c) {
+	d, _ := ParsePath(`Pair.A=5,B="y"`)
+	// WMI compares paths, key values included, without regard to case
+	// (wmi-semantics.md §4.4).
+	if !EqualPaths(a, b) || !EqualPaths(a, c) || EqualPaths(a, d) {
 		t.Error("EqualPaths")
 	}
 }
@@ -221,6 +224,33 @@ func TestKeyStringInjective(t *testing.T) {
 			t.Errorf("tuples %d and %d share key string %q", i, j, ks)
 		}
 		seen[ks] = i
+	}
+}
+
+// TestKeyStringFolds: key values are folded as names are (WMI compares
+// paths, key values included, without regard to case: wmi-semantics.md
+// §4.4), references as the path they hold.
+func TestKeyStringFolds(t *testing.T) {
+	k := func(name string, typ Type, v any) string {
+		return KeyString([]KeyBinding{{Name: name, Value: Value{Type: typ, V: v}}})
+	}
+	same := [][2]string{
+		{k("Name", TypeString, "W1"), k("name", TypeString, "w1")},
+		{k("Name", TypeString, "ÄÖ"), k("NAME", TypeString, "äö")},
+		{k("C", TypeChar16, Char16('Q')), k("c", TypeChar16, Char16('q'))},
+		{k("R", TypeReference, `Item.Id="W1"`), k("r", TypeReference, `ITEM.ID='w1'`)},
+		{k("R", TypeReference, `\\srv\root\cimv2:Pair.B="X",A=5`), k("R", TypeReference, `\\other\ROOT\CIMV2:pair.a=5,b="x"`)},
+	}
+	for _, p := range same {
+		if p[0] != p[1] {
+			t.Errorf("%q and %q differ", p[0], p[1])
+		}
+	}
+	if a, b := k("R", TypeReference, `Item.Id="a"`), k("R", TypeReference, `Item.Id="b"`); a == b {
+		t.Errorf("different references share %q", a)
+	}
+	if got := k("Name", TypeString, `A"b\C`); got != `name="a\"b\\c"` {
+		t.Errorf("escaped: %s", got)
 	}
 }
 

@@ -425,24 +425,83 @@ func (p *ObjectPath) String() string {
 // KeyString returns the canonical text of a key tuple, used as the storage
 // key of an instance: keys ordered by folded name, each name folded, each
 // value tagged with its kind so that different tuples never give the same
-// text. String values are not folded.
+// text. Key values are folded as names are (WMI compares object paths,
+// key values included, without regard to case): strings and char16 with
+// Fold, references as the canonical text of the path they hold
+// (CanonicalRef). The instance itself keeps the case it was written with.
 func KeyString(keys []KeyBinding) string {
 	var b strings.Builder
+	writeKeyString(&b, keys)
+	return b.String()
+}
+
+func writeKeyString(b *strings.Builder, keys []KeyBinding) {
 	for i, k := range sortedKeys(keys) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		writeFold(&b, k.Name)
+		writeFold(b, k.Name)
 		b.WriteByte('=')
-		appendKeyValue(&b, k.Value)
+		switch x := k.Value.V.(type) {
+		case string:
+			if k.Value.Type == TypeReference {
+				quote(b, CanonicalRef(x))
+			} else {
+				quoteFold(b, x)
+			}
+		case Char16:
+			quoteFold(b, string(rune(x)))
+		default:
+			appendKeyValue(b, k.Value)
+		}
+	}
+}
+
+// CanonicalRef returns the identity of an object path held in a
+// reference: the namespace (with '/' separators) and the class folded,
+// then the keys as KeyString writes them; the server is left out, as
+// EqualPaths ignores it. Text that is not a path is folded whole.
+func CanonicalRef(ref string) string {
+	p, err := ParsePath(ref)
+	if err != nil {
+		return Fold(ref)
+	}
+	var b strings.Builder
+	if p.Namespace != "" {
+		writeFold(&b, strings.ReplaceAll(p.Namespace, "\\", "/"))
+		b.WriteByte(':')
+	}
+	writeFold(&b, p.Class)
+	switch {
+	case p.Singleton:
+		b.WriteString("=@")
+	case len(p.Keys) > 0:
+		b.WriteByte('.')
+		writeKeyString(&b, p.Keys)
 	}
 	return b.String()
 }
 
+// quoteFold writes Fold(s) as quote does.
+func quoteFold(b *strings.Builder, s string) {
+	if !isASCII(s) {
+		quote(b, Fold(s))
+		return
+	}
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(lowerASCII(s[i]))
+	}
+	b.WriteByte('"')
+}
+
 // EqualPaths reports whether two paths name the same object: class, key
 // names and namespaces compared case-insensitively, key order irrelevant,
-// integers equal across widths, string key values compared exactly
-// (wbemd does not fold key values; see DESIGN.md). Servers are ignored.
+// integers equal across widths, key values compared as KeyString folds
+// them (without regard to case, as WMI). Servers are ignored.
 func EqualPaths(a, b *ObjectPath) bool {
 	if !EqualFold(a.Class, b.Class) || a.Singleton != b.Singleton || len(a.Keys) != len(b.Keys) {
 		return false

@@ -53,7 +53,7 @@ func (s *services) assocSource(ctx context.Context, a *wql.Assoc, flags Flags, w
 		}
 		srcClass = s.classOf(ctx, inst.Class, srcClass)
 		srcKey = canonicalKey(ref.ci, op)
-		srcKeyClass, srcKeys = ref.ci.keyClass, keyString(op)
+		srcKeyClass, srcKeys = ref.ci.keyClass, ref.keys
 	}
 	force, _, _ := wctx.boolValue(ForceScan)
 	useIndex := s.c.refIndex && !force
@@ -329,7 +329,32 @@ func (s *services) canonicalOf(ctx context.Context, path string, cache map[strin
 }
 
 func canonicalKey(ci *classInfo, op *cim.ObjectPath) string {
-	return cim.Fold(ci.keyClass) + "\x00" + keyString(op)
+	return cim.Fold(ci.keyClass) + "\x00" + keyString(typedKeys(ci, op))
+}
+
+// typedKeys returns op with its key values read as the class's key
+// properties read them (as read.go does for a lookup), so that a
+// reference key written as text in a path folds as the reference it is
+// (cim.KeyString); a value that does not convert is left as written.
+func typedKeys(ci *classInfo, op *cim.ObjectPath) *cim.ObjectPath {
+	if op.Singleton || len(op.Keys) == 0 {
+		return op
+	}
+	out := *op
+	out.Keys = make([]cim.KeyBinding, len(op.Keys))
+	for i, kb := range op.Keys {
+		name := kb.Name
+		if name == "" && len(ci.keys) == 1 {
+			name = ci.cls.Properties[ci.keys[0]].Name
+		}
+		if p, ok := ci.cls.Property(name); ok && p.IsKey() {
+			if v, err := keyValue(kb.Value, p.Type); err == nil {
+				kb = cim.KeyBinding{Name: p.Name, Value: v}
+			}
+		}
+		out.Keys[i] = kb
+	}
+	return &out
 }
 
 // classOf returns the resolved class name, or def when it does not resolve.

@@ -73,13 +73,15 @@ func (c *CIMOM) putInstances(ctx context.Context, namespace string, p Principal,
 		if errs[i] != nil {
 			return nil, errs[i]
 		}
-		if seen[pp.rel] {
-			return nil, cim.Errorf(cim.EInvalidParameter, "instance %s appears twice in the batch", pp.rel).WithParam(pp.rel)
-		}
-		seen[pp.rel] = true
 		if pp.ops == nil {
 			return nil, cim.Errorf(cim.ENotSupported, "a batch cannot hold instances of the dynamic class %s", insts[i].Class).WithParam(insts[i].Class)
 		}
+		// By store key: paths that differ only in case are one instance.
+		k := string(pp.cmps[0].Key)
+		if seen[k] {
+			return nil, cim.Errorf(cim.EInvalidParameter, "instance %s appears twice in the batch", pp.rel).WithParam(pp.rel)
+		}
+		seen[k] = true
 		ops = append(ops, pp.ops...)
 		cmps = append(cmps, pp.cmps[0])
 		for _, cmp := range pp.cmps[1:] {

@@ -39,7 +39,8 @@ func (r CheckReport) String() string {
 
 // Check verifies a repository: every namespace record, class record and
 // qualifier declaration decodes and every class resolves; every instance decodes against its
-// class and is stored under its class's key class and keys; every Indexed
+// class and is stored under its class's key class and keys, in the folded
+// form of the repository's format (format.go); every Indexed
 // property value of an instance has its index entry, and every index entry
 // belongs to an instance with that value; likewise every reference of an
 // instance has its reverse-reference index entry and every entry belongs
@@ -59,6 +60,9 @@ func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 		return rep, err
 	}
 	defer c.Close(ctx)
+	if v, err := readFormat(ctx, st); err != nil || v != formatVersion {
+		return rep, fmt.Errorf("the repository's format is version %d, not %d: %v", v, formatVersion, err)
+	}
 	expectIdx, expectRef := map[string]bool{}, map[string]bool{}
 	refIndex := c.refIndex
 	for kv, err := range st.Range(ctx, []byte("n\x00"), []byte("n\x01")) {
@@ -121,7 +125,7 @@ func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 			}
 			keys := keyString(op)
 			if !bytes.Equal(ikv.Key, instKey(ns, ci.keyClass, keys)) {
-				return rep, fmt.Errorf("instance %s is stored under the wrong key %q", op.RelPath(), ikv.Key)
+				return rep, fmt.Errorf("instance %s is stored under the wrong key %q (keys are stored folded: %q)", op.RelPath(), ikv.Key, keys)
 			}
 			c.checkReferences(ctx, ns, inst, op, &rep)
 			for _, i := range ci.indexed {
@@ -161,11 +165,17 @@ func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 			}
 			if !expectRef[string(kv.Key)] {
 				// Made stale by a class change: harmless while its
-				// instance exists (readers check every link).
-				if ok, err := refHolderExists(ctx, st, kv.Key); err != nil || !ok {
-					if err == nil {
-						err = fmt.Errorf("reverse-reference index entry %q belongs to no instance", kv.Key)
-					}
+				// instance exists (readers check every link), if one of
+				// its references names the target's keys as this format
+				// writes them (folded, format.go).
+				holder, err := c.refHolder(ctx, kv.Key)
+				if err == nil && holder == nil {
+					err = fmt.Errorf("reverse-reference index entry %q belongs to no instance", kv.Key)
+				}
+				if err == nil && !c.refNamesTarget(ctx, kv.Key, holder) {
+					err = fmt.Errorf("reverse-reference index entry %q names no reference of its instance by its keys in the folded form of format %d", kv.Key, formatVersion)
+				}
+				if err != nil {
 					return rep, err
 				}
 			}
@@ -179,23 +189,69 @@ func Check(ctx context.Context, st store.Store) (CheckReport, error) {
 	return rep, nil
 }
 
-// refHolderExists reports whether the instance a reverse-reference index
-// entry names exists.
-func refHolderExists(ctx context.Context, st store.Store, entry []byte) (bool, error) {
+// refParts splits a reverse-reference index entry into its namespace, the
+// target's escaped keys, and the store key of the instance it names.
+func refParts(entry []byte) (ns string, targetKeys, holder []byte, ok bool) {
 	_, parts, ok := keyParts(entry, 3)
 	if !ok {
-		return false, nil
+		return "", nil, nil, false
 	}
 	rest := []byte(parts[2])
 	i := bytes.Index(rest, []byte{sep, sep})
 	if i < 0 {
-		return false, nil
+		return "", nil, nil, false
 	}
-	rest = rest[i+2:]
+	targetKeys, rest = rest[:i], rest[i+2:]
 	j := bytes.IndexByte(rest, sep)
 	if j < 0 {
-		return false, nil
+		return "", nil, nil, false
 	}
-	_, found, err := st.Get(ctx, key('i', parts[0], string(rest[:j]), string(rest[j+1:])))
-	return found, err
+	return parts[0], targetKeys, key('i', parts[0], string(rest[:j]), string(rest[j+1:])), true
+}
+
+// refHolder returns the instance a reverse-reference index entry names,
+// or nil when it does not exist.
+func (c *CIMOM) refHolder(ctx context.Context, entry []byte) (*cim.Object, error) {
+	ns, _, hk, ok := refParts(entry)
+	if !ok {
+		return nil, nil
+	}
+	kv, found, err := c.st.Get(ctx, hk)
+	if err != nil || !found {
+		return nil, err
+	}
+	inst, _, err := c.decodeInstance(ctx, ns, kv.Value)
+	if err != nil {
+		return nil, fmt.Errorf("instance record %q: %w", hk, err)
+	}
+	return inst, nil
+}
+
+// refNamesTarget reports whether a reference of inst names the target of
+// entry by its keys as refEntries writes them: folded, read as the key
+// types of the class the reference names, or as written when it does not
+// resolve.
+func (c *CIMOM) refNamesTarget(ctx context.Context, entry []byte, inst *cim.Object) bool {
+	ns, want, _, ok := refParts(entry)
+	if !ok {
+		return false
+	}
+	for i := range inst.Properties {
+		p := &inst.Properties[i]
+		path, ok := p.Value.V.(string)
+		if p.Value.Type != cim.TypeReference || !ok {
+			continue
+		}
+		op, err := cim.ParsePath(path)
+		if err != nil || op.IsClass() {
+			continue
+		}
+		if bytes.Equal(escapeKeys(nil, keyString(op)), want) {
+			return true
+		}
+		if tci, err := c.resolve(ctx, ns, op.Class); err == nil && tci != nil && bytes.Equal(escapeKeys(nil, keyString(typedKeys(tci, op))), want) {
+			return true
+		}
+	}
+	return false
 }

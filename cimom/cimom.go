@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,7 +59,8 @@ type CIMOM struct {
 
 // Open opens the repository in st, creating root, root/cimv2 and
 // root/default with WMI's system classes on first use. It reads nothing
-// else: opening costs the same whatever the repository's size. It starts
+// else: opening costs the same whatever the repository's size, except
+// once, when it upgrades a repository of an earlier format (format.go). It starts
 // the CIMOM's reader of the store's change feed, from the current
 // revision (see feed.go); Close stops it.
 func Open(ctx context.Context, st store.Store, opts Options) (*CIMOM, error) {
@@ -100,28 +102,18 @@ func Open(ctx context.Context, st store.Store, opts Options) (*CIMOM, error) {
 			ops = append(ops, namespaceOps(child, inheritSD(&SecurityDescriptor{Owner: rootSD.Owner, Group: rootSD.Group}, rootSD))...)
 			ops = append(ops, namespaceInstanceOp("root", child[len("root/"):]))
 		}
-		ops = append(ops, store.Put(formatKey, []byte(formatVersion)))
+		ops = append(ops, store.Put(formatKey, []byte(strconv.Itoa(formatVersion))))
 		if _, err := c.commit(ctx, []store.Compare{{Key: nsKey("root")}}, ops); err != nil && !errors.Is(err, store.ErrCompareFailed) {
 			c.feed.close()
 			return nil, fmt.Errorf("cimom: create root namespace: %w", err)
 		}
 	}
-	// A repository of an earlier format gets its reverse-reference index,
-	// once.
-	kv, found, err := st.Get(ctx, formatKey)
-	if err == nil && (!found || string(kv.Value) != formatVersion) {
-		err = c.upgradeFormat(ctx, st.Limits())
-		if errors.Is(err, store.ErrReadOnly) {
-			// A repository that cannot be written is answered by scans.
-			c.log.Warn("the repository is read-only and of an earlier format: associations are found by scanning", "err", err)
-			return c, nil
-		}
-	}
-	if err != nil {
+	// A repository of an earlier format is upgraded, once; one of a later
+	// format is refused (format.go).
+	if err := c.checkFormat(ctx); err != nil {
 		c.feed.close()
 		return nil, fmt.Errorf("cimom: open: repository format: %w", err)
 	}
-	c.refIndex = true
 	return c, nil
 }
 

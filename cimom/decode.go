@@ -3,6 +3,7 @@ package cimom
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -96,6 +97,14 @@ func (d *revDecoder) begin(rev int64, on bool) {
 // add takes the next event of the current revision.
 func (d *revDecoder) add(ev store.Event) {
 	if !d.on {
+		return
+	}
+	if ev.Type == store.EventPut && bytes.Equal(ev.Key, formatKey) && string(ev.Value) != strconv.Itoa(formatVersion) {
+		// A format upgrade's revision (format.go) re-keys instances
+		// without changing them: it raises nothing. The format record
+		// sorts before every instance record, so none was decoded yet.
+		d.on, d.held = false, false
+		d.pending = d.pending[:0]
 		return
 	}
 	if d.first {

@@ -319,6 +319,14 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 	case prev == nil && flags&FlagUpdateOnly != 0:
 		return bail(cim.Errorf(cim.ENotFound, "instance %s does not exist", rel).WithParam(rel))
 	}
+	// Keys are compared folded (cim.KeyString); the instance keeps the
+	// key values it was created with, whatever the case of an update's.
+	if prev != nil && keepKeyCase(inst, prev, ci, &shared) {
+		if op, err = inst.ObjectPath(); err != nil {
+			return bail(err)
+		}
+		rel = op.RelPath()
+	}
 	if err := checkRevision(wctx, rel, prevRev, ci.dynamic); err != nil {
 		return bail(err)
 	}
@@ -384,6 +392,30 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 		}
 	}
 	return pp, unlock, nil
+}
+
+// keepKeyCase gives inst the key values of prev (the stored instance with
+// the same folded keys) where they differ in case; it reports whether it
+// changed any.
+func keepKeyCase(inst, prev *cim.Object, ci *classInfo, shared *bool) bool {
+	changed := false
+	for _, i := range ci.keys {
+		name := ci.cls.Properties[i].Name
+		pp, ok := prev.Property(name)
+		if !ok {
+			continue
+		}
+		for j := range inst.Properties {
+			p := &inst.Properties[j]
+			if !cim.EqualFold(p.Name, name) || p.Value.Equal(pp.Value) {
+				continue
+			}
+			own(inst, shared)
+			inst.Properties[j].Value = pp.Value
+			changed = true
+		}
+	}
+	return changed
 }
 
 func containsProvider(chain []InstanceProvider, p InstanceProvider) bool {

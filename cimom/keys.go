@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
-	"strings"
 
 	"github.com/wbemd/wbemd/cim"
 )
@@ -12,7 +11,9 @@ import (
 // The repository's key layout. Each record kind has a one-letter prefix;
 // parts are separated by 0x00, which no name contains, so that the prefix
 // of one namespace never matches another ("root" vs "root/cimv2"). Names
-// are folded with cim.Fold; string key values are not.
+// are folded with cim.Fold; key values too, by cim.KeyString (since
+// format 3, see format.go; reverse-reference entries name their targets
+// by the folded keys too).
 //
 //	n 0 <ns>                                   namespace record (JSON)
 //	c 0 <ns> 0 <class>                         class as declared (cim.EncodeClass)
@@ -25,11 +26,11 @@ import (
 //	                                           value is an order-preserving encoding
 //	e 0 <ns> 0 <keys>                          creator of a CIM_IndicationSubscription (JSON
 //	                                           Principal), written and deleted with it
-//	d ...                                      owned by package indication (delivery cursors)
+//	d 0 <ns> 0 <keys>                          owned by package indication (delivery cursors)
 //	r 0 <ns> 0 <keyclass> 0 <keys> 0 0 <keyclass> 0 <keys>
 //	                                           reverse-reference index entry: the target, then
 //	                                           the instance that refers to it (refindex.go)
-//	f                                          the repository's format version (refindex.go)
+//	f                                          the repository's format version (format.go)
 //	p 0 <ns>                                   no longer written (a registration revision record
 //	                                           of earlier versions); deleted with its namespace
 const sep = 0
@@ -154,8 +155,8 @@ func appendOrdered(b []byte, v cim.Value) []byte {
 	case string:
 		if v.Type == cim.TypeString {
 			// Strings are indexed folded: WQL compares them without
-			// regard to case.
-			raw = []byte(strings.ToLower(x))
+			// regard to case, and keys fold the same way.
+			raw = []byte(cim.Fold(x))
 		} else {
 			raw = []byte(x)
 		}

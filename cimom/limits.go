@@ -27,7 +27,9 @@ func txn(ctx context.Context, st store.Store, cmps []store.Compare, ops []store.
 		// the client is told what happened and what to do.
 		return 0, cim.Errorf(cim.EOutOfDiskSpace, "the repository's disk is full; nothing was written, and writes resume once space is freed")
 	case errors.Is(err, store.ErrReadOnly):
-		return 0, cim.Errorf(cim.EFailed, "the repository is read-only after a storage failure (the server's log says which); nothing was written, and a restart of wbemd recovers it")
+		// %.0w wraps the store's error without printing it: Open tells
+		// a read-only store from other failures (format.go).
+		return 0, cim.Errorf(cim.EFailed, "the repository is read-only after a storage failure (the server's log says which); nothing was written, and a restart of wbemd recovers it%.0w", err)
 	}
 	return rev, err
 }

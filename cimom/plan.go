@@ -263,7 +263,9 @@ func (s *services) keyAccess(ci *classInfo, conj []wql.Expr) *access {
 		if !plain(v) {
 			return span{}, false
 		}
-		at := append(append([]byte(nil), keyText...), v...)
+		// String keys are stored folded (cim.KeyString) and compare
+		// without regard to case: the constant is folded too.
+		at := append(append([]byte(nil), keyText...), cim.Fold(v)...)
 		switch c.Op {
 		case wql.OpEq:
 			q := append(at, '"')

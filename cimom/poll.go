@@ -267,7 +267,7 @@ func (eq *eventQuery) groupKey(ev *Event) string {
 	o := ev.Object()
 	var b strings.Builder
 	for _, p := range eq.q.Group.By {
-		v, _, ok := wql.Resolve(p, o)
+		v, ok := wql.Resolve(p, o)
 		if ok && !v.IsNull() {
 			fmt.Fprint(&b, v.V)
 		}

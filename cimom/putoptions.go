@@ -277,7 +277,8 @@ func soleKey(inst *cim.Object) string {
 
 // sameKeyValue reports whether a key value an instance gives is the one
 // a path gives: the path's value read as the instance's type (text is read
-// as numbers, as for any path), references compared as object paths.
+// as numbers, as for any path), references compared as object paths,
+// text without regard to case, as keys are (cim.KeyString).
 func sameKeyValue(given, path cim.Value) bool {
 	if given.Type == cim.TypeReference || path.Type == cim.TypeReference {
 		gs, _ := given.V.(string)
@@ -287,5 +288,8 @@ func sameKeyValue(given, path cim.Value) bool {
 		return err1 == nil && err2 == nil && cim.EqualPaths(gp, pp)
 	}
 	v, err := keyValue(path, given.Type)
-	return err == nil && v.Equal(given)
+	if err != nil {
+		return false
+	}
+	return cim.KeyString([]cim.KeyBinding{{Name: "k", Value: v}}) == cim.KeyString([]cim.KeyBinding{{Name: "k", Value: given}})
 }

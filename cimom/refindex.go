@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/store"
@@ -20,16 +21,11 @@ import (
 // source's prefix instead of scanning every association class. A target is
 // named as canonicalOf names it: the key class its class resolves to when
 // the instance is written (its class name when it does not resolve), and
-// its keys. The readers check every link found as a scan would: an entry
+// its keys in their stored, folded form (keyString of the keys read as the
+// target class's key types, as identity folds them; format.go). The readers check every link found as a scan would: an entry
 // made stale by later class changes finds nothing more than a scan; a
 // reference written before its class existed is found if that class is
 // its own key class (see SEMANTICS.md).
-
-// formatKey holds the repository's format version: formatVersion once the
-// reverse-reference index is complete.
-var formatKey = []byte("f")
-
-const formatVersion = "2"
 
 // escapeKeys escapes 0x00 as 0x00 0xFF, so that 0x00 0x00 ends the target.
 func escapeKeys(b []byte, keys string) []byte {
@@ -73,13 +69,13 @@ func (c *CIMOM) refEntries(ctx context.Context, ns string, inst *cim.Object, key
 		if err != nil {
 			return nil, err
 		}
-		target := op.Class // a class that does not exist (yet): its name
+		target, tkeys := op.Class, keyString(op) // a class that does not exist (yet): its name
 		if tci != nil {
-			target = tci.keyClass
+			target, tkeys = tci.keyClass, keyString(typedKeys(tci, op))
 		} else if !unresolved {
 			continue
 		}
-		k := refPrefix(ns, target, keyString(op))
+		k := refPrefix(ns, target, tkeys)
 		k = append(k, cim.Fold(keyClass)...)
 		k = append(append(k, sep), keys...)
 		out = append(out, k)
@@ -133,63 +129,97 @@ func (c *CIMOM) refLinks(ctx context.Context, ns, targetKeyClass, targetKeys str
 	return out, nil
 }
 
-// upgradeFormat builds the reverse-reference index of a repository written
-// before it existed, in transactions of at most batch operations, then
-// records the format. It runs once, when Open finds no format record.
-// Each transaction stays within half the engine's limits.
-func (c *CIMOM) upgradeFormat(ctx context.Context, lim store.Limits) error {
-	maxOps, maxBytes := 10000, 4<<20
+// refBatch returns the most ops and bytes of one transaction of an
+// upgrade: half the store's limits, one op kept for the format record.
+func refBatch(lim store.Limits) (maxOps, maxBytes int) {
+	maxOps, maxBytes = 10000, 4<<20
 	if lim.MaxOps > 0 {
-		maxOps = min(maxOps, max(lim.MaxOps/2, 1))
+		maxOps = min(maxOps, max(lim.MaxOps/2, 2))
 	}
 	if lim.MaxBytes > 0 {
 		maxBytes = min(maxBytes, lim.MaxBytes/2)
 	}
-	var ops []store.Op
-	size := 0
-	flush := func() error {
-		if len(ops) == 0 {
-			return nil
-		}
-		_, err := txn(ctx, c.st, nil, ops)
-		ops, size = nil, 0
-		return err
+	return maxOps - 1, maxBytes
+}
+
+// upgradeTxn commits ops of an upgrade from format v: the format record,
+// rewritten with the earlier version, marks the revision as an upgrade's
+// (the change feed raises no events for it, decode.go) and keeps a
+// repository whose upgrade is cut short at its earlier version.
+func (c *CIMOM) upgradeTxn(ctx context.Context, v int, ops []store.Op) error {
+	if len(ops) == 0 {
+		return nil
 	}
-	n := 0
+	ops = append(ops, store.Put(formatKey, []byte(strconv.Itoa(v))))
+	_, err := txn(ctx, c.st, nil, ops)
+	return err
+}
+
+// dropRefIndex deletes every reverse-reference index entry of a
+// repository of format v, in transactions within half the store's limits
+// (an etcd cluster takes 128 ops).
+func (c *CIMOM) dropRefIndex(ctx context.Context, v int) (int, error) {
+	maxOps, maxBytes := refBatch(c.st.Limits())
+	var ops []store.Op
+	size, n := 0, 0
+	for kv, err := range store.Chunked(ctx, c.st, []byte("r\x00"), []byte("r\x01"), 0) {
+		if err != nil {
+			return n, err
+		}
+		if len(ops)+1 > maxOps || size+len(kv.Key) > maxBytes {
+			if err := c.upgradeTxn(ctx, v, ops); err != nil {
+				return n, err
+			}
+			ops, size = nil, 0
+		}
+		ops = append(ops, store.Delete(bytes.Clone(kv.Key)))
+		size += len(kv.Key)
+		n++
+	}
+	return n, c.upgradeTxn(ctx, v, ops)
+}
+
+// buildRefIndex writes the reverse-reference index entries of every
+// instance of a repository of format v, in transactions within half the
+// store's limits. It writes no final format record: checkFormat does,
+// once the index is complete.
+func (c *CIMOM) buildRefIndex(ctx context.Context, v int) (int, error) {
+	maxOps, maxBytes := refBatch(c.st.Limits())
+	var ops []store.Op
+	size, n := 0, 0
 	for kv, err := range store.Chunked(ctx, c.st, []byte("i\x00"), []byte("i\x01"), 0) {
 		if err != nil {
-			return err
+			return n, err
 		}
 		_, parts, ok := keyParts(kv.Key, 3)
 		if !ok {
-			return fmt.Errorf("malformed instance key %q", kv.Key)
+			return n, fmt.Errorf("malformed instance key %q", kv.Key)
 		}
 		inst, ci, err := c.decodeInstance(ctx, parts[0], kv.Value)
 		if err != nil {
-			return fmt.Errorf("instance record %q: %w", kv.Key, err)
+			// Unreadable under its class, it is found by no query (as
+			// findKeyMoves leaves it); repo check reports it.
+			c.log.Warn("upgrade: instance record without reverse-reference entries", "key", string(kv.Key), "err", err)
+			continue
 		}
 		if !ci.hasRefs {
 			continue
 		}
 		entries, err := c.refEntries(ctx, parts[0], inst, parts[1], parts[2], true)
 		if err != nil {
-			return err
+			return n, err
 		}
 		n++
 		for _, k := range entries {
 			if len(ops)+1 > maxOps || size+len(k) > maxBytes {
-				if err := flush(); err != nil {
-					return err
+				if err := c.upgradeTxn(ctx, v, ops); err != nil {
+					return n, err
 				}
+				ops, size = nil, 0
 			}
 			ops = append(ops, store.Put(k, nil))
 			size += len(k)
 		}
 	}
-	ops = append(ops, store.Put(formatKey, []byte(formatVersion)))
-	if err := flush(); err != nil {
-		return err
-	}
-	c.log.Info("repository upgraded: reverse-reference index built", "format", formatVersion, "instances with references", n)
-	return nil
+	return n, c.upgradeTxn(ctx, v, ops)
 }

@@ -223,6 +223,10 @@ func TestWbemcli(t *testing.T) {
 			{"ci", []string{"ci", base + `:Sample_Disk.Name="new"`, `Name="new",Model="it's > 'ü'",SizeBytes=5`}, 0, host + `/root/sample:Sample_Disk.Name="new"`},
 			{"gi created", []string{"gi", base + `:Sample_Disk.Name="new"`}, 0, `Model="it's > 'ü'"`},
 			{"ci exists", []string{"ci", base + `:Sample_Disk.Name="new"`, `Name="new",Model="x"`}, 16, "CIM_ERR_ALREADY_EXISTS"},
+			// WMI compares key values without regard to case (wmi-semantics.md §4.4):
+			// any case finds the instance, which keeps the case it was created with.
+			{"gi other case", []string{"gi", base + `:sample_disk.NAME="NEW"`}, 0, ` Name="new",SizeBytes=5,`},
+			{"ci exists other case", []string{"ci", base + `:Sample_Disk.Name="NEW"`, `Name="NEW",Model="x"`}, 16, "CIM_ERR_ALREADY_EXISTS"},
 			{"mi", []string{"mi", base + `:Sample_Disk.Name="new"`, `SizeBytes=77`}, 0, ""},
 			{"gp", []string{"gp", base + `:Sample_Disk.Name="new"`, "SizeBytes"}, 0, "77"},
 			{"sp", []string{"sp", base + `:Sample_Disk.Name="new"`, "RotationRate=99"}, 0, ""},
@@ -245,7 +249,7 @@ func TestWbemcli(t *testing.T) {
 			{"cm with out-parameters", []string{"cm", base + ":__SystemSecurity", "GetCallerAccessRights"}, 0, "GetCallerAccessRights: 0, Rights (sint32): 393471"},
 			{"dc with instances", []string{"dc", base + ":Sample_DiskVolume"}, 16, "CIM_ERR_CLASS_HAS_INSTANCES"},
 			{"dc with subclasses", []string{"dc", base + ":Sample_StorageElement"}, 16, "CIM_ERR_CLASS_HAS_CHILDREN"},
-			{"di link 1", []string{"di", base + `:Sample_DiskVolume.Disk=root/sample:Sample_Disk.Name="sda",Volume=root/sample:Sample_Volume.Name="sda2"`}, 0, ""},
+			{"di link 1", []string{"di", base + `:Sample_DiskVolume.Disk=root/sample:Sample_Disk.Name="SDA",Volume=ROOT/sample:Sample_Volume.Name="sda2"`}, 0, ""},
 			{"di link 2", []string{"di", base + `:Sample_DiskVolume.Disk=root/sample:Sample_Disk.Name="sdb",Volume=root/sample:Sample_Volume.Name="sdb1"`}, 0, ""},
 			{"dc", []string{"dc", base + ":Sample_DiskVolume"}, 0, ""},
 			{"gc deleted", []string{"gc", base + ":Sample_DiskVolume"}, 16, "CIM_ERR_NOT_FOUND"},

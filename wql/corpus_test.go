@@ -302,7 +302,9 @@ func TestPlanBounds(t *testing.T) {
 		{"SELECT * FROM Q_Element WHERE Rank > 5 AND Rank < 3", "index range scan of Q_Element.Rank (Rank > 5 AND Rank < 3; 0 ranges, estimate 0 entries)"},
 		{"SELECT * FROM Q_Element WHERE Rank = 1 OR Rank = 5 OR Rank = 20", "((Rank = 1 OR Rank = 5 OR Rank = 20); 3 ranges, estimate 3 entries)"},
 		{"SELECT * FROM Q_Element WHERE Team = 'red' OR Team = 'RED'", "1 range, estimate 3 entries"},
-		{"SELECT * FROM Q_Element WHERE Id > 'd' AND Rank = 2", "index range scan of Q_Element.Rank (Rank = 2; 1 range, estimate 1 entry; other candidates: Id 6 entries), filtered"},
+		// Keys are stored folded: D5 is counted in Id > 'd' (the filter
+		// compares as WQL does).
+		{"SELECT * FROM Q_Element WHERE Id > 'd' AND Rank = 2", "index range scan of Q_Element.Rank (Rank = 2; 1 range, estimate 1 entry; other candidates: Id 7 entries), filtered"},
 		{"SELECT * FROM Q_Element WHERE Rank >= 1 AND Id = 'd2' OR Id = 'p1' AND Id < 'p'", "scan of Q_Element"},
 		{"SELECT * FROM Q_Element WHERE Team = 'blue' AND Rank >= 3 AND Rank < 100", "index range scan of Q_Element.Team (Team = 'blue'; 1 range, estimate 3 entries; other candidates: Rank 4 entries), filtered"},
 		{"SELECT * FROM Q_Element WHERE Id < 'd4' AND Id >= 'd2'", "key range scan of Q_Element (Id < 'd4' AND Id >= 'd2'; 1 range, estimate 3 entries)"},

@@ -90,7 +90,7 @@ func eval(e Expr, obj *cim.Object) tri {
 		}
 		return triUnknown
 	case *IsNull:
-		v, _, ok := Resolve(e.Prop, obj)
+		v, ok := Resolve(e.Prop, obj)
 		if !ok {
 			return triUnknown
 		}
@@ -99,7 +99,7 @@ func eval(e Expr, obj *cim.Object) tri {
 		if len(e.Prop.Path) == 1 && strings.EqualFold(e.Prop.Path[0], "__this") {
 			return triOf(isA(obj, e.Class))
 		}
-		v, _, ok := Resolve(e.Prop, obj)
+		v, ok := Resolve(e.Prop, obj)
 		if !ok || v.IsNull() {
 			return triUnknown
 		}
@@ -109,11 +109,11 @@ func eval(e Expr, obj *cim.Object) tri {
 		}
 		return triOf(isA(o, e.Class))
 	case *Compare:
-		v, exact, ok := Resolve(e.Prop, obj)
+		v, ok := Resolve(e.Prop, obj)
 		if !ok {
 			return triUnknown
 		}
-		return compareValue(v, exact, e.Op, e.Value)
+		return compareValue(v, e.Op, e.Value)
 	}
 	return triUnknown
 }
@@ -131,48 +131,46 @@ func isA(o *cim.Object, class string) bool {
 }
 
 // Resolve returns the value a property reference names in obj: a
-// property, a system property, or a member of an embedded object. exact is
-// set for a key property: string key values identify instances and
-// compare exactly, other strings without regard to case. ok is false when
+// property, a system property, or a member of an embedded object. ok is false when
 // the path leads nowhere (WMI: an invalid embedded path is not an error,
 // it matches nothing).
-func Resolve(p *Prop, obj *cim.Object) (v cim.Value, exact, ok bool) {
+func Resolve(p *Prop, obj *cim.Object) (v cim.Value, ok bool) {
 	cur := obj
 	for i, name := range p.Path {
 		if cim.IsSystemName(name) {
 			sv, found := cur.SystemProperty(name)
 			if !found {
-				return cim.Value{}, false, false
+				return cim.Value{}, false
 			}
-			v, exact = sv, false
+			v = sv
 		} else {
 			prop, found := cur.Property(name)
 			if !found {
-				return cim.Value{}, false, false
+				return cim.Value{}, false
 			}
-			v, exact = prop.Value, prop.IsKey()
+			v = prop.Value
 		}
 		if i == len(p.Path)-1 {
-			return v, exact, true
+			return v, true
 		}
 		o, isObj := v.V.(*cim.Object)
 		if !isObj {
 			if v.IsNull() {
-				return cim.Null(cim.TypeString), false, true // a member of a NULL object is NULL
+				return cim.Null(cim.TypeString), true // a member of a NULL object is NULL
 			}
-			return cim.Value{}, false, false
+			return cim.Value{}, false
 		}
 		cur = o
 	}
-	return cim.Value{}, false, false
+	return cim.Value{}, false
 }
 
 // compareValue applies op to a property value and a constant with WMI's
-// rules: strings compare without regard to case (exactly for key values,
-// when exact is set), numbers across integer widths and with reals,
+// rules: strings compare without regard to case (key values too, as WMI
+// compares paths), numbers across integer widths and with reals,
 // datetimes by instant, references as object paths; anything against NULL
 // is unknown.
-func compareValue(v cim.Value, exact bool, op Op, lit *Literal) tri {
+func compareValue(v cim.Value, op Op, lit *Literal) tri {
 	if v.IsNull() || lit.Kind == LitNull {
 		return triUnknown
 	}
@@ -191,9 +189,7 @@ func compareValue(v cim.Value, exact bool, op Op, lit *Literal) tri {
 		}
 		switch {
 		case op == OpLike:
-			return triOf(like([]rune(x), []rune(lit.Text), exact))
-		case exact:
-			c = strings.Compare(x, lit.Text)
+			return triOf(Like(x, lit.Text))
 		default:
 			c = compareFold(x, lit.Text)
 		}
@@ -441,15 +437,8 @@ func cmpI(a, b int64) int {
 // Like matches s against a WQL LIKE pattern, without regard to case: %
 // any run, _ one character, [abc] [a-f] [a=f] a set or range, [^...] its
 // complement; %, _ and [ are literal inside brackets.
-func Like(s, pattern string) bool { return like([]rune(s), []rune(pattern), false) }
-
-// like matches with case (exact) or without.
-func like(s, p []rune, exact bool) bool {
-	if !exact {
-		s = []rune(strings.ToLower(string(s)))
-		p = []rune(strings.ToLower(string(p)))
-	}
-	return match(s, p)
+func Like(s, pattern string) bool {
+	return match([]rune(strings.ToLower(s)), []rune(strings.ToLower(pattern)))
 }
 
 // likeTok is one element of a compiled LIKE pattern.

@@ -32,7 +32,7 @@ func TestPutPath(t *testing.T) {
 	before := content(t, repo)
 	for _, args := range [][]string{
 		{"put", "--update-only", `Disk.Name="sda"`, "Name=sdz", "Model=m3"},
-		{"put", `Disk.Name="sda"`, "Name=SDA", "Model=m3"},
+		{"put", `Disk.Name="sda"`, "Name=sdy", "Model=m3"},
 	} {
 		r := run(t, repo, "", args...)
 		if r.code != 1 || !strings.HasPrefix(r.stderr, "wbem: WBEM_E_INVALID_PARAMETER (0x80041008): the instance gives key Name") {
@@ -71,6 +71,20 @@ func TestPutPath(t *testing.T) {
 	}
 	if _, err := svc.GetObject(ctx, `Disk.Name="sdz"`, 0, nil); err == nil {
 		t.Error("the refused remote put created sdz")
+	}
+	// Key values compare without regard to case (WMI): the key in another
+	// case is no key change, and the instance keeps its case.
+	if r := remote("put", "--update-only", `Disk.Name="SDA"`, "Name=Sda", "Model=m6"); r.code != 0 {
+		t.Errorf("remote modify in another case: exit %d, %q", r.code, r.stderr)
+	}
+	if o, err = svc.GetObject(ctx, `Disk.Name="sda"`, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := o.Get("Name"); n.V != "sda" {
+		t.Errorf("Name after a modify in another case: %v", n)
+	}
+	if m, _ := o.Get("Model"); m.V != "m6" {
+		t.Errorf("Model after a modify in another case: %v", m)
 	}
 }
 
