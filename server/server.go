@@ -216,12 +216,15 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 		srv := &http.Server{Handler: g.Handler(handler), MaxHeaderBytes: cfg.MaxHeader, ReadHeaderTimeout: cfg.HeaderTimeout,
 			ReadTimeout: cfg.ReadTimeout, IdleTimeout: cfg.IdleTimeout, ConnState: g.ConnState, ConnContext: g.ConnContext,
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+		// TLS ends here, under the framing check, so that HTTPS answers
+		// a doubled Transfer-Encoding as HTTP does (400): net/http then
+		// sees no *tls.Conn, and every listener speaks HTTP/1.1 (no
+		// HTTP/2, which CIM-XML and WS-Man clients do not use).
 		if tlsConf != nil {
-			srv.TLSConfig = tlsConf
 			ln = tls.NewListener(ln, tlsConf)
-		} else {
-			ln = httpstack.FramingListener(ln)
 		}
+		ln = httpstack.FramingListener(ln)
+		srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
 		servers = append(servers, srv)
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

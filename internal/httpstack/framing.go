@@ -16,8 +16,9 @@ import (
 // net/http answers such requests itself, before any handler runs, with
 // one write of a fixed text; the connection counts the Transfer-Encoding
 // header lines it read since its last answer and rewrites that one
-// answer. It must wrap the connection net/http reads (not one under TLS:
-// there, net/http's 501 stays).
+// answer. It must wrap the connection net/http reads: over TLS, the
+// *tls.Conn (a tls.NewListener under it), so that it sees the request in
+// the clear; net/http then serves HTTP/1.1 only.
 func FramingListener(ln net.Listener) net.Listener { return framingListener{ln} }
 
 type framingListener struct{ net.Listener }
