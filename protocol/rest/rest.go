@@ -284,7 +284,11 @@ func ParseIfMatch(h string) (rev int64, any bool, ok bool, err error) {
 	if len(h) < 3 || h[0] != '"' || h[len(h)-1] != '"' {
 		return 0, false, true, bad
 	}
-	rev, perr := strconv.ParseInt(h[1:len(h)-1], 10, 64)
+	digits := h[1 : len(h)-1]
+	if digits[0] == '0' || strings.Trim(digits, "0123456789") != "" {
+		return 0, false, true, bad // a version is written one way: no sign, no leading zero
+	}
+	rev, perr := strconv.ParseInt(digits, 10, 64)
 	if perr != nil || rev <= 0 {
 		return 0, false, true, bad
 	}
