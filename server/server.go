@@ -164,13 +164,14 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	if err := serveAdmin(ctx, cfg, om, db, stack, mux); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	// The deliverer of DMTF indication subscriptions (package indication),
-	// stopped before the repository closes.
 	if who, err := cfg.Consumers.Check(); err != nil {
 		log.Warn("CommandLineEventConsumer commands will be refused", "err", err)
 	} else {
 		log.Info("CommandLineEventConsumer commands run as " + who)
 	}
+	// The deliverer of DMTF indication subscriptions and WMI permanent
+	// subscriptions (package indication), stopped before the repository
+	// closes.
 	deliverCtx, stopDelivery := context.WithCancel(ctx)
 	delivered := make(chan struct{})
 	go func() {
