@@ -41,6 +41,9 @@ func run(args []string, stderr io.Writer) int {
 	logw := newBatchWriter(stderr)
 	defer logw.Flush()
 	cfg.Logger = newLogger(cfg.logFormat, logw)
+	if cfg.logFormat != "json" {
+		cfg.TextLog = logw
+	}
 	if cfg.gcPercent != 0 {
 		debug.SetGCPercent(cfg.gcPercent)
 	}
