@@ -217,11 +217,29 @@ const maxBarriers = 1
 type barriers struct {
 	mu      sync.Mutex
 	running int
-	next    *barrier // not sent yet
+	next    *barrier     // not sent yet
+	sent    atomic.Int64 // barrier reads sent
 }
 
-// currentRev returns a revision at least the cluster's at the call.
+// currentRev returns a revision at least the cluster's at the call, or at
+// the beginning of ctx's session (store.Session): one barrier serves every
+// read of a session.
 func (s *Store) currentRev(ctx context.Context) (int64, error) {
+	sess := store.SessionOf(ctx)
+	if sess != nil {
+		if rev := sess.Rev(); rev > 0 {
+			return rev, nil
+		}
+	}
+	rev, err := s.barrier(ctx)
+	if err == nil && sess != nil {
+		sess.Observe(rev)
+	}
+	return rev, err
+}
+
+// barrier returns the revision of a barrier read sent after the call.
+func (s *Store) barrier(ctx context.Context) (int64, error) {
 	bs := &s.barriers
 	bs.mu.Lock()
 	b := bs.next
@@ -248,6 +266,7 @@ func (s *Store) currentRev(ctx context.Context) (int64, error) {
 func (s *Store) runBarrier(b *barrier) {
 	for b != nil {
 		ctx, cancel := context.WithTimeout(s.cli.Ctx(), s.cfg.DialTimeout+5*time.Second)
+		s.barriers.sent.Add(1)
 		b.rev, b.err = s.readRev(ctx)
 		cancel()
 		close(b.done)
