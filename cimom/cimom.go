@@ -46,7 +46,9 @@ type CIMOM struct {
 	methodProviders map[nameKey]MethodProvider
 	registry        registry // registered (out-of-process) providers: providerreg.go
 
-	feed  feed
+	feed   feed
+	xhub   hub          // extrinsic events (extrinsic.go)
+	timers timerService // timer instructions (timers.go)
 	locks [256]sync.Mutex // striped by instance key: serialises writers of one instance
 
 	quals qualCache
@@ -141,6 +143,7 @@ func (c *CIMOM) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	c.stopTimers()
 	c.feed.close()
 	return nil
 }
