@@ -46,12 +46,13 @@ type CIMOM struct {
 	methodProviders map[nameKey]MethodProvider
 	registry        registry // registered (out-of-process) providers: providerreg.go
 
-	feed   feed
-	xhub   hub          // extrinsic events (extrinsic.go)
-	timers timerService // timer instructions (timers.go)
+	feed  feed
 	locks [256]sync.Mutex // striped by instance key: serialises writers of one instance
 
 	quals qualCache
+
+	xhub   hub          // extrinsic events (extrinsic.go)
+	timers timerService // timer instructions (timers.go)
 
 	sdMu    sync.RWMutex
 	sdGen   uint64 // raised by every invalidation of sdCache and names (see feed.go)
