@@ -251,6 +251,9 @@ func (eq *eventQuery) matchExtrinsic(ev *Event) bool {
 // events: those alone, or merged with the feed's (a query FROM __Event).
 func (s *services) extrinsicSource(ctx context.Context, eq *eventQuery, opts NotificationOptions) (iter.Seq2[Event, error], error) {
 	const op = "ExecNotificationQuery"
+	if s.c.feed.local {
+		return nil, fail(op, cim.Errorf(cim.ENotSupported, "a batch has no events: subscribe to the CIMOM it commits to"))
+	}
 	now, err := s.c.st.Rev(ctx)
 	if err != nil {
 		return nil, fail(op, err)

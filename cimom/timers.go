@@ -2,6 +2,7 @@ package cimom
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -83,6 +84,9 @@ func (c *CIMOM) runTimers(ctx context.Context) {
 		if ctx.Err() != nil || cim.StatusOf(err) == cim.EShuttingDown {
 			return
 		}
+		if err == errTimerClassChanged {
+			continue
+		}
 		c.log.Error("timer events: following the timer instructions failed; reading them again", "err", err)
 		t := time.NewTimer(time.Second)
 		select {
@@ -93,6 +97,11 @@ func (c *CIMOM) runTimers(ctx context.Context) {
 		}
 	}
 }
+
+// errTimerClassChanged ends followTimers when a timer instruction class
+// changed or was deleted: the instances it deleted raised no events of
+// their own, so the instructions are read again.
+var errTimerClassChanged = errors.New("cimom: a timer instruction class changed")
 
 // runningTimer is a started timer.
 type runningTimer struct {
@@ -164,6 +173,9 @@ func (c *CIMOM) followTimers(ctx context.Context) error {
 		}
 		switch {
 		case e.Progress:
+		case e.Class == "__ClassDeletionEvent" || e.Class == "__ClassModificationEvent":
+			return errTimerClassChanged
+		case e.Class == "__ClassCreationEvent":
 		case e.Class == "__NamespaceDeletionEvent":
 			gone := cim.Fold(e.Namespace + "/" + strOf(e.Target, "Name"))
 			for key, r := range running {

@@ -162,6 +162,23 @@ func TestTimerEvents(t *testing.T) {
 		}
 	}
 
+	// Deleting a subclass of the instructions deletes its instances
+	// without an event each: their timers stop too.
+	r.putClass(class("Site_Timer", IntervalTimerClass, nil))
+	r.put(r.inst("Site_Timer", "TimerId", "sub", "IntervalBetweenEvents", uint32(50)), 0)
+	sub := timerStream(t, r.svc, "SELECT * FROM __TimerEvent WHERE TimerId = 'sub' OR TimerId = 'after'", nil)
+	untilTimer(t, sub, "sub")
+	if err := r.svc.DeleteClass(ctx, "Site_Timer", 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.intervalTimer("after", 50, false)
+	untilTimer(t, sub, "after")
+	for range 4 {
+		if id, _ := timerOf(t, nextEvent(t, sub)); id != "after" {
+			t.Fatalf("an event of %s after its class was deleted", id)
+		}
+	}
+
 	// Bad instructions: refused, nothing written.
 	before := r.snapshot()
 	for _, c := range []struct {
@@ -248,6 +265,9 @@ func TestTimersResumeAndStop(t *testing.T) {
 	// timers.
 	if err := c.Close(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if c.timersRunning() { // Close waited for them
+		t.Error("the timer service runs after Close returned")
 	}
 	select {
 	case err := <-ended:
