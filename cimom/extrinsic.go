@@ -265,26 +265,35 @@ func (s *services) extrinsicSource(ctx context.Context, eq *eventQuery, opts Not
 	if from == 0 {
 		from = now
 	}
-	var feed iter.Seq2[Event, error]
-	var cancel context.CancelFunc = func() {}
-	if len(eq.deliv) > 0 {
-		var fctx context.Context
-		fctx, cancel = context.WithCancel(ctx)
-		f, err := s.c.Subscribe(fctx, SubscribeOptions{Namespace: s.ns, From: from, Principal: s.p, Match: eq.match, Progress: opts.Progress})
+	// The feed's events, when the query selects some: subscribed again at
+	// each range, as Subscribe's iterator is, and checked now.
+	subscribe := func(ctx context.Context) (iter.Seq2[Event, error], error) {
+		if len(eq.deliv) == 0 {
+			return nil, nil
+		}
+		f, err := s.c.Subscribe(ctx, SubscribeOptions{Namespace: s.ns, From: from, Principal: s.p, Match: eq.match, Progress: opts.Progress})
 		if err != nil {
-			cancel()
 			return nil, err
 		}
-		feed = eq.renamed(f)
+		return eq.renamed(f), nil
+	}
+	if _, err := subscribe(ctx); err != nil {
+		return nil, err
 	}
 	return func(yield func(Event, error) bool) {
-		defer cancel()
+		fctx, stopFeed := context.WithCancel(ctx)
+		defer stopFeed()
+		feed, err := subscribe(fctx)
+		if err != nil {
+			yield(Event{}, err)
+			return
+		}
 		x := s.c.xhub.add(s.ns, eq.xkinds, s.p.IsAdmin())
 		defer s.c.xhub.remove(x)
 		if eq.xkinds&xTimer != 0 {
 			s.c.startTimers()
 		}
-		if err := s.extrinsicLoop(ctx, eq, x, feed, from, opts, yield); err != nil && err != errStopped {
+		if err := s.extrinsicLoop(ctx, eq, x, feed, fctx, stopFeed, from, opts, yield); err != nil && err != errStopped {
 			yield(Event{}, fail(op, err))
 		}
 	}, nil
@@ -298,14 +307,16 @@ type feedOut struct {
 }
 
 // extrinsicLoop delivers a subscription's extrinsic events, with the
-// feed's if feed is set, until ctx ends or the consumer stops. mark is
-// the bookmark: every event of the feed up to it was delivered.
-func (s *services) extrinsicLoop(ctx context.Context, eq *eventQuery, x *xsub, feed iter.Seq2[Event, error], mark int64, opts NotificationOptions, yield func(Event, error) bool) error {
+// feed's if feed is set, until ctx ends or the consumer stops. The feed
+// runs in fctx, which stopFeed ends (every wait of the feed's reader
+// watches it). mark is the bookmark: every event of the feed up to it
+// was delivered.
+func (s *services) extrinsicLoop(ctx context.Context, eq *eventQuery, x *xsub, feed iter.Seq2[Event, error], fctx context.Context, stopFeed context.CancelFunc,
+	mark int64, opts NotificationOptions, yield func(Event, error) bool) error {
 	var items chan feedOut
 	var idle <-chan time.Time
 	var idleT *time.Timer
 	if feed != nil {
-		fctx, cancel := context.WithCancel(ctx)
 		items = make(chan feedOut, 64)
 		go func() {
 			defer close(items)
@@ -321,7 +332,7 @@ func (s *services) extrinsicLoop(ctx context.Context, eq *eventQuery, x *xsub, f
 			}
 		}()
 		defer func() {
-			cancel()
+			stopFeed()
 			for range items {
 			}
 		}()

@@ -341,3 +341,47 @@ func TestExtrinsicWithFeed(t *testing.T) {
 		}
 	}
 }
+
+// TestExtrinsicStopAndRangeAgain: a consumer that stops ranging over a
+// query merging the feed's events and timer events ends it at once,
+// even with no write to wake the feed's reader, leaving no goroutine;
+// ranging again subscribes again.
+func TestExtrinsicStopAndRangeAgain(t *testing.T) {
+	r := newRepo(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	seq, err := r.svc.ExecNotificationQuery(ctx, "WQL", "SELECT * FROM __Event", NotificationOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.intervalTimer("stop", 50, false)
+	for pass := range 2 {
+		done := make(chan error, 1)
+		go func() {
+			n := 0
+			for ev, err := range seq {
+				if err != nil {
+					done <- err
+					return
+				}
+				if ev.Extrinsic {
+					if n++; n == 2 {
+						break
+					}
+				}
+			}
+			done <- nil
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("pass %d: %v", pass, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("pass %d: the range did not end after its consumer stopped", pass)
+		}
+		if leaked := timerGoroutines(); strings.Contains(leaked, "extrinsicLoop") {
+			t.Fatalf("pass %d: goroutines left:\n%s", pass, leaked)
+		}
+	}
+}
