@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/store"
 	"github.com/wbemd/wbemd/store/bolt"
 )
 
@@ -384,4 +385,39 @@ func TestExtrinsicStopAndRangeAgain(t *testing.T) {
 			t.Fatalf("pass %d: goroutines left:\n%s", pass, leaked)
 		}
 	}
+}
+
+// TestTimerClassesDeclaredAtStart: a namespace without the timer and
+// extrinsic event classes (a repository made before them) gets them
+// when wbemd serves the repository.
+func TestTimerClassesDeclaredAtStart(t *testing.T) {
+	r := newRepo(t)
+	ctx := context.Background()
+	// The classes' records taken out of the store, as in a repository
+	// made before them (system classes cannot be deleted otherwise).
+	var ops []store.Op
+	for _, cls := range extrinsicClasses() {
+		ops = append(ops, store.Delete(classKey("root/cimv2", cls.Class)), store.Delete(subKey("root/cimv2", cls.Superclass, cls.Class)))
+	}
+	if _, err := r.c.commit(ctx, nil, ops); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.svc.GetObject(ctx, IntervalTimerClass, 0, nil); cim.StatusOf(err) != cim.ENotFound {
+		t.Fatalf("deleted: %v", err)
+	}
+	if err := r.c.ServeInterop(ctx, "1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, class := range []string{IntervalTimerClass, AbsoluteTimerClass, TimerEventClass, QueueOverflowEventClass} {
+		cls, err := r.svc.GetObject(ctx, class, 0, nil)
+		if err != nil {
+			t.Fatalf("%s after ServeInterop: %v", class, err)
+		}
+		if class == IntervalTimerClass {
+			if _, err := cls.Get("TimerId"); err != nil || !cls.IsA(TimerInstructionClass) {
+				t.Errorf("%s: %v, derivation %v", class, err, cls.Derivation)
+			}
+		}
+	}
+	r.intervalTimer("back", 50, false)
 }
