@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -143,5 +144,66 @@ func TestPermanentTimerAndOverflowEvents(t *testing.T) {
 	})
 	if _, err := sub.ExecNotificationQuery(ctx, "WQL", "SELECT * FROM __EventQueueOverflowEvent WHERE Nope = 1", cimom.NotificationOptions{}); cim.StatusOf(err) != cim.EInvalidProperty {
 		t.Errorf("a query on a property the class lacks: %v", err)
+	}
+}
+
+// TestDMTFTimerIndications: a DMTF subscription (CIM-XML export) whose
+// filter selects every __Event receives timer events with contiguous
+// SequenceNumbers and distinct IndicationIdentifiers; its cursor's place
+// in the change feed does not move for them, so an Item created
+// afterwards is still delivered.
+func TestDMTFTimerIndications(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	l := newTestListener(t)
+	filter := f.create(cimom.IndicationFilterClass, "Name", "timers", "QueryLanguage", "WQL", "SourceNamespace", "root/cimv2",
+		"Query", "SELECT * FROM __Event")
+	dest := f.create(cimom.ListenerDestinationCIMXML, "Name", "timers", "Destination", l.url)
+	f.create(cimom.IndicationSubscriptionClass, "Filter", filter, "Handler", dest, "OnFatalErrorPolicy", cimom.PolicyIgnore)
+	cls, err := f.cimv2.GetObject(ctx, cimom.IntervalTimerClass, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := cls.SpawnInstance()
+	f.set(o, "TimerId", "d1", "IntervalBetweenEvents", uint32(50))
+	if _, err := f.cimv2.PutInstance(ctx, o, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := func() []*cim.Object {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return slices.Clone(l.got)
+	}
+	f.eventually("three timer indications", func() bool {
+		n := 0
+		for _, ind := range got() {
+			if ind.Class == cimom.TimerEventClass {
+				n++
+			}
+		}
+		return n >= 3
+	})
+	f.item("x")
+	f.eventually("the Item's indication after the timer's", func() bool {
+		for _, ind := range got() {
+			if v, err := ind.Get("TargetInstance"); err == nil && !v.IsNull() && v.V.(*cim.Object).Class == "Item" {
+				return true
+			}
+		}
+		return false
+	})
+	ids := map[any]bool{}
+	for i, ind := range got() {
+		n, _ := ind.Get("SequenceNumber")
+		id, _ := ind.Get("IndicationIdentifier")
+		if n.V != int64(i) || ids[id.V] {
+			t.Errorf("indication %d (%s): SequenceNumber %v, IndicationIdentifier %v (seen: %v)", i, ind.Class, n.V, id.V, ids[id.V])
+		}
+		ids[id.V] = true
+		if ind.Class == cimom.TimerEventClass {
+			if v, _ := ind.Get("TimerId"); v.V != "d1" {
+				t.Errorf("indication %d: TimerId %v", i, v.V)
+			}
+		}
 	}
 }
