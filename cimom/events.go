@@ -63,14 +63,14 @@ type Event struct {
 	// not in the change feed, so Rev and Index do not name it in the feed
 	// (a door gives it the resume point Rev alone).
 	Polled bool
-	// Extrinsic marks an event that is no change of the repository
-	// (__TimerEvent, __EventQueueOverflowEvent; see extrinsic.go): it is
-	// not in the change feed, so that no subscription from a revision
-	// replays it. Its Rev is a bookmark, as a progress report's: every
+	// Live marks an extrinsic event wbemd raises, which is no change of
+	// the repository (__TimerEvent, __EventQueueOverflowEvent; see
+	// extrinsic.go): it is not in the change feed, so that no
+	// subscription from a revision replays it (it is delivered live). Its Rev is a bookmark, as a progress report's: every
 	// event of the change feed the subscription selects, up to Rev, was
 	// delivered before it (a door gives it the resume point Rev alone, and
 	// a durable cursor does not move for it). Index is 0.
-	Extrinsic bool
+	Live bool
 	// Properties are an extrinsic event's own properties (TimerId and
 	// NumFirings of a __TimerEvent; Event, IntendedConsumer and the
 	// revisions of an __EventQueueOverflowEvent), as Object gives them.
@@ -179,7 +179,7 @@ func (e *Event) ID() string { return string(e.AppendID(nil)) }
 // AppendID appends the event's ID to b, for a door that writes many.
 func (e *Event) AppendID(b []byte) []byte {
 	b = strconv.AppendInt(b, e.Rev, 10)
-	if e.Progress || e.Polled || e.Extrinsic || e.Representative != nil {
+	if e.Progress || e.Polled || e.Live || e.Representative != nil {
 		return b
 	}
 	b = append(b, '.')
@@ -206,6 +206,6 @@ func ResumeAfter(id string) (from int64, seen func(*Event) bool, err error) {
 		return 0, nil, cim.Errorf(cim.EInvalidParameter, "resume point %q: want a revision or an event id REV.INDEX", id).WithParam("from")
 	}
 	return rev - 1, func(e *Event) bool {
-		return e.Rev == rev && e.Index <= idx && !e.Progress && !e.Polled && !e.Extrinsic && e.Representative == nil
+		return e.Rev == rev && e.Index <= idx && !e.Progress && !e.Polled && !e.Live && e.Representative == nil
 	}, nil
 }

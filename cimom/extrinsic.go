@@ -17,7 +17,7 @@ import (
 // not in the change feed and carry no revision of their own: a
 // subscription receives those raised while it runs, in its namespace,
 // and no subscription from a revision replays them. Their Rev is the
-// subscription's bookmark (see Event.Extrinsic), so that resuming from an
+// subscription's bookmark (see Event.Live), so that resuming from an
 // extrinsic event's Rev misses no event of the feed.
 
 // The extrinsic event classes and the timer instructions (WMI's system
@@ -79,6 +79,20 @@ func extrinsicClasses() []*cim.Object {
 			prop(LostAfterProperty, cim.TypeSint64), prop(ResumedAfterProperty, cim.TypeSint64)),
 		class(TimerEventClass, "__Event", false, prop("NumFirings", cim.TypeUint32), prop("TimerId", cim.TypeString)),
 	}
+}
+
+// onceEach keeps the first declaration of each class (a store
+// transaction writes a key once).
+func onceEach(classes []*cim.Object) []*cim.Object {
+	seen := map[string]bool{}
+	out := classes[:0]
+	for _, c := range classes {
+		if k := cim.Fold(c.Class); !seen[k] {
+			seen[k] = true
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // xkind is a kind of extrinsic event, as a bit of a subscription's set.
@@ -227,7 +241,7 @@ func (c *CIMOM) RaiseQueueOverflow(ns, consumerPath string, lostAfter, resumedAf
 		ref = cim.Value{Type: cim.TypeReference, V: consumerPath}
 	}
 	i64 := func(v int64) cim.Value { return cim.Value{Type: cim.TypeSint64, V: v} }
-	ev := Event{Class: QueueOverflowEventClass, Namespace: ns, Time: c.opts.Now(), Extrinsic: true, Properties: []cim.Property{
+	ev := Event{Class: QueueOverflowEventClass, Namespace: ns, Time: c.opts.Now(), Live: true, Properties: []cim.Property{
 		{Name: "Event", Type: cim.TypeObject, Value: cim.Null(cim.TypeObject)},
 		{Name: "IntendedConsumer", Type: cim.TypeReference, RefClass: EventConsumerClass, Value: ref},
 		{Name: "CurrentQueueSize", Type: cim.TypeUint32, Value: cim.Null(cim.TypeUint32)},

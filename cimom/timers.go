@@ -234,7 +234,7 @@ func (c *CIMOM) runTimer(ctx context.Context, ns string, inst *cim.Object, creat
 		skip, _ = v.V.(bool)
 	}
 	fire := func() {
-		c.xhub.raise(xTimer, Event{Class: TimerEventClass, Namespace: ns, Time: c.opts.Now(), Extrinsic: true, Properties: []cim.Property{
+		c.xhub.raise(xTimer, Event{Class: TimerEventClass, Namespace: ns, Time: c.opts.Now(), Live: true, Properties: []cim.Property{
 			{Name: "TimerId", Type: cim.TypeString, Value: cim.Value{Type: cim.TypeString, V: id}}}}, cim.Fold(id), skip)
 	}
 	interval, at, err := timerSchedule(inst)

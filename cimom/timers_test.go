@@ -46,7 +46,7 @@ func timerStream(t *testing.T, svc Services, query string, hold func(Event)) <-c
 // timerOf is a timer event's TimerId and NumFirings.
 func timerOf(t *testing.T, ev Event) (string, uint32) {
 	t.Helper()
-	if ev.Class != TimerEventClass || !ev.Extrinsic || ev.Progress {
+	if ev.Class != TimerEventClass || !ev.Live || ev.Progress {
 		t.Fatalf("event %+v: want an extrinsic __TimerEvent", ev)
 	}
 	o := ev.Object()
@@ -326,7 +326,7 @@ func TestExtrinsicWithFeed(t *testing.T) {
 		switch {
 		case strings.HasPrefix(ev.Class, "error"):
 			t.Fatal(ev.Class)
-		case ev.Extrinsic:
+		case ev.Live:
 			sawTimer = true
 			if ev.Rev >= lastFeed && lastFeed > 0 {
 				t.Errorf("timer event with Rev %d after the feed's event of revision %d: not a bookmark", ev.Rev, lastFeed)
@@ -365,7 +365,7 @@ func TestExtrinsicStopAndRangeAgain(t *testing.T) {
 					done <- err
 					return
 				}
-				if ev.Extrinsic {
+				if ev.Live {
 					if n++; n == 2 {
 						break
 					}

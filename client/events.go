@@ -251,7 +251,7 @@ func (c *Client) ExecNotificationQuery(ctx context.Context, language, query stri
 				if _, idx, ok := strings.Cut(m.ID, "."); ok {
 					ev.Index, _ = strconv.Atoi(idx)
 				} else if extrinsicEvent(m.Event) {
-					ev.Extrinsic = true
+					ev.Live = true
 					ev.Properties = extrinsicProperties(m.Data, lookup)
 				} else {
 					ev.Polled = true // or an aggregate: no place in the feed
@@ -267,7 +267,7 @@ func (c *Client) ExecNotificationQuery(ctx context.Context, language, query stri
 }
 
 // extrinsicEvent reports whether an event class is one of the extrinsic
-// events wbemd raises (cimom.Event.Extrinsic).
+// events wbemd raises (cimom.Event.Live).
 func extrinsicEvent(class string) bool {
 	for _, c := range []string{cimom.TimerEventClass, cimom.EventDroppedEventClass, cimom.QueueOverflowEventClass} {
 		if cim.EqualFold(class, c) {

@@ -120,8 +120,8 @@ func TestPermanentTimerAndOverflowEvents(t *testing.T) {
 		}
 		return v.V
 	}
-	if ev.Class != cimom.QueueOverflowEventClass || !ev.Extrinsic || !o.IsA(cimom.EventDroppedEventClass) || !strings.EqualFold(ev.Namespace, cimom.SubscriptionNamespace) {
-		t.Errorf("event %s in %s (extrinsic %v, derivation %v)", ev.Class, ev.Namespace, ev.Extrinsic, o.Derivation)
+	if ev.Class != cimom.QueueOverflowEventClass || !ev.Live || !o.IsA(cimom.EventDroppedEventClass) || !strings.EqualFold(ev.Namespace, cimom.SubscriptionNamespace) {
+		t.Errorf("event %s in %s (extrinsic %v, derivation %v)", ev.Class, ev.Namespace, ev.Live, o.Derivation)
 	}
 	if c := get("IntendedConsumer"); c != slow {
 		t.Errorf("IntendedConsumer %v, want %s", c, slow)

@@ -118,7 +118,7 @@ func (w *worker) pass(ctx context.Context) error {
 			}
 			continue
 		}
-		if e.Rev == cur.Rev && skip > 0 && !e.Extrinsic {
+		if e.Rev == cur.Rev && skip > 0 && !e.Live {
 			skip--
 			continue
 		}
@@ -140,7 +140,7 @@ func (w *worker) deliver(ctx context.Context, e *cimom.Event) error {
 		}
 		ind.Properties = append(ind.Properties, cim.Property{Name: name, Type: t, Value: cim.Value{Type: t, V: v}})
 	}
-	if e.Extrinsic {
+	if e.Live {
 		put("IndicationIdentifier", cim.TypeString, fmt.Sprintf("wbemd:%d:x%d", e.Rev, w.cur.Seq))
 	} else {
 		put("IndicationIdentifier", cim.TypeString, fmt.Sprintf("wbemd:%d:%d", e.Rev, w.nth(e.Rev)))
@@ -188,7 +188,7 @@ func (w *worker) deliver(ctx context.Context, e *cimom.Event) error {
 			return ctx.Err()
 		}
 	}
-	if e.Extrinsic {
+	if e.Live {
 		w.cur.Seq++ // not in the feed: the cursor's place in it stays
 	} else {
 		w.cur.advance(e.Rev)

@@ -83,7 +83,7 @@ func TestWatchTimerEvents(t *testing.T) {
 	o := ev.Object()
 	id, _ := o.Get("TimerId")
 	n, _ := o.Get("NumFirings")
-	if ev.Class != cimom.TimerEventClass || !ev.Extrinsic || id.V != "t2" || n.V == nil {
+	if ev.Class != cimom.TimerEventClass || !ev.Live || id.V != "t2" || n.V == nil {
 		t.Fatalf("client event %+v: TimerId %v, NumFirings %v", ev, id.V, n.V)
 	}
 }

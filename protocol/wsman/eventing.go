@@ -103,7 +103,7 @@ func (ee *eventEnum) Next(ctx context.Context, timeout time.Duration, count int)
 			ee.mu.Unlock()
 			continue
 		}
-		if it.e.Extrinsic { // no event of the feed: the bookmark stays
+		if it.e.Live { // no event of the feed: the bookmark stays
 			o := it.e.Object()
 			ee.marks[o] = ee.idle
 			ee.mu.Unlock()
