@@ -66,10 +66,11 @@ type Event struct {
 	// Live marks an extrinsic event wbemd raises, which is no change of
 	// the repository (__TimerEvent, __EventQueueOverflowEvent; see
 	// extrinsic.go): it is not in the change feed, so that no
-	// subscription from a revision replays it (it is delivered live). Its Rev is a bookmark, as a progress report's: every
-	// event of the change feed the subscription selects, up to Rev, was
-	// delivered before it (a door gives it the resume point Rev alone, and
-	// a durable cursor does not move for it). Index is 0.
+	// subscription from a revision replays it (it is delivered live). Its
+	// Rev is a bookmark, as a progress report's: every event of the
+	// change feed the subscription selects, up to Rev, was delivered
+	// before it (a door gives it the resume point Rev alone, and a durable
+	// cursor does not move for it). Index is 0.
 	Live bool
 	// Properties are an extrinsic event's own properties (TimerId and
 	// NumFirings of a __TimerEvent; Event, IntendedConsumer and the
@@ -172,8 +173,8 @@ func (e *Event) Object() *cim.Object {
 
 // ID is the event's resume point, as the doors give it: "REV.INDEX" for
 // an event of the change feed, "REV" for a progress report, an event
-// found by polling, an extrinsic event and an aggregate (which are not
-// one event of the feed). ResumeAfter reads it back.
+// found by polling and an aggregate (which are not one event of the
+// feed). ResumeAfter reads it back.
 func (e *Event) ID() string { return string(e.AppendID(nil)) }
 
 // AppendID appends the event's ID to b, for a door that writes many.

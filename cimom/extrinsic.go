@@ -115,6 +115,16 @@ func extrinsicKinds(from *cim.Object) xkind {
 	return k
 }
 
+// extrinsic says which extrinsic events a checked query selects: none
+// for DMTF's classes, or when an ISA condition on the target bounds it to
+// intrinsic events.
+func (eq *eventQuery) extrinsic() xkind {
+	if len(eq.isa) > 0 || eq.from.IsA("CIM_Indication") {
+		return 0
+	}
+	return extrinsicKinds(eq.from)
+}
+
 // maxPending bounds the extrinsic events waiting for one subscription
 // (timer events of one timer wait as one, with NumFirings).
 const maxPending = 1024
@@ -263,7 +273,7 @@ func (eq *eventQuery) matchExtrinsic(ev *Event) bool {
 
 // extrinsicSource returns the events of a query that selects extrinsic
 // events: those alone, or merged with the feed's (a query FROM __Event).
-func (s *services) extrinsicSource(ctx context.Context, eq *eventQuery, opts NotificationOptions) (iter.Seq2[Event, error], error) {
+func (s *services) extrinsicSource(ctx context.Context, eq *eventQuery, xkinds xkind, opts NotificationOptions) (iter.Seq2[Event, error], error) {
 	const op = "ExecNotificationQuery"
 	if s.c.feed.local {
 		return nil, fail(op, cim.Errorf(cim.ENotSupported, "a batch has no events: subscribe to the CIMOM it commits to"))
@@ -302,9 +312,9 @@ func (s *services) extrinsicSource(ctx context.Context, eq *eventQuery, opts Not
 			yield(Event{}, err)
 			return
 		}
-		x := s.c.xhub.add(s.ns, eq.xkinds, s.p.IsAdmin())
+		x := s.c.xhub.add(s.ns, xkinds, s.p.IsAdmin())
 		defer s.c.xhub.remove(x)
-		if eq.xkinds&xTimer != 0 {
+		if xkinds&xTimer != 0 {
 			s.c.startTimers()
 		}
 		if err := s.extrinsicLoop(ctx, eq, x, feed, fctx, stopFeed, from, opts, yield); err != nil && err != errStopped {

@@ -40,7 +40,6 @@ type eventQuery struct {
 	onlyIsa bool                 // the WHERE clause is those conditions alone
 	light   bool                 // the WHERE clause names only the target and previous objects
 	poll    *classInfo           // the provider's class polled at WITHIN, nil for the feed
-	xkinds  xkind                // the extrinsic events it selects (extrinsic.go)
 	within  time.Duration
 	group   time.Duration
 }
@@ -72,8 +71,8 @@ func (s *services) ExecNotificationQuery(ctx context.Context, language, query st
 		if eq.poll != nil {
 			return s.pollEvents(ctx, eq, opts), nil
 		}
-		if eq.xkinds != 0 {
-			return s.extrinsicSource(ctx, eq, opts)
+		if xk := eq.extrinsic(); xk != 0 {
+			return s.extrinsicSource(ctx, eq, xk, opts)
 		}
 		feed, err := s.c.Subscribe(ctx, SubscribeOptions{Namespace: s.ns, From: opts.From, Principal: s.p, Match: eq.match, Progress: opts.Progress})
 		if err != nil {
@@ -125,7 +124,7 @@ func (s *services) compileEventQuery(ctx context.Context, language, query string
 		if err := wql.CheckEvent(q, ci.cls); err != nil {
 			return nil, asQueryError(err)
 		}
-		return nil, queryError(q.FromAt, cim.EInvalidClass, "no event provider raises events of class %s: wbemd raises the intrinsic events (__InstanceOperationEvent, __ClassOperationEvent, __NamespaceOperationEvent and their subclasses), __TimerEvent, __EventQueueOverflowEvent and DMTF's CIM_InstCreation, CIM_InstModification and CIM_InstDeletion", ci.cls.Class)
+		return nil, queryError(q.FromAt, cim.EInvalidClass, "no event provider raises events of class %s: wbemd raises the intrinsic events (__InstanceOperationEvent, __ClassOperationEvent, __NamespaceOperationEvent and their subclasses) and DMTF's CIM_InstCreation, CIM_InstModification and CIM_InstDeletion", ci.cls.Class)
 	}
 	if err := wql.CheckEvent(q, eq.from); err != nil {
 		return nil, asQueryError(err)
@@ -141,11 +140,7 @@ func (s *services) compileEventQuery(ctx context.Context, language, query string
 			eq.deliv[leaf] = newDelivered(eventClass(name))
 		}
 	}
-	conds := wql.IsaConditions(q, "TargetInstance", "SourceInstance")
-	if len(conds) == 0 && !eq.from.IsA("CIM_Indication") {
-		eq.xkinds = extrinsicKinds(eq.from) // an ISA condition on the target selects intrinsic events only
-	}
-	if len(eq.deliv) == 0 && eq.xkinds == 0 {
+	if len(eq.deliv) == 0 && extrinsicKinds(eq.from) == 0 {
 		return nil, queryError(q.FromAt, cim.EInvalidClass, "no event provider raises events of class %s", eq.from.Class)
 	}
 	if q.Within != 0 {
@@ -157,6 +152,7 @@ func (s *services) compileEventQuery(ctx context.Context, language, query string
 	if q.Group != nil {
 		eq.group = seconds(q.Group.Within)
 	}
+	conds := wql.IsaConditions(q, "TargetInstance", "SourceInstance")
 	for _, c := range conds {
 		eq.isa = append(eq.isa, c.Class)
 	}
