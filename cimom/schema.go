@@ -286,7 +286,7 @@ func systemClasses() []*cim.Object {
 		class("__NamespaceModificationEvent", "__NamespaceOperationEvent", false, typed("PreviousNamespace", cim.TypeObject, namespaceClass)),
 	}
 	subs, _ := wmiSubscriptionClasses()
-	return append(out, subs...)
+	return onceEach(append(append(out, subs...), extrinsicClasses()...))
 }
 
 // isLocaleNamespace reports whether ns is a localization namespace
