@@ -600,3 +600,74 @@ func qualifierDeclOf(n *node) (*cim.QualifierDecl, error) {
 	}
 	return d, nil
 }
+
+// instanceInto decodes an INSTANCE into the instance spawn returns for
+// its CLASSNAME (an instance spawned from the class), as completing the
+// instance instanceOf decodes would: each property's value converted to
+// the type the instance has for it, a property it does not have or a
+// value that does not convert left as spawned, the INSTANCE's qualifiers
+// and the properties' qualifiers and origins those of the class. It fails
+// where instanceOf fails, with the same errors, and returns nil without
+// an error when spawn does. It makes no intermediate instance: one pass
+// over the properties, duplicates found by the index they have in the
+// spawned instance.
+func instanceInto(n *node, spawn func(class string) (*cim.Object, error)) (*cim.Object, error) {
+	if n.name != "INSTANCE" {
+		return nil, requestError("expected INSTANCE, found %s (%s)", n.name, n.where())
+	}
+	class, err := nameAttr(n, "CLASSNAME")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := qualifiersOf(n); err != nil {
+		return nil, err
+	}
+	out, err := spawn(class)
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		// Nothing to fill: the INSTANCE is still checked as a whole.
+		_, err := instanceOf(n, 0)
+		return nil, err
+	}
+	var small [4]uint64
+	seen := small[:]
+	if words := (len(out.Properties) + 63) / 64; words > len(small) {
+		seen = make([]uint64, words)
+	}
+	var others []string // properties the instance does not have
+	count, next := 0, 0
+	for _, k := range n.kids {
+		if !strings.HasPrefix(k.name, "PROPERTY") {
+			continue
+		}
+		if count == maxProperties {
+			return nil, cim.Errorf(cim.EInvalidParameter, "an instance in a request may have at most %d properties (%s)", maxProperties, k.where())
+		}
+		count++
+		p, err := propertyOf(k, 0)
+		if err != nil {
+			return nil, err
+		}
+		dst, at, ok := out.PropertyNear(p.Name, next)
+		if ok {
+			next = at + 1
+			if seen[at/64]&(1<<(at%64)) != 0 {
+				return nil, requestError("property %s is given twice (%s)", p.Name, k.where())
+			}
+			seen[at/64] |= 1 << (at % 64)
+			if v, err := cim.Convert(p.Value, dst.Type); err == nil {
+				dst.Value = v
+			}
+			continue
+		}
+		for _, prev := range others {
+			if cim.EqualFold(prev, p.Name) {
+				return nil, requestError("property %s is given twice (%s)", p.Name, k.where())
+			}
+		}
+		others = append(others, p.Name)
+	}
+	return out, nil
+}
