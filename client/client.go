@@ -52,7 +52,7 @@ type Client struct {
 	tr   *transport
 
 	mu       sync.Mutex
-	classes  map[string]*cim.Object // folded name -> class, to complete instances
+	classes  map[string]*cim.Template // name as answered, and folded -> the class, to complete instances
 	ancestry map[string][]string    // folded name -> the class and its ancestors (derive)
 
 	authOnce sync.Once
@@ -326,38 +326,45 @@ func (c *Client) complete(ctx context.Context, inst *cim.Object) (*cim.Object, e
 	return out, nil
 }
 
-// classOf returns the class named name, read once per connection.
-func (c *Client) classOf(ctx context.Context, name string) (*cim.Object, error) {
+// template returns the template of the class named name, read once per
+// connection (and kept under the name as spelled and folded).
+func (c *Client) template(ctx context.Context, name string) (*cim.Template, error) {
 	c.mu.Lock()
-	cls := c.classes[cim.Fold(name)]
+	t := c.classes[name]
+	if t == nil {
+		t = c.classes[cim.Fold(name)]
+	}
 	c.mu.Unlock()
-	if cls != nil {
-		return cls, nil
+	if t != nil {
+		return t, nil
 	}
 	cls, err := c.GetObject(ctx, name, 0, nil)
 	if err != nil {
 		return nil, err
 	}
+	if t, err = cim.NewTemplate(cls); err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
 	if c.classes == nil {
-		c.classes = map[string]*cim.Object{}
+		c.classes = map[string]*cim.Template{}
 	}
-	c.classes[cim.Fold(name)] = cls
+	c.classes[name] = t
+	c.classes[cim.Fold(name)] = t
 	c.mu.Unlock()
-	return cls, nil
+	return t, nil
 }
 
 // spawn returns an instance of class, spawned from it, in the
-// connection's namespace: what complete fills.
+// connection's namespace: what complete fills. The qualifiers it has
+// from the class are shared by the instances of the class this
+// connection decodes (read-only, see cim.Template).
 func (c *Client) spawn(ctx context.Context, class string) (*cim.Object, error) {
-	cls, err := c.classOf(ctx, class)
+	t, err := c.template(ctx, class)
 	if err != nil {
 		return nil, err
 	}
-	out, err := cls.SpawnInstance()
-	if err != nil {
-		return nil, err
-	}
+	out := t.Spawn()
 	out.Namespace = c.ns
 	return out, nil
 }

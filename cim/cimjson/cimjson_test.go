@@ -1,6 +1,7 @@
 package cimjson
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -93,8 +94,27 @@ func TestDecodeClass(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"__CLASS":"Disk","Name":"sda","Size":5,"Tags":["a"]}`))
 	f.Add([]byte(`{"__GENUS":1,"__CLASS":"X","Properties":[{"Name":"a","Type":"uint8","Default":1}]}`))
+	tmpl, err := cim.NewTemplate(diskClass())
+	if err != nil {
+		f.Fatal(err)
+	}
+	spawned := 0
+	spawn := func(cls *cim.Object) (*cim.Object, error) {
+		spawned++
+		return tmpl.Spawn(), nil
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		o, err := Decode(b, "Disk", lookup)
+		// Instances spawned from a template decode the same, errors
+		// included.
+		spawned = 0
+		s, serr := DecodeSpawned(b, "Disk", lookup, spawn)
+		if (err == nil) != (serr == nil) || err != nil && err.Error() != serr.Error() || err == nil && !reflect.DeepEqual(o, s) {
+			t.Fatalf("Decode: %+v, %v; DecodeSpawned: %+v, %v", o, err, s, serr)
+		}
+		if err == nil && o.Genus == cim.GenusInstance && spawned != 1 {
+			t.Fatalf("an instance spawned %d times", spawned)
+		}
 		if err != nil {
 			if _, ok := err.(*cim.Error); !ok {
 				t.Fatalf("error without a WBEM status: %v", err)

@@ -139,3 +139,26 @@ func TestMountsRoot(t *testing.T) {
 		t.Errorf("/ listed %d times", n)
 	}
 }
+
+// TestCountFDs: the count of a process's open files is the number of
+// entries of its fd directory, by either way of counting.
+func TestCountFDs(t *testing.T) {
+	for _, pid := range []string{"self", "1"} {
+		dir := procRoot + "/" + pid + "/fd"
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Skipf("%s: %v", dir, err)
+		}
+		// The listing itself opens a file for a moment: this process's
+		// count may differ from it by one.
+		if got, list := countFDs(dir), countDir(dir); got != list && got != list-1 || list != len(entries) && list != len(entries)+1 {
+			t.Errorf("%s: countFDs %d, countDir %d, ReadDir %d", dir, got, list, len(entries))
+		}
+	}
+	if !statCountsFDs() {
+		t.Log("this kernel does not give the count as the directory's size; countFDs lists")
+	}
+	if got := countFDs(procRoot + "/1073741824/fd"); got != -1 {
+		t.Errorf("a process that does not exist: %d", got)
+	}
+}
