@@ -53,7 +53,7 @@ type Client struct {
 
 	mu       sync.Mutex
 	classes  map[string]*cim.Template // name as answered, and folded -> the class, to complete instances
-	ancestry map[string][]string    // folded name -> the class and its ancestors (derive)
+	ancestry map[string][]string      // folded name -> the class and its ancestors (derive)
 
 	authOnce sync.Once
 	authz    string // the Authorization header
