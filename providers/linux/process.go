@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -70,11 +69,10 @@ func readProc(r *reader, pid int, need procNeeds) (*proc, error) {
 		}
 	}
 	if need.exe {
-		p.Exe, _ = os.Readlink(dir + "/exe")
-		p.Exe = strings.TrimSuffix(p.Exe, " (deleted)")
+		p.Exe = strings.TrimSuffix(r.readlink(dir+"/exe"), " (deleted)")
 	}
 	if need.fds {
-		p.FDs = countFDs(dir + "/fd")
+		p.FDs = r.countFDs(dir + "/fd")
 	}
 	return p, nil
 }
@@ -134,19 +132,18 @@ func (p *proc) parseStatus(b []byte) {
 // later): this process's own has at least the files every process
 // inherits.
 var statCountsFDs = sync.OnceValue(func() bool {
-	var st syscall.Stat_t
-	return syscall.Stat(procRoot+"/self/fd", &st) == nil && st.Size > 0
+	n, ok := (&reader{}).size(procRoot + "/self/fd")
+	return ok && n > 0
 })
 
 // countFDs counts the open files of a process from its fd directory:
 // one stat where the kernel gives the count as the directory's size
 // (the listing, which makes a directory entry of each file, costs ten
 // times as much), else the listing; -1 when neither can be read.
-func countFDs(dir string) int {
+func (r *reader) countFDs(dir string) int {
 	if statCountsFDs() {
-		var st syscall.Stat_t
-		if err := syscall.Stat(dir, &st); err == nil {
-			return int(st.Size)
+		if n, ok := r.size(dir); ok {
+			return int(n)
 		}
 		return -1
 	}
