@@ -650,13 +650,16 @@ type recent struct {
 	names, vals [256]string
 }
 
-// slot is where b is kept in a recent.
+// slot is where b is kept in a recent: a hash of its length and of a
+// few of its bytes (a string that shares them with another only costs a
+// map lookup).
 func (*recent) slot(b []byte) uint8 {
-	h := uint32(len(b))
-	for _, c := range b {
-		h = h*31 + uint32(c)
+	n := len(b)
+	if n == 0 {
+		return 0
 	}
-	return uint8(h ^ h>>8 ^ h>>16)
+	h := uint32(n)*0x9e3779b1 ^ uint32(b[0]) ^ uint32(b[n-1])<<7 ^ uint32(b[n/2])<<13 ^ uint32(b[n/3])<<19 ^ uint32(b[2*n/3])<<3
+	return uint8(h ^ h>>8 ^ h>>16 ^ h>>24)
 }
 
 // cache returns the Scanner's recent strings, made on first use.
