@@ -31,6 +31,15 @@ type Spawner func(cls *cim.Object) (*cim.Object, error)
 // DecodeSpawned is Decode with the instances, embedded ones included,
 // made by spawn from their classes (nil: the class's SpawnInstance).
 func DecodeSpawned(data []byte, class string, lookup ClassLookup, spawn Spawner) (*cim.Object, error) {
+	if o, ok := decodeFlat(data, class, lookup, spawn); ok {
+		return o, nil
+	}
+	return decodeTree(data, class, lookup, spawn)
+}
+
+// decodeTree is DecodeSpawned through a tree of the JSON document: every
+// form, and the errors.
+func decodeTree(data []byte, class string, lookup ClassLookup, spawn Spawner) (*cim.Object, error) {
 	p := &parser{data: data, spawn: spawn}
 	root, err := parse(data)
 	if err != nil {
