@@ -48,6 +48,13 @@ func (o *Object) PropertyNear(name string, hint int) (*Property, int, bool) {
 	if hint >= 0 && hint < len(o.Properties) && EqualFold(o.Properties[hint].Name, name) {
 		return &o.Properties[hint], hint, true
 	}
+	// The name as the class spells it, the usual case, compares cheaply
+	// (by length first).
+	for i := range o.Properties {
+		if o.Properties[i].Name == name {
+			return &o.Properties[i], i, true
+		}
+	}
 	for i := range o.Properties {
 		if EqualFold(o.Properties[i].Name, name) {
 			return &o.Properties[i], i, true

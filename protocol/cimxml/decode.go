@@ -646,6 +646,13 @@ func instanceInto(n *node, spawn func(class string) (*cim.Object, error)) (*cim.
 			return nil, cim.Errorf(cim.EInvalidParameter, "an instance in a request may have at most %d properties (%s)", maxProperties, k.where())
 		}
 		count++
+		if at, done, err := plainProperty(k, out, next, seen); done {
+			if err != nil {
+				return nil, err
+			}
+			next = at + 1
+			continue
+		}
 		p, err := propertyOf(k, 0)
 		if err != nil {
 			return nil, err
@@ -670,4 +677,66 @@ func instanceInto(n *node, spawn func(class string) (*cim.Object, error)) (*cim.
 		others = append(others, p.Name)
 	}
 	return out, nil
+}
+
+// plainProperty decodes, for instanceInto, the usual PROPERTY of an
+// answer: attributes NAME, TYPE and CLASSORIGIN or PROPAGATED as wbemd
+// writes them, at most one VALUE of text, for a property of out whose
+// type is a scalar the TYPE names as wbemd writes it. It reports done
+// false for anything else (propertyOf then decodes it, with its errors);
+// done with an error when the value does not parse as its type, the
+// error propertyOf gives.
+func plainProperty(k *node, out *cim.Object, hint int, seen []uint64) (at int, done bool, err error) {
+	if k.name != "PROPERTY" || len(k.kids) > 1 {
+		return 0, false, nil
+	}
+	var name, typ string
+	for _, a := range k.attrs {
+		switch a.Name.Local {
+		case "NAME":
+			name = a.Value
+		case "TYPE":
+			typ = a.Value
+		case "CLASSORIGIN", "PROPAGATED":
+		default:
+			return 0, false, nil
+		}
+		if a.Name.Space != "" {
+			return 0, false, nil
+		}
+	}
+	if name == "" || typ == "" || !isCIMName(name) {
+		return 0, false, nil
+	}
+	var vn *node
+	if len(k.kids) == 1 {
+		if vn = k.kids[0]; vn.name != "VALUE" || len(vn.kids) > 0 || len(vn.attrs) > 0 {
+			return 0, false, nil
+		}
+	}
+	dst, at, ok := out.PropertyNear(name, hint)
+	if !ok || dst.Type.IsArray() || dst.Type == cim.TypeObject || dst.Type == cim.TypeReference || typ != typeName(dst.Type) ||
+		seen[at/64]&(1<<(at%64)) != 0 {
+		return 0, false, nil
+	}
+	v := cim.Null(dst.Type)
+	if vn != nil {
+		if v, err = scalarOf(vn.text.String(), dst.Type, false, 0, vn); err != nil {
+			return 0, true, err
+		}
+	}
+	seen[at/64] |= 1 << (at % 64)
+	dst.Value = v
+	return at, true, nil
+}
+
+// isCIMName reports whether nameAttr takes v.
+func isCIMName(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c == '_' || c >= 0x80 || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || (i > 0 && '0' <= c && c <= '9')) {
+			return false
+		}
+	}
+	return v != ""
 }
