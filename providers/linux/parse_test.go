@@ -173,6 +173,10 @@ func TestReader(t *testing.T) {
 	if err != nil || string(b) != string(want) {
 		t.Errorf("read: %q, %v; want %q", b, err, want)
 	}
+	stat, err := r.readNow(procRoot + "/self/status")
+	if err != nil || !strings.HasPrefix(string(stat), "Name:") {
+		t.Errorf("readNow: %q, %v", stat, err)
+	}
 	if _, err := r.read(procRoot + "/self/nonexistent"); !isNotExist(err) {
 		t.Errorf("read of a missing file: %v", err)
 	}

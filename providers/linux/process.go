@@ -45,7 +45,7 @@ var errGone = errors.New("the process ended")
 // readProc reads process pid; errGone if it is not there (anymore).
 func readProc(r *reader, pid int, need procNeeds) (*proc, error) {
 	dir := procRoot + "/" + strconv.Itoa(pid)
-	b, err := r.read(dir + "/stat")
+	b, err := r.readNow(dir + "/stat")
 	if err != nil {
 		if isNotExist(err) {
 			return nil, errGone
@@ -56,7 +56,7 @@ func readProc(r *reader, pid int, need procNeeds) (*proc, error) {
 	if err := p.parseStat(b); err != nil {
 		return nil, fmt.Errorf("%s/stat: %w", dir, err)
 	}
-	if b, err := r.read(dir + "/status"); err == nil {
+	if b, err := r.readNow(dir + "/status"); err == nil {
 		p.parseStatus(b)
 	} else if isNotExist(err) {
 		return nil, errGone

@@ -22,11 +22,13 @@ const clockTicks = 100
 var pageSize = uint64(os.Getpagesize())
 
 // reader reads small kernel files into a buffer it reuses: one read
-// costs open, read and close, and no allocation. Its system calls are
-// raw (syscall.RawSyscall): reading a file of /proc or /sys does not
-// wait on anything outside the kernel, and a goroutine that does not
-// announce a system call to the runtime costs it nothing (no handing its
-// processor to another thread, no waking of the runtime's monitor).
+// costs open, read and close, and no allocation. Opening, closing,
+// readlink and statx are raw system calls (syscall.RawSyscall), which
+// the runtime does not hand its processor off for: they do not wait on
+// another process. So are the reads of readNow, for the files that do
+// not either; read announces its reads (a process's cmdline, for one,
+// waits for that process's memory map, which a process stuck in the
+// kernel may hold).
 type reader struct {
 	buf  []byte
 	path []byte // the path of the last call, NUL-terminated
@@ -47,7 +49,13 @@ func (r *reader) cpath(path string) (*byte, error) {
 
 // read returns the content of path (at most 64 KiB), valid until the next
 // read.
-func (r *reader) read(path string) ([]byte, error) {
+func (r *reader) read(path string) ([]byte, error) { return r.readFile(path, false) }
+
+// readNow is read for a file the kernel writes without waiting on the
+// process it describes (/proc/PID/stat and status): its reads are raw.
+func (r *reader) readNow(path string) ([]byte, error) { return r.readFile(path, true) }
+
+func (r *reader) readFile(path string, raw bool) ([]byte, error) {
 	if r.buf == nil {
 		r.buf = make([]byte, 16<<10)
 	}
@@ -68,7 +76,13 @@ func (r *reader) read(path string) ([]byte, error) {
 			}
 			r.buf = append(r.buf, make([]byte, len(r.buf))...)
 		}
-		m, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.buf[n])), uintptr(len(r.buf)-n))
+		var m uintptr
+		var e syscall.Errno
+		if raw {
+			m, _, e = syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.buf[n])), uintptr(len(r.buf)-n))
+		} else {
+			m, _, e = syscall.Syscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.buf[n])), uintptr(len(r.buf)-n))
+		}
 		if e == syscall.EINTR {
 			continue
 		}
