@@ -3,6 +3,7 @@ package cim
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -584,4 +585,38 @@ func FuzzEqualFold(f *testing.F) {
 			t.Fatalf("EqualFold(%q, %q) = %v, Fold says %v", a, b, got, want)
 		}
 	})
+}
+
+// TestTemplate: a template spawns what SpawnInstance spawns, its
+// qualifiers shared and capped, its values the instance's own.
+func TestTemplate(t *testing.T) {
+	key := Qualifier{Name: "Key", Value: Value{Type: TypeBoolean, V: true}, Flavor: FlavorToSubclass}
+	cls := &Object{Genus: GenusClass, Class: "T", Superclass: "S", Derivation: []string{"S"}, Namespace: "root/x",
+		Qualifiers: []Qualifier{{Name: "Shown", Value: Value{Type: TypeBoolean, V: true}, Flavor: FlavorToInstance},
+			{Name: "Hidden", Value: Value{Type: TypeBoolean, V: true}}},
+		Properties: []Property{
+			{Name: "K", Type: TypeString, Qualifiers: []Qualifier{key}, Origin: "S"},
+			{Name: "A", Type: TypeUint8.ArrayOf(), Value: Value{Type: TypeUint8.ArrayOf(), V: []uint8{1, 2}}, Origin: "T"},
+			{Name: "N", Type: TypeUint32, Value: Value{Type: TypeUint32, V: uint32(7)}},
+		}}
+	tmpl, err := NewTemplate(cls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := cls.SpawnInstance()
+	a, b := tmpl.Spawn(), tmpl.Spawn()
+	if !reflect.DeepEqual(a, want) || tmpl.Class() != cls {
+		t.Fatalf("Spawn\n%+v\nSpawnInstance\n%+v", a, want)
+	}
+	if &a.Properties[0].Qualifiers[0] != &b.Properties[0].Qualifiers[0] || cap(a.Properties[0].Qualifiers) != 1 {
+		t.Error("the qualifiers are not shared, or not capped")
+	}
+	a.Properties[1].Value.V.([]uint8)[0] = 9
+	a.Properties[0].Qualifiers = append(a.Properties[0].Qualifiers, key)
+	if b.Properties[1].Value.V.([]uint8)[0] != 1 || len(b.Properties[0].Qualifiers) != 1 || cls.Properties[1].Value.V.([]uint8)[0] != 1 {
+		t.Error("one instance's change reached another or the class")
+	}
+	if _, err := NewTemplate(a); status(err) != EIllegalOperation {
+		t.Errorf("the template of an instance: %v", err)
+	}
 }

@@ -48,6 +48,13 @@ func (o *Object) PropertyNear(name string, hint int) (*Property, int, bool) {
 	if hint >= 0 && hint < len(o.Properties) && EqualFold(o.Properties[hint].Name, name) {
 		return &o.Properties[hint], hint, true
 	}
+	// The name as the class spells it, the usual case, compares cheaply
+	// (by length first).
+	for i := range o.Properties {
+		if o.Properties[i].Name == name {
+			return &o.Properties[i], i, true
+		}
+	}
 	for i := range o.Properties {
 		if EqualFold(o.Properties[i].Name, name) {
 			return &o.Properties[i], i, true
@@ -413,6 +420,57 @@ func (o *Object) SpawnInstance() (*Object, error) {
 			Value: cloneValue(p.Value), Qualifiers: qs, Origin: p.Origin, Propagated: true}
 	}
 	return inst, nil
+}
+
+// Template spawns instances of one class as SpawnInstance does, but
+// cheaply: the qualifiers the instances receive from the class are
+// computed once and shared by every instance it spawns. They are
+// read-only: each slice is capped at its length, so that appending to one
+// copies it, and nothing may change a shared qualifier in place. The
+// class must not change while the template is in use.
+type Template struct {
+	cls       *Object
+	quals     []Qualifier
+	propQuals [][]Qualifier
+}
+
+// NewTemplate returns the template of a class.
+func NewTemplate(cls *Object) (*Template, error) {
+	inst, err := cls.SpawnInstance()
+	if err != nil {
+		return nil, err
+	}
+	t := &Template{cls: cls, quals: inst.Qualifiers[:len(inst.Qualifiers):len(inst.Qualifiers)],
+		propQuals: make([][]Qualifier, len(inst.Properties))}
+	for i := range inst.Properties {
+		t.propQuals[i] = inst.Properties[i].Qualifiers
+	}
+	return t, nil
+}
+
+// Class returns the template's class.
+func (t *Template) Class() *Object { return t.cls }
+
+// Spawn returns a new instance of the class, equal to what SpawnInstance
+// returns, whose qualifiers are the template's shared ones.
+func (t *Template) Spawn() *Object {
+	o := t.cls
+	inst := &Object{
+		Genus:      GenusInstance,
+		Class:      o.Class,
+		Superclass: o.Superclass,
+		Derivation: o.Derivation,
+		Qualifiers: t.quals,
+		Properties: make([]Property, len(o.Properties)),
+		Namespace:  o.Namespace,
+		Server:     o.Server,
+	}
+	for i := range o.Properties {
+		p := &o.Properties[i]
+		inst.Properties[i] = Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, ArraySize: p.ArraySize,
+			Value: cloneValue(p.Value), Qualifiers: t.propQuals[i], Origin: p.Origin, Propagated: true}
+	}
+	return inst
 }
 
 // instanceQualifiers returns the class qualifiers that propagate to

@@ -45,6 +45,10 @@ type ProviderCall struct {
 	// Caller is the principal the call is made for (see CallerOf); its
 	// Name is empty when the call is not made for a Services operation.
 	Caller Principal
+	// Spawn makes a new instance of a class Lookup returned, as its
+	// SpawnInstance does, with the qualifiers from the class shared by
+	// the instances of the class (read-only: see cim.Template).
+	Spawn func(cls *cim.Object) (*cim.Object, error)
 }
 
 // InstanceQuerier is implemented by providers that take a data query:
@@ -122,7 +126,7 @@ func (h *hostedProvider) call(ctx context.Context, ns, class string) (*ProviderC
 		}
 	}
 	caller, _ := CallerOf(ctx)
-	return &ProviderCall{Namespace: ns, Class: ci.cls, ProviderClass: bound, Caller: caller, Lookup: func(name string) (*cim.Object, error) {
+	call := &ProviderCall{Namespace: ns, Class: ci.cls, ProviderClass: bound, Caller: caller, Lookup: func(name string) (*cim.Object, error) {
 		ci, err := h.c.resolve(ctx, ns, name)
 		if err != nil {
 			return nil, err
@@ -131,7 +135,22 @@ func (h *hostedProvider) call(ctx context.Context, ns, class string) (*ProviderC
 			return nil, cim.Errorf(cim.EInvalidClass, "class %s does not exist in %s", name, ns)
 		}
 		return ci.cls, nil
-	}}, nil
+	}}
+	call.Spawn = func(cls *cim.Object) (*cim.Object, error) {
+		// The call's class is the usual one; another is resolved again
+		// (from the cache) to find its template.
+		at := ci
+		if cls != ci.cls {
+			if at, _ = h.c.resolve(ctx, ns, cls.Class); at == nil || at.cls != cls {
+				return cls.SpawnInstance()
+			}
+		}
+		if at.tmpl == nil {
+			return cls.SpawnInstance()
+		}
+		return at.tmpl.Spawn(), nil
+	}
+	return call, nil
 }
 
 // answer checks an instance the provider returned for call: of the

@@ -33,6 +33,9 @@ type classInfo struct {
 	// propagated (shared, read-only): what SpawnInstance would copy.
 	instQualifiers     []cim.Qualifier
 	instPropQualifiers [][]cim.Qualifier
+	// tmpl spawns the class's instances with those qualifiers shared
+	// (nil if the class cannot spawn one).
+	tmpl *cim.Template
 }
 
 func newClassInfo(cls *cim.Object, modRev int64) *classInfo {
@@ -49,6 +52,7 @@ func newClassInfo(cls *cim.Object, modRev int64) *classInfo {
 	if q, ok := cim.FindQualifier(qs, "Provider"); ok {
 		ci.provider, _ = q.Value.V.(string)
 	}
+	ci.tmpl, _ = cim.NewTemplate(cls)
 	if tmpl, err := cls.SpawnInstance(); err == nil {
 		ci.instQualifiers = slices.Clip(tmpl.Qualifiers)
 		ci.instPropQualifiers = make([][]cim.Qualifier, len(tmpl.Properties))

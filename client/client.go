@@ -52,8 +52,8 @@ type Client struct {
 	tr   *transport
 
 	mu       sync.Mutex
-	classes  map[string]*cim.Object // folded name -> class, to complete instances
-	ancestry map[string][]string    // folded name -> the class and its ancestors (derive)
+	classes  map[string]*cim.Template // name as answered, and folded -> the class, to complete instances
+	ancestry map[string][]string      // folded name -> the class and its ancestors (derive)
 
 	authOnce sync.Once
 	authz    string // the Authorization header
@@ -309,23 +309,7 @@ func (c *Client) with(obj *cim.Object) *cim.Object {
 // that its path is known), derivation and origins. The class is read once
 // per connection.
 func (c *Client) complete(ctx context.Context, inst *cim.Object) (*cim.Object, error) {
-	c.mu.Lock()
-	cls := c.classes[cim.Fold(inst.Class)]
-	c.mu.Unlock()
-	if cls == nil {
-		o, err := c.GetObject(ctx, inst.Class, 0, nil)
-		if err != nil {
-			return nil, err
-		}
-		cls = o
-		c.mu.Lock()
-		if c.classes == nil {
-			c.classes = map[string]*cim.Object{}
-		}
-		c.classes[cim.Fold(inst.Class)] = cls
-		c.mu.Unlock()
-	}
-	out, err := cls.SpawnInstance()
+	out, err := c.spawn(ctx, inst.Class)
 	if err != nil {
 		return nil, err
 	}
@@ -339,8 +323,63 @@ func (c *Client) complete(ctx context.Context, inst *cim.Object) (*cim.Object, e
 			}
 		}
 	}
+	return out, nil
+}
+
+// template returns the template of the class named name, read once per
+// connection (and kept under the name as spelled and folded).
+func (c *Client) template(ctx context.Context, name string) (*cim.Template, error) {
+	c.mu.Lock()
+	t := c.classes[name]
+	if t == nil {
+		t = c.classes[cim.Fold(name)]
+	}
+	c.mu.Unlock()
+	if t != nil {
+		return t, nil
+	}
+	cls, err := c.GetObject(ctx, name, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	if t, err = cim.NewTemplate(cls); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.classes == nil {
+		c.classes = map[string]*cim.Template{}
+	}
+	c.classes[name] = t
+	c.classes[cim.Fold(name)] = t
+	c.mu.Unlock()
+	return t, nil
+}
+
+// spawn returns an instance of class, spawned from it, in the
+// connection's namespace: what complete fills. The qualifiers it has
+// from the class are shared by the instances of the class this
+// connection decodes (read-only, see cim.Template).
+func (c *Client) spawn(ctx context.Context, class string) (*cim.Object, error) {
+	t, err := c.template(ctx, class)
+	if err != nil {
+		return nil, err
+	}
+	out := t.Spawn()
 	out.Namespace = c.ns
 	return out, nil
+}
+
+// instance decodes an INSTANCE into an instance spawned from its class,
+// as complete completes what Element.Instance decodes, in one pass; nil
+// (and no error) for an instance of a subclass of only when shallow is
+// set.
+func (c *Client) instance(ctx context.Context, in *cimxml.Element, only string, shallow bool) (*cim.Object, error) {
+	return in.InstanceInto(func(class string) (*cim.Object, error) {
+		if shallow && !cim.EqualFold(class, only) {
+			return nil, nil
+		}
+		return c.spawn(ctx, class)
+	})
 }
 
 func boolParam(w *cimxml.RequestWriter, name string, v bool) {
@@ -414,11 +453,11 @@ func (c *Client) GetObject(ctx context.Context, path string, flags cimom.Flags, 
 	if err != nil {
 		return nil, err
 	}
-	inst, err := first(ans, "GetInstance", "INSTANCE", (*cimxml.Element).Instance)
-	if err != nil {
-		return nil, err
-	}
-	return c.complete(ctx, inst)
+	// The class may be read while this answer holds its connection.
+	nested := context.WithValue(ctx, nestedCall{}, true)
+	return first(ans, "GetInstance", "INSTANCE", func(e *cimxml.Element) (*cim.Object, error) {
+		return c.instance(nested, e, "", false)
+	})
 }
 
 // PutClass creates (CreateClass) or updates (ModifyClass) a class.
@@ -573,14 +612,7 @@ func (c *Client) CreateInstanceEnum(ctx context.Context, class string, flags cim
 		if in == nil {
 			return nil, nil
 		}
-		inst, err := in.Instance()
-		if err != nil {
-			return nil, err
-		}
-		if flags&cimom.FlagShallow != 0 && !cim.EqualFold(inst.Class, class) {
-			return nil, nil
-		}
-		return c.complete(ctx, inst)
+		return c.instance(ctx, in, class, flags&cimom.FlagShallow != 0)
 	}), nil
 }
 
@@ -614,11 +646,7 @@ func (c *Client) instanceNames(ctx context.Context, class string, flags cimom.Fl
 // an instance nor a class.
 func (c *Client) object(ctx context.Context, k *cimxml.Element) (*cim.Object, error) {
 	if in := k.Kid("INSTANCE"); in != nil {
-		inst, err := in.Instance()
-		if err != nil {
-			return nil, err
-		}
-		return c.complete(ctx, inst)
+		return c.instance(ctx, in, "", false)
 	} else if cn := k.Kid("CLASS"); cn != nil {
 		cls, err := cn.Class()
 		if err != nil {

@@ -4,6 +4,11 @@
 // unchanged — the counterpart of WMI's ConnectServer. Enumerations stream:
 // their objects are decoded as the answer arrives and handed out one at a
 // time, so a forward-only enumeration of any size keeps a flat heap.
+// Each instance is decoded straight into an instance spawned from its
+// class (read once per connection); the qualifiers an instance has from
+// its class are shared by the instances of that class, read-only, as the
+// in-process core shares them: copy a qualifier slice before changing an
+// element in place (appending to one copies it).
 package client
 
 import (

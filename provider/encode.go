@@ -12,27 +12,43 @@ import (
 // written by json.Marshal; a key that needs escaping sends the whole
 // instance there.
 func encodeInstance(inst Instance) ([]byte, error) {
-	keys := make([]string, 0, len(inst))
-	for k := range inst {
-		if !plainASCII(k) {
-			return json.Marshal(inst)
-		}
-		keys = append(keys, k)
+	out, _, err := appendInstance(make([]byte, 0, 32*len(inst)+2), inst, nil)
+	return out, err
+}
+
+// appendInstance appends inst to out as encodeInstance writes it. order
+// is the key order of an instance encoded before: when it holds exactly
+// inst's keys (the instances of one enumeration usually have the same),
+// they are not sorted again. It returns the order it used (nil when the
+// instance went to json.Marshal).
+func appendInstance(out []byte, inst Instance, order []string) ([]byte, []string, error) {
+	same := len(order) == len(inst)
+	for i := 0; same && i < len(order); i++ {
+		_, same = inst[order[i]]
 	}
-	slices.Sort(keys)
-	out := make([]byte, 0, 32*len(keys)+2)
+	if !same {
+		order = make([]string, 0, len(inst))
+		for k := range inst {
+			if !plainASCII(k) {
+				b, err := json.Marshal(inst)
+				return append(out, b...), nil, err
+			}
+			order = append(order, k)
+		}
+		slices.Sort(order)
+	}
 	out = append(out, '{')
-	for i, k := range keys {
+	for i, k := range order {
 		if i > 0 {
 			out = append(out, ',')
 		}
 		out = append(append(append(out, '"'), k...), '"', ':')
 		var err error
 		if out, err = appendValue(out, inst[k]); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return append(out, '}'), nil
+	return append(out, '}'), order, nil
 }
 
 func appendValue(out []byte, v any) ([]byte, error) {

@@ -44,5 +44,16 @@ func FuzzEncodeInstance(f *testing.F) {
 		if (werr != nil) != (gerr != nil) || !bytes.Equal(got, want) {
 			t.Fatalf("encodeInstance(%v) = %s, %v; json.Marshal: %s, %v", inst, got, gerr, want, werr)
 		}
+		// With the key order of an instance with the same keys, of one
+		// with other keys of the same number, and of one with fewer:
+		// the same bytes, after what was there.
+		_, same, _ := appendInstance(nil, Instance{k: 1, k + "n": 1, k + "x": 1, k + "b": 1, "z" + k: 1}, nil)
+		_, other, _ := appendInstance(nil, Instance{"a": 1, "b": 1, "c": 1, "d": 1, "e": 1}, nil)
+		for _, order := range [][]string{same, other, other[:2], nil} {
+			got, _, gerr := appendInstance([]byte("x"), inst, order)
+			if (werr != nil) != (gerr != nil) || werr == nil && !bytes.Equal(got, append([]byte("x"), want...)) {
+				t.Fatalf("appendInstance(%v) with order %q = %s, %v; json.Marshal: %s, %v", inst, order, got, gerr, want, werr)
+			}
+		}
 	})
 }

@@ -83,6 +83,9 @@ type server struct {
 type call struct {
 	cancel context.CancelFunc
 	credit chan struct{} // one token per item the call may still send
+
+	mu    sync.Mutex
+	order []string // the key order of the last item (see appendInstance)
 }
 
 // writeLoop writes queued frames, flushing when the queue runs empty so
@@ -293,16 +296,22 @@ func (s *server) item(ctx context.Context, id uint64, c *call, inst Instance) er
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	body, err := encodeInstance(inst)
+	// The frame is written as json.Marshal would write the message, the
+	// instance in place, without marshalling it a second time.
+	frame := make([]byte, 0, 32*len(inst)+48)
+	frame = append(frame, `{"type":"instance","id":`...)
+	frame = strconv.AppendUint(frame, id, 10)
+	frame = append(frame, `,"instance":`...)
+	c.mu.Lock()
+	frame, order, err := appendInstance(frame, inst, c.order)
+	if order != nil {
+		c.order = order
+	}
+	c.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("an instance does not encode as JSON: %w", err)
 	}
-	// The frame is written as json.Marshal would write the message, without
-	// marshalling the instance a second time.
-	frame := make([]byte, 0, len(body)+48)
-	frame = append(frame, `{"type":"instance","id":`...)
-	frame = strconv.AppendUint(frame, id, 10)
-	frame = append(append(append(frame, `,"instance":`...), body...), '}')
+	frame = append(frame, '}')
 	s.out <- frame
 	return nil
 }

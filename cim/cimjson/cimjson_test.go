@@ -1,6 +1,7 @@
 package cimjson
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -38,6 +39,15 @@ func TestDecodeInstance(t *testing.T) {
 	}
 	if !back.CompareTo(o, cim.CompareIncludeAll) {
 		t.Fatalf("JSON round trip differs:\n%s", Encode(o, true))
+	}
+	// A provider's usual instance decodes without a tree; others through it.
+	if _, ok := decodeFlat([]byte(`{"Count":7,"Name":"sda","On":false,"Size":"18446744073709551615","When":null}`), "Disk", lookup, nil); !ok {
+		t.Error("a flat instance went through the tree")
+	}
+	for _, s := range []string{`{"Name":"a\"b"}`, `{"Tags":["a"]}`, `{"Size":1.5}`, `{"__CLASS":"Disk"}`, `{"Name":"a","name":"b"}`, `{"Nope":1}`, `{"Name":"a"} x`} {
+		if _, ok := decodeFlat([]byte(s), "Disk", lookup, nil); ok {
+			t.Errorf("%s decoded without a tree", s)
+		}
 	}
 	bad := []struct {
 		in   string
@@ -92,9 +102,36 @@ func TestDecodeClass(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"__CLASS":"Disk","Name":"sda","Size":5,"Tags":["a"]}`))
+	f.Add([]byte(`{"Count":7,"Name":"sda","On":false,"Size":"18446744073709551615","When":null}`))
+	f.Add([]byte(` { "count" : -0 , "NAME":"x\u0041", "On":true,"Size":1e3} `))
+	f.Add([]byte(`{"Count":300,"Name":"a","name":"b","When":"20260101000000.000000+000"}`))
 	f.Add([]byte(`{"__GENUS":1,"__CLASS":"X","Properties":[{"Name":"a","Type":"uint8","Default":1}]}`))
+	tmpl, err := cim.NewTemplate(diskClass())
+	if err != nil {
+		f.Fatal(err)
+	}
+	spawned := 0
+	spawn := func(cls *cim.Object) (*cim.Object, error) {
+		spawned++
+		return tmpl.Spawn(), nil
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		o, err := Decode(b, "Disk", lookup)
+		// Instances spawned from a template decode the same, errors
+		// included.
+		spawned = 0
+		s, serr := DecodeSpawned(b, "Disk", lookup, spawn)
+		if (err == nil) != (serr == nil) || err != nil && err.Error() != serr.Error() || err == nil && !reflect.DeepEqual(o, s) {
+			t.Fatalf("Decode: %+v, %v; DecodeSpawned: %+v, %v", o, err, s, serr)
+		}
+		// Where the flat decoder takes a document, the tree gives the
+		// same instance.
+		if flat, ok := decodeFlat(b, "Disk", lookup, nil); ok {
+			tree, err := decodeTree(b, "Disk", lookup, nil)
+			if err != nil || !reflect.DeepEqual(flat, tree) {
+				t.Fatalf("%s: flat %+v; tree %+v, %v", b, flat, tree, err)
+			}
+		}
 		if err != nil {
 			if _, ok := err.(*cim.Error); !ok {
 				t.Fatalf("error without a WBEM status: %v", err)

@@ -20,7 +20,27 @@ type ClassLookup func(name string) (*cim.Object, error)
 // JSON, WBEM_E_INVALID_PROPERTY for a property the class does not have,
 // WBEM_E_TYPE_MISMATCH for a value of the wrong type.
 func Decode(data []byte, class string, lookup ClassLookup) (*cim.Object, error) {
-	p := &parser{data: data}
+	return DecodeSpawned(data, class, lookup, nil)
+}
+
+// Spawner returns a new instance of a resolved class, as its
+// SpawnInstance does (a cim.Template's Spawn, whose qualifiers are
+// shared).
+type Spawner func(cls *cim.Object) (*cim.Object, error)
+
+// DecodeSpawned is Decode with the instances, embedded ones included,
+// made by spawn from their classes (nil: the class's SpawnInstance).
+func DecodeSpawned(data []byte, class string, lookup ClassLookup, spawn Spawner) (*cim.Object, error) {
+	if o, ok := decodeFlat(data, class, lookup, spawn); ok {
+		return o, nil
+	}
+	return decodeTree(data, class, lookup, spawn)
+}
+
+// decodeTree is DecodeSpawned through a tree of the JSON document: every
+// form, and the errors.
+func decodeTree(data []byte, class string, lookup ClassLookup, spawn Spawner) (*cim.Object, error) {
+	p := &parser{data: data, spawn: spawn}
 	root, err := parse(data)
 	if err != nil {
 		return nil, err
@@ -71,7 +91,12 @@ func (p *parser) instance(root *node, class string, lookup ClassLookup, depth in
 	if cls.Genus != cim.GenusClass {
 		return nil, p.at(root, cim.EInvalidClass, "%s is not a class", class)
 	}
-	inst, err := cls.SpawnInstance()
+	var inst *cim.Object
+	if p.spawn != nil {
+		inst, err = p.spawn(cls)
+	} else {
+		inst, err = cls.SpawnInstance()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -40,8 +40,9 @@ func (n *node) member(name string) (*node, bool) {
 // escapes or bytes that are not UTF-8 are decoded by encoding/json, so
 // that they read exactly as json.Unmarshal reads them.
 type parser struct {
-	data []byte
-	pos  int
+	data  []byte
+	pos   int
+	spawn Spawner // makes the instances Decode fills (nil: SpawnInstance)
 }
 
 func parse(data []byte) (*node, error) {

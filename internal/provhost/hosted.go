@@ -126,7 +126,7 @@ func answerError(m *wire.Message) error {
 
 // decode types an object the provider sent against call's classes.
 func (h *hosted) decode(raw json.RawMessage, call *cimom.ProviderCall) (*cim.Object, error) {
-	o, err := cimjson.Decode(raw, call.Class.Class, call.Lookup)
+	o, err := cimjson.DecodeSpawned(raw, call.Class.Class, call.Lookup, call.Spawn)
 	if err != nil {
 		e := cim.AsError(err)
 		return nil, h.failed(cim.Errorf(cim.EProviderFailure, "provider %s answered an object that does not fit class %s: %s", h.e.reg.Name, call.Class.Class, e.Description))

@@ -68,6 +68,7 @@ type Scanner struct {
 	str    string // string(src) when shared
 	shared bool
 	values map[string]string // attribute values kept across documents (see value)
+	recent *recent           // the names and values found last, before Names and values
 	i      int               // next byte of src
 	base   int64             // offset in the document of src[0]
 	line   int               // line of src[i]
@@ -604,7 +605,13 @@ func (s *Scanner) value(a, b int) string {
 	if b-a > maxValueLen {
 		return string(s.src[a:b])
 	}
+	r := s.cache()
+	slot := r.slot(s.src[a:b])
+	if v := r.vals[slot]; len(v) == b-a && v == string(s.src[a:b]) {
+		return v
+	}
 	if v, ok := s.values[string(s.src[a:b])]; ok {
+		r.vals[slot] = v
 		return v
 	}
 	v := string(s.src[a:b])
@@ -613,6 +620,7 @@ func (s *Scanner) value(a, b int) string {
 			s.values = make(map[string]string)
 		}
 		s.values[v] = v
+		r.vals[slot] = v
 	}
 	return v
 }
@@ -622,8 +630,42 @@ func (s *Scanner) intern(a, b int) string {
 	if s.shared {
 		return s.str[a:b]
 	}
+	r := s.cache()
+	slot := r.slot(s.src[a:b])
+	if n := r.names[slot]; len(n) == b-a && n == string(s.src[a:b]) {
+		return n
+	}
 	if n, ok := s.Names[string(s.src[a:b])]; ok {
+		r.names[slot] = n
 		return n
 	}
 	return string(s.src[a:b])
+}
+
+// recent holds the kept names and attribute values found last, one per
+// slot of a hash of their bytes: a streamed answer repeats a few dozen of
+// them in every element, and finding one here is cheaper than in a map.
+// Every string here is also in Names or values.
+type recent struct {
+	names, vals [256]string
+}
+
+// slot is where b is kept in a recent: a hash of its length and of a
+// few of its bytes (a string that shares them with another only costs a
+// map lookup).
+func (*recent) slot(b []byte) uint8 {
+	n := len(b)
+	if n == 0 {
+		return 0
+	}
+	h := uint32(n)*0x9e3779b1 ^ uint32(b[0]) ^ uint32(b[n-1])<<7 ^ uint32(b[n/2])<<13 ^ uint32(b[n/3])<<19 ^ uint32(b[2*n/3])<<3
+	return uint8(h ^ h>>8 ^ h>>16 ^ h>>24)
+}
+
+// cache returns the Scanner's recent strings, made on first use.
+func (s *Scanner) cache() *recent {
+	if s.recent == nil {
+		s.recent = new(recent)
+	}
+	return s.recent
 }

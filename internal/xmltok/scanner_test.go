@@ -2,6 +2,7 @@ package xmltok
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -286,4 +287,24 @@ func FuzzScanner(f *testing.F) {
 			t.Fatalf("the window of tokens of at most 64 bytes grew to %d", cap(s.src))
 		}
 	})
+}
+
+// TestPlain8: plain8 says of 8 bytes what textClass says of each: every
+// byte value in every position, among plain neighbours and others.
+func TestPlain8(t *testing.T) {
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			for _, fill := range []byte{'a', ' ', '~', 0x7f} {
+				var b [8]byte
+				for i := range b {
+					b[i] = fill
+				}
+				b[pos] = byte(c)
+				want := textClass[c] == textPlain && c >= 0x20
+				if got := plain8(binary.LittleEndian.Uint64(b[:])); got != want {
+					t.Fatalf("%q: plain8 %v, want %v", b, got, want)
+				}
+			}
+		}
+	}
 }

@@ -2,6 +2,7 @@ package xmltok
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"unicode"
@@ -124,7 +125,11 @@ var textClass = func() (t [256]byte) {
 func (s *Scanner) chars(a, b int, mode int) (string, error) {
 	src := s.src
 	plain := true
-	for j := a; j < b; {
+	j := a
+	for j+8 <= b && plain8(binary.LittleEndian.Uint64(src[j:])) {
+		j += 8
+	}
+	for j < b {
 		c := src[j]
 		switch textClass[c] {
 		case textPlain:
@@ -188,6 +193,15 @@ func (s *Scanner) chars(a, b int, mode int) (string, error) {
 	}
 	s.buf = out
 	return string(out), nil
+}
+
+// plain8 reports whether the 8 bytes of x are all plain text (textPlain:
+// printable ASCII but &, < and >), testing them at once.
+func plain8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) uint64 { return (v - ones) & ^v & highs } // a byte of v is 0
+	below := (x - ones*0x20) & ^x & highs                            // a byte is under 0x20
+	return (below | x&highs | zero(x^(ones*'&')) | zero(x^(ones*'<')) | zero(x^(ones*'>'))) == 0
 }
 
 // appendEntity decodes the entity or character reference at b (after its

@@ -296,6 +296,21 @@ func (e *Element) Kid(name string) *Element { return (*Element)((*node)(e).kid(n
 // Instance decodes an INSTANCE.
 func (e *Element) Instance() (*cim.Object, error) { return instanceOf((*node)(e), 0) }
 
+// InstanceInto decodes an INSTANCE into the instance spawn returns for
+// its class name (spawn is called once, with the INSTANCE's CLASSNAME;
+// the instance it returns is typically spawned from the class): each
+// property's value is converted to the type the instance has for it; a
+// property the instance does not have, or a value that does not convert,
+// leaves the instance's property as it was; the INSTANCE's qualifiers and
+// its properties' qualifiers and class origins are the instance's own.
+// This is Instance followed by filling an instance spawned from the
+// class, without the intermediate instance. It fails where Instance
+// fails, with the same errors; when spawn returns nil (and no error) it
+// returns nil once the INSTANCE is checked.
+func (e *Element) InstanceInto(spawn func(class string) (*cim.Object, error)) (*cim.Object, error) {
+	return instanceInto((*node)(e), spawn)
+}
+
 // Class decodes a CLASS as a resolved class: inherited members kept,
 // marked propagated.
 func (e *Element) Class() (*cim.Object, error) { return resolvedClassOf((*node)(e)) }

@@ -600,3 +600,143 @@ func qualifierDeclOf(n *node) (*cim.QualifierDecl, error) {
 	}
 	return d, nil
 }
+
+// instanceInto decodes an INSTANCE into the instance spawn returns for
+// its CLASSNAME (an instance spawned from the class), as completing the
+// instance instanceOf decodes would: each property's value converted to
+// the type the instance has for it, a property it does not have or a
+// value that does not convert left as spawned, the INSTANCE's qualifiers
+// and the properties' qualifiers and origins those of the class. It fails
+// where instanceOf fails, with the same errors, and returns nil without
+// an error when spawn does. It makes no intermediate instance: one pass
+// over the properties, duplicates found by the index they have in the
+// spawned instance.
+func instanceInto(n *node, spawn func(class string) (*cim.Object, error)) (*cim.Object, error) {
+	if n.name != "INSTANCE" {
+		return nil, requestError("expected INSTANCE, found %s (%s)", n.name, n.where())
+	}
+	class, err := nameAttr(n, "CLASSNAME")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := qualifiersOf(n); err != nil {
+		return nil, err
+	}
+	out, err := spawn(class)
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		// Nothing to fill: the INSTANCE is still checked as a whole.
+		_, err := instanceOf(n, 0)
+		return nil, err
+	}
+	var small [4]uint64
+	seen := small[:]
+	if words := (len(out.Properties) + 63) / 64; words > len(small) {
+		seen = make([]uint64, words)
+	}
+	var others []string // properties the instance does not have
+	count, next := 0, 0
+	for _, k := range n.kids {
+		if !strings.HasPrefix(k.name, "PROPERTY") {
+			continue
+		}
+		if count == maxProperties {
+			return nil, cim.Errorf(cim.EInvalidParameter, "an instance in a request may have at most %d properties (%s)", maxProperties, k.where())
+		}
+		count++
+		if at, done, err := plainProperty(k, out, next, seen); done {
+			if err != nil {
+				return nil, err
+			}
+			next = at + 1
+			continue
+		}
+		p, err := propertyOf(k, 0)
+		if err != nil {
+			return nil, err
+		}
+		dst, at, ok := out.PropertyNear(p.Name, next)
+		if ok {
+			next = at + 1
+			if seen[at/64]&(1<<(at%64)) != 0 {
+				return nil, requestError("property %s is given twice (%s)", p.Name, k.where())
+			}
+			seen[at/64] |= 1 << (at % 64)
+			if v, err := cim.Convert(p.Value, dst.Type); err == nil {
+				dst.Value = v
+			}
+			continue
+		}
+		for _, prev := range others {
+			if cim.EqualFold(prev, p.Name) {
+				return nil, requestError("property %s is given twice (%s)", p.Name, k.where())
+			}
+		}
+		others = append(others, p.Name)
+	}
+	return out, nil
+}
+
+// plainProperty decodes, for instanceInto, the usual PROPERTY of an
+// answer: attributes NAME, TYPE and CLASSORIGIN or PROPAGATED as wbemd
+// writes them, at most one VALUE of text, for a property of out whose
+// type is a scalar the TYPE names as wbemd writes it. It reports done
+// false for anything else (propertyOf then decodes it, with its errors);
+// done with an error when the value does not parse as its type, the
+// error propertyOf gives.
+func plainProperty(k *node, out *cim.Object, hint int, seen []uint64) (at int, done bool, err error) {
+	if k.name != "PROPERTY" || len(k.kids) > 1 {
+		return 0, false, nil
+	}
+	var name, typ string
+	for _, a := range k.attrs {
+		switch a.Name.Local {
+		case "NAME":
+			name = a.Value
+		case "TYPE":
+			typ = a.Value
+		case "CLASSORIGIN", "PROPAGATED":
+		default:
+			return 0, false, nil
+		}
+		if a.Name.Space != "" {
+			return 0, false, nil
+		}
+	}
+	if name == "" || typ == "" || !isCIMName(name) {
+		return 0, false, nil
+	}
+	var vn *node
+	if len(k.kids) == 1 {
+		if vn = k.kids[0]; vn.name != "VALUE" || len(vn.kids) > 0 || len(vn.attrs) > 0 {
+			return 0, false, nil
+		}
+	}
+	dst, at, ok := out.PropertyNear(name, hint)
+	if !ok || dst.Type.IsArray() || dst.Type == cim.TypeObject || dst.Type == cim.TypeReference || typ != typeName(dst.Type) ||
+		seen[at/64]&(1<<(at%64)) != 0 {
+		return 0, false, nil
+	}
+	v := cim.Null(dst.Type)
+	if vn != nil {
+		if v, err = scalarOf(vn.text.String(), dst.Type, false, 0, vn); err != nil {
+			return 0, true, err
+		}
+	}
+	seen[at/64] |= 1 << (at % 64)
+	dst.Value = v
+	return at, true, nil
+}
+
+// isCIMName reports whether nameAttr takes v.
+func isCIMName(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c == '_' || c >= 0x80 || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || (i > 0 && '0' <= c && c <= '9')) {
+			return false
+		}
+	}
+	return v != ""
+}

@@ -1,7 +1,6 @@
 package cimxml
 
 import (
-	"bufio"
 	"io"
 	"strconv"
 	"strings"
@@ -14,15 +13,89 @@ import (
 // &quot; &apos;: wbemcli prints numeric character references literally)
 // and never writes a self-closing tag (wbemcli's parser breaks on some).
 type writer struct {
-	w *bufio.Writer
+	w *outbuf
 }
 
-// bufWriters are the bufio.Writers of writers, reused.
-var bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
+// outbuf buffers what a writer writes, as a bufio.Writer does; a write
+// that fits its buffer is an append that the compiler inlines (an answer
+// is made of many short strings). The first error of the destination
+// ends the writing: later writes are dropped, and Flush returns it.
+type outbuf struct {
+	buf []byte
+	dst io.Writer
+	err error
+}
+
+// newOutbuf returns an outbuf of size bytes on dst.
+func newOutbuf(dst io.Writer, size int) *outbuf {
+	return &outbuf{buf: make([]byte, 0, size), dst: dst}
+}
+
+// writeString writes s.
+func (b *outbuf) writeString(s string) {
+	if len(s) <= cap(b.buf)-len(b.buf) {
+		b.buf = append(b.buf, s...)
+		return
+	}
+	b.more(s)
+}
+
+// writeByte writes c.
+func (b *outbuf) writeByte(c byte) {
+	if len(b.buf) < cap(b.buf) {
+		b.buf = append(b.buf, c)
+		return
+	}
+	b.more(string(c))
+}
+
+// Write writes p.
+func (b *outbuf) Write(p []byte) (int, error) {
+	total := len(p)
+	for len(p) > 0 && b.err == nil {
+		n := copy(b.buf[len(b.buf):cap(b.buf)], p)
+		b.buf, p = b.buf[:len(b.buf)+n], p[n:]
+		if len(p) > 0 {
+			b.Flush()
+		}
+	}
+	if b.err != nil {
+		return 0, b.err
+	}
+	return total, nil
+}
+
+// more writes s, which does not fit what is left of the buffer.
+func (b *outbuf) more(s string) {
+	for len(s) > 0 && b.err == nil {
+		n := copy(b.buf[len(b.buf):cap(b.buf)], s)
+		b.buf, s = b.buf[:len(b.buf)+n], s[n:]
+		if len(s) > 0 {
+			b.Flush()
+		}
+	}
+}
+
+// Flush writes the buffer to the destination.
+func (b *outbuf) Flush() error {
+	if b.err == nil && len(b.buf) > 0 {
+		_, b.err = b.dst.Write(b.buf)
+	}
+	b.buf = b.buf[:0]
+	return b.err
+}
+
+// Reset empties the buffer and makes dst its destination.
+func (b *outbuf) Reset(dst io.Writer) {
+	b.buf, b.dst, b.err = b.buf[:0], dst, nil
+}
+
+// bufWriters are the buffers of writers, reused.
+var bufWriters = sync.Pool{New: func() any { return newOutbuf(nil, 4096) }}
 
 // newWriter returns a writer to dst; release gives its buffer back.
 func newWriter(dst io.Writer) *writer {
-	bw := bufWriters.Get().(*bufio.Writer)
+	bw := bufWriters.Get().(*outbuf)
 	bw.Reset(dst)
 	return &writer{w: bw}
 }
@@ -36,16 +109,16 @@ func (w *writer) release() {
 	w.w = nil
 }
 
-func (w *writer) s(text string) { w.w.WriteString(text) }
+func (w *writer) s(text string) { w.w.writeString(text) }
 
 // tag writes "<", or "</" when end is set, then name; what follows (">"
 // or attributes) is the caller's.
 func (w *writer) tag(name string, end bool) {
-	w.w.WriteByte('<')
+	w.w.writeByte('<')
 	if end {
-		w.w.WriteByte('/')
+		w.w.writeByte('/')
 	}
-	w.w.WriteString(name)
+	w.w.writeString(name)
 }
 
 func (w *writer) esc(text string) {
@@ -66,19 +139,19 @@ func (w *writer) esc(text string) {
 		default:
 			continue
 		}
-		w.w.WriteString(text[last:i])
-		w.w.WriteString(rep)
+		w.w.writeString(text[last:i])
+		w.w.writeString(rep)
 		last = i + 1
 	}
-	w.w.WriteString(text[last:])
+	w.w.writeString(text[last:])
 }
 
 func (w *writer) attr(name, value string) {
-	w.w.WriteByte(' ')
-	w.w.WriteString(name)
-	w.w.WriteString(`="`)
+	w.w.writeByte(' ')
+	w.w.writeString(name)
+	w.w.writeString(`="`)
 	w.esc(value)
-	w.w.WriteByte('"')
+	w.w.writeByte('"')
 }
 
 // options are the per-operation choices of what an object carries.
@@ -246,7 +319,7 @@ func (w *writer) instanceName(p *cim.ObjectPath) {
 			}
 			w.s(`<KEYVALUE VALUETYPE="`)
 			w.s(vt)
-			w.w.WriteByte('"')
+			w.w.writeByte('"')
 			w.attr("TYPE", cim.TypeName(k.Value.Type)) // required by DSP0203 2.4
 			w.s(">")
 			w.esc(valueText(k.Value))
@@ -336,7 +409,7 @@ func (w *writer) property(p *cim.Property, o options, class bool) {
 	w.qualifiers(p.Qualifiers, o)
 	w.value(p.Value)
 	w.tag(tag, true)
-	w.w.WriteByte('>')
+	w.w.writeByte('>')
 }
 
 func (w *writer) class(c *cim.Object, o options) {
@@ -397,7 +470,7 @@ func (w *writer) class(c *cim.Object, o options) {
 			w.s(">")
 			w.qualifiers(pa.Qualifiers, o)
 			w.tag(tag, true)
-			w.w.WriteByte('>')
+			w.w.writeByte('>')
 		}
 		w.s("</METHOD>")
 	}
@@ -448,7 +521,7 @@ func (w *writer) qualifierDecl(d *cim.QualifierDecl) {
 	}{{cim.ScopeClass, "CLASS"}, {cim.ScopeAssociation, "ASSOCIATION"}, {cim.ScopeReference, "REFERENCE"},
 		{cim.ScopeProperty, "PROPERTY"}, {cim.ScopeMethod, "METHOD"}, {cim.ScopeParameter, "PARAMETER"}, {cim.ScopeIndication, "INDICATION"}} {
 		if d.Scope&sn.s != 0 {
-			w.w.WriteByte(' ')
+			w.w.writeByte(' ')
 			w.s(sn.attr)
 			w.s(`="true"`)
 		}
@@ -456,7 +529,7 @@ func (w *writer) qualifierDecl(d *cim.QualifierDecl) {
 	w.s("></SCOPE>")
 	w.value(d.Value)
 	w.tag(tag, true)
-	w.w.WriteByte('>')
+	w.w.writeByte('>')
 }
 
 // pathOfObject is the instance path of an object in its namespace.

@@ -1,7 +1,6 @@
 package cimxml
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -95,7 +94,7 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body bytes.Buffer
-	bw := &writer{w: bufio.NewWriter(&body)}
+	bw := &writer{w: newOutbuf(&body, 4096)}
 	bw.s(`<?xml version="1.0" encoding="utf-8" ?>` + "\n" + `<CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE`)
 	bw.attr("ID", id)
 	bw.s(` PROTOCOLVERSION="1.0"><SIMPLEEXPRSP><EXPMETHODRESPONSE`)

@@ -1,7 +1,6 @@
 package cimxml
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -36,7 +35,7 @@ func NewExportRequest(ctx context.Context, url, id string, indication *cim.Objec
 // EncodeExportIndication writes the CIM-XML export message of one
 // ExportIndication call to w.
 func EncodeExportIndication(w io.Writer, id string, indication *cim.Object) {
-	bw := &writer{w: bufio.NewWriter(w)}
+	bw := &writer{w: newOutbuf(w, 4096)}
 	bw.s(`<?xml version="1.0" encoding="utf-8" ?>` + "\n" + `<CIM CIMVERSION="2.0" DTDVERSION="2.4"><MESSAGE`)
 	bw.attr("ID", id)
 	bw.s(` PROTOCOLVERSION="1.0"><SIMPLEEXPREQ><EXPMETHODCALL NAME="ExportIndication"><EXPPARAMVALUE NAME="NewIndication">`)

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestSplitCommandLine(t *testing.T) {
@@ -137,5 +138,78 @@ func TestMountsRoot(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("/ listed %d times", n)
+	}
+}
+
+// TestCountFDs: the count of a process's open files is the number of
+// entries of its fd directory, by either way of counting.
+func TestCountFDs(t *testing.T) {
+	for _, pid := range []string{"self", "1"} {
+		dir := procRoot + "/" + pid + "/fd"
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Skipf("%s: %v", dir, err)
+		}
+		// The listing itself opens a file for a moment: this process's
+		// count may differ from it by one.
+		if got, list := (&reader{}).countFDs(dir), countDir(dir); got != list && got != list-1 || list != len(entries) && list != len(entries)+1 {
+			t.Errorf("%s: countFDs %d, countDir %d, ReadDir %d", dir, got, list, len(entries))
+		}
+	}
+	if !statCountsFDs() {
+		t.Log("this kernel does not give the count as the directory's size; countFDs lists")
+	}
+	if got := (&reader{}).countFDs(procRoot + "/1073741824/fd"); got != -1 {
+		t.Errorf("a process that does not exist: %d", got)
+	}
+}
+
+// TestReader: the raw reader reads files, links and sizes as the os
+// package does, and fails where it fails.
+func TestReader(t *testing.T) {
+	r := &reader{}
+	b, err := r.read(procRoot + "/self/cmdline")
+	want, _ := os.ReadFile(procRoot + "/self/cmdline")
+	if err != nil || string(b) != string(want) {
+		t.Errorf("read: %q, %v; want %q", b, err, want)
+	}
+	stat, err := r.readNow(procRoot + "/self/status")
+	if err != nil || !strings.HasPrefix(string(stat), "Name:") {
+		t.Errorf("readNow: %q, %v", stat, err)
+	}
+	if _, err := r.read(procRoot + "/self/nonexistent"); !isNotExist(err) {
+		t.Errorf("read of a missing file: %v", err)
+	}
+	if _, err := r.read("/x\x00y"); err == nil {
+		t.Error("read of a path with a NUL")
+	}
+	exe, _ := os.Readlink(procRoot + "/self/exe")
+	if got := r.readlink(procRoot + "/self/exe"); got != exe || got == "" {
+		t.Errorf("readlink %q, want %q", got, exe)
+	}
+	if got := r.readlink(procRoot + "/self/stat"); got != "" {
+		t.Errorf("readlink of a file: %q", got)
+	}
+	fi, err := os.Stat(procRoot + "/self/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := r.size("/etc/hostname"); !ok {
+		t.Error("size of /etc/hostname")
+	} else if st, _ := os.Stat("/etc/hostname"); st.Size() != n {
+		t.Errorf("size %d, want %d", n, st.Size())
+	}
+	if n, ok := r.size(procRoot + "/self/stat"); !ok || n != fi.Size() {
+		t.Errorf("size of stat: %d %v", n, ok)
+	}
+	if _, ok := r.size(procRoot + "/self/nonexistent"); ok {
+		t.Error("size of a missing file")
+	}
+}
+
+// TestStatxSize: the kernel writes a whole struct statx.
+func TestStatxSize(t *testing.T) {
+	if n := unsafe.Sizeof(statx{}); n != 256 {
+		t.Errorf("struct statx is %d bytes, the kernel writes 256", n)
 	}
 }

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -45,7 +45,7 @@ var errGone = errors.New("the process ended")
 // readProc reads process pid; errGone if it is not there (anymore).
 func readProc(r *reader, pid int, need procNeeds) (*proc, error) {
 	dir := procRoot + "/" + strconv.Itoa(pid)
-	b, err := r.read(dir + "/stat")
+	b, err := r.readNow(dir + "/stat")
 	if err != nil {
 		if isNotExist(err) {
 			return nil, errGone
@@ -56,7 +56,7 @@ func readProc(r *reader, pid int, need procNeeds) (*proc, error) {
 	if err := p.parseStat(b); err != nil {
 		return nil, fmt.Errorf("%s/stat: %w", dir, err)
 	}
-	if b, err := r.read(dir + "/status"); err == nil {
+	if b, err := r.readNow(dir + "/status"); err == nil {
 		p.parseStatus(b)
 	} else if isNotExist(err) {
 		return nil, errGone
@@ -69,11 +69,10 @@ func readProc(r *reader, pid int, need procNeeds) (*proc, error) {
 		}
 	}
 	if need.exe {
-		p.Exe, _ = os.Readlink(dir + "/exe")
-		p.Exe = strings.TrimSuffix(p.Exe, " (deleted)")
+		p.Exe = strings.TrimSuffix(r.readlink(dir+"/exe"), " (deleted)")
 	}
 	if need.fds {
-		p.FDs = countDir(dir + "/fd")
+		p.FDs = r.countFDs(dir + "/fd")
 	}
 	return p, nil
 }
@@ -126,6 +125,29 @@ func (p *proc) parseStatus(b []byte) {
 	p.VmHWM, _ = kb(b, "VmHWM")
 	p.RssAnon, _ = kb(b, "RssAnon")
 	p.VmSwap, _ = kb(b, "VmSwap")
+}
+
+// statCountsFDs reports whether the kernel gives the number of a
+// process's open files as the size of its /proc/[pid]/fd (Linux 6.2 and
+// later): this process's own has at least the files every process
+// inherits.
+var statCountsFDs = sync.OnceValue(func() bool {
+	n, ok := (&reader{}).size(procRoot + "/self/fd")
+	return ok && n > 0
+})
+
+// countFDs counts the open files of a process from its fd directory:
+// one stat where the kernel gives the count as the directory's size
+// (the listing, which makes a directory entry of each file, costs ten
+// times as much), else the listing; -1 when neither can be read.
+func (r *reader) countFDs(dir string) int {
+	if statCountsFDs() {
+		if n, ok := r.size(dir); ok {
+			return int(n)
+		}
+		return -1
+	}
+	return countDir(dir)
 }
 
 // countDir counts the entries of a directory; -1 when it cannot be read.

@@ -182,7 +182,8 @@ func birthTime(path string) (time.Time, bool) {
 // rlimitNproc is RLIMIT_NPROC (the syscall package does not name it).
 const rlimitNproc = 6
 
-// statx is struct statx (statx(2)), up to the birth time.
+// statx is struct statx (statx(2)): 256 bytes, the size the kernel
+// writes whatever the mask.
 type statx struct {
 	Mask       uint32
 	Blksize    uint32
@@ -199,7 +200,7 @@ type statx struct {
 	Btime      statxTime
 	Ctime      statxTime
 	Mtime      statxTime
-	_          [14]uint64
+	_          [16]uint64
 }
 
 type statxTime struct {
