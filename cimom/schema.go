@@ -284,6 +284,7 @@ func systemClasses() []*cim.Object {
 		class("__NamespaceCreationEvent", "__NamespaceOperationEvent", false),
 		class("__NamespaceDeletionEvent", "__NamespaceOperationEvent", false),
 		class("__NamespaceModificationEvent", "__NamespaceOperationEvent", false, typed("PreviousNamespace", cim.TypeObject, namespaceClass)),
+		extrinsicEventDecl(),
 	}
 	subs, _ := wmiSubscriptionClasses()
 	return append(out, subs...)
