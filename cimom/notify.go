@@ -43,8 +43,8 @@ type eventQuery struct {
 	// provided names the event providers that raise the query's events
 	// (__EventProviderRegistration): neither the feed nor polling.
 	provided []string
-	within  time.Duration
-	group   time.Duration
+	within   time.Duration
+	group    time.Duration
 }
 
 // ValidateEventQuery checks an event query as ExecNotificationQuery does,
