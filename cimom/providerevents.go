@@ -373,6 +373,26 @@ func (h *eventHub) check(raw []byte) (Event, error) {
 		}
 		return ci.cls, nil
 	}
+	ev, err := checkProviderEvent(raw, hp.reg.Event, lookup)
+	if err != nil {
+		return Event{}, err
+	}
+	ev.Namespace, ev.Time, ev.Rev, ev.Provider = h.ns, h.c.opts.Now(), h.c.feed.applied.Load(), h.name
+	for _, o := range []*cim.Object{ev.Target, ev.Previous, ev.Extrinsic} {
+		if o != nil {
+			o.Namespace, o.Server = h.ns, h.c.opts.Server
+		}
+	}
+	return ev, nil
+}
+
+// checkProviderEvent decodes an event a provider sent, with the classes
+// lookup gives (which refuses abstract classes), and checks it against
+// the provider's registration: an instance event of a concrete class with
+// a TargetInstance (and PreviousInstance) of a covered class and complete
+// keys, or an instance of a covered extrinsic event class. It sets the
+// event's Class, Target, Previous and Extrinsic.
+func checkProviderEvent(raw []byte, reg *EventRegistration, lookup cimjson.ClassLookup) (Event, error) {
 	o, err := cimjson.Decode(raw, "", lookup)
 	if err != nil {
 		return Event{}, err
@@ -380,8 +400,8 @@ func (h *eventHub) check(raw []byte) (Event, error) {
 	if o.Genus != cim.GenusInstance {
 		return Event{}, cim.Errorf(cim.EInvalidObject, "the event is a class, not an instance")
 	}
-	ev := Event{Namespace: h.ns, Time: h.c.opts.Now(), Rev: h.c.feed.applied.Load(), Provider: h.name}
-	queries := hp.reg.Event.queries
+	var ev Event
+	queries := reg.queries
 	switch {
 	case o.IsA("__InstanceOperationEvent"):
 		ec := eventClass(o.Class)
@@ -426,7 +446,6 @@ func (h *eventHub) check(raw []byte) (Event, error) {
 			if !covered(x) {
 				return Event{}, cim.Errorf(cim.EInvalidClass, "%s of %s: the provider's EventQueryList does not cover it", ec.Class, x.Class)
 			}
-			x.Namespace, x.Server = h.ns, h.c.opts.Server
 		}
 	case o.IsA(extrinsicEventClass):
 		covered := false
@@ -436,7 +455,6 @@ func (h *eventHub) check(raw []byte) (Event, error) {
 		if !covered {
 			return Event{}, cim.Errorf(cim.EInvalidClass, "%s: the provider's EventQueryList does not cover it", o.Class)
 		}
-		o.Namespace, o.Server = h.ns, h.c.opts.Server
 		ev.Class, ev.Extrinsic = o.Class, o
 	default:
 		return Event{}, cim.Errorf(cim.EInvalidClass, "%s is not an event class a provider raises: an __InstanceCreationEvent, __InstanceModificationEvent or __InstanceDeletionEvent, or a subclass of __ExtrinsicEvent", o.Class)

@@ -389,3 +389,51 @@ func TestEventProviderRegistration(t *testing.T) {
 		t.Errorf("a refused registration was written: %v", err)
 	}
 }
+
+// TestProviderEventRights: a subscriber to provider events needs
+// WBEM_RIGHT_SUBSCRIBE and the read right (WBEM_ENABLE) on the namespace
+// for every event: losing the read right ends the stream with
+// WBEM_E_ACCESS_DENIED at the next event.
+func TestProviderEventRights(t *testing.T) {
+	h := newHarness(t, provhost.Options{}, testSchema, eventsSchema)
+	ctx := context.Background()
+	setDave := func(mask cimom.Rights) {
+		t.Helper()
+		sd := &cimom.SecurityDescriptor{Owner: cimom.GroupAdministrators, Group: cimom.GroupAdministrators, Protected: true, DACL: []cimom.ACE{
+			{Trustee: cimom.GroupAdministrators, Mask: cimom.RightEnable | cimom.RightSubscribe | cimom.RightMethodExecute | cimom.RightFullWrite | cimom.RightPartialWrite | cimom.RightWriteProvider | cimom.RightWriteDAC | cimom.RightReadControl, Flags: cimom.ACEContainerInherit},
+			{Trustee: "dave", Mask: mask},
+		}}
+		if err := h.svc.SetSD(ctx, sd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setDave(cimom.RightEnable)
+	dave, err := h.om.Connect(ctx, "root/cimv2", cimom.Principal{Name: "dave"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const created = "SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Test_Gadget'"
+	if _, err := dave.ExecNotificationQuery(ctx, "WQL", created, cimom.NotificationOptions{}); cim.StatusOf(err) != cim.EAccessDenied {
+		t.Fatalf("without WBEM_RIGHT_SUBSCRIBE: %v, want WBEM_E_ACCESS_DENIED", err)
+	}
+	setDave(cimom.RightEnable | cimom.RightSubscribe)
+	sub := subscribe(t, dave, created)
+	h.waitQueries("root/cimv2 __InstanceCreationEvent: " + created)
+	h.raise("create", "seen", 0)
+	if ev := sub.next(t); ev.Target == nil {
+		t.Fatalf("event %+v", ev)
+	}
+	setDave(cimom.RightSubscribe) // may no longer read the namespace
+	h.raise("create", "hidden", 0)
+	select {
+	case ev := <-sub.events:
+		t.Fatalf("dave got %v after losing the read right", ev.Object())
+	case err := <-sub.errs:
+		if cim.StatusOf(err) != cim.EAccessDenied {
+			t.Fatalf("the stream ended with %v, want WBEM_E_ACCESS_DENIED", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the stream did not end")
+	}
+	h.waitQueries() // its end cancelled the query at the provider
+}
