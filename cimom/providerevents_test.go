@@ -1,10 +1,12 @@
 package cimom
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/wbemd/wbemd/cim"
+	"github.com/wbemd/wbemd/store"
 )
 
 // providerEventClasses is a class table for checkProviderEvent: wbemd's
@@ -129,4 +131,48 @@ func FuzzProviderEvent(f *testing.F) {
 			t.Fatal("no object")
 		}
 	})
+}
+
+// TestInstallEventProviderClasses: a repository made before event
+// providers (without __EventProviderRegistration and __ExtrinsicEvent)
+// gets both in every namespace from InstallProviderClasses, once; the
+// classes it had are not written again.
+func TestInstallEventProviderClasses(t *testing.T) {
+	ctx := context.Background()
+	r := newRepo(t)
+	var ops []store.Op
+	for _, ns := range []string{"root", "root/cimv2"} {
+		ops = append(ops, store.Delete(classKey(ns, eventProvRegClass)), store.Delete(classKey(ns, extrinsicEventClass)))
+	}
+	if _, err := r.c.commit(ctx, nil, ops); err != nil {
+		t.Fatal(err)
+	}
+	r.c.schema.clear()
+	_, err := r.svc.GetObject(ctx, eventProvRegClass, 0, nil)
+	wantStatus(t, err, cim.ENotFound)
+	kv, _, err := r.db.Get(ctx, classKey("root/cimv2", win32ProviderClass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.c.InstallProviderClasses(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"root", "root/cimv2"} {
+		svc := mustConnect(t, r.c, ns, admin)
+		for _, name := range []string{eventProvRegClass, extrinsicEventClass} {
+			if _, err := svc.GetObject(ctx, name, 0, nil); err != nil {
+				t.Errorf("%s in %s after the install: %v", name, ns, err)
+			}
+		}
+	}
+	if again, _, _ := r.db.Get(ctx, classKey("root/cimv2", win32ProviderClass)); again.ModRev != kv.ModRev {
+		t.Errorf("__Win32Provider was written again (revision %d to %d)", kv.ModRev, again.ModRev)
+	}
+	rev, _ := r.db.Rev(ctx)
+	if err := r.c.InstallProviderClasses(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := r.db.Rev(ctx); again != rev {
+		t.Errorf("a second install wrote (revision %d to %d)", rev, again)
+	}
 }
