@@ -118,8 +118,8 @@ func (w *worker) pass(ctx context.Context) error {
 			}
 			continue
 		}
-		if e.Rev == cur.Rev && skip > 0 {
-			skip--
+		if e.Rev == cur.Rev && skip > 0 && e.Provider == "" && !e.Polled {
+			skip-- // delivered before the cursor was saved; a provider's or a poll's event is never sent again
 			continue
 		}
 		if err := w.deliver(ctx, &e); err != nil {

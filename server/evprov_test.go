@@ -2,7 +2,12 @@ package server_test
 
 import (
 	"bufio"
+	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -93,4 +98,78 @@ func TestWatchEventProvider(t *testing.T) {
 	w.cmd.Process.Signal(syscall.SIGINT)
 	waitWidgetQueries(t, d, resized, false)
 	waitWidgetQueries(t, d, created, false)
+}
+
+// TestPermanentSubscriptionEventProvider: a WMI permanent subscription
+// (__EventFilter, LogFileEventConsumer, __FilterToConsumerBinding) to the
+// widgets example's extrinsic event is fed by the provider; kill -9 of
+// the provider's host ends neither the subscription nor the daemon: the
+// host starts again, is told the query again, and its next event is
+// logged.
+func TestPermanentSubscriptionEventProvider(t *testing.T) {
+	dir := publicDir(t)
+	d := startDaemon(t)
+	registerExamples(t, d)
+	logPath := filepath.Join(dir, "resized.log")
+	const query = "SELECT * FROM Example_WidgetResized"
+	if o, err := mofcomp(t, d, fmt.Sprintf(`instance of __EventFilter as $F { Name = "resized"; QueryLanguage = "WQL";
+  EventNamespace = "root/cimv2"; Query = %q; };
+instance of LogFileEventConsumer as $L { Name = "resized"; Filename = %q; Text = "resized %%Name%% from %%OldSize%% to %%NewSize%%"; };
+instance of __FilterToConsumerBinding { Filter = $F; Consumer = $L; };
+`, query, logPath)); err != nil {
+		t.Fatalf("mofcomp: %v\n%s", err, o)
+	}
+	waitWidgetQueries(t, d, "root/cimv2: "+query, true)
+	resize := func(size string) {
+		t.Helper()
+		if out, err := runWbem(nil, "--repo", d.repo, "-n", "root/cimv2", "call", `Example_Widget.Name="gear"`, "Resize", "Size="+size); err != nil {
+			t.Fatalf("wbem call Resize: %v\n%s", err, out)
+		}
+	}
+	waitLine := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			b, _ := os.ReadFile(logPath)
+			if strings.Contains(string(b), want+"\n") {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s lacks %q:\n%s", logPath, want, b)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	resize("7")
+	waitLine("resized gear from 3 to 7")
+
+	out, err := runWbem(nil, "--repo", d.repo, "-n", "root/cimv2", "provider", "status", "WidgetProvider")
+	m := regexp.MustCompile(`ProcessId\D*(\d+)`).FindStringSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("provider status: %v\n%s", err, out)
+	}
+	pid, _ := strconv.Atoi(m[1])
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// The host comes back by itself (the subscription needs it), and is
+	// told the query again.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, _ := runWbem(nil, "--repo", d.repo, "-n", "root/cimv2", "provider", "status", "WidgetProvider")
+		if m := regexp.MustCompile(`ProcessId\D*(\d+)`).FindStringSubmatch(out); m != nil && m[1] != fmt.Sprint(pid) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no new host after kill -9 of %d:\n%s", pid, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitWidgetQueries(t, d, "root/cimv2: "+query, true)
+	resize("11") // the new host's widgets start again at Size 3
+	waitLine("resized gear from 3 to 11")
+	b, _ := os.ReadFile(logPath)
+	if lines := strings.Count(string(b), "\n"); lines != 2 {
+		t.Errorf("%d lines, want 2:\n%s", lines, b)
+	}
 }
