@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -255,8 +256,9 @@ func (s *services) coverExtrinsicEvents(ctx context.Context, cls *cim.Object) ([
 // providerEvents is the CIMOM's table of the event providers that feed
 // subscriptions, by namespace and provider.
 type providerEvents struct {
-	mu   sync.Mutex
-	hubs map[nameKey]*eventHub
+	mu        sync.Mutex
+	hubs      map[nameKey]*eventHub
+	rebinding atomic.Bool // a rebindEventProviders waits to run
 }
 
 // eventHub is one event provider of one namespace while subscriptions
@@ -317,6 +319,41 @@ func (s *services) joinHub(ctx context.Context, name string, sub *providerSub) (
 	return h, nil
 }
 
+// rebindEventProviders binds again, in the background, the event
+// providers that feed subscriptions in folded namespace ns (every one for
+// ""), after their registrations changed: the host learns the new
+// registration, and starts again for the active queries if it had
+// stopped (a provider enabled again after it was disabled for crashing).
+//
+// Changes in a row (a compile of many classes) are bound once: while a
+// rebinding waits to run, another is not started.
+func (c *CIMOM) rebindEventProviders(ns string) {
+	pe := &c.provEvents
+	pe.mu.Lock()
+	some := false
+	for k := range pe.hubs {
+		some = some || ns == "" || k.ns == ns
+	}
+	pe.mu.Unlock()
+	if !some || !pe.rebinding.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		pe.rebinding.Store(false) // a change from now on rebinds again
+		pe.mu.Lock()
+		hubs := make([]*eventHub, 0, len(pe.hubs))
+		for _, h := range pe.hubs {
+			hubs = append(hubs, h)
+		}
+		pe.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, h := range hubs {
+			c.registeredProvider(ctx, h.ns, h.name)
+		}
+	}()
+}
+
 // leave takes sub out of the hub, and ends the hub when it was the last.
 func (h *eventHub) leave(sub *providerSub) {
 	pe := &h.c.provEvents
@@ -357,8 +394,11 @@ func (h *eventHub) check(raw []byte) (Event, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	hp, ok := h.c.registeredProvider(ctx, h.ns, h.name).(*hostedProvider)
-	if !ok || hp.reg.Event == nil {
+	switch {
+	case !ok || hp.reg.Event == nil:
 		return Event{}, cim.Errorf(cim.EProviderNotFound, "the provider is no longer registered as an event provider")
+	case !hp.reg.Enabled:
+		return Event{}, cim.Errorf(cim.EProviderDisabled, "the provider is disabled (__Win32Provider.Enabled is FALSE)")
 	}
 	lookup := func(name string) (*cim.Object, error) {
 		ci, err := h.c.resolve(ctx, h.ns, name)

@@ -212,6 +212,11 @@ func (c *CIMOM) registeredProvider(ctx context.Context, ns, name string) Instanc
 // positive rev is the revision of a registration change, which becomes
 // the namespace's registration revision (of every namespace for "").
 func (c *CIMOM) forgetRegistrations(ns string, rev int64) {
+	c.forgetRegistrationsLocked(ns, rev)
+	c.rebindEventProviders(ns)
+}
+
+func (c *CIMOM) forgetRegistrationsLocked(ns string, rev int64) {
 	c.registry.mu.Lock()
 	defer c.registry.mu.Unlock()
 	c.registry.gen++

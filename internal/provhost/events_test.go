@@ -34,6 +34,7 @@ class Test_Gadget {
 class Test_Unlisted { [Key] string Name; };
 class Test_GadgetAlarm : __ExtrinsicEvent { string Name; uint32 Level; };
 class Test_Quiet : __ExtrinsicEvent { string Name; };
+class Test_GadgetTick : __ExtrinsicEvent { uint32 N; };
 instance of __Win32Provider as $E {
 	Name = "TestEvents";
 	Command = "%[1]s";
@@ -44,16 +45,50 @@ instance of __MethodProviderRegistration { provider = $E; };
 instance of __EventProviderRegistration {
 	provider = $E;
 	EventQueryList = {"SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA 'Test_Gadget'",
-		"SELECT * FROM Test_GadgetAlarm"};
+		"SELECT * FROM Test_GadgetAlarm", "SELECT * FROM Test_GadgetTick"};
 };
 `
 
 // eventsProvider is TestEvents: its Raise method raises the event Kind
 // names (good ones and ones wbemd must drop), Queries answers the active
-// event queries and the host's pid, and Crash ends the host.
+// event queries and the host's pid, and Crash ends the host. While a
+// query of Test_GadgetTick is active it raises one every 50 ms (a source
+// started by NewQuery and stopped by CancelQuery).
 func eventsProvider() *provider.Provider {
 	p := &provider.Provider{Name: "TestEvents"}
-	p.Events = &provider.Events{}
+	var mu sync.Mutex
+	tickers := map[uint64]chan struct{}{}
+	p.Events = &provider.Events{
+		NewQuery: func(q *provider.EventQuery) {
+			if !strings.EqualFold(q.Query.Class, "Test_GadgetTick") {
+				return
+			}
+			stop := make(chan struct{})
+			mu.Lock()
+			tickers[q.ID] = stop
+			mu.Unlock()
+			go func() {
+				t := time.NewTicker(50 * time.Millisecond)
+				defer t.Stop()
+				for n := 0; ; n++ {
+					select {
+					case <-stop:
+						return
+					case <-t.C:
+						p.Raise(q.Namespace, provider.Instance{"__CLASS": "Test_GadgetTick", "N": n})
+					}
+				}
+			}()
+		},
+		CancelQuery: func(q *provider.EventQuery) {
+			mu.Lock()
+			if stop := tickers[q.ID]; stop != nil {
+				close(stop)
+				delete(tickers, q.ID)
+			}
+			mu.Unlock()
+		},
+	}
 	gadget := func(name string) provider.Instance {
 		return provider.Instance{"__CLASS": "Test_Gadget", "Name": name, "Size": 1}
 	}
@@ -436,4 +471,105 @@ func TestProviderEventRights(t *testing.T) {
 		t.Fatal("the stream did not end")
 	}
 	h.waitQueries() // its end cancelled the query at the provider
+}
+
+// setEnabled writes __Win32Provider.Enabled of TestEvents.
+func (h *harness) setEnabled(enabled bool) {
+	h.t.Helper()
+	ctx := context.Background()
+	reg, err := h.svc.GetObject(ctx, `__Win32Provider.Name="TestEvents"`, 0, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	reg.Put("Enabled", cim.Value{Type: cim.TypeBoolean, V: enabled})
+	if _, err := h.svc.PutInstance(ctx, reg, cimom.FlagUpdateOnly, nil); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// drain reads the events that arrive within d and returns how many.
+func (s *subscriber) drain(t *testing.T, d time.Duration) int {
+	t.Helper()
+	n := 0
+	timeout := time.After(d)
+	for {
+		select {
+		case <-s.events:
+			n++
+		case err := <-s.errs:
+			t.Fatalf("the subscription ended: %v", err)
+		case <-timeout:
+			return n
+		}
+	}
+}
+
+// TestEventProviderDisabled: the events of a disabled provider are
+// dropped and its subscriptions stay open; enabling it again (after an
+// administrator disabled it, or after crashes disabled its host) makes
+// its events flow to them again, the host started again by itself.
+func TestEventProviderDisabled(t *testing.T) {
+	logs := &logBuffer{}
+	h := newHarness(t, provhost.Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		CrashLimit: 1}, testSchema, eventsSchema)
+	sub := subscribe(t, h.svc, "SELECT * FROM Test_GadgetTick")
+	if ev := sub.next(t); ev.Class != "Test_GadgetTick" {
+		t.Fatalf("event %s", ev.Class)
+	}
+	// An administrator disables it: its events are dropped.
+	h.setEnabled(false)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(logs.String(), "the provider is disabled") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no event dropped as disabled:\n%s", logs.String())
+		}
+		sub.drain(t, 100*time.Millisecond)
+	}
+	sub.drain(t, 200*time.Millisecond)
+	sub.none(t, 500*time.Millisecond)
+	h.setEnabled(true)
+	sub.next(t)
+
+	// Crashes disable its host (CrashLimit 1): no host, no events; the
+	// subscription stays open. Enabled again, the host starts by itself.
+	if _, err := h.call("Test_Gadget", "Crash"); cim.StatusOf(err) != cim.EProviderFailure {
+		t.Fatalf("Crash: %v", err)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		st := ""
+		for _, s := range h.sup.Statuses() {
+			if s.Name == "TestEvents" {
+				st = s.State
+			}
+		}
+		if st == "disabled" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the host's state is %q, want disabled", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for { // wbemd records it: Enabled is FALSE
+		reg, err := h.svc.GetObject(context.Background(), `__Win32Provider.Name="TestEvents"`, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := reg.Get("Enabled"); v.V == false {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the disabled host's registration still says Enabled")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	sub.drain(t, 200*time.Millisecond)
+	sub.none(t, 500*time.Millisecond)
+	h.setEnabled(true) // as wbem provider enable
+	if ev := sub.next(t); ev.Class != "Test_GadgetTick" {
+		t.Fatalf("event %s", ev.Class)
+	}
+	sub.cancel()
+	h.waitQueries()
 }
