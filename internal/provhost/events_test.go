@@ -573,3 +573,27 @@ func TestEventProviderDisabled(t *testing.T) {
 	sub.cancel()
 	h.waitQueries()
 }
+
+// TestEventProviderNotIdle: a host whose provider has an active event
+// query is not stopped after ClearAfter without calls; once the query
+// ends, it is.
+func TestEventProviderNotIdle(t *testing.T) {
+	h := newHarness(t, provhost.Options{}, testSchema, eventsSchema)
+	h.rootPut(cimom.ObjectProviderCacheControlClass, "ClearAfter", interval(300*time.Millisecond))
+	sub := subscribe(t, h.svc, "SELECT * FROM Test_GadgetTick")
+	sub.next(t)
+	pidOf := func() int {
+		for _, s := range h.sup.Statuses() {
+			if s.Name == "TestEvents" {
+				return s.PID
+			}
+		}
+		return 0
+	}
+	pid := pidOf()
+	if n := sub.drain(t, 2*time.Second); n == 0 || pidOf() != pid || pid == 0 {
+		t.Fatalf("after 2 s without calls: %d events, host %d then %d", n, pid, pidOf())
+	}
+	sub.cancel()
+	waitGone(t, uint32(pid))
+}
