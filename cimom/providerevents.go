@@ -37,9 +37,14 @@ func extrinsicEventDecl() *cim.Object {
 }
 
 // providerEventBuffer is how many provider events a subscription may
-// have waiting: a subscriber that falls further behind ends with
-// WBEM_E_QUEUE_OVERFLOW.
-const providerEventBuffer = 1024
+// have waiting. When it is full, the provider's next event waits up to
+// providerEventWait for room (holding back the provider's host, whose
+// wire then fills and whose Raise then waits); a subscriber still that
+// far behind ends with WBEM_E_QUEUE_OVERFLOW.
+const (
+	providerEventBuffer = 1024
+	providerEventWait   = time.Second
+)
 
 // EventRegistration is an __EventProviderRegistration: the event queries
 // of the events the provider raises.
@@ -278,8 +283,9 @@ type eventHub struct {
 // providerSub is a subscription fed by event providers.
 type providerSub struct {
 	ch       chan Event
-	overflow chan struct{} // closed when ch was full
+	overflow chan struct{} // closed when ch stayed full
 	once     sync.Once
+	gone     chan struct{} // closed when the subscription stops reading
 }
 
 // join adds sub to the hub of provider name in s's namespace, creating
@@ -377,11 +383,26 @@ func (h *eventHub) raise(raw []byte) error {
 		return cim.Errorf(cim.EProviderFailure, "provider %s raised an event in %s that wbemd dropped: %s", h.name, h.ns, cim.AsError(err).Description)
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	var full []*providerSub
 	for sub := range h.subs {
 		select {
 		case sub.ch <- ev:
 		default:
+			full = append(full, sub)
+		}
+	}
+	h.mu.Unlock()
+	if len(full) == 0 {
+		return nil
+	}
+	t := time.NewTimer(providerEventWait)
+	defer t.Stop()
+	for _, sub := range full {
+		select {
+		case sub.ch <- ev:
+		case <-sub.gone:
+		case <-sub.overflow:
+		case <-t.C:
 			sub.once.Do(func() { close(sub.overflow) })
 		}
 	}
@@ -515,7 +536,8 @@ func (s *services) providedEvents(ctx context.Context, eq *eventQuery, opts Noti
 // providedLoop runs a subscription fed by event providers until ctx
 // ends, the consumer stops, or it falls too far behind.
 func (s *services) providedLoop(ctx context.Context, eq *eventQuery, opts NotificationOptions, yield func(Event, error) bool) error {
-	sub := &providerSub{ch: make(chan Event, providerEventBuffer), overflow: make(chan struct{})}
+	sub := &providerSub{ch: make(chan Event, providerEventBuffer), overflow: make(chan struct{}), gone: make(chan struct{})}
+	defer close(sub.gone) // no event waits for it any more
 	q := &ProviderEventQuery{Namespace: s.ns, Query: eq.q, Text: wql.Format(eq.q)}
 	for _, name := range eq.provided {
 		h, err := s.joinHub(ctx, name, sub)
@@ -547,7 +569,7 @@ func (s *services) providedLoop(ctx context.Context, eq *eventQuery, opts Notifi
 		case <-ctx.Done():
 			return cim.Errorf(cim.ECallCancelled, "the subscription ended: %v", ctx.Err())
 		case <-sub.overflow:
-			return cim.Errorf(cim.EQueueOverflow, "provider events came faster than the subscriber read them: more than %d waited, and later ones were dropped; subscribe again", providerEventBuffer)
+			return cim.Errorf(cim.EQueueOverflow, "provider events came faster than the subscriber read them: %d waited for more than %v, and the next was dropped; subscribe again", providerEventBuffer, providerEventWait)
 		case <-idle:
 			if err := allowed(); err != nil {
 				return err

@@ -29,6 +29,7 @@ class Test_Gadget {
 	[Static] uint32 Raise([In] string Kind, [In] string Name, [In] uint32 Level);
 	[Static] uint32 Queries([Out] string Queries[], [Out] uint32 Pid);
 	[Static] uint32 Crash();
+	[Static] uint32 Burst([In] uint32 Count);
 };
 [Dynamic, Provider("TestEvents")]
 class Test_Unlisted { [Key] string Name; };
@@ -139,6 +140,15 @@ func eventsProvider() *provider.Provider {
 				}
 				slices.Sort(qs)
 				return provider.Instance{"ReturnValue": 0, "Queries": qs, "Pid": os.Getpid()}, nil
+			},
+			"Burst": func(ctx context.Context, r *provider.Request) (provider.Instance, error) {
+				n, _ := r.In.Int("Count")
+				for i := range n {
+					if err := p.Raise(r.Namespace, provider.Instance{"__CLASS": "Test_GadgetAlarm", "Name": "burst", "Level": i}); err != nil {
+						return nil, err
+					}
+				}
+				return provider.Instance{"ReturnValue": 0}, nil
 			},
 			"Crash": func(ctx context.Context, r *provider.Request) (provider.Instance, error) {
 				os.Exit(3)
@@ -596,4 +606,102 @@ func TestEventProviderNotIdle(t *testing.T) {
 	}
 	sub.cancel()
 	waitGone(t, uint32(pid))
+}
+
+// BenchmarkProviderEvents: events a provider raises (Test_GadgetAlarm,
+// as fast as Raise takes them) through the wire, wbemd's check and an
+// ExecNotificationQuery with a WHERE on the event, to its consumer.
+func BenchmarkProviderEvents(b *testing.B) {
+	h := newHarness(b, provhost.Options{Logger: slog.New(slog.DiscardHandler)}, testSchema, eventsSchema)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const query = "SELECT * FROM Test_GadgetAlarm WHERE Level >= 0"
+	seq, err := h.svc.ExecNotificationQuery(ctx, "WQL", query, cimom.NotificationOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	got := make(chan error, 1)
+	started := make(chan struct{})
+	go func() {
+		n := 0
+		close(started)
+		for ev, err := range seq {
+			if err != nil {
+				got <- err
+				return
+			}
+			if ev.Class == "Test_GadgetAlarm" {
+				if n++; n == b.N {
+					got <- nil
+					return
+				}
+			}
+		}
+	}()
+	<-started
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		out, err := h.call("Test_Gadget", "Queries")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if q, _ := out.Get("Queries"); len(q.V.([]string)) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the query did not reach the provider")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	if _, err := h.call("Test_Gadget", "Burst", "Count", uint32(b.N)); err != nil {
+		b.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// TestProviderEventOverflow: a subscriber that stops reading holds the
+// provider back for at most a second, then ends with
+// WBEM_E_QUEUE_OVERFLOW; another subscriber reading the same events gets
+// every one, in order.
+func TestProviderEventOverflow(t *testing.T) {
+	h := newHarness(t, provhost.Options{}, testSchema, eventsSchema)
+	const query = "SELECT * FROM Test_GadgetAlarm"
+	stuck := subscribe(t, h.svc, query)
+	reader := subscribe(t, h.svc, query+" WHERE Level >= 0")
+	h.waitQueries("root/cimv2 Test_GadgetAlarm: "+query, "root/cimv2 Test_GadgetAlarm: "+query+" WHERE Level >= 0")
+	const n = 5000
+	burst := make(chan error, 1)
+	go func() {
+		_, err := h.svc.ExecMethod(context.Background(), "Test_Gadget", "Burst", &cim.Object{Genus: cim.GenusInstance, Class: cimom.ParametersClass,
+			Properties: []cim.Property{{Name: "Count", Type: cim.TypeUint32, Value: cim.Value{Type: cim.TypeUint32, V: uint32(n)}}}}, 0, nil)
+		burst <- err
+	}()
+	for i := range n {
+		ev := reader.next(t)
+		if level, _ := ev.Extrinsic.Get("Level"); level.V != uint32(i) {
+			t.Fatalf("event %d has Level %v", i, level.V)
+		}
+	}
+	if err := <-burst; err != nil {
+		t.Fatalf("Burst: %v", err)
+	}
+	got := 0
+	for {
+		select {
+		case <-stuck.events:
+			got++
+			continue
+		case err := <-stuck.errs:
+			if cim.StatusOf(err) != cim.EQueueOverflow || got >= n {
+				t.Fatalf("the stuck subscriber: %v after %d events", err, got)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("the stuck subscriber did not end (%d events)", got)
+		}
+		break
+	}
 }
