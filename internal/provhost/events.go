@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -250,6 +249,3 @@ func (p *process) dropped(m *wire.Message, why error) {
 	p.slot.sup.log.Warn("provider event dropped", "host", p.slot.key, "pid", p.pid, "provider", m.Provider,
 		"namespace", m.Namespace, "err", why.Error(), "dropped", n)
 }
-
-// queryCounter numbers the queries of a supervisor.
-type queryCounter = atomic.Uint64

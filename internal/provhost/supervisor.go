@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -104,7 +105,7 @@ type Supervisor struct {
 
 	accounts accounts // wbemd users to Unix accounts, for the wire's caller
 
-	queryIDs queryCounter // numbers event queries (newQuery)
+	queryIDs atomic.Uint64 // numbers event queries (newQuery)
 
 	wg     sync.WaitGroup // background work (sweep, disable writes)
 	stop   chan struct{}
