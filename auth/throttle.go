@@ -179,6 +179,9 @@ type refusal struct {
 // check returns why an attempt from addr for name at now is refused, or
 // nil if it is to be checked.
 func (th *throttle) check(addr, name string, now time.Time) *refusal {
+	if th.empty() {
+		return nil // the common case: no failure to remember, nothing to hash
+	}
 	c, p := keys(addr, name)
 	var s *strike
 	reason := ""
@@ -196,6 +199,9 @@ func (th *throttle) check(addr, name string, now time.Time) *refusal {
 	return r
 }
 
+// empty reports whether no key has failures to remember.
+func (th *throttle) empty() bool { return len(th.clients.keys) == 0 && len(th.pairs.keys) == 0 }
+
 // failed records a failed attempt.
 func (th *throttle) failed(addr, name string, now time.Time) {
 	c, p := keys(addr, name)
@@ -207,6 +213,9 @@ func (th *throttle) failed(addr, name string, now time.Time) {
 // client's other failures are forgotten only with time, so that a guesser
 // who knows one account cannot clear its record by logging in with it.
 func (th *throttle) succeeded(addr, name string) {
+	if len(th.pairs.keys) == 0 {
+		return
+	}
 	_, p := keys(addr, name)
 	th.pairs.forget(p)
 }

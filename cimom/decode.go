@@ -67,6 +67,15 @@ type revDecoder struct {
 	c   *CIMOM
 	ctx context.Context
 	out func(entry)
+	// filter, if set, is the ring whose subscriptions' interest spares
+	// the decoding of instance events nobody wants (the CIMOM's reader):
+	// such an event is counted in the revision's numbering, and dropped.
+	filter *ring
+	// wanted caches, for the interest of version wantedFor, whether the
+	// instances of a key class (folded) in a namespace (folded) may be
+	// wanted; emptied when the interest or a class changes.
+	wanted    map[string]map[string]bool
+	wantedFor uint64
 
 	rev      int64
 	on       bool // decoding this revision
@@ -146,6 +155,7 @@ func (d *revDecoder) note(ev store.Event) {
 			d.nsChange[parts[0]] = true
 		}
 	case 'c':
+		clear(d.wanted) // a class's ancestry may have changed
 		k := nameKey{parts[0], parts[1]}
 		if d.classes == nil {
 			d.classes, d.gone = map[nameKey]bool{}, map[nameKey][]byte{}
@@ -193,11 +203,16 @@ func (d *revDecoder) decode(ev store.Event) {
 		}
 		return
 	}
+	if ev.Type == store.EventDelete && d.deletedWithClass(ns, nsFolded, ev.PrevValue) {
+		return
+	}
+	if d.unwanted(ns, nsFolded, k) {
+		d.n++ // its place in the revision, as a reader that decodes it numbers it
+		d.filter.undecoded.Add(1)
+		return
+	}
 	switch {
 	case ev.Type == store.EventDelete:
-		if d.deletedWithClass(ns, nsFolded, ev.PrevValue) {
-			return
-		}
 		prev := d.instance(ns, ev.PrevValue)
 		emit("__InstanceDeletionEvent", prev, nil)
 		if prev.IsA(namespaceClass) {
@@ -216,6 +231,73 @@ func (d *revDecoder) decode(ev store.Event) {
 			emit("__NamespaceModificationEvent", inst.Clone(), prev)
 		}
 	}
+}
+
+// unwanted reports whether no subscription of the filter ring wants the
+// event of the instance record at key k (in namespace ns): its key class
+// is neither one of the wanted classes, nor derived from one, nor an
+// ancestor of one. A __Namespace instance is always wanted (it raises a
+// namespace event too), and so is one whose classes do not resolve.
+func (d *revDecoder) unwanted(ns, nsFolded string, k []byte) bool {
+	if d.filter == nil {
+		return false
+	}
+	in := d.filter.want.Load()
+	if in == nil || in.all {
+		return false
+	}
+	kc, _, ok := bytes.Cut(k[3+len(nsFolded):], []byte{sep}) // i 0 <ns> 0 <keyclass> 0 <keys>
+	if !ok || string(kc) == "__namespace" {
+		return false
+	}
+	if d.wantedFor != in.version {
+		clear(d.wanted)
+		d.wantedFor = in.version
+	}
+	byClass := d.wanted[nsFolded]
+	if want, ok := byClass[string(kc)]; ok {
+		return !want
+	}
+	want := d.mayWant(ns, string(kc), in.classes)
+	if byClass == nil {
+		if d.wanted == nil {
+			d.wanted = map[string]map[string]bool{}
+		}
+		byClass = map[string]bool{}
+		d.wanted[nsFolded] = byClass
+	}
+	byClass[string(kc)] = want
+	return !want
+}
+
+// mayWant reports whether an instance whose key class is kc may be of one
+// of classes: kc is one of them, derives from one, or is an ancestor of
+// one (some of its subclasses then are).
+func (d *revDecoder) mayWant(ns, kc string, classes []string) bool {
+	ci, err := d.c.resolve(d.ctx, ns, kc)
+	if err != nil || ci == nil {
+		return true
+	}
+	isOrDerives := func(cls *cim.Object, name string) bool {
+		if cim.Fold(cls.Class) == name {
+			return true
+		}
+		for _, a := range cls.Derivation {
+			if cim.Fold(a) == name {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range classes {
+		if isOrDerives(ci.cls, c) {
+			return true
+		}
+		if wi, err := d.c.resolve(d.ctx, ns, c); err == nil && wi != nil && isOrDerives(wi.cls, kc) {
+			return true
+		}
+	}
+	return false
 }
 
 // class returns a class record resolved against its superclass: one the

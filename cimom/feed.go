@@ -128,7 +128,7 @@ func (f *feed) run(ctx context.Context, from int64) {
 
 // follow applies the feed after revision from until it fails.
 func (f *feed) follow(ctx context.Context, from int64) error {
-	return walkFeed(ctx, f.c.st, from, &feedReader{f: f, dec: revDecoder{c: f.c, ctx: ctx, out: f.ring.append}})
+	return walkFeed(ctx, f.c.st, from, &feedReader{f: f, dec: revDecoder{c: f.c, ctx: ctx, out: f.ring.append, filter: &f.ring}})
 }
 
 // feedReader is the CIMOM's reader of the feed.

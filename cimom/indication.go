@@ -610,7 +610,8 @@ func (c *CIMOM) RemoveSubscription(ctx context.Context, path string) error {
 // and the creation and deletion of namespaces: the deliverer's cue to
 // read IndicationSubscriptions and ConsumerBindings again.
 func (c *CIMOM) WatchIndicationModel(ctx context.Context, from int64) (iter.Seq2[Event, error], error) {
-	return c.Subscribe(ctx, SubscribeOptions{Namespace: "root", Deep: true, From: from, Principal: self, Match: func(e *Event) bool {
+	classes := []string{IndicationFilterClass, ListenerDestinationClass, abstractSubscriptionClass, IndicationServiceClass, EventFilterClass, EventConsumerClass, BindingClass, namespaceClass}
+	return c.Subscribe(ctx, SubscribeOptions{Namespace: "root", Deep: true, From: from, Principal: self, Classes: classes, Match: func(e *Event) bool {
 		t := e.Target
 		if t == nil {
 			return false

@@ -77,7 +77,7 @@ func (s *services) ExecNotificationQuery(ctx context.Context, language, query st
 		if eq.poll != nil {
 			return s.pollEvents(ctx, eq, opts), nil
 		}
-		feed, err := s.c.Subscribe(ctx, SubscribeOptions{Namespace: s.ns, From: opts.From, Principal: s.p, Match: eq.match, Progress: opts.Progress})
+		feed, err := s.c.Subscribe(ctx, SubscribeOptions{Namespace: s.ns, From: opts.From, Principal: s.p, Match: eq.match, Classes: eq.isa, Progress: opts.Progress})
 		if err != nil {
 			return nil, err // Subscribe's error names the operation
 		}

@@ -3,6 +3,7 @@ package cimom
 import (
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // ring keeps the latest intrinsic events for a CIMOM's subscriptions,
@@ -30,6 +31,23 @@ type ring struct {
 	wake     chan struct{}
 	closed   chan struct{}
 	err      error
+
+	// What the subscriptions want decoded: the feed reader decodes the
+	// instance events of other classes not at all (see interest).
+	wantAll     int            // subscriptions that want every instance event
+	wantClasses map[string]int // subscriptions by folded class they want
+	want        atomic.Pointer[interest]
+	undecoded   atomic.Uint64 // instance events the reader did not decode: nobody wanted them
+}
+
+// interest is a snapshot of what a ring's subscriptions want: every
+// instance event (all), or only those whose instance is of one of classes
+// (folded names) or a subclass of one. Class and namespace events are
+// always decoded. version changes with every new snapshot.
+type interest struct {
+	all     bool
+	classes []string
+	version uint64
 }
 
 func (r *ring) init(size int) {
@@ -97,30 +115,84 @@ func (r *ring) append(e entry) {
 	}
 }
 
-// activate counts a subscription in; the first one starts the ring after
-// the revision the reader is in.
-func (r *ring) activate() {
+// activate counts a subscription in, one that wants the instance events
+// of classes (folded names; none: every instance event). The first one
+// starts the ring after the revision the reader is in. One that wants
+// what no other wanted restarts it there too: the ring's events so far
+// lack what the reader did not decode, so every subscription reads the
+// store's feed up to that revision (as one that fell behind does) and
+// the ring again after it.
+func (r *ring) activate(classes []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.subs++
-	if r.subs > 1 {
+	covered := r.subs > 1 && r.covers(classes)
+	r.countInterest(classes, 1)
+	if covered {
 		return
 	}
 	if r.buf == nil {
 		r.buf = make([]entry, r.size)
 	}
 	r.restartLocked(r.seen)
+	r.wakeLocked()
 }
 
-// deactivate counts a subscription out; the last one empties the ring.
-func (r *ring) deactivate() {
+// deactivate counts a subscription of activate(classes) out; the last one
+// empties the ring.
+func (r *ring) deactivate(classes []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.subs--
+	r.countInterest(classes, -1)
 	if r.subs == 0 {
 		clear(r.buf)
 		r.first = r.next
 	}
+}
+
+// covers reports whether the subscriptions counted in want every instance
+// event a subscription of classes wants.
+func (r *ring) covers(classes []string) bool {
+	if r.wantAll > 0 {
+		return true
+	}
+	if len(classes) == 0 {
+		return false
+	}
+	for _, c := range classes {
+		if r.wantClasses[c] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// countInterest adds d subscriptions of classes to the interest and
+// publishes the new snapshot.
+func (r *ring) countInterest(classes []string, d int) {
+	if len(classes) == 0 {
+		r.wantAll += d
+	} else {
+		if r.wantClasses == nil {
+			r.wantClasses = map[string]int{}
+		}
+		for _, c := range classes {
+			if r.wantClasses[c] += d; r.wantClasses[c] <= 0 {
+				delete(r.wantClasses, c)
+			}
+		}
+	}
+	in := &interest{all: r.wantAll > 0, version: 1}
+	if old := r.want.Load(); old != nil {
+		in.version = old.version + 1
+	}
+	if !in.all {
+		for c := range r.wantClasses {
+			in.classes = append(in.classes, c)
+		}
+	}
+	r.want.Store(in)
 }
 
 // reset empties the ring after the reader lost its place in the feed: it

@@ -35,6 +35,12 @@ type SubscribeOptions struct {
 	// Match, if set, selects the events to deliver (an event query
 	// compiles to it). It must not keep or change the event.
 	Match func(*Event) bool
+	// Classes, if set, says that Match selects no instance event whose
+	// instance is not of one of these classes (or of a subclass of one):
+	// the change feed's reader then need not decode the instances of
+	// other classes for this subscription. Class and namespace events are
+	// not concerned.
+	Classes []string
 	// Progress, when positive, is how long the subscription may go without
 	// delivering anything: after each such interval it delivers a progress
 	// report (Event.Progress) whose Rev is a bookmark, for heartbeats.
@@ -81,6 +87,7 @@ type subscription struct {
 	svc     *services // the subscription's namespace
 	ns      string    // its folded name
 	from    int64
+	classes []string             // opts.Classes, folded
 	readers map[string]*services // other namespaces whose events it receives, by folded name
 }
 
@@ -106,7 +113,11 @@ func (c *CIMOM) newSubscription(ctx context.Context, opts SubscribeOptions) (*su
 	case from == 0:
 		from = now
 	}
-	return &subscription{c: c, opts: opts, svc: svc, ns: cim.Fold(svc.ns), from: from, readers: map[string]*services{}}, nil
+	var classes []string
+	for _, name := range opts.Classes {
+		classes = append(classes, cim.Fold(name))
+	}
+	return &subscription{c: c, opts: opts, svc: svc, ns: cim.Fold(svc.ns), from: from, classes: classes, readers: map[string]*services{}}, nil
 }
 
 // errStopped ends a subscription whose consumer stopped the loop.
@@ -123,8 +134,8 @@ type cursor struct {
 
 func (s *subscription) run(ctx context.Context, yield func(Event, error) bool) error {
 	r := &s.c.feed.ring
-	r.activate()
-	defer r.deactivate()
+	r.activate(s.classes)
+	defer r.deactivate(s.classes)
 	cur := &cursor{s: s, yield: yield, pos: position{s.from, revisionEnd}}
 	if s.opts.Progress > 0 {
 		cur.idle = time.NewTimer(s.opts.Progress)

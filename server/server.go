@@ -76,6 +76,10 @@ type Config struct {
 	ShutdownTimeout       time.Duration
 	FeedRetention         int64        // revisions of change feed the embedded store keeps (0: its default, 100,000): how far back event streams resume
 	Logger                *slog.Logger // the daemon's log, access log included
+	// TextLog, if set, is the writer of Logger, a slog.TextHandler
+	// without options: the access log is then written to it directly,
+	// in the same format, at a fraction of slog's cost.
+	TextLog io.Writer
 	// Host is the server's host name in the object paths of answers
 	// (default os.Hostname()).
 	Host      string
@@ -135,6 +139,9 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	// timeout (past it an operation answers WBEM_E_CALL_CANCELLED), the
 	// body limit, request ids, the access log and the request metrics.
 	obs := httpstack.NewObserver(log)
+	if cfg.TextLog != nil {
+		obs.WriteText(cfg.TextLog)
+	}
 	stack := &httpstack.Stack{Observer: obs, Auth: httpstack.PeerCredentials(httpstack.Basic(auth.NewWithOptions(db, auth.Options{Logger: log}), log)),
 		OperationTimeout: cfg.OperationTimeout, MaxRequest: cfg.MaxRequest}
 	anyone := func(*http.Request) bool { return true }

@@ -41,9 +41,15 @@ func run(args []string, stderr io.Writer) int {
 	logw := newBatchWriter(stderr)
 	defer logw.Flush()
 	cfg.Logger = newLogger(cfg.logFormat, logw)
+	if cfg.logFormat != "json" {
+		cfg.TextLog = logw
+	}
 	if cfg.gcPercent != 0 {
 		debug.SetGCPercent(cfg.gcPercent)
 	}
+	percent := debug.SetGCPercent(100) // read the percent in force ($GOGC or the flag)
+	debug.SetGCPercent(percent)
+	gcFloor(cfg.gcMinHeap, percent)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	ready, err := serviceManager(ctx, cfg.Logger)
@@ -98,6 +104,8 @@ type settings struct {
 	// larger (BENCHMARKS.md), so it is the operator's trade, not the
 	// default.
 	gcPercent int
+	// gcMinHeap is the least heap goal of the collector (gcfloor.go).
+	gcMinHeap int64
 	// logFormat is the log's format: "text" (slog's key=value lines) or
 	// "json" (one JSON object a line).
 	logFormat string
@@ -165,6 +173,7 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	fs.StringVar(&cfg.Consumers.User, "consumer-user", "nobody", "user that runs the commands of CommandLineEventConsumer (WMI permanent subscriptions); wbemd switches to it when it runs as root")
 	fs.BoolVar(&cfg.Consumers.AllowRoot, "consumer-allow-root", false, "let --consumer-user be root (commands of event consumers are refused as root without it)")
 	fs.IntVar(&s.gcPercent, "gc-percent", 0, "Go garbage collector target, as GOGC; 400 trades heap for CPU (0: $GOGC, or 100)")
+	fs.Int64Var(&s.gcMinHeap, "gc-min-heap", 32<<20, "bytes the heap may grow to before the garbage collector runs, whatever the live heap (0: Go's own 4 MiB)")
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}

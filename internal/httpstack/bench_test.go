@@ -26,18 +26,24 @@ func BenchmarkStack(b *testing.B) {
 	})
 	root := func(*http.Request) (cimom.Principal, bool) { return cimom.Principal{Name: "root"}, true }
 	for _, c := range []struct {
-		name string
-		log  func(b *testing.B) *slog.Logger
+		name   string
+		log    func(b *testing.B) *slog.Logger
+		direct bool // the access line written by the Observer (WriteText)
 	}{
-		{"bare", nil},
-		{"nolog", func(*testing.B) *slog.Logger { return slog.New(slog.DiscardHandler) }},
-		{"text", func(*testing.B) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }},
-		{"json", func(*testing.B) *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }},
+		{"bare", nil, false},
+		{"nolog", func(*testing.B) *slog.Logger { return slog.New(slog.DiscardHandler) }, false},
+		{"text", func(*testing.B) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }, false},
+		{"json", func(*testing.B) *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }, false},
+		{"textdirect", func(*testing.B) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			var h http.Handler = door
 			if c.log != nil {
-				s := &httpstack.Stack{Observer: httpstack.NewObserver(c.log(b)), Auth: root, OperationTimeout: time.Minute}
+				o := httpstack.NewObserver(c.log(b))
+				if c.direct {
+					o.WriteText(io.Discard)
+				}
+				s := &httpstack.Stack{Observer: o, Auth: root, OperationTimeout: time.Minute}
 				h = s.Serve(httpstack.Door{Name: "test", Operations: []string{"Get"}}, door)
 			}
 			w := httptest.NewRecorder()

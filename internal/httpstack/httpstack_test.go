@@ -57,6 +57,13 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
+// String returns what was written so far.
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // lines returns the JSON log lines written so far.
 func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 	t.Helper()
@@ -450,5 +457,44 @@ func TestMetricsBounded(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("no %s in\n%s", want, b.String())
 		}
+	}
+}
+
+// TestAccessLogText: an Observer that writes its access lines itself
+// (WriteText) writes what its TextHandler would, but for the time and the
+// duration, and nothing through the handler.
+func TestAccessLogText(t *testing.T) {
+	lines := func(direct bool) []string {
+		var viaLog, viaText syncBuffer
+		o := httpstack.NewObserver(slog.New(slog.NewTextHandler(&viaLog, nil)))
+		if direct {
+			o.WriteText(&viaText)
+		}
+		url, _ := serve(t, &httpstack.Stack{Observer: o, Auth: httpstack.Basic(users(t), quiet)}, httpstack.Door{Name: "test", Operations: doorOps}, &door{})
+		get(t, url+"/x?op=Get", "guest", "guest-pw")
+		get(t, url+"/y?op=Put&fail", "admin", "secret")
+		out := viaLog.String()
+		if direct {
+			if out != "" {
+				t.Errorf("written through the handler too: %s", out)
+			}
+			out = viaText.String()
+		}
+		var got []string
+		for l := range strings.Lines(out) {
+			f := strings.Fields(l)
+			var keep []string
+			for _, kv := range f {
+				if k, _, _ := strings.Cut(kv, "="); k != "time" && k != "duration" && k != "id" && k != "remote" {
+					keep = append(keep, kv)
+				}
+			}
+			got = append(got, strings.Join(keep, " "))
+		}
+		return got
+	}
+	viaLog, direct := lines(false), lines(true)
+	if len(direct) != 2 || strings.Join(viaLog, "\n") != strings.Join(direct, "\n") {
+		t.Errorf("written directly:\n%s\nthrough slog:\n%s", strings.Join(direct, "\n"), strings.Join(viaLog, "\n"))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -51,6 +52,7 @@ type door struct {
 // of a daemon.
 type Observer struct {
 	log    *slog.Logger
+	text   io.Writer     // if set, where access lines go without slog (WriteText)
 	idBase string        // the request ids' random prefix
 	seq    atomic.Uint64 // the request ids' sequence
 
@@ -135,8 +137,8 @@ func (o *Observer) finish(r *http.Request, rec *Record, aborted bool) {
 	if !o.log.Enabled(ctx, level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 16)
-	attrs = append(attrs, slog.String("id", rec.id), slog.String("door", rec.door.name), slog.String("method", r.Method),
+	var buf [16]slog.Attr
+	attrs := append(buf[:0], slog.String("id", rec.id), slog.String("door", rec.door.name), slog.String("method", r.Method),
 		slog.String("path", r.URL.Path), slog.String("remote", r.RemoteAddr), slog.String("user", rec.principal.Name),
 		slog.String("op", rec.op), slog.String("namespace", rec.namespace), slog.Int("code", code))
 	if rec.failed {
@@ -146,5 +148,22 @@ func (o *Observer) finish(r *http.Request, rec *Record, aborted bool) {
 		attrs = append(attrs, slog.Bool("aborted", true))
 	}
 	attrs = append(attrs, slog.Int64("bytes", rec.w.bytes), slog.Duration("duration", took))
-	o.log.LogAttrs(ctx, level, "request", attrs...)
+	if o.text == nil {
+		o.log.LogAttrs(ctx, level, "request", attrs...)
+		return
+	}
+	line := linePool.Get().(*[]byte)
+	*line = appendAccessText((*line)[:0], time.Now(), level, "request", attrs)
+	o.text.Write(*line)
+	linePool.Put(line)
 }
+
+// linePool holds the buffers of access lines written by the Observer.
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// WriteText makes o write its access lines itself to w, in the format of
+// slog.NewTextHandler(w, nil) and at the levels its log enables, instead
+// of through its log (accessline.go): w must be the writer of o's log,
+// whose handler must be such a TextHandler, and must take each Write as
+// one line (as os.File and the daemon's batched log writer do).
+func (o *Observer) WriteText(w io.Writer) { o.text = w }

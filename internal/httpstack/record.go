@@ -8,6 +8,7 @@ import (
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/store"
 )
 
 // Record is one request as the filters and its door see it. The filters
@@ -47,9 +48,10 @@ func (c *recordContext) Value(key any) any {
 	return c.Context.Value(key)
 }
 
-// withRecord returns r with a new Record in its context.
+// withRecord returns r with a new Record in its context, and a new
+// store.Session: the request is one client operation for the store.
 func withRecord(r *http.Request) (*http.Request, *Record) {
-	rc := &recordContext{Context: r.Context()}
+	rc := &recordContext{Context: store.WithSession(r.Context())}
 	return r.WithContext(rc), &rc.rec
 }
 

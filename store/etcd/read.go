@@ -53,9 +53,24 @@ func (s *Store) Get(ctx context.Context, key []byte) (store.KV, bool, error) {
 	return store.KV{Key: s.storeKey(kv.Key), Value: append([]byte{}, kv.Value...), ModRev: kv.ModRevision}, true, nil
 }
 
-// Rev returns the cluster's current revision (a linearizable read of the
-// root key, which holds nothing).
+// Rev returns the cluster's current revision: that of a linearizable
+// read sent after the call began, shared with the Gets and Revs waiting
+// for one (currentRev), so that it is at least the revision of every
+// write acknowledged before the call, on any node.
 func (s *Store) Rev(ctx context.Context) (int64, error) {
+	if err := s.usable(ctx); err != nil {
+		return 0, err
+	}
+	rev, err := s.currentRev(ctx)
+	if err != nil && ctx.Err() != nil {
+		return 0, s.mapErr(ctx, "rev", err) // the barrier's error is mapped already
+	}
+	return rev, err
+}
+
+// readRev reads the cluster's current revision: a linearizable read of
+// the root key, which holds nothing.
+func (s *Store) readRev(ctx context.Context) (int64, error) {
 	if err := s.usable(ctx); err != nil {
 		return 0, err
 	}

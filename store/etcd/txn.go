@@ -169,6 +169,15 @@ func (s *Store) rawTxn(ctx context.Context, what string, cmps []*pb.Compare, ops
 	start := time.Now()
 	resp, err := s.kv.Txn(ctx, &pb.TxnRequest{Compare: cmps, Success: ops})
 	s.stats.txn(err == nil, time.Since(start))
+	if sess := store.SessionOf(ctx); sess != nil {
+		// The session's later reads must see this write, or what made
+		// its compare fail: they are served at its revision or after.
+		if err != nil {
+			sess.Forget() // applied or not: unknown
+		} else {
+			sess.Observe(resp.Header.Revision)
+		}
+	}
 	if err != nil {
 		err = s.mapErr(ctx, what, err)
 		if errors.Is(err, store.ErrReadOnly) {
