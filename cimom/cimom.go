@@ -51,6 +51,9 @@ type CIMOM struct {
 
 	quals qualCache
 
+	xhub   hub          // extrinsic events (extrinsic.go)
+	timers timerService // timer instructions (timers.go)
+
 	sdMu    sync.RWMutex
 	sdGen   uint64 // raised by every invalidation of sdCache and names (see feed.go)
 	sdCache map[string]*SecurityDescriptor
@@ -143,6 +146,7 @@ func (c *CIMOM) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	c.stopTimers()
 	c.feed.close()
 	return nil
 }

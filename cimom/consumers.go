@@ -107,6 +107,7 @@ func wmiSubscriptionClasses() (system, consumers []*cim.Object) {
 // rights) and declares the standard consumers there.
 func (c *CIMOM) serveSubscriptions(ctx context.Context) error {
 	system, consumers := wmiSubscriptionClasses()
+	system = onceEach(append(system, extrinsicClasses()...)) // repositories made before wbemd raised them
 	names, err := c.Namespaces(ctx)
 	if err != nil {
 		return err

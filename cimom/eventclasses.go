@@ -17,6 +17,7 @@ const (
 	famNamespace             // __NamespaceOperationEvent and below
 	famDMTF                  // CIM_InstIndication and below
 	famAggregate             // __AggregateEvent
+	famExtrinsic             // __TimerEvent, __ExtrinsicEvent and below (extrinsic.go)
 )
 
 // eventClassDefs are the event classes an event query may name, with the
@@ -28,6 +29,9 @@ const (
 func eventClassDefs() []*cim.Object {
 	typed := func(n string, t cim.Type) cim.Property {
 		return cim.Property{Name: n, Type: t, Value: cim.Null(t)}
+	}
+	ref := func(n, class string) cim.Property {
+		return cim.Property{Name: n, Type: cim.TypeReference, RefClass: class, Value: cim.Null(cim.TypeReference)}
 	}
 	class := func(name, super string, abstract bool, props ...cim.Property) *cim.Object {
 		o := &cim.Object{Genus: cim.GenusClass, Class: name, Superclass: super, Properties: props}
@@ -55,6 +59,12 @@ func eventClassDefs() []*cim.Object {
 		class("__NamespaceCreationEvent", "__NamespaceOperationEvent", false),
 		class("__NamespaceDeletionEvent", "__NamespaceOperationEvent", false),
 		class("__NamespaceModificationEvent", "__NamespaceOperationEvent", false, typed("PreviousNamespace", cim.TypeObject)),
+		class("__ExtrinsicEvent", "__Event", true),
+		class("__SystemEvent", "__ExtrinsicEvent", true),
+		class(EventDroppedEventClass, "__SystemEvent", false, typed("Event", cim.TypeObject), ref("IntendedConsumer", EventConsumerClass)),
+		class(QueueOverflowEventClass, EventDroppedEventClass, false, typed("CurrentQueueSize", cim.TypeUint32),
+			typed(LostAfterProperty, cim.TypeSint64), typed(ResumedAfterProperty, cim.TypeSint64)),
+		class(TimerEventClass, "__Event", false, typed("TimerId", cim.TypeString), typed("NumFirings", cim.TypeUint32)),
 		class("__AggregateEvent", "__IndicationRelated", false, typed("NumberOfEvents", cim.TypeUint32), typed("Representative", cim.TypeObject)),
 		class("CIM_Indication", "", true, typed("IndicationIdentifier", cim.TypeString), typed("CorrelatedIndications", cim.TypeString.ArrayOf()),
 			typed("IndicationTime", cim.TypeDatetime), typed("PerceivedSeverity", cim.TypeUint16), typed("OtherSeverity", cim.TypeString),
@@ -121,6 +131,8 @@ func eventFamilyOf(name string) eventFamily {
 		return famNamespace
 	case c.IsA("__AggregateEvent"):
 		return famAggregate
+	case c.IsA("__ExtrinsicEvent") || c.IsA(TimerEventClass):
+		return famExtrinsic
 	}
 	return famOther
 }

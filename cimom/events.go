@@ -23,7 +23,8 @@ type Event struct {
 	// __NamespaceCreationEvent, __NamespaceModificationEvent or
 	// __NamespaceDeletionEvent; for an event query FROM DMTF's classes,
 	// CIM_InstCreation, CIM_InstModification or CIM_InstDeletion; for GROUP
-	// WITHIN, __AggregateEvent; empty in a progress report.
+	// WITHIN, __AggregateEvent; the extrinsic events __TimerEvent and
+	// __EventQueueOverflowEvent (extrinsic.go); empty in a progress report.
 	Class string
 	// Namespace is where the event is raised (the parent namespace for
 	// namespace events); in a progress report, the subscription's.
@@ -62,6 +63,19 @@ type Event struct {
 	// not in the change feed, so Rev and Index do not name it in the feed
 	// (a door gives it the resume point Rev alone).
 	Polled bool
+	// Live marks an extrinsic event wbemd raises, which is no change of
+	// the repository (__TimerEvent, __EventQueueOverflowEvent; see
+	// extrinsic.go): it is not in the change feed, so that no
+	// subscription from a revision replays it (it is delivered live). Its
+	// Rev is a bookmark, as a progress report's: every event of the
+	// change feed the subscription selects, up to Rev, was delivered
+	// before it (a door gives it the resume point Rev alone, and a durable
+	// cursor does not move for it). Index is 0.
+	Live bool
+	// Properties are an extrinsic event's own properties (TimerId and
+	// NumFirings of a __TimerEvent; Event, IntendedConsumer and the
+	// revisions of an __EventQueueOverflowEvent), as Object gives them.
+	Properties []cim.Property
 	// NumberOfEvents is, in an __AggregateEvent, how many events the group
 	// counts.
 	NumberOfEvents int
@@ -70,9 +84,10 @@ type Event struct {
 	Representative *Event
 	// Provider names the event provider that raised the event
 	// (__EventProviderRegistration): not a change of the repository, so
-	// not in the change feed. Rev is the revision wbemd had applied when
-	// it received the event; a subscription resumed from it does not get
-	// the event again (provider events are delivered live only).
+	// not in the change feed, and Live. Rev is the revision wbemd had
+	// applied when it received the event; a subscription resumed from it
+	// does not get the event again (provider events are delivered live
+	// only).
 	Provider string
 	// Extrinsic is, for an extrinsic event (an instance of a subclass of
 	// __ExtrinsicEvent that a provider raised), the event as raised; Class
@@ -148,6 +163,10 @@ func (e *Event) Object() *cim.Object {
 		if cim.EqualFold(e.Class, "CIM_InstModification") {
 			add("PreviousInstance", cim.TypeObject, obj(e.Previous))
 		}
+	case famExtrinsic:
+		add("SECURITY_DESCRIPTOR", cim.TypeUint8.ArrayOf(), nil)
+		add("TIME_CREATED", cim.TypeUint64, uint64(e.Time.UnixNano()/100+fileTimeEpoch))
+		o.Properties = append(o.Properties, e.Properties...)
 	case famAggregate:
 		add("NumberOfEvents", cim.TypeUint32, uint32(e.NumberOfEvents))
 		var rep any
@@ -183,7 +202,7 @@ func (e *Event) ID() string { return string(e.AppendID(nil)) }
 // AppendID appends the event's ID to b, for a door that writes many.
 func (e *Event) AppendID(b []byte) []byte {
 	b = strconv.AppendInt(b, e.Rev, 10)
-	if e.Progress || e.Polled || e.Representative != nil || e.Provider != "" {
+	if e.Progress || e.Polled || e.Live || e.Representative != nil {
 		return b
 	}
 	b = append(b, '.')
@@ -210,6 +229,6 @@ func ResumeAfter(id string) (from int64, seen func(*Event) bool, err error) {
 		return 0, nil, cim.Errorf(cim.EInvalidParameter, "resume point %q: want a revision or an event id REV.INDEX", id).WithParam("from")
 	}
 	return rev - 1, func(e *Event) bool {
-		return e.Rev == rev && e.Index <= idx && !e.Progress && !e.Polled && e.Representative == nil && e.Provider == ""
+		return e.Rev == rev && e.Index <= idx && !e.Progress && !e.Polled && !e.Live && e.Representative == nil
 	}, nil
 }

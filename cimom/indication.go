@@ -193,6 +193,9 @@ func (s *services) indicationPut(ctx context.Context, ci *classInfo, inst, prev 
 	if ops, handled, err := s.wmiPut(ctx, ci, inst, prev, keys); handled {
 		return ops, err
 	}
+	if handled, err := timerPut(ci, inst); handled {
+		return nil, err
+	}
 	if !s.isInterop() {
 		return nil, nil
 	}

@@ -77,6 +77,9 @@ func (s *services) ExecNotificationQuery(ctx context.Context, language, query st
 		if eq.poll != nil {
 			return s.pollEvents(ctx, eq, opts), nil
 		}
+		if xk := eq.extrinsic(); xk != 0 {
+			return s.extrinsicSource(ctx, eq, xk, opts)
+		}
 		feed, err := s.c.Subscribe(ctx, SubscribeOptions{Namespace: s.ns, From: opts.From, Principal: s.p, Match: eq.match, Classes: eq.isa, Progress: opts.Progress})
 		if err != nil {
 			return nil, err // Subscribe's error names the operation
@@ -153,7 +156,7 @@ func (s *services) compileEventQuery(ctx context.Context, language, query string
 			eq.deliv[leaf] = newDelivered(eventClass(name))
 		}
 	}
-	if len(eq.deliv) == 0 {
+	if len(eq.deliv) == 0 && extrinsicKinds(eq.from) == 0 {
 		return nil, queryError(q.FromAt, cim.EInvalidClass, "no event provider raises events of class %s", eq.from.Class)
 	}
 	if q.Within != 0 {

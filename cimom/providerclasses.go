@@ -91,8 +91,7 @@ const (
 	QuotaConfigurationClass = "__ProviderHostQuotaConfiguration"
 )
 
-// InstallProviderClasses adds the provider registration classes (and
-// __ExtrinsicEvent, which event providers' classes derive from) to every
+// InstallProviderClasses adds the provider registration classes to every
 // namespace of a repository created before they existed (new namespaces
 // get them when created). It is idempotent and cheap when nothing is
 // missing: one read per namespace, of the newest class.
@@ -118,7 +117,7 @@ func (c *CIMOM) InstallProviderClasses(ctx context.Context) error {
 	for _, ns := range missing {
 		var ops []store.Op
 		var cmps []store.Compare
-		for _, cls := range append(providerClasses(ns), extrinsicEventDecl()) {
+		for _, cls := range providerClasses(ns) {
 			k := classKey(ns, cls.Class)
 			_, found, err := c.st.Get(ctx, k)
 			if err != nil {

@@ -29,13 +29,6 @@ const (
 	eventQueryListProp  = "EventQueryList"
 )
 
-// extrinsicEventDecl is the declaration of __ExtrinsicEvent, the class
-// that event providers' own event classes derive from.
-func extrinsicEventDecl() *cim.Object {
-	return &cim.Object{Genus: cim.GenusClass, Class: extrinsicEventClass, Superclass: "__Event",
-		Qualifiers: []cim.Qualifier{{Name: "Abstract", Value: cim.Value{Type: cim.TypeBoolean, V: true}}}}
-}
-
 // providerEventBuffer is how many provider events a subscription may
 // have waiting. When it is full, the provider's next event waits up to
 // providerEventWait for room (holding back the provider's host, whose
@@ -438,7 +431,10 @@ func (h *eventHub) check(raw []byte) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	ev.Namespace, ev.Time, ev.Rev, ev.Provider = h.ns, h.c.opts.Now(), h.c.feed.applied.Load(), h.name
+	// Live: no change of the repository, never replayed; its Rev (the
+	// revision wbemd had applied) is a bookmark of a subscription that
+	// selects no event of the feed.
+	ev.Namespace, ev.Time, ev.Rev, ev.Provider, ev.Live = h.ns, h.c.opts.Now(), h.c.feed.applied.Load(), h.name, true
 	for _, o := range []*cim.Object{ev.Target, ev.Previous, ev.Extrinsic} {
 		if o != nil {
 			o.Namespace, o.Server = h.ns, h.c.opts.Server

@@ -13,7 +13,7 @@ import (
 // event classes, __ExtrinsicEvent, a provider's class Fz_Item and its
 // extrinsic events, and Fz_Other, which the registration does not name.
 func providerEventClasses(t testing.TB) (lookup func(string) (*cim.Object, error), reg *EventRegistration) {
-	locals := append(eventClassDefs(), extrinsicEventDecl(),
+	locals := append(eventClassDefs(),
 		class("Fz_Item", "", []cim.Qualifier{qTrue("Dynamic")}, prop("Name", cim.TypeString, qTrue("Key")), prop("Size", cim.TypeUint32)),
 		class("Fz_Sub", "Fz_Item", nil, prop("Extra", cim.TypeString)),
 		class("Fz_Other", "", nil, prop("Name", cim.TypeString, qTrue("Key"))),
@@ -134,15 +134,15 @@ func FuzzProviderEvent(f *testing.F) {
 }
 
 // TestInstallEventProviderClasses: a repository made before event
-// providers (without __EventProviderRegistration and __ExtrinsicEvent)
-// gets both in every namespace from InstallProviderClasses, once; the
-// classes it had are not written again.
+// providers (without __EventProviderRegistration) gets it in every
+// namespace from InstallProviderClasses, once; the classes it had are not
+// written again.
 func TestInstallEventProviderClasses(t *testing.T) {
 	ctx := context.Background()
 	r := newRepo(t)
 	var ops []store.Op
 	for _, ns := range []string{"root", "root/cimv2"} {
-		ops = append(ops, store.Delete(classKey(ns, eventProvRegClass)), store.Delete(classKey(ns, extrinsicEventClass)))
+		ops = append(ops, store.Delete(classKey(ns, eventProvRegClass)))
 	}
 	if _, err := r.c.commit(ctx, nil, ops); err != nil {
 		t.Fatal(err)
@@ -159,7 +159,7 @@ func TestInstallEventProviderClasses(t *testing.T) {
 	}
 	for _, ns := range []string{"root", "root/cimv2"} {
 		svc := mustConnect(t, r.c, ns, admin)
-		for _, name := range []string{eventProvRegClass, extrinsicEventClass} {
+		for _, name := range []string{eventProvRegClass} {
 			if _, err := svc.GetObject(ctx, name, 0, nil); err != nil {
 				t.Errorf("%s in %s after the install: %v", name, ns, err)
 			}

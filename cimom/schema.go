@@ -284,10 +284,9 @@ func systemClasses() []*cim.Object {
 		class("__NamespaceCreationEvent", "__NamespaceOperationEvent", false),
 		class("__NamespaceDeletionEvent", "__NamespaceOperationEvent", false),
 		class("__NamespaceModificationEvent", "__NamespaceOperationEvent", false, typed("PreviousNamespace", cim.TypeObject, namespaceClass)),
-		extrinsicEventDecl(),
 	}
 	subs, _ := wmiSubscriptionClasses()
-	return append(out, subs...)
+	return onceEach(append(append(out, subs...), extrinsicClasses()...))
 }
 
 // isLocaleNamespace reports whether ns is a localization namespace

@@ -250,6 +250,9 @@ func (c *Client) ExecNotificationQuery(ctx context.Context, language, query stri
 			} else {
 				if _, idx, ok := strings.Cut(m.ID, "."); ok {
 					ev.Index, _ = strconv.Atoi(idx)
+				} else if extrinsicEvent(m.Event) {
+					ev.Live = true
+					ev.Properties = extrinsicProperties(m.Data, lookup)
 				} else {
 					ev.Polled = true // or an aggregate: no place in the feed
 				}
@@ -261,6 +264,44 @@ func (c *Client) ExecNotificationQuery(ctx context.Context, language, query stri
 			}
 		}
 	}, nil
+}
+
+// extrinsicEvent reports whether an event class is one of the extrinsic
+// events wbemd raises (cimom.Event.Live).
+func extrinsicEvent(class string) bool {
+	for _, c := range []string{cimom.TimerEventClass, cimom.EventDroppedEventClass, cimom.QueueOverflowEventClass} {
+		if cim.EqualFold(class, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// extrinsicProperties are an extrinsic event's own properties, decoded
+// against the server's class (none when it cannot be decoded).
+func extrinsicProperties(data []byte, lookup cimjson.ClassLookup) []cim.Property {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(data, &members) != nil {
+		return nil
+	}
+	delete(members, cimom.RevisionProperty) // wbemd's, not the class's
+	own, err := json.Marshal(members)
+	if err != nil {
+		return nil
+	}
+	o, err := cimjson.Decode(own, "", lookup)
+	if err != nil {
+		return nil
+	}
+	var out []cim.Property
+	for _, p := range o.Properties {
+		switch p.Name {
+		case "SECURITY_DESCRIPTOR", "TIME_CREATED", cimom.RevisionProperty:
+		default:
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // fileTimeEpoch is TIME_CREATED's 1601 in 100 ns units before 1970.

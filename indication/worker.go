@@ -118,8 +118,8 @@ func (w *worker) pass(ctx context.Context) error {
 			}
 			continue
 		}
-		if e.Rev == cur.Rev && skip > 0 && e.Provider == "" && !e.Polled {
-			skip-- // delivered before the cursor was saved; a provider's or a poll's event is never sent again
+		if e.Rev == cur.Rev && skip > 0 && !e.Live {
+			skip--
 			continue
 		}
 		if err := w.deliver(ctx, &e); err != nil {
@@ -140,7 +140,11 @@ func (w *worker) deliver(ctx context.Context, e *cimom.Event) error {
 		}
 		ind.Properties = append(ind.Properties, cim.Property{Name: name, Type: t, Value: cim.Value{Type: t, V: v}})
 	}
-	put("IndicationIdentifier", cim.TypeString, fmt.Sprintf("wbemd:%d:%d", e.Rev, w.nth(e.Rev)))
+	if e.Live {
+		put("IndicationIdentifier", cim.TypeString, fmt.Sprintf("wbemd:%d:x%d", e.Rev, w.cur.Seq))
+	} else {
+		put("IndicationIdentifier", cim.TypeString, fmt.Sprintf("wbemd:%d:%d", e.Rev, w.nth(e.Rev)))
+	}
 	put("IndicationTime", cim.TypeDatetime, cim.DatetimeFromTime(e.Time))
 	put("SequenceContext", cim.TypeString, w.cur.Context)
 	put("SequenceNumber", cim.TypeSint64, w.cur.Seq)
@@ -184,7 +188,11 @@ func (w *worker) deliver(ctx context.Context, e *cimom.Event) error {
 			return ctx.Err()
 		}
 	}
-	w.cur.advance(e.Rev)
+	if e.Live {
+		w.cur.Seq++ // not in the feed: the cursor's place in it stays
+	} else {
+		w.cur.advance(e.Rev)
+	}
 	w.unsaved++
 	if w.unsaved >= saveBatch || time.Since(w.saved) >= saveEvery {
 		if err := w.save(ctx); err != nil {
@@ -218,8 +226,13 @@ func (w *worker) lost(ctx context.Context, err error) {
 		return
 	}
 	if w.sub.Consumer != nil {
-		w.log.Error("event consumer delivery: the change feed no longer holds the binding's undelivered events; they are lost, and delivery goes on from the current revision",
+		w.log.Error("event consumer delivery: the change feed no longer holds the binding's undelivered events; they are lost, and delivery goes on from the current revision (__EventQueueOverflowEvent raised)",
 			"from_rev", w.cur.Rev, "restart_rev", rev, "err", err)
+		consumer := ""
+		if p, perr := w.sub.Consumer.ObjectPath(); perr == nil {
+			consumer = p.RelPath()
+		}
+		w.m.OM.RaiseQueueOverflow(w.sub.Namespace, consumer, w.cur.from(), rev)
 	} else {
 		w.log.Error("indication delivery: the change feed no longer holds the subscription's undelivered events; the subscription is disabled, and enabling it delivers from the current revision with a new SequenceContext",
 			"from_rev", w.cur.Rev, "seq", w.cur.Seq, "restart_rev", rev, "err", err)

@@ -161,8 +161,9 @@ func (a *app) printWatch(ctx context.Context, msgs iter.Seq2[client.StreamEvent,
 }
 
 // eventSubject names what an event (as JSON) is about: the relative path
-// of its target (instance, class or namespace) and, for an aggregate, the
-// count.
+// of its target (instance, class or namespace); for an aggregate, the
+// count; for a timer event, its timer; for a dropped event, the consumer
+// and the revisions lost.
 func eventSubject(data []byte) string {
 	var ev map[string]json.RawMessage
 	if json.Unmarshal(data, &ev) != nil {
@@ -172,6 +173,12 @@ func eventSubject(data []byte) string {
 		var rep map[string]json.RawMessage
 		json.Unmarshal(ev["Representative"], &rep)
 		return fmt.Sprintf("%s events, first: %s", n, subjectOf(rep))
+	}
+	if id, ok := ev["TimerId"]; ok {
+		return fmt.Sprintf("TimerId %s NumFirings %s", id, ev["NumFirings"])
+	}
+	if c, ok := ev["IntendedConsumer"]; ok {
+		return fmt.Sprintf("consumer %s: events after revision %s up to %s lost", c, ev["LostAfterRevision"], ev["ResumedAfterRevision"])
 	}
 	return subjectOf(ev)
 }

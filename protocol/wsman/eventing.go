@@ -103,6 +103,13 @@ func (ee *eventEnum) Next(ctx context.Context, timeout time.Duration, count int)
 			ee.mu.Unlock()
 			continue
 		}
+		if it.e.Live { // no event of the feed: the bookmark stays
+			o := it.e.Object()
+			ee.marks[o] = ee.idle
+			ee.mu.Unlock()
+			out = append(out, o)
+			continue
+		}
 		ee.idle = after(ee.idle, it.e.Rev)
 		if ee.skip > 0 && it.e.Rev == ee.skipRev {
 			ee.skip--
