@@ -93,6 +93,9 @@ func parseEventRegistration(provider string, list []string) (*EventRegistration,
 		if q.Group != nil {
 			return bad("%s[%d] %q: GROUP WITHIN belongs to a subscription, not to a registration", eventQueryListProp, i, text)
 		}
+		if cim.EqualFold(q.From, extrinsicEventClass) {
+			return bad("%s[%d] %q: name the provider's own subclass of __ExtrinsicEvent, not __ExtrinsicEvent itself", eventQueryListProp, i, text)
+		}
 		if ec := eventClass(q.From); ec != nil {
 			if eventFamilyOf(ec.Class) != famInstance {
 				return bad("%s[%d] %q: a provider raises instance events (__InstanceOperationEvent and below) and extrinsic events (subclasses of __ExtrinsicEvent), not %s", eventQueryListProp, i, text, ec.Class)
@@ -100,8 +103,6 @@ func parseEventRegistration(provider string, list []string) (*EventRegistration,
 			if len(wql.IsaConditions(q, "TargetInstance")) == 0 {
 				return bad("%s[%d] %q: an instance event query of a registration names the provider's class with TargetInstance ISA 'Class' (without it, it would claim the events of every class)", eventQueryListProp, i, text)
 			}
-		} else if cim.EqualFold(q.From, extrinsicEventClass) {
-			return bad("%s[%d] %q: name the provider's own subclass of __ExtrinsicEvent, not __ExtrinsicEvent itself", eventQueryListProp, i, text)
 		}
 		er.queries = append(er.queries, q)
 	}

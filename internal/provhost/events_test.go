@@ -412,6 +412,8 @@ func TestEventProviderRegistration(t *testing.T) {
 		{[]string{"SELECT * FROM __InstanceCreationEvent"}, "TargetInstance ISA"},
 		{[]string{"SELECT * FROM __ClassCreationEvent"}, "not __ClassCreationEvent"},
 		{[]string{"SELECT * FROM __ExtrinsicEvent"}, "not __ExtrinsicEvent itself"},
+		{[]string{"SELECT * FROM __TimerEvent"}, "not __TimerEvent"}, // wbemd's own
+		{[]string{"SELECT * FROM __EventQueueOverflowEvent"}, "not __EventQueueOverflowEvent"},
 		{[]string{"SELECT * FROM Test_Nothing"}, "class Test_Nothing does not exist"},
 		{[]string{"SELECT * FROM Test_Repo"}, "not an event"},
 		{[]string{"SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Test_Nothing'"}, "class Test_Nothing does not exist"},
