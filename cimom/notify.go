@@ -137,7 +137,10 @@ func (s *services) compileEventQuery(ctx context.Context, language, query string
 			}
 			if len(names) > 0 {
 				eq.from, eq.provided = ci.cls, names
-				return eq, s.checkProvided(ctx, q, eq)
+				if err := s.checkProvided(ctx, q, eq); err != nil {
+					return nil, err
+				}
+				return eq, nil
 			}
 		}
 		return nil, queryError(q.FromAt, cim.EInvalidClass, "no event provider raises events of class %s (no __EventProviderRegistration of %s covers it): wbemd raises the intrinsic events (__InstanceOperationEvent, __ClassOperationEvent, __NamespaceOperationEvent and their subclasses) and DMTF's CIM_InstCreation, CIM_InstModification and CIM_InstDeletion", ci.cls.Class, s.ns)
