@@ -33,16 +33,7 @@ func eventClassDefs() []*cim.Object {
 	ref := func(n, class string) cim.Property {
 		return cim.Property{Name: n, Type: cim.TypeReference, RefClass: class, Value: cim.Null(cim.TypeReference)}
 	}
-	class := func(name, super string, abstract bool, props ...cim.Property) *cim.Object {
-		o := &cim.Object{Genus: cim.GenusClass, Class: name, Superclass: super, Properties: props}
-		if abstract {
-			o.Qualifiers = []cim.Qualifier{{Name: "Abstract", Value: cim.Value{Type: cim.TypeBoolean, V: true}}}
-		}
-		for i := range o.Properties {
-			o.Properties[i].Origin = name
-		}
-		return o
-	}
+	class := systemClass
 	return []*cim.Object{
 		class("__SystemClass", "", true),
 		class("__IndicationRelated", "__SystemClass", true),
@@ -154,4 +145,17 @@ var feedEventClasses = []string{
 var dmtfNames = map[string]string{
 	"__InstanceCreationEvent": "CIM_InstCreation", "__InstanceModificationEvent": "CIM_InstModification",
 	"__InstanceDeletionEvent": "CIM_InstDeletion",
+}
+
+// systemClass is a class wbemd declares itself: its properties originate
+// in it, and it is abstract if asked.
+func systemClass(name, super string, abstract bool, props ...cim.Property) *cim.Object {
+	o := &cim.Object{Genus: cim.GenusClass, Class: name, Superclass: super, Properties: props}
+	if abstract {
+		o.Qualifiers = []cim.Qualifier{{Name: "Abstract", Value: cim.Value{Type: cim.TypeBoolean, V: true}}}
+	}
+	for i := range o.Properties {
+		o.Properties[i].Origin = name
+	}
+	return o
 }

@@ -52,16 +52,7 @@ func extrinsicClasses() []*cim.Object {
 	prop := func(n string, t cim.Type, quals ...cim.Qualifier) cim.Property {
 		return cim.Property{Name: n, Type: t, Value: cim.Null(t), Qualifiers: quals}
 	}
-	class := func(name, super string, abstract bool, props ...cim.Property) *cim.Object {
-		o := &cim.Object{Genus: cim.GenusClass, Class: name, Superclass: super, Properties: props}
-		if abstract {
-			o.Qualifiers = []cim.Qualifier{{Name: "Abstract", Value: cim.Value{Type: cim.TypeBoolean, V: true}}}
-		}
-		for i := range o.Properties {
-			o.Properties[i].Origin = name
-		}
-		return o
-	}
+	class := systemClass
 	units := cim.Qualifier{Name: "Units", Value: cim.Value{Type: cim.TypeString, V: "milliseconds"}}
 	consumer := prop("IntendedConsumer", cim.TypeReference)
 	consumer.RefClass = EventConsumerClass
@@ -392,15 +383,8 @@ func (s *services) extrinsicLoop(ctx context.Context, eq *eventQuery, x *xsub, f
 				return errStopped
 			}
 		case <-idle:
-			if err := s.require(ctx, RightSubscribe); err != nil {
+			if err := s.progressReport(ctx, yield); err != nil {
 				return err
-			}
-			rev, err := s.c.st.Rev(ctx)
-			if err != nil {
-				return err
-			}
-			if !yield(Event{Namespace: s.ns, Time: s.c.opts.Now(), Rev: rev, Progress: true}, nil) {
-				return errStopped
 			}
 			idleT.Reset(opts.Progress)
 		case <-x.wake:

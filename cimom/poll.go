@@ -49,15 +49,8 @@ func (s *services) pollLoop(ctx context.Context, eq *eventQuery, opts Notificati
 		case <-ctx.Done():
 			return cim.Errorf(cim.ECallCancelled, "the subscription ended: %v", ctx.Err())
 		case <-idle:
-			if err := s.require(ctx, RightSubscribe); err != nil {
+			if err := s.progressReport(ctx, yield); err != nil {
 				return err
-			}
-			rev, err := s.c.st.Rev(ctx)
-			if err != nil {
-				return err
-			}
-			if !yield(Event{Namespace: s.ns, Time: s.c.opts.Now(), Rev: rev, Progress: true}, nil) {
-				return errStopped
 			}
 			idleT.Reset(opts.Progress)
 		case <-tick.C:
@@ -274,4 +267,20 @@ func (eq *eventQuery) groupKey(ev *Event) string {
 		b.WriteByte(0)
 	}
 	return b.String()
+}
+
+// progressReport delivers a progress report at the store's current
+// revision, if the principal may still subscribe.
+func (s *services) progressReport(ctx context.Context, yield func(Event, error) bool) error {
+	if err := s.require(ctx, RightSubscribe); err != nil {
+		return err
+	}
+	rev, err := s.c.st.Rev(ctx)
+	if err != nil {
+		return err
+	}
+	if !yield(Event{Namespace: s.ns, Time: s.c.opts.Now(), Rev: rev, Progress: true}, nil) {
+		return errStopped
+	}
+	return nil
 }
