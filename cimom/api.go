@@ -130,7 +130,10 @@ type Services interface {
 	// SourceInstance). Repository classes raise their events from the
 	// change feed, in revision order, resumable from opts.From; a class
 	// served by a provider (TargetInstance ISA 'Provided') is polled every
-	// WITHIN seconds, which the query must then give. Errors, before any
+	// WITHIN seconds, which the query must then give, unless an event
+	// provider's __EventProviderRegistration covers the query: then the
+	// provider raises the events (live only, not resumable), as it raises
+	// its own subclasses of __ExtrinsicEvent. Errors, before any
 	// event: WBEM_E_INVALID_QUERY with the position, WBEM_E_NOT_EVENT_CLASS,
 	// WBEM_E_MISSING_GROUP_WITHIN, WBEM_E_INVALID_CLASS (an unknown class,
 	// or one no provider raises events of), WBEMESS_E_REGISTRATION_TOO_PRECISE

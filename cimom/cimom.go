@@ -58,6 +58,8 @@ type CIMOM struct {
 	sdGen   uint64 // raised by every invalidation of sdCache and names (see feed.go)
 	sdCache map[string]*SecurityDescriptor
 	names   map[string]string // folded namespace -> its name as created (filled with sdCache)
+
+	provEvents providerEvents // event providers feeding subscriptions: providerevents.go
 }
 
 // Open opens the repository in st, creating root, root/cimv2 and

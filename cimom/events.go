@@ -82,6 +82,17 @@ type Event struct {
 	// Representative is, in an __AggregateEvent, one of the events of the
 	// group (the first).
 	Representative *Event
+	// Provider names the event provider that raised the event
+	// (__EventProviderRegistration): not a change of the repository, so
+	// not in the change feed, and Live. Rev is the revision wbemd had
+	// applied when it received the event; a subscription resumed from it
+	// does not get the event again (provider events are delivered live
+	// only).
+	Provider string
+	// Extrinsic is, for an extrinsic event (an instance of a subclass of
+	// __ExtrinsicEvent that a provider raised), the event as raised; Class
+	// is its class.
+	Extrinsic *cim.Object
 }
 
 // RevisionProperty is the property wbemd adds to every event object
@@ -108,6 +119,17 @@ const fileTimeEpoch = 116444736000000000
 func (e *Event) Object() *cim.Object {
 	if e.Progress {
 		return nil
+	}
+	if e.Extrinsic != nil {
+		o := *e.Extrinsic
+		o.Properties = append(make([]cim.Property, 0, len(o.Properties)+1), o.Properties...)
+		for i := range o.Properties {
+			if cim.EqualFold(o.Properties[i].Name, "TIME_CREATED") && o.Properties[i].Value.IsNull() {
+				o.Properties[i].Value = cim.Value{Type: cim.TypeUint64, V: uint64(e.Time.UnixNano()/100 + fileTimeEpoch)}
+			}
+		}
+		o.Properties = append(o.Properties, cim.Property{Name: RevisionProperty, Type: cim.TypeSint64, Value: cim.Value{Type: cim.TypeSint64, V: e.Rev}})
+		return &o
 	}
 	o := &cim.Object{Genus: cim.GenusInstance, Class: e.Class, Namespace: e.Namespace, Derivation: eventDerivation(e.Class),
 		Properties: make([]cim.Property, 0, 6)}
@@ -173,8 +195,8 @@ func (e *Event) Object() *cim.Object {
 
 // ID is the event's resume point, as the doors give it: "REV.INDEX" for
 // an event of the change feed, "REV" for a progress report, an event
-// found by polling and an aggregate (which are not one event of the
-// feed). ResumeAfter reads it back.
+// found by polling, an event a provider raised and an aggregate (which
+// are not one event of the feed). ResumeAfter reads it back.
 func (e *Event) ID() string { return string(e.AppendID(nil)) }
 
 // AppendID appends the event's ID to b, for a door that writes many.

@@ -40,8 +40,11 @@ type eventQuery struct {
 	onlyIsa bool                 // the WHERE clause is those conditions alone
 	light   bool                 // the WHERE clause names only the target and previous objects
 	poll    *classInfo           // the provider's class polled at WITHIN, nil for the feed
-	within  time.Duration
-	group   time.Duration
+	// provided names the event providers that raise the query's events
+	// (__EventProviderRegistration): neither the feed nor polling.
+	provided []string
+	within   time.Duration
+	group    time.Duration
 }
 
 // ValidateEventQuery checks an event query as ExecNotificationQuery does,
@@ -68,6 +71,9 @@ func (s *services) ExecNotificationQuery(ctx context.Context, language, query st
 		return nil, fail(op, err)
 	}
 	source := func(ctx context.Context) (iter.Seq2[Event, error], error) {
+		if eq.provided != nil {
+			return s.providedEvents(ctx, eq, opts), nil
+		}
 		if eq.poll != nil {
 			return s.pollEvents(ctx, eq, opts), nil
 		}
@@ -124,7 +130,20 @@ func (s *services) compileEventQuery(ctx context.Context, language, query string
 		if err := wql.CheckEvent(q, ci.cls); err != nil {
 			return nil, asQueryError(err)
 		}
-		return nil, queryError(q.FromAt, cim.EInvalidClass, "no event provider raises events of class %s: wbemd raises the intrinsic events (__InstanceOperationEvent, __ClassOperationEvent, __NamespaceOperationEvent and their subclasses) and DMTF's CIM_InstCreation, CIM_InstModification and CIM_InstDeletion", ci.cls.Class)
+		if ci.cls.IsA(extrinsicEventClass) {
+			names, err := s.coverExtrinsicEvents(ctx, ci.cls)
+			if err != nil {
+				return nil, err
+			}
+			if len(names) > 0 {
+				eq.from, eq.provided = ci.cls, names
+				if err := s.checkProvided(ctx, q, eq); err != nil {
+					return nil, err
+				}
+				return eq, nil
+			}
+		}
+		return nil, queryError(q.FromAt, cim.EInvalidClass, "no event provider raises events of class %s (no __EventProviderRegistration of %s covers it): wbemd raises the intrinsic events (__InstanceOperationEvent, __ClassOperationEvent, __NamespaceOperationEvent and their subclasses) and DMTF's CIM_InstCreation, CIM_InstModification and CIM_InstDeletion", ci.cls.Class, s.ns)
 	}
 	if err := wql.CheckEvent(q, eq.from); err != nil {
 		return nil, asQueryError(err)
@@ -170,7 +189,18 @@ func (s *services) compileEventQuery(ctx context.Context, language, query string
 			if ci == nil {
 				return nil, queryError(isa.At, cim.EInvalidClass, "class %s (after ISA) does not exist in %s", isa.Class, s.ns)
 			}
-			if !ci.dynamic || eq.poll != nil {
+			if !ci.dynamic || eq.poll != nil || eq.provided != nil {
+				continue
+			}
+			names, err := s.coverInstanceEvents(ctx, eq, ci.cls)
+			if err != nil {
+				return nil, err
+			}
+			if len(names) > 0 {
+				eq.provided = names // the providers raise them: no polling, WITHIN or not
+				if err := s.require(ctx, RightEnable); err != nil {
+					return nil, err
+				}
 				continue
 			}
 			if eq.within == 0 {
@@ -180,6 +210,20 @@ func (s *services) compileEventQuery(ctx context.Context, language, query string
 		}
 	}
 	return eq, nil
+}
+
+// checkProvided finishes the check of an extrinsic event query fed by
+// event providers: WITHIN and GROUP WITHIN as for any event query, and
+// the read right (WBEM_ENABLE) on the namespace besides the right to
+// subscribe.
+func (s *services) checkProvided(ctx context.Context, q *wql.Select, eq *eventQuery) error {
+	if q.Within != 0 && q.Within < MinWithin.Seconds() {
+		return queryError(q.At, cim.EssRegistrationTooPrecise, "WITHIN %g is below wbemd's minimum polling interval of %g s", q.Within, MinWithin.Seconds())
+	}
+	if q.Group != nil {
+		eq.group = seconds(q.Group.Within)
+	}
+	return s.require(ctx, RightEnable)
 }
 
 // seconds converts WQL seconds to a duration.

@@ -14,8 +14,9 @@ import (
 // ns, as declared: WMI's __Provider, __Win32Provider (with wbemd's
 // properties for starting the provider: Command, Arguments,
 // WorkingDirectory, Environment, User), __ProviderRegistration,
-// __ObjectProviderRegistration, __InstanceProviderRegistration and
-// __MethodProviderRegistration in every namespace; in root also
+// __ObjectProviderRegistration, __InstanceProviderRegistration,
+// __MethodProviderRegistration and __EventProviderRegistration in every
+// namespace; in root also
 // __CacheControl, __ObjectProviderCacheControl and
 // __ProviderHostQuotaConfiguration, which configure the provider host.
 func providerClasses(ns string) []*cim.Object {
@@ -64,6 +65,8 @@ func providerClasses(ns string) []*cim.Object {
 			prop("QuerySupportLevels", str.ArrayOf()), prop("SupportsBatching", b), prop("SupportsDelete", b),
 			prop("SupportsEnumeration", b), prop("SupportsGet", b), prop("SupportsPut", b), prop("SupportsTransactions", b)),
 		class(methodProvRegClass, providerRegClass, nil, key(ref(providerRefProperty, providerClass))),
+		class("__EventProviderRegistration", providerRegClass, nil, key(ref(providerRefProperty, providerClass)),
+			prop(eventQueryListProp, str.ArrayOf())),
 	}
 	if cim.EqualFold(ns, "root") {
 		u32, u64 := cim.TypeUint32, cim.TypeUint64
@@ -91,7 +94,7 @@ const (
 // InstallProviderClasses adds the provider registration classes to every
 // namespace of a repository created before they existed (new namespaces
 // get them when created). It is idempotent and cheap when nothing is
-// missing: one read per namespace.
+// missing: one read per namespace, of the newest class.
 func (c *CIMOM) InstallProviderClasses(ctx context.Context) error {
 	var missing []string
 	start := []byte{'n', sep}
@@ -103,7 +106,7 @@ func (c *CIMOM) InstallProviderClasses(ctx context.Context) error {
 		if err := json.Unmarshal(kv.Value, &rec); err != nil {
 			return fmt.Errorf("cimom: install provider classes: corrupt namespace record %q", kv.Key)
 		}
-		_, found, err := c.st.Get(ctx, classKey(rec.Name, win32ProviderClass))
+		_, found, err := c.st.Get(ctx, classKey(rec.Name, eventProvRegClass))
 		if err != nil {
 			return fmt.Errorf("cimom: install provider classes: %w", err)
 		}
@@ -113,8 +116,17 @@ func (c *CIMOM) InstallProviderClasses(ctx context.Context) error {
 	}
 	for _, ns := range missing {
 		var ops []store.Op
-		cmps := []store.Compare{{Key: classKey(ns, win32ProviderClass)}}
+		var cmps []store.Compare
 		for _, cls := range providerClasses(ns) {
+			k := classKey(ns, cls.Class)
+			_, found, err := c.st.Get(ctx, k)
+			if err != nil {
+				return fmt.Errorf("cimom: install provider classes: %w", err)
+			}
+			if found {
+				continue
+			}
+			cmps = append(cmps, store.Compare{Key: k}) // still absent at the commit
 			ops = append(ops, classOps(ns, cls)...)
 		}
 		if _, err := c.commit(ctx, cmps, ops); err != nil && !errors.Is(err, store.ErrCompareFailed) {

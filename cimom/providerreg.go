@@ -40,6 +40,7 @@ type Registration struct {
 
 	Instance *InstanceRegistration // nil: no __InstanceProviderRegistration
 	Method   bool                  // a __MethodProviderRegistration exists
+	Event    *EventRegistration    // nil: no __EventProviderRegistration
 }
 
 // InstanceRegistration is an __InstanceProviderRegistration.
@@ -211,6 +212,11 @@ func (c *CIMOM) registeredProvider(ctx context.Context, ns, name string) Instanc
 // positive rev is the revision of a registration change, which becomes
 // the namespace's registration revision (of every namespace for "").
 func (c *CIMOM) forgetRegistrations(ns string, rev int64) {
+	c.forgetRegistrationsLocked(ns, rev)
+	c.rebindEventProviders(ns)
+}
+
+func (c *CIMOM) forgetRegistrationsLocked(ns string, rev int64) {
 	c.registry.mu.Lock()
 	defer c.registry.mu.Unlock()
 	c.registry.gen++
@@ -285,7 +291,7 @@ func (c *CIMOM) loadRegistration(ctx context.Context, ns, name string, rev int64
 		return nil, err
 	}
 	reg.Revision = rev
-	for _, class := range []string{instanceProvRegClass, methodProvRegClass} {
+	for _, class := range []string{instanceProvRegClass, methodProvRegClass, eventProvRegClass} {
 		for ri, err := range c.storedInstances(ctx, ns, class) {
 			if err != nil {
 				return nil, err
@@ -295,6 +301,12 @@ func (c *CIMOM) loadRegistration(ctx context.Context, ns, name string, rev int64
 			}
 			if class == methodProvRegClass {
 				reg.Method = true
+				continue
+			}
+			if class == eventProvRegClass {
+				if reg.Event, err = eventRegistrationOf(reg.Name, ri); err != nil {
+					return nil, err
+				}
 				continue
 			}
 			if reg.Instance, err = instanceRegistrationOf(ri); err != nil {
@@ -464,6 +476,11 @@ func (s *services) registrationPut(ctx context.Context, ci *classInfo, inst *cim
 		}
 		if inst.IsA(instanceProvRegClass) {
 			if _, err := instanceRegistrationOf(inst); err != nil {
+				return err
+			}
+		}
+		if inst.IsA(eventProvRegClass) {
+			if err := s.checkEventRegistration(ctx, inst); err != nil {
 				return err
 			}
 		}

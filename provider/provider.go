@@ -40,6 +40,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/wbemd/wbemd/provider/wire"
 )
@@ -49,6 +50,12 @@ import (
 type Provider struct {
 	Name    string
 	Classes map[string]*Class
+	// Events, when set, is the provider's event side (see Events and
+	// Raise): the registration also needs an __EventProviderRegistration.
+	Events *Events
+
+	evMu sync.Mutex
+	srv  *server // the server serving it, for Raise
 }
 
 // Class is what a provider serves of one class. A nil handler answers

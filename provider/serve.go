@@ -46,9 +46,13 @@ func ServeConn(rw io.ReadWriter, providers ...*Provider) error {
 		byName:  map[string]*Provider{},
 		flushed: make(chan struct{}),
 	}
+	s.queries = map[uint64]*EventQuery{}
 	for _, p := range providers {
 		s.byName[strings.ToLower(p.Name)] = p
 		s.names = append(s.names, p.Name)
+		p.evMu.Lock()
+		p.srv = s
+		p.evMu.Unlock()
 	}
 	go s.writeLoop(rw)
 	err := s.readLoop()
@@ -58,7 +62,27 @@ func ServeConn(rw io.ReadWriter, providers ...*Provider) error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	// The wire is over: every active query ends, and Raise refuses.
+	s.qmu.Lock()
+	var ids []uint64
+	for id := range s.queries {
+		ids = append(ids, id)
+	}
+	s.qmu.Unlock()
+	for _, id := range ids {
+		s.cancelQuery(id)
+	}
+	for _, p := range providers {
+		p.evMu.Lock()
+		if p.srv == s {
+			p.srv = nil
+		}
+		p.evMu.Unlock()
+	}
+	s.outMu.Lock()
+	s.closed = true
 	close(s.out)
+	s.outMu.Unlock()
 	<-s.flushed
 	if errors.Is(err, io.EOF) {
 		return nil
@@ -77,6 +101,8 @@ type server struct {
 	mu    sync.Mutex
 	calls map[uint64]*call
 	wg    sync.WaitGroup
+
+	eventState
 }
 
 // call is a request being served.
@@ -115,7 +141,7 @@ func (s *server) send(m *wire.Message) {
 		body, _ = json.Marshal(&wire.Message{Type: wire.TypeError, ID: m.ID, Status: cim.EProviderFailure.String(),
 			Description: fmt.Sprintf("the provider's answer does not encode as JSON: %v", err)})
 	}
-	s.out <- body
+	s.enqueue(body)
 }
 
 func (s *server) readLoop() error {
@@ -152,6 +178,10 @@ func (s *server) readLoop() error {
 					}
 				}
 			}
+		case wire.TypeNewQuery:
+			s.newQuery(m)
+		case wire.TypeCancelQuery:
+			s.cancelQuery(m.ID)
 		case wire.TypeGet, wire.TypeEnumerate, wire.TypeQuery, wire.TypePut, wire.TypeDelete, wire.TypeInvoke:
 			s.start(m)
 		}

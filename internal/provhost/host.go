@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,6 +42,7 @@ type slot struct {
 	disabled    string
 	disabledRev int64
 	lastError   string
+	reviving    bool // revive runs
 }
 
 // hostSpec is how a host starts: the same for every provider of a slot.
@@ -74,6 +76,9 @@ type process struct {
 	providers map[string]bool // served, by folded name (from its hello)
 	stopping  bool            // wbemd stopped it: not a crash
 	killed    error           // why wbemd killed it
+	// sentQueries are the active event queries it was told of.
+	sentQueries map[uint64]bool
+	drops       atomic.Uint64 // events it raised that were dropped
 
 	done   chan struct{} // closed when it ended and its calls failed
 	reason error         // why it ended, for its calls
@@ -266,6 +271,7 @@ func (sl *slot) start(ctx context.Context) (*process, error) {
 		release()
 	}()
 	s.log.Info("provider host started", "host", sl.key, "pid", p.pid, "user", spec.userName, "limits", s.conf.mode)
+	p.sendQueries()
 	return p, nil
 }
 
@@ -369,8 +375,11 @@ func (p *process) readLoop(r *wire.Reader) {
 			return
 		}
 		if m.ID == 0 {
-			if m.Type == wire.TypeError {
+			switch m.Type {
+			case wire.TypeError:
 				p.slot.sup.log.Warn("provider host error", "host", p.slot.key, "pid", p.pid, "status", m.Status, "description", m.Description)
+			case wire.TypeEvent:
+				p.event(m)
 			}
 			continue
 		}
@@ -463,6 +472,9 @@ func (p *process) finish(exitErr error) {
 		sl.sup.log.Info(level, "host", sl.key, "pid", p.pid)
 	} else {
 		sl.sup.log.Warn(level, "host", sl.key, "pid", p.pid, "reason", reason.Description)
+	}
+	if !sl.sup.isClosed() && len(sl.activeQueries()) > 0 {
+		go sl.revive() // subscriptions wait for its events
 	}
 }
 

@@ -22,6 +22,8 @@ type entry struct {
 
 	calls, errors atomic.Uint64
 	lastError     atomic.Value // string
+
+	entryEvents
 }
 
 // hosted is an entry as cimom calls it.

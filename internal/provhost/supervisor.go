@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -104,6 +105,8 @@ type Supervisor struct {
 
 	accounts accounts // wbemd users to Unix accounts, for the wire's caller
 
+	queryIDs atomic.Uint64 // numbers event queries (newQuery)
+
 	wg     sync.WaitGroup // background work (sweep, disable writes)
 	stop   chan struct{}
 	closed bool
@@ -154,6 +157,13 @@ func New(opts Options) (*Supervisor, error) {
 	return s, nil
 }
 
+// isClosed reports whether Close was called.
+func (s *Supervisor) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
 // LimitsMode returns how quotas are enforced: "cgroup2", "cgroup1" or
 // "rlimit".
 func (s *Supervisor) LimitsMode() string { return s.conf.mode }
@@ -198,6 +208,12 @@ func (s *Supervisor) Provider(reg *cimom.Registration) (cimom.HostedProvider, er
 		sl.disabled, sl.crashes = "", 0
 	}
 	sl.mu.Unlock()
+	e.evMu.Lock()
+	active := len(e.queries) > 0
+	e.evMu.Unlock()
+	if active {
+		go sl.revive() // a host (new, or enabled again) for its active queries; a no-op when one runs
+	}
 	return &hosted{s: s, e: e}, nil
 }
 
@@ -390,7 +406,7 @@ func (s *Supervisor) sweepOnce(ctx context.Context) {
 		p.mu.Lock()
 		idle := p.inflight == 0 && time.Since(p.lastUsed) >= clearAfter
 		p.mu.Unlock()
-		if idle {
+		if idle && len(sl.activeQueries()) == 0 { // a host with active event queries stays up
 			s.log.Info("provider host idle: stopping it", "host", sl.key, "pid", p.pid)
 			p.stop(s.opts.StopGrace)
 		}

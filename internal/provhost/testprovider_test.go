@@ -83,6 +83,8 @@ func testProvider(mode string) int {
 		select {}
 	case "chain":
 		return serve(chainProvider())
+	case "events":
+		return serve(eventsProvider())
 	case "other":
 		return serve(&provider.Provider{Name: "TestOther", Classes: map[string]*provider.Class{
 			"Test_Other": {Get: func(ctx context.Context, r *provider.Request) (provider.Instance, error) {

@@ -45,10 +45,19 @@ const (
 	TypeInvoke    = "invoke"    // run method on the class or the instance at keys
 	TypeCancel    = "cancel"    // stop call id: its answer is no longer read
 	TypeMore      = "more"      // call id may stream count more items
+	// TypeNewQuery tells an event provider that a subscription whose
+	// event query its __EventProviderRegistration covers became active
+	// (query id, provider, namespace, query, text); TypeCancelQuery that
+	// query id ended. Query ids are their own numbering, not call ids.
+	TypeNewQuery    = "newQuery"
+	TypeCancelQuery = "cancelQuery"
 
 	TypeInstance = "instance" // one streamed item of call id
 	TypeResult   = "result"   // call id succeeded (its last message)
 	TypeError    = "error"    // call id failed with status (its last message)
+	// TypeEvent is an event an event provider raises (provider,
+	// namespace, event): not an answer to a call, so it has no id.
+	TypeEvent = "event"
 )
 
 // Message is one frame's content. Which fields a type uses is listed in
@@ -100,8 +109,18 @@ type Message struct {
 	In     json.RawMessage `json:"in,omitempty"`
 	Out    json.RawMessage `json:"out,omitempty"`
 
-	// query: the parsed query.
+	// query: the parsed query. newQuery: the subscription's event query
+	// (Class is its event class), and Text the query as WQL text.
 	Query *Query `json:"query,omitempty"`
+	Text  string `json:"text,omitempty"`
+
+	// event: the event object in cimjson's flat form, naming its class in
+	// "__CLASS": an __InstanceCreationEvent, __InstanceModificationEvent
+	// or __InstanceDeletionEvent with TargetInstance (and
+	// PreviousInstance), or an instance of a subclass of __ExtrinsicEvent.
+	// Namespace is where it is raised ("" for every namespace in which
+	// the provider has an active query).
+	Event json.RawMessage `json:"event,omitempty"`
 
 	// enumerate and query: Window is how many items the host may send
 	// before wbemd grants more; more: Count grants that many.
@@ -323,6 +342,18 @@ func (m *Message) Check() error {
 		return need(m.ID != 0, "an id")
 	case TypeMore:
 		return need(m.ID != 0 && m.Count > 0, "an id and a positive count")
+	case TypeNewQuery:
+		if err := need(m.ID != 0 && m.Provider != "" && m.Namespace != "", "id, provider and namespace"); err != nil {
+			return err
+		}
+		return need(m.Query != nil && m.Query.Class != "", "a query naming its event class")
+	case TypeCancelQuery:
+		return need(m.ID != 0, "an id")
+	case TypeEvent:
+		if err := need(m.Provider != "", "a provider"); err != nil {
+			return err
+		}
+		return need(isObject(m.Event), "an event object")
 	case TypeInstance:
 		return need(m.ID != 0 && isObject(m.Instance), "an id and an instance")
 	case TypeResult:

@@ -25,6 +25,10 @@ func TestRoundTrip(t *testing.T) {
 			Where: &Cond{And: []*Cond{{Property: "A", Op: ">", Value: float64(1)}, {Property: "B", IsNull: &isNull}}}}},
 		{Type: TypeInstance, ID: 2, Instance: json.RawMessage(`{"A":2}`)},
 		{Type: TypeError, ID: 3, Status: "WBEM_E_NOT_FOUND", Description: "no"},
+		{Type: TypeNewQuery, ID: 4, Provider: "P", Namespace: "root/cimv2", Text: "SELECT * FROM Ev",
+			Query: &Query{Class: "__InstanceCreationEvent", Where: &Cond{Property: "TargetInstance", Isa: "C"}}},
+		{Type: TypeCancelQuery, ID: 4},
+		{Type: TypeEvent, Provider: "P", Namespace: "root/cimv2", Event: json.RawMessage(`{"__CLASS":"Ev","N":1}`)},
 	}
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
@@ -62,6 +66,10 @@ func TestBadFrames(t *testing.T) {
 		{"result without id", frame(`{"type":"result"}`), "without an id"},
 		{"instance not an object", frame(`{"type":"instance","id":1,"instance":[1]}`), "without an id and an instance"},
 		{"more without count", frame(`{"type":"more","id":1}`), "positive count"},
+		{"event without provider", frame(`{"type":"event","event":{}}`), "without a provider"},
+		{"event not an object", frame(`{"type":"event","provider":"P","event":"x"}`), "without an event object"},
+		{"newQuery without query", frame(`{"type":"newQuery","id":1,"provider":"P","namespace":"root"}`), "a query naming its event class"},
+		{"cancelQuery without id", frame(`{"type":"cancelQuery"}`), "without an id"},
 	} {
 		_, err := NewReader(bytes.NewReader(c.in), 64).Read()
 		if err == nil || !bytes.Contains([]byte(err.Error()), []byte(c.want)) {
@@ -80,6 +88,9 @@ func FuzzRead(f *testing.F) {
 	f.Add(frame(`{"type":"instance","id":7,"instance":{"__CLASS":"C","A":[1,2,{"x":null}]}}`))
 	f.Add(frame(`{"type":"error","id":7,"status":"0x80041002","description":"\u00fc"}`))
 	f.Add(append(frame(`{"type":"result","id":1,"out":{"ReturnValue":0}}`), 0xff, 0xff, 0xff, 0xff))
+	f.Add(frame(`{"type":"event","provider":"P","namespace":"root/cimv2","event":{"__CLASS":"__InstanceCreationEvent","TargetInstance":{"__CLASS":"C","Name":"a"}}}`))
+	f.Add(frame(`{"type":"newQuery","id":3,"provider":"P","namespace":"root","text":"SELECT * FROM E","query":{"class":"E"}}`))
+	f.Add(frame(`{"type":"cancelQuery","id":3}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := NewReader(bytes.NewReader(data), 4096)
 		for i := 0; i < 64; i++ {
