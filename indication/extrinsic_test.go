@@ -96,7 +96,9 @@ func TestPermanentTimerAndOverflowEvents(t *testing.T) {
 	f.item("first")
 	first, _ := f.db.Rev(ctx)
 	f.eventually("the slow consumer failing", func() bool { return strings.Contains(f.log.String(), "later") })
-	for i := range 40 { // past the ring of 16
+	// Past the ring of 16, and past what a subscription reading the
+	// store holds (256 events) in case a new subscription sent it there.
+	for i := range 600 {
 		f.item(fmt.Sprint("more", i))
 	}
 	rev, _ := f.db.Rev(ctx)
