@@ -155,7 +155,7 @@ func TestEventingPastRetention(t *testing.T) {
 	if code, body := pull(); code != 200 || !strings.Contains(body, ">first<") {
 		t.Fatalf("first pull: %d %s", code, body)
 	}
-	for i := range 100 { // past the ring of 16 and the reader's channel of 64
+	for i := range 600 { // past the ring of 16, the reader's channel of 64 and what a subscription reading the store holds (256)
 		item(fmt.Sprint("more", i))
 	}
 	rev, _ := db.Rev(ctx)
