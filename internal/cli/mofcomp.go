@@ -255,9 +255,27 @@ const streamPiece = 1 << 20
 // errStopStream ends a --stream compile at a piece with errors.
 var errStopStream = errors.New("stop")
 
+// parsedPiece is a piece of a --stream compile, parsed ahead of its
+// compile.
+type parsedPiece struct {
+	name    string
+	unit    *mof.Unit
+	errs    []*mof.Error
+	endLine int
+}
+
+// streamAhead is how many parsed pieces wait in the channel for their
+// compile: with none, the next piece is read and parsed (on another core)
+// while one compiles and commits, and at most two parsed pieces are held.
+const streamAhead = 0
+
 // mofcompStream compiles files piece by piece (mof.Split), each piece in
-// one transaction, with one mof.Session: memory is that of a piece and of
-// the session's state, whatever the files' size.
+// one transaction, with one mof.Session: memory is that of a few pieces
+// and of the session's state, whatever the files' size. Pieces are read
+// and parsed one ahead of their compile; a piece of plain instances is
+// written in one PutInstances transaction (mof.Session.CompileInstances),
+// any other piece (or a plain one that fails, to name its error) in a
+// Batch.
 func (a *app) mofcompStream(cmd *cobra.Command, files []string, opts mof.Options, start time.Time) error {
 	ctx := cmd.Context()
 	var total int64
@@ -272,22 +290,37 @@ func (a *app) mofcompStream(cmd *cobra.Command, files []string, opts mof.Options
 	if err != nil {
 		return err
 	}
+	base, err := om.Connect(ctx, a.namespace, localPrincipal())
+	if err != nil {
+		return err
+	}
 	bar := newProgress(a.stderr, start)
 	opts.Progress = bar.update
 	sess := mof.NewSession(ctx, opts)
-	var errs []*mof.Error
-	code, done, writtenTo := 0, int64(0), ""
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			return fmt.Errorf("mofcomp: %w", err)
+	pieces := make(chan parsedPiece, streamAhead)
+	readCtx, stopReading := context.WithCancel(ctx)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(pieces)
+		readErr <- streamParse(readCtx, files, total, pieces)
+	}()
+	defer func() {
+		stopReading()
+		for range pieces { // let the reader end
 		}
-		err = mof.Split(f, streamPiece, func(p mof.Piece) error {
-			u, perrs := mof.ParsePiece(name, p.Text, p.Line, done+p.End, total)
-			if len(perrs) > 0 {
-				errs, code = perrs, 3
-				return errStopStream
-			}
+	}()
+	bulk := func(ctx context.Context, ns string, insts []*cim.Object) error {
+		_, err := om.PutInstances(ctx, ns, localPrincipal(), insts, cimom.FlagCreateOnly)
+		return err
+	}
+	var errs []*mof.Error
+	code, writtenTo := 0, ""
+	for p := range pieces {
+		if len(p.errs) > 0 {
+			errs, code = p.errs, 3
+			break
+		}
+		if !sess.CompileInstances(base, p.unit, bulk) {
 			err := om.Batch(ctx, func(view *cimom.CIMOM) error {
 				root, err := view.Connect(ctx, a.namespace, localPrincipal())
 				if err != nil {
@@ -299,31 +332,26 @@ func (a *app) mofcompStream(cmd *cobra.Command, files []string, opts mof.Options
 					_, err := view.PutInstances(ctx, ns, localPrincipal(), insts, cimom.FlagCreateOnly)
 					return err
 				}
-				if errs = sess.Compile(root, u); len(errs) > 0 {
+				if errs = sess.Compile(root, p.unit); len(errs) > 0 {
 					return errDiscard
 				}
 				return nil
 			})
 			if len(errs) > 0 {
 				code = 1
-				return errStopStream
+				break
 			}
 			if err != nil {
-				return err
+				bar.done()
+				return fmt.Errorf("mofcomp: %s: %w", p.name, err)
 			}
-			writtenTo = fmt.Sprintf("%s up to line %d", name, p.Line+strings.Count(p.Text, "\n"))
-			return nil
-		})
-		f.Close()
-		if fi, serr := os.Stat(name); serr == nil {
-			done += fi.Size()
 		}
-		if err != nil && !errors.Is(err, errStopStream) {
+		writtenTo = fmt.Sprintf("%s up to line %d", p.name, p.endLine)
+	}
+	if code == 0 {
+		if err := <-readErr; err != nil {
 			bar.done()
-			return fmt.Errorf("mofcomp: %s: %w", name, err)
-		}
-		if code != 0 {
-			break
+			return fmt.Errorf("mofcomp: %w", err)
 		}
 	}
 	bar.done()
@@ -342,5 +370,42 @@ func (a *app) mofcompStream(cmd *cobra.Command, files []string, opts mof.Options
 		return &exitError{code: code, msg: fmt.Sprintf("%d error(s); %s", len(errs), what)}
 	}
 	a.printSummary("compiled (streamed)", &mof.Unit{Files: files, Bytes: total}, sum, start)
+	return nil
+}
+
+// streamParse reads files in pieces (mof.Split), parses each and sends it
+// to out in order, until ctx ends. It stops after a piece with syntax
+// errors (which it sends).
+func streamParse(ctx context.Context, files []string, total int64, out chan<- parsedPiece) error {
+	var done int64
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		err = mof.Split(f, streamPiece, func(p mof.Piece) error {
+			u, perrs := mof.ParsePiece(name, p.Text, p.Line, done+p.End, total)
+			pp := parsedPiece{name: name, unit: u, errs: perrs, endLine: p.Line + strings.Count(p.Text, "\n")}
+			select {
+			case out <- pp:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if len(perrs) > 0 {
+				return errStopStream
+			}
+			return nil
+		})
+		f.Close()
+		if errors.Is(err, errStopStream) || ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if fi, serr := os.Stat(name); serr == nil {
+			done += fi.Size()
+		}
+	}
 	return nil
 }
