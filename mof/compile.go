@@ -958,11 +958,11 @@ func (c *compiler) instance(d *InstanceDecl, depth int) (*cim.Object, error) {
 			continue
 		}
 		v, err := c.value(pv.Value, p.Type, p.RefClass, depth)
-		var ma *missingAlias
-		if errors.As(err, &ma) {
-			return nil, err
-		}
 		if err != nil {
+			var ma *missingAlias // only here: errors.As makes it escape
+			if errors.As(err, &ma) {
+				return nil, err
+			}
 			if _, done := err.(*reported); !done {
 				c.fail(pv.Value.At, "property "+pv.Name, err)
 			}

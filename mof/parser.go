@@ -70,8 +70,9 @@ type parser struct {
 	errs []*Error
 	nest int
 
-	values []Value         // slab of newValue
-	props  []PropertyValue // slab of newProperty
+	values    []Value         // slab of newValue
+	props     []PropertyValue // slab of newProperty
+	propsHint int             // properties of the last instance: the next one's likely count
 }
 
 // bailout unwinds a declaration after a syntax error.
@@ -538,6 +539,9 @@ func (p *parser) instance(at Pos, quals []*Qualifier) *InstanceDecl {
 		in.Alias = p.alias()
 	}
 	p.expect(LBrace, "'{' to open the instance body")
+	if p.propsHint > 0 {
+		in.Props = make([]*PropertyValue, 0, p.propsHint)
+	}
 	for p.tok.Kind != RBrace {
 		pat := p.tok.Pos
 		var pq []*Qualifier
@@ -551,6 +555,7 @@ func (p *parser) instance(at Pos, quals []*Qualifier) *InstanceDecl {
 		in.Props = append(in.Props, p.newProperty(PropertyValue{At: pat, Qualifiers: pq, Name: pn.Text, Value: v}))
 	}
 	p.next()
+	p.propsHint = min(len(in.Props), 64)
 	return in
 }
 
