@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -264,18 +265,33 @@ type parsedPiece struct {
 	endLine int
 }
 
+func (p parsedPiece) upTo() string { return fmt.Sprintf("%s up to line %d", p.name, p.endLine) }
+
 // streamAhead is how many parsed pieces wait in the channel for their
 // compile: with none, the next piece is read and parsed (on another core)
-// while one compiles and commits, and at most two parsed pieces are held.
+// while one compiles, and at most two parsed pieces wait.
 const streamAhead = 0
+
+// streamMemoryLimit is the Go memory limit of a --stream compile unless
+// $GOMEMLIMIT sets one (runtime/debug.SetMemoryLimit).
+const streamMemoryLimit = 160 << 20
+
+// streamWrite is the bulk write of a piece of plain instances, running
+// while the next piece compiles.
+type streamWrite struct {
+	piece parsedPiece
+	mark  mof.Mark // the session before the piece
+	done  chan error
+}
 
 // mofcompStream compiles files piece by piece (mof.Split), each piece in
 // one transaction, with one mof.Session: memory is that of a few pieces
 // and of the session's state, whatever the files' size. Pieces are read
-// and parsed one ahead of their compile; a piece of plain instances is
-// written in one PutInstances transaction (mof.Session.CompileInstances),
-// any other piece (or a plain one that fails, to name its error) in a
-// Batch.
+// and parsed ahead of their compile. The instances of a piece of plain
+// instances are built without writes (mof.Session.BuildInstances) and
+// written in one PutInstances transaction while the next piece builds;
+// any other piece, or a plain one whose write fails (to name its error),
+// compiles in a Batch once the write before it is done.
 func (a *app) mofcompStream(cmd *cobra.Command, files []string, opts mof.Options, start time.Time) error {
 	ctx := cmd.Context()
 	var total int64
@@ -285,6 +301,12 @@ func (a *app) mofcompStream(cmd *cobra.Command, files []string, opts mof.Options
 			return fmt.Errorf("mofcomp: %w", err)
 		}
 		total += fi.Size()
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The pieces in flight keep the heap at about 150 MiB; the soft
+		// limit keeps it there (the collector works harder near it)
+		// whatever the instances' size.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(streamMemoryLimit))
 	}
 	om, err := a.open(ctx)
 	if err != nil {
@@ -304,49 +326,116 @@ func (a *app) mofcompStream(cmd *cobra.Command, files []string, opts mof.Options
 		defer close(pieces)
 		readErr <- streamParse(readCtx, files, total, pieces)
 	}()
+	var inflight *streamWrite
 	defer func() {
 		stopReading()
 		for range pieces { // let the reader end
 		}
+		if inflight != nil {
+			<-inflight.done
+		}
 	}()
-	bulk := func(ctx context.Context, ns string, insts []*cim.Object) error {
-		_, err := om.PutInstances(ctx, ns, localPrincipal(), insts, cimom.FlagCreateOnly)
-		return err
-	}
 	var errs []*mof.Error
 	code, writtenTo := 0, ""
-	for p := range pieces {
-		if len(p.errs) > 0 {
-			errs, code = p.errs, 3
-			break
+	// batch compiles a piece in a Batch; errs are its errors.
+	batch := func(p parsedPiece) error {
+		return om.Batch(ctx, func(view *cimom.CIMOM) error {
+			root, err := view.Connect(ctx, a.namespace, localPrincipal())
+			if err != nil {
+				return err
+			}
+			// Plain instances go through the bulk path (checks on
+			// every core, no reads for instances that are new).
+			sess.Bulk = func(ctx context.Context, ns string, insts []*cim.Object) error {
+				_, err := view.PutInstances(ctx, ns, localPrincipal(), insts, cimom.FlagCreateOnly)
+				return err
+			}
+			defer func() { sess.Bulk = nil }()
+			if errs = sess.Compile(root, p.unit); len(errs) > 0 {
+				return errDiscard
+			}
+			return nil
+		})
+	}
+	// settle waits for the write in flight. If it failed, the session goes
+	// back to before its piece, which compiles in a Batch (code is 1 if
+	// that has errors), and settle reports that what was built since must
+	// be built again.
+	settle := func() (bool, error) {
+		w := inflight
+		if w == nil {
+			return false, nil
 		}
-		if !sess.CompileInstances(base, p.unit, bulk) {
-			err := om.Batch(ctx, func(view *cimom.CIMOM) error {
-				root, err := view.Connect(ctx, a.namespace, localPrincipal())
-				if err != nil {
+		inflight = nil
+		if err := <-w.done; err == nil {
+			writtenTo = w.piece.upTo()
+			return false, nil
+		}
+		sess.Restore(w.mark)
+		if err := batch(w.piece); len(errs) > 0 {
+			code = 1
+		} else if err != nil {
+			return true, fmt.Errorf("mofcomp: %s: %w", w.piece.name, err)
+		} else {
+			writtenTo = w.piece.upTo()
+		}
+		return true, nil
+	}
+pieces:
+	for p := range pieces {
+		for { // once, or again when the write before this piece failed
+			if len(p.errs) > 0 {
+				if _, err := settle(); err != nil {
+					bar.done()
 					return err
 				}
-				// Plain instances go through the bulk path (checks on
-				// every core, no reads for instances that are new).
-				sess.Bulk = func(ctx context.Context, ns string, insts []*cim.Object) error {
-					_, err := view.PutInstances(ctx, ns, localPrincipal(), insts, cimom.FlagCreateOnly)
-					return err
+				if code == 0 {
+					errs, code = p.errs, 3
 				}
-				if errs = sess.Compile(root, p.unit); len(errs) > 0 {
-					return errDiscard
+				break pieces
+			}
+			mark := sess.Mark()
+			ns, insts, plain := sess.BuildInstances(base, p.unit)
+			redo, err := settle()
+			if err != nil {
+				bar.done()
+				return err
+			}
+			if code != 0 {
+				break pieces
+			}
+			if redo {
+				continue
+			}
+			if plain {
+				if len(insts) == 0 {
+					writtenTo = p.upTo()
+					break
 				}
-				return nil
-			})
-			if len(errs) > 0 {
-				code = 1
+				w := &streamWrite{piece: p, mark: mark, done: make(chan error, 1)}
+				go func() {
+					_, err := om.PutInstances(ctx, ns, localPrincipal(), insts, cimom.FlagCreateOnly)
+					w.done <- err
+				}()
+				inflight = w
 				break
 			}
-			if err != nil {
+			if err := batch(p); len(errs) > 0 {
+				code = 1
+				break pieces
+			} else if err != nil {
 				bar.done()
 				return fmt.Errorf("mofcomp: %s: %w", p.name, err)
 			}
+			writtenTo = p.upTo()
+			break
 		}
-		writtenTo = fmt.Sprintf("%s up to line %d", p.name, p.endLine)
+	}
+	if code == 0 {
+		if _, err := settle(); err != nil {
+			bar.done()
+			return err
+		}
 	}
 	if code == 0 {
 		if err := <-readErr; err != nil {
