@@ -46,7 +46,7 @@ socket), the declarations are operations on the server, one by one: such a compi
 cannot be atomic and needs --no-atomic (syntax errors still stop it before any write).
 
 --stream compiles files of any size in bounded memory: each file is read and parsed
-in pieces of about 1 MiB of whole declarations, and each piece commits in one
+in pieces of about 512 KiB of whole declarations, and each piece commits in one
 transaction of its own. The compile stops at the first piece with an error, which
 writes nothing; the pieces before it stay written (the message says up to which
 line). Streamed files may not #pragma include.`,
@@ -133,7 +133,7 @@ line). Streamed files may not #pragma include.`,
 	f.BoolVar(&check, "check", false, "parse and check everything, write nothing")
 	f.BoolVar(&strict, "strict", false, "DSP0004 rules: every qualifier needs a declaration")
 	f.BoolVar(&noAtomic, "no-atomic", false, "write each declaration that succeeds, as mofcomp does")
-	f.BoolVar(&stream, "stream", false, "compile in pieces of about 1 MiB, each in a transaction of its own, in bounded memory")
+	f.BoolVar(&stream, "stream", false, "compile in pieces of about 512 KiB, each in a transaction of its own, in bounded memory")
 	f.StringVar(&classMode, "class", "", "class write mode: createonly, updateonly, safeupdate or forceupdate")
 	f.StringVar(&instanceMode, "instance", "", "instance write mode: createonly or updateonly")
 	return c
@@ -250,8 +250,12 @@ func (a *app) printSummary(verb string, unit *mof.Unit, sum mof.Summary, start t
 	fmt.Fprintln(a.stdout)
 }
 
-// streamPiece is the size of the pieces of a --stream compile.
-const streamPiece = 1 << 20
+// streamPiece is the size of the pieces of a --stream compile. The pieces
+// in flight make most of the heap: 100,000 instances of 200 bytes took
+// 1.70-1.82 s of CPU and 115 MB of RSS at 512 KiB, 1.75-1.84 s and 79-93 MB
+// at 256 KiB, 1.82-1.98 s and 175 MB at 1 MiB, and 3.1-3.5 s at 2 MiB
+// (the heap at the memory limit, the collector running all along).
+const streamPiece = 512 << 10
 
 // errStopStream ends a --stream compile at a piece with errors.
 var errStopStream = errors.New("stop")
