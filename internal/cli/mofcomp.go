@@ -252,8 +252,9 @@ func (a *app) printSummary(verb string, unit *mof.Unit, sum mof.Summary, start t
 
 // streamPiece is the size of the pieces of a --stream compile. The pieces
 // in flight make most of the heap: 100,000 instances of 200 bytes took
-// 1.70-1.82 s of CPU and 115 MB of RSS at 512 KiB, 1.75-1.84 s and 79-93 MB
-// at 256 KiB, 1.82-1.98 s and 175 MB at 1 MiB, and 3.1-3.5 s at 2 MiB
+// 1.70-1.82 s of CPU and 109-116 MiB of RSS at 512 KiB, 1.75-1.84 s and
+// 77-91 MiB at 256 KiB, 1.82-1.98 s and 170-172 MiB at 1 MiB, and 3.1-3.5 s
+// at 2 MiB
 // (the heap at the memory limit, the collector running all along).
 const streamPiece = 512 << 10
 
