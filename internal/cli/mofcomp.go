@@ -254,8 +254,7 @@ func (a *app) printSummary(verb string, unit *mof.Unit, sum mof.Summary, start t
 // in flight make most of the heap: 100,000 instances of 200 bytes took
 // 1.70-1.82 s of CPU and 109-116 MiB of RSS at 512 KiB, 1.75-1.84 s and
 // 77-91 MiB at 256 KiB, 1.82-1.98 s and 170-172 MiB at 1 MiB, and 3.1-3.5 s
-// at 2 MiB
-// (the heap at the memory limit, the collector running all along).
+// at 2 MiB (the heap at the memory limit, the collector running all along).
 const streamPiece = 512 << 10
 
 // errStopStream ends a --stream compile at a piece with errors.
@@ -308,9 +307,9 @@ func (a *app) mofcompStream(cmd *cobra.Command, files []string, opts mof.Options
 		total += fi.Size()
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// The pieces in flight keep the heap at about 150 MiB; the soft
-		// limit keeps it there (the collector works harder near it)
-		// whatever the instances' size.
+		// The pieces in flight make most of the heap (about 100 MiB);
+		// the soft limit bounds it whatever the instances' size (the
+		// collector works harder near it).
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(streamMemoryLimit))
 	}
 	om, err := a.open(ctx)
