@@ -314,7 +314,7 @@ func convertScalar(x any, t Type) (any, error) {
 			if !utf8.ValidString(s) {
 				return nil, mismatch("string is not valid UTF-8")
 			}
-			return s, nil
+			return x, nil // x holds s already: no new allocation
 		case Char16:
 			return string(rune(s)), nil
 		case Datetime:

@@ -917,31 +917,52 @@ func (c *compiler) instance(d *InstanceDecl, depth int) (*cim.Object, error) {
 		failed = errors.New("bad qualifiers")
 	}
 	inst.Qualifiers = append(inst.Qualifiers, qs...)
-	seen := map[string]bool{}
+	// Properties given: by index in inst, and by folded name for names
+	// inst does not have (a bulk load's instances give their properties
+	// in the class's order, so lookups start where the last one ended).
+	var set []bool
+	var seenOther map[string]bool
+	next := 0
 	for _, pv := range d.Props {
-		if seen[cim.Fold(pv.Name)] {
-			c.errorf(pv.At, cim.EInvalidParameter, "property %s is given twice", pv.Name)
-			failed = errors.New("duplicate")
-			continue
+		p, at, found := inst.PropertyNear(pv.Name, next)
+		if found {
+			next = at + 1
+			if set == nil {
+				set = make([]bool, len(inst.Properties))
+			}
+			if set[at] {
+				c.errorf(pv.At, cim.EInvalidParameter, "property %s is given twice", pv.Name)
+				failed = errors.New("duplicate")
+				continue
+			}
+			set[at] = true
+		} else {
+			if seenOther[cim.Fold(pv.Name)] {
+				c.errorf(pv.At, cim.EInvalidParameter, "property %s is given twice", pv.Name)
+				failed = errors.New("duplicate")
+				continue
+			}
+			if seenOther == nil {
+				seenOther = map[string]bool{}
+			}
+			seenOther[cim.Fold(pv.Name)] = true
 		}
-		seen[cim.Fold(pv.Name)] = true
 		if cim.IsSystemName(pv.Name) {
 			c.errorf(pv.At, cim.EReadOnly, "system property %s cannot be set in MOF", pv.Name)
 			failed = errors.New("system property")
 			continue
 		}
-		p, found := inst.Property(pv.Name)
 		if !found {
 			c.errorf(pv.At, cim.ENotFound, "class %s has no property %s", d.Class, pv.Name)
 			failed = errors.New("no property")
 			continue
 		}
 		v, err := c.value(pv.Value, p.Type, p.RefClass, depth)
-		var ma *missingAlias
-		if errors.As(err, &ma) {
-			return nil, err
-		}
 		if err != nil {
+			var ma *missingAlias // only here: errors.As makes it escape
+			if errors.As(err, &ma) {
+				return nil, err
+			}
 			if _, done := err.(*reported); !done {
 				c.fail(pv.Value.At, "property "+pv.Name, err)
 			}

@@ -69,12 +69,40 @@ type parser struct {
 	tok  Token
 	errs []*Error
 	nest int
+
+	values    []Value         // slab of newValue
+	props     []PropertyValue // slab of newProperty
+	propsHint int             // properties of the last instance: the next one's likely count
 }
 
 // bailout unwinds a declaration after a syntax error.
 type bailout struct{}
 
 func (p *parser) next() { p.tok = p.s.Next() }
+
+// parserSlab is how many values (and property values) the parser
+// allocates at once: a bulk load's instances are mostly values, and one
+// allocation for many of them spares the allocator and the collector.
+const parserSlab = 256
+
+// newValue returns a new value holding v, from the parser's slab.
+func (p *parser) newValue(v Value) *Value {
+	if len(p.values) == cap(p.values) {
+		p.values = make([]Value, 0, parserSlab)
+	}
+	p.values = append(p.values, v)
+	return &p.values[len(p.values)-1]
+}
+
+// newProperty returns a new property value holding v, from the parser's
+// slab.
+func (p *parser) newProperty(v PropertyValue) *PropertyValue {
+	if len(p.props) == cap(p.props) {
+		p.props = make([]PropertyValue, 0, parserSlab)
+	}
+	p.props = append(p.props, v)
+	return &p.props[len(p.props)-1]
+}
 
 func (p *parser) fail(at Pos, format string, args ...any) {
 	p.errs = append(p.errs, &Error{Pos: at, Msg: sprintf(format, args...)})
@@ -219,10 +247,10 @@ func (p *parser) pragma() *Pragma {
 		case String:
 			pr.Args = append(pr.Args, p.stringValue())
 		case Ident:
-			pr.Args = append(pr.Args, &Value{At: p.tok.Pos, Kind: ValueIdent, Text: p.tok.Text})
+			pr.Args = append(pr.Args, p.newValue(Value{At: p.tok.Pos, Kind: ValueIdent, Text: p.tok.Text}))
 			p.next()
 		case Integer:
-			pr.Args = append(pr.Args, &Value{At: p.tok.Pos, Kind: ValueInteger, Text: p.tok.Text})
+			pr.Args = append(pr.Args, p.newValue(Value{At: p.tok.Pos, Kind: ValueInteger, Text: p.tok.Text}))
 			p.next()
 		default:
 			p.fail(p.tok.Pos, "expected a pragma argument, found %s", describe(p.tok))
@@ -237,7 +265,7 @@ func (p *parser) pragma() *Pragma {
 }
 
 func (p *parser) stringValue() *Value {
-	v := &Value{At: p.tok.Pos, Kind: ValueString, Text: p.tok.Text}
+	v := p.newValue(Value{At: p.tok.Pos, Kind: ValueString, Text: p.tok.Text})
 	p.next()
 	if p.tok.Kind == String {
 		var b strings.Builder
@@ -511,6 +539,9 @@ func (p *parser) instance(at Pos, quals []*Qualifier) *InstanceDecl {
 		in.Alias = p.alias()
 	}
 	p.expect(LBrace, "'{' to open the instance body")
+	if p.propsHint > 0 {
+		in.Props = make([]*PropertyValue, 0, p.propsHint)
+	}
 	for p.tok.Kind != RBrace {
 		pat := p.tok.Pos
 		var pq []*Qualifier
@@ -521,9 +552,10 @@ func (p *parser) instance(at Pos, quals []*Qualifier) *InstanceDecl {
 		p.expect(Equal, "'=' after the property name")
 		v := p.value(true)
 		p.expect(Semi, "';' after the property value")
-		in.Props = append(in.Props, &PropertyValue{At: pat, Qualifiers: pq, Name: pn.Text, Value: v})
+		in.Props = append(in.Props, p.newProperty(PropertyValue{At: pat, Qualifiers: pq, Name: pn.Text, Value: v}))
 	}
 	p.next()
+	p.propsHint = min(len(in.Props), 64)
 	return in
 }
 
@@ -536,26 +568,26 @@ func (p *parser) value(embedded bool) *Value {
 		return p.stringValue()
 	case Integer:
 		p.next()
-		return &Value{At: t.Pos, Kind: ValueInteger, Text: t.Text}
+		return p.newValue(Value{At: t.Pos, Kind: ValueInteger, Text: t.Text})
 	case Real:
 		p.next()
-		return &Value{At: t.Pos, Kind: ValueReal, Text: t.Text}
+		return p.newValue(Value{At: t.Pos, Kind: ValueReal, Text: t.Text})
 	case Char:
 		p.next()
-		return &Value{At: t.Pos, Kind: ValueChar, Text: t.Text}
+		return p.newValue(Value{At: t.Pos, Kind: ValueChar, Text: t.Text})
 	case Alias:
 		p.next()
-		return &Value{At: t.Pos, Kind: ValueAlias, Text: t.Text}
+		return p.newValue(Value{At: t.Pos, Kind: ValueAlias, Text: t.Text})
 	case LBrace:
 		return p.array()
 	case Ident:
 		switch {
 		case strings.EqualFold(t.Text, "true"), strings.EqualFold(t.Text, "false"):
 			p.next()
-			return &Value{At: t.Pos, Kind: ValueBool, Text: strings.ToLower(t.Text)}
+			return p.newValue(Value{At: t.Pos, Kind: ValueBool, Text: strings.ToLower(t.Text)})
 		case strings.EqualFold(t.Text, "null"):
 			p.next()
-			return &Value{At: t.Pos, Kind: ValueNull}
+			return p.newValue(Value{At: t.Pos, Kind: ValueNull})
 		case strings.EqualFold(t.Text, "instance") && embedded:
 			if p.nest >= maxNesting {
 				p.fail(t.Pos, "embedded instances nest deeper than %d", maxNesting)
@@ -566,7 +598,7 @@ func (p *parser) value(embedded bool) *Value {
 			if in.Alias != "" {
 				p.fail(t.Pos, "an embedded instance cannot have an alias")
 			}
-			return &Value{At: t.Pos, Kind: ValueInstance, Instance: in}
+			return p.newValue(Value{At: t.Pos, Kind: ValueInstance, Instance: in})
 		case strings.EqualFold(t.Text, "value"):
 			p.fail(t.Pos, "MOF 3 (DSP0221) value declarations are not supported")
 		}
@@ -577,7 +609,7 @@ func (p *parser) value(embedded bool) *Value {
 
 // array parses "{ v, v, ... }"; an empty array is allowed.
 func (p *parser) array() *Value {
-	v := &Value{At: p.tok.Pos, Kind: ValueArray}
+	v := p.newValue(Value{At: p.tok.Pos, Kind: ValueArray})
 	p.next()
 	for p.tok.Kind != RBrace {
 		e := p.value(true)

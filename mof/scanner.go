@@ -84,7 +84,32 @@ func (s *Scanner) skip() {
 	}
 }
 
-var punct = map[byte]Kind{'{': LBrace, '}': RBrace, '[': LBrack, ']': RBrack, '(': LParen, ')': RParen, ';': Semi, ',': Comma, ':': Colon, '=': Equal}
+// punct returns the kind of a one-character token.
+func punct(c byte) (Kind, bool) {
+	switch c {
+	case '{':
+		return LBrace, true
+	case '}':
+		return RBrace, true
+	case '[':
+		return LBrack, true
+	case ']':
+		return RBrack, true
+	case '(':
+		return LParen, true
+	case ')':
+		return RParen, true
+	case ';':
+		return Semi, true
+	case ',':
+		return Comma, true
+	case ':':
+		return Colon, true
+	case '=':
+		return Equal, true
+	}
+	return 0, false
+}
 
 func isLetter(c byte) bool {
 	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80
@@ -141,9 +166,10 @@ func (s *Scanner) Next() Token {
 		}
 		return Token{Kind: Directive, Pos: p, Text: s.src[start-1 : s.off]}
 	}
-	if k, ok := punct[c]; ok {
+	if k, ok := punct(c); ok {
+		text := s.src[s.off : s.off+1] // no allocation: the source holds it
 		s.advance()
-		return Token{Kind: k, Pos: p, Text: string(c)}
+		return Token{Kind: k, Pos: p, Text: text}
 	}
 	r, size := utf8.DecodeRuneInString(s.src[s.off:])
 	s.errorf(p, "unexpected character %q", r)

@@ -1,7 +1,6 @@
 package mof
 
 import (
-	"bufio"
 	"errors"
 	"io"
 )
@@ -45,7 +44,6 @@ type Piece struct {
 // character constants and comments, and calls fn with each in order
 // until fn returns an error. Split reads r once, holding one piece.
 func Split(r io.Reader, size int, fn func(Piece) error) error {
-	br := bufio.NewReaderSize(r, 64<<10)
 	const (
 		normal = iota
 		inString
@@ -54,67 +52,73 @@ func Split(r io.Reader, size int, fn func(Piece) error) error {
 		blockComment
 	)
 	state, depth, line := normal, 0, 1
-	var buf []byte
+	var buf []byte // the piece so far, up to the chunk's bytes from on
+	chunk := make([]byte, 64<<10)
 	start, off := 1, int64(0)
 	var prev byte
 	escaped := false
 	for {
-		c, err := br.ReadByte()
-		if errors.Is(err, io.EOF) {
+		n, rerr := r.Read(chunk)
+		if rerr != nil && !errors.Is(rerr, io.EOF) {
+			return rerr
+		}
+		from := 0
+		for i, c := range chunk[:n] {
+			if c == '\n' {
+				line++
+			}
+			switch state {
+			case normal:
+				switch {
+				case c == '"':
+					state = inString
+				case c == '\'':
+					state = inChar
+				case c == '/' && prev == '/':
+					state = lineComment
+				case c == '*' && prev == '/':
+					state, c = blockComment, 0 // "/*/" does not end it
+				case c == '{':
+					depth++
+				case c == '}':
+					depth--
+				case c == ';' && depth <= 0 && len(buf)+i+1-from >= size:
+					buf = append(buf, chunk[from:i+1]...)
+					from = i + 1
+					if err := fn(Piece{Text: string(buf), Line: start, End: off + int64(i) + 1}); err != nil {
+						return err
+					}
+					buf, start, depth = buf[:0], line, 0
+				}
+			case inString, inChar:
+				quote := byte('"')
+				if state == inChar {
+					quote = '\''
+				}
+				switch {
+				case escaped:
+					escaped = false
+				case c == '\\':
+					escaped = true
+				case c == quote || c == '\n':
+					state = normal
+				}
+			case lineComment:
+				if c == '\n' {
+					state = normal
+				}
+			case blockComment:
+				if c == '/' && prev == '*' {
+					state, c = normal, 0
+				}
+			}
+			prev = c
+		}
+		buf = append(buf, chunk[from:n]...)
+		off += int64(n)
+		if rerr != nil { // io.EOF
 			break
 		}
-		if err != nil {
-			return err
-		}
-		off++
-		buf = append(buf, c)
-		if c == '\n' {
-			line++
-		}
-		switch state {
-		case normal:
-			switch {
-			case c == '"':
-				state = inString
-			case c == '\'':
-				state = inChar
-			case c == '/' && prev == '/':
-				state = lineComment
-			case c == '*' && prev == '/':
-				state, c = blockComment, 0 // "/*/" does not end it
-			case c == '{':
-				depth++
-			case c == '}':
-				depth--
-			case c == ';' && depth <= 0 && len(buf) >= size:
-				if err := fn(Piece{Text: string(buf), Line: start, End: off}); err != nil {
-					return err
-				}
-				buf, start, depth = buf[:0], line, 0
-			}
-		case inString, inChar:
-			quote := byte('"')
-			if state == inChar {
-				quote = '\''
-			}
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == quote || c == '\n':
-				state = normal
-			}
-		case lineComment:
-			if c == '\n' {
-				state = normal
-			}
-		case blockComment:
-			if c == '/' && prev == '*' {
-				state, c = normal, 0
-			}
-		}
-		prev = c
 	}
 	if len(buf) > 0 {
 		return fn(Piece{Text: string(buf), Line: start, End: off})

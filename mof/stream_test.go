@@ -1,23 +1,45 @@
 package mof
 
 import (
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
-// splitAll splits src into pieces of about size bytes.
+// splitAll splits src into pieces of about size bytes. Split reads in
+// chunks: reading src one byte at a time, and in reads of 3 bytes, must cut
+// the same pieces.
 func splitAll(t testing.TB, src string, size int) []Piece {
-	var out []Piece
-	if err := Split(strings.NewReader(src), size, func(p Piece) error {
-		out = append(out, p)
-		return nil
-	}); err != nil {
-		t.Fatal(err)
+	split := func(r io.Reader) []Piece {
+		var out []Piece
+		if err := Split(r, size, func(p Piece) error {
+			out = append(out, p)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	out := split(strings.NewReader(src))
+	for _, r := range []io.Reader{iotest.OneByteReader(strings.NewReader(src)), &shortReader{r: strings.NewReader(src), n: 3}} {
+		if again := split(r); !reflect.DeepEqual(again, out) {
+			t.Fatalf("size %d: pieces cut from short reads %v differ from %v", size, again, out)
+		}
 	}
 	return out
 }
+
+// shortReader reads at most n bytes at a time.
+type shortReader struct {
+	r io.Reader
+	n int
+}
+
+func (s *shortReader) Read(p []byte) (int, error) { return s.r.Read(p[:min(len(p), s.n)]) }
 
 // TestSplit checks that the pieces of real MOF files, parsed one by one,
 // give the declarations of the whole file at the same positions, whatever

@@ -23,23 +23,26 @@ import (
 const benchClass = "WbemBench_Item"
 
 func (a *app) benchCommand() *cobra.Command {
-	var objects, conns, payload int
+	var objects, conns, payload, enums int
 	var phases string
 	c := &cobra.Command{
 		Use:   "bench --url URL",
-		Short: "Load a CIM-XML server and measure it (create, get, modify, enumerate, query, delete)",
+		Short: "Load a CIM-XML server and measure it (create, get, modify, enumerate, names, query, delete)",
 		Long: `Run phases of CIM-XML operations against a server (wbemd or another CIMOM) with
 --connections concurrent connections over --objects instances of WbemBench_Item
 (created in -n if missing), and print operations per second, p50 and p99 latency and
-the errors of each phase. The password comes from $WBEM_PASSWORD.`,
+the errors of each phase. The enumerate phase (EnumerateInstances) and the names
+phase (EnumerateInstanceNames) run --enumerations whole enumerations, up to
+--connections at once; their ops are the objects delivered, their latencies those of
+whole enumerations. The password comes from $WBEM_PASSWORD.`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if a.url == "" {
 				return usagef("bench needs --url")
 			}
-			if conns < 1 || objects < 1 {
-				return usagef("--connections and --objects must be positive")
+			if conns < 1 || objects < 1 || enums < 1 {
+				return usagef("--connections, --objects and --enumerations must be positive")
 			}
 			svc, err := client.Connect(ctx, a.url, a.namespace, client.Options{User: a.user, Password: os.Getenv("WBEM_PASSWORD"),
 				Insecure: a.insecure, MaxConns: conns, ServerQueriesOnly: true}) // the query phase measures the server's ExecQuery
@@ -83,26 +86,18 @@ the errors of each phase. The password comes from $WBEM_PASSWORD.`,
 						_, err := svc.PutInstance(ctx, inst(i, 1), cimom.FlagUpdateOnly, nil)
 						return err
 					})
-				case "enumerate":
-					r = runPhase(ctx, 1, 1, func(int) error {
-						e, err := svc.CreateInstanceEnum(ctx, benchClass, cimom.FlagForwardOnly, nil)
-						if err != nil {
-							return err
-						}
-						defer e.Close()
-						n := 0
-						for _, err := range cimom.All(ctx, e) {
-							if err != nil {
-								return err
-							}
-							n++
-						}
-						if n != objects {
-							return fmt.Errorf("enumerated %d of %d", n, objects)
-						}
-						return nil
+				case "enumerate", "names":
+					// Each of --enumerations enumerations delivers every
+					// instance (or, for names, EnumerateInstanceNames every
+					// name); ops counts the objects delivered.
+					var wctx *cimom.Context
+					if ph == "names" {
+						wctx = cimom.KeysOnlyContext()
+					}
+					r = runPhase(ctx, enums, min(conns, enums), func(int) error {
+						return benchEnumerate(ctx, svc, wctx, objects)
 					})
-					r.ops = objects // instances delivered
+					r.ops = objects * enums
 				case "query":
 					r = runPhase(ctx, objects, conns, func(i int) error {
 						where, err := wql.Equal("Id", id(i))
@@ -124,7 +119,7 @@ the errors of each phase. The password comes from $WBEM_PASSWORD.`,
 				case "delete":
 					r = runPhase(ctx, objects, conns, func(i int) error { return svc.DeleteInstance(ctx, path(i), 0, nil) })
 				default:
-					return usagef("unknown phase %q (create, get, modify, enumerate, query, delete)", ph)
+					return usagef("unknown phase %q (create, get, modify, enumerate, names, query, delete)", ph)
 				}
 				fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%d\t\n", ph, r.ops, float64(r.ops)/r.took.Seconds(), r.p(50), r.p(99), r.errors)
 				if r.firstErr != nil {
@@ -138,8 +133,35 @@ the errors of each phase. The password comes from $WBEM_PASSWORD.`,
 	f.IntVar(&objects, "objects", 1000, "instances per phase")
 	f.IntVar(&conns, "connections", 8, "concurrent connections")
 	f.IntVar(&payload, "payload", 100, "bytes of the Payload string of each instance")
-	f.StringVar(&phases, "phases", "create,get,modify,enumerate,query,delete", "phases to run, in order")
+	f.IntVar(&enums, "enumerations", 1, "whole enumerations of the enumerate and names phases")
+	f.StringVar(&phases, "phases", "create,get,modify,enumerate,query,delete", "phases to run, in order (also: names)")
 	return c
+}
+
+// benchEnumerate enumerates the bench class (the names alone with
+// cimom.KeysOnlyContext) and checks that it delivered objects of them.
+func benchEnumerate(ctx context.Context, svc cimom.Services, wctx *cimom.Context, objects int) error {
+	e, err := svc.CreateInstanceEnum(ctx, benchClass, cimom.FlagForwardOnly, wctx)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	n := 0
+	for o, err := range cimom.All(ctx, e) {
+		if err != nil {
+			return err
+		}
+		if wctx != nil {
+			if v, _ := o.Get("Payload"); !v.IsNull() {
+				return fmt.Errorf("a name came with its Payload: the server sent instances")
+			}
+		}
+		n++
+	}
+	if n != objects {
+		return fmt.Errorf("enumerated %d of %d", n, objects)
+	}
+	return nil
 }
 
 func ensureBenchClass(ctx context.Context, svc cimom.Services) error {
