@@ -143,7 +143,12 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	h := &cimxml.Handler{Connector: om, Host: host}
-	wh := &wsman.Handler{Connector: om, Host: host, Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify, Events: om, Log: log}
+	wh := &wsman.Handler{Connector: om, Host: host, Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify, Events: om, Subscriptions: om, Log: log}
+	// WS-Eventing subscriptions survive a restart: those kept in the
+	// repository go on from their cursors.
+	if err := wh.Restore(ctx); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
 	// /metrics and /healthz need a user's credentials on every listener,
 	// unless --anonymous-status opens them.
 	status := http.NewServeMux()

@@ -97,6 +97,73 @@ func wsPullAll(t *testing.T, d *daemon, id string, want []string) (names []strin
 	return nil, ""
 }
 
+// wsPull pulls once (up to max events, waiting up to a second) and
+// returns the names of the events; a Pull that found none within MaxTime
+// returns none.
+func wsPull(t *testing.T, d *daemon, id string, max int) []string {
+	t.Helper()
+	a, ok := wsEvents(t, d, "pull", map[string]any{"uri": diskURI, "id": id, "max": max, "maxtime": "PT1S"})
+	if !ok {
+		if strings.Contains(a, "TimedOut") || strings.Contains(a, "timed out") || strings.Contains(a, "500") {
+			return nil
+		}
+		t.Fatalf("pull %s: %s\nwbemd log:\n%s", id, a, d.log)
+	}
+	var names []string
+	for _, m := range eventNameRE.FindAllStringSubmatch(a, -1) {
+		names = append(names, m[1])
+	}
+	return names
+}
+
+// wsPullUntil pulls until names and the names received hold every name
+// of want, and returns names with those received.
+func wsPullUntil(t *testing.T, d *daemon, id string, names, want []string, within time.Duration) []string {
+	t.Helper()
+	for deadline := time.Now().Add(within); ; {
+		names = append(names, wsPull(t, d, id, 500)...)
+		missing := 0
+		for _, w := range want {
+			if !slices.Contains(names, w) {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return names
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v subscription %s misses %d of %d events; received %d\nwbemd log:\n%s", within, id, missing, len(want), len(names), d.log)
+		}
+	}
+}
+
+// checkResumed checks the names a subscriber received across restarts of
+// wbemd: each the event of a write (none invented), in the order of the
+// writes and contiguous, but for the first name received after a restart
+// (the indexes in restarts), which may be an earlier event again (at
+// least once: what the stored cursor lacked comes again, and the events
+// after it), never a later one (no gap).
+func checkResumed(t *testing.T, names []string, restarts []int, written []string) {
+	t.Helper()
+	order := map[string]int{}
+	for i, n := range written {
+		order[n] = i
+	}
+	last := -1
+	for i, n := range names {
+		pos, ok := order[n]
+		switch {
+		case !ok:
+			t.Fatalf("event %d (%s) is of no write", i, n)
+		case i == 0 || pos == last+1:
+		case slices.Contains(restarts, i) && pos <= last+1:
+		default:
+			t.Fatalf("event %d (%s, write %d) follows write %d: a gap or a disorder\n%v", i, n, pos, last, names)
+		}
+		last = pos
+	}
+}
+
 // TestWSEventing: pywinrm sends raw WS-Eventing envelopes: Subscribe in
 // the Pull mode, Pull with bookmarks, Renew, GetStatus, Unsubscribe; a
 // subscription from a bookmark receives exactly the events after it, and

@@ -64,7 +64,9 @@ func (p *pusher) run(ctx context.Context) {
 		}
 		objs, _, err := ee.Next(ctx, wait, max)
 		if err != nil && ctx.Err() != nil && p.h.closing.Load() {
-			p.end("SourceShuttingDown", "wbemd is stopping")
+			if p.ec.durable == nil { // a kept subscription goes on after the restart
+				p.end("SourceShuttingDown", "wbemd is stopping")
+			}
 			return
 		}
 		if err != nil {
@@ -80,13 +82,14 @@ func (p *pusher) run(ctx context.Context) {
 			return
 		}
 		var msg []byte
+		var mark bookmark
 		switch {
 		case len(objs) == 0 && p.beat > 0:
-			msg = p.message(actHeart, nil, ee.current())
+			mark = ee.current()
+			msg = p.message(actHeart, nil, mark)
 		case len(objs) == 0:
 			continue
 		default:
-			var mark bookmark
 			for _, o := range objs {
 				mark = ee.sent(o)
 			}
@@ -104,6 +107,7 @@ func (p *pusher) run(ctx context.Context) {
 			}
 			return
 		}
+		p.ec.durable.setMark(mark) // the receiver has every event up to mark
 	}
 }
 
