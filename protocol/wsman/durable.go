@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,50 @@ type spec struct {
 	Heartbeats    time.Duration `json:"heartbeats,omitempty"`
 	SendBookmarks bool          `json:"sendBookmarks,omitempty"`
 	Life          time.Duration `json:"life"`
+}
+
+// decodeSpec reads a stored subscription's spec and checks it as the
+// Subscribe that made it was checked: bytes read back from the store are
+// not trusted.
+func decodeSpec(b []byte) (*spec, *resource, error) {
+	var sp spec
+	if err := json.Unmarshal(b, &sp); err != nil {
+		return nil, nil, fmt.Errorf("wsman: stored subscription: %w", err)
+	}
+	res, err := parseResource(sp.URI, []selector{{name: "__cimnamespace", text: sp.Namespace}}, sp.Namespace)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wsman: stored subscription: %w", err)
+	}
+	switch {
+	case sp.Language != "WQL" && sp.Language != "DMTF:CQL":
+		return nil, nil, fmt.Errorf("wsman: stored subscription: query language %q", sp.Language)
+	case sp.Life <= 0 || sp.Heartbeats < 0:
+		return nil, nil, fmt.Errorf("wsman: stored subscription: expiry %v, heartbeats %v", sp.Life, sp.Heartbeats)
+	case sp.SOAP != nsSOAP12 && sp.SOAP != nsSOAP11:
+		return nil, nil, fmt.Errorf("wsman: stored subscription: SOAP namespace %q", sp.SOAP)
+	}
+	switch sp.Mode {
+	case deliveryPull:
+		if sp.NotifyTo != "" || sp.EndTo != "" {
+			return nil, nil, fmt.Errorf("wsman: stored subscription: a Pull subscription with NotifyTo %q, EndTo %q", sp.NotifyTo, sp.EndTo)
+		}
+	case deliveryPush, deliveryPushWithAck, deliveryEvents:
+		if !httpURL(sp.NotifyTo) || sp.EndTo != "" && !httpURL(sp.EndTo) {
+			return nil, nil, fmt.Errorf("wsman: stored subscription: NotifyTo %q, EndTo %q", sp.NotifyTo, sp.EndTo)
+		}
+		if sp.MaxElements <= 0 {
+			return nil, nil, fmt.Errorf("wsman: stored subscription: MaxElements %d", sp.MaxElements)
+		}
+	default:
+		return nil, nil, fmt.Errorf("wsman: stored subscription: delivery mode %q", sp.Mode)
+	}
+	return &sp, res, nil
+}
+
+// httpURL reports whether a is an http:// or https:// URL with a host.
+func httpURL(a string) bool {
+	u, err := url.Parse(a)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // saveEvery is the most often a moving cursor is written.
@@ -194,12 +239,7 @@ func (h *Handler) Restore(ctx context.Context) error {
 	restored := 0
 	for i := range subs {
 		s := &subs[i]
-		var sp spec
-		err := json.Unmarshal(s.Spec, &sp)
-		var res *resource
-		if err == nil {
-			res, err = parseResource(sp.URI, []selector{{name: "__cimnamespace", text: sp.Namespace}}, sp.Namespace)
-		}
+		sp, res, err := decodeSpec(s.Spec)
 		left := time.Until(s.Cursor.Expires)
 		if err != nil || left <= 0 {
 			if err != nil {
@@ -228,13 +268,13 @@ func (h *Handler) Restore(ctx context.Context) error {
 			events = failed(err)
 		}
 		d := &durable{st: h.Subscriptions, id: s.ID, created: s.Created, closing: &h.closing, log: log, cur: s.Cursor, saved: s.Cursor, savedAt: time.Now()}
-		ec := h.open(sctx, cancel, events, res, &sp, start, from, d)
+		ec := h.open(sctx, cancel, events, res, sp, start, from, d)
 		if err := h.enums.Restore(s.ID, ec, s.Creator.Name, sp.Life, left, h.maxEnumerations()); err != nil {
 			ec.events.Close()
 			return fmt.Errorf("wsman: restoring WS-Eventing subscription %s: %w", s.ID, err)
 		}
 		ec.id = s.ID
-		h.startPush(sctx, ec, &sp)
+		h.startPush(sctx, ec, sp)
 		restored++
 	}
 	if len(subs) > 0 {

@@ -2,6 +2,7 @@ package wsman
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -249,4 +250,32 @@ func TestEventingRestart(t *testing.T) {
 	if !slices.Equal(kept, want) {
 		t.Errorf("stored subscriptions %v, want %v", kept, want)
 	}
+}
+
+// FuzzDecodeSpec: a stored subscription's spec, read back from the
+// store, is checked as its Subscribe was: any bytes give a spec that a
+// Subscribe could have made, or an error, never a panic.
+func FuzzDecodeSpec(f *testing.F) {
+	for _, sp := range []spec{
+		{URI: itemURI, Namespace: "root/cimv2", SOAP: nsSOAP12, Language: "WQL", Query: "SELECT * FROM __InstanceCreationEvent", Mode: deliveryPull, MaxElements: 32, Life: time.Minute},
+		{URI: uriWMI + "root/cimv2/Item", Namespace: "root/cimv2", SOAP: nsSOAP11, Locale: "en-US", Language: "DMTF:CQL", Query: "SELECT * FROM CIM_InstCreation", Mode: deliveryEvents,
+			NotifyTo: "http://127.0.0.1:1/x", EndTo: "https://h/end", MaxElements: 5, Heartbeats: time.Second, SendBookmarks: true, Life: time.Hour},
+	} {
+		b, _ := json.Marshal(sp)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"uri":"","mode":"x"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sp, res, err := decodeSpec(b)
+		if err != nil {
+			return
+		}
+		if res == nil || sp.Life <= 0 || (sp.Mode == deliveryPull) != (sp.NotifyTo == "") {
+			t.Fatalf("accepted %q: %+v %+v", b, sp, res)
+		}
+		again, _ := json.Marshal(sp)
+		if sp2, _, err := decodeSpec(again); err != nil || *sp2 != *sp {
+			t.Fatalf("%q: decoded %+v, again %+v %v", b, sp, sp2, err)
+		}
+	})
 }

@@ -209,7 +209,7 @@ func (h *Handler) pull(ctx context.Context, w http.ResponseWriter, req *request,
 // Close releases every open enumeration (their enumerators hold the
 // CIMOM open); call it before closing the CIMOM.
 func (h *Handler) Close() {
-	h.closing.Store(true) // push subscriptions end with SourceShuttingDown
+	h.closing.Store(true) // kept subscriptions survive; others end with SourceShuttingDown
 	h.enums.CloseAll()
 }
 

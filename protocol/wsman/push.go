@@ -21,9 +21,10 @@ import (
 // that subscribes again from it misses nothing. A delivery that fails
 // pushAttempts times, a second apart, ends the subscription (logged), as
 // does the end of its events (the feed no longer holds them, the
-// subscriber lost its rights) and the stop of wbemd; with a wse:EndTo, a
-// wse:SubscriptionEnd message says so there (best effort when wbemd
-// stops). Unsubscribe and expiry end it quietly.
+// subscriber lost its rights) and the stop of wbemd when subscriptions
+// are not kept (Handler.Subscriptions nil; a kept one goes on after the
+// restart); with a wse:EndTo, a wse:SubscriptionEnd message says so there
+// (best effort when wbemd stops). Unsubscribe and expiry end it quietly.
 
 const (
 	actEvent  = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Event"
