@@ -692,3 +692,81 @@ func TestCacheLoadRace(t *testing.T) {
 		t.Error("a resolution newer than the invalidation was not cached")
 	}
 }
+
+// TestRingLetsGo: the ring lets go of the events every subscription
+// reading it has read (held, they cost each garbage collection a scan),
+// and a subscription from a revision it let go of reads the store and
+// misses nothing.
+func TestRingLetsGo(t *testing.T) {
+	var ring ring
+	ring.init(512)
+	ring.activate()
+	rd := ring.join(ring.first)
+	start := ring.first
+	for rev := int64(1); rev <= 200; rev++ {
+		ring.append(entry{ev: Event{Rev: rev}})
+	}
+	if held := ring.next - ring.first; held != 200 {
+		t.Fatalf("the ring holds %d events, want the 200 its reader has not read", held)
+	}
+	buf := make([]entry, 150)
+	if n, _, _, _, _ := ring.read(rd, start, buf); n != 150 {
+		t.Fatalf("read %d", n)
+	}
+	for rev := int64(201); rev <= 264; rev++ { // a trim every trimEvery appends
+		ring.append(entry{ev: Event{Rev: rev}})
+	}
+	if held := ring.next - ring.first; held != 114 {
+		t.Errorf("the ring holds %d events, want the 114 its reader has not read", held)
+	}
+	if _, ok := ring.seek(position{149, revisionEnd}); ok {
+		t.Error("the ring claims the events after revision 149, which it let go of")
+	}
+	if seq, ok := ring.seek(position{150, revisionEnd}); !ok || seq != start+150 {
+		t.Errorf("seek after revision 150: %d %v, want %d", seq, ok, start+150)
+	}
+	ring.quit(rd)
+
+	// Through the CIMOM: a subscription from before what the ring holds
+	// gets every event.
+	const n = 500
+	r := repoOn(t, bolt.Options{NoSync: true}, Options{EventRing: 4096})
+	r.baseSchema()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	from := storeRev(t, r.db)
+	seq, err := r.c.Subscribe(ctx, SubscribeOptions{Namespace: "root/cimv2", Principal: admin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []Event, 1)
+	go func() {
+		var evs []Event
+		for ev, err := range seq {
+			if err != nil {
+				t.Error(err)
+				break
+			}
+			if evs = append(evs, ev); len(evs) == 2*n {
+				break
+			}
+		}
+		got <- evs
+	}()
+	r.itemWrites(n)
+	checkItemEvents(t, <-got, n)
+	late, err := r.c.Subscribe(ctx, SubscribeOptions{Namespace: "root/cimv2", Principal: admin, From: from})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []Event
+	for ev, err := range late {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if evs = append(evs, ev); len(evs) == 2*n {
+			break
+		}
+	}
+	checkItemEvents(t, evs, n)
+}
