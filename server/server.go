@@ -144,8 +144,12 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 	}
 	h := &cimxml.Handler{Connector: om, Host: host}
 	wh := &wsman.Handler{Connector: om, Host: host, Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify, Events: om, Subscriptions: om, Log: log}
-	// WS-Eventing subscriptions survive a restart: those kept in the
-	// repository go on from their cursors.
+	// WS-Eventing subscriptions survive a restart: those this node kept
+	// in the repository go on from their cursors. The node is its host
+	// and repository directory (each node of a shared store has its own).
+	if dir, err := filepath.Abs(cfg.Repo); err == nil {
+		wh.Node = host + ":" + dir
+	}
 	if err := wh.Restore(ctx); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}

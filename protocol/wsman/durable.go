@@ -66,6 +66,7 @@ type spec struct {
 	Heartbeats    time.Duration `json:"heartbeats,omitempty"`
 	SendBookmarks bool          `json:"sendBookmarks,omitempty"`
 	Life          time.Duration `json:"life"`
+	Node          string        `json:"node,omitempty"` // the Handler.Node that serves it
 }
 
 // decodeSpec reads a stored subscription's spec and checks it as the
@@ -221,7 +222,10 @@ func (d *durable) end() {
 
 // Restore reopens the WS-Eventing subscriptions kept in Subscriptions
 // (call it once, before serving): each from its cursor, under its
-// identifier, for its creator; one that expired is deleted. A
+// identifier, for its creator; one that expired is deleted. Only this
+// node's are reopened (Handler.Node): on a store shared by several wbemd
+// nodes, a subscription lives in the node that made it, as enumeration
+// contexts do, and the others only delete it once it expired. A
 // subscription whose events cannot be read any more (its namespace gone,
 // its creator's right revoked, its cursor older than the change feed)
 // ends as it would have while wbemd ran: at its next Pull with the fault,
@@ -241,6 +245,9 @@ func (h *Handler) Restore(ctx context.Context) error {
 		s := &subs[i]
 		sp, res, err := decodeSpec(s.Spec)
 		left := time.Until(s.Cursor.Expires)
+		if err == nil && sp.Node != h.Node && left > 0 {
+			continue // another node's, on a shared store: it reopens it when it starts
+		}
 		if err != nil || left <= 0 {
 			if err != nil {
 				log.Error("WS-Eventing: a stored subscription is not readable: deleted", "subscription", s.ID, "err", err)
@@ -278,7 +285,7 @@ func (h *Handler) Restore(ctx context.Context) error {
 		restored++
 	}
 	if len(subs) > 0 {
-		log.Info("WS-Eventing subscriptions restored", "restored", restored, "deleted", len(subs)-restored)
+		log.Info("WS-Eventing subscriptions restored", "restored", restored, "stored", len(subs))
 	}
 	return nil
 }

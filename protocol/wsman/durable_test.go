@@ -137,7 +137,8 @@ func (s *eventingServer) pull(t *testing.T, id string, max int) ([]string, strin
 // (those of its last PullResponse, and the writes made while wbemd was
 // down); a push subscription's receiver gets the writes made while wbemd
 // was down, without a SubscriptionEnd at the stop; a subscription that
-// expired while wbemd was down is deleted, as is one unsubscribed.
+// expired while wbemd was down is deleted, as is one unsubscribed;
+// another node sharing the store reopens none of them.
 func TestEventingRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "r.db")
 	s := startEventing(t, path)
@@ -236,6 +237,16 @@ func TestEventingRestart(t *testing.T) {
 			t.Errorf("a pull of %s (expired or unsubscribed before the restart): %s", id, fault)
 		}
 	}
+	// Another node on the same store reopens none of them, and deletes
+	// none.
+	other := &Handler{Connector: s.om, Host: "test", Events: s.om, Subscriptions: s.om, Node: "other"}
+	if err := other.Restore(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := other.enums.Len(); n != 0 {
+		t.Errorf("another node reopened %d subscriptions", n)
+	}
+	other.Close()
 	subs, err := s.om.EventingSubscriptions(context.Background())
 	if err != nil {
 		t.Fatal(err)

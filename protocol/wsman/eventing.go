@@ -210,7 +210,7 @@ func (h *Handler) subscribe(ctx context.Context, req *request, r subscribeReques
 		return nil, err
 	}
 	sp := &spec{URI: req.res.uri, Namespace: req.res.ns, SOAP: req.env.soap, Locale: req.env.locale(), Language: language, Query: r.query,
-		Mode: r.mode, NotifyTo: r.notifyTo, EndTo: r.endTo, MaxElements: r.maxElements, Heartbeats: r.heartbeats, SendBookmarks: r.sendBookmarks, Life: life}
+		Mode: r.mode, NotifyTo: r.notifyTo, EndTo: r.endTo, MaxElements: r.maxElements, Heartbeats: r.heartbeats, SendBookmarks: r.sendBookmarks, Life: life, Node: h.Node}
 	ec := h.open(sctx, cancel, events, req.res, sp, start, from, nil)
 	limit := h.maxEnumerations()
 	id, err := h.enums.Add(ec, "uuid:", req.p.Name, life, limit)

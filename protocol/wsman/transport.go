@@ -54,6 +54,10 @@ type Handler struct {
 	// Subscriptions keeps WS-Eventing subscriptions across restarts
 	// (durable.go; nil: they live in memory). Call Restore before serving.
 	Subscriptions SubscriptionStore
+	// Node names this wbemd among the nodes that share a store (stable
+	// across its restarts): Restore reopens only the subscriptions it
+	// made.
+	Node string
 	// PushClient sends the events of push subscriptions (default
 	// http.DefaultClient); Log receives their ends (default slog.Default()).
 	PushClient *http.Client
