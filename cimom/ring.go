@@ -30,19 +30,7 @@ type ring struct {
 	wake     chan struct{}
 	closed   chan struct{}
 	err      error
-	// readers are the subscriptions reading the ring, each with the
-	// sequence number it reads next; the ring lets go of the events every
-	// one of them has read (trimLocked) every trimEvery appends.
-	readers   map[*ringReader]struct{}
-	untrimmed int
 }
-
-// ringReader is a subscription reading the ring: the sequence number it
-// reads next.
-type ringReader struct{ seq uint64 }
-
-// trimEvery is how many appends pass between two trims of the ring.
-const trimEvery = 64
 
 func (r *ring) init(size int) {
 	r.size = size
@@ -104,53 +92,9 @@ func (r *ring) append(e entry) {
 	r.buf[r.next%uint64(r.size)] = e
 	r.next++
 	r.last = p
-	if r.untrimmed++; r.untrimmed >= trimEvery {
-		r.trimLocked()
-	}
 	if r.unwoken++; r.unwoken >= r.wakeN {
 		r.wakeLocked()
 	}
-}
-
-// trimLocked lets go of the events that every subscription reading the
-// ring has read: the ring holds decoded events for subscriptions that
-// fell behind, and holding those nobody needs costs every garbage
-// collection their scan. A subscription that reads the store's feed, or
-// starts from an earlier revision, reads the store until it reaches the
-// ring's place (as it would once the ring wrapped).
-func (r *ring) trimLocked() {
-	r.untrimmed = 0
-	if len(r.readers) == 0 {
-		return
-	}
-	least := r.next
-	for rd := range r.readers {
-		least = min(least, rd.seq)
-	}
-	for ; r.first < least; r.first++ {
-		old := &r.buf[r.first%uint64(r.size)]
-		r.lost = old.pos()
-		*old = entry{}
-	}
-}
-
-// join registers a subscription that reads the ring from seq.
-func (r *ring) join(seq uint64) *ringReader {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.readers == nil {
-		r.readers = map[*ringReader]struct{}{}
-	}
-	rd := &ringReader{seq: seq}
-	r.readers[rd] = struct{}{}
-	return rd
-}
-
-// quit unregisters a subscription that stops reading the ring.
-func (r *ring) quit(rd *ringReader) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.readers, rd)
 }
 
 // activate counts a subscription in; the first one starts the ring after
@@ -228,7 +172,7 @@ func (r *ring) seek(p position) (uint64, bool) {
 // returns the channel that tells when there may be, and the revision up
 // to which every event is in the ring. fell reports that seq is no longer
 // held.
-func (r *ring) read(rd *ringReader, seq uint64, dst []entry) (n int, fell bool, wake <-chan struct{}, complete int64, err error) {
+func (r *ring) read(seq uint64, dst []entry) (n int, fell bool, wake <-chan struct{}, complete int64, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.err != nil {
@@ -240,9 +184,6 @@ func (r *ring) read(rd *ringReader, seq uint64, dst []entry) (n int, fell bool, 
 	for seq+uint64(n) < r.next && n < len(dst) {
 		dst[n] = r.buf[(seq+uint64(n))%uint64(r.size)]
 		n++
-	}
-	if rd != nil {
-		rd.seq = seq + uint64(n)
 	}
 	if n == 0 {
 		r.sleepers++

@@ -218,11 +218,9 @@ func (cur *cursor) deliver(ctx context.Context, e *entry) error {
 // subscription falls out of it (nil) or ends (an error).
 func (cur *cursor) fromRing(ctx context.Context, seq uint64) error {
 	r := &cur.s.c.feed.ring
-	rd := r.join(seq)
-	defer r.quit(rd)
 	buf := make([]entry, 256)
 	for {
-		n, fell, wake, complete, err := r.read(rd, seq, buf)
+		n, fell, wake, complete, err := r.read(seq, buf)
 		switch {
 		case err != nil:
 			return err
@@ -309,7 +307,7 @@ func (cur *cursor) fromStore(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-r.closed:
-			_, _, _, _, err := r.read(nil, 0, nil)
+			_, _, _, _, err := r.read(0, nil)
 			return err
 		case <-cur.idleC():
 			if err := cur.progress(ctx); err != nil {
