@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"runtime"
 	"strings"
 	"time"
 
@@ -236,12 +235,6 @@ func (cur *cursor) fromRing(ctx context.Context, seq uint64) error {
 			seq += uint64(n)
 			if err := cur.progressDue(ctx); err != nil {
 				return err
-			}
-			if n < len(buf) {
-				// Caught up: let the writers and the feed reader run
-				// before reading again, so that the next read finds a
-				// batch rather than a wake per revision.
-				runtime.Gosched()
 			}
 			continue
 		}
