@@ -55,7 +55,7 @@ type CIMOM struct {
 	timers timerService // timer instructions (timers.go)
 
 	sdMu    sync.RWMutex
-	sdGen   uint64 // raised by every invalidation of sdCache and names (see feed.go)
+	sdGen   atomic.Uint64 // raised (under sdMu) by every invalidation of sdCache and names (see feed.go); read without it by subscriptions
 	sdCache map[string]*SecurityDescriptor
 	names   map[string]string // folded namespace -> its name as created (filled with sdCache)
 
@@ -236,7 +236,7 @@ func (c *CIMOM) loadNamespace(ctx context.Context, ns string) (*nsRecord, int64,
 func (c *CIMOM) namespaceSD(ctx context.Context, ns string) (*SecurityDescriptor, error) {
 	k := cim.Fold(ns)
 	c.sdMu.RLock()
-	sd, gen := c.sdCache[k], c.sdGen
+	sd, gen := c.sdCache[k], c.sdGen.Load()
 	c.sdMu.RUnlock()
 	if sd != nil {
 		return sd, nil
@@ -249,7 +249,7 @@ func (c *CIMOM) namespaceSD(ctx context.Context, ns string) (*SecurityDescriptor
 		return nil, cim.Errorf(cim.EInvalidNamespace, "namespace %s does not exist", ns).WithParam(ns)
 	}
 	c.sdMu.Lock()
-	if c.sdGen == gen {
+	if c.sdGen.Load() == gen {
 		c.sdCache[k] = rec.SD
 	}
 	c.sdMu.Unlock()
@@ -260,7 +260,7 @@ func (c *CIMOM) forgetSDs() {
 	c.sdMu.Lock()
 	c.sdCache = map[string]*SecurityDescriptor{}
 	c.names = nil
-	c.sdGen++
+	c.sdGen.Add(1)
 	c.sdMu.Unlock()
 }
 
@@ -271,7 +271,7 @@ func (c *CIMOM) namespaceName(ctx context.Context, ns string) (name string, foun
 	k := cim.Fold(ns)
 	c.sdMu.RLock()
 	name, known := c.names[k]
-	gen := c.sdGen
+	gen := c.sdGen.Load()
 	c.sdMu.RUnlock()
 	if known {
 		return name, true, nil
@@ -281,7 +281,7 @@ func (c *CIMOM) namespaceName(ctx context.Context, ns string) (name string, foun
 		return "", false, err
 	}
 	c.sdMu.Lock()
-	if c.sdGen == gen {
+	if c.sdGen.Load() == gen {
 		if c.names == nil {
 			c.names = map[string]string{}
 		}

@@ -27,6 +27,8 @@ import (
 //	e 0 <ns> 0 <keys>                          creator of a CIM_IndicationSubscription (JSON
 //	                                           Principal), written and deleted with it
 //	d 0 <ns> 0 <keys>                          owned by package indication (delivery cursors)
+//	e 0 #ws-eventing 0 <id>                    a WS-Eventing subscription (JSON, eventing.go), and
+//	d 0 #ws-eventing 0 <id>                    its cursor: '#' is in no namespace name
 //	r 0 <ns> 0 <keyclass> 0 <keys> 0 0 <keyclass> 0 <keys>
 //	                                           reverse-reference index entry: the target, then
 //	                                           the instance that refers to it (refindex.go)

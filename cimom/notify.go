@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,13 +34,13 @@ const MinWithin = time.Second
 
 // eventQuery is a checked event query.
 type eventQuery struct {
-	q       *wql.Select
-	from    *cim.Object          // the FROM class (wbemd's definition)
-	deliv   map[string]delivered // by the feed's event class (as the feed names it); absent: not selected
-	isa     []string             // classes the target must be (top-level ISA conditions on it)
-	onlyIsa bool                 // the WHERE clause is those conditions alone
-	light   bool                 // the WHERE clause names only the target and previous objects
-	poll    *classInfo           // the provider's class polled at WITHIN, nil for the feed
+	q     *wql.Select
+	from  *cim.Object          // the FROM class (wbemd's definition)
+	deliv map[string]delivered // by the feed's event class (as the feed names it); absent: not selected
+	isa   []string             // classes the target must be (top-level ISA conditions on it)
+	rest  wql.Expr             // the WHERE clause without those conditions (nil: nothing more)
+	light bool                 // the WHERE clause names only the target and previous objects
+	poll  *classInfo           // the provider's class polled at WITHIN, nil for the feed
 	// provided names the event providers that raise the query's events
 	// (__EventProviderRegistration): neither the feed nor polling.
 	provided []string
@@ -175,7 +176,15 @@ func (s *services) compileEventQuery(ctx context.Context, language, query string
 	for _, c := range conds {
 		eq.isa = append(eq.isa, c.Class)
 	}
-	eq.onlyIsa = len(conds) > 0 && len(conds) == len(conjuncts(q.Where)) && !hasOr(q.Where)
+	// match tests the ISA conditions on the target first: what it
+	// evaluates is the rest of the conjunction.
+	var rest []wql.Expr
+	for _, c := range conjuncts(q.Where) {
+		if isa, ok := c.(*wql.Isa); !ok || !slices.Contains(conds, isa) {
+			rest = append(rest, c)
+		}
+	}
+	eq.rest = wql.And(rest...)
 	eq.light = q.Where != nil && onlyTargets(q.Where)
 	// The classes an instance query is bounded to: a provider's class is
 	// polled (and needs WITHIN); the repository's come from the feed.
@@ -257,7 +266,7 @@ func (eq *eventQuery) match(ev *Event) bool {
 			return false
 		}
 	}
-	if eq.q.Where == nil || eq.onlyIsa {
+	if eq.rest == nil {
 		return true
 	}
 	if eq.light {
@@ -269,14 +278,14 @@ func (eq *eventQuery) match(ev *Event) bool {
 		if name.previous != "" {
 			o.Properties = append(o.Properties, cim.Property{Name: name.previous, Type: cim.TypeObject, Value: objectValue(ev.Previous)})
 		}
-		ok := wql.Match(eq.q.Where, o)
+		ok := wql.Match(eq.rest, o)
 		clear(o.Properties)
 		matchObjects.Put(o)
 		return ok
 	}
 	e := *ev
 	e.Class = name.class
-	return wql.Match(eq.q.Where, e.Object())
+	return wql.Match(eq.rest, e.Object())
 }
 
 // matchObjects are the objects match evaluates light queries on.
@@ -336,18 +345,6 @@ func onlyTargets(e wql.Expr) bool {
 		return named(e.Prop)
 	case *wql.Isa:
 		return named(e.Prop)
-	}
-	return false
-}
-
-// hasOr reports whether an expression holds OR or NOT (conjuncts then do
-// not say everything it tests).
-func hasOr(e wql.Expr) bool {
-	switch e := e.(type) {
-	case *wql.Binary:
-		return e.Or || hasOr(e.L) || hasOr(e.R)
-	case *wql.Not:
-		return true
 	}
 	return false
 }

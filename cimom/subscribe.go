@@ -87,8 +87,21 @@ type subscription struct {
 	svc     *services // the subscription's namespace
 	ns      string    // its folded name
 	from    int64
-	classes []string             // opts.Classes, folded
-	readers map[string]*services // other namespaces whose events it receives, by folded name
+	classes []string           // opts.Classes, folded
+	readers map[string]*reader // other namespaces whose events it receives, by folded name
+	// allowed is 1 + the generation of the security descriptors (sdGen)
+	// under which the principal last held WBEM_RIGHT_SUBSCRIBE: 0 for
+	// never checked.
+	allowed uint64
+}
+
+// reader is a namespace below a deep subscription's: whether the
+// principal may read its events, decided under a generation of the
+// security descriptors (1 + sdGen; 0 for undecided).
+type reader struct {
+	svc     *services
+	gen     uint64
+	allowed bool
 }
 
 func (c *CIMOM) newSubscription(ctx context.Context, opts SubscribeOptions) (*subscription, error) {
@@ -117,7 +130,7 @@ func (c *CIMOM) newSubscription(ctx context.Context, opts SubscribeOptions) (*su
 	for _, name := range opts.Classes {
 		classes = append(classes, cim.Fold(name))
 	}
-	return &subscription{c: c, opts: opts, svc: svc, ns: cim.Fold(svc.ns), from: from, classes: classes, readers: map[string]*services{}}, nil
+	return &subscription{c: c, opts: opts, svc: svc, ns: cim.Fold(svc.ns), from: from, classes: classes, readers: map[string]*reader{}}, nil
 }
 
 // errStopped ends a subscription whose consumer stopped the loop.
@@ -343,21 +356,38 @@ func (s *subscription) wants(ctx context.Context, e *entry) (bool, error) {
 	if e.ns != s.ns && !(s.opts.Deep && strings.HasPrefix(e.ns, s.ns) && len(e.ns) > len(s.ns) && e.ns[len(s.ns)] == '/') {
 		return false, nil
 	}
-	if err := s.svc.require(ctx, RightSubscribe); err != nil {
-		return false, err
+	// The rights are decided once per generation of the security
+	// descriptors, not at every event: the feed reader raises the
+	// generation at every change of a namespace record, before it adds
+	// the events of later revisions to the ring, so an event after a
+	// revoke is never judged by a decision made before it.
+	gen := s.c.sdGen.Load() + 1
+	if s.allowed != gen {
+		if err := s.svc.require(ctx, RightSubscribe); err != nil {
+			return false, err
+		}
+		s.allowed = gen
 	}
 	if e.ns != s.ns {
-		svc := s.readers[e.ns]
-		if svc == nil {
-			svc = &services{c: s.c, ns: e.ev.Namespace, p: s.opts.Principal}
-			s.readers[e.ns] = svc
+		r := s.readers[e.ns]
+		if r == nil {
+			r = &reader{svc: &services{c: s.c, ns: e.ev.Namespace, p: s.opts.Principal}}
+			s.readers[e.ns] = r
 		}
-		if err := svc.require(ctx, RightEnable); err != nil {
+		if r.gen != gen {
+			err := r.svc.require(ctx, RightEnable)
 			switch cim.StatusOf(err) {
+			case cim.SNoError:
+				r.allowed = true
 			case cim.EAccessDenied, cim.EInvalidNamespace:
-				return false, nil // a namespace it may not read, or one gone since
+				r.allowed = false // a namespace it may not read, or one gone since
+			default:
+				return false, err
 			}
-			return false, err
+			r.gen = gen
+		}
+		if !r.allowed {
+			return false, nil
 		}
 	}
 	if s.opts.Match != nil {

@@ -248,6 +248,10 @@ func TestIndicationDelivery(t *testing.T) {
 		t.Errorf("first indication %+v", got[0])
 	}
 
+	// A WS-Eventing Pull subscriber (pywinrm) follows the same disks
+	// across the kill.
+	wsID := wsSubscribe(t, d, nil)
+
 	// kill -9 during a stream of writes.
 	c, err := client.Dial(context.Background(), "http://"+d.http, "root/sample", client.Options{User: "admin", Password: "secret", Timeout: 10 * time.Second})
 	if err != nil {
@@ -298,6 +302,10 @@ func TestIndicationDelivery(t *testing.T) {
 	// Half the stream with the listener up, half with it down: the
 	// undelivered events are in the feed only when wbemd dies.
 	waitAcked(20)
+	// Two Pulls: the second acknowledges the events of the first, and
+	// the stored cursor moves past them.
+	pulled := wsPull(t, d, wsID, 500)
+	pulled = append(pulled, wsPull(t, d, wsID, 500)...)
 	l.stop()
 	waitAcked(40)
 	d.kill()
@@ -314,4 +322,15 @@ func TestIndicationDelivery(t *testing.T) {
 	checkStream(t, got, all)
 	t.Logf("%d acknowledged writes in the stream, %d indications received in all, %d after the restart's duplicates",
 		len(acked), len(got), len(got)-len(want))
+
+	// The Pull subscriber pulls with its EnumerationContext of before the
+	// kill: every acknowledged write's event, from where the stored
+	// cursor stood, in order.
+	restart := len(pulled)
+	pulled = wsPullUntil(t, d2, wsID, pulled, acked, 2*time.Minute)
+	checkResumed(t, pulled, []int{restart}, attempted)
+	if len(pulled) == 0 || pulled[0] != attempted[0] {
+		t.Errorf("the Pull subscriber's first event is %v, want %s", pulled[:min(1, len(pulled))], attempted[0])
+	}
+	t.Logf("WS-Eventing: %d events pulled before the kill, %d after it", restart, len(pulled)-restart)
 }

@@ -150,13 +150,25 @@ func Run(ctx context.Context, cfg Config, ready Ready) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	h := &cimxml.Handler{Connector: om, Host: host}
-	wh := &wsman.Handler{Connector: om, Host: host, Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify, Events: om, Log: log}
+	wh := &wsman.Handler{Connector: om, Host: host, Namespace: cfg.WSManNamespace, AnonymousIdentify: cfg.WSManAnonIdentify, Events: om, Subscriptions: om, Log: log}
 	// /metrics and /healthz need a user's credentials on every listener,
 	// unless --anonymous-status opens them.
 	status := http.NewServeMux()
 	m := newMetrics(db, obs)
 	m.extra = append(m.extra, func(w io.Writer) { lv.writeMetrics(w) })
 	defer serveProviders(ctx, cfg, om, m, log)()
+	// WS-Eventing subscriptions survive a restart: those this node kept
+	// in the repository go on from their cursors (once the providers
+	// serve, for those that poll a provider's class). The node is its
+	// host and repository directory (each node of a shared store has its
+	// own).
+	if dir, err := filepath.Abs(cfg.Repo); err == nil {
+		wh.Node = host + ":" + dir
+	}
+	if err := wh.Restore(ctx); err != nil {
+		wh.Close()
+		return fmt.Errorf("server: %w", err)
+	}
 	status.Handle("/metrics", m)
 	status.Handle("/healthz", healthz(db))
 	statusDoor := stack.Serve(httpstack.Door{Name: "status", Anonymous: lv.anonymousStatus}, status)

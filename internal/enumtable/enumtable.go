@@ -69,6 +69,30 @@ func (t *Table[C]) Add(c C, prefix, owner string, life time.Duration, max int) (
 	return id, nil
 }
 
+// ErrExists is returned by Restore when the id is open already.
+var ErrExists = errors.New("enumtable: the id is open already")
+
+// Restore registers c for owner under an id an earlier Add returned (a
+// context kept across a restart), to expire after left unused, then after
+// life unused at each use.
+func (t *Table[C]) Restore(id string, c C, owner string, life, left time.Duration, max int) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[string]*entry[C]{}
+	}
+	if t.m[id] != nil {
+		return ErrExists
+	}
+	if len(t.m) >= max {
+		return ErrFull
+	}
+	e := &entry[C]{c: c, owner: owner, life: life}
+	e.timer = time.AfterFunc(left, func() { t.Remove(id) })
+	t.m[id] = e
+	return nil
+}
+
 // Get returns owner's context id, locked, with its expiry restarted; ok is
 // false when no such context is open for owner (never opened, another
 // user's, released or expired).

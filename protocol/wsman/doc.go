@@ -19,7 +19,8 @@
 //   - WS-Eventing Subscribe in the Pull, Push, PushWithAck and Events
 //     delivery modes, with bookmarks (the store revision), the earliest
 //     bookmark and heartbeats; Renew, GetStatus and Unsubscribe
-//     (eventing.go, push.go).
+//     (eventing.go, push.go); kept in the repository with a cursor, so
+//     that they survive a restart of wbemd (durable.go).
 //
 // Resource URIs come in the DMTF style
 // (http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/Class, the namespace

@@ -42,12 +42,15 @@ type enumContext struct {
 	heartbeats    bool
 	mark          bookmark // the bookmark after the last event sent
 	push          bool     // a push subscription: its events are sent, not pulled
+	durable       *durable // a subscription kept across restarts (durable.go), or nil
 }
 
-// Close releases the enumerator (enumtable calls it with the lock held).
+// Close releases the enumerator (enumtable calls it with the lock held);
+// a stored subscription is deleted, or kept when wbemd stops.
 func (ec *enumContext) Close() {
 	ec.e.Close()
 	ec.pending = nil
+	ec.durable.end()
 }
 
 // getEnum returns the open enumeration id of the request's caller,
@@ -181,6 +184,12 @@ func (h *Handler) pull(ctx context.Context, w http.ResponseWriter, req *request,
 	if ec.push {
 		return newFault(faultInvalidEnumContext, "%s is a push subscription: its events are sent to its NotifyTo address", r.context)
 	}
+	if ec.durable != nil {
+		// This Pull acknowledges the events sent before it; the table
+		// restarted the expiry.
+		ec.durable.setExpires(time.Now().Add(ec.life))
+		ec.durable.setMark(ec.mark)
+	}
 	if ec.err != nil {
 		err := ec.err
 		h.forget(ec)
@@ -200,7 +209,7 @@ func (h *Handler) pull(ctx context.Context, w http.ResponseWriter, req *request,
 // Close releases every open enumeration (their enumerators hold the
 // CIMOM open); call it before closing the CIMOM.
 func (h *Handler) Close() {
-	h.closing.Store(true) // push subscriptions end with SourceShuttingDown
+	h.closing.Store(true) // kept subscriptions survive; others end with SourceShuttingDown
 	h.enums.CloseAll()
 }
 

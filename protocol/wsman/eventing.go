@@ -3,6 +3,8 @@ package wsman
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"iter"
 	"log/slog"
 	"net/http"
@@ -214,30 +216,36 @@ func (h *Handler) subscribe(ctx context.Context, req *request, r subscribeReques
 		}
 		return nil, err
 	}
-	ee := newEventEnum(sctx, cancel, events, start, from)
-	ec := &enumContext{res: req.res, soap: req.env.soap, life: life, e: ee, events: ee, sendBookmarks: r.sendBookmarks, heartbeats: r.heartbeats > 0, mark: from, push: r.mode != deliveryPull}
-	limit := h.MaxEnumerations
-	if limit <= 0 {
-		limit = DefaultMaxEnumerations
-	}
+	sp := &spec{URI: req.res.uri, Namespace: req.res.ns, SOAP: req.env.soap, Locale: req.env.locale(), Language: language, Query: r.query,
+		Mode: r.mode, NotifyTo: r.notifyTo, EndTo: r.endTo, MaxElements: r.maxElements, Heartbeats: r.heartbeats, SendBookmarks: r.sendBookmarks, Life: life, Node: h.Node}
+	ec := h.open(sctx, cancel, events, req.res, sp, start, from, nil)
+	limit := h.maxEnumerations()
 	id, err := h.enums.Add(ec, "uuid:", req.p.Name, life, limit)
 	if err != nil {
-		ee.Close()
+		ec.events.Close()
 		return nil, newFault(faultQuotaLimit, "%d enumerations and subscriptions are open: release some, or let them expire", limit)
 	}
 	ec.id = id
-	if r.mode != deliveryPull {
-		client := h.PushClient
-		if client == nil {
-			client = http.DefaultClient
+	if h.Subscriptions != nil {
+		// Kept across restarts: written before the answer, which is the
+		// first the subscriber hears of it.
+		b, err := json.Marshal(sp)
+		if err != nil {
+			h.enums.Remove(id)
+			return nil, fmt.Errorf("wsman: subscription: %w", err)
 		}
-		log := h.Log
-		if log == nil {
-			log = slog.Default()
+		cur := cimom.EventingCursor{Rev: from.rev, N: from.n, Expires: time.Now().Add(life)}
+		rec := &cimom.EventingSubscription{ID: id, Creator: req.p, Spec: b, Cursor: cur}
+		if err := h.Subscriptions.PutEventingSubscription(ctx, rec); err != nil {
+			h.enums.Remove(id)
+			return nil, err
 		}
-		p := &pusher{h: h, ec: ec, id: id, mode: r.mode, to: r.notifyTo, max: r.maxElements, beat: r.heartbeats, endTo: r.endTo, client: client, log: log}
-		go p.run(sctx)
+		d := &durable{st: h.Subscriptions, id: id, created: rec.Created, closing: &h.closing, log: h.log(), cur: cur, saved: cur, savedAt: time.Now()}
+		ec.Lock()
+		ec.durable = d
+		ec.Unlock()
 	}
+	h.startPush(sctx, ec, sp)
 	o := answer(req, actSubscribe+"Response")
 	o.s(`<wse:SubscribeResponse xmlns:wse="` + nsWSE + `"><wse:SubscriptionManager><wsa:Address>` + anonymous +
 		`</wsa:Address><wsa:ReferenceParameters><wse:Identifier>` + id + `</wse:Identifier></wsa:ReferenceParameters></wse:SubscriptionManager><wse:Expires>` +
@@ -271,6 +279,43 @@ func newEventEnum(sctx context.Context, cancel context.CancelFunc, events iter.S
 	return ee
 }
 
+// open makes the enumeration context of a subscription whose events are
+// read after revision start, from the bookmark from.
+func (h *Handler) open(sctx context.Context, cancel context.CancelFunc, events iter.Seq2[cimom.Event, error], res *resource, sp *spec, start int64, from bookmark, d *durable) *enumContext {
+	ee := newEventEnum(sctx, cancel, events, start, from)
+	return &enumContext{res: res, soap: sp.SOAP, life: sp.Life, e: ee, events: ee, sendBookmarks: sp.SendBookmarks, heartbeats: sp.Heartbeats > 0,
+		mark: from, push: sp.Mode != deliveryPull, durable: d}
+}
+
+// startPush starts the sender of a push subscription (ec.id set).
+func (h *Handler) startPush(sctx context.Context, ec *enumContext, sp *spec) {
+	if sp.Mode == deliveryPull {
+		return
+	}
+	client := h.PushClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	p := &pusher{h: h, ec: ec, id: ec.id, mode: sp.Mode, to: sp.NotifyTo, max: sp.MaxElements, beat: sp.Heartbeats, endTo: sp.EndTo, client: client, log: h.log()}
+	go p.run(sctx)
+}
+
+// log is the handler's logger.
+func (h *Handler) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.Default()
+}
+
+// maxEnumerations is the bound of open enumerations and subscriptions.
+func (h *Handler) maxEnumerations() int {
+	if h.MaxEnumerations > 0 {
+		return h.MaxEnumerations
+	}
+	return DefaultMaxEnumerations
+}
+
 // subscription returns the open subscription id of the caller, locked.
 func (h *Handler) subscription(req *request, id string) (*enumContext, error) {
 	ec, ok := h.enums.Get(id, req.p.Name)
@@ -280,6 +325,7 @@ func (h *Handler) subscription(req *request, id string) (*enumContext, error) {
 		}
 		return nil, newFault(faultUnableToRenew, "the subscription %q is not open: unsubscribed, expired, ended or never made", id)
 	}
+	ec.durable.setExpires(time.Now().Add(ec.life)) // the table's expiry restarted
 	return ec, nil
 }
 
@@ -298,6 +344,7 @@ func (h *Handler) renew(_ context.Context, req *request, r renewRequest) (*out, 
 	if !h.enums.SetLife(r.id, req.p.Name, life) {
 		return nil, newFault(faultUnableToRenew, "the subscription %q ended", r.id)
 	}
+	ec.durable.setExpires(time.Now().Add(life))
 	o := answer(req, actRenewSub+"Response")
 	o.s(`<wse:RenewResponse xmlns:wse="` + nsWSE + `"><wse:Expires>` + formatDuration(life) + `</wse:Expires></wse:RenewResponse>`)
 	o.tail()

@@ -21,9 +21,10 @@ import (
 // that subscribes again from it misses nothing. A delivery that fails
 // pushAttempts times, a second apart, ends the subscription (logged), as
 // does the end of its events (the feed no longer holds them, the
-// subscriber lost its rights) and the stop of wbemd; with a wse:EndTo, a
-// wse:SubscriptionEnd message says so there (best effort when wbemd
-// stops). Unsubscribe and expiry end it quietly.
+// subscriber lost its rights) and the stop of wbemd when subscriptions
+// are not kept (Handler.Subscriptions nil; a kept one goes on after the
+// restart); with a wse:EndTo, a wse:SubscriptionEnd message says so there
+// (best effort when wbemd stops). Unsubscribe and expiry end it quietly.
 
 const (
 	actEvent  = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Event"
@@ -64,7 +65,9 @@ func (p *pusher) run(ctx context.Context) {
 		}
 		objs, _, err := ee.Next(ctx, wait, max)
 		if err != nil && ctx.Err() != nil && p.h.closing.Load() {
-			p.end("SourceShuttingDown", "wbemd is stopping")
+			if p.ec.durable == nil { // a kept subscription goes on after the restart
+				p.end("SourceShuttingDown", "wbemd is stopping")
+			}
 			return
 		}
 		if err != nil {
@@ -80,13 +83,14 @@ func (p *pusher) run(ctx context.Context) {
 			return
 		}
 		var msg []byte
+		var mark bookmark
 		switch {
 		case len(objs) == 0 && p.beat > 0:
-			msg = p.message(actHeart, nil, ee.current())
+			mark = ee.current()
+			msg = p.message(actHeart, nil, mark)
 		case len(objs) == 0:
 			continue
 		default:
-			var mark bookmark
 			for _, o := range objs {
 				mark = ee.sent(o)
 			}
@@ -104,6 +108,7 @@ func (p *pusher) run(ctx context.Context) {
 			}
 			return
 		}
+		p.ec.durable.setMark(mark) // the receiver has every event up to mark
 	}
 }
 

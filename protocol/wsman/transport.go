@@ -51,6 +51,13 @@ type Handler struct {
 	// Events serves WS-Eventing subscriptions (nil: Subscribe answers
 	// ActionNotSupported).
 	Events EventSource
+	// Subscriptions keeps WS-Eventing subscriptions across restarts
+	// (durable.go; nil: they live in memory). Call Restore before serving.
+	Subscriptions SubscriptionStore
+	// Node names this wbemd among the nodes that share a store (stable
+	// across its restarts): Restore reopens only the subscriptions it
+	// made.
+	Node string
 	// PushClient sends the events of push subscriptions (default
 	// http.DefaultClient); Log receives their ends (default slog.Default()).
 	PushClient *http.Client
