@@ -39,6 +39,11 @@ type running struct {
 	sig    string
 	cancel context.CancelFunc
 	done   chan struct{}
+	// ended is the store's revision once the worker returned by itself
+	// (its policy disabled or removed the subscription, or its creator
+	// lost the right): a reading of the subscriptions older than that may
+	// not show the state the worker wrote, and must not restart it.
+	ended int64
 }
 
 // settings are the indication service's retry settings of the moment.
@@ -101,6 +106,10 @@ func (m *Manager) follow(ctx context.Context) error {
 // restarting one whose filter, destination, policy or creator changed, and
 // deletes the cursors of subscriptions that are gone.
 func (m *Manager) reconcile(ctx context.Context) error {
+	read, err := m.OM.Rev(ctx) // what follows reads at this revision or later
+	if err != nil {
+		return err
+	}
 	subs, svc, err := m.OM.IndicationSubscriptions(ctx)
 	if err != nil {
 		return fmt.Errorf("indication: reading subscriptions: %w", err)
@@ -124,6 +133,9 @@ func (m *Manager) reconcile(ctx context.Context) error {
 		if r := m.workers[sub.Key]; r != nil {
 			select {
 			case <-r.done:
+				if r.sig == sig && r.ended > read {
+					continue // read before the worker's own ending: the next change says
+				}
 			default:
 				if r.sig == sig {
 					continue
@@ -185,6 +197,11 @@ func (m *Manager) start(ctx context.Context, sub cimom.IndicationSubscription, s
 		defer close(r.done)
 		w.log.Info("indication delivery started")
 		w.run(wctx)
+		if wctx.Err() == nil { // it ended by itself: after its own writes
+			if rev, err := m.OM.Rev(wctx); err == nil {
+				r.ended = rev // (unknown: 0, and the next reading may restart it)
+			}
+		}
 	}()
 }
 
