@@ -56,7 +56,9 @@ func (s *Store) Get(ctx context.Context, key []byte) (store.KV, bool, error) {
 // Rev returns the cluster's current revision: that of a linearizable
 // read sent after the call began, shared with the Gets and Revs waiting
 // for one (currentRev), so that it is at least the revision of every
-// write acknowledged before the call, on any node.
+// write acknowledged before the call, on any node. Within a
+// store.Session it is the revision the session learned: at least the
+// cluster's when the session began.
 func (s *Store) Rev(ctx context.Context) (int64, error) {
 	if err := s.usable(ctx); err != nil {
 		return 0, err
