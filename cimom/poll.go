@@ -20,12 +20,7 @@ import (
 // interval are one event. The events of one poll have the repository's
 // revision at the poll and their place in it as Index.
 func (s *services) pollEvents(ctx context.Context, eq *eventQuery, opts NotificationOptions) iter.Seq2[Event, error] {
-	const op = "ExecNotificationQuery"
-	return func(yield func(Event, error) bool) {
-		if err := s.pollLoop(ctx, eq, opts, yield); err != nil && err != errStopped {
-			yield(Event{}, fail(op, err))
-		}
-	}
+	return eventStream(func(yield func(Event, error) bool) error { return s.pollLoop(ctx, eq, opts, yield) })
 }
 
 // pollLoop runs a polling subscription until ctx ends or the consumer

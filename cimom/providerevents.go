@@ -522,12 +522,7 @@ func checkProviderEvent(raw []byte, reg *EventRegistration, lookup cimjson.Class
 
 // providedEvents is the stream of a subscription fed by event providers.
 func (s *services) providedEvents(ctx context.Context, eq *eventQuery, opts NotificationOptions) iter.Seq2[Event, error] {
-	const op = "ExecNotificationQuery"
-	return func(yield func(Event, error) bool) {
-		if err := s.providedLoop(ctx, eq, opts, yield); err != nil && err != errStopped {
-			yield(Event{}, fail(op, err))
-		}
-	}
+	return eventStream(func(yield func(Event, error) bool) error { return s.providedLoop(ctx, eq, opts, yield) })
 }
 
 // providedLoop runs a subscription fed by event providers until ctx

@@ -73,11 +73,17 @@ func (c *CIMOM) Subscribe(ctx context.Context, opts SubscribeOptions) (iter.Seq2
 	if err != nil {
 		return nil, fail(op, err)
 	}
+	return eventStream(func(yield func(Event, error) bool) error { return s.run(ctx, yield) }), nil
+}
+
+// eventStream is the iterator of a subscription's loop: the loop's events,
+// then its error, if it did not end because the consumer stopped.
+func eventStream(loop func(yield func(Event, error) bool) error) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		if err := s.run(ctx, yield); err != nil && err != errStopped {
-			yield(Event{}, fail(op, err))
+		if err := loop(yield); err != nil && err != errStopped {
+			yield(Event{}, fail("ExecNotificationQuery", err))
 		}
-	}, nil
+	}
 }
 
 // subscription is a checked Subscribe call.
