@@ -46,26 +46,9 @@ const (
 func wmiSubscriptionClasses() (system, consumers []*cim.Object) {
 	str, u8, u32, u64, boolean := cim.TypeString, cim.TypeUint8, cim.TypeUint32, cim.TypeUint64, cim.TypeBoolean
 	key := keyQualifier()
-	prop := func(name string, t cim.Type, quals ...cim.Qualifier) cim.Property {
-		return cim.Property{Name: name, Type: t, Value: cim.Null(t), Qualifiers: quals}
-	}
-	def := func(name string, v cim.Value) cim.Property {
-		return cim.Property{Name: name, Type: v.Type, Value: v}
-	}
-	ref := func(name, class string) cim.Property {
-		return cim.Property{Name: name, Type: cim.TypeReference, RefClass: class, Value: cim.Null(cim.TypeReference), Qualifiers: []cim.Qualifier{key}}
-	}
+	prop, def, class := nullProp, defaultProp, systemClass
+	ref := func(name, class string) cim.Property { return refProp(name, class, key) }
 	yes := cim.Value{Type: cim.TypeBoolean, V: true}
-	class := func(name, super string, abstract bool, props ...cim.Property) *cim.Object {
-		o := &cim.Object{Genus: cim.GenusClass, Class: name, Superclass: super, Properties: props}
-		if abstract {
-			o.Qualifiers = append(o.Qualifiers, cim.Qualifier{Name: "Abstract", Value: yes})
-		}
-		for i := range o.Properties {
-			o.Properties[i].Origin = name
-		}
-		return o
-	}
 	sid := prop("CreatorSID", u8.ArrayOf())
 	binding := class(BindingClass, "__IndicationRelated", false,
 		ref("Filter", EventFilterClass), ref("Consumer", EventConsumerClass),

@@ -27,12 +27,7 @@ const (
 // namespace with the DMTF schema declares their embedded objects as
 // strings; queries use them as objects, as here).
 func eventClassDefs() []*cim.Object {
-	typed := func(n string, t cim.Type) cim.Property {
-		return cim.Property{Name: n, Type: t, Value: cim.Null(t)}
-	}
-	ref := func(n, class string) cim.Property {
-		return cim.Property{Name: n, Type: cim.TypeReference, RefClass: class, Value: cim.Null(cim.TypeReference)}
-	}
+	typed, ref := nullProp, refProp
 	class := systemClass
 	return []*cim.Object{
 		class("__SystemClass", "", true),
@@ -145,17 +140,4 @@ var feedEventClasses = []string{
 var dmtfNames = map[string]string{
 	"__InstanceCreationEvent": "CIM_InstCreation", "__InstanceModificationEvent": "CIM_InstModification",
 	"__InstanceDeletionEvent": "CIM_InstDeletion",
-}
-
-// systemClass is a class wbemd declares itself: its properties originate
-// in it, and it is abstract if asked.
-func systemClass(name, super string, abstract bool, props ...cim.Property) *cim.Object {
-	o := &cim.Object{Genus: cim.GenusClass, Class: name, Superclass: super, Properties: props}
-	if abstract {
-		o.Qualifiers = []cim.Qualifier{{Name: "Abstract", Value: cim.Value{Type: cim.TypeBoolean, V: true}}}
-	}
-	for i := range o.Properties {
-		o.Properties[i].Origin = name
-	}
-	return o
 }

@@ -49,10 +49,7 @@ const (
 // __IndicationRelated and __EventConsumer come before them), with
 // wbemd's two revisions on __EventQueueOverflowEvent.
 func extrinsicClasses() []*cim.Object {
-	prop := func(n string, t cim.Type, quals ...cim.Qualifier) cim.Property {
-		return cim.Property{Name: n, Type: t, Value: cim.Null(t), Qualifiers: quals}
-	}
-	class := systemClass
+	prop, class := nullProp, systemClass
 	units := cim.Qualifier{Name: "Units", Value: cim.Value{Type: cim.TypeString, V: "milliseconds"}}
 	consumer := prop("IntendedConsumer", cim.TypeReference)
 	consumer.RefClass = EventConsumerClass

@@ -62,25 +62,12 @@ const (
 func indicationClasses() []*cim.Object {
 	str, u16, u32, u64 := cim.TypeString, cim.TypeUint16, cim.TypeUint32, cim.TypeUint64
 	key := keyQualifier()
-	prop := func(name string, t cim.Type, quals ...cim.Qualifier) cim.Property {
-		return cim.Property{Name: name, Type: t, Value: cim.Null(t), Qualifiers: quals}
-	}
-	def := func(name string, v cim.Value) cim.Property {
-		return cim.Property{Name: name, Type: v.Type, Value: v}
-	}
-	ref := func(name, class string) cim.Property {
-		return cim.Property{Name: name, Type: cim.TypeReference, RefClass: class, Value: cim.Null(cim.TypeReference), Qualifiers: []cim.Qualifier{key}}
-	}
+	prop, def := nullProp, defaultProp
+	ref := func(name, class string) cim.Property { return refProp(name, class, key) }
 	list := func(name string, v ...string) cim.Qualifier {
 		return cim.Qualifier{Name: name, Value: cim.Value{Type: cim.TypeString.ArrayOf(), V: v}, Flavor: cim.FlavorToSubclass}
 	}
-	class := func(name, super string, quals []cim.Qualifier, props ...cim.Property) *cim.Object {
-		o := &cim.Object{Genus: cim.GenusClass, Class: name, Superclass: super, Properties: props, Qualifiers: quals}
-		for i := range o.Properties {
-			o.Properties[i].Origin = name
-		}
-		return o
-	}
+	class := declaredClass
 	yes := cim.Value{Type: cim.TypeBoolean, V: true}
 	abstract := []cim.Qualifier{{Name: "Abstract", Value: yes}}
 	assoc := cim.Qualifier{Name: "Association", Value: yes, Flavor: cim.FlavorToSubclass | cim.FlavorDisableOverride}

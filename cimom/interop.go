@@ -58,12 +58,8 @@ const (
 func interopClasses() []*cim.Object {
 	yes := cim.Value{Type: cim.TypeBoolean, V: true}
 	str, u16 := cim.TypeString, cim.TypeUint16
-	prop := func(name string, t cim.Type, quals ...cim.Qualifier) cim.Property {
-		return cim.Property{Name: name, Type: t, Value: cim.Null(t), Qualifiers: quals}
-	}
-	ref := func(name, class string) cim.Property {
-		return cim.Property{Name: name, Type: cim.TypeReference, RefClass: class, Value: cim.Null(cim.TypeReference), Qualifiers: []cim.Qualifier{keyQualifier()}}
-	}
+	prop := nullProp
+	ref := func(name, class string) cim.Property { return refProp(name, class, keyQualifier()) }
 	key := keyQualifier()
 	list := func(name string, v ...string) cim.Qualifier {
 		return cim.Qualifier{Name: name, Value: cim.Value{Type: cim.TypeString.ArrayOf(), V: v}, Flavor: cim.FlavorToSubclass}
@@ -71,22 +67,19 @@ func interopClasses() []*cim.Object {
 	override := func(name string) cim.Qualifier {
 		return cim.Qualifier{Name: "Override", Value: cim.Value{Type: cim.TypeString, V: name}, Flavor: cim.FlavorToSubclass}
 	}
-	class := func(name, super string, quals []string, props ...cim.Property) *cim.Object {
-		o := &cim.Object{Genus: cim.GenusClass, Class: name, Superclass: super, Properties: props}
-		for _, q := range quals {
+	class := func(name, super string, names []string, props ...cim.Property) *cim.Object {
+		var quals []cim.Qualifier
+		for _, q := range names {
 			switch q {
 			case "Provider":
-				o.Qualifiers = append(o.Qualifiers, cim.Qualifier{Name: q, Value: cim.Value{Type: cim.TypeString, V: providerSelf}})
+				quals = append(quals, cim.Qualifier{Name: q, Value: cim.Value{Type: cim.TypeString, V: providerSelf}})
 			case "Association":
-				o.Qualifiers = append(o.Qualifiers, cim.Qualifier{Name: q, Value: yes, Flavor: cim.FlavorToSubclass | cim.FlavorDisableOverride})
+				quals = append(quals, cim.Qualifier{Name: q, Value: yes, Flavor: cim.FlavorToSubclass | cim.FlavorDisableOverride})
 			default:
-				o.Qualifiers = append(o.Qualifiers, cim.Qualifier{Name: q, Value: yes})
+				quals = append(quals, cim.Qualifier{Name: q, Value: yes})
 			}
 		}
-		for i := range o.Properties {
-			o.Properties[i].Origin = name
-		}
-		return o
+		return declaredClass(name, super, quals, props...)
 	}
 	abstract := []string{"Abstract"}
 	served := []string{"Dynamic", "Provider"}

@@ -21,25 +21,17 @@ import (
 // __ProviderHostQuotaConfiguration, which configure the provider host.
 func providerClasses(ns string) []*cim.Object {
 	yes := cim.Value{Type: cim.TypeBoolean, V: true}
-	prop := func(name string, t cim.Type) cim.Property {
-		return cim.Property{Name: name, Type: t, Value: cim.Null(t)}
-	}
+	prop, ref := nullProp, refProp
 	key := func(p cim.Property) cim.Property {
-		p.Qualifiers = []cim.Qualifier{{Name: "Key", Value: yes, Flavor: cim.FlavorToSubclass | cim.FlavorToInstance | cim.FlavorDisableOverride}}
+		p.Qualifiers = []cim.Qualifier{keyQualifier()}
 		return p
 	}
-	ref := func(name, class string) cim.Property {
-		return cim.Property{Name: name, Type: cim.TypeReference, RefClass: class, Value: cim.Null(cim.TypeReference)}
-	}
-	class := func(name, super string, quals []string, props ...cim.Property) *cim.Object {
-		o := &cim.Object{Genus: cim.GenusClass, Class: name, Superclass: super, Properties: props}
-		for _, q := range quals {
-			o.Qualifiers = append(o.Qualifiers, cim.Qualifier{Name: q, Value: yes})
+	class := func(name, super string, names []string, props ...cim.Property) *cim.Object {
+		var quals []cim.Qualifier
+		for _, q := range names {
+			quals = append(quals, cim.Qualifier{Name: q, Value: yes})
 		}
-		for i := range o.Properties {
-			o.Properties[i].Origin = name
-		}
-		return o
+		return declaredClass(name, super, quals, props...)
 	}
 	abstract := []string{"Abstract"}
 	str, b, dt := cim.TypeString, cim.TypeBoolean, cim.TypeDatetime

@@ -251,23 +251,11 @@ func systemClasses() []*cim.Object {
 	typed := func(n string, t cim.Type, ref string) cim.Property {
 		return cim.Property{Name: n, Type: t, RefClass: ref, Value: cim.Null(t)}
 	}
-	boolQ := func(n string) cim.Qualifier {
-		return cim.Qualifier{Name: n, Value: cim.Value{Type: cim.TypeBoolean, V: true}}
-	}
 	key := func(p cim.Property) cim.Property {
-		p.Qualifiers = []cim.Qualifier{{Name: "Key", Value: cim.Value{Type: cim.TypeBoolean, V: true}, Flavor: cim.FlavorToSubclass | cim.FlavorToInstance | cim.FlavorDisableOverride}}
+		p.Qualifiers = []cim.Qualifier{keyQualifier()}
 		return p
 	}
-	class := func(name, super string, abstract bool, props ...cim.Property) *cim.Object {
-		o := &cim.Object{Genus: cim.GenusClass, Class: name, Superclass: super, Properties: props}
-		if abstract {
-			o.Qualifiers = []cim.Qualifier{boolQ("Abstract")}
-		}
-		for i := range o.Properties {
-			o.Properties[i].Origin = name
-		}
-		return o
-	}
+	class := systemClass
 	out := []*cim.Object{
 		class("__SystemClass", "", true),
 		class(namespaceClass, "__SystemClass", false, key(str("Name"))),
