@@ -11,7 +11,8 @@ import (
 )
 
 // The read cache: Get answers from memory what the cluster's watch has
-// told this process, and stays linearizable.
+// told this process, and stays linearizable (with reads=session, it
+// answers without the barrier below; see knownRev).
 //
 // A watch on the store's prefix (the change feed) fills the cache with
 // every value written after Open and keeps each cached key current; a Get
@@ -21,9 +22,9 @@ import (
 // and answers from the cache only if the cache has applied that revision:
 // then every write acknowledged before the Get began, on any node, is in
 // the cache. Otherwise, and for a key the cache does not hold, it reads
-// the key from the cluster, as without the cache. Concurrent Gets share one barrier: a barrier read that was sent
-// after a Get began serves it, so under load one round trip serves many
-// Gets.
+// the key from the cluster, as without the cache. Concurrent Gets share
+// one barrier: a barrier read that was sent after a Get began serves it,
+// so under load one round trip serves many Gets.
 //
 // A Get's fill is kept only if the revision it read at is not older than
 // what the watch has applied (so a later event for the key is still to
@@ -173,6 +174,13 @@ func (c *readCache) holds(k []byte) bool {
 	return ok
 }
 
+// appliedRev returns the revision the watch has applied (0: no watch).
+func (c *readCache) appliedRev() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.applied
+}
+
 // get returns the cached state of k if the cache has applied revision rev.
 func (c *readCache) get(k []byte, rev int64) (e cacheEntry, ok bool) {
 	c.mu.RLock()
@@ -223,7 +231,8 @@ type barriers struct {
 
 // currentRev returns a revision at least the cluster's at the call, or at
 // the beginning of ctx's session (store.Session): one barrier serves every
-// read of a session.
+// read of a session. With reads=session it is the newest revision this
+// node knows of (knownRev), with no barrier.
 func (s *Store) currentRev(ctx context.Context) (int64, error) {
 	sess := store.SessionOf(ctx)
 	if sess != nil {
@@ -231,11 +240,46 @@ func (s *Store) currentRev(ctx context.Context) (int64, error) {
 			return rev, nil
 		}
 	}
-	rev, err := s.barrier(ctx)
-	if err == nil && sess != nil {
+	rev, ok := s.knownRev()
+	if !ok {
+		var err error
+		if rev, err = s.barrier(ctx); err != nil {
+			return 0, err
+		}
+		s.unsure.Store(false)
+		s.learn(rev)
+	}
+	if sess != nil {
 		sess.Observe(rev)
 	}
-	return rev, err
+	return rev, nil
+}
+
+// knownRev returns, with reads=session, the newest revision this node
+// knows of: what the read cache's watch has applied, or this node's last
+// write if the watch has not applied it yet (a Get then reads the
+// cluster). Not ok without reads=session, while the watch is down, and
+// after a write whose outcome is unknown: a barrier is needed.
+func (s *Store) knownRev() (int64, bool) {
+	if !s.cfg.SessionReads || s.cache == nil || s.unsure.Load() {
+		return 0, false
+	}
+	applied := s.cache.appliedRev()
+	if applied == 0 {
+		return 0, false
+	}
+	return max(applied, s.written.Load()), true
+}
+
+// learn records, for reads=session, a revision this node wrote or read:
+// its later reads are served at it or after.
+func (s *Store) learn(rev int64) {
+	for {
+		old := s.written.Load()
+		if rev <= old || s.written.CompareAndSwap(old, rev) {
+			return
+		}
+	}
 }
 
 // barrier returns the revision of a barrier read sent after the call.

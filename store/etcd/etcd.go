@@ -51,6 +51,11 @@ type Store struct {
 
 	cache    *readCache // nil: every Get reads the cluster
 	barriers barriers
+	// With reads=session: the newest revision this node wrote, or read
+	// with a barrier; and whether a write's outcome is unknown (the next
+	// read then takes a barrier).
+	written atomic.Int64
+	unsure  atomic.Bool
 
 	closed  atomic.Bool
 	noSpace atomic.Pointer[error] // the last write's ErrReadOnly, until a write succeeds

@@ -59,6 +59,13 @@ func (s *Store) Get(ctx context.Context, key []byte) (store.KV, bool, error) {
 // write acknowledged before the call, on any node. Within a
 // store.Session it is the revision the session learned: at least the
 // cluster's when the session began.
+//
+// With reads=session (Config.SessionReads) Rev and Get take no barrier:
+// Rev is the newest revision this node knows (its read cache's watch, its
+// own writes), and a Get sees every write this node acknowledged before it
+// began and, on other nodes, what the watch has brought (a few
+// milliseconds behind them); a node's reads never go back in time. After
+// a write whose outcome is unknown the next read takes a barrier.
 func (s *Store) Rev(ctx context.Context) (int64, error) {
 	if err := s.usable(ctx); err != nil {
 		return 0, err

@@ -179,6 +179,7 @@ func (s *Store) rawTxn(ctx context.Context, what string, cmps []*pb.Compare, ops
 		}
 	}
 	if err != nil {
+		s.unsure.Store(true)
 		err = s.mapErr(ctx, what, err)
 		if errors.Is(err, store.ErrReadOnly) {
 			s.noSpace.Store(&err)
@@ -186,6 +187,7 @@ func (s *Store) rawTxn(ctx context.Context, what string, cmps []*pb.Compare, ops
 		return 0, err
 	}
 	s.noSpace.Store(nil)
+	s.learn(resp.Header.Revision)
 	if !resp.Succeeded {
 		return 0, store.ErrCompareFailed
 	}

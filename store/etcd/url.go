@@ -37,6 +37,10 @@ const DefaultPort = "2379"
 //	dial-timeout=D        how long Open waits for the cluster (default 5s)
 //	cache=0               no read cache: every Get reads the cluster (default
 //	                      1: Get answers from a watch-fed cache, see Get)
+//	reads=session         Get and Rev answer from the read cache without the
+//	                      read barrier: this node's own writes are seen at
+//	                      once, other nodes' as soon as the watch brings them
+//	                      (see Store.Rev); default reads=linearizable
 type Config struct {
 	Endpoints       []string // host:port
 	Prefix          string   // the root prefix, "/" and no trailing "/": "/wbemd"
@@ -48,6 +52,7 @@ type Config struct {
 	MaxRequestBytes int
 	DialTimeout     time.Duration
 	NoCache         bool // cache=0
+	SessionReads    bool // reads=session
 }
 
 // ParseURL parses a store URL of the etcd engine (see Config).
@@ -131,9 +136,20 @@ func ParseURL(u string) (Config, error) {
 				return bad("cache=%q: want 1 or 0", v)
 			}
 			cfg.NoCache = !on
+		case "reads":
+			switch v {
+			case "linearizable":
+			case "session":
+				cfg.SessionReads = true
+			default:
+				return bad("reads=%q: want linearizable or session", v)
+			}
 		default:
-			return bad("unknown parameter %q (known: cacert, cert, key, tls, user, max-txn-ops, max-request-bytes, dial-timeout, cache)", name)
+			return bad("unknown parameter %q (known: cacert, cert, key, tls, user, max-txn-ops, max-request-bytes, dial-timeout, cache, reads)", name)
 		}
+	}
+	if cfg.SessionReads && cfg.NoCache {
+		return bad("reads=session answers from the read cache: it cannot go with cache=0")
 	}
 	if (cfg.Cert == "") != (cfg.Key == "") {
 		return bad("cert and key go together")
@@ -167,6 +183,9 @@ func (cfg Config) String() string {
 	}
 	if cfg.NoCache {
 		q.Set("cache", "0")
+	}
+	if cfg.SessionReads {
+		q.Set("reads", "session")
 	}
 	s := "etcd://" + strings.Join(cfg.Endpoints, ",") + (&url.URL{Path: cfg.Prefix}).EscapedPath()
 	if len(q) > 0 {

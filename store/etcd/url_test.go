@@ -20,6 +20,8 @@ func TestParseURL(t *testing.T) {
 		{"etcd://h:1/a%20b", "etcd://h:1/a%20b"},
 		{"etcd://h:1/p?cache=0", "etcd://h:1/p?cache=0"},
 		{"etcd://h:1/p?cache=1", "etcd://h:1/p"},
+		{"etcd://h:1/p?reads=session", "etcd://h:1/p?reads=session"},
+		{"etcd://h:1/p?reads=linearizable", "etcd://h:1/p"},
 	}
 	for _, c := range good {
 		cfg, err := ParseURL(c.url)
@@ -57,6 +59,8 @@ func TestParseURL(t *testing.T) {
 		{"etcd://h:1/p?dial-timeout=-1s", "want a duration"},
 		{"etcd://h:1/p?colour=red", "unknown parameter"},
 		{"etcd://h:1/p?cache=some", "want 1 or 0"},
+		{"etcd://h:1/p?reads=stale", "want linearizable or session"},
+		{"etcd://h:1/p?reads=session&cache=0", "cannot go with cache=0"},
 		{"etcd://h:1/p#frag", "fragment"},
 	}
 	for _, c := range bad {
