@@ -270,7 +270,7 @@ func (s *server) serve(ctx context.Context, m *wire.Message, c *call) (answer *w
 		if inst, err = cls.Get(ctx, r); err == nil {
 			if inst == nil {
 				err = cim.Errorf(cim.ENotFound, "no instance %s", m.Path)
-			} else if result.Instance, err = json.Marshal(inst); err != nil {
+			} else if result.Instance, err = encodeInstance(inst); err != nil {
 				err = fmt.Errorf("the instance does not encode as JSON: %w", err)
 			}
 		}
@@ -289,7 +289,7 @@ func (s *server) serve(ctx context.Context, m *wire.Message, c *call) (answer *w
 		}
 		var inst Instance
 		if inst, err = cls.Put(ctx, r); err == nil && inst != nil {
-			if result.Instance, err = json.Marshal(inst); err != nil {
+			if result.Instance, err = encodeInstance(inst); err != nil {
 				err = fmt.Errorf("the instance does not encode as JSON: %w", err)
 			}
 		}
@@ -308,7 +308,7 @@ func (s *server) serve(ctx context.Context, m *wire.Message, c *call) (answer *w
 			if out == nil {
 				out = Instance{}
 			}
-			if result.Out, err = json.Marshal(out); err != nil {
+			if result.Out, err = encodeInstance(out); err != nil {
 				err = fmt.Errorf("the out-parameters do not encode as JSON: %w", err)
 			}
 		}

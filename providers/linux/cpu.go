@@ -86,7 +86,7 @@ func (s *sampler) rates() (prev, last sample) {
 	defer s.mu.Unlock()
 	prev = s.prev
 	if !prev.complete {
-		prev = sample{at: time.Unix(bootTime(&reader{}), 0), cpus: map[string]cpuTimes{}, vm: map[string]uint64{}}
+		prev = sample{at: time.Unix(bootTime(), 0), cpus: map[string]cpuTimes{}, vm: map[string]uint64{}}
 	}
 	return prev, s.last
 }

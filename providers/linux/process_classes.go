@@ -39,7 +39,7 @@ type procContext struct {
 
 func newProcContext(r *provider.Request) *procContext {
 	pc := &procContext{m: thisMachine(), r: &reader{}, need: allNeeds}
-	pc.btime = bootTime(pc.r)
+	pc.btime = bootTime()
 	if c := r.Caller; c != nil {
 		pc.all = c.Admin
 		if c.Unix != nil {

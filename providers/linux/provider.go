@@ -3,6 +3,7 @@ package linux
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -42,7 +43,13 @@ type machine struct {
 	rel          map[string]string
 }
 
-func thisMachine() machine {
+// thisMachine returns the machine's names, read again at most once a
+// second: every request of every class needs them, and they rarely change.
+func thisMachine() machine { return machineNow.get() }
+
+var machineNow = recent[machine]{read: readMachine}
+
+func readMachine() machine {
 	rel := osRelease()
 	name := rel["PRETTY_NAME"]
 	if name == "" {
@@ -115,4 +122,23 @@ func single(f func() provider.Instance) func(ctx context.Context, r *provider.Re
 	return func(ctx context.Context, r *provider.Request, send func(provider.Instance) error) error {
 		return send(f())
 	}
+}
+
+// recent keeps a value read from the system for up to a second (see
+// thisMachine and bootTime). Its value is shared: read-only.
+type recent[T any] struct {
+	read func() T
+
+	mu sync.Mutex
+	at time.Time
+	v  T
+}
+
+func (c *recent[T]) get() T {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := time.Now(); c.at.IsZero() || now.Sub(c.at) >= time.Second || now.Before(c.at) {
+		c.v, c.at = c.read(), now
+	}
+	return c.v
 }

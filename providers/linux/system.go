@@ -65,9 +65,14 @@ func osRelease() map[string]string {
 	return out
 }
 
-// bootTime is btime of /proc/stat: the boot, in seconds since the epoch.
-func bootTime(r *reader) int64 {
-	b, err := r.read(procRoot + "/stat")
+// bootTime is btime of /proc/stat: the boot, in seconds since the epoch
+// (read again at most once a second; a clock step moves it).
+func bootTime() int64 { return bootNow.get() }
+
+var bootNow = recent[int64]{read: readBootTime}
+
+func readBootTime() int64 {
+	b, err := (&reader{}).read(procRoot + "/stat")
 	if err != nil {
 		return 0
 	}

@@ -42,7 +42,7 @@ type osValues struct {
 
 func readOS() osValues {
 	r := &reader{}
-	v := osValues{u: uname(), mem: readMemInfo(r), boot: time.Unix(bootTime(r), 0), procs: countProcesses(), users: loggedInUsers()}
+	v := osValues{u: uname(), mem: readMemInfo(r), boot: time.Unix(bootTime(), 0), procs: countProcesses(), users: loggedInUsers()}
 	v.pidMax, _ = readUint(r, procRoot+"/sys/kernel/pid_max")
 	v.installed, v.hasInstalled = birthTime("/")
 	v.machineID = readText("/etc/machine-id")
