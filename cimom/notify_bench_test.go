@@ -60,6 +60,79 @@ func BenchmarkEventsWrites(b *testing.B) {
 	}
 }
 
+// BenchmarkEventsWritesPairs measures what BenchmarkEventsWrites does,
+// on one repository and in alternation: each round is 12 slices of 250 ms
+// of creates by 16 writers, with no event query and with 10 (ABBA order,
+// so that a drift of the machine's speed weighs on both alike), and its
+// ratio is the puts of the slices with queries over the puts of the
+// slices without. It reports the median ratio of the b.N rounds and logs
+// each one (-test.v).
+//
+//	go test -run '^$' -bench EventsWritesPairs -benchtime 5x -v ./cimom
+func BenchmarkEventsWritesPairs(b *testing.B) {
+	const nslices, slice, writers = 12, 250 * time.Millisecond, 16
+	r := openBench(b, filepath.Join(b.TempDir(), "r.db"), false)
+	defer r.close()
+	ctx := context.Background()
+	var seq atomic.Int64
+	puts := func(d time.Duration) int64 {
+		var n atomic.Int64
+		end := time.Now().Add(d)
+		var wg sync.WaitGroup
+		for range writers {
+			wg.Go(func() {
+				for time.Now().Before(end) {
+					if _, err := r.svc.PutInstance(ctx, r.instance("p", int(seq.Add(1))), FlagCreateOnly, nil); err != nil {
+						b.Error(err)
+						return
+					}
+					n.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		return n.Load()
+	}
+	withQueries := func(d time.Duration) int64 {
+		qctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for range 10 {
+			events, err := r.svc.ExecNotificationQuery(qctx, "WQL", benchEventQuery, NotificationOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			wg.Go(func() {
+				for _, err := range events {
+					if err != nil {
+						return
+					}
+				}
+			})
+		}
+		n := puts(d)
+		cancel()
+		wg.Wait()
+		return n
+	}
+	var ratios []float64
+	b.ResetTimer()
+	for i := range b.N {
+		var none, ten int64
+		for j := range nslices {
+			if j%4 == 0 || j%4 == 3 {
+				none += puts(slice)
+			} else {
+				ten += withQueries(slice)
+			}
+		}
+		ratios = append(ratios, float64(ten)/float64(none))
+		b.Logf("round %d: %.0f puts/s without event queries, %.0f with 10: %.2f", i+1,
+			float64(none)/(nslices/2*slice.Seconds()), float64(ten)/(nslices/2*slice.Seconds()), ratios[i])
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "ten/none")
+}
+
 // BenchmarkEventsLatency measures the time from the return of a create
 // (its commit) to its event reaching an event query's consumer, with
 // writes paced at 10 and at 1,000 per second (5 seconds of each, each put
