@@ -37,6 +37,10 @@ func newRepo(t *testing.T) *testRepo {
 // starts for the package (each test on a prefix of its own).
 const storeEnv = "WBEMD_TEST_STORE"
 
+// storeQueryEnv holds the parameters of the etcd store URL the tests use
+// (WBEMD_TEST_STORE_QUERY=reads=session runs the suite with session reads).
+const storeQueryEnv = "WBEMD_TEST_STORE_QUERY"
+
 var (
 	testEngine  = os.Getenv(storeEnv)
 	testCluster *etcdtest.Cluster
@@ -94,7 +98,7 @@ func openStore(t *testing.T, opts bolt.Options) store.Store {
 	var st store.Store
 	var err error
 	if onEtcd() {
-		st, err = etcd.Open(context.Background(), testCluster.URL(fmt.Sprintf("t%d", prefixes.Add(1)), ""), etcd.Options{})
+		st, err = etcd.Open(context.Background(), testCluster.URL(fmt.Sprintf("t%d", prefixes.Add(1)), os.Getenv(storeQueryEnv)), etcd.Options{})
 	} else {
 		st, err = bolt.Open(filepath.Join(t.TempDir(), "repo.db"), opts)
 	}
