@@ -105,13 +105,13 @@ const (
 // default value; in an instance it is the property's value.
 type Property struct {
 	Name       string
-	Type       Type
 	RefClass   string // the class of a reference or strongly typed embedded object; "" for any
 	ArraySize  int    // the bound of a fixed-size array declared name[n]; 0 if none
 	Value      Value
 	Qualifiers []Qualifier
 	Origin     string // the class that declares the property (GetPropertyOrigin)
-	Propagated bool   // inherited from a superclass rather than declared or overridden locally
+	Type       Type
+	Propagated bool // inherited from a superclass rather than declared or overridden locally
 }
 
 // Parameter is a method parameter. Direction is carried by the In and Out
