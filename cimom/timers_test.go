@@ -82,6 +82,19 @@ func untilTimer(t *testing.T, evs <-chan Event, id string) (Event, []string) {
 	}
 }
 
+// onlyTimer reads events until one of timer id comes, then checks that
+// the next four are of it too: a timer stopped before id was written
+// fires no more (what names what stopped it).
+func onlyTimer(t *testing.T, evs <-chan Event, id, what string) {
+	t.Helper()
+	untilTimer(t, evs, id)
+	for range 4 {
+		if got, _ := timerOf(t, nextEvent(t, evs)); got != id {
+			t.Fatalf("an event of %s after %s", got, what)
+		}
+	}
+}
+
 // TestTimerEvents: an __IntervalTimerInstruction makes __TimerEvent every
 // interval in its namespace, selected by TimerId; deleting it stops it;
 // an __AbsoluteTimerInstruction fires once; a subscription that does not
@@ -111,12 +124,7 @@ func TestTimerEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.intervalTimer("t3", 50, false)
-	untilTimer(t, evs, "t3")
-	for range 4 {
-		if id, _ := timerOf(t, nextEvent(t, evs)); id != "t3" {
-			t.Fatalf("an event of %s after its instruction was deleted", id)
-		}
-	}
+	onlyTimer(t, evs, "t3", "its instruction was deleted")
 	if err := r.svc.DeleteInstance(ctx, `__IntervalTimerInstruction.TimerId="t3"`, 0, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -173,12 +181,7 @@ func TestTimerEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.intervalTimer("after", 50, false)
-	untilTimer(t, sub, "after")
-	for range 4 {
-		if id, _ := timerOf(t, nextEvent(t, sub)); id != "after" {
-			t.Fatalf("an event of %s after its class was deleted", id)
-		}
-	}
+	onlyTimer(t, sub, "after", "its class was deleted")
 
 	// Bad instructions: refused, nothing written.
 	before := r.snapshot()

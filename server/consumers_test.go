@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
-	"github.com/wbemd/wbemd/client"
 )
 
 // publicDir is a directory every user may write (the consumer user
@@ -195,14 +194,7 @@ instance of __FilterToConsumerBinding { Filter = $F; Consumer = $L; };
 	}
 
 	// kill -9 during a stream of writes, restart.
-	c, err := client.Dial(context.Background(), "http://"+d.http, "root/sample", client.Options{User: "admin", Password: "secret", Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cls, err := c.GetObject(context.Background(), "Sample_Disk", 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, cls := sampleDisks(t, d)
 	var mu sync.Mutex
 	var attempted, acked []string
 	done := make(chan struct{})

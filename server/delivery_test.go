@@ -253,14 +253,7 @@ func TestIndicationDelivery(t *testing.T) {
 	wsID := wsSubscribe(t, d, nil)
 
 	// kill -9 during a stream of writes.
-	c, err := client.Dial(context.Background(), "http://"+d.http, "root/sample", client.Options{User: "admin", Password: "secret", Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cls, err := c.GetObject(context.Background(), "Sample_Disk", 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, cls := sampleDisks(t, d)
 	var mu sync.Mutex
 	var attempted, acked []string
 	stop := make(chan struct{})
@@ -333,4 +326,20 @@ func TestIndicationDelivery(t *testing.T) {
 		t.Errorf("the Pull subscriber's first event is %v, want %s", pulled[:min(1, len(pulled))], attempted[0])
 	}
 	t.Logf("WS-Eventing: %d events pulled before the kill, %d after it", restart, len(pulled)-restart)
+}
+
+// sampleDisks connects to root/sample of d as the admin, through CIM-XML,
+// and returns the client and the class Sample_Disk, for tests that write
+// disks while they watch their events.
+func sampleDisks(t *testing.T, d *daemon) (*client.Client, *cim.Object) {
+	t.Helper()
+	c, err := client.Dial(context.Background(), "http://"+d.http, "root/sample", client.Options{User: "admin", Password: "secret", Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cls, err := c.GetObject(context.Background(), "Sample_Disk", 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, cls
 }

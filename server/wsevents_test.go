@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
-	"github.com/wbemd/wbemd/client"
 )
 
 // wsEvents runs one WS-Eventing operation with pywinrm
@@ -379,14 +378,7 @@ func TestWSEventingPush(t *testing.T) {
 	// invented.
 	os.Remove(out)
 	wsSubscribe(t, d, map[string]any{"mode": modes["ack"], "notifyto": fmt.Sprintf("http://127.0.0.1:%d/kept", port)})
-	c, err := client.Dial(context.Background(), "http://"+d.http, "root/sample", client.Options{User: "admin", Password: "secret", Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cls, err := c.GetObject(context.Background(), "Sample_Disk", 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, cls := sampleDisks(t, d)
 	// A stream of writes faster than the receiver acknowledges: at the
 	// kill, acknowledged writes' events wait in the feed.
 	var acked []string

@@ -31,11 +31,8 @@ func nameAttr(n *node, attr string) (string, error) {
 	if !ok || v == "" {
 		return "", requestError("%s needs a %s (%s)", n.name, attr, n.where())
 	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if !(c == '_' || c >= 0x80 || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || (i > 0 && '0' <= c && c <= '9')) {
-			return "", requestError("%s %s=%q is not a CIM name (%s)", n.name, attr, v, n.where())
-		}
+	if !isCIMName(v) {
+		return "", requestError("%s %s=%q is not a CIM name (%s)", n.name, attr, v, n.where())
 	}
 	return v, nil
 }
@@ -730,7 +727,8 @@ func plainProperty(k *node, out *cim.Object, hint int, seen []uint64) (at int, d
 	return at, true, nil
 }
 
-// isCIMName reports whether nameAttr takes v.
+// isCIMName reports whether v is a CIM name: letters, digits (not first),
+// underscores and non-ASCII.
 func isCIMName(v string) bool {
 	for i := 0; i < len(v); i++ {
 		c := v[i]

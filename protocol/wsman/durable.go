@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,12 +104,6 @@ func decodeSpec(b []byte) (*spec, *resource, error) {
 		return nil, nil, fmt.Errorf("wsman: stored subscription: delivery mode %q", sp.Mode)
 	}
 	return &sp, res, nil
-}
-
-// httpURL reports whether a is an http:// or https:// URL with a host.
-func httpURL(a string) bool {
-	u, err := url.Parse(a)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // saveEvery is the most often a moving cursor is written.

@@ -2,8 +2,6 @@ package wsman
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,8 +9,6 @@ import (
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
-	"github.com/wbemd/wbemd/internal/httpstack"
-	"github.com/wbemd/wbemd/store/bolt"
 )
 
 // TestEventingTimerEvents: a WS-Eventing Pull subscription to
@@ -22,22 +18,9 @@ import (
 // not in it).
 func TestEventingTimerEvents(t *testing.T) {
 	ctx := context.Background()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "r.db"), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	om, err := cimom.Open(ctx, db, cimom.Options{Server: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &Handler{Connector: om, Host: "test", Events: om}
-	stack := &httpstack.Stack{Auth: func(r *http.Request) (cimom.Principal, bool) {
-		n, p, ok := r.BasicAuth()
-		return cimom.Principal{Name: "root"}, ok && n == "admin" && p == "pw"
-	}}
-	srv := httptest.NewServer(stack.Serve(h.Door(), h))
-	t.Cleanup(func() { srv.Close(); h.Close(); om.Close(ctx); db.Close() })
-	svc, err := om.Connect(ctx, "root/cimv2", cimom.Principal{Name: "root"})
+	s := startEventing(t, filepath.Join(t.TempDir(), "r.db"))
+	db, srv := s.db, s.srv
+	svc, err := s.om.Connect(ctx, "root/cimv2", cimom.Principal{Name: "root"})
 	if err != nil {
 		t.Fatal(err)
 	}

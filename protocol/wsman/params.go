@@ -187,7 +187,7 @@ func decodeSubscribe(req *request) (subscribeRequest, error) {
 	}
 	if e := body.kid(nsWSE, "EndTo"); e != nil {
 		addr := e.kid(nsWSA, "Address").trimmed()
-		if u, err := url.Parse(addr); addr == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !httpURL(addr) {
 			return r, newFault(faultUnsupportedFeature, "wse:EndTo needs an http:// or https:// wsa:Address (found %q)", addr)
 		}
 		r.endTo = addr
@@ -214,8 +214,7 @@ func decodeSubscribe(req *request) (subscribeRequest, error) {
 		}
 	case deliveryPush, deliveryPushWithAck, deliveryEvents:
 		addr := d.kid(nsWSE, "NotifyTo").kid(nsWSA, "Address").trimmed()
-		u, err := url.Parse(addr)
-		if addr == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !httpURL(addr) {
 			return r, newFault(faultDeliveryMode, "the %s delivery mode needs a wse:NotifyTo with an http:// or https:// wsa:Address (found %q)", mode, addr)
 		}
 		r.notifyTo = addr
@@ -301,4 +300,10 @@ func decodeIdentified(req *request) (string, error) {
 		return "", newFault(faultHeaderRequired, "%s needs the subscription's wse:Identifier header", req.env.action)
 	}
 	return req.env.identifier, nil
+}
+
+// httpURL reports whether a is an http:// or https:// URL with a host.
+func httpURL(a string) bool {
+	u, err := url.Parse(a)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
