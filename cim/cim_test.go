@@ -619,4 +619,30 @@ func TestTemplate(t *testing.T) {
 	if _, err := NewTemplate(a); status(err) != EIllegalOperation {
 		t.Errorf("the template of an instance: %v", err)
 	}
+	// Decoding a stored instance gives what was stored, with the
+	// template's shared qualifiers; DecodeKeys the key alone.
+	put := tmpl.Spawn()
+	put.Put("K", Value{Type: TypeString, V: "k1"})
+	put.Properties[2].Value = Null(TypeUint32)
+	rec := EncodeInstance(nil, put)
+	got, err := tmpl.Decode(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, put) {
+		t.Errorf("Decode\n%+v\nwant\n%+v", got, put)
+	}
+	if &got.Properties[0].Qualifiers[0] != &b.Properties[0].Qualifiers[0] {
+		t.Error("Decode does not share the template's qualifiers")
+	}
+	keys, err := tmpl.DecodeKeys(rec)
+	if err != nil || len(keys.Properties) != 1 || !reflect.DeepEqual(keys.Properties[0], put.Properties[0]) || !reflect.DeepEqual(keys.Qualifiers, put.Qualifiers) {
+		t.Errorf("DecodeKeys: %+v, %v", keys, err)
+	}
+	if sk := tmpl.SpawnKeys(); len(sk.Properties) != 1 || !reflect.DeepEqual(sk.Properties[0], want.Properties[0]) || !reflect.DeepEqual(sk.Qualifiers, want.Qualifiers) {
+		t.Errorf("SpawnKeys: %+v", sk)
+	}
+	if _, err := tmpl.Decode(rec[:len(rec)-1]); status(err) != ECriticalError {
+		t.Errorf("a truncated record: %v", err)
+	}
 }

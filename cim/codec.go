@@ -96,7 +96,26 @@ func DecodeInstanceClassName(b []byte) (string, error) {
 // whose type differs from the declared type is converted, and the record
 // is corrupt if it does not convert.
 func DecodeInstance(b []byte, class *Object) (*Object, error) {
-	return decodeInstance(b, class, nil)
+	return decodeInstance(b, class, nil, nil)
+}
+
+// Decode decodes an instance record of the template's class as
+// DecodeInstance does, except that the qualifiers the instance has from
+// its class are the template's, shared and marked propagated, as Spawn
+// gives them: an instance read back has the qualifiers of the spawned
+// instance it was put as, and decoding copies none.
+func (t *Template) Decode(b []byte) (*Object, error) {
+	return decodeInstance(b, t.cls, nil, t)
+}
+
+// DecodeKeys is Decode for the class's key properties alone (the shape
+// SpawnKeys gives), as DecodeInstanceKeys.
+func (t *Template) DecodeKeys(b []byte) (*Object, error) {
+	keys := t.keys
+	if keys == nil {
+		keys = []int{}
+	}
+	return decodeInstance(b, t.cls, keys, t)
 }
 
 // DecodeInstanceKeys is DecodeInstance for the properties at the indexes
@@ -108,10 +127,13 @@ func DecodeInstanceKeys(b []byte, class *Object, keys []int) (*Object, error) {
 	if keys == nil {
 		keys = []int{}
 	}
-	return decodeInstance(b, class, keys)
+	return decodeInstance(b, class, keys, nil)
 }
 
-func decodeInstance(b []byte, class *Object, keys []int) (*Object, error) {
+// decodeInstance decodes an instance record against class, for the
+// properties at keys (all when keys is nil), with the qualifiers of t if
+// it is set.
+func decodeInstance(b []byte, class *Object, keys []int, t *Template) (*Object, error) {
 	d := &decoder{b: b}
 	d.header(kindInstance)
 	name := d.string()
@@ -127,15 +149,26 @@ func decodeInstance(b []byte, class *Object, keys []int) (*Object, error) {
 		Derivation: class.Derivation, Server: class.Server, Namespace: class.Namespace,
 		Properties: make([]Property, n),
 	}
-	inst.Qualifiers = append(instanceQualifiers(class.Qualifiers), d.ownQualifiers()...)
+	if t != nil {
+		inst.Qualifiers = t.quals // capped: appending copies
+		if own := d.ownQualifiers(); len(own) > 0 {
+			inst.Qualifiers = append(inst.Qualifiers, own...)
+		}
+	} else {
+		inst.Qualifiers = append(instanceQualifiers(class.Qualifiers), d.ownQualifiers()...)
+	}
 	for i := range inst.Properties {
 		ci := i
 		if keys != nil {
 			ci = keys[i]
 		}
 		p := &class.Properties[ci]
+		qs := p.Qualifiers
+		if t != nil {
+			qs = t.propQuals[ci]
+		}
 		inst.Properties[i] = Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, ArraySize: p.ArraySize,
-			Value: Value{Type: p.Type}, Qualifiers: p.Qualifiers, Origin: p.Origin, Propagated: true}
+			Value: Value{Type: p.Type}, Qualifiers: qs, Origin: p.Origin, Propagated: true}
 	}
 	count, found := d.count(), 0
 	for j := 0; j < count && d.err == nil; j++ {

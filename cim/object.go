@@ -432,6 +432,7 @@ type Template struct {
 	cls       *Object
 	quals     []Qualifier
 	propQuals [][]Qualifier
+	keys      []int // the indexes of the class's key properties
 }
 
 // NewTemplate returns the template of a class.
@@ -444,6 +445,9 @@ func NewTemplate(cls *Object) (*Template, error) {
 		propQuals: make([][]Qualifier, len(inst.Properties))}
 	for i := range inst.Properties {
 		t.propQuals[i] = inst.Properties[i].Qualifiers
+		if inst.Properties[i].IsKey() {
+			t.keys = append(t.keys, i)
+		}
 	}
 	return t, nil
 }
@@ -454,21 +458,44 @@ func (t *Template) Class() *Object { return t.cls }
 // Spawn returns a new instance of the class, equal to what SpawnInstance
 // returns, whose qualifiers are the template's shared ones.
 func (t *Template) Spawn() *Object {
+	return t.spawn(nil)
+}
+
+// SpawnKeys is Spawn for the key properties alone (in class order): the
+// shape of an instance read for its name (DecodeKeys).
+func (t *Template) SpawnKeys() *Object {
+	keys := t.keys
+	if keys == nil {
+		keys = []int{}
+	}
+	return t.spawn(keys)
+}
+
+// spawn spawns the properties at the indexes only (all when only is nil).
+func (t *Template) spawn(only []int) *Object {
 	o := t.cls
+	n := len(o.Properties)
+	if only != nil {
+		n = len(only)
+	}
 	inst := &Object{
 		Genus:      GenusInstance,
 		Class:      o.Class,
 		Superclass: o.Superclass,
 		Derivation: o.Derivation,
 		Qualifiers: t.quals,
-		Properties: make([]Property, len(o.Properties)),
+		Properties: make([]Property, n),
 		Namespace:  o.Namespace,
 		Server:     o.Server,
 	}
-	for i := range o.Properties {
-		p := &o.Properties[i]
+	for i := range inst.Properties {
+		ci := i
+		if only != nil {
+			ci = only[i]
+		}
+		p := &o.Properties[ci]
 		inst.Properties[i] = Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, ArraySize: p.ArraySize,
-			Value: cloneValue(p.Value), Qualifiers: t.propQuals[i], Origin: p.Origin, Propagated: true}
+			Value: cloneValue(p.Value), Qualifiers: t.propQuals[ci], Origin: p.Origin, Propagated: true}
 	}
 	return inst
 }

@@ -302,7 +302,7 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 			if err != nil {
 				return bail(err)
 			}
-			if prev, err = cim.DecodeInstance(kv.Value, pci.cls); err != nil {
+			if prev, err = pci.decode(kv.Value); err != nil {
 				return bail(err)
 			}
 			prevRev = kv.ModRev

@@ -504,3 +504,60 @@ func TestDynamicInstanceBelongsToProvider(t *testing.T) {
 		t.Errorf("first event %s of %s, want the creation of the Item written after the dynamic writes", ev.Class, ev.Target.Class)
 	}
 }
+
+// TestStoredInstanceAsSpawned: an instance read back from the repository
+// (GetObject, an enumeration, its creation event) carries the qualifiers
+// it has from its class as SpawnInstance gives them, marked propagated,
+// and a put of what was read is as cheap as a put of a spawned instance
+// (it has the class's shape: conformant).
+func TestStoredInstanceAsSpawned(t *testing.T) {
+	r := newRepo(t)
+	note := cim.Qualifier{Name: "Note", Value: cim.Value{Type: cim.TypeString, V: "kept"}, Flavor: cim.FlavorToInstance | cim.FlavorToSubclass}
+	r.putClass(class("Flavored", "", []cim.Qualifier{note},
+		prop("Id", cim.TypeString, qTrue("Key"), qStr("Description", "the id")),
+		prop("Size", cim.TypeUint32, qStr("Units", "bytes"))))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, err := subscribeChan(ctx, r.c, "root/cimv2", admin, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spawned := r.inst("Flavored", "Id", "a", "Size", uint32(7))
+	path := r.put(spawned, 0)
+	stored, err := r.svc.GetObject(ctx, path, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := r.svc.CreateInstanceEnum(ctx, "Flavored", FlagForwardOnly, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed, _, err := e.Next(ctx, Infinite, 1)
+	e.Close()
+	if err != nil || len(listed) != 1 {
+		t.Fatalf("enumeration: %v %v", listed, err)
+	}
+	ev := <-events
+	for name, got := range map[string]*cim.Object{"GetObject": stored, "enumeration": listed[0], "event": ev.Target} {
+		if !got.CompareTo(spawned, cim.CompareIgnoreObjectSource) {
+			t.Errorf("%s: the stored instance differs from the spawned one it was put as:\n%v\n%v", name, got, spawned)
+		}
+		if q, ok := cim.FindQualifier(got.Qualifiers, "Note"); !ok || q.Flavor&cim.FlavorOriginPropagated == 0 {
+			t.Errorf("%s: instance qualifier Note %v, want it propagated from the class", name, q)
+		}
+		for _, p := range got.Properties {
+			for _, q := range p.Qualifiers {
+				if q.Flavor&cim.FlavorOriginPropagated == 0 {
+					t.Errorf("%s: %s's qualifier %s has flavor %#x, not marked propagated from the class", name, p.Name, q.Name, q.Flavor)
+				}
+			}
+		}
+	}
+	ci, err := r.c.resolve(ctx, "root/cimv2", "Flavored")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !conformant(stored, ci) {
+		t.Error("the instance GetObject returned does not have its class's shape: a put of it would rebuild it")
+	}
+}

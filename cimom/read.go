@@ -196,7 +196,7 @@ func (s *services) getKeys(ctx context.Context, path string, wctx *Context) (*ci
 			return nil, err
 		}
 		if ci != nil {
-			if inst, err = cim.DecodeInstanceKeys(kv.Value, ci.cls, ci.keys); err != nil {
+			if inst, err = ci.decodeKeys(kv.Value); err != nil {
 				return nil, err
 			}
 		}
@@ -252,7 +252,7 @@ func (c *CIMOM) decodeInstance(ctx context.Context, ns string, rec []byte) (*cim
 	if ci == nil {
 		return nil, nil, cim.Errorf(cim.ECriticalError, "stored instance of missing class %s", name)
 	}
-	inst, err := cim.DecodeInstance(rec, ci.cls)
+	inst, err := ci.decode(rec)
 	return inst, ci, err
 }
 
@@ -583,9 +583,9 @@ func (s *services) querySource(ctx context.Context, class string, flags Flags, w
 				}
 				var inst *cim.Object
 				if keysOnly {
-					inst, err = cim.DecodeInstanceKeys(kv.Value, lastCI.cls, lastCI.keys)
+					inst, err = lastCI.decodeKeys(kv.Value)
 				} else {
-					inst, err = cim.DecodeInstance(kv.Value, lastCI.cls)
+					inst, err = lastCI.decode(kv.Value)
 				}
 				if err == nil {
 					inst.Revision = kv.ModRev

@@ -38,6 +38,23 @@ type classInfo struct {
 	tmpl *cim.Template
 }
 
+// decode decodes a stored instance of the class, with the qualifiers it
+// has from the class shared (see cim.Template.Decode).
+func (ci *classInfo) decode(rec []byte) (*cim.Object, error) {
+	if ci.tmpl != nil {
+		return ci.tmpl.Decode(rec)
+	}
+	return cim.DecodeInstance(rec, ci.cls)
+}
+
+// decodeKeys is decode for the key properties alone.
+func (ci *classInfo) decodeKeys(rec []byte) (*cim.Object, error) {
+	if ci.tmpl != nil {
+		return ci.tmpl.DecodeKeys(rec)
+	}
+	return cim.DecodeInstanceKeys(rec, ci.cls, ci.keys)
+}
+
 func newClassInfo(cls *cim.Object, modRev int64) *classInfo {
 	ci := &classInfo{cls: cls, modRev: modRev, keyClass: cls.Class}
 	qs := cls.Qualifiers

@@ -304,28 +304,6 @@ func (c *Client) with(obj *cim.Object) *cim.Object {
 	return obj
 }
 
-// complete gives a decoded instance what CIM-XML leaves out without
-// IncludeQualifiers: its class's property qualifiers (Key among them, so
-// that its path is known), derivation and origins. The class is read once
-// per connection.
-func (c *Client) complete(ctx context.Context, inst *cim.Object) (*cim.Object, error) {
-	out, err := c.spawn(ctx, inst.Class)
-	if err != nil {
-		return nil, err
-	}
-	next := 0
-	for _, p := range inst.Properties {
-		dst, at, ok := out.PropertyNear(p.Name, next)
-		next = at + 1
-		if ok {
-			if v, err := cim.Convert(p.Value, dst.Type); err == nil {
-				dst.Value = v
-			}
-		}
-	}
-	return out, nil
-}
-
 // template returns the template of the class named name, read once per
 // connection (and kept under the name as spelled and folded).
 func (c *Client) template(ctx context.Context, name string) (*cim.Template, error) {
@@ -356,7 +334,7 @@ func (c *Client) template(ctx context.Context, name string) (*cim.Template, erro
 }
 
 // spawn returns an instance of class, spawned from it, in the
-// connection's namespace: what complete fills. The qualifiers it has
+// connection's namespace: what an INSTANCE is decoded into. The qualifiers it has
 // from the class are shared by the instances of the class this
 // connection decodes (read-only, see cim.Template).
 func (c *Client) spawn(ctx context.Context, class string) (*cim.Object, error) {
@@ -370,9 +348,11 @@ func (c *Client) spawn(ctx context.Context, class string) (*cim.Object, error) {
 }
 
 // instance decodes an INSTANCE into an instance spawned from its class,
-// as complete completes what Element.Instance decodes, in one pass; nil
-// (and no error) for an instance of a subclass of only when shallow is
-// set.
+// in one pass: what CIM-XML leaves out without IncludeQualifiers (the
+// class's property qualifiers, Key among them, so that the path is known;
+// derivation; origins) comes from the class, read once per connection;
+// nil (and no error) for an instance of a subclass of only when shallow
+// is set.
 func (c *Client) instance(ctx context.Context, in *cimxml.Element, only string, shallow bool) (*cim.Object, error) {
 	return in.InstanceInto(func(class string) (*cim.Object, error) {
 		if shallow && !cim.EqualFold(class, only) {
@@ -618,7 +598,8 @@ func (c *Client) CreateInstanceEnum(ctx context.Context, class string, flags cim
 
 // instanceNames is CreateInstanceEnum for the keys alone
 // (cimom.KeysOnlyContext): EnumerateInstanceNames, each name made an
-// instance whose other properties are NULL.
+// instance of its key properties alone, as wbemd's repository answers
+// for the keys alone.
 func (c *Client) instanceNames(ctx context.Context, class string, flags cimom.Flags) (cimom.Enumerator, error) {
 	ans, abort, err := c.send(ctx, "EnumerateInstanceNames", nil, func(w *cimxml.RequestWriter) {
 		classNameParam(w, "ClassName", class)
@@ -634,11 +615,24 @@ func (c *Client) instanceNames(ctx context.Context, class string, flags cimom.Fl
 		if flags&cimom.FlagShallow != 0 && !cim.EqualFold(p.Class, class) {
 			return nil, nil
 		}
-		inst := &cim.Object{Genus: cim.GenusInstance, Class: p.Class}
-		for _, kb := range p.Keys {
-			inst.Properties = append(inst.Properties, cim.Property{Name: kb.Name, Type: kb.Value.Type, Value: kb.Value})
+		t, err := c.template(ctx, p.Class)
+		if err != nil {
+			return nil, err
 		}
-		return c.complete(ctx, inst)
+		out := t.SpawnKeys()
+		out.Namespace = c.ns
+		next := 0 // the keys usually come in class order
+		for _, kb := range p.Keys {
+			dst, at, ok := out.PropertyNear(kb.Name, next)
+			next = at + 1
+			if !ok {
+				continue
+			}
+			if v, err := cim.Convert(kb.Value, dst.Type); err == nil {
+				dst.Value = v
+			}
+		}
+		return out, nil
 	}), nil
 }
 

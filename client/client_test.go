@@ -346,3 +346,50 @@ func TestQueryWithoutExecQuery(t *testing.T) {
 		t.Errorf("SELECT with ServerQueriesOnly: %v", err)
 	}
 }
+
+// TestNamesAsRepository: the names the client decodes (EnumerateInstanceNames
+// for cimom.KeysOnlyContext) are the instances wbemd's repository gives
+// for the keys alone: the key properties with their class qualifiers, in
+// the connection's namespace, whose paths are the full instances' paths.
+func TestNamesAsRepository(t *testing.T) {
+	h, om := sampleRepo(t)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx := context.Background()
+	c, err := Dial(ctx, srv.URL, "root/sample", Options{User: "admin", Password: "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := om.Connect(ctx, "root/sample", cimom.Principal{Name: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := func(svc cimom.Services, wctx *cimom.Context) []*cim.Object {
+		e, err := svc.CreateInstanceEnum(ctx, "Sample_Disk", cimom.FlagForwardOnly, wctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []*cim.Object
+		for o, err := range cimom.All(ctx, e) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, o)
+		}
+		return out
+	}
+	names, want, full := all(c, cimom.KeysOnlyContext()), all(local, cimom.KeysOnlyContext()), all(c, nil)
+	if len(names) == 0 || len(names) != len(want) || len(names) != len(full) {
+		t.Fatalf("%d names, %d from the repository, %d instances", len(names), len(want), len(full))
+	}
+	for i, n := range names {
+		if !n.CompareTo(want[i], cim.CompareIgnoreObjectSource) {
+			t.Errorf("name %d:\n%v\nthe repository's:\n%v", i, n, want[i])
+		}
+		got, _ := n.SystemProperty("__RELPATH")
+		path, _ := full[i].SystemProperty("__RELPATH")
+		if got.V != path.V || n.Namespace != "root/sample" {
+			t.Errorf("name %d: path %v in %q, the instance's %v", i, got.V, n.Namespace, path.V)
+		}
+	}
+}

@@ -303,31 +303,57 @@ func (w *writer) instanceName(p *cim.ObjectPath) {
 	w.attr("CLASSNAME", p.Class)
 	w.s(">")
 	for _, k := range p.Keys {
-		w.s("<KEYBINDING")
-		w.attr("NAME", k.Name)
-		w.s(">")
-		if k.Value.Type == cim.TypeReference {
-			s, _ := k.Value.V.(string)
-			w.reference(s)
-		} else {
-			vt := "string"
-			switch {
-			case k.Value.Type == cim.TypeBoolean:
-				vt = "boolean"
-			case k.Value.Type.IsInteger() || k.Value.Type.IsReal():
-				vt = "numeric"
-			}
-			w.s(`<KEYVALUE VALUETYPE="`)
-			w.s(vt)
-			w.w.writeByte('"')
-			w.attr("TYPE", cim.TypeName(k.Value.Type)) // required by DSP0203 2.4
-			w.s(">")
-			w.esc(valueText(k.Value))
-			w.s("</KEYVALUE>")
-		}
-		w.s("</KEYBINDING>")
+		w.keyBinding(k.Name, k.Value)
 	}
 	w.s("</INSTANCENAME>")
+}
+
+// instanceNameOf writes the INSTANCENAME of an instance: what
+// instanceName(pathOfObject(o)) writes, without building the path.
+func (w *writer) instanceNameOf(o *cim.Object) {
+	w.s("<INSTANCENAME")
+	w.attr("CLASSNAME", o.Class)
+	w.s(">")
+	keys := true // a NULL key makes the path the class's alone (pathOfObject)
+	for i := range o.Properties {
+		if p := &o.Properties[i]; p.Value.IsNull() && p.IsKey() {
+			keys = false
+			break
+		}
+	}
+	for i := range o.Properties {
+		if p := &o.Properties[i]; keys && p.IsKey() {
+			w.keyBinding(p.Name, p.Value)
+		}
+	}
+	w.s("</INSTANCENAME>")
+}
+
+// keyBinding writes the KEYBINDING of one key.
+func (w *writer) keyBinding(name string, v cim.Value) {
+	w.s("<KEYBINDING")
+	w.attr("NAME", name)
+	w.s(">")
+	if v.Type == cim.TypeReference {
+		s, _ := v.V.(string)
+		w.reference(s)
+	} else {
+		vt := "string"
+		switch {
+		case v.Type == cim.TypeBoolean:
+			vt = "boolean"
+		case v.Type.IsInteger() || v.Type.IsReal():
+			vt = "numeric"
+		}
+		w.s(`<KEYVALUE VALUETYPE="`)
+		w.s(vt)
+		w.w.writeByte('"')
+		w.attr("TYPE", cim.TypeName(v.Type)) // required by DSP0203 2.4
+		w.s(">")
+		w.esc(valueText(v))
+		w.s("</KEYVALUE>")
+	}
+	w.s("</KEYBINDING>")
 }
 
 func (w *writer) qualifier(q cim.Qualifier) {

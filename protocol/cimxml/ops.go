@@ -255,13 +255,13 @@ func enumerateInstances(ctx context.Context, e env, r enumInstancesRequest, w *w
 		if err != nil {
 			return err
 		}
+		if r.names {
+			w.instanceNameOf(inst)
+			continue
+		}
 		p := pathOfObject(inst)
 		p.Namespace, p.Server = "", ""
-		if r.names {
-			w.instanceName(p)
-		} else {
-			w.namedInstance(p, inst, o)
-		}
+		w.namedInstance(p, inst, o)
 	}
 	return nil
 }
