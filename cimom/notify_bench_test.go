@@ -66,7 +66,9 @@ func BenchmarkEventsWrites(b *testing.B) {
 // so that a drift of the machine's speed weighs on both alike), and its
 // ratio is the puts of the slices with queries over the puts of the
 // slices without. It reports the median ratio of the b.N rounds and logs
-// each one (-test.v).
+// each one (-test.v), and the process's CPU time per put on each side
+// (user and system, getrusage): steadier than the throughput on a shared
+// machine, it tells what the events cost in work rather than in waiting.
 //
 //	go test -run '^$' -bench EventsWritesPairs -benchtime 5x -v ./cimom
 func BenchmarkEventsWritesPairs(b *testing.B) {
@@ -114,23 +116,36 @@ func BenchmarkEventsWritesPairs(b *testing.B) {
 		wg.Wait()
 		return n
 	}
-	var ratios []float64
+	var ratios, cpuRatios []float64
+	var cpuNone, cpuTen time.Duration
+	var putsNone, putsTen int64
 	b.ResetTimer()
 	for i := range b.N {
 		var none, ten int64
+		var noneCPU, tenCPU time.Duration
 		for j := range nslices {
+			t := cpuTime(b)
 			if j%4 == 0 || j%4 == 3 {
 				none += puts(slice)
+				noneCPU += cpuTime(b) - t
 			} else {
 				ten += withQueries(slice)
+				tenCPU += cpuTime(b) - t
 			}
 		}
 		ratios = append(ratios, float64(ten)/float64(none))
-		b.Logf("round %d: %.0f puts/s without event queries, %.0f with 10: %.2f", i+1,
-			float64(none)/(nslices/2*slice.Seconds()), float64(ten)/(nslices/2*slice.Seconds()), ratios[i])
+		perNone, perTen := noneCPU.Seconds()*1e6/float64(none), tenCPU.Seconds()*1e6/float64(ten)
+		cpuRatios = append(cpuRatios, perTen/perNone)
+		cpuNone, cpuTen, putsNone, putsTen = cpuNone+noneCPU, cpuTen+tenCPU, putsNone+none, putsTen+ten
+		b.Logf("round %d: %.0f puts/s without event queries, %.0f with 10: %.2f; CPU %.1f and %.1f µs a put: %.2f", i+1,
+			float64(none)/(nslices/2*slice.Seconds()), float64(ten)/(nslices/2*slice.Seconds()), ratios[i], perNone, perTen, cpuRatios[i])
 	}
 	slices.Sort(ratios)
+	slices.Sort(cpuRatios)
 	b.ReportMetric(ratios[len(ratios)/2], "ten/none")
+	b.ReportMetric(cpuRatios[len(cpuRatios)/2], "cpu-ten/none")
+	b.ReportMetric(cpuNone.Seconds()*1e6/float64(putsNone), "cpu-µs/put-none")
+	b.ReportMetric(cpuTen.Seconds()*1e6/float64(putsTen), "cpu-µs/put-ten")
 }
 
 // BenchmarkEventsLatency measures the time from the return of a create
