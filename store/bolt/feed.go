@@ -27,7 +27,9 @@ type feedWriter struct {
 
 func (w *feedWriter) add(ev store.Event) error {
 	if w.chunk == nil {
-		w.chunk = append(make([]byte, 0, feedChunk+512), chunkMarker)
+		// Sized for this event: most revisions write a record or two,
+		// and appendEvent grows the chunk for more.
+		w.chunk = append(make([]byte, 0, 1+eventRoom(ev)), chunkMarker)
 	}
 	w.chunk = appendEvent(w.chunk, ev)
 	if len(w.chunk) >= feedChunk {
@@ -54,10 +56,14 @@ func (w *feedWriter) flush() error {
 // type instead holds that one event, as files written before chunks do.)
 const chunkMarker = 0xC0
 
+// eventRoom is the most bytes appendEvent adds for ev.
+func eventRoom(ev store.Event) int {
+	return 3 + 4*binary.MaxVarintLen64 + len(ev.Key) + len(ev.Value) + len(ev.PrevValue)
+}
+
 // appendEvent appends one event to a chunk.
 func appendEvent(b []byte, ev store.Event) []byte {
-	n := 3 + 3*binary.MaxVarintLen64 + len(ev.Key) + len(ev.Value) + len(ev.PrevValue)
-	b = slices.Grow(b, n+binary.MaxVarintLen64)
+	b = slices.Grow(b, eventRoom(ev))
 	start := len(b)
 	b = append(b, make([]byte, binary.MaxVarintLen64)...) // room for the length
 	body := len(b)
