@@ -20,12 +20,8 @@ import (
 // BenchmarkGetInstanceHTTP measures GetInstance through the CIM-XML
 // client and handler over real HTTP keep-alive connections, 8 at a time.
 func BenchmarkGetInstanceHTTP(b *testing.B) {
-	url := sampleServer(b)
 	ctx := context.Background()
-	c, err := Dial(ctx, url, "root/sample", Options{User: "admin", Password: "pw", MaxConns: 8})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := benchClient(b)
 	b.SetParallelism(4) // 8 goroutines on 2 cores
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -41,12 +37,8 @@ func BenchmarkGetInstanceHTTP(b *testing.B) {
 
 // BenchmarkCreateInstanceHTTP measures durable CreateInstance the same way.
 func BenchmarkCreateInstanceHTTP(b *testing.B) {
-	url := sampleServer(b)
 	ctx := context.Background()
-	c, err := Dial(ctx, url, "root/sample", Options{User: "admin", Password: "pw", MaxConns: 8})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := benchClient(b)
 	cls, _ := c.GetObject(ctx, "Sample_Disk", 0, nil)
 	var n atomicCounter
 	b.SetParallelism(4)
@@ -60,6 +52,50 @@ func BenchmarkCreateInstanceHTTP(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
+}
+
+// BenchmarkEnumerateNamesHTTP measures EnumerateInstanceNames of 5,000
+// instances through the CIM-XML client and handler over real HTTP, the
+// client decoding every name (b.N enumerations).
+func BenchmarkEnumerateNamesHTTP(b *testing.B) {
+	ctx := context.Background()
+	c := benchClient(b)
+	cls, _ := c.GetObject(ctx, "Sample_Disk", 0, nil)
+	const n = 5000
+	for i := range int64(n) {
+		if _, err := c.PutInstance(ctx, benchDisk(cls, i), cimom.FlagCreateOnly, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		e, err := c.CreateInstanceEnum(ctx, "Sample_Disk", cimom.FlagForwardOnly, cimom.KeysOnlyContext())
+		if err != nil {
+			b.Fatal(err)
+		}
+		got := 0
+		for _, err := range cimom.All(ctx, e) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			got++
+		}
+		if got < n {
+			b.Fatalf("%d names", got)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "names/s")
+}
+
+// benchClient serves the sample repository over real HTTP and dials it
+// with 8 connections.
+func benchClient(b *testing.B) *Client {
+	c, err := Dial(context.Background(), sampleServer(b), "root/sample", Options{User: "admin", Password: "pw", MaxConns: 8})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
 }
 
 type atomicCounter struct{ n atomic.Int64 }
