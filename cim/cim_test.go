@@ -646,3 +646,32 @@ func TestTemplate(t *testing.T) {
 		t.Errorf("a truncated record: %v", err)
 	}
 }
+
+// TestTypeName: every type has its MOF keyword, arrays theirs with "[]",
+// and an unknown type none; ParseTypeName reads each back.
+func TestTypeName(t *testing.T) {
+	for typ, name := range typeNames {
+		if got := TypeName(typ); got != name {
+			t.Errorf("TypeName(%d) = %q, want %q", typ, got, name)
+		}
+		if got := TypeName(typ.ArrayOf()); got != name+"[]" {
+			t.Errorf("TypeName(%d[]) = %q", typ, got)
+		}
+		if back, ok := ParseTypeName(TypeName(typ.ArrayOf())); !ok || back != typ.ArrayOf() {
+			t.Errorf("ParseTypeName(%q) = %d, %v", TypeName(typ.ArrayOf()), back, ok)
+		}
+	}
+	for _, typ := range []Type{0, 1, 12, 100, 104, 4096, TypeArray} {
+		if got := TypeName(typ); got != "" {
+			t.Errorf("TypeName(%d) = %q, want none", typ, got)
+		}
+	}
+}
+
+func BenchmarkTypeName(b *testing.B) {
+	for i := range b.N {
+		if TypeName(TypeUint32+Type(i&1)) == "" {
+			b.Fatal("no name")
+		}
+	}
+}

@@ -17,6 +17,15 @@ var typeNames = map[Type]string{
 	TypeChar16: "char16", TypeDatetime: "datetime", TypeReference: "ref", TypeObject: "object",
 }
 
+// typeNameTable is typeNames indexed by type, for TypeName, which the
+// wires call for every property they write or read.
+var typeNameTable = func() (tab [TypeChar16 + 1]string) {
+	for t, n := range typeNames {
+		tab[t] = n
+	}
+	return tab
+}()
+
 var typesByName = func() map[string]Type {
 	m := map[string]Type{"reference": TypeReference}
 	for t, n := range typeNames {
@@ -28,10 +37,11 @@ var typesByName = func() map[string]Type {
 // TypeName returns the MOF keyword of a type ("uint32", "string[]", "ref",
 // "object"), or "" for an unknown type.
 func TypeName(t Type) string {
-	n, ok := typeNames[t.Elem()]
-	if !ok {
+	e := t.Elem()
+	if int(e) >= len(typeNameTable) || typeNameTable[e] == "" {
 		return ""
 	}
+	n := typeNameTable[e]
 	if t.IsArray() {
 		return n + "[]"
 	}
