@@ -334,9 +334,9 @@ func (c *Client) template(ctx context.Context, name string) (*cim.Template, erro
 }
 
 // spawn returns an instance of class, spawned from it, in the
-// connection's namespace: what an INSTANCE is decoded into. The qualifiers it has
-// from the class are shared by the instances of the class this
-// connection decodes (read-only, see cim.Template).
+// connection's namespace: what an INSTANCE is decoded into. The
+// qualifiers it has from the class are shared by the instances of the
+// class this connection decodes (read-only, see cim.Template).
 func (c *Client) spawn(ctx context.Context, class string) (*cim.Object, error) {
 	t, err := c.template(ctx, class)
 	if err != nil {
