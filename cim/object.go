@@ -455,6 +455,14 @@ func NewTemplate(cls *Object) (*Template, error) {
 // Class returns the template's class.
 func (t *Template) Class() *Object { return t.cls }
 
+// Qualifiers returns the qualifiers the class gives its instances, marked
+// propagated (shared: read-only).
+func (t *Template) Qualifiers() []Qualifier { return t.quals }
+
+// PropertyQualifiers returns the qualifiers the class gives its
+// instances' property i, marked propagated (shared: read-only).
+func (t *Template) PropertyQualifiers(i int) []Qualifier { return t.propQuals[i] }
+
 // Spawn returns a new instance of the class, equal to what SpawnInstance
 // returns, whose qualifiers are the template's shared ones.
 func (t *Template) Spawn() *Object {

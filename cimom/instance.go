@@ -478,15 +478,15 @@ func conform(in *cim.Object, ci *classInfo, stripAmended bool) (out *cim.Object,
 	cls := ci.cls
 	if conformant(in, ci) {
 		return &cim.Object{Genus: cim.GenusInstance, Class: cls.Class, Superclass: cls.Superclass, Derivation: cls.Derivation,
-			Qualifiers: ci.instQualifiers, Properties: in.Properties}, true, nil, nil
+			Qualifiers: ci.tmpl.Qualifiers(), Properties: in.Properties}, true, nil, nil
 	}
 	given := make([]bool, len(cls.Properties))
 	out = &cim.Object{Genus: cim.GenusInstance, Class: cls.Class, Superclass: cls.Superclass, Derivation: cls.Derivation,
-		Qualifiers: ci.instQualifiers, Properties: make([]cim.Property, len(cls.Properties))}
+		Qualifiers: ci.tmpl.Qualifiers(), Properties: make([]cim.Property, len(cls.Properties))}
 	for i := range cls.Properties {
 		p := &cls.Properties[i]
 		out.Properties[i] = cim.Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, ArraySize: p.ArraySize,
-			Value: cim.Null(p.Type), Qualifiers: ci.instPropQualifiers[i], Origin: p.Origin, Propagated: true}
+			Value: cim.Null(p.Type), Qualifiers: ci.tmpl.PropertyQualifiers(i), Origin: p.Origin, Propagated: true}
 	}
 	for i := range in.Properties {
 		p := &in.Properties[i]

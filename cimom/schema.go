@@ -2,7 +2,6 @@ package cimom
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"sync"
 
@@ -29,12 +28,9 @@ type classInfo struct {
 	amendment bool   // carries the Amendment qualifier
 	hasRefs   bool   // has a scalar reference property (reverse-reference index entries)
 
-	// The qualifiers an instance receives from the class, marked as
-	// propagated (shared, read-only): what SpawnInstance would copy.
-	instQualifiers     []cim.Qualifier
-	instPropQualifiers [][]cim.Qualifier
-	// tmpl spawns the class's instances with those qualifiers shared
-	// (nil if the class cannot spawn one).
+	// tmpl spawns and decodes the class's instances with the qualifiers
+	// they have from the class shared, marked propagated, as
+	// SpawnInstance gives them (nil if the class cannot spawn one).
 	tmpl *cim.Template
 }
 
@@ -70,13 +66,6 @@ func newClassInfo(cls *cim.Object, modRev int64) *classInfo {
 		ci.provider, _ = q.Value.V.(string)
 	}
 	ci.tmpl, _ = cim.NewTemplate(cls)
-	if tmpl, err := cls.SpawnInstance(); err == nil {
-		ci.instQualifiers = slices.Clip(tmpl.Qualifiers)
-		ci.instPropQualifiers = make([][]cim.Qualifier, len(tmpl.Properties))
-		for i := range tmpl.Properties {
-			ci.instPropQualifiers[i] = slices.Clip(tmpl.Properties[i].Qualifiers)
-		}
-	}
 	ci.system = cim.IsSystemName(cls.Class)
 	for _, d := range cls.Derivation {
 		if cim.IsSystemName(d) {
