@@ -209,19 +209,24 @@ type Enumerator interface {
 	Close() error
 }
 
-// All yields every remaining object of e, in batches behind the scenes.
+// All yields every remaining object of e as it comes: an enumeration
+// streams to its consumer, which sees the first objects while the rest
+// are produced.
 func All(ctx context.Context, e Enumerator) iter.Seq2[*cim.Object, error] {
+	if en, ok := e.(*enumerator); ok {
+		return en.all(ctx)
+	}
 	return func(yield func(*cim.Object, error) bool) {
 		for {
-			objs, st, err := e.Next(ctx, Infinite, 256)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
+			objs, st, err := e.Next(ctx, Infinite, 1)
 			for _, o := range objs {
 				if !yield(o, nil) {
 					return
 				}
+			}
+			if err != nil {
+				yield(nil, err)
+				return
 			}
 			if st == cim.SFalse {
 				return

@@ -129,7 +129,7 @@ func (e *enumerator) Next(ctx context.Context, timeout time.Duration, count int)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
-		return nil, 0, cim.Errorf(cim.EInvalidOperation, "the enumerator is closed")
+		return nil, 0, errClosed()
 	}
 	if count <= 0 {
 		return nil, 0, cim.Errorf(cim.EInvalidParameter, "count must be positive").WithParam("uCount")
@@ -147,12 +147,7 @@ func (e *enumerator) Next(ctx context.Context, timeout time.Duration, count int)
 	}
 	out := make([]*cim.Object, 0, min(count, 256))
 	for len(out) < count {
-		if !e.forwardOnly && e.pos < len(e.kept) {
-			out = append(out, e.kept[e.pos])
-			e.pos++
-			continue
-		}
-		o, timedOut, err := e.pull(ctx, deadline)
+		o, timedOut, err := e.take(ctx, deadline)
 		if err != nil {
 			return out, 0, err
 		}
@@ -162,13 +157,53 @@ func (e *enumerator) Next(ctx context.Context, timeout time.Duration, count int)
 		if o == nil {
 			return out, cim.SFalse, nil
 		}
-		if !e.forwardOnly {
-			e.kept = append(e.kept, o)
-			e.pos++
-		}
 		out = append(out, o)
 	}
 	return out, cim.SNoError, nil
+}
+
+// take returns the next object (nil at the end): one kept by a
+// bidirectional enumerator that was reset, else one pulled from the
+// source, which a bidirectional enumerator keeps.
+func (e *enumerator) take(ctx context.Context, deadline <-chan time.Time) (o *cim.Object, timedOut bool, err error) {
+	if !e.forwardOnly && e.pos < len(e.kept) {
+		e.pos++
+		return e.kept[e.pos-1], false, nil
+	}
+	o, timedOut, err = e.pull(ctx, deadline)
+	if o != nil && !e.forwardOnly {
+		e.kept = append(e.kept, o)
+		e.pos++
+	}
+	return o, timedOut, err
+}
+
+// all yields the remaining objects one by one, each as the source gives
+// it (for All): what Next would give, without batches.
+func (e *enumerator) all(ctx context.Context) iter.Seq2[*cim.Object, error] {
+	return func(yield func(*cim.Object, error) bool) {
+		for {
+			e.mu.Lock()
+			var o *cim.Object
+			err := errClosed()
+			if !e.closed {
+				o, _, err = e.take(ctx, nil)
+			}
+			e.mu.Unlock()
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if o == nil || !yield(o, nil) {
+				return
+			}
+		}
+	}
+}
+
+// errClosed is the error of a call on a closed enumerator.
+func errClosed() error {
+	return cim.Errorf(cim.EInvalidOperation, "the enumerator is closed")
 }
 
 func (e *enumerator) Reset() error {

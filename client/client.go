@@ -133,7 +133,7 @@ func (c *Client) appendRequest(b *bytes.Buffer, method, object, language string,
 	b.WriteString(headerValue(method))
 	b.WriteString("\r\nCimobject: ")
 	b.WriteString(headerValue(object))
-	b.WriteString("\r\nCimoperation: MethodCall\r\nCimprotocolversion: 1.0\r\nContent-Type: application/xml; charset=\"utf-8\"\r\n\r\n")
+	b.WriteString("\r\nCimoperation: MethodCall\r\nCimprotocolversion: 1.0\r\nContent-Type: application/xml; charset=\"utf-8\"\r\nTe: trailers\r\n\r\n")
 	b.Write(body)
 }
 
@@ -221,7 +221,7 @@ func (c *Client) send(ctx context.Context, method string, target *cim.ObjectPath
 		cancel()
 		return nil, nil, cim.Errorf(cim.ETransportFailure, "%s answered HTTP %d (%s): %s", c.url, rsp.StatusCode, rsp.Header.Get("CIMError"), strings.TrimSpace(string(text)))
 	}
-	ans, err := cimxml.ReadAnswer(&answerBody{rsp.Body, cancel}, rsp.ContentLength, target == nil)
+	ans, err := cimxml.ReadAnswer(&answerBody{ReadCloser: rsp.Body, cancel: cancel, trailer: rsp.Trailer}, rsp.ContentLength, target == nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -248,10 +248,22 @@ var wires = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // answerBody is the body of an answer, which ends its exchange when
 // closed: the connection goes back first, then the exchange's context is
-// released.
+// released. At its end, a failure its trailers tell (a streamed answer
+// whose operation failed once it had started) is its error.
 type answerBody struct {
 	io.ReadCloser
-	cancel context.CancelFunc
+	cancel  context.CancelFunc
+	trailer http.Header
+}
+
+func (b *answerBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		if terr := cimxml.TrailerError(b.trailer); terr != nil {
+			err = terr
+		}
+	}
+	return n, err
 }
 
 func (b *answerBody) Close() error {
@@ -350,7 +362,9 @@ func (c *Client) spawn(ctx context.Context, class string) (*cim.Object, error) {
 // instance decodes an INSTANCE into an instance spawned from its class,
 // in one pass: what CIM-XML leaves out without IncludeQualifiers (the
 // class's property qualifiers, Key among them, so that the path is known;
-// derivation; origins) comes from the class, read once per connection;
+// derivation; origins) comes from the class, read once per connection,
+// which is why instance requests leave IncludeClassOrigin false (the
+// origins would be a quarter of the answer's bytes, read for nothing);
 // nil (and no error) for an instance of a subclass of only when shallow
 // is set.
 func (c *Client) instance(ctx context.Context, in *cimxml.Element, only string, shallow bool) (*cim.Object, error) {
@@ -428,7 +442,6 @@ func (c *Client) GetObject(ctx context.Context, path string, flags cimom.Flags, 
 	}
 	ans, err := c.call(ctx, "GetInstance", func(w *cimxml.RequestWriter) {
 		instanceNameParam(w, "InstanceName", p)
-		boolParam(w, "IncludeClassOrigin", true)
 	})
 	if err != nil {
 		return nil, err
@@ -582,7 +595,6 @@ func (c *Client) CreateInstanceEnum(ctx context.Context, class string, flags cim
 	ans, abort, err := c.send(ctx, "EnumerateInstances", nil, func(w *cimxml.RequestWriter) {
 		classNameParam(w, "ClassName", class)
 		boolParam(w, "DeepInheritance", true)
-		boolParam(w, "IncludeClassOrigin", true)
 	})
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/cimom"
+	"github.com/wbemd/wbemd/internal/testdata"
 )
 
 // countingWriter counts the bytes of the answers it writes and, past
@@ -228,6 +229,45 @@ func TestEnumerationBroken(t *testing.T) {
 	}
 	if got == 0 || got >= 5000 {
 		t.Errorf("%d instances before the break, want some and not all", got)
+	}
+}
+
+// TestEnumerationFailsInTrailer: an operation that fails once its answer
+// is streamed (a provider failing after 200 instances, 120 KB of answer)
+// gives the instances produced before the failure, then the failure with
+// its exact WBEM status and description, which wbemd's door sends in the
+// CIMStatusCode trailer because the client takes trailers.
+func TestEnumerationFailsInTrailer(t *testing.T) {
+	h, om := sampleRepo(t)
+	testdata.AddFailing(t, om, 200, 400, cim.Errorf(cim.EProviderFailure, "the disk is on fire"))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	c, err := Dial(ctx, srv.URL, "root/sample", Options{User: "admin", Password: "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := c.CreateInstanceEnum(ctx, testdata.FailingClass, cimom.FlagForwardOnly, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	got, failed := 0, false
+	for o, err := range cimom.All(ctx, e) {
+		if err != nil {
+			failed = true
+			if cim.StatusOf(err) != cim.EProviderFailure || !strings.Contains(err.Error(), "the disk is on fire") {
+				t.Errorf("the failure: %v", err)
+			}
+			break
+		}
+		if id, _ := o.Get("ID"); id.V != uint32(got) {
+			t.Errorf("instance %d: ID %v", got, id.V)
+		}
+		got++
+	}
+	if !failed || got != 200 {
+		t.Errorf("%d instances, then failed %v: want the 200 produced, then the failure", got, failed)
 	}
 }
 

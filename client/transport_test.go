@@ -217,6 +217,7 @@ func TestRequestWire(t *testing.T) {
 		req.Header.Set("CIMOperation", "MethodCall")
 		req.Header.Set("CIMMethod", c.method)
 		req.Header.Set("CIMObject", c.object)
+		req.Header.Set("TE", "trailers") // a failure in a streamed answer comes in a trailer
 		var want bytes.Buffer
 		if err := req.Write(&want); err != nil {
 			t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wbemd/wbemd/internal/gcfloor"
 	"github.com/wbemd/wbemd/internal/version"
 	"github.com/wbemd/wbemd/server"
 )
@@ -49,7 +50,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	percent := debug.SetGCPercent(100) // read the percent in force ($GOGC or the flag)
 	debug.SetGCPercent(percent)
-	gcFloor(cfg.gcMinHeap, percent)
+	gcfloor.Set(cfg.gcMinHeap, percent)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	ready, err := serviceManager(ctx, cfg.Logger)
@@ -173,7 +174,7 @@ func configure(args []string, getenv func(string) string) (settings, error) {
 	fs.StringVar(&cfg.Consumers.User, "consumer-user", "nobody", "user that runs the commands of CommandLineEventConsumer (WMI permanent subscriptions); wbemd switches to it when it runs as root")
 	fs.BoolVar(&cfg.Consumers.AllowRoot, "consumer-allow-root", false, "let --consumer-user be root (commands of event consumers are refused as root without it)")
 	fs.IntVar(&s.gcPercent, "gc-percent", 0, "Go garbage collector target, as GOGC; 400 trades heap for CPU (0: $GOGC, or 100)")
-	fs.Int64Var(&s.gcMinHeap, "gc-min-heap", 32<<20, "bytes the heap may grow to before the garbage collector runs, whatever the live heap (0: Go's own 4 MiB)")
+	fs.Int64Var(&s.gcMinHeap, "gc-min-heap", gcfloor.Default, "bytes the heap may grow to before the garbage collector runs, whatever the live heap (0: Go's own 4 MiB)")
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}

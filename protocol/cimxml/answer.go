@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/wbemd/wbemd/cim"
@@ -169,6 +172,10 @@ func (a *Answer) element() (*node, error) {
 // be read.
 func (a *Answer) parseError(err error) error {
 	var xe *xmltok.Error
+	var ce *cim.Error
+	if errors.As(err, &ce) {
+		return ce // the body's own (TrailerError)
+	}
 	if errors.As(err, &xe) {
 		return cim.Errorf(cim.ETransportFailure, "the answer does not parse: %v", err)
 	}
@@ -381,13 +388,7 @@ func errorOf(e *node) error {
 	desc, _ := e.attr("DESCRIPTION")
 	var code int
 	fmt.Sscanf(codeText, "%d", &code)
-	status := StatusOf(code)
-	if name, rest, ok := strings.Cut(desc, ": "); ok {
-		if s, found := statusByName(name); found {
-			status, desc = s, rest
-		}
-	}
-	out := &cim.Error{Status: status, Description: desc}
+	out := errorOfCode(code, desc)
 	text := func(o *cim.Object, name string) string {
 		if p, ok := o.Property(name); ok {
 			if s, ok := p.Value.V.(string); ok {
@@ -430,6 +431,39 @@ func errorOf(e *node) error {
 		}
 	}
 	return out
+}
+
+// errorOfCode is the WBEM error of a CIM_ERR_* code and its description:
+// a description that starts with a WBEM status name (as wbemd writes
+// them) gives back the exact status.
+func errorOfCode(code int, desc string) *cim.Error {
+	status := StatusOf(code)
+	if name, rest, ok := strings.Cut(desc, ": "); ok {
+		if s, found := statusByName(name); found {
+			status, desc = s, rest
+		}
+	}
+	return &cim.Error{Status: status, Description: desc}
+}
+
+// TrailerError is the failure that the trailers of a streamed answer
+// tell (CIMStatusCode and CIMStatusCodeDescription, DSP0200 §7.4.20), as
+// wbemd sends them to a client that sends "TE: trailers"; nil when they
+// tell success or are absent.
+func TrailerError(trailer http.Header) error {
+	text := trailer.Get("CIMStatusCode")
+	if text == "" || text == "0" {
+		return nil
+	}
+	code, err := strconv.Atoi(text)
+	if err != nil {
+		return cim.Errorf(cim.ETransportFailure, "the answer ends with CIMStatusCode %q, not a code", text)
+	}
+	desc := trailer.Get("CIMStatusCodeDescription")
+	if d, err := url.PathUnescape(desc); err == nil {
+		desc = d
+	}
+	return errorOfCode(code, desc)
 }
 
 func statusByName(name string) (cim.Status, bool) {

@@ -312,3 +312,71 @@ func TestStreamedAnswer(t *testing.T) {
 		validateDTD(t, string(b))
 	}
 }
+
+// TestStreamedAnswerTrailers: an answer of 120 KB, under the threshold
+// past which answers are streamed to every client, is streamed to a
+// client that takes trailers (it decodes the first results while the
+// rest are produced), and a failure once the answer is under way reaches
+// that client in the CIMStatusCode trailer after the results produced
+// before it; a client that does not take trailers gets the whole answer
+// buffered, with the failure as its ERROR.
+func TestStreamedAnswerTrailers(t *testing.T) {
+	fail := cim.Errorf(cim.EProviderFailure, "the disk is on fire")
+	for _, c := range []struct {
+		te   string
+		err  error
+		code string // CIMStatusCode trailer
+	}{
+		{"trailers", nil, "0"},
+		{"trailers", fail, "1"},
+		{"", nil, ""},
+		{"", fail, ""},
+	} {
+		om := testdata.SampleCIMOM(t)
+		testdata.AddFailing(t, om, 200, 400, c.err)
+		srv := httptest.NewServer(behind(&Handler{Connector: om}, asRoot))
+		body := `<?xml version="1.0" encoding="utf-8"?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="9" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="EnumerateInstances"><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="sample"/></LOCALNAMESPACEPATH><IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="Sample_Failing"/></IPARAMVALUE></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>`
+		req, _ := http.NewRequest("POST", srv.URL+"/cimom", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/xml")
+		req.Header.Set("CIMOperation", "MethodCall")
+		req.Header.Set("CIMMethod", "EnumerateInstances")
+		req.Header.Set("CIMObject", "root%2Fsample")
+		if c.te != "" {
+			req.Header.Set("TE", c.te)
+		}
+		rsp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rsp.Body)
+		rsp.Body.Close()
+		srv.Close()
+		name := fmt.Sprintf("TE %q, error %v", c.te, c.err)
+		if streamed := rsp.ContentLength == -1; streamed != (c.te != "") {
+			t.Errorf("%s: streamed %v (Content-Length %d)", name, streamed, rsp.ContentLength)
+		}
+		if got := rsp.Trailer.Get("CIMStatusCode"); got != c.code {
+			t.Errorf("%s: CIMStatusCode trailer %q, want %q", name, got, c.code)
+		}
+		instances := strings.Count(string(b), "<VALUE.NAMEDINSTANCE>")
+		switch {
+		case c.err == nil:
+			validateDTD(t, string(b))
+			if instances != 200 {
+				t.Errorf("%s: %d instances, want 200", name, instances)
+			}
+		case c.te != "":
+			if instances != 200 || strings.Contains(string(b), "</CIM>") {
+				t.Errorf("%s: %d instances, want the 200 before the failure and no end", name, instances)
+			}
+			if got := TrailerError(rsp.Trailer); cim.StatusOf(got) != cim.EProviderFailure || !strings.Contains(got.Error(), "the disk is on fire") {
+				t.Errorf("%s: TrailerError = %v", name, got)
+			}
+		default:
+			validateDTD(t, string(b))
+			if instances != 0 || !strings.Contains(string(b), `<ERROR CODE="1"`) {
+				t.Errorf("%s: %d instances, want an ERROR alone: %.300s", name, instances, b)
+			}
+		}
+	}
+}

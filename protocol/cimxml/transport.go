@@ -73,13 +73,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hw.responseHead(req.id, req.method, req.intrinsic)
 	hw.release()
 	// The results go to a buffer that becomes a chunked stream once they
-	// pass streamThreshold: a large enumeration never sits whole in memory.
+	// pass a threshold: a large enumeration never sits whole in memory.
 	sp := &spill{w: w, head: head.Bytes(), wrap: wrap, trailers: takesTrailers(r), buf: getBodyBuf()}
-	defer func() {
-		if sp.buf != nil {
-			putBodyBuf(sp.buf)
-		}
-	}()
+	defer putBodyBuf(sp.buf)
 	ow := newWriter(sp)
 	err := h.call(ctx, p, req, ow)
 	ow.release()
@@ -214,63 +210,82 @@ func takesTrailers(r *http.Request) bool {
 	return len(te) > 0 && strings.Contains(strings.ToLower(te[0]), "trailers")
 }
 
-// streamThreshold is the size of results past which an answer is
-// streamed rather than buffered.
-const streamThreshold = 256 << 10
+// Sizes of a streamed answer.
+const (
+	// streamThreshold is the size of results past which the answer to a
+	// client that does not take trailers is streamed rather than
+	// buffered: a failure after that can only abort the connection.
+	streamThreshold = 256 << 10
+	// streamChunk is the size of results past which the answer to a
+	// client that takes trailers is streamed (a failure is told in a
+	// trailer), and the size of the chunks of a streamed answer: the
+	// client decodes the first results while the rest are produced.
+	streamChunk = 32 << 10
+)
 
-// spill buffers an operation's results and, past streamThreshold, starts
-// the HTTP answer and streams the rest (chunked). Once streaming, a
-// failure can no longer become an ERROR element: with "TE: trailers" it
-// is told in the CIMStatusCode trailer (DSP0200 §7.4.20); otherwise the
-// connection is aborted so that the client sees a broken answer rather
-// than a short one.
+// spill buffers an operation's results and, past streamThreshold (or
+// streamChunk for a client that sends "TE: trailers"), starts the HTTP
+// answer and streams the rest, chunked, streamChunk bytes at a time.
+// Once streaming, a failure can no longer become an ERROR element: with
+// "TE: trailers" it is told in the CIMStatusCode trailer (DSP0200
+// §7.4.20); otherwise the connection is aborted so that the client sees
+// a broken answer rather than a short one.
 type spill struct {
 	w         http.ResponseWriter
 	head      []byte
 	wrap      bool
 	trailers  bool
-	buf       *bytes.Buffer // nil once streaming
+	buf       *bytes.Buffer // the results not yet written
 	streaming bool
 	length    [1]string // the Content-Length header of a whole answer
 }
 
 func (s *spill) Write(p []byte) (int, error) {
-	if s.streaming {
-		return s.w.Write(p)
-	}
 	s.buf.Write(p)
-	if s.buf.Len() < streamThreshold {
-		return len(p), nil
+	switch {
+	case s.streaming:
+		if s.buf.Len() >= streamChunk {
+			return len(p), s.flush()
+		}
+	case s.buf.Len() >= streamThreshold, s.trailers && s.buf.Len() >= streamChunk:
+		s.streaming = true
+		h := s.w.Header()
+		h.Set("Content-Type", `application/xml; charset="utf-8"`)
+		h.Set("CIMOperation", "MethodResponse")
+		if s.trailers {
+			h.Set("Trailer", "CIMStatusCode, CIMStatusCodeDescription")
+		}
+		s.w.WriteHeader(http.StatusOK)
+		s.w.Write(s.head)
+		if s.wrap {
+			io.WriteString(s.w, "<IRETURNVALUE>")
+		}
+		return len(p), s.flush()
 	}
-	s.streaming = true
-	h := s.w.Header()
-	h.Set("Content-Type", `application/xml; charset="utf-8"`)
-	h.Set("CIMOperation", "MethodResponse")
-	if s.trailers {
-		h.Set("Trailer", "CIMStatusCode, CIMStatusCodeDescription")
-	}
-	s.w.WriteHeader(http.StatusOK)
-	s.w.Write(s.head)
-	if s.wrap {
-		io.WriteString(s.w, "<IRETURNVALUE>")
-	}
-	s.w.Write(s.buf.Bytes())
-	putBodyBuf(s.buf)
-	s.buf = nil
 	return len(p), nil
 }
 
-// finish ends a streamed answer.
+// flush writes the buffered results of a streamed answer.
+func (s *spill) flush() error {
+	_, err := s.w.Write(s.buf.Bytes())
+	s.buf.Reset()
+	return err
+}
+
+// finish ends a streamed answer: the results produced are written, then
+// the end of the answer, or the failure err in the trailers.
 func (s *spill) finish(err error, tail string) {
 	if err != nil {
 		if !s.trailers {
 			panic(http.ErrAbortHandler)
 		}
+		s.flush()
 		e := cim.AsError(err)
 		s.w.Header().Set("CIMStatusCode", strconv.Itoa(cimCode(e.Status)))
 		s.w.Header().Set("CIMStatusCodeDescription", url.PathEscape(e.Status.String()+": "+e.Description))
 		return
 	}
+	s.flush()
 	if s.wrap {
 		io.WriteString(s.w, "</IRETURNVALUE>")
 	}

@@ -2,9 +2,7 @@ package linux
 
 import (
 	"context"
-	"runtime"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -102,43 +100,23 @@ func (c *processClass) each(ctx context.Context, r *provider.Request, list []int
 			return err
 		}
 	}
-	// /proc is read by a few goroutines at once, a batch at a time, and
-	// the batch is sent in order: reading a process costs system calls
-	// more than CPU, and the kernel serves them in parallel.
-	const batch = 64
-	workers := min(runtime.GOMAXPROCS(0)*2, 8)
-	procs := make([]*proc, batch)
-	errs := make([]error, batch)
-	readers := make([]*reader, workers)
-	for i := range readers {
-		readers[i] = &reader{}
-	}
-	for start := 0; start < len(list); start += batch {
+	// One process at a time, each sent as soon as it is read, so that
+	// wbemd encodes (and its client decodes) the first processes while
+	// the rest are read: on a machine of few cores, reading with several
+	// goroutines took the cores those stages need (BENCHMARKS.md).
+	for _, pid := range list {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		chunk := list[start:min(start+batch, len(list))]
-		var wg sync.WaitGroup
-		for w := 0; w < workers && w < len(chunk); w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				for i := w; i < len(chunk); i += workers {
-					procs[i], errs[i] = readProc(readers[w], chunk[i], pc.need)
-				}
-			}(w)
+		p, err := readProc(pc.r, pid, pc.need)
+		if err == errGone {
+			continue
 		}
-		wg.Wait()
-		for i := range chunk {
-			if errs[i] == errGone {
-				continue
-			}
-			if errs[i] != nil {
-				return errs[i]
-			}
-			if err := send(c.build(pc, procs[i])); err != nil {
-				return err
-			}
+		if err != nil {
+			return err
+		}
+		if err := send(c.build(pc, p)); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -1,10 +1,18 @@
-package main
+// Package gcfloor keeps the Go collector's heap goal above a floor while
+// the live heap is small: wbemd's daemon sets it at start (its
+// --gc-min-heap), and benchmarks that run wbemd in their own process set
+// the same, so that they measure wbemd as it runs.
+package gcfloor
 
 import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 )
+
+// Default is the floor wbemd's daemon runs with unless told otherwise
+// (--gc-min-heap).
+const Default = 32 << 20
 
 // The collector's floor. Go starts a collection when the heap has grown
 // by GOGC percent over what the last one left live, with a goal of at
@@ -17,11 +25,11 @@ import (
 // costs is bounded by the floor, whatever the repository holds, unlike a
 // fixed GOGC of 400 that multiplies every heap.
 
-// gcFloor keeps the collector's heap goal at least floor bytes, with
-// percent (GOGC) above it. It re-evaluates after every collection, from
+// Set keeps the collector's heap goal at least floor bytes, with percent
+// (GOGC) above it, for the rest of the process. It re-evaluates after every collection, from
 // a finalizer: the runtime calls it on its own goroutine, once a cycle.
 // A floor of 0 or less does nothing.
-func gcFloor(floor int64, percent int) {
+func Set(floor int64, percent int) {
 	if floor <= 0 || percent < 0 {
 		return
 	}
@@ -29,7 +37,7 @@ func gcFloor(floor int64, percent int) {
 	t.arm()
 }
 
-// gcTuner is the state of gcFloor.
+// gcTuner is the state of Set.
 type gcTuner struct {
 	floor   int64
 	percent int // the operator's GOGC

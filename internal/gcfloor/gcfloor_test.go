@@ -1,4 +1,4 @@
-package main
+package gcfloor
 
 import (
 	"runtime"
@@ -28,10 +28,10 @@ func TestFloorPercent(t *testing.T) {
 	}
 }
 
-// TestGCFloor: with a floor, the runtime's percent is raised after a
+// TestSet: with a floor, the runtime's percent is raised after a
 // collection of a small heap, so that fewer collections run for the same
 // garbage.
-func TestGCFloor(t *testing.T) {
+func TestSet(t *testing.T) {
 	old := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(old)
 	collections := func() uint32 {
@@ -49,7 +49,7 @@ func TestGCFloor(t *testing.T) {
 		return collections() - n
 	}
 	without := churn()
-	gcFloor(64<<20, 100)
+	Set(64<<20, 100)
 	runtime.GC() // the finalizer tunes after this cycle
 	var set int
 	for range 100 {
