@@ -179,6 +179,9 @@ func Fold(name string) string {
 // ASCII string that is a strict prefix of the other) decides at once;
 // only names with a non-ASCII byte go through Fold.
 func EqualFold(a, b string) bool {
+	if a == b {
+		return true // the usual case: the name as the class spells it
+	}
 	n := min(len(a), len(b))
 	for i := 0; i < n; i++ {
 		ca, cb := a[i], b[i]

@@ -85,6 +85,9 @@ type Scanner struct {
 	attrs     []Attr
 	text      string
 	closeNext bool // the last start tag closed itself: an EndElement is due
+	prefixed  bool // a name of the last start tag has a prefix
+	nl        int  // new lines in the character data chars read last
+	lastNL    int  // where in src the last of them is
 	buf       []byte
 	err       error
 }
@@ -169,6 +172,10 @@ func (s *Scanner) Name() string {
 // (duplicates included, as encoding/xml gives them). The slice is the
 // Scanner's and is overwritten by the next start tag.
 func (s *Scanner) Attrs() []Attr { return s.attrs }
+
+// Prefixed reports whether the name of a StartElement or one of its
+// attributes' names has a prefix (prefix:local).
+func (s *Scanner) Prefixed() bool { return s.prefixed }
 
 // Text returns the decoded character data of a CharData.
 func (s *Scanner) Text() string { return s.text }
@@ -347,7 +354,7 @@ func (s *Scanner) charData() error {
 	if err != nil {
 		return err
 	}
-	s.lines(end)
+	s.advance(end)
 	s.kind, s.text = CharData, text
 	return nil
 }
@@ -413,7 +420,7 @@ func (s *Scanner) cdata() error {
 	if err != nil {
 		return err
 	}
-	s.lines(body + k + 3)
+	s.advance(body + k + 3)
 	s.kind, s.text = CharData, text
 	return nil
 }
@@ -443,6 +450,15 @@ func (s *Scanner) procInst() error {
 // endTag reads an end tag, which must close the innermost open element.
 func (s *Scanner) endTag() error {
 	a := s.i + 2
+	// The usual end tag: the innermost open element's name, then '>'.
+	if n := len(s.stack); n > 0 {
+		top := s.stack[n-1]
+		if e := a + len(top); e < len(s.src) && s.src[e] == '>' && string(s.src[a:e]) == top {
+			s.i = e + 1
+			s.pop()
+			return nil
+		}
+	}
 	e, err := s.scanName(a)
 	if err != nil {
 		return err
@@ -477,6 +493,7 @@ func (s *Scanner) pop() {
 func (s *Scanner) startTag() error {
 	src := s.src
 	a := s.i + 1
+	s.prefixed = false
 	e, err := s.scanName(a)
 	if err != nil {
 		return err
@@ -537,7 +554,7 @@ func (s *Scanner) startTag() error {
 		if err != nil {
 			return err
 		}
-		s.lines(ve + 1)
+		s.advance(ve + 1)
 		s.attrs = append(s.attrs, Attr{Name: an, Value: v})
 	}
 	if s.MaxDepth > 0 && len(s.stack) >= s.MaxDepth {
@@ -579,6 +596,17 @@ func (s *Scanner) lines(to int) {
 		s.line++
 		s.ls = s.base + int64(to-len(b)+k+1)
 		b = b[k+1:]
+	}
+	s.i = to
+}
+
+// advance moves to to over the character data chars just read (and
+// markup without new lines around it), counting the lines it ends.
+func (s *Scanner) advance(to int) {
+	if s.nl > 0 {
+		s.line += s.nl
+		s.ls = s.base + int64(s.lastNL) + 1
+		s.nl = 0
 	}
 	s.i = to
 }

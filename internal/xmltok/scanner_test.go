@@ -308,3 +308,31 @@ func TestPlain8(t *testing.T) {
 		}
 	}
 }
+
+// TestPrefixed: Prefixed tells a start tag whose name or an attribute's
+// name has a prefix, and only such a tag.
+func TestPrefixed(t *testing.T) {
+	for doc, want := range map[string][]bool{
+		`<a:b x="1"><c/><d y:z="2" w="3"></d></a:b>`: {true, false, true},
+		`<b x="1"><c q="4"/></b>`:                    {false, false},
+	} {
+		var s Scanner
+		s.Reset([]byte(doc))
+		var got []bool
+		for {
+			k, err := s.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k == EOF {
+				break
+			}
+			if k == StartElement {
+				got = append(got, s.Prefixed())
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: %v, want %v", doc, got, want)
+		}
+	}
+}

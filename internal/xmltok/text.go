@@ -74,6 +74,7 @@ func (s *Scanner) scanQName(a int) (int, error) {
 				return 0, s.errorf(ErrUnsupported, "a name with an unusual colon")
 			}
 			colon = j
+			s.prefixed = true
 			continue
 		case nameWide:
 			return 0, s.errorf(ErrUnsupported, "a name with a character outside ASCII")
@@ -98,6 +99,7 @@ const (
 	textGT      // >, which may end "]]>"
 	textLT      // <
 	textWide    // the start of a multi-byte character
+	textNewline // \n, which starts a line
 )
 
 var textClass = func() (t [256]byte) {
@@ -113,6 +115,8 @@ var textClass = func() (t [256]byte) {
 			t[c] = textLT
 		case c >= utf8.RuneSelf:
 			t[c] = textWide
+		case c == '\n':
+			t[c] = textNewline
 		}
 	}
 	return t
@@ -121,10 +125,12 @@ var textClass = func() (t [256]byte) {
 // chars checks and decodes the character data src[a:b]: in text and
 // attribute values, the predefined entities and character references; in
 // all, "\r\n" and a lone "\r" become "\n". The position of an error is
-// where the character data starts.
+// where the character data starts. It notes the lines the data ends, for
+// advance.
 func (s *Scanner) chars(a, b int, mode int) (string, error) {
 	src := s.src
 	plain := true
+	nl, last := 0, 0
 	j := a
 	for j+8 <= b && plain8(binary.LittleEndian.Uint64(src[j:])) {
 		j += 8
@@ -133,6 +139,10 @@ func (s *Scanner) chars(a, b int, mode int) (string, error) {
 		c := src[j]
 		switch textClass[c] {
 		case textPlain:
+			j++
+			continue
+		case textNewline:
+			nl, last = nl+1, j
 			j++
 			continue
 		case textSpecial:
@@ -162,6 +172,7 @@ func (s *Scanner) chars(a, b int, mode int) (string, error) {
 		}
 		j++
 	}
+	s.nl, s.lastNL = nl, last
 	if plain {
 		if mode == inAttr && !s.shared {
 			return s.value(a, b), nil

@@ -688,21 +688,27 @@ func plainProperty(k *node, out *cim.Object, hint int, seen []uint64) (at int, d
 		return 0, false, nil
 	}
 	var name, typ string
+	var given uint8 // the attributes read: one given twice is propertyOf's (which reads the first)
 	for _, a := range k.attrs {
+		var bit uint8
 		switch a.Name.Local {
 		case "NAME":
-			name = a.Value
+			name, bit = a.Value, 1
 		case "TYPE":
-			typ = a.Value
-		case "CLASSORIGIN", "PROPAGATED":
+			typ, bit = a.Value, 2
+		case "CLASSORIGIN":
+			bit = 4
+		case "PROPAGATED":
+			bit = 8
 		default:
 			return 0, false, nil
 		}
-		if a.Name.Space != "" {
+		if a.Name.Space != "" || given&bit != 0 {
 			return 0, false, nil
 		}
+		given |= bit
 	}
-	if name == "" || typ == "" || !isCIMName(name) {
+	if name == "" || typ == "" {
 		return 0, false, nil
 	}
 	var vn *node
@@ -711,6 +717,8 @@ func plainProperty(k *node, out *cim.Object, hint int, seen []uint64) (at int, d
 			return 0, false, nil
 		}
 	}
+	// A name that matches a property of the class is a CIM name (as the
+	// class's are): propertyOf checks the others.
 	dst, at, ok := out.PropertyNear(name, hint)
 	if !ok || dst.Type.IsArray() || dst.Type == cim.TypeObject || dst.Type == cim.TypeReference || typ != typeName(dst.Type) ||
 		seen[at/64]&(1<<(at%64)) != 0 {

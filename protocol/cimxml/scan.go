@@ -148,7 +148,8 @@ func (b *builder) open() (*node, error) {
 		return nil, b.errorf("more than %d elements", maxElements)
 	}
 	name := b.s.Name()
-	if strings.IndexByte(name, ':') >= 0 {
+	prefixed := b.s.Prefixed()
+	if prefixed && strings.IndexByte(name, ':') >= 0 {
 		return nil, b.errorf("element %s has a name space prefix", name)
 	}
 	n := b.newNode()
@@ -159,7 +160,7 @@ func (b *builder) open() (*node, error) {
 		}
 		first := len(b.attrs)
 		for _, a := range attrs {
-			if strings.IndexByte(a.Name, ':') >= 0 {
+			if prefixed && strings.IndexByte(a.Name, ':') >= 0 {
 				return nil, b.errorf("attribute %s has a name space prefix", a.Name)
 			}
 			b.attrs = append(b.attrs, xml.Attr{Name: xml.Name{Local: a.Name}, Value: a.Value})

@@ -80,6 +80,8 @@ func TestParseFast(t *testing.T) {
 		{`<A><!-- c --></A>`, true},
 		{`<A><![CDATA[x]]></A>`, true},
 		{`<a:A xmlns:a="u"/>`, false},
+		{`<A x="1" b:c="2"/>`, false},
+		{`<A><B/><b:C/></A>`, false},
 		{`<A xmlns="u"/>`, true},
 		{`<A x="1" x="2"/>`, true}, // encoding/xml keeps both; so does the tree
 		{"<A>\x7f</A>", true},
