@@ -205,8 +205,40 @@ func (w *writer) value(v cim.Value) {
 		return
 	}
 	w.s("<VALUE>")
-	w.esc(valueText(v))
+	if !w.integer(v) {
+		w.esc(valueText(v))
+	}
 	w.s("</VALUE>")
+}
+
+// integer writes the digits of an integer value (as cim.FormatValue
+// gives them) straight into the buffer, as they need no escaping; false
+// for a value of another type.
+func (w *writer) integer(v cim.Value) bool {
+	var digits [24]byte
+	var b []byte
+	switch x := v.V.(type) {
+	case int8:
+		b = strconv.AppendInt(digits[:0], int64(x), 10)
+	case int16:
+		b = strconv.AppendInt(digits[:0], int64(x), 10)
+	case int32:
+		b = strconv.AppendInt(digits[:0], int64(x), 10)
+	case int64:
+		b = strconv.AppendInt(digits[:0], x, 10)
+	case uint8:
+		b = strconv.AppendUint(digits[:0], uint64(x), 10)
+	case uint16:
+		b = strconv.AppendUint(digits[:0], uint64(x), 10)
+	case uint32:
+		b = strconv.AppendUint(digits[:0], uint64(x), 10)
+	case uint64:
+		b = strconv.AppendUint(digits[:0], x, 10)
+	default:
+		return false
+	}
+	w.w.Write(b)
+	return true
 }
 
 // valueText is the text of a scalar VALUE: TRUE/FALSE become lower case as

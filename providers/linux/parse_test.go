@@ -1,8 +1,10 @@
 package linux
 
 import (
+	"bytes"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -211,5 +213,44 @@ func TestReader(t *testing.T) {
 func TestStatxSize(t *testing.T) {
 	if n := unsafe.Sizeof(statx{}); n != 256 {
 		t.Errorf("struct statx is %d bytes, the kernel writes 256", n)
+	}
+}
+
+// TestParseStatus: parseStatus reads in one pass what field and kb read
+// key by key: from this process's status, and from texts with keys
+// missing, repeated or malformed.
+func TestParseStatus(t *testing.T) {
+	self, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{
+		string(self),
+		"Name:\tx\nUid:\t1\t2\t3\t4\nUid:\t5\t6\t7\t8\nVmPeak:\t  12 kB\nVmPeak: 13 kB\nVmHWM:\tjunk\n",
+		"Gid:\t7\nRssAnon:\t99999999999999999999999 kB\nVmSwap:\t4 kB",
+		"VmSwap\t4 kB\n:\nUid:",
+	} {
+		var got proc
+		got.parseStatus([]byte(text))
+		b := []byte(text)
+		ids := func(key string) (uint32, uint32) {
+			f := bytes.Fields(field(b, key))
+			if len(f) < 2 {
+				return 0, 0
+			}
+			x, _ := strconv.ParseUint(string(f[0]), 10, 32)
+			y, _ := strconv.ParseUint(string(f[1]), 10, 32)
+			return uint32(x), uint32(y)
+		}
+		want := proc{hasStatus: true}
+		want.UID, want.EUID = ids("Uid")
+		want.GID, _ = ids("Gid")
+		want.VmPeak, _ = kb(b, "VmPeak")
+		want.VmHWM, _ = kb(b, "VmHWM")
+		want.RssAnon, _ = kb(b, "RssAnon")
+		want.VmSwap, _ = kb(b, "VmSwap")
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%q:\ngot  %+v\nwant %+v", text, got, want)
+		}
 	}
 }

@@ -107,11 +107,12 @@ func (p *proc) parseStat(b []byte) error {
 	return nil
 }
 
-// parseStatus reads the ids and memory sizes of /proc/[pid]/status.
+// parseStatus reads the ids and memory sizes of /proc/[pid]/status, in
+// one pass over its lines.
 func (p *proc) parseStatus(b []byte) {
 	p.hasStatus = true
-	ids := func(key string) (first, second uint32) {
-		f := bytes.Fields(field(b, key))
+	ids := func(v []byte) (first, second uint32) {
+		f := bytes.Fields(v)
 		if len(f) >= 2 {
 			a, _ := strconv.ParseUint(string(f[0]), 10, 32)
 			c, _ := strconv.ParseUint(string(f[1]), 10, 32)
@@ -119,12 +120,58 @@ func (p *proc) parseStatus(b []byte) {
 		}
 		return 0, 0
 	}
-	p.UID, p.EUID = ids("Uid")
-	p.GID, _ = ids("Gid")
-	p.VmPeak, _ = kb(b, "VmPeak")
-	p.VmHWM, _ = kb(b, "VmHWM")
-	p.RssAnon, _ = kb(b, "RssAnon")
-	p.VmSwap, _ = kb(b, "VmSwap")
+	kb := func(v []byte) uint64 {
+		n, _ := strconv.ParseUint(string(bytes.TrimSuffix(v, []byte(" kB"))), 10, 64)
+		return n
+	}
+	seen := 0 // the keys read: the first line of a key counts, as field reads it
+	for len(b) > 0 && seen != 1<<6-1 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		key, v, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		v = bytes.TrimSpace(v)
+		bit := 0
+		switch string(key) {
+		case "Uid":
+			bit = 1
+			if seen&bit == 0 {
+				p.UID, p.EUID = ids(v)
+			}
+		case "Gid":
+			bit = 2
+			if seen&bit == 0 {
+				p.GID, _ = ids(v)
+			}
+		case "VmPeak":
+			bit = 4
+			if seen&bit == 0 {
+				p.VmPeak = kb(v)
+			}
+		case "VmHWM":
+			bit = 8
+			if seen&bit == 0 {
+				p.VmHWM = kb(v)
+			}
+		case "RssAnon":
+			bit = 16
+			if seen&bit == 0 {
+				p.RssAnon = kb(v)
+			}
+		case "VmSwap":
+			bit = 32
+			if seen&bit == 0 {
+				p.VmSwap = kb(v)
+			}
+		}
+		seen |= bit
+	}
 }
 
 // statCountsFDs reports whether the kernel gives the number of a
