@@ -185,8 +185,10 @@ func (e *enumerator) all(ctx context.Context) iter.Seq2[*cim.Object, error] {
 		for {
 			e.mu.Lock()
 			var o *cim.Object
-			err := errClosed()
-			if !e.closed {
+			var err error
+			if e.closed {
+				err = errClosed()
+			} else {
 				o, _, err = e.take(ctx, nil)
 			}
 			e.mu.Unlock()
