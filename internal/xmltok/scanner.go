@@ -25,6 +25,7 @@ package xmltok
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -69,6 +70,7 @@ type Scanner struct {
 	shared bool
 	values map[string]string // attribute values kept across documents (see value)
 	recent *recent           // the names and values found last, before Names and values
+	memo   *memo             // the start tags read last (see memo)
 	i      int               // next byte of src
 	base   int64             // offset in the document of src[0]
 	line   int               // line of src[i]
@@ -491,71 +493,18 @@ func (s *Scanner) pop() {
 
 // startTag reads a start tag with its attributes.
 func (s *Scanner) startTag() error {
-	src := s.src
-	a := s.i + 1
-	s.prefixed = false
-	e, err := s.scanName(a)
-	if err != nil {
-		return err
-	}
-	name := s.intern(a, e)
-	s.i = e
-	s.attrs = s.attrs[:0]
-	empty := false
-	for {
-		s.space()
-		if s.i >= len(src) {
-			return s.short()
-		}
-		c := src[s.i]
-		if c == '/' {
-			if s.i+1 >= len(src) {
-				return s.short()
-			}
-			if src[s.i+1] != '>' {
-				return s.errorf(nil, "expected /> in element")
-			}
-			s.i += 2
-			empty = true
-			break
-		}
-		if c == '>' {
-			s.i++
-			break
-		}
-		ae, err := s.scanName(s.i)
-		if err != nil {
+	var name string
+	var empty bool
+	if m := s.memoHit(); m != nil {
+		name, empty, s.prefixed = m.name, m.empty, m.prefixed
+		s.attrs = append(s.attrs[:0], m.attrs...)
+	} else {
+		start := s.i
+		var err error
+		if name, empty, err = s.scanStartTag(); err != nil {
 			return err
 		}
-		an := s.intern(s.i, ae)
-		s.i = ae
-		s.space()
-		if s.i >= len(src) {
-			return s.short()
-		}
-		if src[s.i] != '=' {
-			return s.errorf(nil, "attribute name without = in element")
-		}
-		s.i++
-		s.space()
-		if s.i >= len(src) {
-			return s.short()
-		}
-		q := src[s.i]
-		if q != '"' && q != '\'' {
-			return s.errorf(nil, "unquoted or missing attribute value in element")
-		}
-		k := bytes.IndexByte(src[s.i+1:], q)
-		if k < 0 {
-			return s.short()
-		}
-		va, ve := s.i+1, s.i+1+k
-		v, err := s.chars(va, ve, inAttr)
-		if err != nil {
-			return err
-		}
-		s.advance(ve + 1)
-		s.attrs = append(s.attrs, Attr{Name: an, Value: v})
+		s.memoize(start, name, empty)
 	}
 	if s.MaxDepth > 0 && len(s.stack) >= s.MaxDepth {
 		return s.errorf(ErrLimit, "elements nest deeper than %d", s.MaxDepth)
@@ -564,6 +513,161 @@ func (s *Scanner) startTag() error {
 	s.at, s.deep = len(s.stack)-1, max(s.deep, len(s.stack))
 	s.kind, s.closeNext = StartElement, empty
 	return nil
+}
+
+// scanStartTag reads the name and attributes of a start tag.
+func (s *Scanner) scanStartTag() (name string, empty bool, err error) {
+	src := s.src
+	a := s.i + 1
+	s.prefixed = false
+	e, err := s.scanName(a)
+	if err != nil {
+		return "", false, err
+	}
+	name = s.intern(a, e)
+	s.i = e
+	s.attrs = s.attrs[:0]
+	for {
+		s.space()
+		if s.i >= len(src) {
+			return "", false, s.short()
+		}
+		c := src[s.i]
+		if c == '/' {
+			if s.i+1 >= len(src) {
+				return "", false, s.short()
+			}
+			if src[s.i+1] != '>' {
+				return "", false, s.errorf(nil, "expected /> in element")
+			}
+			s.i += 2
+			return name, true, nil
+		}
+		if c == '>' {
+			s.i++
+			return name, false, nil
+		}
+		ae, err := s.scanName(s.i)
+		if err != nil {
+			return "", false, err
+		}
+		an := s.intern(s.i, ae)
+		s.i = ae
+		s.space()
+		if s.i >= len(src) {
+			return "", false, s.short()
+		}
+		if src[s.i] != '=' {
+			return "", false, s.errorf(nil, "attribute name without = in element")
+		}
+		s.i++
+		s.space()
+		if s.i >= len(src) {
+			return "", false, s.short()
+		}
+		q := src[s.i]
+		if q != '"' && q != '\'' {
+			return "", false, s.errorf(nil, "unquoted or missing attribute value in element")
+		}
+		k := bytes.IndexByte(src[s.i+1:], q)
+		if k < 0 {
+			return "", false, s.short()
+		}
+		va, ve := s.i+1, s.i+1+k
+		v, err := s.chars(va, ve, inAttr)
+		if err != nil {
+			return "", false, err
+		}
+		s.advance(ve + 1)
+		s.attrs = append(s.attrs, Attr{Name: an, Value: v})
+	}
+}
+
+// Bounds of the start tags a Scanner remembers (see memo).
+const (
+	maxMemoTag   = 256 // bytes, from < to >
+	maxMemoAttrs = 8
+)
+
+// memo holds the start tags read last in a document that is not shared,
+// one per slot of a hash of their bytes: a streamed answer repeats the
+// same few dozen tags (<PROPERTY NAME="Caption" TYPE="string">) in every
+// instance, and comparing a tag's bytes with one read before costs a
+// fraction of reading it. A tag is remembered only when its bytes alone
+// make it (no new line, which the position counts, and no '>' before
+// its end, so that the first '>' found ends it); reading the same bytes
+// again gives the same name, attributes and flags.
+type memo struct {
+	tags [memoBuckets][2]memoTag // two ways a bucket, the one hit last first
+}
+
+// memoBuckets is the number of buckets of a memo: a power of two.
+const memoBuckets = 128
+
+// memoBucket is the bucket of a tag's bytes: a hash of its length and of
+// three words of it (the name, the attributes' values and the end of
+// the usual tags differ there).
+func memoBucket(b []byte) uint64 {
+	n := len(b)
+	h := uint64(n) * 0x9e3779b97f4a7c15
+	if n >= 16 {
+		h = (h ^ binary.LittleEndian.Uint64(b[n-8:])) * 0xff51afd7ed558ccd
+		h = (h ^ binary.LittleEndian.Uint64(b[n/2-4:])) * 0xc4ceb9fe1a85ec53
+		h = (h ^ binary.LittleEndian.Uint64(b[n/4:])) * 0x9e3779b97f4a7c15
+	} else if n > 0 {
+		h = (h ^ uint64(b[n/2]) ^ uint64(b[n-1])<<8) * 0xff51afd7ed558ccd
+	}
+	return h >> (64 - 7) // log2(memoBuckets)
+}
+
+type memoTag struct {
+	raw             string // the tag's bytes
+	name            string
+	attrs           []Attr
+	empty, prefixed bool
+}
+
+// memoHit returns the remembered tag whose bytes start at src[i] and
+// moves past them, or nil.
+func (s *Scanner) memoHit() *memoTag {
+	if s.memo == nil || s.shared {
+		return nil
+	}
+	rest := s.src[s.i:]
+	k := bytes.IndexByte(rest[:min(len(rest), maxMemoTag)], '>')
+	if k < 0 {
+		return nil
+	}
+	raw := rest[:k+1]
+	ways := &s.memo.tags[memoBucket(raw)]
+	for w := range ways {
+		if m := &ways[w]; len(m.raw) == len(raw) && m.raw == string(raw) {
+			if w == 1 {
+				ways[0], ways[1] = ways[1], ways[0]
+			}
+			s.i += len(raw)
+			return &ways[0]
+		}
+	}
+	return nil
+}
+
+// memoize remembers the start tag just read from src[start:i], unless its
+// bytes alone do not make it (see memo).
+func (s *Scanner) memoize(start int, name string, empty bool) {
+	if s.shared {
+		return
+	}
+	raw := s.src[start:s.i]
+	if len(raw) > maxMemoTag || len(s.attrs) > maxMemoAttrs || bytes.IndexByte(raw, '>') != len(raw)-1 || bytes.IndexByte(raw, '\n') >= 0 {
+		return
+	}
+	if s.memo == nil {
+		s.memo = new(memo)
+	}
+	ways := &s.memo.tags[memoBucket(raw)]
+	ways[1] = ways[0]
+	ways[0] = memoTag{raw: string(raw), name: name, attrs: append([]Attr(nil), s.attrs...), empty: empty, prefixed: s.prefixed}
 }
 
 // space skips white space.

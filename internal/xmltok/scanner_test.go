@@ -275,6 +275,7 @@ func FuzzScanner(f *testing.F) {
 		`<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLERSP><IMETHODRESPONSE NAME="GetInstance"><IRETURNVALUE><INSTANCE CLASSNAME="A"><PROPERTY NAME="P" TYPE="string"><VALUE>a &amp; b</VALUE></PROPERTY></INSTANCE></IRETURNVALUE></IMETHODRESPONSE></SIMPLERSP></MESSAGE></CIM>`,
 		`<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:w="u"><s:Header><w:A s:mustUnderstand="true">x&#x41;</w:A></s:Header><s:Body/></s:Envelope>`,
 		"<A>\r\n<B x='1'\n/>]]&gt;<!-- c --><![CDATA[d]]><?p i?></A>",
+		`<R><P a="1" b='&amp;'>x</P><P a="1" b='&amp;'>y</P><P a="1" b='&amp;'/><E/><E/><P a=">"><P a=">"/></P></R>`,
 	} {
 		f.Add([]byte(s), uint8(3))
 	}
@@ -334,5 +335,56 @@ func TestPrefixed(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("%s: %v, want %v", doc, got, want)
 		}
+	}
+}
+
+// TestMemo: start tags read again from a stream's memo give what reading
+// them gives, with the positions after them: tags that repeat, with
+// entities, prefixes, duplicate attributes, odd spacing, self-closing,
+// a '>' in a value and a new line inside (which are not remembered), in
+// a stream small and large, read in reads of several sizes.
+func TestMemo(t *testing.T) {
+	tags := []string{
+		`<P NAME="Caption" TYPE="string">v</P>`,
+		`<P NAME="a&amp;b" TYPE='x'>&lt;</P>`,
+		`<P N="x>y">t</P>`,
+		"<P a=\"1\"\n b=\"2\">n</P>",
+		`<E/>`,
+		`<E k="1"/>`,
+		`<x:P y:a="1" xmlns:x="u" xmlns:y="v"></x:P>`,
+		`<P  a = "1"  >s</P>`,
+		`<P a="1" a="1"></P>`,
+		`<P a="&#x41;&#66;"></P>`,
+		"<P\ta=\"1\"\r>w</P>",
+		`<VALUE>1</VALUE>`,
+	}
+	for _, reps := range []int{3, 200} {
+		var b strings.Builder
+		b.WriteString("<ROOT>\n")
+		for i := range reps {
+			for j := range tags {
+				b.WriteString(tags[(i+j)%len(tags)])
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("</ROOT>")
+		doc := []byte(b.String())
+		for _, n := range []int{1, 7, 64, 1 << 20} {
+			if err := check(t, doc, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var s Scanner
+		s.ResetReader(bytes.NewReader(doc), 1<<20)
+		if _, err := dump(&s); err != nil || s.memo == nil {
+			t.Fatalf("%d repetitions: memo %v, error %v", reps, s.memo != nil, err)
+		}
+	}
+	// A depth bound holds for a remembered tag as for one read.
+	var s Scanner
+	s.MaxDepth = 3
+	s.ResetReader(strings.NewReader(`<A x="1"><A x="1"><A x="1"><A x="1"></A></A></A></A>`), 1<<20)
+	if _, err := dump(&s); !errors.Is(err, ErrLimit) {
+		t.Fatalf("depth 4 of at most 3: %v", err)
 	}
 }
