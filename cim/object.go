@@ -432,7 +432,9 @@ type Template struct {
 	cls       *Object
 	quals     []Qualifier
 	propQuals [][]Qualifier
-	keys      []int // the indexes of the class's key properties
+	keys      []int      // the indexes of the class's key properties
+	props     []Property // an instance's properties, their values not cloned
+	deep      []int      // the indexes of the properties whose values a spawn clones
 }
 
 // NewTemplate returns the template of a class.
@@ -447,6 +449,15 @@ func NewTemplate(cls *Object) (*Template, error) {
 		t.propQuals[i] = inst.Properties[i].Qualifiers
 		if inst.Properties[i].IsKey() {
 			t.keys = append(t.keys, i)
+		}
+	}
+	t.props = make([]Property, len(cls.Properties))
+	for i := range cls.Properties {
+		p := &cls.Properties[i]
+		t.props[i] = Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, ArraySize: p.ArraySize,
+			Value: p.Value, Qualifiers: t.propQuals[i], Origin: p.Origin, Propagated: true}
+		if _, obj := p.Value.V.(*Object); obj || p.Value.V != nil && p.Value.Type.IsArray() {
+			t.deep = append(t.deep, i) // what cloneValue copies
 		}
 	}
 	return t, nil
@@ -496,14 +507,16 @@ func (t *Template) spawn(only []int) *Object {
 		Namespace:  o.Namespace,
 		Server:     o.Server,
 	}
-	for i := range inst.Properties {
-		ci := i
-		if only != nil {
-			ci = only[i]
+	if only == nil {
+		copy(inst.Properties, t.props)
+		for _, i := range t.deep {
+			inst.Properties[i].Value = cloneValue(t.props[i].Value)
 		}
-		p := &o.Properties[ci]
-		inst.Properties[i] = Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, ArraySize: p.ArraySize,
-			Value: cloneValue(p.Value), Qualifiers: t.propQuals[ci], Origin: p.Origin, Propagated: true}
+		return inst
+	}
+	for i, ci := range only {
+		inst.Properties[i] = t.props[ci]
+		inst.Properties[i].Value = cloneValue(t.props[ci].Value)
 	}
 	return inst
 }
