@@ -121,9 +121,15 @@ func (w *writer) tag(name string, end bool) {
 	w.w.writeString(name)
 }
 
+// xmlSpecial marks the bytes that esc replaces.
+var xmlSpecial = [256]bool{'<': true, '>': true, '&': true, '"': true, '\'': true}
+
 func (w *writer) esc(text string) {
 	last := 0
 	for i := 0; i < len(text); i++ {
+		if !xmlSpecial[text[i]] {
+			continue
+		}
 		var rep string
 		switch text[i] {
 		case '<':

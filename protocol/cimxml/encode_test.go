@@ -26,3 +26,23 @@ func TestIntegerValues(t *testing.T) {
 		}
 	}
 }
+
+// TestEscape: text and attribute values have the five characters XML
+// reserves replaced, and nothing else.
+func TestEscape(t *testing.T) {
+	for in, want := range map[string]string{
+		``:                    ``,
+		`plain é 😀 text`:      `plain é 😀 text`,
+		`<a href="x">'&'</a>`: `&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;`,
+		`&&`:                  `&amp;&amp;`,
+		"tab\tand\nnew line":  "tab\tand\nnew line",
+	} {
+		var b bytes.Buffer
+		w := newWriter(&b)
+		w.esc(in)
+		w.release()
+		if b.String() != want {
+			t.Errorf("esc(%q) = %q, want %q", in, b.String(), want)
+		}
+	}
+}
