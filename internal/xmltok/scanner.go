@@ -25,9 +25,9 @@ package xmltok
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 )
 
@@ -604,21 +604,12 @@ type memo struct {
 // memoBuckets is the number of buckets of a memo: a power of two.
 const memoBuckets = 128
 
-// memoBucket is the bucket of a tag's bytes: a hash of its length and of
-// three words of it (the name, the attributes' values and the end of
-// the usual tags differ there).
+// memoBucket is the bucket of a tag's bytes.
 func memoBucket(b []byte) uint64 {
-	n := len(b)
-	h := uint64(n) * 0x9e3779b97f4a7c15
-	if n >= 16 {
-		h = (h ^ binary.LittleEndian.Uint64(b[n-8:])) * 0xff51afd7ed558ccd
-		h = (h ^ binary.LittleEndian.Uint64(b[n/2-4:])) * 0xc4ceb9fe1a85ec53
-		h = (h ^ binary.LittleEndian.Uint64(b[n/4:])) * 0x9e3779b97f4a7c15
-	} else if n > 0 {
-		h = (h ^ uint64(b[n/2]) ^ uint64(b[n-1])<<8) * 0xff51afd7ed558ccd
-	}
-	return h >> (64 - 7) // log2(memoBuckets)
+	return maphash.Bytes(memoSeed, b) >> (64 - 7) // log2(memoBuckets)
 }
+
+var memoSeed = maphash.MakeSeed()
 
 type memoTag struct {
 	raw             string // the tag's bytes
