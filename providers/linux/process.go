@@ -120,7 +120,7 @@ func (p *proc) parseStatus(b []byte) {
 		}
 		return 0, 0
 	}
-	kb := func(v []byte) uint64 {
+	kib := func(v []byte) uint64 {
 		n, _ := strconv.ParseUint(string(bytes.TrimSuffix(v, []byte(" kB"))), 10, 64)
 		return n
 	}
@@ -136,41 +136,34 @@ func (p *proc) parseStatus(b []byte) {
 		if !ok {
 			continue
 		}
-		v = bytes.TrimSpace(v)
-		bit := 0
+		bit, dst := 0, (*uint64)(nil)
 		switch string(key) {
 		case "Uid":
 			bit = 1
-			if seen&bit == 0 {
-				p.UID, p.EUID = ids(v)
-			}
 		case "Gid":
 			bit = 2
-			if seen&bit == 0 {
-				p.GID, _ = ids(v)
-			}
 		case "VmPeak":
-			bit = 4
-			if seen&bit == 0 {
-				p.VmPeak = kb(v)
-			}
+			bit, dst = 4, &p.VmPeak
 		case "VmHWM":
-			bit = 8
-			if seen&bit == 0 {
-				p.VmHWM = kb(v)
-			}
+			bit, dst = 8, &p.VmHWM
 		case "RssAnon":
-			bit = 16
-			if seen&bit == 0 {
-				p.RssAnon = kb(v)
-			}
+			bit, dst = 16, &p.RssAnon
 		case "VmSwap":
-			bit = 32
-			if seen&bit == 0 {
-				p.VmSwap = kb(v)
-			}
+			bit, dst = 32, &p.VmSwap
+		}
+		if bit == 0 || seen&bit != 0 {
+			continue
 		}
 		seen |= bit
+		v = bytes.TrimSpace(v)
+		switch {
+		case dst != nil:
+			*dst = kib(v)
+		case bit == 1:
+			p.UID, p.EUID = ids(v)
+		default:
+			p.GID, _ = ids(v)
+		}
 	}
 }
 
