@@ -590,10 +590,10 @@ const (
 )
 
 // memo holds the start tags read last in a document that is not shared,
-// one per slot of a hash of their bytes: a streamed answer repeats the
-// same few dozen tags (<PROPERTY NAME="Caption" TYPE="string">) in every
-// instance, and comparing a tag's bytes with one read before costs a
-// fraction of reading it. A tag is remembered only when its bytes alone
+// two to a bucket chosen by a hash of their bytes: a streamed answer
+// repeats the same few dozen tags (<PROPERTY NAME="Caption"
+// TYPE="string">) in every instance, and comparing a tag's bytes with
+// one read before costs a fraction of reading it. A tag is remembered only when its bytes alone
 // make it (no new line, which the position counts, and no '>' before
 // its end, so that the first '>' found ends it); reading the same bytes
 // again gives the same name, attributes and flags.
@@ -601,14 +601,18 @@ type memo struct {
 	tags [memoBuckets][2]memoTag // two ways a bucket, the one hit last first
 }
 
-// memoBuckets is the number of buckets of a memo: a power of two.
-const memoBuckets = 128
+// The buckets of a memo: 1<<memoBits.
+const (
+	memoBits    = 7
+	memoBuckets = 1 << memoBits
+)
 
 // memoBucket is the bucket of a tag's bytes.
 func memoBucket(b []byte) uint64 {
-	return maphash.Bytes(memoSeed, b) >> (64 - 7) // log2(memoBuckets)
+	return maphash.Bytes(memoSeed, b) >> (64 - memoBits)
 }
 
+// memoSeed is the seed of memoBucket's hash, one for the process.
 var memoSeed = maphash.MakeSeed()
 
 type memoTag struct {
