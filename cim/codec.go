@@ -111,11 +111,7 @@ func (t *Template) Decode(b []byte) (*Object, error) {
 // DecodeKeys is Decode for the class's key properties alone (the shape
 // SpawnKeys gives), as DecodeInstanceKeys.
 func (t *Template) DecodeKeys(b []byte) (*Object, error) {
-	keys := t.keys
-	if keys == nil {
-		keys = []int{}
-	}
-	return decodeInstance(b, t.cls, keys, t)
+	return decodeInstance(b, t.cls, t.keys, t)
 }
 
 // DecodeInstanceKeys is DecodeInstance for the properties at the indexes
@@ -163,12 +159,13 @@ func decodeInstance(b []byte, class *Object, keys []int, t *Template) (*Object, 
 			ci = keys[i]
 		}
 		p := &class.Properties[ci]
-		qs := p.Qualifiers
 		if t != nil {
-			qs = t.propQuals[ci]
+			inst.Properties[i] = t.props[ci]
+			inst.Properties[i].Value = Value{Type: p.Type}
+			continue
 		}
 		inst.Properties[i] = Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, ArraySize: p.ArraySize,
-			Value: Value{Type: p.Type}, Qualifiers: qs, Origin: p.Origin, Propagated: true}
+			Value: Value{Type: p.Type}, Qualifiers: p.Qualifiers, Origin: p.Origin, Propagated: true}
 	}
 	count, found := d.count(), 0
 	for j := 0; j < count && d.err == nil; j++ {

@@ -429,12 +429,11 @@ func (o *Object) SpawnInstance() (*Object, error) {
 // copies it, and nothing may change a shared qualifier in place. The
 // class must not change while the template is in use.
 type Template struct {
-	cls       *Object
-	quals     []Qualifier
-	propQuals [][]Qualifier
-	keys      []int      // the indexes of the class's key properties
-	props     []Property // an instance's properties, their values not cloned
-	deep      []int      // the indexes of the properties whose values a spawn clones
+	cls   *Object
+	quals []Qualifier
+	keys  []int      // the indexes of the class's key properties (not nil)
+	props []Property // an instance's properties, as SpawnInstance gives them
+	deep  []int      // the indexes of the properties whose values a spawn clones
 }
 
 // NewTemplate returns the template of a class.
@@ -443,19 +442,12 @@ func NewTemplate(cls *Object) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Template{cls: cls, quals: inst.Qualifiers[:len(inst.Qualifiers):len(inst.Qualifiers)],
-		propQuals: make([][]Qualifier, len(inst.Properties))}
-	for i := range inst.Properties {
-		t.propQuals[i] = inst.Properties[i].Qualifiers
-		if inst.Properties[i].IsKey() {
+	t := &Template{cls: cls, quals: inst.Qualifiers[:len(inst.Qualifiers):len(inst.Qualifiers)], keys: []int{}, props: inst.Properties}
+	for i := range t.props {
+		p := &t.props[i]
+		if p.IsKey() {
 			t.keys = append(t.keys, i)
 		}
-	}
-	t.props = make([]Property, len(cls.Properties))
-	for i := range cls.Properties {
-		p := &cls.Properties[i]
-		t.props[i] = Property{Name: p.Name, Type: p.Type, RefClass: p.RefClass, ArraySize: p.ArraySize,
-			Value: p.Value, Qualifiers: t.propQuals[i], Origin: p.Origin, Propagated: true}
 		if _, obj := p.Value.V.(*Object); obj || p.Value.V != nil && p.Value.Type.IsArray() {
 			t.deep = append(t.deep, i) // what cloneValue copies
 		}
@@ -472,7 +464,7 @@ func (t *Template) Qualifiers() []Qualifier { return t.quals }
 
 // PropertyQualifiers returns the qualifiers the class gives its
 // instances' property i, marked propagated (shared: read-only).
-func (t *Template) PropertyQualifiers(i int) []Qualifier { return t.propQuals[i] }
+func (t *Template) PropertyQualifiers(i int) []Qualifier { return t.props[i].Qualifiers }
 
 // Spawn returns a new instance of the class, equal to what SpawnInstance
 // returns, whose qualifiers are the template's shared ones.
@@ -482,13 +474,7 @@ func (t *Template) Spawn() *Object {
 
 // SpawnKeys is Spawn for the key properties alone (in class order): the
 // shape of an instance read for its name (DecodeKeys).
-func (t *Template) SpawnKeys() *Object {
-	keys := t.keys
-	if keys == nil {
-		keys = []int{}
-	}
-	return t.spawn(keys)
-}
+func (t *Template) SpawnKeys() *Object { return t.spawn(t.keys) }
 
 // spawn spawns the properties at the indexes only (all when only is nil).
 func (t *Template) spawn(only []int) *Object {

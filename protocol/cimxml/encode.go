@@ -352,15 +352,14 @@ func (w *writer) instanceNameOf(o *cim.Object) {
 	w.s("<INSTANCENAME")
 	w.attr("CLASSNAME", o.Class)
 	w.s(">")
-	keys := true // a NULL key makes the path the class's alone (pathOfObject)
 	for i := range o.Properties {
-		if p := &o.Properties[i]; p.Value.IsNull() && p.IsKey() {
-			keys = false
-			break
+		if p := &o.Properties[i]; p.IsKey() && p.Value.IsNull() {
+			w.s("</INSTANCENAME>") // a NULL key makes the path the class's alone (pathOfObject)
+			return
 		}
 	}
 	for i := range o.Properties {
-		if p := &o.Properties[i]; keys && p.IsKey() {
+		if p := &o.Properties[i]; p.IsKey() {
 			w.keyBinding(p.Name, p.Value)
 		}
 	}

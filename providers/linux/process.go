@@ -120,10 +120,6 @@ func (p *proc) parseStatus(b []byte) {
 		}
 		return 0, 0
 	}
-	kib := func(v []byte) uint64 {
-		n, _ := strconv.ParseUint(string(bytes.TrimSuffix(v, []byte(" kB"))), 10, 64)
-		return n
-	}
 	seen := 0 // the keys read: the first line of a key counts, as field reads it
 	for len(b) > 0 && seen != 1<<6-1 {
 		line := b
@@ -158,7 +154,7 @@ func (p *proc) parseStatus(b []byte) {
 		v = bytes.TrimSpace(v)
 		switch {
 		case dst != nil:
-			*dst = kib(v)
+			*dst, _ = kbValue(v)
 		case bit == 1:
 			p.UID, p.EUID = ids(v)
 		default:

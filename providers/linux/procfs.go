@@ -146,10 +146,11 @@ func field(text []byte, key string) []byte {
 
 // kb reads a "123 kB" value of meminfo or status, in KiB (ok false when
 // absent).
-func kb(text []byte, key string) (uint64, bool) {
-	v := field(text, key)
-	v = bytes.TrimSuffix(v, []byte(" kB"))
-	n, err := strconv.ParseUint(string(v), 10, 64)
+func kb(text []byte, key string) (uint64, bool) { return kbValue(field(text, key)) }
+
+// kbValue reads a value in kB ("1234 kB").
+func kbValue(v []byte) (uint64, bool) {
+	n, err := strconv.ParseUint(string(bytes.TrimSuffix(v, []byte(" kB"))), 10, 64)
 	return n, err == nil
 }
 
