@@ -675,3 +675,23 @@ func BenchmarkTypeName(b *testing.B) {
 		}
 	}
 }
+
+// TestDatetimeFromTime compares the digits written by hand with
+// fmt's, over offsets east and west, years at the edges of four digits,
+// and outside them.
+func TestDatetimeFromTime(t *testing.T) {
+	for _, tc := range []struct {
+		t    time.Time
+		want string
+	}{
+		{time.Date(2026, 12, 6, 17, 5, 9, 123456789, time.UTC), "20261206170509.123456+000"},
+		{time.Date(1, 1, 2, 3, 4, 5, 6000, time.FixedZone("", -(5*3600+30*60))), "00010102030405.000006-330"},
+		{time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", 14*3600)), "99991231235959.999999+840"},
+		{time.Date(12345, 1, 1, 0, 0, 0, 0, time.UTC), "123450101000000.000000+000"},
+		{time.Date(1970, 1, 1, 0, 0, 0, 0, time.FixedZone("", 60)), "19700101000000.000000+001"},
+	} {
+		if got := DatetimeFromTime(tc.t).String(); got != tc.want {
+			t.Errorf("DatetimeFromTime(%v) = %s, want %s", tc.t, got, tc.want)
+		}
+	}
+}

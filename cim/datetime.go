@@ -161,8 +161,33 @@ func DatetimeFromTime(t time.Time) Datetime {
 	if m < 0 {
 		sign, m = '-', -m
 	}
-	return Datetime{s: fmt.Sprintf("%04d%02d%02d%02d%02d%02d.%06d%c%03d",
-		t.Year(), int(t.Month()), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond()/1000, sign, m%1000)}
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return Datetime{s: fmt.Sprintf("%04d%02d%02d%02d%02d%02d.%06d%c%03d",
+			year, int(month), day, t.Hour(), t.Minute(), t.Second(), t.Nanosecond()/1000, sign, m%1000)}
+	}
+	hour, minute, second := t.Clock()
+	var b [25]byte
+	digits(b[0:4], year)
+	digits(b[4:6], int(month))
+	digits(b[6:8], day)
+	digits(b[8:10], hour)
+	digits(b[10:12], minute)
+	digits(b[12:14], second)
+	b[14] = '.'
+	digits(b[15:21], t.Nanosecond()/1000)
+	b[21] = sign
+	digits(b[22:25], m%1000)
+	return Datetime{s: string(b[:])}
+}
+
+// digits writes v (at least 0, below 10^len(b)) into b, padded with
+// zeros on the left.
+func digits(b []byte, v int) {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
 }
 
 // IntervalFromDuration returns the interval of length d (negative durations

@@ -124,7 +124,7 @@ type eventState struct {
 	queries map[uint64]*EventQuery
 
 	outMu  sync.RWMutex
-	closed bool // s.out is closed
+	closed bool // s.out is closed: nothing is put any more
 }
 
 // active reports whether provider has an active query in ns ("" for any
@@ -147,7 +147,7 @@ func (s *server) enqueue(body []byte) error {
 	if s.closed {
 		return ErrNotServing
 	}
-	s.out <- body
+	s.put(body)
 	return nil
 }
 

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -26,6 +28,14 @@ const WireFD = 3
 // Serve serves providers on the wire wbemd opened (file descriptor 3)
 // until wbemd closes it, then returns nil.
 func Serve(providers ...*Provider) error {
+	// The wire is read and written through Go's network poller, as a
+	// non-blocking descriptor: a read blocked in the kernel would hold one
+	// of the process's Ps, so that a goroutine the handlers wake (the
+	// writer of their answers) could wait behind a busy handler until the
+	// runtime takes that P back, milliseconds later (BENCHMARKS.md).
+	if err := syscall.SetNonblock(WireFD, true); err != nil {
+		return fmt.Errorf("provider: no wire on file descriptor 3 (this program is started by wbemd): %w", err)
+	}
 	f := os.NewFile(WireFD, "wbemd-wire")
 	if f == nil {
 		return errors.New("provider: no wire on file descriptor 3: this program is started by wbemd")
@@ -54,7 +64,8 @@ func ServeConn(rw io.ReadWriter, providers ...*Provider) error {
 		p.srv = s
 		p.evMu.Unlock()
 	}
-	go s.writeLoop(rw)
+	s.w = wire.NewWriter(rw)
+	go s.writeLoop()
 	err := s.readLoop()
 	s.mu.Lock()
 	for _, c := range s.calls {
@@ -95,8 +106,12 @@ type server struct {
 	names  []string
 	byName map[string]*Provider
 
-	out     chan []byte // frames to write, in order
+	out     chan []byte // frames queued for writeLoop, in order
 	flushed chan struct{}
+	queued  atomic.Int64 // frames put in out and not yet written
+	wmu     sync.Mutex   // held while frames are written
+	w       *wire.Writer
+	werr    error // the wire failed (held by wmu)
 
 	mu    sync.Mutex
 	calls map[uint64]*call
@@ -114,11 +129,44 @@ type call struct {
 	order []string // the key order of the last item (see appendInstance)
 }
 
-// writeLoop writes queued frames, flushing when the queue runs empty so
-// that a stream of items costs few system calls.
-func (s *server) writeLoop(w io.Writer) {
+// Frames reach the wire in the order they are put. A sender whose frame
+// has none queued before it, and finds the wire free, writes it itself;
+// otherwise the frame is queued, and writeLoop writes what piles up in
+// batches, so that a busy wire costs few system calls. Writing in the
+// sender saves a hand-off per frame to the writer's goroutine, which on a
+// machine of few busy cores waited 0.1 to 1.7 ms to run while the sender
+// read on (BENCHMARKS.md), and wbemd waited for the first instances of a
+// stream as long.
+
+// put writes or queues a frame.
+func (s *server) put(body []byte) {
+	if s.wmu.TryLock() {
+		if s.queued.Load() == 0 {
+			s.write([][]byte{body})
+			s.wmu.Unlock()
+			return
+		}
+		s.wmu.Unlock()
+	}
+	s.queued.Add(1)
+	s.out <- body
+}
+
+// write writes frames, holding wmu; after a failure it drops them (the
+// wire is gone: the senders must not block).
+func (s *server) write(frames [][]byte) {
+	if s.werr != nil {
+		return
+	}
+	if err := s.w.WriteBatch(frames); err != nil {
+		s.werr = err
+		slog.Error("provider: write to wbemd", "err", err)
+	}
+}
+
+// writeLoop writes the queued frames, up to 256 at a time.
+func (s *server) writeLoop() {
 	defer close(s.flushed)
-	bw := wire.NewWriter(w)
 	for body := range s.out {
 		batch := [][]byte{body}
 		for len(s.out) > 0 && len(batch) < 256 {
@@ -126,12 +174,10 @@ func (s *server) writeLoop(w io.Writer) {
 				batch = append(batch, b)
 			}
 		}
-		if err := bw.WriteBatch(batch); err != nil {
-			slog.Error("provider: write to wbemd", "err", err)
-			for range s.out { // drain: handlers must not block
-			}
-			return
-		}
+		s.wmu.Lock()
+		s.write(batch)
+		s.queued.Add(-int64(len(batch)))
+		s.wmu.Unlock()
 	}
 }
 
@@ -342,7 +388,7 @@ func (s *server) item(ctx context.Context, id uint64, c *call, inst Instance) er
 		return fmt.Errorf("an instance does not encode as JSON: %w", err)
 	}
 	frame = append(frame, '}')
-	s.out <- frame
+	s.put(frame)
 	return nil
 }
 

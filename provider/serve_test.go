@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wbemd/wbemd/cim"
 	"github.com/wbemd/wbemd/provider/wire"
@@ -142,4 +144,64 @@ func FuzzServe(f *testing.F) {
 			json.Marshal(m)
 		}
 	})
+}
+
+// TestServeOrder: the frames of each call reach the wire in the order the
+// call put them, while many calls stream at once and the reader is slow
+// at times (frames then queue, and senders write their own once the queue
+// is empty: both paths mix).
+func TestServeOrder(t *testing.T) {
+	const calls, items = 16, 300
+	p := &Provider{Name: "P", Classes: map[string]*Class{"C": {
+		Enumerate: func(ctx context.Context, r *Request, send func(Instance) error) error {
+			for i := range items {
+				if err := send(Instance{"N": i}); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}}}
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error)
+	go func() { done <- ServeConn(conn{inR, outW}, p); outW.Close() }()
+	var req []string
+	for id := 1; id <= calls; id++ {
+		req = append(req, fmt.Sprintf(`{"type":"enumerate","id":%d,"provider":"P","class":"C","window":%d}`, id, items))
+	}
+	go inW.Write(frames(req...))
+	next := map[uint64]int{}
+	r := wire.NewReader(outR, 0)
+	for finals, n := 0, 0; finals < calls; n++ {
+		if n%97 == 0 {
+			time.Sleep(time.Millisecond) // a slow reader: the senders queue
+		}
+		m, err := r.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m.Type {
+		case wire.TypeInstance:
+			var inst struct{ N int }
+			if err := json.Unmarshal(m.Instance, &inst); err != nil {
+				t.Fatal(err)
+			}
+			if inst.N != next[m.ID] {
+				t.Fatalf("call %d: item %d after %d items", m.ID, inst.N, next[m.ID])
+			}
+			next[m.ID]++
+		case wire.TypeResult:
+			if next[m.ID] != items {
+				t.Fatalf("call %d ended after %d items", m.ID, next[m.ID])
+			}
+			finals++
+		default:
+			t.Fatalf("unexpected %s %s: %s", m.Type, m.Status, m.Description)
+		}
+	}
+	inW.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("ServeConn at the end of its input: %v", err)
+	}
 }

@@ -64,11 +64,7 @@ func BenchmarkAnswerInstances(b *testing.B) {
 	w.responseHead("1", "EnumerateInstances", true)
 	w.s("<IRETURNVALUE>")
 	for _, inst := range insts {
-		p, err := inst.ObjectPath()
-		if err != nil {
-			b.Fatal(err)
-		}
-		w.namedInstance(p, inst, options{})
+		w.namedInstance(inst, options{})
 	}
 	w.s("</IRETURNVALUE>" + responseTail(true))
 	w.release()

@@ -650,9 +650,9 @@ func (w *writer) className(name string) {
 }
 
 // namedInstance writes an instance with its name, as VALUE.NAMEDINSTANCE.
-func (w *writer) namedInstance(p *cim.ObjectPath, inst *cim.Object, o options) {
+func (w *writer) namedInstance(inst *cim.Object, o options) {
 	w.s("<VALUE.NAMEDINSTANCE>")
-	w.instanceName(p)
+	w.instanceNameOf(inst)
 	w.instance(inst, o)
 	w.s("</VALUE.NAMEDINSTANCE>")
 }

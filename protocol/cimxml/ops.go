@@ -259,9 +259,7 @@ func enumerateInstances(ctx context.Context, e env, r enumInstancesRequest, w *w
 			w.instanceNameOf(inst)
 			continue
 		}
-		p := pathOfObject(inst)
-		p.Namespace, p.Server = "", ""
-		w.namedInstance(p, inst, o)
+		w.namedInstance(inst, o)
 	}
 	return nil
 }
