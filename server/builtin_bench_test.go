@@ -137,15 +137,17 @@ func BenchmarkProcesses(b *testing.B) {
 // alternate run by run, so that all see the same machine. Each side is
 // timed on the wall clock and in CPU time (user and system): wbemd's is
 // this process's (server and client) plus its provider host's (its
-// threads' run times, see childrenCPU), ps's its own; on a machine shared with other work the CPU ratio is the steadier
-// one. Then, for the throughput of reads by key against that of full
-// enumerations with the machine kept busy, four callers at once read
-// one process by key 30 times each, and four callers enumerate every
-// process 3 times each (in the other order at the next pair). It logs
-// every pair (the mean of its rounds) and reports the median ratios:
-// wbemd/ps (target at most 1.0), full enumeration/by key one call at a
-// time, and reads by key/enumerations per second with four callers
-// (target at least 10 for these two).
+// threads' run times, see childrenCPU), ps's its own; on a machine
+// shared with other work the CPU ratio is the steadier one. Then, for the
+// throughput of reads by key against that of full enumerations with the
+// machine kept busy, four callers at once read one process by key 30
+// times each (GetObject), then query it by key 30 times each (WQL,
+// Handle = '...'), and four callers enumerate every process 3 times each
+// (in the other order at the next pair). It logs every pair (the mean of
+// its rounds) and reports the median ratios: wbemd/ps (target at most
+// 1.0), full enumeration/by key one call at a time (a ratio of
+// latencies), and reads and queries by key/enumerations per second with
+// four callers (the throughputs: target at least 10).
 //
 //	go test -run '^$' -bench ProcessPairs -benchtime=10x -v ./server
 func BenchmarkProcessPairs(b *testing.B) {
@@ -159,7 +161,7 @@ func BenchmarkProcessPairs(b *testing.B) {
 	enum() // the host starts
 	self := `Win32_Process.Handle="` + fmt.Sprint(os.Getpid()) + `"`
 	const rounds, keyReps = 5, 10
-	var psRatios, cpuRatios, keyRatios, tputRatios []float64
+	var psRatios, cpuRatios, keyRatios, tputRatios, queryRatios []float64
 	// perSecond is how many calls of f four callers make a second, each
 	// making each of them.
 	perSecond := func(each int, f func()) float64 {
@@ -181,6 +183,14 @@ func BenchmarkProcessPairs(b *testing.B) {
 	get := func() {
 		if _, err := svc.GetObject(ctx, self, 0, nil); err != nil {
 			b.Error(err)
+		}
+	}
+	byQuery := "SELECT * FROM Win32_Process WHERE Handle = '" + fmt.Sprint(os.Getpid()) + "'"
+	query := func() {
+		if n := drain(b, func() (cimom.Enumerator, error) {
+			return svc.ExecQuery(ctx, "WQL", byQuery, cimom.FlagForwardOnly, nil)
+		}); n != 1 {
+			b.Errorf("%s: %d instances", byQuery, n)
 		}
 	}
 	b.ResetTimer()
@@ -212,21 +222,22 @@ func BenchmarkProcessPairs(b *testing.B) {
 			}
 			byKey += time.Since(start)
 		}
-		var gets, enums float64
+		var gets, queries, enums float64
 		if i%2 == 0 {
-			gets, enums = perSecond(30, get), perSecond(3, func() { enum() })
+			gets, queries, enums = perSecond(30, get), perSecond(30, query), perSecond(3, func() { enum() })
 		} else {
-			enums, gets = perSecond(3, func() { enum() }), perSecond(30, get)
+			enums, queries, gets = perSecond(3, func() { enum() }), perSecond(30, query), perSecond(30, get)
 		}
 		tputRatios = append(tputRatios, gets/enums)
+		queryRatios = append(queryRatios, queries/enums)
 		wbemd, ps, byKey = wbemd/rounds, ps/rounds, byKey/(rounds*keyReps)
 		wbemdCPU, hostCPU, psCPU = wbemdCPU/rounds, hostCPU/rounds, psCPU/rounds
 		psRatios = append(psRatios, float64(wbemd)/float64(ps))
 		cpuRatios = append(cpuRatios, float64(wbemdCPU)/float64(psCPU))
 		keyRatios = append(keyRatios, float64(wbemd)/float64(byKey))
-		b.Logf("pair %d: %d processes: wbemd %v (CPU %v, of it the provider host %v), ps %v (CPU %v), ratio %.2f (CPU %.2f); by key %v, %.1fx a full enumeration; four callers: %.0f reads by key/s, %.0f enumerations/s, %.1fx",
+		b.Logf("pair %d: %d processes: wbemd %v (CPU %v, of it the provider host %v), ps %v (CPU %v), ratio %.2f (CPU %.2f); by key %v, %.1fx a full enumeration; four callers: %.0f reads by key/s, %.0f queries by key/s, %.0f enumerations/s, %.1fx and %.1fx",
 			i+1, n, wbemd.Round(time.Microsecond), wbemdCPU.Round(time.Microsecond), hostCPU.Round(time.Microsecond), ps.Round(time.Microsecond), psCPU.Round(time.Microsecond),
-			psRatios[i], cpuRatios[i], byKey.Round(time.Microsecond), keyRatios[i], gets, enums, tputRatios[i])
+			psRatios[i], cpuRatios[i], byKey.Round(time.Microsecond), keyRatios[i], gets, queries, enums, tputRatios[i], queryRatios[i])
 	}
 	median := func(x []float64) float64 {
 		s := slices.Clone(x)
@@ -237,6 +248,7 @@ func BenchmarkProcessPairs(b *testing.B) {
 	b.ReportMetric(median(cpuRatios), "wbemd/ps-cpu")
 	b.ReportMetric(median(keyRatios), "enum/bykey")
 	b.ReportMetric(median(tputRatios), "bykey/enum-4callers")
+	b.ReportMetric(median(queryRatios), "query/enum-4callers")
 }
 
 // selfCPU is the CPU time (user and system) of this process so far.
