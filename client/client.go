@@ -84,7 +84,7 @@ func Dial(ctx context.Context, url, ns string, opts Options) (*Client, error) {
 		return nil, cim.Errorf(cim.ETransportFailure, "%v", err)
 	}
 	c := &Client{url: url, ns: strings.Trim(strings.ReplaceAll(ns, "\\", "/"), "/"), opts: opts, tr: tr}
-	if _, err := c.GetObject(ctx, "__Namespace", 0, nil); err != nil {
+	if _, err := c.classHead(ctx, "__Namespace"); err != nil { // the credentials and the namespace
 		if st := cim.StatusOf(err); st != cim.ENotFound && st != cim.EInvalidClass {
 			return nil, err
 		}

@@ -393,3 +393,46 @@ func TestNamesAsRepository(t *testing.T) {
 		}
 	}
 }
+
+// TestDerivationOverTheWire: the derivation of a class read over CIM-XML
+// (which carries only the superclass) is the repository's, at every depth,
+// whether the ancestors are read for it or were read before.
+func TestDerivationOverTheWire(t *testing.T) {
+	url := sampleServer(t)
+	ctx := context.Background()
+	svc, err := Dial(ctx, url, "root/sample", Options{User: "admin", Password: "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := ""
+	for _, name := range []string{"Deep_A", "Deep_B", "Deep_C", "Deep_D"} {
+		cls := &cim.Object{Genus: cim.GenusClass, Class: name, Superclass: parent}
+		if parent == "" {
+			cls.Properties = []cim.Property{{Name: "Id", Type: cim.TypeString, Qualifiers: []cim.Qualifier{{Name: "Key", Value: cim.Value{Type: cim.TypeBoolean, V: true}}}}}
+		}
+		if err := svc.PutClass(ctx, cls, 0, nil); err != nil {
+			t.Fatalf("PutClass %s: %v", name, err)
+		}
+		parent = name
+	}
+	for _, tc := range []struct{ class, want string }{
+		{"Deep_D", "[Deep_C Deep_B Deep_A]"}, // every ancestor read
+		{"Deep_C", "[Deep_B Deep_A]"},        // known from the first
+		{"Deep_A", "[]"},
+	} {
+		fresh, err := Dial(ctx, url, "root/sample", Options{User: "admin", Password: "pw"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []cimom.Services{fresh, svc} {
+			cls, err := c.GetObject(ctx, tc.class, 0, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			der, _ := cls.SystemProperty("__DERIVATION")
+			if got := fmt.Sprint(der.V); got != tc.want {
+				t.Errorf("%s: __DERIVATION %s, want %s", tc.class, got, tc.want)
+			}
+		}
+	}
+}
