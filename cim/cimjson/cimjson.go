@@ -18,8 +18,6 @@
 package cimjson
 
 import (
-	"bytes"
-	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -40,11 +38,57 @@ func Encode(o *cim.Object, indent bool) []byte {
 	if !indent {
 		return b
 	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		return b // cannot happen: b is valid JSON by construction
+	return appendIndented(make([]byte, 0, len(b)+len(b)/2), b)
+}
+
+// appendIndented appends compact JSON src (as Append writes it: valid,
+// no space outside strings) indented by two spaces a level, as
+// json.Indent(dst, src, "", "  ") writes it, in one pass without
+// encoding/json's scanner.
+func appendIndented(dst, src []byte) []byte {
+	depth := 0
+	newline := func() {
+		dst = append(dst, '\n')
+		for range depth {
+			dst = append(dst, "  "...)
+		}
 	}
-	return out.Bytes()
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch c {
+		case '"':
+			j := i + 1
+			for j < len(src) && src[j] != '"' {
+				if src[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			dst = append(dst, src[i:min(j+1, len(src))]...)
+			i = j
+		case '{', '[':
+			dst = append(dst, c)
+			if i+1 < len(src) && (src[i+1] == '}' || src[i+1] == ']') {
+				dst = append(dst, src[i+1]) // empty: {} or [] on one line
+				i++
+				continue
+			}
+			depth++
+			newline()
+		case '}', ']':
+			depth--
+			newline()
+			dst = append(dst, c)
+		case ',':
+			dst = append(dst, c)
+			newline()
+		case ':':
+			dst = append(dst, ':', ' ')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
 
 // Append appends the JSON form of a class or instance (as Encode, not

@@ -1,6 +1,8 @@
 package cimjson
 
 import (
+	"bytes"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -219,4 +221,50 @@ func BenchmarkAppendEvent(b *testing.B) {
 	for b.Loop() {
 		buf = Append(buf[:0], ev)
 	}
+}
+
+// TestIndent: Encode's indentation is encoding/json's (json.Indent with
+// two spaces), for classes and instances with strings that hold quotes,
+// backslashes, braces and commas, empty arrays, nested objects.
+func TestIndent(t *testing.T) {
+	cls := diskClass()
+	inst, _ := cls.SpawnInstance()
+	inst.Put("Name", cim.Value{Type: cim.TypeString, V: `a "q" \ {[,:]} \"`})
+	inst.Put("Tags", cim.Value{Type: cim.TypeString.ArrayOf(), V: []string{}})
+	full, _ := cls.SpawnInstance()
+	full.Put("Name", cim.Value{Type: cim.TypeString, V: "x"})
+	full.Put("Tags", cim.Value{Type: cim.TypeString.ArrayOf(), V: []string{"a", "b,c", `d"]`}})
+	full.Put("On", cim.Value{Type: cim.TypeBoolean, V: true})
+	full.Namespace, full.Server = "root/cimv2", "host"
+	for i, o := range []*cim.Object{cls, inst, full, {Genus: cim.GenusInstance}} {
+		compact := Encode(o, false)
+		var want bytes.Buffer
+		if err := json.Indent(&want, compact, "", "  "); err != nil {
+			t.Fatalf("object %d: %v", i, err)
+		}
+		if got := Encode(o, true); string(got) != want.String() {
+			t.Errorf("object %d:\n got %s\nwant %s", i, got, want.String())
+		}
+	}
+}
+
+// FuzzIndent: for any valid JSON made compact, appendIndented writes
+// what json.Indent writes.
+func FuzzIndent(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, `{"a":[1,{"b":[]},"x\"]"],"c":{}}`, `"\\"`, `[[[]],{},null]`, `1`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var compact bytes.Buffer
+		if json.Compact(&compact, in) != nil {
+			return
+		}
+		var want bytes.Buffer
+		if err := json.Indent(&want, compact.Bytes(), "", "  "); err != nil {
+			t.Fatalf("json.Indent of %q: %v", compact.Bytes(), err)
+		}
+		if got := appendIndented(nil, compact.Bytes()); string(got) != want.String() {
+			t.Errorf("%q:\n got %s\nwant %s", compact.Bytes(), got, want.String())
+		}
+	})
 }
