@@ -540,23 +540,10 @@ func FormatValue(v Value) string {
 		b.WriteByte('}')
 		return b.String()
 	}
+	if b, ok := AppendInteger(nil, v); ok {
+		return string(b)
+	}
 	switch x := v.V.(type) {
-	case int8:
-		return strconv.FormatInt(int64(x), 10)
-	case int16:
-		return strconv.FormatInt(int64(x), 10)
-	case int32:
-		return strconv.FormatInt(int64(x), 10)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case uint8:
-		return strconv.FormatUint(uint64(x), 10)
-	case uint16:
-		return strconv.FormatUint(uint64(x), 10)
-	case uint32:
-		return strconv.FormatUint(uint64(x), 10)
-	case uint64:
-		return strconv.FormatUint(x, 10)
 	case float32:
 		return strconv.FormatFloat(float64(x), 'g', -1, 32)
 	case float64:
@@ -579,6 +566,19 @@ func FormatValue(v Value) string {
 		return "instance of " + x.Class
 	}
 	return fmt.Sprint(v.V)
+}
+
+// AppendInteger appends the decimal digits of a scalar integer value to
+// b, as FormatValue writes them, without an intermediate string; false
+// (and b as it was) for a value that is not an integer.
+func AppendInteger(b []byte, v Value) ([]byte, bool) {
+	switch i, u, _, kind := asNumber(v.V); kind {
+	case 'i':
+		return strconv.AppendInt(b, i, 10), true
+	case 'u':
+		return strconv.AppendUint(b, u, 10), true
+	}
+	return b, false
 }
 
 func valueOf(x any) reflect.Value { return reflect.ValueOf(x) }

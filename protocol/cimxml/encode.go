@@ -217,34 +217,16 @@ func (w *writer) value(v cim.Value) {
 	w.s("</VALUE>")
 }
 
-// integer writes the digits of an integer value (as cim.FormatValue
-// gives them) straight into the buffer, as they need no escaping; false
-// for a value of another type.
+// integer writes the digits of an integer value (cim.AppendInteger)
+// straight into the buffer, as they need no escaping; false for a value
+// of another type.
 func (w *writer) integer(v cim.Value) bool {
 	var digits [24]byte
-	var b []byte
-	switch x := v.V.(type) {
-	case int8:
-		b = strconv.AppendInt(digits[:0], int64(x), 10)
-	case int16:
-		b = strconv.AppendInt(digits[:0], int64(x), 10)
-	case int32:
-		b = strconv.AppendInt(digits[:0], int64(x), 10)
-	case int64:
-		b = strconv.AppendInt(digits[:0], x, 10)
-	case uint8:
-		b = strconv.AppendUint(digits[:0], uint64(x), 10)
-	case uint16:
-		b = strconv.AppendUint(digits[:0], uint64(x), 10)
-	case uint32:
-		b = strconv.AppendUint(digits[:0], uint64(x), 10)
-	case uint64:
-		b = strconv.AppendUint(digits[:0], x, 10)
-	default:
-		return false
+	b, ok := cim.AppendInteger(digits[:0], v)
+	if ok {
+		w.w.Write(b)
 	}
-	w.w.Write(b)
-	return true
+	return ok
 }
 
 // valueText is the text of a scalar VALUE: TRUE/FALSE become lower case as
