@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"iter"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wbemd/wbemd/store"
 )
@@ -33,6 +35,42 @@ func BenchmarkTxnSerial(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "txns/s")
+}
+
+// BenchmarkTxnPaced measures the latency of single-put transactions sent
+// at a steady rate, each from a goroutine of its own (as a server's
+// clients send them): p50 and p99 in microseconds, and the transactions a
+// commit carried. b.N is not used: each rate runs 3 seconds.
+//
+//	go test -run '^$' -bench TxnPaced -benchtime 1x ./store/bolt
+func BenchmarkTxnPaced(b *testing.B) {
+	for _, rate := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
+			db := benchDB(b)
+			ctx := context.Background()
+			n := 3 * rate
+			lat := make([]time.Duration, n)
+			tick := time.NewTicker(time.Second / time.Duration(rate))
+			defer tick.Stop()
+			var wg sync.WaitGroup
+			for i := range n {
+				<-tick.C
+				wg.Go(func() {
+					start := time.Now()
+					if _, err := db.Txn(ctx, nil, []store.Op{store.Put([]byte(fmt.Sprintf("k%09d", i)), benchValue)}); err != nil {
+						b.Error(err)
+					}
+					lat[i] = time.Since(start)
+				})
+			}
+			wg.Wait()
+			slices.Sort(lat)
+			st := db.Stats()
+			b.ReportMetric(float64(lat[n/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[n*99/100].Microseconds()), "p99-µs")
+			b.ReportMetric(float64(st.Txns)/float64(st.Commits), "txns/commit")
+		})
+	}
 }
 
 // BenchmarkTxn16Writers: sixteen goroutines committing concurrently share

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/wbemd/wbemd/store"
@@ -230,4 +231,44 @@ func TestLoneWriterNeverWaits(t *testing.T) {
 	if st := db.Stats(); db.waits.Load() != 0 || st.Commits != 50 {
 		t.Fatalf("one writer: %+v, %d waits", st, db.waits.Load())
 	}
+}
+
+// TestFewWritersNeverWait: three concurrent writers are no crowd
+// (crowdSize): their batches never wait on a timer for more, however they
+// meet. TestCrowdWaits: sixteen are, and their batches wait for each
+// other.
+func TestFewWritersNeverWait(t *testing.T) {
+	if got := concurrentWaits(t, 3, 40); got != 0 {
+		t.Fatalf("three writers: %d batches waited", got)
+	}
+}
+
+func TestCrowdWaits(t *testing.T) {
+	if got := concurrentWaits(t, 16, 40); got == 0 {
+		t.Fatal("sixteen writers: no batch waited")
+	}
+}
+
+// concurrentWaits runs n writers of each transactions at once and returns
+// how many batches waited on a timer for more requests.
+func concurrentWaits(t *testing.T, n, each int) uint64 {
+	t.Helper()
+	db := openTemp(t)
+	defer db.Close()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Go(func() {
+			for i := range each {
+				if _, err := db.Txn(ctx, nil, []store.Op{store.Put([]byte{byte(w), byte(i)}, []byte("v"))}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st := db.Stats()
+	t.Logf("%d writers: %d requests in %d commits, %d batches waited", n, st.Txns, st.Commits, db.waits.Load())
+	return db.waits.Load()
 }

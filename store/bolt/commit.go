@@ -3,6 +3,7 @@ package bolt
 import (
 	"context"
 	"errors"
+	"runtime"
 	"time"
 
 	"github.com/wbemd/wbemd/store"
@@ -70,9 +71,18 @@ func (d *DB) enqueue(ctx context.Context, req *txnReq) error {
 // the following commit is already running and waits for it to end, and
 // with C writers each commit carries about C/2 requests (seen with 8
 // connections over HTTP: 3.75 requests a commit). The wait ends as soon as
-// the batch is as large as the largest of the last batches (so a lone
-// writer never waits), or after half the last commit's time (at most
-// maxGatherWait); see batchWindow.
+// the batch is as large as the largest of the last batches, or after half
+// the last commit's time (at most maxGatherWait); see batchWindow. That
+// timed wait is for a crowd: when one of the last batches had crowdSize
+// requests or more. For fewer, a wait shorter than a millisecond lasts a
+// millisecond when the process has nothing else to run (Go's timers then
+// sleep in the poller, whose resolution is 1 ms), and writers that come
+// and go (each request from a caller of its own, as a server's clients
+// send them) are not coming back: at 1,000 single writes a second, every
+// write waited for them and took 1.35 ms instead of 0.3 (BENCHMARKS.md).
+// So a batch short of a few writers lets the goroutines ready to run go
+// first, and takes what they send (a writer in this process that the last
+// commit answered is one of them).
 func (d *DB) committer() {
 	defer d.wg.Done()
 	batch := make([]*txnReq, 0, d.opts.MaxBatch)
@@ -107,20 +117,32 @@ func (d *DB) committer() {
 		batch = append(batch[:0], req)
 		open := d.gather(&batch)
 		if want := min(recent.max(), d.opts.MaxBatch); open && len(batch) < want && lastCommit > 0 {
-			timer.Reset(min(lastCommit/2, maxGatherWait))
-			d.waits.Add(1)
-			for open && len(batch) < want {
-				select {
-				case r, ok := <-d.reqs:
-					if open = ok; ok {
-						batch = append(batch, r)
-						open = d.gather(&batch)
+			if want < crowdSize {
+				// A few writers: those ready to run go first, and
+				// the batch takes what they send.
+				for open && len(batch) < want {
+					n := len(batch)
+					runtime.Gosched()
+					if open = d.gather(&batch); len(batch) == n {
+						break
 					}
-				case <-timer.C:
-					want = 0
 				}
+			} else {
+				timer.Reset(min(lastCommit/2, maxGatherWait))
+				d.waits.Add(1)
+				for open && len(batch) < want {
+					select {
+					case r, ok := <-d.reqs:
+						if open = ok; ok {
+							batch = append(batch, r)
+							open = d.gather(&batch)
+						}
+					case <-timer.C:
+						want = 0
+					}
+				}
+				timer.Stop()
 			}
-			timer.Stop()
 		}
 		start := time.Now()
 		d.commit(batch)
@@ -135,6 +157,10 @@ func (d *DB) committer() {
 // collector's work of scanning it, about 10% of the CPU of a server
 // answering reads beside a 4,000-revision overlay) and shortens recovery.
 const defaultIdleCheckpoint = 100 * time.Millisecond
+
+// crowdSize is the smallest batch that shows a crowd of concurrent writers,
+// worth a batch's timed wait (see committer).
+const crowdSize = 4
 
 // maxGatherWait bounds a batch's wait for concurrent writers, whatever the
 // last commit took (a bulk load's commit can take seconds).
