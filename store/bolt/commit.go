@@ -78,8 +78,9 @@ func (d *DB) enqueue(ctx context.Context, req *txnReq) error {
 // millisecond when the process has nothing else to run (Go's timers then
 // sleep in the poller, whose resolution is 1 ms), and writers that come
 // and go (each request from a caller of its own, as a server's clients
-// send them) are not coming back: at 1,000 single writes a second, every
-// write waited for them and took 1.35 ms instead of 0.3 (BENCHMARKS.md).
+// send them) are not coming back: at 1,000 single writes a second, the
+// writes waited for them, 1.28 ms at the median instead of 0.17
+// (BenchmarkTxnPaced; BENCHMARKS.md).
 // So a batch short of a few writers lets the goroutines ready to run go
 // first, and takes what they send (a writer in this process that the last
 // commit answered is one of them).
