@@ -251,16 +251,19 @@ func TestTimersResumeAndStop(t *testing.T) {
 	ended := make(chan error, 1)
 	n := 0
 	go func() {
+		// Told once the range is over: the iterator has returned, and
+		// left the hub, when the error it yielded has been taken.
+		var end error
 		for ev, err := range seq {
 			if err != nil {
-				ended <- err
-				return
+				end = err
+				break
 			}
 			if ev.Class == TimerEventClass {
 				n++
 			}
 		}
-		ended <- nil
+		ended <- end
 	}()
 	for !c.timersRunning() || c.xhub.subscribers() == 0 {
 		time.Sleep(10 * time.Millisecond)
