@@ -84,7 +84,7 @@ func Dial(ctx context.Context, url, ns string, opts Options) (*Client, error) {
 		return nil, cim.Errorf(cim.ETransportFailure, "%v", err)
 	}
 	c := &Client{url: url, ns: strings.Trim(strings.ReplaceAll(ns, "\\", "/"), "/"), opts: opts, tr: tr}
-	if _, err := c.classHead(ctx, "__Namespace"); err != nil { // the credentials and the namespace
+	if _, err := c.getClass(ctx, "__Namespace", false); err != nil { // the credentials and the namespace
 		if st := cim.StatusOf(err); st != cim.ENotFound && st != cim.EInvalidClass {
 			return nil, err
 		}
@@ -425,16 +425,7 @@ func (c *Client) GetObject(ctx context.Context, path string, flags cimom.Flags, 
 		return nil, err
 	}
 	if p.IsClass() {
-		ans, err := c.call(ctx, "GetClass", func(w *cimxml.RequestWriter) {
-			classNameParam(w, "ClassName", p.Class)
-			boolParam(w, "LocalOnly", false)
-			boolParam(w, "IncludeQualifiers", true)
-			boolParam(w, "IncludeClassOrigin", true)
-		})
-		if err != nil {
-			return nil, err
-		}
-		cls, err := first(ans, "GetClass", "CLASS", (*cimxml.Element).Class)
+		cls, err := c.getClass(ctx, p.Class, true)
 		if err != nil {
 			return nil, err
 		}
@@ -451,6 +442,24 @@ func (c *Client) GetObject(ctx context.Context, path string, flags cimom.Flags, 
 	return first(ans, "GetInstance", "INSTANCE", func(e *cimxml.Element) (*cim.Object, error) {
 		return c.instance(nested, e, "", false)
 	})
+}
+
+// getClass reads a class over CIM-XML, as the server sends it (without
+// its derivation): whole, with every member, qualifiers and origins; or
+// its head alone (LocalOnly, no qualifiers or origins), the name and
+// superclass that a superclass chain needs, in an answer a fraction of
+// the class's size.
+func (c *Client) getClass(ctx context.Context, name string, whole bool) (*cim.Object, error) {
+	ans, err := c.call(ctx, "GetClass", func(w *cimxml.RequestWriter) {
+		classNameParam(w, "ClassName", name)
+		boolParam(w, "LocalOnly", !whole)
+		boolParam(w, "IncludeQualifiers", whole)
+		boolParam(w, "IncludeClassOrigin", whole)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return first(ans, "GetClass", "CLASS", (*cimxml.Element).Class)
 }
 
 // PutClass creates (CreateClass) or updates (ModifyClass) a class.

@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/wbemd/wbemd/cim"
-	"github.com/wbemd/wbemd/protocol/cimxml"
 )
 
 // derive fills in the derivation of a class read over CIM-XML, which
@@ -29,7 +28,7 @@ func (c *Client) derive(ctx context.Context, cls *cim.Object) error {
 				return cim.Errorf(cim.EInvalidSuperclass, "the server's superclass chain of %s loops or is deeper than %d classes, at %s", cls.Class, maxDerivation, cls.Superclass)
 			}
 			sub := context.WithValue(ctx, deriving{}, append(slices.Clip(chain), cim.Fold(cls.Class)))
-			parent, err := c.classHead(sub, cls.Superclass)
+			parent, err := c.getClass(sub, cls.Superclass, false)
 			if err != nil {
 				return err
 			}
@@ -50,23 +49,6 @@ func (c *Client) derive(ctx context.Context, cls *cim.Object) error {
 	c.ancestry[cim.Fold(cls.Class)] = append([]string{cls.Class}, cls.Derivation...)
 	c.mu.Unlock()
 	return nil
-}
-
-// classHead reads a class with its own members alone and no qualifiers
-// or origins (GetClass with LocalOnly): its name and superclass, which
-// are what a superclass chain needs, in an answer a fraction of the
-// class's size.
-func (c *Client) classHead(ctx context.Context, name string) (*cim.Object, error) {
-	ans, err := c.call(ctx, "GetClass", func(w *cimxml.RequestWriter) {
-		classNameParam(w, "ClassName", name)
-		boolParam(w, "LocalOnly", true)
-		boolParam(w, "IncludeQualifiers", false)
-		boolParam(w, "IncludeClassOrigin", false)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return first(ans, "GetClass", "CLASS", (*cimxml.Element).Class)
 }
 
 // deriving is the context key of the classes whose derivation is being
