@@ -82,6 +82,13 @@ type Op struct {
 	Key   []byte
 	End   []byte // OpDeleteRange only
 	Value []byte // OpPut only
+	// Note, on a put, rides with the put's event to the watchers of this
+	// process (Event.Note) and is never stored: a writer hands its
+	// readers what it already built of Value (wbemd: the instance it
+	// encoded), so that they need not decode Value. An engine may drop
+	// it (etcd does), and an event read back from the log or the feed has
+	// none. The watchers share it: read-only.
+	Note any
 }
 
 // Put returns an op that sets key to value.
@@ -152,6 +159,9 @@ type Event struct {
 	// A progress notification has Last set too: it ends no revision's
 	// events but completes every revision up to Rev.
 	Last bool
+	// Note is the Note of the op that put Value, when the engine carried
+	// it (see Op.Note): read-only.
+	Note any
 }
 
 // WatchOptions are the options of one Watch; set them with WatchOption

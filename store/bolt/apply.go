@@ -48,7 +48,7 @@ func (d *DB) commitLogged(batch []*txnReq) {
 			answer(batch, d.stop(err))
 			return
 		}
-		next := &overlay{tree: d.work.Clone(), events: append(ov.events, j.revs...), base: ov.base, rev: j.rev, bytes: ov.bytes + j.grown}
+		next := &overlay{tree: d.work.Clone(), events: append(ov.events, withoutNotes(j.revs)...), base: ov.base, rev: j.rev, bytes: ov.bytes + j.grown}
 		d.ovMu.Lock()
 		d.ov = next
 		d.ovMu.Unlock()
@@ -188,7 +188,7 @@ func (d *DB) applyToTree(data *bbolt.Bucket, rev int64, ops []store.Op) ([]store
 			if err != nil {
 				return nil, 0, err
 			}
-			set(store.Event{Type: store.EventPut, Key: op.Key, Value: op.Value, PrevValue: pv})
+			set(store.Event{Type: store.EventPut, Key: op.Key, Value: op.Value, PrevValue: pv, Note: op.Note})
 		case store.OpDelete:
 			pv, _, ok, err := d.lookup(data, op.Key)
 			if err != nil {

@@ -122,6 +122,76 @@ func TestWatchCompacted(t *testing.T) {
 	}
 }
 
+// TestNoteRidesToWatchers: a put's note reaches the watchers of the
+// commit with its event, the last put's when a transaction puts a key
+// twice; the same events replayed from the feed, or from the log after a
+// restart, carry none.
+func TestNoteRidesToWatchers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	db, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	live := make(chan store.Event, 16)
+	go func() {
+		for ev, err := range db.Watch(ctx, nil, 0) {
+			if err != nil {
+				return
+			}
+			live <- ev
+		}
+	}()
+	if _, err := db.Txn(ctx, nil, []store.Op{store.Put([]byte("warm"), nil)}); err != nil {
+		t.Fatal(err)
+	}
+	<-live // the watch has replayed the feed: what follows comes live
+	note := func(key, value string, n any) store.Op {
+		op := store.Put([]byte(key), []byte(value))
+		op.Note = n
+		return op
+	}
+	rev, err := db.Txn(ctx, nil, []store.Op{note("a", "1", "first"), note("b", "2", nil), note("a", "3", "last")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct {
+		key  string
+		note any
+	}{{"a", "last"}, {"b", nil}} {
+		ev := <-live
+		if string(ev.Key) != want.key || ev.Note != want.note {
+			t.Errorf("live event of %s: note %v, want %v", ev.Key, ev.Note, want.note)
+		}
+	}
+	replay := func(db *DB) {
+		t.Helper()
+		n := 0
+		for ev, err := range db.Watch(ctx, nil, rev-1) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Note != nil {
+				t.Errorf("replayed event of %s carries note %v", ev.Key, ev.Note)
+			}
+			if n++; ev.Last {
+				break
+			}
+		}
+		if n != 2 {
+			t.Errorf("%d events replayed, want 2", n)
+		}
+	}
+	replay(db)
+	db.Close()
+	if db, err = Open(path, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	replay(db)
+}
+
 // TestFeedChunks: a transaction's events are packed into feed records of
 // about feedChunk bytes; a watcher and Check read them all back, in order,
 // across chunk boundaries and with values larger than a chunk.

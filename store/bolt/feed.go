@@ -165,6 +165,30 @@ func feedRev(k []byte) (int64, error) {
 	return int64(binary.BigEndian.Uint64(k[:8])), nil
 }
 
+// withoutNotes returns revs with no event carrying a note (store.Op.Note)
+// for the overlay, which keeps the events for replays: a note lives only as
+// long as its commit's delivery to the watchers. revs is not changed (the
+// watchers receive it); revisions without a note are shared.
+func withoutNotes(revs [][]store.Event) [][]store.Event {
+	var out [][]store.Event
+	for i, evs := range revs {
+		if !slices.ContainsFunc(evs, func(ev store.Event) bool { return ev.Note != nil }) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(revs)
+		}
+		out[i] = slices.Clone(evs)
+		for j := range out[i] {
+			out[i][j].Note = nil
+		}
+	}
+	if out == nil {
+		return revs
+	}
+	return out
+}
+
 // netEvents returns one transaction's events, which the committer records
 // one per op in the order of the ops, as the store contract states them:
 // one per key, for the net effect of the transaction on it, in key order.
