@@ -3,7 +3,9 @@ package cim
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -692,6 +694,136 @@ func TestDatetimeFromTime(t *testing.T) {
 	} {
 		if got := DatetimeFromTime(tc.t).String(); got != tc.want {
 			t.Errorf("DatetimeFromTime(%v) = %s, want %s", tc.t, got, tc.want)
+		}
+	}
+}
+
+// TestIsStored: for instances of every type, NULL or not, some with an
+// empty array held as a nil slice, a NULL of no type or a changed value on
+// a propagated qualifier (which a record does not keep), IsStored holds
+// exactly when
+// the instance equals what decoding its record gives; an instance a record
+// would change otherwise (an own qualifier, a value of another type, an
+// embedded object) is refused.
+func TestIsStored(t *testing.T) {
+	types := []Type{TypeSint8, TypeUint8, TypeSint16, TypeUint16, TypeSint32, TypeUint32, TypeSint64, TypeUint64,
+		TypeReal32, TypeReal64, TypeBoolean, TypeString, TypeDatetime, TypeReference, TypeChar16}
+	key := Qualifier{Name: "Key", Value: Value{Type: TypeBoolean, V: true}, Flavor: FlavorToSubclass}
+	cls := &Object{Genus: GenusClass, Class: "AllTypes", Namespace: "root/x", Server: "s",
+		Qualifiers: []Qualifier{{Name: "Shown", Value: Value{Type: TypeBoolean, V: true}, Flavor: FlavorToInstance}},
+		Properties: []Property{{Name: "Id", Type: TypeString, Qualifiers: []Qualifier{key}}}}
+	for _, ty := range types {
+		cls.Properties = append(cls.Properties, Property{Name: "S" + ty.String(), Type: ty}, Property{Name: "A" + ty.String(), Type: ty.ArrayOf()})
+	}
+	cls.Properties = append(cls.Properties, Property{Name: "Obj", Type: TypeObject})
+	cls.Properties[1].Qualifiers = []Qualifier{{Name: "Units", Value: Value{Type: TypeString, V: "bytes"}, Flavor: FlavorToSubclass | FlavorToInstance}}
+	tmpl, err := NewTemplate(cls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	scalar := func(ty Type) any {
+		switch ty {
+		case TypeSint8:
+			return int8(rng.IntN(256) - 128)
+		case TypeUint8:
+			return uint8(rng.IntN(256))
+		case TypeSint16:
+			return int16(rng.IntN(65536) - 32768)
+		case TypeUint16:
+			return uint16(rng.IntN(65536))
+		case TypeSint32:
+			return int32(rng.Uint32())
+		case TypeUint32:
+			return rng.Uint32()
+		case TypeSint64:
+			return int64(rng.Uint64())
+		case TypeUint64:
+			return rng.Uint64()
+		case TypeReal32:
+			return float32(rng.NormFloat64())
+		case TypeReal64:
+			return rng.NormFloat64() * 1e300
+		case TypeBoolean:
+			return rng.IntN(2) == 1
+		case TypeString, TypeReference:
+			return strings.Repeat("é", rng.IntN(4)) + strconv.Itoa(rng.IntN(1000))
+		case TypeDatetime:
+			return MustParseDatetime(fmt.Sprintf("2026%02d%02d120000.%06d+060", 1+rng.IntN(12), 1+rng.IntN(28), rng.IntN(1000000)))
+		case TypeChar16:
+			return Char16(rng.IntN(0xD800))
+		}
+		panic(ty)
+	}
+	stored := 0
+	for round := range 300 {
+		// As a write gives it (qualifiers equal to the template's but
+		// not the template's, NULL of the declared type), but for a few
+		// changes a record does not keep.
+		inst, _ := cls.SpawnInstance()
+		inst.Properties[0].Value = Value{Type: TypeString, V: strconv.Itoa(round)}
+		for i := 1; i < len(inst.Properties); i++ {
+			p := &inst.Properties[i]
+			switch {
+			case p.Type == TypeObject || rng.IntN(4) == 0:
+				p.Value = Null(p.Type)
+			case rng.IntN(50) == 0:
+				p.Value = Value{} // NULL of no type
+			case p.Type.IsArray() && rng.IntN(20) == 0:
+				p.Value = Value{Type: p.Type, V: reflect.Zero(reflect.SliceOf(goType(p.Type.Elem()))).Interface()}
+			case p.Type.IsArray():
+				a := makeSlice(p.Type.Elem(), rng.IntN(3))
+				for j := range a.Len() {
+					a.Index(j).Set(reflect.ValueOf(scalar(p.Type.Elem())))
+				}
+				p.Value = Value{Type: p.Type, V: a.Interface()}
+			default:
+				p.Value = Value{Type: p.Type, V: scalar(p.Type)}
+			}
+		}
+		if rng.IntN(20) == 0 {
+			inst.Properties[1].Qualifiers[0].Value = Value{Type: TypeString, V: "changed"}
+		}
+		decoded, err := tmpl.Decode(EncodeInstance(nil, inst))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := reflect.DeepEqual(inst, decoded)
+		if got := tmpl.IsStored(inst); got != want {
+			t.Fatalf("round %d: IsStored %v, but the instance equals its decoded record: %v\n%+v\n%+v", round, got, want, inst, decoded)
+		}
+		if want {
+			stored++
+		}
+	}
+	if stored < 100 {
+		t.Errorf("IsStored held for %d instances of 300", stored)
+	}
+	refused := map[string]func(*Object){
+		"an own instance qualifier": func(o *Object) {
+			o.Qualifiers = append(o.Qualifiers, Qualifier{Name: "Mine", Value: Value{Type: TypeBoolean, V: true}})
+		},
+		"an own property qualifier": func(o *Object) {
+			o.Properties[3].Qualifiers = []Qualifier{{Name: "Mine", Value: Value{Type: TypeBoolean, V: true}}}
+		},
+		"a value of another Go type":  func(o *Object) { o.Properties[1].Value = Value{Type: TypeSint8, V: 3} },
+		"a value of another CIM type": func(o *Object) { o.Properties[3].Value = Value{Type: TypeSint8, V: int8(3)} },
+		"an embedded object":          func(o *Object) { o.Properties[len(o.Properties)-1].Value = Value{Type: TypeObject, V: tmpl.Spawn()} },
+		"a property missing":          func(o *Object) { o.Properties = o.Properties[1:] },
+		"another class":               func(o *Object) { o.Class = "Other" },
+		"a revision":                  func(o *Object) { o.Revision = 7 },
+	}
+	for what, change := range refused {
+		inst := tmpl.Spawn()
+		for i := range inst.Properties {
+			inst.Properties[i].Value = Null(inst.Properties[i].Type)
+		}
+		if !tmpl.IsStored(inst) {
+			t.Fatal("IsStored refuses a spawned instance")
+		}
+		change(inst)
+		if tmpl.IsStored(inst) {
+			t.Errorf("IsStored holds for an instance with %s", what)
 		}
 	}
 }

@@ -3,6 +3,8 @@ package cim
 import (
 	"encoding/binary"
 	"math"
+	"reflect"
+	"slices"
 )
 
 // The repository's record encoding. Every record starts with a format
@@ -106,6 +108,68 @@ func DecodeInstance(b []byte, class *Object) (*Object, error) {
 // instance it was put as, and decoding copies none.
 func (t *Template) Decode(b []byte) (*Object, error) {
 	return decodeInstance(b, t.cls, nil, t)
+}
+
+// IsStored reports whether inst is, but for Namespace and Server, what
+// Decode returns for the record EncodeInstance writes of it: then a writer
+// can give the readers of the record inst itself rather than have them
+// decode it. It holds for the shape a write gives an instance of the
+// class: one property per class property, in class order, described and
+// qualified as the class's, each value NULL or of its declared type, and
+// no embedded object or qualifier of the instance's own.
+func (t *Template) IsStored(inst *Object) bool {
+	cls := t.cls
+	if inst.Genus != GenusInstance || inst.Class != cls.Class || inst.Superclass != cls.Superclass ||
+		!slices.Equal(inst.Derivation, cls.Derivation) || inst.Methods != nil || inst.Revision != 0 ||
+		len(inst.Properties) != len(t.props) || !sameQualifiers(inst.Qualifiers, t.quals) {
+		return false
+	}
+	for i := range inst.Properties {
+		p, tp := &inst.Properties[i], &t.props[i]
+		if p.Name != tp.Name || p.Type != tp.Type || p.RefClass != tp.RefClass || p.ArraySize != tp.ArraySize ||
+			p.Origin != tp.Origin || p.Propagated != tp.Propagated || !sameQualifiers(p.Qualifiers, tp.Qualifiers) {
+			return false
+		}
+		switch v := p.Value; {
+		case v.Type != p.Type:
+			return false // a record would hold it converted
+		case v.V == nil:
+		case v.Type.Elem() == TypeObject || !holdsGoType(v):
+			return false // decoded anew, or converted
+		case v.Type.IsArray() && reflect.ValueOf(v.V).IsNil():
+			return false // its record holds an empty array
+		}
+	}
+	return true
+}
+
+// sameQualifiers reports whether reflect.DeepEqual holds for a and b,
+// quickly when they are one slice.
+func sameQualifiers(a, b []Qualifier) bool {
+	if len(a) != len(b) || (a == nil) != (b == nil) {
+		return false
+	}
+	if len(a) > 0 && &a[0] == &b[0] {
+		return true
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].Flavor != b[i].Flavor || !identical(a[i].Value, b[i].Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// identical reports whether reflect.DeepEqual holds for a and b, quickly
+// for scalars of their types' Go types (all comparable with ==).
+func identical(a, b Value) bool {
+	if a.Type != b.Type {
+		return false
+	}
+	if !a.Type.IsArray() && a.Type != TypeObject && holdsGoType(a) && holdsGoType(b) {
+		return a.V == b.V
+	}
+	return reflect.DeepEqual(a.V, b.V)
 }
 
 // DecodeKeys is Decode for the class's key properties alone (the shape

@@ -241,6 +241,24 @@ var goTypes = map[Type]reflect.Type{
 
 func goType(t Type) reflect.Type { return goTypes[t] }
 
+// goValueTypes holds the Go type of the values of every CIM type: [0]
+// for scalars, [1] for arrays, by type code (all below 128).
+var goValueTypes = func() (m [2][128]reflect.Type) {
+	for t, g := range goTypes {
+		m[0][t], m[1][t] = g, reflect.SliceOf(g)
+	}
+	return m
+}()
+
+// holdsGoType reports whether v.V is of the Go type of v.Type's values.
+func holdsGoType(v Value) bool {
+	e, arr := v.Type.Elem(), 0
+	if v.Type.IsArray() {
+		arr = 1
+	}
+	return e < 128 && reflect.TypeOf(v.V) == goValueTypes[arr][e]
+}
+
 // intRange gives the bounds of each integer type.
 var intRange = map[Type]struct{ min, max float64 }{
 	TypeSint8: {math.MinInt8, math.MaxInt8}, TypeUint8: {0, math.MaxUint8},
