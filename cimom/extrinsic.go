@@ -360,8 +360,7 @@ func (s *services) extrinsicLoop(ctx context.Context, eq *eventQuery, x *xsub, f
 			return cim.Errorf(cim.ECallCancelled, "the subscription ended: %v", ctx.Err())
 		case <-closed: // the CIMOM closed (the feed's events end on their own)
 			if feed == nil {
-				_, _, _, _, err := s.c.feed.ring.read(0, nil)
-				return err
+				return s.c.feed.ring.failed()
 			}
 			closed = nil
 		case it, ok := <-items:

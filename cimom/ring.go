@@ -1,6 +1,7 @@
 package cimom
 
 import (
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -13,8 +14,16 @@ import (
 // reads the store's feed itself until the ring holds its place again (see
 // subscribe.go), so a slow subscription loses nothing and never slows the
 // writers or the others.
+//
+// Events that every subscription reading the ring has read are let go,
+// but for the newest tail of them: an event holds its instances, trees
+// of small objects the collector would mark again at every cycle while
+// the ring kept them, so the ring holds what a subscription has still to
+// read (up to size) and a short tail for subscriptions that start or come
+// back, not size events always.
 type ring struct {
 	size int
+	tail int // read events kept
 
 	mu       sync.Mutex
 	buf      []entry
@@ -26,8 +35,9 @@ type ring struct {
 	seen     int64    // the revision the reader is in
 	subs     int      // subscriptions reading
 	sleepers int      // subscriptions waiting on wake
-	unwoken  int      // events appended since the last wake
-	wakeN    int      // wake the sleepers after this many appends, even inside a revision
+	readers  []*ringReader
+	unwoken  int // events appended since the last wake
+	wakeN    int // wake the sleepers after this many appends, even inside a revision
 	wake     chan struct{}
 	closed   chan struct{}
 	err      error
@@ -50,8 +60,13 @@ type interest struct {
 	version uint64
 }
 
+// ringReader is one subscription's place in the ring: the sequence
+// number of the next event it reads.
+type ringReader struct{ seq uint64 }
+
 func (r *ring) init(size int) {
 	r.size = size
+	r.tail = max(1, size/16)
 	r.wakeN = max(1, size/16)
 	r.wake = make(chan struct{})
 	r.closed = make(chan struct{})
@@ -102,16 +117,33 @@ func (r *ring) append(e entry) {
 		return
 	}
 	if r.next-r.first == uint64(r.size) {
-		old := &r.buf[r.first%uint64(r.size)]
-		r.lost = old.pos()
-		*old = entry{}
-		r.first++
+		r.dropLocked()
 	}
 	r.buf[r.next%uint64(r.size)] = e
 	r.next++
 	r.last = p
 	if r.unwoken++; r.unwoken >= r.wakeN {
 		r.wakeLocked()
+	}
+}
+
+// dropLocked lets the oldest event go.
+func (r *ring) dropLocked() {
+	old := &r.buf[r.first%uint64(r.size)]
+	r.lost = old.pos()
+	*old = entry{}
+	r.first++
+}
+
+// releaseLocked lets go the events every reader has read, but the newest
+// tail of them.
+func (r *ring) releaseLocked() {
+	low := r.next
+	for _, rd := range r.readers {
+		low = min(low, rd.seq)
+	}
+	for r.first+uint64(r.tail) < low {
+		r.dropLocked()
 	}
 }
 
@@ -240,26 +272,53 @@ func (r *ring) seek(p position) (uint64, bool) {
 	return r.first + uint64(i), true
 }
 
-// read copies the events from seq on into dst. With none to copy it
-// returns the channel that tells when there may be, and the revision up
-// to which every event is in the ring. fell reports that seq is no longer
-// held.
-func (r *ring) read(seq uint64, dst []entry) (n int, fell bool, wake <-chan struct{}, complete int64, err error) {
+// join places a reader at sequence number seq (one seek returned).
+func (r *ring) join(seq uint64) *ringReader {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rd := &ringReader{seq: seq}
+	r.readers = append(r.readers, rd)
+	return rd
+}
+
+// leave takes a reader of join out.
+func (r *ring) leave(rd *ringReader) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if i := slices.Index(r.readers, rd); i >= 0 {
+		r.readers = slices.Delete(r.readers, i, i+1)
+	}
+}
+
+// failed returns the error the ring was closed with (nil while open).
+func (r *ring) failed() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// read copies the reader's next events into dst and moves it past them.
+// With none to copy it returns the channel that tells when there may be,
+// and the revision up to which every event is in the ring. fell reports
+// that the reader's place is no longer held.
+func (r *ring) read(rd *ringReader, dst []entry) (n int, fell bool, wake <-chan struct{}, complete int64, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.err != nil {
 		return 0, false, nil, 0, r.err
 	}
-	if seq < r.first {
+	if rd.seq < r.first {
 		return 0, true, nil, 0, nil
 	}
-	for seq+uint64(n) < r.next && n < len(dst) {
-		dst[n] = r.buf[(seq+uint64(n))%uint64(r.size)]
+	for rd.seq+uint64(n) < r.next && n < len(dst) {
+		dst[n] = r.buf[(rd.seq+uint64(n))%uint64(r.size)]
 		n++
 	}
 	if n == 0 {
 		r.sleepers++
 		return 0, false, r.wake, r.complete, nil
 	}
+	rd.seq += uint64(n)
+	r.releaseLocked()
 	return n, false, nil, r.complete, nil
 }

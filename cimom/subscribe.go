@@ -234,9 +234,11 @@ func (cur *cursor) deliver(ctx context.Context, e *entry) error {
 // subscription falls out of it (nil) or ends (an error).
 func (cur *cursor) fromRing(ctx context.Context, seq uint64) error {
 	r := &cur.s.c.feed.ring
+	rd := r.join(seq)
+	defer r.leave(rd)
 	buf := make([]entry, 256)
 	for {
-		n, fell, wake, complete, err := r.read(seq, buf)
+		n, fell, wake, complete, err := r.read(rd, buf)
 		switch {
 		case err != nil:
 			return err
@@ -249,7 +251,6 @@ func (cur *cursor) fromRing(ctx context.Context, seq uint64) error {
 				}
 				buf[i] = entry{}
 			}
-			seq += uint64(n)
 			if err := cur.progressDue(ctx); err != nil {
 				return err
 			}
@@ -317,8 +318,7 @@ func (cur *cursor) fromStore(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-r.closed:
-			_, _, _, _, err := r.read(0, nil)
-			return err
+			return r.failed()
 		case <-cur.idleC():
 			if err := cur.progress(ctx); err != nil {
 				return err
