@@ -103,7 +103,8 @@ type Services interface {
 	// classes); FlagShallow gives only immediate subclasses (top-level
 	// classes for "").
 	CreateClassEnum(ctx context.Context, superclass string, flags Flags, wctx *Context) (Enumerator, error)
-	// PutInstance creates or updates an instance and returns its relative path.
+	// PutInstance creates or updates an instance and returns its relative
+	// path. It does not keep inst, unless ctx hands it over (HandOver).
 	PutInstance(ctx context.Context, inst *cim.Object, flags Flags, wctx *Context) (string, error)
 	// DeleteInstance deletes the instance at path.
 	DeleteInstance(ctx context.Context, path string, flags Flags, wctx *Context) error

@@ -219,13 +219,13 @@ func (d *revDecoder) decode(ev store.Event) {
 			emit("__NamespaceDeletionEvent", prev, nil)
 		}
 	case ev.PrevValue == nil:
-		inst := d.instance(ns, ev.Value)
+		inst, _ := d.put(ns, ev)
 		emit("__InstanceCreationEvent", inst, nil)
 		if inst.IsA(namespaceClass) {
 			emit("__NamespaceCreationEvent", inst.Clone(), nil)
 		}
 	default:
-		inst, prev := d.instance(ns, ev.Value), d.instance(ns, ev.PrevValue)
+		inst, prev := d.put(ns, ev)
 		emit("__InstanceModificationEvent", inst, prev)
 		if inst.IsA(namespaceClass) {
 			emit("__NamespaceModificationEvent", inst.Clone(), prev)
@@ -325,6 +325,84 @@ func (d *revDecoder) class(ns string, rec []byte, depth int) *cim.Object {
 	cls.Namespace, cls.Server = ns, d.c.opts.Server
 	return cls
 }
+
+// instanceNote is what a write of an instance hands this CIMOM's readers
+// of the change feed with its record (store.Op.Note), so that they need
+// not decode what the writer has: the instance it stored, when its caller
+// handed it over (HandOver) and it is what decoding the record gives
+// (cim.Template.IsStored), and for an update the instance it replaced,
+// which the writer decoded, with that one's record. Readers share it:
+// read-only.
+type instanceNote struct {
+	inst, prev *cim.Object // either may be nil; Namespace and Server set, as the readers set them
+	prevRec    []byte
+}
+
+// handOverKey marks a context whose writes hand their instances over.
+type handOverKey struct{}
+
+// HandOver returns a context under which PutInstance, PutInstanceCall,
+// PutInstances, Put and Modify take the instances they are given: the
+// caller will not change them, their properties or their values after the
+// call, so that the events of the writes can carry them rather than what
+// decoding the stored records gives anew. The doors, which decode a fresh
+// instance from each request, write under it; a caller that goes on
+// changing its instance must not.
+func HandOver(ctx context.Context) context.Context {
+	return context.WithValue(ctx, handOverKey{}, true)
+}
+
+// noteInstance returns the note of a write of inst, an instance of ci
+// with Namespace and Server set, that replaces prev (decoded by the
+// writer from prevRec; nil for a create): nil when no subscription wants
+// its events, or when it has nothing to hand over. A note is taken as it
+// is: the commit's compares guard that prev is the stored instance and
+// that ci is the class at the write's revision.
+func (c *CIMOM) noteInstance(ctx context.Context, ci *classInfo, inst, prev *cim.Object, prevRec []byte) any {
+	if ci.tmpl == nil || !c.feed.ring.wantsNote(ci.cls) {
+		return nil
+	}
+	n := &instanceNote{prev: prev, prevRec: prevRec}
+	if handed, _ := ctx.Value(handOverKey{}).(bool); handed && ci.tmpl.IsStored(inst) {
+		n.inst = inst
+	}
+	switch {
+	case n.inst == nil && prev == nil:
+		return nil
+	case prev != nil:
+		prev.Namespace, prev.Server = inst.Namespace, inst.Server
+	}
+	return n
+}
+
+// put returns the instances of a put's event: the new one and, for an
+// update, the one it replaced; those the writer noted, else decoded.
+func (d *revDecoder) put(ns string, ev store.Event) (inst, prev *cim.Object) {
+	n, _ := ev.Note.(*instanceNote)
+	if n != nil && n.inst != nil && n.inst.Namespace == ns && n.inst.Server == d.c.opts.Server {
+		inst = n.inst
+		if d.filter != nil {
+			d.filter.noted.Add(1)
+		}
+	} else {
+		inst = d.instance(ns, ev.Value)
+	}
+	if ev.PrevValue != nil {
+		if n != nil && n.prev != nil && n.prev.Namespace == ns && bytes.Equal(n.prevRec, ev.PrevValue) {
+			prev = n.prev
+		} else {
+			prev = d.instance(ns, ev.PrevValue)
+		}
+	}
+	if checkNote != nil && n != nil {
+		checkNote(d, ns, ev, inst, prev)
+	}
+	return inst, prev
+}
+
+// checkNote, when set (the package's tests set it), is called with every
+// event whose instances a note gave, to compare them with the records'.
+var checkNote func(d *revDecoder, ns string, ev store.Event, inst, prev *cim.Object)
 
 // instance decodes an instance record against its class; if the class is
 // gone, the event carries the class name alone.

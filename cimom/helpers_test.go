@@ -2,9 +2,11 @@ package cimom
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,6 +53,10 @@ var (
 func onEtcd() bool { return testEngine == "etcd" }
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if flag.Lookup("test.bench").Value.String() == "" {
+		checkNote = compareNote // not in benchmarks: it decodes what notes spare
+	}
 	switch testEngine {
 	case "", "bolt":
 		os.Exit(m.Run())
@@ -221,4 +227,18 @@ func (r *testRepo) baseSchema() {
 	r.putClass(class("Strict", "", nil, prop("Id", cim.TypeString, qTrue("Key")), prop("Name", cim.TypeString, qTrue("Not_Null")), prop("Tag", cim.TypeString, qTrue("Indexed"))))
 	r.putClass(class("Amended_Class", "", []cim.Qualifier{qTrue("Amendment")}, prop("Id", cim.TypeString, qTrue("Key"))))
 	r.putClass(class("Dyn", "", []cim.Qualifier{qTrue("Dynamic"), qStr("Provider", "DynProv")}, prop("Id", cim.TypeString, qTrue("Key"))))
+}
+
+// compareNote fails the tests (it panics, in the feed's reader) when the
+// instances a writer noted for an event differ from what decoding the
+// event's records gives.
+func compareNote(d *revDecoder, ns string, ev store.Event, inst, prev *cim.Object) {
+	want := d.instance(ns, ev.Value)
+	var wantPrev *cim.Object
+	if ev.PrevValue != nil {
+		wantPrev = d.instance(ns, ev.PrevValue)
+	}
+	if !reflect.DeepEqual(inst, want) || !reflect.DeepEqual(prev, wantPrev) {
+		panic(fmt.Sprintf("the instances noted for %q at revision %d differ from its records':\nnoted   %+v\n        %+v\nrecords %+v\n        %+v", ev.Key, ev.Rev, inst, prev, want, wantPrev))
+	}
 }

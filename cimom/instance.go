@@ -283,6 +283,7 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 
 	// 8. Existence, within the key-defining hierarchy.
 	var prev *cim.Object
+	var prevRec []byte
 	var prevRev int64
 	unread := !ci.dynamic && mode == putAssumeAbsent && flags&FlagCreateOnly != 0
 	if !ci.dynamic && !unread {
@@ -305,7 +306,7 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 			if prev, err = pci.decode(kv.Value); err != nil {
 				return bail(err)
 			}
-			prevRev = kv.ModRev
+			prevRec, prevRev = kv.Value, kv.ModRev
 		}
 	}
 	// A dynamic instance is its provider's: as in WMI, the owner gets the
@@ -390,6 +391,7 @@ func (s *services) preparePut(ctx context.Context, in *cim.Object, flags Flags, 
 			}
 			pp.ops, pp.cmps = append(pp.ops, nsOps...), append(pp.cmps, nsCmps...)
 		}
+		pp.ops[0].Note = s.c.noteInstance(ctx, ci, inst, prev, prevRec) // last: it may set prev's Namespace
 	}
 	return pp, unlock, nil
 }

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+
+	"github.com/wbemd/wbemd/cim"
 )
 
 // ring keeps the latest intrinsic events for a CIMOM's subscriptions,
@@ -48,6 +50,7 @@ type ring struct {
 	wantClasses map[string]int // subscriptions by folded class they want
 	want        atomic.Pointer[interest]
 	undecoded   atomic.Uint64 // instance events the reader did not decode: nobody wanted them
+	noted       atomic.Uint64 // instance events the reader did not decode: their writer noted the instances
 }
 
 // interest is a snapshot of what a ring's subscriptions want: every
@@ -225,6 +228,24 @@ func (r *ring) countInterest(classes []string, d int) {
 		}
 	}
 	r.want.Store(in)
+}
+
+// wantsNote reports whether a write of an instance of class cls should
+// note the instance for the feed's reader (see instanceNote): whether a
+// subscription wants every instance event, or those of cls or of one of
+// its ancestors. (For one that wants a subclass of cls alone, the reader
+// decodes.)
+func (r *ring) wantsNote(cls *cim.Object) bool {
+	in := r.want.Load()
+	if in == nil || in.all {
+		return in != nil
+	}
+	for _, c := range in.classes {
+		if cim.EqualFold(c, cls.Class) || slices.ContainsFunc(cls.Derivation, func(a string) bool { return cim.EqualFold(c, a) }) {
+			return true
+		}
+	}
+	return false
 }
 
 // reset empties the ring after the reader lost its place in the feed: it

@@ -265,7 +265,7 @@ func enumerateInstances(ctx context.Context, e env, r enumInstancesRequest, w *w
 }
 
 func createInstance(ctx context.Context, e env, inst *cim.Object, w *writer) error {
-	path, err := e.svc.PutInstance(ctx, inst, cimom.FlagCreateOnly, nil)
+	path, err := e.svc.PutInstance(cimom.HandOver(ctx), inst, cimom.FlagCreateOnly, nil)
 	if err != nil {
 		return err
 	}
@@ -294,7 +294,7 @@ func createInstance(ctx context.Context, e env, inst *cim.Object, w *writer) err
 // instance carries; the others keep their values (DSP0200). The keys come
 // from the name, and the instance may not give them other values.
 func modifyInstance(ctx context.Context, e env, r modifyInstanceRequest, _ *writer) error {
-	return cimom.Modify(ctx, e.svc, r.path, r.inst, r.list)
+	return cimom.Modify(cimom.HandOver(ctx), e.svc, r.path, r.inst, r.list)
 }
 
 func deleteInstance(ctx context.Context, e env, path string, _ *writer) error {
@@ -390,7 +390,7 @@ func setProperty(ctx context.Context, e env, r propertyRequest, _ *writer) error
 		return err
 	}
 	inst := &cim.Object{Genus: cim.GenusInstance, Class: cls.Class, Properties: []cim.Property{{Name: cp.Name, Type: cp.Type, Value: v}}}
-	return cimom.Modify(ctx, e.svc, r.path, inst, []string{cp.Name})
+	return cimom.Modify(cimom.HandOver(ctx), e.svc, r.path, inst, []string{cp.Name})
 }
 
 func getQualifier(ctx context.Context, e env, name string, w *writer) error {

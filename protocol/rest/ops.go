@@ -287,7 +287,7 @@ func createInstance(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	path, err := cimom.Put(c.ctx, c.svc, inst, cimom.PutOptions{Mode: cimom.CreateOnly})
+	path, err := cimom.Put(cimom.HandOver(c.ctx), c.svc, inst, cimom.PutOptions{Mode: cimom.CreateOnly})
 	if err != nil {
 		return err
 	}
@@ -364,7 +364,7 @@ func putInstance(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := conditional(r, &o); err != nil {
 		return err
 	}
-	rel, err := cimom.Put(c.ctx, c.svc, inst, o)
+	rel, err := cimom.Put(cimom.HandOver(c.ctx), c.svc, inst, o)
 	if err != nil {
 		return err
 	}
@@ -398,7 +398,7 @@ func modifyInstance(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 	o.Mode = cimom.UpdateOnly
-	rel, err := cimom.Put(c.ctx, c.svc, inst, o)
+	rel, err := cimom.Put(cimom.HandOver(c.ctx), c.svc, inst, o)
 	if err != nil {
 		return err
 	}

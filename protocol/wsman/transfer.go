@@ -57,7 +57,7 @@ func (h *Handler) put(ctx context.Context, req *request, _ none) (*out, error) {
 		}
 	}
 	// xsi:nil means NULL: Modify writes NULLs as given.
-	if err := cimom.Modify(ctx, svc, path, given, names); err != nil {
+	if err := cimom.Modify(cimom.HandOver(ctx), svc, path, given, names); err != nil {
 		if errors.Is(err, cimom.ErrChangedKey) { // WS-Transfer: a representation the resource cannot take
 			return nil, newFault(faultInvalidRepresentation, "%s", cim.AsError(err).Description)
 		}
@@ -89,7 +89,7 @@ func (h *Handler) create(ctx context.Context, req *request, _ none) (*out, error
 	if err != nil {
 		return nil, err
 	}
-	rel, err := svc.PutInstance(ctx, inst, cimom.FlagCreateOnly, nil)
+	rel, err := svc.PutInstance(cimom.HandOver(ctx), inst, cimom.FlagCreateOnly, nil)
 	if err != nil {
 		return nil, err
 	}
