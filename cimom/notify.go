@@ -186,6 +186,14 @@ func (s *services) compileEventQuery(ctx context.Context, language, query string
 	}
 	eq.rest = wql.And(rest...)
 	eq.light = q.Where != nil && onlyTargets(q.Where)
+	if eq.rest != nil {
+		for name, d := range eq.deliv {
+			if r, ok := wql.Rebase(eq.rest, d.target); ok && d.target != "" {
+				d.onTarget = r
+				eq.deliv[name] = d
+			}
+		}
+	}
 	// The classes an instance query is bounded to: a provider's class is
 	// polled (and needs WITHIN); the repository's come from the feed.
 	fam := eventFamilyOf(eq.from.Class)
@@ -269,6 +277,9 @@ func (eq *eventQuery) match(ev *Event) bool {
 	if eq.rest == nil {
 		return true
 	}
+	if name.onTarget != nil && ev.Target != nil {
+		return wql.Match(name.onTarget, ev.Target) // the clause names members of the target alone
+	}
 	if eq.light {
 		// The object of the event's target and previous state only: from
 		// a pool, with no allocation per event.
@@ -307,6 +318,9 @@ type delivered struct {
 	class            string
 	derivation       []string
 	target, previous string // the names of its embedded objects ("" when none)
+	// onTarget is the query's rest on the target itself (wql.Rebase), when
+	// it names members of the target alone.
+	onTarget wql.Expr
 }
 
 func newDelivered(cls *cim.Object) delivered {

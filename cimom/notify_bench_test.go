@@ -284,3 +284,32 @@ func BenchmarkEventsReplay(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkEventMatch measures the test of one event against an event
+// query whose WHERE clause names members of the target alone: evaluated
+// on the target itself (rebased), and on an object holding the target, as
+// a clause that names other members of the event is (wrapped).
+func BenchmarkEventMatch(b *testing.B) {
+	r := openBench(b, filepath.Join(b.TempDir(), "r.db"), true)
+	defer r.close()
+	eq, err := r.svc.(*services).compileEventQuery(context.Background(), "WQL", benchEventQuery)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := &Event{Class: "__InstanceCreationEvent", Target: r.instance("p", 5)}
+	for _, variant := range []string{"rebased", "wrapped"} {
+		b.Run(variant, func(b *testing.B) {
+			if variant == "wrapped" {
+				for k, d := range eq.deliv {
+					d.onTarget = nil
+					eq.deliv[k] = d
+				}
+			}
+			for range b.N {
+				if !eq.match(ev) {
+					b.Fatal("the event does not match")
+				}
+			}
+		})
+	}
+}

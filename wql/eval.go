@@ -551,3 +551,43 @@ func inSet(c rune, set []rune) bool {
 
 // hasWildcards reports whether a LIKE pattern has a metacharacter.
 func hasWildcards(p string) bool { return strings.ContainsAny(p, "%_[") }
+
+// Rebase returns e for the object that the property prefix of the objects
+// e is written for holds: every property path without its first member,
+// when every one starts with prefix (compared without case) and names a
+// member of it. Match of the result on that object is then Match of e on
+// an object whose property prefix holds it (not NULL). Otherwise it
+// returns false.
+func Rebase(e Expr, prefix string) (Expr, bool) {
+	prop := func(p *Prop) (*Prop, bool) {
+		if len(p.Path) < 2 || !cim.EqualFold(p.Path[0], prefix) || len(p.Path) == 2 && strings.EqualFold(p.Path[1], "__this") {
+			return nil, false // __this alone means the object itself to eval
+		}
+		return &Prop{At: p.At, Path: p.Path[1:]}, true
+	}
+	switch e := e.(type) {
+	case *Binary:
+		l, okl := Rebase(e.L, prefix)
+		r, okr := Rebase(e.R, prefix)
+		if okl && okr {
+			return &Binary{At: e.At, Or: e.Or, L: l, R: r}, true
+		}
+	case *Not:
+		if x, ok := Rebase(e.X, prefix); ok {
+			return &Not{At: e.At, X: x}, true
+		}
+	case *Compare:
+		if p, ok := prop(e.Prop); ok {
+			return &Compare{At: e.At, Prop: p, Op: e.Op, Value: e.Value}, true
+		}
+	case *IsNull:
+		if p, ok := prop(e.Prop); ok {
+			return &IsNull{At: e.At, Prop: p, Not: e.Not}, true
+		}
+	case *Isa:
+		if p, ok := prop(e.Prop); ok {
+			return &Isa{At: e.At, Prop: p, Class: e.Class}, true
+		}
+	}
+	return nil, false
+}
