@@ -20,7 +20,12 @@ import (
 // subscribeChan runs a subscription into a channel, closed when the
 // subscription ends.
 func subscribeChan(ctx context.Context, c *CIMOM, ns string, p Principal, deep bool) (<-chan Event, error) {
-	seq, err := c.Subscribe(ctx, SubscribeOptions{Namespace: ns, Principal: p, Deep: deep})
+	return subscribeWith(ctx, c, SubscribeOptions{Namespace: ns, Principal: p, Deep: deep})
+}
+
+// subscribeWith is subscribeChan with any options.
+func subscribeWith(ctx context.Context, c *CIMOM, opts SubscribeOptions) (<-chan Event, error) {
+	seq, err := c.Subscribe(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

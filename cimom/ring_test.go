@@ -18,20 +18,10 @@ func TestRingLetsReadEventsGo(t *testing.T) {
 	defer cancel()
 	start := storeRev(t, r.db)
 	stream := func(ctx context.Context, from int64) <-chan Event {
-		seq, err := r.c.Subscribe(ctx, SubscribeOptions{Namespace: "root/cimv2", Principal: admin, From: from})
+		ch, err := subscribeWith(ctx, r.c, SubscribeOptions{Namespace: "root/cimv2", Principal: admin, From: from})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ch := make(chan Event, 64)
-		go func() {
-			defer close(ch)
-			for ev, err := range seq {
-				if err != nil {
-					return
-				}
-				ch <- ev
-			}
-		}()
 		return ch
 	}
 	read := func(ch <-chan Event, n int) []Event {
