@@ -188,7 +188,7 @@ func (s *services) compileEventQuery(ctx context.Context, language, query string
 	eq.light = q.Where != nil && onlyTargets(q.Where)
 	if eq.rest != nil {
 		for name, d := range eq.deliv {
-			if r, ok := wql.Rebase(eq.rest, d.target); ok && d.target != "" {
+			if r, ok := wql.Rebase(eq.rest, d.target); ok {
 				d.onTarget = r
 				eq.deliv[name] = d
 			}

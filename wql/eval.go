@@ -552,12 +552,12 @@ func inSet(c rune, set []rune) bool {
 // hasWildcards reports whether a LIKE pattern has a metacharacter.
 func hasWildcards(p string) bool { return strings.ContainsAny(p, "%_[") }
 
-// Rebase returns e for the object that the property prefix of the objects
-// e is written for holds: every property path without its first member,
-// when every one starts with prefix (compared without case) and names a
-// member of it. Match of the result on that object is then Match of e on
-// an object whose property prefix holds it (not NULL). Otherwise it
-// returns false.
+// Rebase rewrites e, a clause on objects that hold an object in their
+// property prefix, as a clause on the held object: every property path
+// loses its first member. It does so when every path starts with prefix
+// (compared without case) and goes on into the held object; Match of the
+// result on a held object is then Match of e on an object whose property
+// prefix holds it (not NULL). Otherwise it returns false.
 func Rebase(e Expr, prefix string) (Expr, bool) {
 	prop := func(p *Prop) (*Prop, bool) {
 		if len(p.Path) < 2 || !cim.EqualFold(p.Path[0], prefix) || len(p.Path) == 2 && strings.EqualFold(p.Path[1], "__this") {
