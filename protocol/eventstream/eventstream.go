@@ -46,6 +46,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wbemd/wbemd/cim"
@@ -72,6 +74,7 @@ type Handler struct {
 	conn      cimom.Connector
 	log       *slog.Logger
 	heartbeat time.Duration
+	encoded   encodings // the latest events' JSON, for every stream
 
 	ctx    context.Context // ends every stream on Close
 	cancel context.CancelFunc
@@ -310,7 +313,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			msg = append(msg, "\nevent: "...)
 			msg = append(msg, ev.Class...)
 			msg = append(msg, "\ndata: "...)
-			msg = cimjson.Append(msg, ev.Object())
+			msg = h.encoded.appendJSON(msg, ev)
 			msg = append(msg, "\n\n"...)
 		}
 		bw.Write(msg)
@@ -326,4 +329,63 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := bw.Flush(); err == nil && flusher != nil {
 		flusher.Flush()
 	}
+}
+
+// encodings keeps the JSON of the latest events the streams delivered, so
+// that the streams of one event encode it once, as the watch cache of
+// Kubernetes' API server serializes an object once per format. An event
+// of the change feed is known by its instances (shared by every
+// subscription that delivers it), its class and namespace, its place in
+// the feed and its time; events of no place in the feed (polled,
+// extrinsic, aggregates, progress reports) are encoded by each stream.
+type encodings struct {
+	mu    sync.Mutex
+	json  map[encodingKey][]byte
+	order []encodingKey // the keys held, oldest at next once full
+	next  int
+	made  atomic.Uint64 // events encoded, shared or not
+}
+
+type encodingKey struct {
+	target, previous *cim.Object
+	class, ns        string
+	rev, time        int64
+	index            int
+}
+
+// encodingsHeld is how many events' JSON encodings keeps.
+const encodingsHeld = 512
+
+// appendJSON appends the JSON of ev's object (cimjson) to dst.
+func (c *encodings) appendJSON(dst []byte, ev *cimom.Event) []byte {
+	if ev.Target == nil || ev.Progress || ev.Polled || ev.Live || ev.Extrinsic != nil || ev.Properties != nil ||
+		ev.Representative != nil || ev.Provider != "" || ev.NumberOfEvents != 0 {
+		c.made.Add(1)
+		return cimjson.Append(dst, ev.Object())
+	}
+	k := encodingKey{target: ev.Target, previous: ev.Previous, class: ev.Class, ns: ev.Namespace, rev: ev.Rev, time: ev.Time.UnixNano(), index: ev.Index}
+	c.mu.Lock()
+	b, ok := c.json[k]
+	c.mu.Unlock()
+	if ok {
+		return append(dst, b...)
+	}
+	c.made.Add(1)
+	b = cimjson.Append(nil, ev.Object())
+	c.mu.Lock()
+	if _, ok := c.json[k]; !ok {
+		if c.json == nil {
+			c.json = make(map[encodingKey][]byte, encodingsHeld)
+		}
+		if len(c.order) < encodingsHeld {
+			c.order = append(c.order, k)
+		} else {
+			delete(c.json, c.order[c.next])
+			c.order[c.next] = k
+			c.next = (c.next + 1) % encodingsHeld
+		}
+		c.json[k] = b
+	}
+	c.mu.Unlock()
+	return append(dst, b...)
 }

@@ -22,6 +22,12 @@ import (
 // serve runs the door over a repository on disk, behind the HTTP stack,
 // for the administrator root.
 func serve(t *testing.T) (*cimom.CIMOM, cimom.Services, *httptest.Server) {
+	om, svc, srv, _ := serveHandler(t)
+	return om, svc, srv
+}
+
+// serveHandler is serve, with the door's handler.
+func serveHandler(t *testing.T) (*cimom.CIMOM, cimom.Services, *httptest.Server, *Handler) {
 	t.Helper()
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "repo.db"), bolt.Options{NoSync: true})
 	if err != nil {
@@ -50,7 +56,7 @@ func serve(t *testing.T) (*cimom.CIMOM, cimom.Services, *httptest.Server) {
 	if err := svc.PutClass(context.Background(), cls, 0, nil); err != nil {
 		t.Fatal(err)
 	}
-	return om, svc, srv
+	return om, svc, srv, h
 }
 
 func put(t *testing.T, svc cimom.Services, id string, size uint32) {
@@ -167,6 +173,43 @@ func TestStreamResume(t *testing.T) {
 	_, fromBookmark := read(t, srv, url.Values{"namespace": q["namespace"], "query": q["query"], "from": {bookmark.id}}, nil)
 	if m := next(t, fromBookmark, false); m.id != got[0].id {
 		t.Fatalf("from the bookmark %s: %s", bookmark.id, m.id)
+	}
+}
+
+// TestStreamsShareEncodings: streams that deliver one event encode it
+// once: three streams of two queries get the same messages for each
+// creation, and the door encoded each event once.
+func TestStreamsShareEncodings(t *testing.T) {
+	_, svc, srv, h := serveHandler(t)
+	query := func(q string) url.Values {
+		return url.Values{"namespace": {"root/cimv2"}, "query": {q}, "heartbeat": {"0.2"}}
+	}
+	var streams []<-chan message
+	for _, q := range []string{"SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Item'",
+		"SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Item'",
+		"SELECT * FROM __InstanceCreationEvent WHERE TargetInstance.Size >= 0"} {
+		_, ch := read(t, srv, query(q), nil)
+		next(t, ch, true) // the stream is on
+		streams = append(streams, ch)
+	}
+	before := h.encoded.made.Load()
+	const n = 20
+	for i := range n {
+		put(t, svc, fmt.Sprintf("i%d", i), uint32(i))
+	}
+	for i := range n {
+		first := next(t, streams[0], false)
+		for _, ch := range streams[1:] {
+			if m := next(t, ch, false); m != first {
+				t.Fatalf("event %d: %+v and %+v", i, first, m)
+			}
+		}
+		if !strings.Contains(first.data, fmt.Sprintf(`"Size":%d`, i)) {
+			t.Fatalf("event %d: %s", i, first.data)
+		}
+	}
+	if made := h.encoded.made.Load() - before; made != n {
+		t.Errorf("%d events encoded for %d events on 3 streams", made, n)
 	}
 }
 
