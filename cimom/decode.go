@@ -362,17 +362,17 @@ func (c *CIMOM) noteInstance(ctx context.Context, ci *classInfo, inst, prev *cim
 	if ci.tmpl == nil || !c.feed.ring.wantsNote(ci.cls) {
 		return nil
 	}
-	n := &instanceNote{prev: prev, prevRec: prevRec}
+	var stored *cim.Object
 	if handed, _ := ctx.Value(handOverKey{}).(bool); handed && ci.tmpl.IsStored(inst) {
-		n.inst = inst
+		stored = inst
 	}
-	switch {
-	case n.inst == nil && prev == nil:
+	if stored == nil && prev == nil {
 		return nil
-	case prev != nil:
+	}
+	if prev != nil {
 		prev.Namespace, prev.Server = inst.Namespace, inst.Server
 	}
-	return n
+	return &instanceNote{inst: stored, prev: prev, prevRec: prevRec}
 }
 
 // put returns the instances of a put's event: the new one and, for an
